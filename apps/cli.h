@@ -1,0 +1,23 @@
+// cli.h — the subcommands of the `tinct` binary. Each lives in its own file
+// (apps/cmd_<name>.cpp) and returns the process exit code.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace tinct::cli {
+
+using Args = std::vector<std::string>;
+
+int cmd_demo(const Args& args);
+int cmd_prepare(const Args& args);
+int cmd_train(const Args& args);
+
+// Parses "--name value" / "--name=value"; returns false when absent.
+bool take_option(Args& args, const std::string& name, std::string& value);
+bool take_flag(Args& args, const std::string& name);
+// Throws std::invalid_argument naming the option when the value is not a number.
+long parse_int(const std::string& option, const std::string& value, long lo, long hi);
+double parse_double(const std::string& option, const std::string& value);
+
+}  // namespace tinct::cli

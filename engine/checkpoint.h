@@ -1,0 +1,29 @@
+// checkpoint.h — named tensors to and from safetensors files.
+//
+// A thin bridge between Module::state_dict() / Optimizer::state_dict() and
+// the file format in safetensors.h. Writes are atomic (temp file + rename).
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "engine/safetensors.h"
+#include "engine/tensor.h"
+
+namespace tinct {
+
+void save_checkpoint(const std::string& path, const std::map<std::string, Tensor>& tensors,
+                     const std::map<std::string, std::string>& metadata = {}, DType store_as = DType::F32);
+
+struct Checkpoint {
+  std::map<std::string, Tensor> tensors;
+  std::map<std::string, std::string> metadata;
+};
+Checkpoint load_checkpoint(const std::string& path);
+
+// The entries whose names start with `prefix`, with the prefix removed; used
+// to keep a model and its optimizer ("model." / "optim.") in one file.
+std::map<std::string, Tensor> with_prefix(const std::map<std::string, Tensor>& tensors, const std::string& prefix);
+std::map<std::string, Tensor> strip_prefix(const std::map<std::string, Tensor>& tensors, const std::string& prefix);
+
+}  // namespace tinct

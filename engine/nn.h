@@ -1,0 +1,131 @@
+// nn.h — modules: named parameters and buffers, train/eval, state_dict, and
+// the layers the colorizers are built from.
+//
+// Names follow PyTorch ("layer1.0.conv1.weight", "bn1.running_mean"), so that
+// a state_dict saved here opens in PyTorch and PyTorch weights convert in.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/ops.h"
+#include "engine/random.h"
+#include "engine/tensor.h"
+
+namespace tinct::nn {
+
+using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
+
+class Module {
+ public:
+  virtual ~Module() = default;
+  virtual Tensor forward(const Tensor& x) = 0;
+  Tensor operator()(const Tensor& x) { return forward(x); }
+
+  void train(bool on = true);  // recursive
+  void eval() { train(false); }
+  bool is_training() const { return training_; }
+
+  NamedTensors named_parameters() const;  // recursive, registration order
+  NamedTensors named_buffers() const;
+  std::vector<Tensor> parameters() const;
+  int64_t num_parameters() const;
+  void zero_grad();
+
+  // Parameters and buffers by name (tensors alias the module's storage).
+  std::map<std::string, Tensor> state_dict() const;
+  // Copies values in. Strict: a missing or unexpected name, or a shape
+  // mismatch, throws std::runtime_error listing every problem.
+  void load_state_dict(const std::map<std::string, Tensor>& sd, bool strict = true);
+  // What load_state_dict would refuse, one problem a line ("" when none):
+  // lets a caller that loads several modules check them all before any loads.
+  std::string state_dict_problems(const std::map<std::string, Tensor>& sd, bool strict = true) const;
+
+ protected:
+  // Tensors are handles: the module keeps an alias of `t` and returns it.
+  Tensor register_parameter(const std::string& name, Tensor t);
+  Tensor register_buffer(const std::string& name, Tensor t);
+  template <class M>
+  std::shared_ptr<M> register_module(const std::string& name, std::shared_ptr<M> m) {
+    children_.emplace_back(name, m);
+    return m;
+  }
+
+ private:
+  void collect(const std::string& prefix, NamedTensors& out, bool params) const;
+  bool training_ = true;
+  NamedTensors params_, buffers_;  // registration order
+  std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
+};
+
+using ModulePtr = std::shared_ptr<Module>;
+
+// PyTorch's default init: weight and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+// (kaiming_uniform with a = sqrt(5) reduces to this bound for the weight).
+class Conv2d : public Module {
+ public:
+  Conv2d(int in, int out, int kernel, int stride, int padding, int dilation, bool bias, Rng& rng);
+  Tensor forward(const Tensor& x) override;
+  Tensor weight, bias;
+  int stride, padding, dilation;
+};
+
+class ConvTranspose2d : public Module {
+ public:
+  ConvTranspose2d(int in, int out, int kernel, int stride, int padding, int output_padding,
+                  int dilation, bool bias, Rng& rng);
+  Tensor forward(const Tensor& x) override;
+  Tensor weight, bias;
+  int stride, padding, output_padding, dilation;
+};
+
+class BatchNorm2d : public Module {
+ public:
+  explicit BatchNorm2d(int channels, float eps = 1e-5f, float momentum = 0.1f);
+  Tensor forward(const Tensor& x) override;
+  Tensor weight, bias, running_mean, running_var;
+  float eps, momentum;
+};
+
+class ReLU : public Module {
+ public:
+  Tensor forward(const Tensor& x) override { return ops::relu(x); }
+};
+class LeakyReLU : public Module {
+ public:
+  explicit LeakyReLU(float slope = 0.2f) : slope(slope) {}
+  Tensor forward(const Tensor& x) override { return ops::leaky_relu(x, slope); }
+  float slope;
+};
+class Tanh : public Module {
+ public:
+  Tensor forward(const Tensor& x) override { return ops::tanh(x); }
+};
+class Sigmoid : public Module {
+ public:
+  Tensor forward(const Tensor& x) override { return ops::sigmoid(x); }
+};
+class MaxPool2d : public Module {
+ public:
+  MaxPool2d(int kernel, int stride, int padding = 0) : kernel(kernel), stride(stride), padding(padding) {}
+  Tensor forward(const Tensor& x) override { return ops::max_pool2d(x, kernel, stride, padding); }
+  int kernel, stride, padding;
+};
+
+// Children named "0", "1", ... as in PyTorch.
+class Sequential : public Module {
+ public:
+  Sequential() = default;
+  Sequential& add(ModulePtr m);
+  Tensor forward(const Tensor& x) override;
+  size_t size() const { return layers_.size(); }
+  ModulePtr operator[](size_t i) const { return layers_.at(i); }
+
+ private:
+  std::vector<ModulePtr> layers_;
+};
+
+}  // namespace tinct::nn

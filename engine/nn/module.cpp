@@ -1,0 +1,110 @@
+// module.cpp — the Module tree: registration, recursion, state_dict.
+#include <sstream>
+#include <stdexcept>
+
+#include "engine/nn.h"
+
+namespace tinct::nn {
+
+void Module::train(bool on) {
+  training_ = on;
+  for (auto& [name, child] : children_) child->train(on);
+}
+
+Tensor Module::register_parameter(const std::string& name, Tensor t) {
+  t.requires_grad_(true);
+  params_.emplace_back(name, t);
+  return t;
+}
+
+Tensor Module::register_buffer(const std::string& name, Tensor t) {
+  buffers_.emplace_back(name, t);
+  return t;
+}
+
+void Module::collect(const std::string& prefix, NamedTensors& out, bool params) const {
+  for (const auto& [name, t] : params ? params_ : buffers_) out.emplace_back(prefix + name, t);
+  for (const auto& [name, child] : children_) child->collect(prefix + name + ".", out, params);
+}
+
+NamedTensors Module::named_parameters() const {
+  NamedTensors out;
+  collect("", out, true);
+  return out;
+}
+
+NamedTensors Module::named_buffers() const {
+  NamedTensors out;
+  collect("", out, false);
+  return out;
+}
+
+std::vector<Tensor> Module::parameters() const {
+  std::vector<Tensor> out;
+  for (auto& [name, t] : named_parameters()) out.push_back(t);
+  return out;
+}
+
+int64_t Module::num_parameters() const {
+  int64_t n = 0;
+  for (auto& [name, t] : named_parameters()) n += t.numel();
+  return n;
+}
+
+void Module::zero_grad() {
+  for (auto& [name, t] : named_parameters()) {
+    Tensor p = t;
+    p.zero_grad();
+  }
+}
+
+std::map<std::string, Tensor> Module::state_dict() const {
+  std::map<std::string, Tensor> sd;
+  for (auto& [name, t] : named_parameters()) sd[name] = t;
+  for (auto& [name, t] : named_buffers()) sd[name] = t;
+  return sd;
+}
+
+std::string Module::state_dict_problems(const std::map<std::string, Tensor>& sd, bool strict) const {
+  std::map<std::string, Tensor> own = state_dict();
+  std::ostringstream problems;
+  for (auto& [name, t] : own) {
+    auto it = sd.find(name);
+    if (it == sd.end()) {
+      if (strict) problems << "\n  missing: " << name << " " << shape_str(t.shape());
+    } else if (it->second.shape() != t.shape()) {
+      problems << "\n  shape mismatch: " << name << " is " << shape_str(t.shape()) << " in the model, "
+               << shape_str(it->second.shape()) << " in the checkpoint";
+    }
+  }
+  if (strict)
+    for (auto& [name, t] : sd)
+      if (!own.count(name)) problems << "\n  unexpected: " << name << " " << shape_str(t.shape());
+  return problems.str();
+}
+
+void Module::load_state_dict(const std::map<std::string, Tensor>& sd, bool strict) {
+  const std::string problems = state_dict_problems(sd, strict);
+  if (!problems.empty()) throw std::runtime_error("load_state_dict: nothing was loaded:" + problems);
+  for (auto& [name, t] : state_dict()) {
+    auto it = sd.find(name);
+    if (it != sd.end()) {
+      Tensor dst = t;
+      dst.copy_from(it->second);
+    }
+  }
+}
+
+Sequential& Sequential::add(ModulePtr m) {
+  register_module(std::to_string(layers_.size()), m);
+  layers_.push_back(std::move(m));
+  return *this;
+}
+
+Tensor Sequential::forward(const Tensor& x) {
+  Tensor h = x;
+  for (auto& m : layers_) h = m->forward(h);
+  return h;
+}
+
+}  // namespace tinct::nn

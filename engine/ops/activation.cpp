@@ -1,0 +1,29 @@
+// activation.cpp — relu, leaky_relu, tanh, sigmoid.
+#include "engine/ops.h"
+#include "engine/ops/op_util.h"
+
+namespace tinct::ops {
+
+static Tensor activation(const Tensor& x, Act a, float slope, const char* op) {
+  check_arg(x.defined(), op, "input is undefined");
+  check_cpu(x, op);
+  const size_t n = size_t(x.numel());
+  Tensor y = Tensor::empty(x.shape());
+  cpu::act_fwd_ref(a, slope, n, x.data(), y.data());
+  if (needs_grad({&x})) {
+    Tensor xs = x.detach(), ys = y.detach();  // detached: y must not own its own node
+    record(y, op, {x}, [=](const Tensor& gy) {
+      Tensor gx = Tensor::empty(xs.shape());
+      cpu::act_bwd_ref(a, slope, n, xs.data(), ys.data(), gy.data(), gx.data());
+      accumulate_grad(x, gx);
+    });
+  }
+  return y;
+}
+
+Tensor relu(const Tensor& x) { return activation(x, Act::Relu, 0.f, "relu"); }
+Tensor leaky_relu(const Tensor& x, float slope) { return activation(x, Act::LeakyRelu, slope, "leaky_relu"); }
+Tensor tanh(const Tensor& x) { return activation(x, Act::Tanh, 0.f, "tanh"); }
+Tensor sigmoid(const Tensor& x) { return activation(x, Act::Sigmoid, 0.f, "sigmoid"); }
+
+}  // namespace tinct::ops

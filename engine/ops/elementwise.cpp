@@ -1,0 +1,90 @@
+// elementwise.cpp — add (same shape or per-channel broadcast) and mul.
+#include "engine/ops.h"
+#include "engine/ops/op_util.h"
+
+namespace tinct::ops {
+
+// True when b holds one value per channel of a ([C] or [1,C,1,1]).
+static bool is_channel_vector(const Tensor& a, const Tensor& b) {
+  if (a.dim() != 4 || a.shape() == b.shape()) return false;
+  const Shape& s = b.shape();
+  if (s.size() == 1) return s[0] == a.size(1);
+  return s.size() == 4 && s[0] == 1 && s[1] == a.size(1) && s[2] == 1 && s[3] == 1;
+}
+
+Tensor add(const Tensor& a, const Tensor& b) {
+  const char* op = "add";
+  check_arg(a.defined() && b.defined(), op, "an input is undefined");
+  check_cpu(a, op);
+  check_cpu(b, op);
+  Tensor y = Tensor::empty(a.shape());
+  if (a.shape() == b.shape()) {
+    cpu::add_ref(size_t(a.numel()), a.data(), b.data(), y.data());
+    if (needs_grad({&a, &b}))
+      record(y, op, {a, b}, [=](const Tensor& gy) {
+        accumulate_grad(a, gy);
+        accumulate_grad(b, gy);
+      });
+    return y;
+  }
+  check_arg(is_channel_vector(a, b), op,
+            "shapes " + shape_str(a.shape()) + " and " + shape_str(b.shape()) +
+                " must match, or the second must hold one value per channel");
+  const int N = i32(a.size(0)), C = i32(a.size(1)), HW = i32(a.size(2) * a.size(3));
+  y.copy_from(a);
+  cpu::bias_add_ref(N, C, HW, b.data(), y.data());
+  if (needs_grad({&a, &b}))
+    record(y, op, {a, b}, [=](const Tensor& gy) {
+      accumulate_grad(a, gy);
+      if (b.requires_grad()) {
+        Tensor gb = Tensor::zeros(b.shape());
+        cpu::bias_grad_ref(N, C, HW, gy.data(), gb.data());
+        accumulate_grad(b, gb);
+      }
+    });
+  return y;
+}
+
+Tensor mul(const Tensor& a, const Tensor& b) {
+  const char* op = "mul";
+  check_arg(a.defined() && b.defined(), op, "an input is undefined");
+  check_cpu(a, op);
+  check_same_shape(a, b, op);
+  const size_t n = size_t(a.numel());
+  Tensor y = Tensor::empty(a.shape());
+  cpu::mul_ref(n, a.data(), b.data(), y.data());
+  if (needs_grad({&a, &b})) {
+    Tensor as = a.detach(), bs = b.detach();
+    record(y, op, {a, b}, [=](const Tensor& gy) {
+      if (a.requires_grad()) {
+        Tensor ga = Tensor::empty(a.shape());
+        cpu::mul_ref(n, gy.data(), bs.data(), ga.data());
+        accumulate_grad(a, ga);
+      }
+      if (b.requires_grad()) {
+        Tensor gb = Tensor::empty(b.shape());
+        cpu::mul_ref(n, gy.data(), as.data(), gb.data());
+        accumulate_grad(b, gb);
+      }
+    });
+  }
+  return y;
+}
+
+Tensor mul(const Tensor& a, float s) {
+  const char* op = "mul";
+  check_arg(a.defined(), op, "input is undefined");
+  check_cpu(a, op);
+  const size_t n = size_t(a.numel());
+  Tensor y = Tensor::empty(a.shape());
+  cpu::scale_ref(n, s, a.data(), y.data());
+  if (needs_grad({&a}))
+    record(y, op, {a}, [=](const Tensor& gy) {
+      Tensor ga = Tensor::empty(a.shape());
+      cpu::scale_ref(n, s, gy.data(), ga.data());
+      accumulate_grad(a, ga);
+    });
+  return y;
+}
+
+}  // namespace tinct::ops

@@ -1,0 +1,24 @@
+// upsample.cpp — nearest and bilinear resampling to a given size.
+#include "engine/ops.h"
+#include "engine/ops/op_util.h"
+
+namespace tinct::ops {
+
+Tensor upsample(const Tensor& x, int out_h, int out_w, Upsample mode) {
+  const char* op = "upsample";
+  check_4d(x, op, "input");
+  check_arg(out_h > 0 && out_w > 0, op, "the output size must be positive");
+  const int N = i32(x.size(0)), C = i32(x.size(1)), H = i32(x.size(2)), W = i32(x.size(3));
+  Tensor y = Tensor::empty({N, C, out_h, out_w});
+  cpu::upsample_fwd_ref(mode, N, C, H, W, out_h, out_w, x.data(), y.data());
+  if (needs_grad({&x})) {
+    record(y, op, {x}, [=](const Tensor& gy) {
+      Tensor gx = Tensor::empty(x.shape());
+      cpu::upsample_bwd_ref(mode, N, C, H, W, out_h, out_w, gy.data(), gx.data());
+      accumulate_grad(x, gx);
+    });
+  }
+  return y;
+}
+
+}  // namespace tinct::ops

@@ -1,0 +1,100 @@
+// tensor.h — the Tensor of tinct: float32, contiguous NCHW, shared storage.
+//
+// A Tensor is a cheap handle (a shared pointer) to a TensorImpl: copying a
+// Tensor aliases the same data, as in PyTorch. Autograd state lives in the
+// impl: requires_grad, the accumulated .grad, and grad_fn (the tape node that
+// produced it; null for leaves such as parameters and inputs).
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace tinct {
+
+enum class Device { CPU, CUDA };
+const char* device_name(Device d);
+
+using Shape = std::vector<int64_t>;
+std::string shape_str(const Shape& s);
+int64_t shape_numel(const Shape& s);
+
+// A flat, 64-byte aligned float buffer on one device.
+struct Storage {
+  float* ptr = nullptr;
+  size_t numel = 0;
+  Device device = Device::CPU;
+  Storage(size_t n, Device d);
+  ~Storage();
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+};
+
+struct Node;
+struct TensorImpl;
+
+class Tensor {
+ public:
+  Tensor() = default;
+  explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
+
+  // --- creation (uninitialised, zeros, constant, from host data) ---
+  static Tensor empty(const Shape& shape, Device d = Device::CPU);
+  static Tensor zeros(const Shape& shape, Device d = Device::CPU);
+  static Tensor full(const Shape& shape, float value, Device d = Device::CPU);
+  static Tensor from_vector(const Shape& shape, const std::vector<float>& values);
+  static Tensor scalar(float v) { return from_vector({}, {v}); }
+
+  // --- shape ---
+  bool defined() const { return impl_ != nullptr; }
+  const Shape& shape() const;
+  int dim() const { return int(shape().size()); }
+  int64_t size(int d) const;  // negative d counts from the end
+  int64_t numel() const;
+  Device device() const;
+
+  // --- data (contiguous) ---
+  float* data();
+  const float* data() const;
+  std::vector<float> to_vector() const;
+  float item() const;  // the single value of a one-element tensor
+
+  // --- autograd ---
+  bool requires_grad() const;
+  Tensor& requires_grad_(bool on = true);
+  Tensor grad() const;  // undefined until a backward pass reached this tensor
+  void zero_grad();     // drops the accumulated gradient
+  const std::shared_ptr<Node>& grad_fn() const;
+  // Backpropagates from this tensor. Without a seed it must hold one element
+  // (a loss) and is seeded with 1.
+  void backward(const Tensor& seed = Tensor()) const;
+
+  // --- copies and views ---
+  Tensor detach() const;  // same storage, cut from the graph
+  Tensor clone() const;   // new storage, cut from the graph
+  void copy_from(const Tensor& src);  // same numel; no autograd
+  void fill_(float v);
+
+  TensorImpl* impl() const { return impl_.get(); }
+  const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
+  bool same(const Tensor& o) const { return impl_ == o.impl_; }
+
+ private:
+  std::shared_ptr<TensorImpl> impl_;
+};
+
+struct TensorImpl {
+  std::shared_ptr<Storage> storage;
+  size_t offset = 0;  // in floats
+  Shape shape;
+  bool requires_grad = false;
+  Tensor grad;
+  std::shared_ptr<Node> grad_fn;
+};
+
+// Throws std::invalid_argument with a message naming the op when cond fails.
+void check_arg(bool cond, const char* op, const std::string& what);
+
+}  // namespace tinct

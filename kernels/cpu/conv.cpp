@@ -1,0 +1,366 @@
+// conv.cpp — the fast CPU conv2d: im2col + the blocked GEMM (gemm.cpp).
+//
+// WHAT: the same contracts as conv_ref.cpp (the specification):
+//   conv2d_fwd        y = conv(x, w) + b
+//   conv2d_bwd_data   dx = (overwrites)
+//   conv2d_bwd_filter dw += , db +=
+//   im2col / col2im   the lowering of one image, col2im accumulating.
+//
+// HOW, per image n, with CRS = C*R*S and PQ = P*Q:
+//   im2col:   col[CRS, PQ],  col[(c*R + r)*S + s][p*Q + q] = x[c, h(p,r), w(q,s)] (0 in padding)
+//   fwd:      Y_n[K, PQ]    = W[K, CRS] * col                  (+ bias per row)
+//   bwd_data: dcol[CRS, PQ] = W^T * dY_n[K, PQ];  dx_n = col2im(dcol)
+//   bwd_filt: dW[K, CRS]   += dY_n * col^T
+// Two refinements of that plan:
+//   * col is built in column strips of output pixels (about 2 MiB each, see
+//     strip_width), not whole: for a large image col would be tens of MiB and
+//     fall out of cache between im2col writing it and the GEMM reading it;
+//   * W (fwd) and W^T (bwd_data) are packed for the GEMM once per call
+//     (detail::pack_a_all in gemm.cpp) rather than once per image and strip.
+// A 1x1 convolution with stride 1 and no padding needs no lowering: col is the
+// image itself ([C, H*W]) and dx_n is the GEMM output directly.
+//
+// Threads (never nested):
+//   * enough images  -> OpenMP over the batch; each thread lowers its own
+//     images into its own workspace and runs a single-threaded GEMM (sgemm
+//     sees omp_in_parallel() and stays on the calling thread). bwd_filter gives
+//     each thread a private dW (static schedule, so thread t always sums the
+//     same images), summed in thread order at the end.
+//   * batch 1, or a batch that does not divide among the threads -> images in
+//     turn, each GEMM (and im2col / col2im) using all threads.
+// Both schemes are deterministic for a given thread count.
+//
+// Workspaces are thread_local vectors that only grow, so steady-state calls
+// do not allocate.
+//
+// BENCHMARK: bench/bench_cpu_gemm_conv.cpp (target bench_cpu_gemm_conv),
+//   ./bench_cpu_gemm_conv --benchmark_filter=conv
+// runs fwd / bwd_data / bwd_filter of a 64x512x16x16, 3x3, 512-output conv and
+// the same conv as im2col + OpenBLAS; results are in bench/RESULTS.md.
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "kernels/kernels.h"
+
+namespace tinct::cpu {
+
+// Defined in gemm.cpp; internal to the kernels library (not in kernels.h):
+// pack op(A) once, multiply it with many B matrices. Here op(A) is the weight
+// matrix, the same for every image of the batch and every column strip.
+namespace detail {
+size_t packed_a_size(int M, int K);
+void pack_a_all(bool trans_a, int M, int K, const float* A, int lda, float* packed);
+void sgemm_packed_a(int M, int N, int K, float alpha, const float* packed_a, bool trans_b,
+                    const float* B, int ldb, float beta, float* C, int ldc);
+}  // namespace detail
+
+namespace {
+
+// Grows (never shrinks) a thread_local vector and returns its storage.
+float* grow(std::vector<float>& v, size_t n) {
+  if (v.size() < n) v.resize(n);
+  return v.data();
+}
+std::vector<float>& col_workspace() {  // one lowered strip, per thread
+  thread_local std::vector<float> v;
+  return v;
+}
+std::vector<float>& weight_workspace() {  // the packed weights, the calling thread's
+  thread_local std::vector<float> v;
+  return v;
+}
+std::vector<float>& partial_workspace() {  // private dW per thread, the calling thread's
+  thread_local std::vector<float> v;
+  return v;
+}
+
+// A 1x1, stride 1, unpadded convolution: P == H, Q == W and col == x.
+bool is_pointwise(const Conv2dParams& p) {
+  return p.R == 1 && p.S == 1 && p.stride_h == 1 && p.stride_w == 1 && p.pad_h == 0 &&
+         p.pad_w == 0;
+}
+
+// Output pixels lowered at a time. A col strip [CRS, width] of about 2 MiB is
+// still in cache when the GEMM packs it (a whole image's col can be tens of
+// MiB), and 256 columns or more keep the GEMM efficient. Strips are of equal
+// width, a multiple of the 16-column register tile where possible.
+constexpr size_t kStripBytes = 2u << 20;
+int strip_width(int CRS, int PQ) {
+  const int want = std::max(256, (int)(kStripBytes / (sizeof(float) * CRS)));
+  const int n_strips = (PQ + want - 1) / want;
+  const int width = ((PQ + n_strips - 1) / n_strips + 15) / 16 * 16;
+  return std::min(width, PQ);
+}
+
+// The outputs q in [lo, hi) whose tap s reads a column inside the image,
+// 0 <= q*stride + offset < W with offset = s*dil - pad; outside, it reads padding.
+void valid_range(int size, int out, int stride, int offset, int* lo, int* hi) {
+  const int first = -offset;            // need q*stride >= first
+  const int last = size - 1 - offset;   // need q*stride <= last
+  *lo = first <= 0 ? 0 : (first + stride - 1) / stride;
+  *hi = last < 0 ? 0 : std::min(out, last / stride + 1);
+  if (*lo > *hi) *lo = *hi;
+}
+
+// The lowering of output pixels [j0, j1) (j = p*Q + q) for col rows [row0,
+// row1) (row = (c*R + r)*S + s): col[row*ld + (j - j0)] = x[c, h, w] or 0.
+void im2col_block(const Conv2dParams& p, const float* x, int row0, int row1, int j0, int j1,
+                  float* col, size_t ld) {
+  for (int row = row0; row < row1; ++row) {
+    const int c = row / (p.R * p.S), r = row / p.S % p.R, s = row % p.S;
+    const int w_off = s * p.dil_w - p.pad_w;  // input column = q*stride_w + w_off
+    int q_lo, q_hi;
+    valid_range(p.W, p.Q, p.stride_w, w_off, &q_lo, &q_hi);
+    float* dst = col + (size_t)row * ld;
+    for (int j = j0; j < j1;) {  // one output row p at a time: [q0, q1) of it
+      const int op = j / p.Q, q0 = j % p.Q, q1 = std::min(p.Q, q0 + (j1 - j));
+      float* d = dst + (j - j0) - q0;  // d[q] is output (op, q)
+      const int h = op * p.stride_h - p.pad_h + r * p.dil_h;
+      if (h < 0 || h >= p.H) {
+        std::fill(d + q0, d + q1, 0.0f);
+      } else {
+        const float* xrow = x + ((size_t)c * p.H + h) * p.W;
+        const int a = std::max(q0, q_lo), e = std::min(q1, q_hi);  // the valid part
+        if (a >= e) {
+          std::fill(d + q0, d + q1, 0.0f);
+        } else {
+          std::fill(d + q0, d + a, 0.0f);
+          if (p.stride_w == 1) {
+            std::memcpy(d + a, xrow + a + w_off, sizeof(float) * (e - a));
+          } else {
+            for (int oq = a; oq < e; ++oq) d[oq] = xrow[oq * p.stride_w + w_off];
+          }
+          std::fill(d + e, d + q1, 0.0f);
+        }
+      }
+      j += q1 - q0;
+    }
+  }
+}
+
+// The adjoint of im2col_block for channels [c0, c1): every col entry of output
+// pixels [j0, j1) is added to the input pixel it was gathered from. Channels
+// are independent, so disjoint channel ranges may run in parallel.
+void col2im_block(const Conv2dParams& p, const float* col, size_t ld, int j0, int j1, int c0,
+                  int c1, float* dx) {
+  for (int c = c0; c < c1; ++c)
+    for (int r = 0; r < p.R; ++r)
+      for (int s = 0; s < p.S; ++s) {
+        const int row = (c * p.R + r) * p.S + s;
+        const int w_off = s * p.dil_w - p.pad_w;
+        int q_lo, q_hi;
+        valid_range(p.W, p.Q, p.stride_w, w_off, &q_lo, &q_hi);
+        const float* src = col + (size_t)row * ld;
+        for (int j = j0; j < j1;) {
+          const int op = j / p.Q, q0 = j % p.Q, q1 = std::min(p.Q, q0 + (j1 - j));
+          const float* sp = src + (j - j0) - q0;  // sp[q] is output (op, q)
+          const int h = op * p.stride_h - p.pad_h + r * p.dil_h;
+          if (h >= 0 && h < p.H) {
+            float* xrow = dx + ((size_t)c * p.H + h) * p.W;
+            const int e = std::min(q1, q_hi);
+            for (int oq = std::max(q0, q_lo); oq < e; ++oq) xrow[oq * p.stride_w + w_off] += sp[oq];
+          }
+          j += q1 - q0;
+        }
+      }
+}
+
+int max_threads() { return omp_in_parallel() ? 1 : omp_get_max_threads(); }
+
+// Threads to spread the batch over, or 1 for "one image at a time, parallel
+// inside": the batch split is used when every thread gets the same number of
+// images, or enough of them that the imbalance of one image hardly matters.
+int batch_threads(int N) {
+  const int nt = max_threads();
+  if (nt <= 1 || N < nt) return 1;
+  return (N % nt == 0 || N >= 4 * nt) ? nt : 1;
+}
+
+// Lowers output pixels [j0, j0+nj) of one image into col (row stride nj);
+// rows are split over all threads when `parallel`.
+void lower(const Conv2dParams& p, const float* x, int j0, int nj, float* col, bool parallel) {
+  const int rows = p.C * p.R * p.S;
+  if (!parallel) {
+    im2col_block(p, x, 0, rows, j0, j0 + nj, col, nj);
+    return;
+  }
+#pragma omp parallel
+  {
+    const int nt = omp_get_num_threads(), t = omp_get_thread_num();
+    im2col_block(p, x, (int)((long)rows * t / nt), (int)((long)rows * (t + 1) / nt), j0, j0 + nj,
+                 col, nj);
+  }
+}
+
+// dx += the col2im of a strip (row stride nj); channels split over threads when `parallel`.
+void unlower(const Conv2dParams& p, const float* dcol, int j0, int nj, float* dx, bool parallel) {
+  if (!parallel) {
+    col2im_block(p, dcol, nj, j0, j0 + nj, 0, p.C, dx);
+    return;
+  }
+#pragma omp parallel
+  {
+    const int nt = omp_get_num_threads(), t = omp_get_thread_num();
+    col2im_block(p, dcol, nj, j0, j0 + nj, (int)((long)p.C * t / nt),
+                 (int)((long)p.C * (t + 1) / nt), dx);
+  }
+}
+
+// Runs one_image(n, parallel_inside) for every image, with the threads either
+// over the batch or inside each image (see batch_threads).
+template <class F>
+void for_each_image(int N, F&& one_image) {
+  const int bt = batch_threads(N);
+  if (bt > 1) {
+    // Images are independent, so a dynamic schedule is still deterministic.
+#pragma omp parallel for num_threads(bt) schedule(dynamic, 1)
+    for (int n = 0; n < N; ++n) one_image(n, false);
+  } else {
+    const bool inside = max_threads() > 1;
+    for (int n = 0; n < N; ++n) one_image(n, inside);
+  }
+}
+
+}  // namespace
+
+void im2col(const Conv2dParams& p, const float* x_img, float* col) {
+  const int PQ = p.P * p.Q;
+  im2col_block(p, x_img, 0, p.C * p.R * p.S, 0, PQ, col, PQ);
+}
+
+void col2im(const Conv2dParams& p, const float* col, float* dx_img) {
+  const int PQ = p.P * p.Q;
+  col2im_block(p, col, PQ, 0, PQ, 0, p.C, dx_img);
+}
+
+void conv2d_fwd(const Conv2dParams& p, const float* x, const float* w, const float* b, float* y) {
+  const int CRS = p.C * p.R * p.S, PQ = p.P * p.Q;
+  const size_t x_img = (size_t)p.C * p.H * p.W, y_img = (size_t)p.K * PQ;
+  const bool pointwise = is_pointwise(p);
+  const int width = pointwise ? PQ : strip_width(CRS, PQ);
+
+  // W[K, CRS] is the A operand of every GEMM below: pack it once.
+  float* wpack = grow(weight_workspace(), detail::packed_a_size(p.K, CRS));
+  detail::pack_a_all(false, p.K, CRS, w, CRS, wpack);
+
+  for_each_image(p.N, [&](int n, bool parallel_inside) {
+    const float* xn = x + n * x_img;
+    float* yn = y + n * y_img;
+    for (int j0 = 0; j0 < PQ; j0 += width) {
+      const int nj = std::min(width, PQ - j0);
+      // Y[:, j0:j0+nj] = W * col strip; a pointwise conv multiplies x itself.
+      if (pointwise) {
+        detail::sgemm_packed_a(p.K, nj, CRS, 1.0f, wpack, false, xn + j0, PQ, 0.0f, yn + j0, PQ);
+      } else {
+        float* col = grow(col_workspace(), (size_t)CRS * nj);
+        lower(p, xn, j0, nj, col, parallel_inside);
+        detail::sgemm_packed_a(p.K, nj, CRS, 1.0f, wpack, false, col, nj, 0.0f, yn + j0, PQ);
+      }
+      if (b) {  // while the strip is still in cache
+        for (int k = 0; k < p.K; ++k) {
+          float* row = yn + (size_t)k * PQ + j0;
+          const float bk = b[k];
+          for (int i = 0; i < nj; ++i) row[i] += bk;
+        }
+      }
+    }
+  });
+}
+
+void conv2d_bwd_data(const Conv2dParams& p, const float* dy, const float* w, float* dx) {
+  const int CRS = p.C * p.R * p.S, PQ = p.P * p.Q;
+  const size_t x_img = (size_t)p.C * p.H * p.W, y_img = (size_t)p.K * PQ;
+  const bool pointwise = is_pointwise(p);
+  const int width = strip_width(CRS, PQ);
+
+  // W^T[CRS, K] is the A operand of every GEMM below: pack it once.
+  float* wpack = grow(weight_workspace(), detail::packed_a_size(CRS, p.K));
+  detail::pack_a_all(true, CRS, p.K, w, CRS, wpack);
+
+  for_each_image(p.N, [&](int n, bool parallel_inside) {
+    const float* dyn = dy + n * y_img;
+    float* dxn = dx + n * x_img;
+    if (pointwise) {  // dx_n[C, HW] = W^T[C, K] * dY_n[K, HW], straight into dx
+      detail::sgemm_packed_a(p.C, PQ, p.K, 1.0f, wpack, false, dyn, PQ, 0.0f, dxn, PQ);
+      return;
+    }
+    std::fill(dxn, dxn + x_img, 0.0f);  // overwrite: col2im only accumulates
+    for (int j0 = 0; j0 < PQ; j0 += width) {
+      const int nj = std::min(width, PQ - j0);
+      float* dcol = grow(col_workspace(), (size_t)CRS * nj);
+      detail::sgemm_packed_a(CRS, nj, p.K, 1.0f, wpack, false, dyn + j0, PQ, 0.0f, dcol, nj);
+      unlower(p, dcol, j0, nj, dxn, parallel_inside);
+    }
+  });
+}
+
+void conv2d_bwd_filter(const Conv2dParams& p, const float* x, const float* dy, float* dw, float* db) {
+  const int CRS = p.C * p.R * p.S, PQ = p.P * p.Q;
+  const size_t x_img = (size_t)p.C * p.H * p.W, y_img = (size_t)p.K * PQ;
+  const size_t w_size = (size_t)p.K * CRS;
+  const bool pointwise = is_pointwise(p);
+  const int width = pointwise ? PQ : strip_width(CRS, PQ);
+
+  // db[k] += sum over the batch and the plane, in double, one k per thread.
+  if (db) {
+#pragma omp parallel for schedule(static) if (max_threads() > 1 && (size_t)p.N * y_img > 65536)
+    for (int k = 0; k < p.K; ++k) {
+      double sum = 0.0;
+      for (int n = 0; n < p.N; ++n) {
+        const float* row = dy + n * y_img + (size_t)k * PQ;
+        for (int i = 0; i < PQ; ++i) sum += row[i];
+      }
+      db[k] += (float)sum;
+    }
+  }
+
+  // dst = beta * dst + sum over strips of dY_n[:, strip] * col_strip^T.
+  auto one_image = [&](int n, bool parallel_inside, float* dst, float beta) {
+    const float* xn = x + n * x_img;
+    const float* dyn = dy + n * y_img;
+    for (int j0 = 0; j0 < PQ; j0 += width) {
+      const int nj = std::min(width, PQ - j0);
+      const float* col = xn + j0;  // pointwise: x itself, row stride PQ
+      int ld = PQ;
+      if (!pointwise) {
+        float* buf = grow(col_workspace(), (size_t)CRS * nj);
+        lower(p, xn, j0, nj, buf, parallel_inside);
+        col = buf, ld = nj;
+      }
+      sgemm(false, true, p.K, CRS, nj, 1.0f, dyn + j0, PQ, col, ld, j0 == 0 ? beta : 1.0f, dst, CRS);
+    }
+  };
+
+  const int bt = batch_threads(p.N);
+  if (bt <= 1) {
+    const bool inside = max_threads() > 1;
+    for (int n = 0; n < p.N; ++n) one_image(n, inside, dw, 1.0f);
+    return;
+  }
+  // One private dW per thread (static schedule: thread t always gets the same
+  // images), then dw += part_0 + part_1 + ... in thread order.
+  float* parts = grow(partial_workspace(), w_size * bt);
+#pragma omp parallel num_threads(bt)
+  {
+    float* part = parts + w_size * omp_get_thread_num();
+    bool first = true;
+#pragma omp for schedule(static)
+    for (int n = 0; n < p.N; ++n) {
+      one_image(n, false, part, first ? 0.0f : 1.0f);
+      first = false;
+    }
+    if (first) std::fill(part, part + w_size, 0.0f);  // this thread got no image
+#pragma omp barrier
+#pragma omp for schedule(static)
+    for (size_t i = 0; i < w_size; ++i) {
+      float sum = 0.0f;
+      for (int t = 0; t < bt; ++t) sum += parts[w_size * t + i];
+      dw[i] += sum;
+    }
+  }
+}
+
+}  // namespace tinct::cpu

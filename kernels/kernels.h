@@ -1,0 +1,174 @@
+// kernels.h — the kernel API of tinct.
+//
+// Kernels see raw pointers and small parameter structs, never a Tensor. Every
+// tensor is float32, contiguous, NCHW. Each op family has:
+//   cpu::<op>_ref   the readable reference (kernels/cpu/<family>_ref.cpp): the
+//                   specification, plain loops a student can check by hand;
+//   cpu::<op>       the fast CPU path where one exists (GEMM, convolutions);
+//   cuda::<op>      the hand-written CUDA kernel (kernels/cuda/, later).
+// Backward kernels that produce a parameter gradient ACCUMULATE into it
+// (dw += ...), because a parameter used twice sums its gradients; kernels that
+// produce an activation gradient OVERWRITE (dx = ...) unless documented.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace tinct {
+
+// ---------------------------------------------------------------------------
+// Convolution geometry. A conv2d maps x[N,C,H,W] with w[K,C,R,S] (+ bias[K])
+// to y[N,K,P,Q]. conv_transpose2d with weight [Cin,Cout,R,S] is described by
+// the conv2d whose backward-data it is: C = Cout, K = Cin, (H,W) = its output
+// size, (P,Q) = its input size (see ConvTranspose in engine/ops).
+struct Conv2dParams {
+  int N = 1, C = 1, H = 1, W = 1;  // input
+  int K = 1, R = 1, S = 1;         // output channels, kernel height, width
+  int stride_h = 1, stride_w = 1;
+  int pad_h = 0, pad_w = 0;
+  int dil_h = 1, dil_w = 1;
+  int P = 1, Q = 1;                // output height, width (set by finalize())
+
+  // Computes P and Q from the rest; returns false if the output is empty.
+  bool finalize() {
+    P = (H + 2 * pad_h - dil_h * (R - 1) - 1) / stride_h + 1;
+    Q = (W + 2 * pad_w - dil_w * (S - 1) - 1) / stride_w + 1;
+    return P > 0 && Q > 0 && H + 2 * pad_h - dil_h * (R - 1) - 1 >= 0 &&
+           W + 2 * pad_w - dil_w * (S - 1) - 1 >= 0;
+  }
+  // Multiply-adds count as 2 flops; the same count for fwd, bwd-data, bwd-filter.
+  double flops() const { return 2.0 * N * K * P * Q * double(C) * R * S; }
+  double bytes() const {
+    return 4.0 * (double(N) * C * H * W + double(K) * C * R * S + double(N) * K * P * Q);
+  }
+};
+
+struct Pool2dParams {
+  int N = 1, C = 1, H = 1, W = 1;
+  int kh = 2, kw = 2, stride_h = 2, stride_w = 2, pad_h = 0, pad_w = 0;
+  int P = 1, Q = 1;
+  bool finalize() {
+    P = (H + 2 * pad_h - kh) / stride_h + 1;
+    Q = (W + 2 * pad_w - kw) / stride_w + 1;
+    return P > 0 && Q > 0 && pad_h * 2 <= kh && pad_w * 2 <= kw;
+  }
+};
+
+enum class Act { Relu, LeakyRelu, Tanh, Sigmoid };
+enum class Upsample { Nearest, Bilinear };
+
+namespace cpu {
+
+// --- GEMM (kernels/cpu/gemm_ref.cpp, gemm.cpp) ------------------------------
+// Row-major C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C.
+// op(A) = A (lda >= K) or A^T (A stored [K,M], lda >= M); likewise B.
+// beta == 0 means C is not read (may hold NaN).
+void sgemm_ref(bool trans_a, bool trans_b, int M, int N, int K, float alpha,
+               const float* A, int lda, const float* B, int ldb, float beta, float* C, int ldc);
+// Cache-blocked, vectorised, OpenMP-parallel. Same contract as sgemm_ref.
+void sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A,
+           int lda, const float* B, int ldb, float beta, float* C, int ldc);
+
+// --- conv2d (kernels/cpu/conv_ref.cpp, conv.cpp) ----------------------------
+// y = conv(x, w) + b. b may be null.
+void conv2d_fwd_ref(const Conv2dParams& p, const float* x, const float* w, const float* b, float* y);
+// dx = conv2d backward-data (overwrites dx).
+void conv2d_bwd_data_ref(const Conv2dParams& p, const float* dy, const float* w, float* dx);
+// dw += dL/dw, db += sum dy (db may be null).
+void conv2d_bwd_filter_ref(const Conv2dParams& p, const float* x, const float* dy, float* dw, float* db);
+// Fast path: im2col + sgemm, OpenMP over the batch. Same contracts.
+void conv2d_fwd(const Conv2dParams& p, const float* x, const float* w, const float* b, float* y);
+void conv2d_bwd_data(const Conv2dParams& p, const float* dy, const float* w, float* dx);
+void conv2d_bwd_filter(const Conv2dParams& p, const float* x, const float* dy, float* dw, float* db);
+// im2col for one image: col[(c*R + r)*S + s][P*Q]; col2im accumulates back.
+void im2col(const Conv2dParams& p, const float* x_img, float* col);
+void col2im(const Conv2dParams& p, const float* col, float* dx_img);  // dx_img += ...
+
+// --- per-channel bias (kernels/cpu/bias_ref.cpp) ----------------------------
+// y[n,c,i] += b[c];   db[c] += sum_{n,i} dy[n,c,i]
+void bias_add_ref(int N, int C, int HW, const float* b, float* y);
+void bias_grad_ref(int N, int C, int HW, const float* dy, float* db);
+
+// --- batch norm (kernels/cpu/batchnorm_ref.cpp) -----------------------------
+// Training: biased batch statistics normalise; running stats get
+//   running = (1 - momentum) * running + momentum * batch  (unbiased var).
+// save_mean / save_invstd [C] are kept for backward.
+void batchnorm_fwd_train_ref(int N, int C, int HW, const float* x, const float* gamma,
+                             const float* beta, float eps, float momentum, float* running_mean,
+                             float* running_var, float* y, float* save_mean, float* save_invstd);
+void batchnorm_fwd_eval_ref(int N, int C, int HW, const float* x, const float* gamma,
+                            const float* beta, const float* running_mean, const float* running_var,
+                            float eps, float* y);
+// dx overwritten; dgamma, dbeta accumulated.
+void batchnorm_bwd_train_ref(int N, int C, int HW, const float* x, const float* dy,
+                             const float* gamma, const float* save_mean, const float* save_invstd,
+                             float* dx, float* dgamma, float* dbeta);
+void batchnorm_bwd_eval_ref(int N, int C, int HW, const float* x, const float* dy,
+                            const float* gamma, const float* running_mean,
+                            const float* running_var, float eps, float* dx, float* dgamma,
+                            float* dbeta);
+
+// --- activations (kernels/cpu/activation_ref.cpp) ---------------------------
+// slope is used by LeakyRelu only. Backward gets both x and y (tanh/sigmoid
+// use y, relu/leaky use x); dx overwritten.
+void act_fwd_ref(Act a, float slope, size_t n, const float* x, float* y);
+void act_bwd_ref(Act a, float slope, size_t n, const float* x, const float* y, const float* dy,
+                 float* dx);
+
+// --- max pooling (kernels/cpu/pool_ref.cpp) ---------------------------------
+// argmax[n,c,p,q] = flat index h*W + w of the chosen input (padding is -inf).
+void maxpool2d_fwd_ref(const Pool2dParams& p, const float* x, float* y, int32_t* argmax);
+void maxpool2d_bwd_ref(const Pool2dParams& p, const float* dy, const int32_t* argmax, float* dx);
+
+// --- elementwise (kernels/cpu/elementwise_ref.cpp) --------------------------
+void add_ref(size_t n, const float* a, const float* b, float* y);       // y = a + b
+void mul_ref(size_t n, const float* a, const float* b, float* y);       // y = a * b
+void scale_ref(size_t n, float s, const float* x, float* y);            // y = s * x
+void axpy_ref(size_t n, float a, const float* x, float* y);             // y += a * x
+void fill_ref(size_t n, float v, float* y);
+
+// --- channel concat / split (kernels/cpu/concat_ref.cpp) --------------------
+// dst[n, c0 + c, i] = src[n, c, i]  for c < Csrc  (dst has Cdst channels)
+void channel_copy_ref(int N, int HW, int Csrc, const float* src, int Cdst, int c0, float* dst);
+// dst[n, c, i] += src[n, c0 + c, i]  for c < Cdst  (src has Csrc channels)
+void channel_slice_add_ref(int N, int HW, int Csrc, const float* src, int c0, int Cdst, float* dst);
+
+// --- upsampling (kernels/cpu/upsample_ref.cpp) ------------------------------
+// x[N,C,H,W] -> y[N,C,Ho,Wo]. Nearest: src = floor(dst * H / Ho) (PyTorch
+// 'nearest'). Bilinear: align_corners = false, as PyTorch's default.
+void upsample_fwd_ref(Upsample mode, int N, int C, int H, int W, int Ho, int Wo, const float* x, float* y);
+// dx overwritten.
+void upsample_bwd_ref(Upsample mode, int N, int C, int H, int W, int Ho, int Wo, const float* dy, float* dx);
+
+// --- reductions (kernels/cpu/reduce_ref.cpp) --------------------------------
+double sum_ref(size_t n, const float* x);  // accumulated in double
+
+// --- losses (kernels/cpu/loss_ref.cpp) --------------------------------------
+// Each returns the loss value and, when grad != null, writes d loss / d pred
+// scaled by gscale (the upstream gradient of the scalar loss).
+// mean((pred - target)^2)
+double mse_ref(size_t n, const float* pred, const float* target, float gscale, float* grad);
+// mean(|pred - target|); the gradient at 0 is 0
+double l1_ref(size_t n, const float* pred, const float* target, float gscale, float* grad);
+// mean((pred - c)^2): the LSGAN loss against a constant label c (1 real, 0 fake)
+double mse_const_ref(size_t n, const float* pred, float c, float gscale, float* grad);
+// Soft-target cross-entropy with per-pixel weights over logits[N,Q,HW]:
+//   loss = (1 / (N*HW)) * sum_{n,i} w[n,i] * sum_q -t[n,q,i] * log softmax(z[n,:,i])_q
+// w may be null (all ones). Value and gradient in one pass:
+//   dz[n,q,i] = gscale * w[n,i] * (softmax_q * sum_q' t[n,q',i] - t[n,q,i]) / (N*HW)
+double soft_ce_ref(int N, int Q, int HW, const float* logits, const float* target,
+                   const float* weight, float gscale, float* grad);
+
+// --- optimizers (kernels/cpu/optim_ref.cpp) ---------------------------------
+// SGD (PyTorch semantics): g' = g + wd*w; m = momentum*m + g' (m = g' at step 1);
+// w -= lr * (nesterov ? g' + momentum*m : m). m may be null when momentum == 0.
+void sgd_step_ref(size_t n, float* w, const float* g, float* m, float lr, float momentum,
+                  float weight_decay, bool nesterov, bool first_step);
+// Adam / AdamW (PyTorch semantics). step counts from 1. decoupled = AdamW:
+// w *= 1 - lr*wd; otherwise g' = g + wd*w. m = b1 m + (1-b1) g';
+// v = b2 v + (1-b2) g'^2; w -= lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps).
+void adam_step_ref(size_t n, float* w, const float* g, float* m, float* v, float lr, float beta1,
+                   float beta2, float eps, float weight_decay, bool decoupled, int64_t step);
+
+}  // namespace cpu
+}  // namespace tinct

@@ -1,0 +1,83 @@
+// colorizer.h — one interface over the three colorizers, for training and
+// inference: what a training step does, how ab is predicted from L, and what
+// goes into a checkpoint.
+//
+//   regression      RegressionNet, MSE on ab/110, Adam
+//   classification  ClassificationNet over the standard gamut's bins, soft-
+//                   encoded (5 nearest bins, sigma 5) rebalanced cross-entropy
+//                   at 1/4 resolution, annealed-mean decoding (T = 0.38), Adam
+//   gan             Generator + Discriminator (LSGAN), G loss = 100 L1 + MSE,
+//                   Adam 2e-4, betas (0.5, 0.999) for both
+//
+// Checkpoint layout (one safetensors file): "model.<name>" for the weights
+// (gan: "model.gen.*", "model.disc.*"), "optim.<name>" for the optimizer
+// state, "prior.*" for the classification model's rebalancing prior, and
+// metadata "kind", "preset", "bins", ... so a file says what it holds.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/tensor.h"
+#include "models/data/loader.h"
+
+namespace tinct::models {
+
+using Losses = std::vector<std::pair<std::string, float>>;  // the first is the headline
+
+struct ColorizerOptions {
+  std::string kind = "regression";  // regression | classification | gan
+  std::string preset = "compact";   // full | compact
+  uint64_t seed = 1;
+  float lr = 0.f;  // 0: the model's default
+};
+
+class Colorizer {
+ public:
+  virtual ~Colorizer() = default;
+  const ColorizerOptions& options() const { return opt_; }
+
+  // The names of the losses train_step and eval_losses report, in order.
+  virtual std::vector<std::string> loss_names() const = 0;
+  // One optimisation step on a batch (forward, backward, update).
+  virtual Losses train_step(const data::Batch& b) = 0;
+  // The same losses without gradients, in eval mode.
+  virtual Losses eval_losses(const data::Batch& b) = 0;
+  // L scaled to [-1, 1], [N,1,H,W] (H, W multiples of size_multiple()) ->
+  // ab in LAB units, [N,2,H,W]. Eval mode, no gradients.
+  virtual Tensor predict_ab(const Tensor& L) = 0;
+  virtual int size_multiple() const = 0;
+  virtual int64_t num_parameters() const = 0;
+
+  // Work done once before training on the training images (the
+  // classification model's rebalancing prior); a no-op for the others.
+  virtual void prepare(std::shared_ptr<const data::Pack> pack, const std::vector<uint32_t>& train) {}
+  // Runs on the loader's worker threads on each batch (soft-encoding).
+  virtual std::function<void(data::Batch&)> batch_transform() { return nullptr; }
+  // Whether the loader must fill Batch::ab_raw.
+  virtual bool needs_raw_ab() const { return false; }
+
+  // Weights (and, with_optimizer, the optimizer state and anything else a
+  // resumed run needs).
+  virtual std::map<std::string, Tensor> state(bool with_optimizer) const = 0;
+  // Strict: a file of another kind, preset or size is refused with the
+  // names that differ, and nothing is changed.
+  virtual void load_state(const std::map<std::string, Tensor>& tensors, bool with_optimizer) = 0;
+  virtual std::map<std::string, std::string> metadata() const;
+
+ protected:
+  explicit Colorizer(ColorizerOptions o) : opt_(std::move(o)) {}
+  ColorizerOptions opt_;
+};
+
+std::unique_ptr<Colorizer> make_colorizer(const ColorizerOptions& o);
+
+// Batch planes -> tensors.
+Tensor batch_L(const data::Batch& b);
+Tensor batch_ab(const data::Batch& b);  // ab/110
+
+}  // namespace tinct::models

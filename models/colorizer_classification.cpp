@@ -1,0 +1,178 @@
+// colorizer_classification.cpp — Zhang et al.'s classification colorizer.
+//
+// Targets are made on the loader's worker threads: the batch's ab (LAB
+// units) is averaged over 4x4 cells to the logits' 1/4 resolution, each
+// pixel soft-encoded over its 5 nearest bins (sigma 5), and weighted by the
+// rebalancing weight of its nearest bin. The prior behind those weights is
+// the training set's bin distribution, computed once by prepare() and kept
+// in the checkpoint ("prior.weights", "prior.p") so a resumed run and
+// `tinct eval` use the same one.
+#include <stdexcept>
+
+#include "engine/autograd.h"
+#include "engine/checkpoint.h"
+#include "engine/optim.h"
+#include "models/classification.h"
+#include "models/color/decode.h"
+#include "models/color/gamut.h"
+#include "models/color/lab.h"
+#include "models/color/rebalance.h"
+#include "models/color/soft_encode.h"
+#include "models/colorizer.h"
+
+namespace tinct::models {
+
+namespace {
+
+constexpr int kDown = 4;  // logits are at 1/4 of the input size
+
+// Mean of each 4x4 cell of planar ab [2, S, S] -> [2, S/4, S/4].
+void average_cells(const float* ab, int S, float* out) {
+  const int s = S / kDown;
+  for (int c = 0; c < 2; ++c)
+    for (int y = 0; y < s; ++y)
+      for (int x = 0; x < s; ++x) {
+        float sum = 0;
+        for (int dy = 0; dy < kDown; ++dy)
+          for (int dx = 0; dx < kDown; ++dx) sum += ab[(size_t(c) * S + y * kDown + dy) * S + x * kDown + dx];
+        out[(size_t(c) * s + y) * s + x] = sum / float(kDown * kDown);
+      }
+}
+
+class ClassificationColorizer : public Colorizer {
+ public:
+  explicit ClassificationColorizer(const ColorizerOptions& o)
+      : Colorizer(o), gamut_(color::AbGamut::standard()), rng_(o.seed),
+        net_(ClassificationConfig::preset(o.preset, gamut_.size()), rng_),
+        opt_adam_(net_.parameters(), adam(o.lr > 0 ? o.lr : 3e-4f)),
+        weights_(std::make_shared<std::vector<float>>(size_t(gamut_.size()), 1.f)),
+        p_(size_t(gamut_.size()), 1.f / float(gamut_.size())) {}
+
+  static optim::AdamOptions adam(float lr) {
+    optim::AdamOptions a;
+    a.lr = lr;
+    return a;
+  }
+
+  void prepare(std::shared_ptr<const data::Pack> pack, const std::vector<uint32_t>& train) override {
+    color::BinHistogram hist(gamut_.size());
+    data::FastLab lab;
+    const size_t n = size_t(pack->width()) * size_t(pack->height());
+    std::vector<uint8_t> rgb;
+    std::vector<float> L(n), ab(2 * n);
+    for (uint32_t i : train) {
+      pack->decode(i, rgb);
+      lab.convert(rgb.data(), n, L.data(), ab.data());
+      hist.add_ab(gamut_, ab.data(), n);
+    }
+    color::RebalancePrior prior = color::RebalancePrior::from_histogram(gamut_, hist);
+    p_ = prior.p;
+    *weights_ = prior.weights;
+  }
+
+  bool needs_raw_ab() const override { return true; }
+
+  std::function<void(data::Batch&)> batch_transform() override {
+    const color::AbGamut* gamut = &gamut_;
+    auto weights = weights_;  // shared: prepare() or load_state() fill it before training
+    return [gamut, weights](data::Batch& b) {
+      const int S = b.size, s = S / kDown, Q = gamut->size();
+      const size_t hw = size_t(s) * s;
+      auto& target = b.extra_f["target"];
+      auto& weight = b.extra_f["weight"];
+      target.assign(size_t(b.n) * Q * hw, 0.f);
+      weight.assign(size_t(b.n) * hw, 0.f);
+      std::vector<float> small(2 * hw);
+      for (int i = 0; i < b.n; ++i) {
+        average_cells(b.ab_raw.data() + size_t(i) * 2 * S * S, S, small.data());
+        color::soft_encode_dense(*gamut, small.data(), hw, target.data() + size_t(i) * Q * hw);
+        color::pixel_weights(*gamut, *weights, small.data(), hw, weight.data() + size_t(i) * hw);
+      }
+    };
+  }
+
+  Tensor loss(const data::Batch& b) {
+    const int s = b.size / kDown;
+    auto t = b.extra_f.find("target"), w = b.extra_f.find("weight");
+    if (t == b.extra_f.end() || w == b.extra_f.end())
+      throw std::logic_error("classification: the batch has no soft targets (the loader needs batch_transform())");
+    Tensor target = Tensor::from_vector({b.n, gamut_.size(), s, s}, t->second);
+    Tensor weight = Tensor::from_vector({b.n, 1, s, s}, w->second);
+    return ops::soft_cross_entropy(net_(batch_L(b)), target, weight);
+  }
+
+  Losses train_step(const data::Batch& b) override {
+    net_.train();
+    opt_adam_.zero_grad();
+    Tensor l = loss(b);
+    l.backward();
+    opt_adam_.step();
+    return {{"ce", l.item()}};
+  }
+
+  Losses eval_losses(const data::Batch& b) override {
+    NoGrad ng;
+    net_.eval();
+    return {{"ce", loss(b).item()}};
+  }
+
+  // Annealed mean of the bin distribution at 1/4 size, upsampled bilinearly.
+  Tensor predict_ab(const Tensor& L) override {
+    NoGrad ng;
+    net_.eval();
+    Tensor logits = net_(L);
+    const int N = int(logits.size(0)), Q = int(logits.size(1)), h = int(logits.size(2)), w = int(logits.size(3));
+    const size_t hw = size_t(h) * w;
+    Tensor ab = Tensor::empty({N, 2, h, w});
+    for (int n = 0; n < N; ++n)
+      color::decode_logits(gamut_, logits.data() + size_t(n) * Q * hw, hw, ab.data() + size_t(n) * 2 * hw);
+    return ops::upsample(ab, int(L.size(2)), int(L.size(3)), Upsample::Bilinear);
+  }
+
+  std::vector<std::string> loss_names() const override { return {"ce"}; }
+  int size_multiple() const override { return 8; }
+  int64_t num_parameters() const override { return net_.num_parameters(); }
+
+  std::map<std::string, Tensor> state(bool with_optimizer) const override {
+    auto s = with_prefix(net_.state_dict(), "model.");
+    s["prior.weights"] = Tensor::from_vector({gamut_.size()}, *weights_);
+    s["prior.p"] = Tensor::from_vector({gamut_.size()}, p_);
+    if (with_optimizer)
+      for (auto& [k, v] : with_prefix(opt_adam_.state_dict(), "optim.")) s[k] = v;
+    return s;
+  }
+
+  void load_state(const std::map<std::string, Tensor>& t, bool with_optimizer) override {
+    auto w = t.find("prior.weights"), p = t.find("prior.p");
+    if (w == t.end() || p == t.end() || w->second.numel() != gamut_.size() || p->second.numel() != gamut_.size())
+      throw std::runtime_error("classification weights: the rebalancing prior (prior.weights, prior.p) for " +
+                               std::to_string(gamut_.size()) + " bins is missing or has another size");
+    net_.load_state_dict(strip_prefix(t, "model."));
+    if (with_optimizer) opt_adam_.load_state_dict(strip_prefix(t, "optim."));
+    *weights_ = w->second.to_vector();
+    p_ = p->second.to_vector();
+  }
+
+  std::map<std::string, std::string> metadata() const override {
+    auto m = Colorizer::metadata();
+    m["bins"] = std::to_string(gamut_.size());
+    m["decode"] = "annealed mean, T = 0.38";
+    return m;
+  }
+
+ private:
+  const color::AbGamut& gamut_;
+  Rng rng_;
+  ClassificationNet net_;
+  optim::Adam opt_adam_;
+  std::shared_ptr<std::vector<float>> weights_;
+  std::vector<float> p_;
+};
+
+}  // namespace
+
+std::unique_ptr<Colorizer> make_classification_colorizer(const ColorizerOptions& o) {
+  return std::make_unique<ClassificationColorizer>(o);
+}
+
+}  // namespace tinct::models

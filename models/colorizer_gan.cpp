@@ -1,0 +1,116 @@
+// colorizer_gan.cpp — the conditional GAN: one D update on real and detached
+// fake, then one G update on 100 * L1 + LSGAN, both Adam 2e-4, (0.5, 0.999).
+#include <stdexcept>
+
+#include "engine/autograd.h"
+#include "engine/checkpoint.h"
+#include "engine/optim.h"
+#include "models/color/lab.h"
+#include "models/colorizer.h"
+#include "models/gan.h"
+
+namespace tinct::models {
+
+namespace {
+
+optim::AdamOptions gan_adam(float lr) {
+  optim::AdamOptions a;
+  a.lr = lr > 0 ? lr : 2e-4f;
+  a.beta1 = 0.5f;
+  a.beta2 = 0.999f;
+  return a;
+}
+
+class GanColorizer : public Colorizer {
+ public:
+  explicit GanColorizer(const ColorizerOptions& o)
+      : Colorizer(o), cfg_(GanConfig::preset(o.preset)), rng_(o.seed), gen_(cfg_.gen_base, rng_),
+        disc_(cfg_.disc_base, rng_), opt_g_(gen_.parameters(), gan_adam(o.lr)),
+        opt_d_(disc_.parameters(), gan_adam(o.lr)) {}
+
+  // D loss: the mean of its losses on real (label 1) and fake (label 0).
+  Tensor d_loss(const Tensor& L, const Tensor& ab, const Tensor& fake) {
+    return ops::mul(ops::add(ops::lsgan_loss(disc_(ops::concat({L, ab})), true),
+                             ops::lsgan_loss(disc_(ops::concat({L, fake})), false)),
+                    0.5f);
+  }
+
+  Losses train_step(const data::Batch& b) override {
+    gen_.train();
+    disc_.train();
+    Tensor L = batch_L(b), ab = batch_ab(b);
+    Tensor fake = gen_(L);
+    opt_d_.zero_grad();
+    Tensor ld = d_loss(L, ab, fake.detach());
+    ld.backward();
+    opt_d_.step();
+
+    opt_g_.zero_grad();
+    Tensor l1 = ops::l1_loss(fake, ab);
+    Tensor gan = ops::lsgan_loss(disc_(ops::concat({L, fake})), true);
+    Tensor lg = ops::add(ops::mul(l1, cfg_.l1_lambda), gan);
+    lg.backward();  // also leaves gradients in D, cleared by the next D step
+    opt_g_.step();
+    return {{"g", lg.item()}, {"g_l1", l1.item()}, {"g_gan", gan.item()}, {"d", ld.item()}};
+  }
+
+  Losses eval_losses(const data::Batch& b) override {
+    NoGrad ng;
+    gen_.eval();
+    disc_.eval();
+    Tensor L = batch_L(b), ab = batch_ab(b);
+    Tensor fake = gen_(L);
+    Tensor l1 = ops::l1_loss(fake, ab);
+    Tensor gan = ops::lsgan_loss(disc_(ops::concat({L, fake})), true);
+    Tensor lg = ops::add(ops::mul(l1, cfg_.l1_lambda), gan);
+    return {{"g", lg.item()}, {"g_l1", l1.item()}, {"g_gan", gan.item()}, {"d", d_loss(L, ab, fake).item()}};
+  }
+
+  Tensor predict_ab(const Tensor& L) override {
+    NoGrad ng;
+    gen_.eval();
+    return ops::mul(gen_(L), color::kAbScale);
+  }
+
+  std::vector<std::string> loss_names() const override { return {"g", "g_l1", "g_gan", "d"}; }
+  int size_multiple() const override { return 32; }
+  int64_t num_parameters() const override { return gen_.num_parameters() + disc_.num_parameters(); }
+
+  std::map<std::string, Tensor> state(bool with_optimizer) const override {
+    auto s = with_prefix(gen_.state_dict(), "model.gen.");
+    for (auto& [k, v] : with_prefix(disc_.state_dict(), "model.disc.")) s[k] = v;
+    if (with_optimizer) {
+      for (auto& [k, v] : with_prefix(opt_g_.state_dict(), "optim.gen.")) s[k] = v;
+      for (auto& [k, v] : with_prefix(opt_d_.state_dict(), "optim.disc.")) s[k] = v;
+    }
+    return s;
+  }
+
+  // Inference files may hold the generator alone; training needs both.
+  void load_state(const std::map<std::string, Tensor>& t, bool with_optimizer) override {
+    auto g = strip_prefix(t, "model.gen."), d = strip_prefix(t, "model.disc.");
+    const bool with_disc = with_optimizer || !d.empty();
+    std::string problems = gen_.state_dict_problems(g);
+    if (with_disc) problems += disc_.state_dict_problems(d);
+    if (!problems.empty()) throw std::runtime_error("gan weights: nothing was loaded:" + problems);
+    gen_.load_state_dict(g);
+    if (with_disc) disc_.load_state_dict(d);
+    if (with_optimizer) {
+      opt_g_.load_state_dict(strip_prefix(t, "optim.gen."));
+      opt_d_.load_state_dict(strip_prefix(t, "optim.disc."));
+    }
+  }
+
+ private:
+  GanConfig cfg_;
+  Rng rng_;
+  Generator gen_;
+  Discriminator disc_;
+  optim::Adam opt_g_, opt_d_;
+};
+
+}  // namespace
+
+std::unique_ptr<Colorizer> make_gan_colorizer(const ColorizerOptions& o) { return std::make_unique<GanColorizer>(o); }
+
+}  // namespace tinct::models

@@ -1,0 +1,350 @@
+// train.cpp — the training loop: data, steps, logs, evaluation, checkpoints.
+#include "models/train.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <stdexcept>
+
+#include "engine/checkpoint.h"
+#include "models/color/lab.h"
+#include "models/data/image.h"
+#include "models/eval/plot.h"
+
+namespace tinct::models {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string ckpt_name(int64_t step) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "ckpt-%08lld.safetensors", (long long)step);
+  return buf;
+}
+
+// Checkpoints in `dir`, oldest first.
+std::vector<std::pair<int64_t, fs::path>> list_checkpoints(const fs::path& dir) {
+  std::vector<std::pair<int64_t, fs::path>> out;
+  if (!fs::is_directory(dir)) return out;
+  static const std::regex re("ckpt-([0-9]{8})\\.safetensors");
+  for (const auto& e : fs::directory_iterator(dir)) {
+    std::smatch m;
+    const std::string name = e.path().filename().string();
+    if (std::regex_match(name, m, re)) out.emplace_back(std::stoll(m[1]), e.path());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string meta(const std::map<std::string, std::string>& m, const std::string& key, const std::string& file) {
+  auto it = m.find(key);
+  if (it == m.end()) throw std::runtime_error(file + ": not a tinct training checkpoint (no '" + key + "' in its metadata)");
+  return it->second;
+}
+
+// Keeps the CSV rows up to `step` (a resumed run rewrites what came after
+// its checkpoint); creates the file with `header` if needed.
+void trim_csv(const fs::path& path, const std::string& header, int64_t step) {
+  std::vector<std::string> keep{header};
+  std::ifstream in(path);
+  std::string line;
+  bool first = true;
+  while (std::getline(in, line)) {
+    if (first) { first = false; continue; }
+    if (!line.empty() && std::stoll(line.substr(0, line.find(','))) <= step) keep.push_back(line);
+  }
+  in.close();
+  std::ofstream out(path, std::ios::trunc);
+  for (auto& l : keep) out << l << "\n";
+}
+
+std::string losses_str(const Losses& l) {
+  std::ostringstream os;
+  os.precision(5);
+  for (size_t i = 0; i < l.size(); ++i) os << (i ? " " : "") << l[i].first << " " << l[i].second;
+  return os.str();
+}
+
+// A row of K held-out images: gray | prediction | truth, one row per image.
+data::Image sample_grid(Colorizer& c, const data::Batch& b, int K) {
+  const int S = b.size;
+  const size_t n = size_t(S) * S;
+  K = std::min(K, b.n);
+  Tensor L = Tensor::from_vector({K, 1, S, S}, std::vector<float>(b.L.begin(), b.L.begin() + long(K * n)));
+  Tensor pred = c.predict_ab(L);
+  data::Image grid(3 * S, K * S, 3);
+  std::vector<float> Lraw(n), ab(2 * n), zero(2 * n, 0.f);
+  std::vector<uint8_t> rgb(3 * n);
+  for (int k = 0; k < K; ++k) {
+    for (size_t i = 0; i < n; ++i) Lraw[i] = color::denormalize_L(b.L[k * n + i]);
+    const float* cols[3] = {zero.data(), pred.data() + size_t(k) * 2 * n, nullptr};
+    for (size_t i = 0; i < 2 * n; ++i) ab[i] = color::denormalize_ab(b.ab[k * 2 * n + i]);
+    cols[2] = ab.data();
+    for (int col = 0; col < 3; ++col) {
+      color::lab_to_srgb_image(Lraw.data(), cols[col], n, rgb.data());
+      for (int y = 0; y < S; ++y)
+        std::copy(rgb.begin() + long(y) * S * 3, rgb.begin() + long(y + 1) * S * 3, grid.at(col * S, k * S + y));
+    }
+  }
+  return grid;
+}
+
+struct Series {
+  std::vector<double> steps;
+  std::map<std::string, std::vector<double>> values;
+};
+
+// Reads a log CSV (step first, then named columns) into curves.
+Series read_csv(const fs::path& path) {
+  Series s;
+  std::ifstream in(path);
+  std::string line;
+  std::vector<std::string> cols;
+  if (std::getline(in, line)) {
+    std::stringstream ss(line);
+    std::string c;
+    while (std::getline(ss, c, ',')) cols.push_back(c);
+  }
+  while (std::getline(in, line)) {
+    std::stringstream ss(line);
+    std::string v;
+    for (size_t i = 0; std::getline(ss, v, ',') && i < cols.size(); ++i) {
+      if (i == 0) s.steps.push_back(std::stod(v));
+      else if (cols[i] != "epoch" && cols[i] != "images_per_s" && cols[i] != "lr") s.values[cols[i]].push_back(std::stod(v));
+    }
+  }
+  return s;
+}
+
+void write_loss_plot(const fs::path& out, const std::string& kind) {
+  Series tr = read_csv(out / "train_log.csv"), va = read_csv(out / "val_log.csv");
+  std::vector<eval::Curve> curves;
+  for (auto& [name, v] : tr.values) curves.push_back({"train " + name, tr.steps, v});
+  for (auto& [name, v] : va.values) curves.push_back({"validation " + name, va.steps, v});
+  if (curves.empty()) return;
+  eval::PlotOptions po;
+  po.title = kind + ": training and validation losses";
+  po.x_label = "step";
+  po.y_label = "loss";
+  po.log_y = true;
+  const std::string svg = eval::svg_line_plot(curves, po);
+  const fs::path tmp = out / "loss.svg.tmp";
+  std::ofstream(tmp) << svg;
+  fs::rename(tmp, out / "loss.svg");
+}
+
+class Progress {
+ public:
+  Progress(bool quiet, int64_t total) : quiet_(quiet), tty_(isatty(2)), total_(total) {}
+  void update(int64_t step, const Losses& l, double img_s, double eta_s, bool force) {
+    if (quiet_) return;
+    if (!tty_ && !force) return;
+    char bar[32];
+    const int filled = int(30.0 * double(step) / double(std::max<int64_t>(1, total_)));
+    for (int i = 0; i < 30; ++i) bar[i] = i < filled ? '#' : '.';
+    bar[30] = 0;
+    std::fprintf(stderr, "%s[%s] %lld/%lld  %s  %.1f img/s  eta %02d:%02d%s", tty_ ? "\r" : "", bar,
+                 (long long)step, (long long)total_, losses_str(l).c_str(), img_s, int(eta_s / 60),
+                 int(eta_s) % 60, tty_ ? "   " : "\n");
+    std::fflush(stderr);
+  }
+  void line(const std::string& s) {
+    if (quiet_) return;
+    std::fprintf(stderr, "%s%s\n", tty_ ? "\r\033[K" : "", s.c_str());
+  }
+
+ private:
+  bool quiet_, tty_;
+  int64_t total_;
+};
+
+}  // namespace
+
+int train(const TrainOptions& o, const std::atomic<bool>* stop) {
+  if (o.device == "cuda")
+    throw std::invalid_argument("--device cuda: the CUDA kernels are built but not yet wired into the engine; use --device cpu");
+  if (o.device != "auto" && o.device != "cpu") throw std::invalid_argument("--device must be auto, cpu or cuda");
+  if (o.batch < 2) throw std::invalid_argument("--batch must be at least 2 (batch norm needs a batch)");
+  const fs::path out(o.out);
+
+  auto pack = data::Pack::open(o.data);
+  if (pack->width() < o.crop || pack->height() < o.crop)
+    throw std::invalid_argument(o.data + ": its images are " + std::to_string(pack->width()) + "x" +
+                                std::to_string(pack->height()) + ", smaller than the crop " + std::to_string(o.crop));
+  auto model = make_colorizer(o.model);
+  if (o.crop % model->size_multiple() != 0)
+    throw std::invalid_argument("--crop must be a multiple of " + std::to_string(model->size_multiple()) + " for " +
+                                o.model.kind);
+  const size_t holdout = size_t(std::max(0, std::min<int>(o.holdout, int(pack->size() / 5))));
+  data::Split split = data::split_holdout(*pack, holdout);
+  if (split.train.size() < size_t(o.batch))
+    throw std::invalid_argument(o.data + ": " + std::to_string(split.train.size()) + " training images, fewer than one batch of " +
+                                std::to_string(o.batch));
+
+  // Where the run starts: fresh, or the newest checkpoint.
+  int64_t start = 0;
+  data::LoaderState loader_state;
+  loader_state.seed = o.model.seed;
+  auto ckpts = list_checkpoints(out);
+  if (o.resume) {
+    if (ckpts.empty()) throw std::runtime_error(o.out + ": no checkpoint to resume from (ckpt-*.safetensors)");
+    const std::string file = ckpts.back().second.string();
+    Checkpoint c = load_checkpoint(file);
+    if (meta(c.metadata, "kind", file) != o.model.kind || meta(c.metadata, "preset", file) != o.model.preset)
+      throw std::runtime_error(file + " holds a " + c.metadata["kind"] + "/" + c.metadata["preset"] +
+                               " run, not " + o.model.kind + "/" + o.model.preset);
+    if (std::stoi(meta(c.metadata, "batch", file)) != o.batch || std::stoi(meta(c.metadata, "crop", file)) != o.crop)
+      throw std::runtime_error(file + ": the run used --batch " + c.metadata["batch"] + " --crop " + c.metadata["crop"] +
+                               "; resume with the same values");
+    model->load_state(c.tensors, true);
+    start = std::stoll(meta(c.metadata, "step", file));
+    loader_state.seed = std::stoull(meta(c.metadata, "loader_seed", file));
+    loader_state.epoch = std::stoull(meta(c.metadata, "loader_epoch", file));
+    loader_state.position = std::stoull(meta(c.metadata, "loader_position", file));
+  } else {
+    if (!ckpts.empty())
+      throw std::runtime_error(o.out + " already holds a run (" + ckpts.back().second.filename().string() +
+                               "); pass --resume to continue it, or choose another --out");
+    fs::create_directories(out);
+    model->prepare(pack, split.train);
+  }
+
+  data::LoaderOptions lo;
+  lo.batch_size = o.batch;
+  lo.crop = o.crop;
+  lo.seed = loader_state.seed;
+  lo.threads = o.threads;
+  lo.raw_ab = model->needs_raw_ab();
+  lo.indices = split.train;
+  lo.transform = model->batch_transform();
+  data::Loader loader(pack, lo);
+  loader.set_state(loader_state);
+
+  const int64_t total = o.steps > 0 ? o.steps
+                                    : std::max<int64_t>(1, int64_t(std::ceil(o.epochs * double(loader.batches_per_epoch()))));
+  if (start >= total) throw std::runtime_error(o.out + ": the run is already at step " + std::to_string(start) +
+                                               " of " + std::to_string(total) + "; raise --steps or --epochs");
+
+  // Validation batches: centre crops of the held-out images, in pack order.
+  std::vector<data::Batch> val;
+  if (!split.validation.empty()) {
+    data::LoaderOptions vo = lo;
+    vo.random_crop = vo.flip = vo.shuffle = vo.drop_last = false;
+    vo.indices = split.validation;
+    vo.batch_size = std::min<int>(o.batch, int(split.validation.size()));
+    vo.threads = 1;
+    data::Loader vl(pack, vo);
+    for (size_t i = 0; i < vl.batches_per_epoch(); ++i) val.push_back(vl.next());
+  }
+
+  Progress progress(o.quiet, total);
+  progress.line(o.model.kind + "/" + o.model.preset + ": " + std::to_string(model->num_parameters()) + " parameters, " +
+                std::to_string(split.train.size()) + " training and " + std::to_string(split.validation.size()) +
+                " validation images, batch " + std::to_string(o.batch) + ", " +
+                (start ? "resuming at step " + std::to_string(start) + " of " : "") + std::to_string(total) +
+                " steps, CPU");
+
+  const std::vector<std::string> names = model->loss_names();
+  std::string train_header = "step,epoch", val_header = "step";
+  for (auto& n : names) train_header += "," + n, val_header += "," + n;
+  train_header += ",images_per_s";
+  trim_csv(out / "train_log.csv", train_header, start);
+  trim_csv(out / "val_log.csv", val_header, start);
+  std::ofstream train_log(out / "train_log.csv", std::ios::app), val_log(out / "val_log.csv", std::ios::app);
+
+  auto save = [&](int64_t step) {
+    auto md = model->metadata();
+    data::LoaderState s = loader.state();
+    md["step"] = std::to_string(step);
+    md["batch"] = std::to_string(o.batch);
+    md["crop"] = std::to_string(o.crop);
+    md["loader_seed"] = std::to_string(s.seed);
+    md["loader_epoch"] = std::to_string(s.epoch);
+    md["loader_position"] = std::to_string(s.position);
+    md["data"] = o.data;
+    save_checkpoint((out / ckpt_name(step)).string(), model->state(true), md);
+    auto all = list_checkpoints(out);
+    for (size_t i = 0; i + size_t(std::max(1, o.keep)) < all.size(); ++i) fs::remove(all[i].second);
+  };
+
+  auto evaluate = [&](int64_t step) {
+    if (val.empty()) return;
+    std::vector<double> sum(names.size(), 0.0);
+    for (auto& b : val) {
+      Losses l = model->eval_losses(b);
+      for (size_t i = 0; i < l.size() && i < sum.size(); ++i) sum[i] += l[i].second;
+    }
+    val_log << step;
+    Losses mean;
+    for (size_t i = 0; i < sum.size(); ++i) {
+      mean.push_back({names[i], float(sum[i] / double(val.size()))});
+      val_log << "," << mean.back().second;
+    }
+    val_log << "\n";
+    val_log.flush();
+    train_log.flush();
+    char name[64];
+    std::snprintf(name, sizeof name, "samples-%08lld.png", (long long)step);
+    data::save_png((out / name).string(), sample_grid(*model, val.front(), 8));
+    write_loss_plot(out, o.model.kind);
+    progress.line("step " + std::to_string(step) + "  validation " + losses_str(mean) + "  -> " + name);
+  };
+
+  const auto t0 = Clock::now();
+  auto t_last = t0;
+  int64_t since_last = 0;
+  double img_s = 0;
+  for (int64_t step = start + 1; step <= total; ++step) {
+    data::Batch b = loader.next();
+    Losses l = model->train_step(b);
+    for (auto& [n, v] : l)
+      if (!std::isfinite(v)) {
+        auto all = list_checkpoints(out);
+        progress.line("error: the " + n + " loss became " + std::to_string(v) + " at step " + std::to_string(step) +
+                      "; stopping without saving this state. " +
+                      (all.empty() ? std::string("No checkpoint was written yet.")
+                                   : "The last good checkpoint is " + all.back().second.string() + ".") +
+                      " Try a lower --lr.");
+        return kTrainDiverged;
+      }
+    ++since_last;
+    const bool log_now = step % o.log_every == 0 || step == total;
+    if (log_now) {
+      const auto now = Clock::now();
+      const double dt = std::chrono::duration<double>(now - t_last).count();
+      img_s = dt > 0 ? double(since_last * o.batch) / dt : 0;
+      t_last = now;
+      since_last = 0;
+      train_log << step << "," << double(b.epoch) + double(b.position) / double(loader.size());
+      for (auto& [n, v] : l) train_log << "," << v;
+      train_log << "," << img_s << "\n";
+      const double per_step = std::chrono::duration<double>(now - t0).count() / double(step - start);
+      progress.update(step, l, img_s, per_step * double(total - step), false);
+    }
+    if (step % o.eval_every == 0 || step == total) evaluate(step);
+    const bool interrupted = stop && stop->load();
+    if (step % o.ckpt_every == 0 || step == total || interrupted) save(step);
+    if (interrupted) {
+      progress.line("interrupted at step " + std::to_string(step) + ": saved " + (out / ckpt_name(step)).string() +
+                    "; continue with --resume");
+      return kTrainInterrupted;
+    }
+  }
+  auto md = model->metadata();
+  md["step"] = std::to_string(total);
+  save_checkpoint((out / "model.safetensors").string(), model->state(false), md);
+  progress.line("done: " + std::to_string(total) + " steps; weights in " + (out / "model.safetensors").string());
+  return kTrainDone;
+}
+
+}  // namespace tinct::models

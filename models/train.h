@@ -1,0 +1,52 @@
+// train.h — the training loop behind `tinct train`.
+//
+// One run lives in one output folder:
+//   ckpt-<step>.safetensors   checkpoints (weights, optimizer state, loader
+//                             position; the last `keep` are kept), written
+//                             atomically; metadata says kind, preset, step...
+//   model.safetensors         the final weights alone (what colorize loads)
+//   train_log.csv             one row per logged step: losses, images/s
+//   val_log.csv               validation losses every eval_every steps
+//   loss.svg                  the loss curves, redrawn at each evaluation
+//   samples-<step>.png        held-out images: gray | prediction | truth
+// Resuming (resume = true) continues from the newest checkpoint in the
+// folder: N steps, then N more after a resume, give the same weights, bit
+// for bit on the CPU, as 2N steps in one go.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "models/colorizer.h"
+
+namespace tinct::models {
+
+struct TrainOptions {
+  ColorizerOptions model;
+  std::string data;  // a pack file from `tinct prepare`
+  std::string out;   // the run's folder
+  std::string device = "auto";
+  int batch = 32;
+  int crop = 128;
+  int64_t steps = 0;    // total steps of the run; 0: from epochs
+  double epochs = 10;   // used when steps == 0
+  int holdout = 64;     // validation images held out of training
+  int eval_every = 200;
+  int ckpt_every = 500;
+  int log_every = 10;
+  int keep = 3;         // checkpoints kept
+  int threads = 2;      // loader workers
+  bool resume = false;
+  bool quiet = false;   // no progress output (tests)
+};
+
+// Exit codes of a run.
+enum TrainResult { kTrainDone = 0, kTrainInterrupted = 130, kTrainDiverged = 3 };
+
+// Runs (or resumes) a training run. `stop` is polled between steps: when it
+// turns true the run saves a checkpoint and returns kTrainInterrupted.
+// Throws std::runtime_error / std::invalid_argument on bad input.
+int train(const TrainOptions& o, const std::atomic<bool>* stop = nullptr);
+
+}  // namespace tinct::models

@@ -1,0 +1,113 @@
+// test_checkpoint.cpp — modules and optimizers through safetensors files:
+// round trip, fp16 storage, exact resume, and refusal of mismatched files.
+#include <unistd.h>
+
+#include <filesystem>
+#include <stdexcept>
+
+#include "doctest/doctest.h"
+#include "engine/checkpoint.h"
+#include "engine/nn.h"
+#include "engine/optim.h"
+
+using namespace tinct;
+namespace fs = std::filesystem;
+
+namespace {
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    path = fs::temp_directory_path() / ("tinct_ckpt_" + std::to_string(::getpid()) + "_" + std::to_string(rand()));
+    fs::create_directories(path);
+  }
+  ~TempDir() { fs::remove_all(path); }
+  std::string file(const std::string& name) const { return (path / name).string(); }
+};
+
+std::shared_ptr<nn::Sequential> small_net(uint64_t seed, int width = 6) {
+  Rng rng(seed);
+  auto net = std::make_shared<nn::Sequential>();
+  net->add(std::make_shared<nn::Conv2d>(1, width, 3, 1, 1, 1, false, rng));
+  net->add(std::make_shared<nn::BatchNorm2d>(width));
+  net->add(std::make_shared<nn::ReLU>());
+  net->add(std::make_shared<nn::ConvTranspose2d>(width, 2, 4, 2, 1, 0, 1, true, rng));
+  return net;
+}
+
+// One training step on a batch drawn from rng; returns the loss.
+float train_step(nn::Module& net, optim::Optimizer& opt, Rng& rng) {
+  Tensor x = rand_uniform({4, 1, 6, 6}, rng, -1.f, 1.f);
+  Tensor y = rand_uniform({4, 2, 12, 12}, rng, -0.5f, 0.5f);
+  opt.zero_grad();
+  Tensor loss = ops::mse_loss(net(x), y);
+  loss.backward();
+  opt.step();
+  return loss.item();
+}
+}  // namespace
+
+TEST_CASE("a module's state_dict round-trips bit-exactly in F32 and within precision in F16") {
+  TempDir dir;
+  auto a = small_net(1), b = small_net(2);
+  Rng rng(3);
+  {  // move the BN running statistics away from their initial values
+    optim::SGD opt(a->parameters(), {});
+    train_step(*a, opt, rng);
+  }
+  save_checkpoint(dir.file("a.safetensors"), a->state_dict(), {{"model", "small"}});
+  Checkpoint c = load_checkpoint(dir.file("a.safetensors"));
+  CHECK(c.metadata.at("model") == "small");
+  b->load_state_dict(c.tensors);
+  for (auto& [name, t] : a->state_dict()) CHECK_MESSAGE(b->state_dict().at(name).to_vector() == t.to_vector(), name);
+
+  save_checkpoint(dir.file("h.safetensors"), a->state_dict(), {}, DType::F16);
+  CHECK(fs::file_size(dir.file("h.safetensors")) < fs::file_size(dir.file("a.safetensors")));
+  b->load_state_dict(load_checkpoint(dir.file("h.safetensors")).tensors);
+  for (auto& [name, t] : a->state_dict()) {
+    auto va = t.to_vector(), vb = b->state_dict().at(name).to_vector();
+    for (size_t i = 0; i < va.size(); ++i) CHECK(vb[i] == doctest::Approx(va[i]).epsilon(1e-3).scale(1e-4));
+  }
+}
+
+TEST_CASE("N steps, save, load, N more steps equals 2N steps in one go, bit for bit") {
+  TempDir dir;
+  const int N = 4;
+  auto straight = small_net(7);
+  optim::Adam opt_s(straight->parameters(), {});
+  Rng rng_s(11);
+  for (int i = 0; i < 2 * N; ++i) train_step(*straight, opt_s, rng_s);
+
+  auto first = small_net(7);
+  optim::Adam opt_f(first->parameters(), {});
+  Rng rng_f(11);
+  for (int i = 0; i < N; ++i) train_step(*first, opt_f, rng_f);
+  auto tensors = with_prefix(first->state_dict(), "model.");
+  for (auto& [k, v] : with_prefix(opt_f.state_dict(), "optim.")) tensors[k] = v;
+  uint64_t st[4];
+  rng_f.get_state(st);
+  save_checkpoint(dir.file("resume.safetensors"), tensors);
+
+  auto resumed = small_net(99);  // different init: everything must come from the file
+  optim::Adam opt_r(resumed->parameters(), {});
+  Checkpoint c = load_checkpoint(dir.file("resume.safetensors"));
+  resumed->load_state_dict(strip_prefix(c.tensors, "model."));
+  opt_r.load_state_dict(strip_prefix(c.tensors, "optim."));
+  Rng rng_r(0);
+  rng_r.set_state(st);
+  for (int i = 0; i < N; ++i) train_step(*resumed, opt_r, rng_r);
+
+  for (auto& [name, t] : straight->state_dict())
+    CHECK_MESSAGE(resumed->state_dict().at(name).to_vector() == t.to_vector(), name);
+}
+
+TEST_CASE("a checkpoint of another architecture is refused with the names that differ") {
+  TempDir dir;
+  save_checkpoint(dir.file("wide.safetensors"), small_net(1, 8)->state_dict());
+  auto net = small_net(1, 6);
+  const auto before = net->state_dict().at("0.weight").to_vector();
+  CHECK_THROWS_WITH_AS(net->load_state_dict(load_checkpoint(dir.file("wide.safetensors")).tensors),
+                       doctest::Contains("shape mismatch: 0.weight"), std::runtime_error);
+  CHECK(net->state_dict().at("0.weight").to_vector() == before);
+  CHECK_THROWS_WITH_AS(load_checkpoint(dir.file("missing.safetensors")), doctest::Contains("missing.safetensors"),
+                       std::runtime_error);
+}

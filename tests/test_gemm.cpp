@@ -1,0 +1,135 @@
+// test_gemm.cpp — the fast sgemm (kernels/cpu/gemm.cpp) against sgemm_ref.
+//
+// Every transpose combination at sizes that are not multiples of the 6x16
+// register tile, sizes that cross the KC / MC / NC cache blocks, padded
+// leading dimensions (the padding must stay untouched), beta == 0 on a C full
+// of NaN (C must not be read), and thread-count independence.
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "doctest/doctest.h"
+#include "kernel_check.h"
+#include "kernels/kernels.h"
+
+using namespace tinct;
+
+namespace {
+
+// Per sqrt(K), relative to 1 + max|C|. Observed errors are below 1e-7 on this
+// scale, so a single wrong or missing product term is far above it.
+constexpr double kRtol = 2e-6;
+constexpr float kSentinel = 12345.0f;
+
+struct GemmCase {
+  bool ta, tb;
+  int M, N, K;
+  int pad;  // extra columns in every leading dimension
+  float alpha, beta;
+};
+
+// Runs one case through sgemm and sgemm_ref and compares the M x N results.
+// Returns true when within tolerance and the padding of C is untouched.
+bool run_case(const GemmCase& c, uint32_t seed) {
+  const int a_rows = c.ta ? c.K : c.M, a_cols = c.ta ? c.M : c.K;
+  const int b_rows = c.tb ? c.N : c.K, b_cols = c.tb ? c.K : c.N;
+  const int lda = a_cols + c.pad, ldb = b_cols + c.pad, ldc = c.N + c.pad;
+  const auto A = kcheck::random_vec((size_t)a_rows * lda, seed);
+  const auto B = kcheck::random_vec((size_t)b_rows * ldb, seed + 1);
+
+  // C: the M x N part is random (beta != 0) or NaN (beta == 0: must not be read);
+  // the padding columns hold a sentinel that must survive.
+  auto C0 = kcheck::random_vec((size_t)c.M * ldc, seed + 2);
+  for (int i = 0; i < c.M; ++i)
+    for (int j = 0; j < ldc; ++j) {
+      float& v = C0[(size_t)i * ldc + j];
+      if (j >= c.N) v = kSentinel;
+      else if (c.beta == 0.0f) v = std::numeric_limits<float>::quiet_NaN();
+    }
+  std::vector<float> C_ref = C0, C_fast = C0;
+  cpu::sgemm_ref(c.ta, c.tb, c.M, c.N, c.K, c.alpha, A.data(), lda, B.data(), ldb, c.beta,
+                 C_ref.data(), ldc);
+  cpu::sgemm(c.ta, c.tb, c.M, c.N, c.K, c.alpha, A.data(), lda, B.data(), ldb, c.beta,
+             C_fast.data(), ldc);
+
+  std::vector<float> got, ref;
+  bool padding_ok = true;
+  for (int i = 0; i < c.M; ++i)
+    for (int j = 0; j < ldc; ++j) {
+      const size_t at = (size_t)i * ldc + j;
+      if (j < c.N) {
+        got.push_back(C_fast[at]);
+        ref.push_back(C_ref[at]);
+      } else if (C_fast[at] != kSentinel) {
+        padding_ok = false;
+      }
+    }
+  const auto d = kcheck::diff(got.data(), ref.data(), got.size());
+  char name[160];
+  std::snprintf(name, sizeof name, "%c%c M=%d N=%d K=%d pad=%d a=%g b=%g", c.ta ? 'T' : 'N',
+                c.tb ? 'T' : 'N', c.M, c.N, c.K, c.pad, c.alpha, c.beta);
+  const bool ok = kcheck::report(name, d, kcheck::tolerance(kRtol, c.K, d));
+  if (!padding_ok) std::printf("  %s: the padding of C was written\n", name);
+  return ok && padding_ok;
+}
+
+}  // namespace
+
+TEST_CASE("sgemm matches sgemm_ref: every transpose, awkward sizes, alpha and beta") {
+  struct Size { int M, N, K, pad; };
+  const Size sizes[] = {{1, 1, 1, 0}, {7, 13, 5, 0}, {7, 13, 5, 3}, {65, 33, 129, 0},
+                        {127, 255, 63, 5}, {1, 37, 300, 1}, {37, 1, 300, 2}};
+  const float ab[][2] = {{1.0f, 0.0f}, {1.0f, 0.5f}, {-2.0f, 0.0f}, {-2.0f, 1.0f}};
+  uint32_t seed = 1;
+  for (int t = 0; t < 4; ++t)
+    for (const auto& s : sizes)
+      for (const auto& albe : ab) {
+        const GemmCase c{(t & 1) != 0, (t & 2) != 0, s.M, s.N, s.K, s.pad, albe[0], albe[1]};
+        CHECK(run_case(c, seed += 7));
+      }
+}
+
+TEST_CASE("sgemm crosses the KC, MC and NC cache blocks") {
+  // KC = 256, MC = 144, NC = 4080 in gemm.cpp: these sizes straddle each.
+  const GemmCase cases[] = {
+      {false, false, 13, 4100, 300, 0, 1.0f, 0.0f},  // two NC blocks, two KC slices
+      {true, true, 13, 4100, 300, 2, 0.5f, 1.0f},
+      {false, true, 300, 40, 520, 1, 1.0f, 0.5f},    // three MC blocks, three KC slices
+      {true, false, 289, 70, 257, 0, -1.0f, 0.0f},
+  };
+  uint32_t seed = 1000;
+  for (const auto& c : cases) CHECK(run_case(c, seed += 7));
+}
+
+TEST_CASE("sgemm gives the same bits at every thread count") {
+  const int M = 200, N = 300, K = 400;
+  const auto A = kcheck::random_vec((size_t)M * K, 5), B = kcheck::random_vec((size_t)K * N, 6);
+  const int saved = omp_get_max_threads();
+  std::vector<float> C1(M * N), C2(M * N), C3(M * N);
+  omp_set_num_threads(1);
+  cpu::sgemm(false, false, M, N, K, 1.0f, A.data(), K, B.data(), N, 0.0f, C1.data(), N);
+  omp_set_num_threads(std::max(2, saved));
+  cpu::sgemm(false, false, M, N, K, 1.0f, A.data(), K, B.data(), N, 0.0f, C2.data(), N);
+  cpu::sgemm(false, false, M, N, K, 1.0f, A.data(), K, B.data(), N, 0.0f, C3.data(), N);
+  omp_set_num_threads(saved);
+  CHECK(std::memcmp(C1.data(), C2.data(), C1.size() * sizeof(float)) == 0);
+  CHECK(std::memcmp(C2.data(), C3.data(), C2.size() * sizeof(float)) == 0);
+}
+
+TEST_CASE("sgemm with K == 0 or alpha == 0 only scales C by beta") {
+  std::vector<float> C = {1, 2, 3, 4, 5, 6};
+  const float dummy = std::numeric_limits<float>::quiet_NaN();  // A and B must not be read
+  cpu::sgemm(false, false, 2, 3, 0, 1.0f, &dummy, 1, &dummy, 3, 0.5f, C.data(), 3);
+  CHECK(C == std::vector<float>{0.5f, 1, 1.5f, 2, 2.5f, 3});
+  cpu::sgemm(false, false, 2, 3, 1, 0.0f, &dummy, 1, &dummy, 3, 2.0f, C.data(), 3);
+  CHECK(C == std::vector<float>{1, 2, 3, 4, 5, 6});
+  std::fill(C.begin(), C.end(), std::numeric_limits<float>::quiet_NaN());
+  cpu::sgemm(false, false, 2, 3, 0, 1.0f, &dummy, 1, &dummy, 3, 0.0f, C.data(), 3);
+  CHECK(C == std::vector<float>(6, 0.0f));
+}
