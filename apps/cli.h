@@ -12,6 +12,9 @@ using Args = std::vector<std::string>;
 int cmd_demo(const Args& args);
 int cmd_prepare(const Args& args);
 int cmd_train(const Args& args);
+int cmd_eval(const Args& args);
+int cmd_colorize(const Args& args);
+int cmd_export(const Args& args);
 
 // Parses "--name value" / "--name=value"; returns false when absent.
 bool take_option(Args& args, const std::string& name, std::string& value);

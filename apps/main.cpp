@@ -67,9 +67,12 @@ static const char* kUsage =
     "usage: tinct <command> [options]\n"
     "\n"
     "commands:\n"
+    "  colorize  colorize photos with the three models (or one); --compare writes a comparison page\n"
     "  demo      train a small conv net on a fixed mapping on the CPU and show the loss fall\n"
+    "  export    write a checkpoint's weights alone (fp16 by default), as shipped in weights/\n"
     "  prepare   pack folders of photos into one training file (resize, crop, filter)\n"
     "  train     train a colorizer (regression, classification, gan) on a prepared pack\n"
+    "  eval      measure colorizers on a folder of photos (report, plot), or the human test page\n"
     "\n"
     "options:\n"
     "  -h, --help     this help (also: tinct <command> --help)\n"
@@ -96,6 +99,9 @@ int main(int argc, char** argv) {
     if (cmd == "demo") return cmd_demo(args);
     if (cmd == "prepare") return cmd_prepare(args);
     if (cmd == "train") return cmd_train(args);
+    if (cmd == "eval") return cmd_eval(args);
+    if (cmd == "colorize") return cmd_colorize(args);
+    if (cmd == "export") return cmd_export(args);
     std::fprintf(stderr, "tinct: unknown command '%s'\n\n%s", cmd.c_str(), kUsage);
     return 2;
   } catch (const std::invalid_argument& e) {

@@ -17,9 +17,13 @@
 // small shapes and exits non-zero on a mismatch.
 //
 // Usage:
-//   ./bench_cpu_gemm_conv                         # everything, about 2 minutes
+//   ./bench_cpu_gemm_conv                         # everything, about a minute
 //   ./bench_cpu_gemm_conv --benchmark_filter=sgemm
 //   TINCT_BENCH_BATCH=16 ./bench_cpu_gemm_conv    # smaller conv batch (default 64)
+// On a machine shared with other work, interleave tinct and OpenBLAS and
+// repeat, so both see the same disturbance (what bench/RESULTS.md used):
+//   ./bench_cpu_gemm_conv --benchmark_repetitions=5
+//       --benchmark_enable_random_interleaving=true --benchmark_format=json
 #include <benchmark/benchmark.h>
 #include <omp.h>
 
@@ -322,7 +326,9 @@ void BM_conv_openblas(benchmark::State& state) {
 
 void conv_args(benchmark::internal::Benchmark* b) {
   b->ArgNames({"threads"})->Arg(1)->Arg(2);
-  b->UseRealTime()->Unit(benchmark::kMillisecond)->Iterations(2);
+  // One pass is 2*64*512*256*4608 = 77 GFLOP, about a second: one iteration
+  // per run; use --benchmark_repetitions for more samples.
+  b->UseRealTime()->Unit(benchmark::kMillisecond)->Iterations(1);
 }
 
 BENCHMARK_TEMPLATE(BM_conv_tinct, kFwd)->Name("conv_fwd/tinct")->Apply(conv_args);

@@ -328,8 +328,10 @@ int train(const TrainOptions& o, const std::atomic<bool>* stop) {
       train_log << step << "," << double(b.epoch) + double(b.position) / double(loader.size());
       for (auto& [n, v] : l) train_log << "," << v;
       train_log << "," << img_s << "\n";
+      train_log.flush();  // a run that dies keeps its log up to here
       const double per_step = std::chrono::duration<double>(now - t0).count() / double(step - start);
-      progress.update(step, l, img_s, per_step * double(total - step), false);
+      // On a terminal the bar redraws at every log; in a log file, a line every 10 logs.
+      progress.update(step, l, img_s, per_step * double(total - step), step % (10 * o.log_every) == 0);
     }
     if (step % o.eval_every == 0 || step == total) evaluate(step);
     const bool interrupted = stop && stop->load();

@@ -5,7 +5,7 @@
 # at /usr/local/cuda or on PATH); without it the CPU backend alone is built.
 set -euo pipefail
 
-packages=(cmake g++ make libbenchmark-dev libopenblas-dev)
+packages=(cmake g++ make libbenchmark-dev libopenblas-dev chromium)
 
 missing=()
 for p in "${packages[@]}"; do

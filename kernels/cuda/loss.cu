@@ -137,11 +137,11 @@ __global__ void __launch_bounds__(kCeBlock)
     for (int q = 0; q < Q; ++q) {
       const float zq = __ldg(z + size_t(q) * HW);
       const float tq = __ldg(t + size_t(q) * HW);
-      if (zq > m) {  // new max: rescale what was summed so far
+      if (zq > m) {  // new max: rescale what was summed so far (m = -inf: s = 0 * 0 + 1)
         s = s * expf(m - zq) + 1.0f;
         m = zq;
-      } else {
-        s += expf(zq - m);
+      } else if (zq > -INFINITY) {  // a masked (-inf) logit adds exp(-inf) = 0; skipping it
+        s += expf(zq - m);          // also avoids -inf - -inf = NaN when it comes first
       }
       sum_t += tq;
       if (tq != 0.0f) sum_tz += double(tq) * double(zq);

@@ -18,8 +18,12 @@
 //
 // Rows of shared memory are padded by kPad = 4 floats: rows stay 16-byte
 // aligned for the float4 reads, and the transposing stores of the loaders
-// (kk = t % 8, m = t / 8: a warp writes 8 rows x 4 columns) spread over all
-// 32 banks because the row stride is 4 banks mod 32.
+// that walk the reduction dimension fastest (kk = t % 8, m = t / 8: a warp
+// writes 8 rows x 4 columns; backward-filter, GEMM with K contiguous) spread
+// over all 32 banks: for BM = 32, 64, 128 the row stride BM + 4 is 4 banks
+// mod 32, so row kk starts at bank 4*kk (BM = 16: 20*kk mod 32, also 8
+// distinct groups of 4). Loaders that walk M or N fastest (conv forward,
+// backward-data) store consecutive columns of one row: conflict-free anyway.
 #pragma once
 
 #include <cuda_runtime.h>

@@ -246,7 +246,9 @@ std::string check_bmp_complete(const std::uint8_t* d, std::size_t n, ImageErrorK
     return "corrupt BMP (unknown header size " + std::to_string(dib) + ")";
   }
   if (compression != 0 && compression != 3 && compression != 6) return {};  // RLE etc.
-  if (w <= 0 || h == 0 || bpp == 0 || bpp > 32) return {};  // the decoder will say what is wrong
+  // Implausible headers are left to the decoder, which says what is wrong
+  // (and refuses sides above 32768); the bound also keeps `need` from overflowing.
+  if (w <= 0 || h == 0 || bpp == 0 || bpp > 32 || w > (1 << 24) || h > (1 << 24) || h < -(1 << 24)) return {};
   const std::uint64_t row_bytes = ((std::uint64_t(w) * bpp + 31) / 32) * 4;
   const std::uint64_t need = offset + row_bytes * std::uint64_t(h < 0 ? -h : h);
   if (need > n)

@@ -1,0 +1,215 @@
+// cmd_colorize.cpp — `tinct colorize`: photos in, colorized photos out.
+//
+// Each input is colorized at the model's input size and recombined with its
+// own full-resolution L (models/inference.h). A failed file is reported and
+// the rest go on; the exit code says whether any failed. --compare writes one
+// side-by-side PNG per input and an index.html that shows them all.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+
+#include "apps/cli.h"
+#include "models/color/colorfulness.h"
+#include "models/inference.h"
+
+namespace tinct::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const char* kColorizeUsage =
+    "usage: tinct colorize INPUT... -o OUTDIR [options]\n"
+    "\n"
+    "Colorizes photos (files or folders, searched recursively for JPEG, PNG, BMP).\n"
+    "Outputs are OUTDIR/<name>_<model>.png at the input's full size.\n"
+    "\n"
+    "  --model regression|classification|gan|all   (default all)\n"
+    "  --weights FILE      weights for a single --model (default: the shipped ones)\n"
+    "  --device auto|cpu|cuda                      (default auto)\n"
+    "  --size N            short side the model sees (default 256)\n"
+    "  --compare           also OUTDIR/compare/<name>.png: gray | models | original, and OUTDIR/index.html\n"
+    "  --overwrite         replace existing outputs (otherwise they are kept and reported)\n";
+
+bool is_image_name(const fs::path& p) {
+  std::string e = p.extension().string();
+  std::transform(e.begin(), e.end(), e.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+  return e == ".jpg" || e == ".jpeg" || e == ".png" || e == ".bmp";
+}
+
+struct Input {
+  fs::path path;
+  std::string name;  // output stem: the path relative to its folder argument, '/' -> '_'
+};
+
+std::vector<Input> collect_inputs(const std::vector<std::string>& args, std::vector<std::string>& missing) {
+  std::vector<Input> out;
+  for (const std::string& a : args) {
+    const fs::path p(a);
+    if (fs::is_directory(p)) {
+      std::vector<fs::path> files;
+      for (auto it = fs::recursive_directory_iterator(p, fs::directory_options::skip_permission_denied);
+           it != fs::recursive_directory_iterator(); ++it)
+        if (it->is_regular_file() && is_image_name(it->path())) files.push_back(it->path());
+      std::sort(files.begin(), files.end());
+      for (auto& f : files) {
+        std::string rel = fs::relative(f, p).replace_extension().string();
+        std::replace(rel.begin(), rel.end(), '/', '_');
+        out.push_back({f, rel});
+      }
+    } else if (fs::exists(p)) {
+      out.push_back({p, p.stem().string()});
+    } else {
+      missing.push_back(a);
+    }
+  }
+  return out;
+}
+
+// Horizontal strip of equally tall panels.
+data::Image side_by_side(const std::vector<const data::Image*>& panels) {
+  int w = 0, h = panels.front()->height;
+  for (auto* p : panels) w += p->width;
+  data::Image out(w, h, 3);
+  int x0 = 0;
+  for (auto* p : panels) {
+    for (int y = 0; y < h; ++y) std::copy(p->at(0, y), p->at(0, y) + p->width * 3, out.at(x0, y));
+    x0 += p->width;
+  }
+  return out;
+}
+
+std::string html_escape(const std::string& s) {
+  std::string o;
+  for (char c : s) {
+    if (c == '<') o += "&lt;";
+    else if (c == '>') o += "&gt;";
+    else if (c == '&') o += "&amp;";
+    else if (c == '"') o += "&quot;";
+    else o += c;
+  }
+  return o;
+}
+
+void write_index(const fs::path& out, const std::vector<std::pair<std::string, bool>>& rows,
+                 const std::vector<std::string>& models) {
+  std::ofstream f(out / "index.html.tmp");
+  f << "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>tinct colorize</title>\n"
+       "<style>body{font-family:sans-serif;margin:24px;background:#fafafa;color:#222}"
+       "figure{margin:0 0 28px 0}img{max-width:100%;border:1px solid #ccc}"
+       "figcaption{font-size:14px;margin-top:4px;color:#555}</style></head><body>\n"
+       "<h1>tinct colorize</h1>\n<p>Each row: gray input";
+  for (auto& m : models) f << " | " << html_escape(m);
+  f << " | original (when the input had colour).</p>\n";
+  for (auto& [name, had_colour] : rows) {
+    f << "<figure><img src=\"compare/" << html_escape(name) << ".png\" alt=\"" << html_escape(name)
+      << "\"><figcaption>" << html_escape(name) << ": gray";
+    for (auto& m : models) f << " | " << html_escape(m);
+    if (had_colour) f << " | original";
+    f << "</figcaption></figure>\n";
+  }
+  f << "</body></html>\n";
+  f.close();
+  fs::rename(out / "index.html.tmp", out / "index.html");
+}
+
+}  // namespace
+
+int cmd_colorize(const Args& in) {
+  Args args = in;
+  if (take_flag(args, "--help") || take_flag(args, "-h")) {
+    std::fputs(kColorizeUsage, stdout);
+    return 0;
+  }
+  std::string out_dir, model_arg = "all", weights, device = "auto", v;
+  if (!take_option(args, "-o", out_dir) && !take_option(args, "--out", out_dir))
+    throw std::invalid_argument("-o OUTDIR is required\n\n" + std::string(kColorizeUsage));
+  take_option(args, "--model", model_arg);
+  take_option(args, "--weights", weights);
+  take_option(args, "--device", device);
+  models::ColorizeOptions co;
+  if (take_option(args, "--size", v)) co.size = int(parse_int("--size", v, 32, 4096));
+  const bool compare = take_flag(args, "--compare");
+  const bool overwrite = take_flag(args, "--overwrite");
+  for (auto& a : args)
+    if (a.size() > 1 && a[0] == '-') throw std::invalid_argument("unknown option '" + a + "' (see tinct colorize --help)");
+  if (args.empty()) throw std::invalid_argument("no input photos given (see tinct colorize --help)");
+  if (device == "cuda")
+    throw std::invalid_argument("--device cuda: the CUDA kernels are built but not yet wired into the engine; use --device cpu");
+  if (device != "auto" && device != "cpu") throw std::invalid_argument("--device must be auto, cpu or cuda");
+
+  std::vector<std::string> kinds;
+  if (model_arg == "all") kinds = {"regression", "classification", "gan"};
+  else if (model_arg == "regression" || model_arg == "classification" || model_arg == "gan") kinds = {model_arg};
+  else throw std::invalid_argument("--model must be regression, classification, gan or all");
+  if (!weights.empty() && kinds.size() != 1) throw std::invalid_argument("--weights needs a single --model");
+
+  // Load every model first: a missing or mismatched weights file stops here,
+  // before any output is written.
+  std::vector<std::unique_ptr<models::Colorizer>> nets;
+  for (auto& k : kinds) nets.push_back(models::load_colorizer(weights.empty() ? models::default_weights_path(k) : weights, k));
+
+  std::vector<std::string> missing;
+  std::vector<Input> inputs = collect_inputs(args, missing);
+  int failed = 0;
+  for (auto& m : missing) {
+    std::fprintf(stderr, "tinct colorize: %s: no such file or folder\n", m.c_str());
+    ++failed;
+  }
+  if (inputs.empty()) {
+    std::fprintf(stderr, "tinct colorize: no photos found (JPEG, PNG or BMP)\n");
+    return 1;
+  }
+  const fs::path out(out_dir);
+  fs::create_directories(out);
+  if (compare) fs::create_directories(out / "compare");
+
+  std::vector<std::pair<std::string, bool>> compared;
+  size_t ok = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const Input& inp = inputs[i];
+    std::fprintf(stderr, "[%zu/%zu] %s", i + 1, inputs.size(), inp.path.string().c_str());
+    try {
+      std::vector<fs::path> targets;
+      for (auto& k : kinds) targets.push_back(out / (inp.name + "_" + k + ".png"));
+      if (compare) targets.push_back(out / "compare" / (inp.name + ".png"));
+      if (!overwrite)
+        for (auto& t : targets)
+          if (fs::exists(t)) throw std::runtime_error(t.string() + " exists; pass --overwrite to replace it");
+      data::Image photo = data::load_image(inp.path.string());
+      const auto t_img = std::chrono::steady_clock::now();
+      std::vector<data::Image> results;
+      for (auto& net : nets) results.push_back(models::colorize_image(*net, photo, co));
+      for (size_t k = 0; k < kinds.size(); ++k) data::save_png(targets[k].string(), results[k]);
+      if (compare) {
+        data::Image gray = models::grayscale_of(photo);
+        // A colour input is shown last, for reference.
+        const bool had_colour =
+            photo.source_channels >= 3 &&
+            color::colorfulness(photo.pixels.data(), photo.pixel_count()) > 1.0;
+        std::vector<const data::Image*> panels{&gray};
+        for (auto& r : results) panels.push_back(&r);
+        if (had_colour) panels.push_back(&photo);
+        data::save_png(targets.back().string(), side_by_side(panels));
+        compared.push_back({inp.name, had_colour});
+      }
+      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_img).count();
+      std::fprintf(stderr, "  %dx%d  %.2f s\n", photo.width, photo.height, secs);
+      ++ok;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "  FAILED: %s\n", e.what());
+      ++failed;
+    }
+  }
+  if (compare && !compared.empty()) write_index(out, compared, kinds);
+  const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::fprintf(stderr, "%zu photo(s) colorized, %d failed, %.1f s; outputs in %s%s\n", ok, failed, total,
+               out.string().c_str(), compare ? " (open index.html)" : "");
+  return failed ? 1 : 0;
+}
+
+}  // namespace tinct::cli

@@ -1,0 +1,45 @@
+// cmd_export.cpp — `tinct export`: a training checkpoint (or weights file) to
+// a weights-only file, optionally stored as fp16/bf16 (what ships in weights/).
+#include <cstdio>
+#include <filesystem>
+#include <stdexcept>
+
+#include "apps/cli.h"
+#include "engine/checkpoint.h"
+#include "models/inference.h"
+
+namespace tinct::cli {
+
+int cmd_export(const Args& in) {
+  Args args = in;
+  if (take_flag(args, "--help") || take_flag(args, "-h") || args.empty()) {
+    std::puts("usage: tinct export CHECKPOINT -o FILE [--dtype f32|f16|bf16] [--overwrite]\n"
+              "Writes the weights of a colorizer checkpoint (no optimizer state) to FILE,\n"
+              "stored as f16 by default: the form tinct colorize loads and the repository ships.");
+    return args.empty() ? 2 : 0;
+  }
+  std::string out, dtype = "f16";
+  if (!take_option(args, "-o", out)) throw std::invalid_argument("-o FILE is required");
+  take_option(args, "--dtype", dtype);
+  const bool overwrite = take_flag(args, "--overwrite");
+  if (args.size() != 1) throw std::invalid_argument("give exactly one checkpoint (see tinct export --help)");
+  DType dt = DType::F16;
+  if (dtype == "f32") dt = DType::F32;
+  else if (dtype == "bf16") dt = DType::BF16;
+  else if (dtype != "f16") throw std::invalid_argument("--dtype must be f32, f16 or bf16");
+  if (std::filesystem::exists(out) && !overwrite) throw std::runtime_error(out + " exists; pass --overwrite to replace it");
+
+  const std::string src = args[0];
+  auto model = models::load_colorizer(src);
+  auto md = model->metadata();
+  const auto src_md = load_checkpoint(src).metadata;
+  for (const char* key : {"step", "data"})
+    if (src_md.count(key)) md[std::string("train_") + key] = src_md.at(key);
+  md["dtype"] = dtype;
+  save_checkpoint(out, model->state(false), md, dt);
+  std::printf("%s: %s/%s, %lld parameters, %s, %lld bytes\n", out.c_str(), md["kind"].c_str(), md["preset"].c_str(),
+              (long long)model->num_parameters(), dtype.c_str(), (long long)std::filesystem::file_size(out));
+  return 0;
+}
+
+}  // namespace tinct::cli

@@ -1,0 +1,187 @@
+// report.h — `tinct eval`: run the colorizers over a folder of colour photos,
+// measure them against the originals (models/eval/metrics.h) beside the gray
+// baseline, and write a report a person can read.
+//
+// What a run does:
+//   1. lists the images under the data folder (recursively, sorted by path;
+//      .jpg .jpeg .png .bmp; hidden files and folders skipped);
+//   2. resolves the models: each requested kind's weights file is
+//      <weights_dir>/<kind>.safetensors, or models::default_weights_path(kind)
+//      when no weights_dir is given. `all` means every kind whose file exists;
+//      a kind named explicitly whose file is missing is an error before any
+//      work is done (std::invalid_argument naming the path);
+//   3. picks the prior of the rebalanced AuC: the classification weights'
+//      "prior.weights" (the rebalancing weights of the training set, the ones
+//      its loss used) when that file exists, whether or not the classification
+//      model itself is evaluated; otherwise weight 1 for every bin, which makes
+//      the rebalanced curve equal the raw one (the report says so);
+//   4. for each image: decodes it (a file that fails, a grayscale file, or one
+//      smaller than SSIM's 11 x 11 window is reported and skipped, the rest go
+//      on), colorizes it with every model (the model sees only the photo's L;
+//      models/inference.h), builds the gray baseline (the photo's L, a = b = 0),
+//      and measures every output against the original;
+//   5. writes, into the output folder:
+//        report.md          tables (per set), best per column, whether the
+//                           expected picture holds, the plot, skipped files
+//        metrics.csv        one row per (image, model), gray included
+//        summary.csv        one row per (set, model)
+//        curves.csv         the pooled error curves, t = 0..150
+//        error_curves.svg   raw and rebalanced curves, every model and gray
+//        images/<name>_<model>.png   the outputs (when save_images)
+//
+// Sets: the whole folder is one set ("all"). When the images sit in more than
+// one first-level subfolder (or in subfolders and at the top level), each
+// subfolder is a set of its own too and gets its own table; files at the top
+// level then form the set "(top level)".
+//
+// Which number is "best" in a column: the highest AuC, PSNR and SSIM; for
+// colorfulness and mean chroma the output closest to the ground truth (ratio
+// closest to 1 on a log scale: twice too colourful is as far off as half as
+// colourful). The gray baseline competes too: a model that does not beat
+// gray on a column should be seen not to.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "models/colorizer.h"
+#include "models/eval/metrics.h"
+
+namespace tinct::eval {
+
+// The colorizers tinct knows, in report order.
+const std::vector<std::string>& colorizer_kinds();
+// The name of the baseline's rows.
+inline constexpr const char* kGrayModel = "gray";
+
+// Default of EvalOptions::save_images: outputs are saved for sets up to this
+// many images (Kodak24: 24 x 4 PNGs, about 60 MB); beyond, only on request.
+inline constexpr std::size_t kSaveImagesUpTo = 50;
+
+struct EvalOptions {
+  std::string data;                 // folder of colour photos (or a single image file)
+  std::vector<std::string> models;  // kinds; {"all"} or empty = every kind whose weights exist
+  std::string weights_dir;          // empty: models::default_weights_path(kind)
+  std::string out;                  // output folder (created)
+  int size = 256;                   // short side the models see (models::ColorizeOptions)
+  int save_images = -1;             // 1 yes, 0 no, -1: yes when the set has <= kSaveImagesUpTo images
+  bool overwrite = false;           // replace an existing report.md
+  // Freshly initialised compact models instead of weights files (seeds 1, 2,
+  // 3): a smoke test of the whole pipeline where no weights exist (CI, the
+  // browser test). The numbers mean nothing and the report says so.
+  bool untrained = false;
+  // Progress lines (one per image); null = silent.
+  std::function<void(const std::string&)> log;
+};
+
+// One image file from the listing.
+struct ImageEntry {
+  std::string name;  // path relative to the data folder, '/'-separated ("sub/a.png")
+  std::string path;  // path on disk
+  std::string set;   // the first-level subfolder, or "" at the top level
+};
+
+// Images under `data` (a folder, recursively, or one image file), sorted by
+// name. Throws std::invalid_argument if `data` does not exist.
+std::vector<ImageEntry> list_images(const std::string& data);
+
+// A colorizer to evaluate: its kind and weights file.
+struct ModelSpec {
+  std::string kind;
+  std::string weights;  // "" for an untrained model
+};
+
+// Step 2 above. `models` may hold "all" or comma-separated names. Throws
+// std::invalid_argument for an unknown kind, a missing weights file of a kind
+// named explicitly, or `all` when no weights file exists at all. untrained:
+// every kind asked for (all three for `all`), with no weights file.
+std::vector<ModelSpec> resolve_models(const std::vector<std::string>& models,
+                                      const std::string& weights_dir, bool untrained = false);
+
+// The colorizer of a spec: loaded from its weights (models::load_colorizer,
+// which checks the file's kind), or freshly initialised (compact preset,
+// seed 1, 2, 3 for regression, classification, gan) when it has none.
+std::unique_ptr<models::Colorizer> load_model(const ModelSpec& spec);
+
+// The prior of the rebalanced AuC (step 3).
+struct RebalancePriorInfo {
+  AbWeightFn weight_of;  // empty: weight 1 everywhere (rebalanced = raw)
+  bool uniform = true;   // no weights file, or a prior whose weights are all equal
+  std::string source;    // the file it came from, or ""
+  std::string note;      // one sentence for the report
+};
+RebalancePriorInfo load_rebalance_prior(const std::string& classification_weights);
+
+// A file name for an output image: `name` without its extension, '/' -> '_'.
+std::string output_stem(const std::string& name);
+
+struct SkippedImage {
+  std::string name;
+  std::string reason;
+};
+struct ModelFailure {
+  std::string model;
+  std::string image;  // "" when the model could not be loaded at all
+  std::string reason;
+};
+struct ModelTiming {
+  std::string model;
+  std::string weights;        // the file ("" for gray and untrained models)
+  bool untrained = false;     // freshly initialised (EvalOptions::untrained)
+  std::string preset;         // from the file's metadata
+  std::int64_t parameters = 0;
+  double seconds = 0.0;       // colorizing, all images
+  std::size_t images = 0;     // colorized successfully
+};
+
+struct EvalResult {
+  std::vector<ImageMetrics> rows;             // per image, models then gray
+  std::vector<std::string> row_sets;          // the set of each row ("" top level)
+  std::vector<std::string> models;            // the model names in the tables, gray last
+  std::vector<ModelTiming> timings;           // per model, gray included
+  std::vector<SkippedImage> skipped;
+  std::vector<ModelFailure> failures;
+  std::size_t images_listed = 0, images_evaluated = 0;
+  RebalancePriorInfo prior;
+  std::vector<std::string> written;           // the files written, relative to out
+  double seconds = 0.0;                       // the whole run
+  bool saved_images = false;
+
+  // 0 when every requested model was evaluated on every evaluated image and
+  // at least one image was evaluated; 1 otherwise.
+  int exit_code() const { return (failures.empty() && images_evaluated > 0) ? 0 : 1; }
+};
+
+// Runs steps 1 to 5. Throws std::invalid_argument for bad options (no data,
+// no output, an existing report without overwrite, a missing weights file of
+// a model named explicitly) and std::runtime_error when the output cannot be
+// written. Bad images and model failures do not throw: they are in the result
+// and the report (and make exit_code() 1). When no image could be evaluated
+// the report still says so, and which files failed.
+EvalResult run_evaluation(const EvalOptions& options);
+
+// --- pieces of the report, exposed for tests -------------------------------
+
+// The index in `sets` of the best summary on a column, or -1 (none finite).
+// Columns: "auc", "auc_rebalanced", "psnr", "ssim", "colorfulness", "chroma".
+int best_on(const std::vector<SetSummary>& sets, const std::string& column);
+
+// The paragraph on the expected picture (Zhang et al.): regression best of
+// the three models on raw AuC and PSNR, classification best on rebalanced AuC
+// and colorfulness, every model above gray on rebalanced AuC. Each claim is
+// checked on `sets` and stated as holding or not, with the numbers; claims
+// about a model that is not in `sets` are said to be unchecked.
+std::string expected_picture(const std::vector<SetSummary>& sets);
+
+// The two-panel SVG (raw above rebalanced) of the pooled error curves of
+// `sets`, the gray baseline dashed in gray. uniform_prior: say in the second
+// title that it repeats the first.
+std::string error_curves_panels_svg(const std::vector<SetSummary>& sets, const std::string& title,
+                                    bool uniform_prior = false);
+
+}  // namespace tinct::eval

@@ -1,0 +1,97 @@
+// inference.cpp — full-resolution colorization with a trained colorizer.
+#include "models/inference.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <stdexcept>
+
+#include "engine/checkpoint.h"
+#include "engine/ops.h"
+#include "models/color/lab.h"
+#include "models/data/loader.h"
+
+namespace tinct::models {
+
+namespace {
+
+// The side the model sees for an image side `side`: scaled, rounded to the
+// nearest multiple of m, at least m.
+int model_side(int side, double scale, int m) {
+  return std::max(m, int(std::lround(side * scale / m)) * m);
+}
+
+}  // namespace
+
+data::Image grayscale_of(const data::Image& photo) {
+  const size_t n = photo.pixel_count();
+  std::vector<float> L(n), ab(2 * n);
+  data::FastLab().convert(photo.pixels.data(), n, L.data(), ab.data());
+  std::fill(ab.begin(), ab.end(), 0.f);
+  data::Image out(photo.width, photo.height, 3);
+  color::lab_to_srgb_image(L.data(), ab.data(), n, out.pixels.data());
+  return out;
+}
+
+data::Image colorize_image(Colorizer& model, const data::Image& photo, const ColorizeOptions& o) {
+  if (photo.channels != 3 || photo.width < 1 || photo.height < 1)
+    throw std::invalid_argument("colorize: expected an RGB image");
+  const int m = model.size_multiple();
+  const double scale = double(o.size) / double(std::min(photo.width, photo.height));
+  int mw = model_side(photo.width, scale, m), mh = model_side(photo.height, scale, m);
+  // Very elongated photos: cap the long side so the model's cost stays bounded.
+  const int cap = std::max(m, (2 * o.size / m) * m);
+  mw = std::min(mw, cap);
+  mh = std::min(mh, cap);
+
+  data::FastLab lab;
+  // The model's input: L of the photo resized with antialiasing.
+  data::Image small = data::resize(photo, mw, mh);
+  const size_t ns = small.pixel_count();
+  std::vector<float> Ls(ns), abs_(2 * ns);
+  lab.convert(small.pixels.data(), ns, Ls.data(), abs_.data());
+  color::normalize_L(Ls.data(), ns);
+  Tensor ab = model.predict_ab(Tensor::from_vector({1, 1, mh, mw}, Ls));
+
+  // ab back at full size, recombined with the photo's own L.
+  Tensor ab_full = ops::upsample(ab, photo.height, photo.width, Upsample::Bilinear);
+  const size_t n = photo.pixel_count();
+  std::vector<float> L(n), ab_in(2 * n);
+  lab.convert(photo.pixels.data(), n, L.data(), ab_in.data());
+  data::Image out(photo.width, photo.height, 3);
+  color::lab_to_srgb_image(L.data(), ab_full.data(), n, out.pixels.data());
+  return out;
+}
+
+std::unique_ptr<Colorizer> load_colorizer(const std::string& path, const std::string& expected_kind) {
+  if (!std::filesystem::exists(path)) throw std::runtime_error(path + ": no such weights file");
+  Checkpoint c = load_checkpoint(path);
+  auto kind = c.metadata.find("kind"), preset = c.metadata.find("preset");
+  if (kind == c.metadata.end() || preset == c.metadata.end())
+    throw std::runtime_error(path + ": not a tinct colorizer (its metadata has no kind/preset)");
+  if (!expected_kind.empty() && kind->second != expected_kind)
+    throw std::runtime_error(path + " holds a " + kind->second + " model, not " + expected_kind);
+  ColorizerOptions o;
+  o.kind = kind->second;
+  o.preset = preset->second;
+  auto model = make_colorizer(o);
+  try {
+    model->load_state(c.tensors, false);
+  } catch (const std::exception& e) {
+    throw std::runtime_error(path + ": " + e.what());
+  }
+  return model;
+}
+
+std::string default_weights_path(const std::string& kind) {
+  const std::string file = kind + ".safetensors";
+  if (const char* env = std::getenv("TINCT_WEIGHTS")) return (std::filesystem::path(env) / file).string();
+#ifdef TINCT_SOURCE_DIR
+  const std::filesystem::path shipped = std::filesystem::path(TINCT_SOURCE_DIR) / "weights" / file;
+  if (std::filesystem::exists(shipped)) return shipped.string();
+#endif
+  return (std::filesystem::path("weights") / file).string();
+}
+
+}  // namespace tinct::models

@@ -1,0 +1,55 @@
+// test_colorize.cpp — the shipped weights colorize a bundled photo end to
+// end with each model: the files load, the output keeps the photo's size and
+// lightness, and it has colour.
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <stdexcept>
+
+#include "doctest/doctest.h"
+#include "models/color/colorfulness.h"
+#include "models/data/loader.h"
+#include "models/inference.h"
+
+using namespace tinct;
+namespace fs = std::filesystem;
+
+static fs::path source_dir() {
+  const char* s = std::getenv("TINCT_SOURCE_DIR");  // set by ctest
+  return s ? fs::path(s) : fs::current_path();
+}
+
+TEST_CASE("each shipped model colorizes a demo photo at full size, keeping its lightness") {
+  const fs::path weights = source_dir() / "weights";
+  data::Image photo = data::load_image((source_dir() / "demo" / "kodim23.png").string());
+  data::Image gray = models::grayscale_of(photo);
+  for (std::string kind : {"regression", "classification", "gan"}) {
+    auto model = models::load_colorizer((weights / (kind + ".safetensors")).string(), kind);
+    CHECK(model->options().preset == "compact");
+    data::Image out = models::colorize_image(*model, gray);
+    REQUIRE(out.width == photo.width);
+    REQUIRE(out.height == photo.height);
+    // Same lightness as the input (up to 8-bit rounding and gamut clipping).
+    const size_t n = out.pixel_count();
+    std::vector<float> L0(n), L1(n), ab0(2 * n), ab1(2 * n);
+    data::FastLab lab;
+    lab.convert(gray.pixels.data(), n, L0.data(), ab0.data());
+    lab.convert(out.pixels.data(), n, L1.data(), ab1.data());
+    double dL = 0;
+    for (size_t i = 0; i < n; ++i) dL += std::fabs(L0[i] - L1[i]);
+    dL /= double(n);
+    const double cf = color::colorfulness(out.pixels.data(), n);
+    MESSAGE(kind << ": mean |L out - L in| = " << dL << ", colorfulness " << cf << " (gray input: "
+                 << color::colorfulness(gray.pixels.data(), n) << ")");
+    CHECK(dL < 2.0);
+    CHECK(cf > 5.0);
+  }
+}
+
+TEST_CASE("mismatched or missing weights are refused with the file's name") {
+  const fs::path weights = source_dir() / "weights";
+  CHECK_THROWS_WITH_AS(models::load_colorizer((weights / "gan.safetensors").string(), "regression"),
+                       doctest::Contains("holds a gan model, not regression"), std::runtime_error);
+  CHECK_THROWS_WITH_AS(models::load_colorizer((weights / "nothing.safetensors").string()),
+                       doctest::Contains("no such weights file"), std::runtime_error);
+}

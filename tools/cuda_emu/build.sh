@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Builds and runs the CUDA kernels' parity tests on the CPU, without a GPU:
+# the real kernels/cuda/*.cu with their launches rewritten by gen.py into
+# emu::launch() calls (one OS thread per CUDA thread of a block, blocks one
+# after another; emu_cuda.h, emu_runtime.cpp), linked with the CPU reference
+# kernels and tests/gpu/test_gpu_kernels.cpp.
+#
+# It catches indexing, tiling, boundary, reduction and contract bugs before
+# any GPU time is spent; it cannot catch races that only real warp timing
+# shows, nor GPU-only math differences. It is slow (minutes: thousands of OS
+# threads per block), so it is not part of ctest.
+#
+# usage: tools/cuda_emu/build.sh [WORKDIR] [doctest args, e.g. -tc=conv2d*]
+#   EMU_SAN="-fsanitize=address,undefined" tools/cuda_emu/build.sh /tmp/emu_asan
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+work=${1:-/tmp/tinct_cuda_emu}
+shift || true
+mkdir -p "$work/obj"
+rm -rf "$work/gen" && mkdir -p "$work/gen"
+python3 "$here/gen.py" "$work/gen" "$root"/kernels/cuda/*.cu "$root"/kernels/cuda/*.cuh
+cuda_inc=/usr/local/cuda/include
+INC="-I$here -I$work/gen/inc -I$root -I$root/third_party -I$root/tests -I$cuda_inc"
+FLAGS="-std=c++20 -O1 -g -pthread -fopenmp -ffp-contract=off -w ${EMU_SAN:-}"
+objs=""
+for f in "$work"/gen/*.cpp "$root"/kernels/cpu/*.cpp "$here/emu_runtime.cpp" "$root/tests/doctest_main.cpp" \
+         "$root/tests/gpu/test_gpu_kernels.cpp"; do
+  o="$work/obj/$(basename "$f" .cpp)_$(echo "$f" | md5sum | cut -c1-6).o"
+  if [ ! -f "$o" ] || [ "$f" -nt "$o" ] || [ "$here/emu_cuda.h" -nt "$o" ]; then g++ $FLAGS $INC -c "$f" -o "$o" & fi
+  objs="$objs $o"
+  while [ "$(jobs -r | wc -l)" -ge "$(nproc)" ]; do sleep 0.2; done
+done
+wait
+g++ $FLAGS $objs -o "$work/emu_test"
+echo "built $work/emu_test; running it"
+"$work/emu_test" "$@"

@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# gpu_check.sh — the one-shot GPU check of tinct's CUDA kernels (DESIGN.md,
+# "The GPU check"): on a machine with a GPU, from the repository root,
+#
+#   tools/gpu_check.sh OUT_DIR
+#
+#   1. prints and records the GPU, driver, nvcc, cuDNN, cmake and g++ versions;
+#   2. configures and builds build-gpu/ (Release, TINCT_CUDA=ON, -j16) — only
+#      the targets the check needs: test_gpu_kernels, bench_gpu_kernels;
+#   3. runs the gpu-labelled tests (ctest -L gpu), every comparison line logged;
+#   4. runs the kernel benchmark (cuDNN / cuBLAS vs tinct), modest repetitions;
+#   5. prints a short table last: per shape and pass, cuDNN ms, tinct ms,
+#      % of cuDNN; and the test counts.
+# Full logs go to OUT_DIR: env.txt, configure.log, build.log, gpu_tests.log,
+# bench_gpu_kernels.log, bench_gpu_kernels.json, summary.txt.
+# Budget: under 6 minutes on an H100 (build ~2 min, tests ~1 min, bench ~1-2
+# min); each step has a timeout so the script always reaches the summary.
+# Environment: JOBS (default 16), BUILD_TIMEOUT (s, default 300), TINCT_BENCH_ITERS (default 15),
+# TINCT_BENCH_BATCH (default 64), BENCH_FILTER (Google Benchmark filter).
+# Prebuilt mode (saves the build minutes of a scarce GPU session): build the two
+# targets on any machine with nvcc (cmake -B build-gpu -DTINCT_CUDA=ON && cmake
+# --build build-gpu --target test_gpu_kernels bench_gpu_kernels), carry
+# build-gpu/tests/test_gpu_kernels and build-gpu/bench/bench_gpu_kernels, and
+# run with SKIP_BUILD=1: the test binary is then run directly (rc 0 pass,
+# 77 skipped) instead of through ctest, whose files hold absolute paths.
+set -uo pipefail
+
+if [ $# -lt 1 ]; then
+  echo "usage: $0 OUT_DIR" >&2
+  exit 2
+fi
+OUT=$(mkdir -p "$1" && cd "$1" && pwd)
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD="$ROOT/build-gpu"
+JOBS=${JOBS:-16}
+export TINCT_BENCH_ITERS=${TINCT_BENCH_ITERS:-15}
+export PATH="$PATH:/usr/local/cuda/bin"
+T0=$(date +%s)
+stamp() { echo "[gpu_check +$(( $(date +%s) - T0 ))s] $*"; }
+
+# ---- 1. environment ---------------------------------------------------------------
+{
+  echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "host: $(hostname)"
+  echo "git: $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo 'no commit') $(cd "$ROOT" && git status --porcelain 2>/dev/null | wc -l) changed file(s)"
+  echo "--- nvidia-smi"
+  nvidia-smi 2>&1 || echo "nvidia-smi not available"
+  echo "--- gpu / driver"
+  nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.max.mem --format=csv 2>&1 || true
+  echo "--- nvcc"
+  nvcc --version 2>&1 | tail -2 || echo "nvcc not found"
+  echo "--- cuDNN (header)"
+  for h in /usr/local/cuda/include/cudnn_version.h /usr/include/cudnn_version.h /usr/include/x86_64-linux-gnu/cudnn_version.h; do
+    if [ -f "$h" ]; then
+      grep -E "#define CUDNN_(MAJOR|MINOR|PATCHLEVEL) " "$h" | awk '{printf "%s.", $3} END {print ""}' | sed 's/\.$//'
+      break
+    fi
+  done
+  echo "--- cmake / g++"
+  cmake --version | head -1
+  g++ --version | head -1
+} > "$OUT/env.txt" 2>&1
+cat "$OUT/env.txt"
+
+# ---- 2. configure + build -------------------------------------------------------------
+CONF_RC=0
+BUILD_RC=0
+if [ "${SKIP_BUILD:-0}" = "1" ]; then
+  stamp "SKIP_BUILD=1: using the binaries in $BUILD"
+else
+stamp "configure"
+cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DTINCT_CUDA=ON > "$OUT/configure.log" 2>&1
+CONF_RC=$?
+stamp "build (-j$JOBS)"
+BUILD_RC=1
+if [ $CONF_RC -eq 0 ]; then
+  timeout "${BUILD_TIMEOUT:-300}" cmake --build "$BUILD" -j"$JOBS" --target test_gpu_kernels bench_gpu_kernels \
+    > "$OUT/build.log" 2>&1
+  BUILD_RC=$?
+fi
+[ $BUILD_RC -eq 0 ] || { echo "build failed (rc $BUILD_RC), last lines of build.log:"; tail -30 "$OUT/build.log"; }
+fi
+
+# ---- 3. gpu tests -----------------------------------------------------------------------
+TEST_RC=-1
+if [ -x "$BUILD/tests/test_gpu_kernels" ]; then
+  if [ "${SKIP_BUILD:-0}" = "1" ]; then
+    stamp "test_gpu_kernels (direct)"
+    timeout 200 "$BUILD/tests/test_gpu_kernels" > "$OUT/gpu_tests.log" 2>&1
+  else
+    stamp "ctest -L gpu"
+    (cd "$BUILD" && timeout 200 ctest -L gpu -V --output-on-failure) > "$OUT/gpu_tests.log" 2>&1
+  fi
+  TEST_RC=$?
+fi
+
+# ---- 4. benchmark -------------------------------------------------------------------------
+BENCH_RC=-1
+if [ -x "$BUILD/bench/bench_gpu_kernels" ]; then
+  stamp "bench_gpu_kernels (iters $TINCT_BENCH_ITERS)"
+  timeout 200 "$BUILD/bench/bench_gpu_kernels" ${BENCH_FILTER:+--benchmark_filter="$BENCH_FILTER"} \
+    --benchmark_out="$OUT/bench_gpu_kernels.json" --benchmark_out_format=json \
+    > "$OUT/bench_gpu_kernels.log" 2>&1
+  BENCH_RC=$?
+fi
+
+# ---- 5. summary (last) ----------------------------------------------------------------------
+{
+  echo
+  echo "================ tinct GPU check: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(( $(date +%s) - T0 )) s ================"
+  cat "$OUT/bench_gpu_kernels.log" "$OUT/gpu_tests.log" 2>/dev/null | grep -m1 -E "^(device|[0-9]+: GPU): " || true
+  echo "configure rc $CONF_RC, build rc $BUILD_RC, gpu tests rc $TEST_RC, bench rc $BENCH_RC"
+  if [ -f "$OUT/gpu_tests.log" ]; then
+    echo "--- gpu tests"
+    grep -E "\[doctest\] (test cases|assertions)|SKIPPED|tests passed|tests failed" "$OUT/gpu_tests.log" | sed 's/^[0-9]*: //'
+    NFAIL=$(grep -c " FAIL$" "$OUT/gpu_tests.log")
+    NOK=$(grep -c " ok$" "$OUT/gpu_tests.log")
+    echo "comparisons: $NOK ok, $NFAIL FAIL"
+    if [ "$NFAIL" -gt 0 ]; then
+      echo "first failures:"
+      grep -E " FAIL$" "$OUT/gpu_tests.log" | head -12 | sed 's/^[0-9]*: //' | cut -c1-200
+    fi
+  fi
+  if [ -f "$OUT/bench_gpu_kernels.log" ]; then
+    echo "--- kernels vs cuDNN / cuBLAS (% vendor = vendor ms / tinct ms; > 100% = tinct faster)"
+    sed -n '/=== SUMMARY BEGIN ===/,/=== SUMMARY END ===/p' "$OUT/bench_gpu_kernels.log" | grep -v "=== SUMMARY"
+    grep -iE "error|skipped" "$OUT/bench_gpu_kernels.log" | head -5
+  fi
+} | tee "$OUT/summary.txt"
