@@ -9,6 +9,7 @@
 
 #include "engine/checkpoint.h"
 #include "engine/ops.h"
+#include "models/color/gamut.h"
 #include "models/color/lab.h"
 #include "models/data/loader.h"
 
@@ -20,6 +21,25 @@ namespace {
 // nearest multiple of m, at least m.
 int model_side(int side, double scale, int m) {
   return std::max(m, int(std::lround(side * scale / m)) * m);
+}
+
+// A predicted (L, a, b) outside the sRGB gamut would be clipped per channel
+// on the way to RGB, which shifts its lightness and hue. Instead the chroma
+// is reduced at constant L and hue (a bisection on the ab scale) until the
+// colour fits, so the output keeps the photo's own lightness exactly (up to
+// 8-bit rounding).
+void fit_chroma_to_gamut(const float* L, float* ab, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    const double l = L[i], a = ab[i], b = ab[n + i];
+    if (color::lab_in_srgb_gamut(l, a, b)) continue;
+    double lo = 0, hi = 1;  // scale 0 (gray) is always in gamut for L in [0, 100]
+    for (int it = 0; it < 12; ++it) {
+      const double mid = 0.5 * (lo + hi);
+      (color::lab_in_srgb_gamut(l, a * mid, b * mid) ? lo : hi) = mid;
+    }
+    ab[i] = float(a * lo);
+    ab[n + i] = float(b * lo);
+  }
 }
 
 }  // namespace
@@ -59,6 +79,7 @@ data::Image colorize_image(Colorizer& model, const data::Image& photo, const Col
   const size_t n = photo.pixel_count();
   std::vector<float> L(n), ab_in(2 * n);
   lab.convert(photo.pixels.data(), n, L.data(), ab_in.data());
+  fit_chroma_to_gamut(L.data(), ab_full.data(), n);
   data::Image out(photo.width, photo.height, 3);
   color::lab_to_srgb_image(L.data(), ab_full.data(), n, out.pixels.data());
   return out;

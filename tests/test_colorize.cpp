@@ -41,7 +41,7 @@ TEST_CASE("each shipped model colorizes a demo photo at full size, keeping its l
     const double cf = color::colorfulness(out.pixels.data(), n);
     MESSAGE(kind << ": mean |L out - L in| = " << dL << ", colorfulness " << cf << " (gray input: "
                  << color::colorfulness(gray.pixels.data(), n) << ")");
-    CHECK(dL < 2.0);
+    CHECK(dL < 0.5);  // per-channel clipping of out-of-gamut colours would shift L by several units
     CHECK(cf > 5.0);
   }
 }
