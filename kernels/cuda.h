@@ -312,4 +312,22 @@ inline void adam_step_multi(const ParamTable& t, float lr, float beta1, float be
                   step, stream);
 }
 
+
+// --- colour (kernels/cuda/color.cu) -------------------------------------------
+// GPU versions of models/color (lab.h, soft_encode.h), same layouts: n pixels,
+// rgb interleaved uint8 [n*3], L planar [n], ab planar [2, n] (a plane, then b
+// plane), all DEVICE pointers. Float arithmetic (the CPU reference is double):
+// LAB within about 1e-4 of srgb_to_lab_image; uint8 equal to lab_to_srgb_image
+// except, rarely, by 1 where a channel lies on a rounding boundary.
+// rgb [n*3] -> L [n], ab [2n] (LAB units, L in [0, 100]).
+void srgb8_to_lab(size_t n, const uint8_t* rgb, float* L, float* ab, cudaStream_t stream = 0);
+// L [n], ab [2n] -> rgb [n*3], clamped to [0, 1] and rounded to 0..255.
+void lab_to_srgb8(size_t n, const float* L, const float* ab, uint8_t* rgb, cudaStream_t stream = 0);
+// ab [2n] -> out [Q, n] (overwritten in full): each pixel's weight on its 5
+// nearest bins (ties: lower index), Gaussian exp(-d^2 / 2 sigma^2) normalised,
+// zero elsewhere. centres: Q (a, b) pairs, interleaved [2Q] floats (the layout
+// of color::AbGamut::centres(), so it can be copied as is). 5 <= Q.
+void soft_encode_dense(size_t n, const float* ab, const float* centres, int Q, float* out,
+                       float sigma = 5.0f, cudaStream_t stream = 0);
+
 }  // namespace tinct::cuda

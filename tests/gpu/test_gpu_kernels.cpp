@@ -47,6 +47,7 @@
 #include <vector>
 
 #include "doctest/doctest.h"
+#include "gpu/gpu_skip.h"
 #include "kernel_check.h"
 #include "kernels/cuda.h"
 #include "kernels/kernels.h"
@@ -56,19 +57,6 @@ namespace gpu = tinct::cuda;
 using Vec = std::vector<float>;
 
 namespace {
-
-// ---- skip without a device (see the header comment) -------------------------
-const bool g_have_device = [] {
-  std::string why;
-  if (!gpu::device_available(&why)) {
-    std::printf("SKIPPED: no CUDA device (%s)\n", why.c_str());
-    std::fflush(stdout);
-    std::exit(77);
-  }
-  std::printf("GPU: %s\n", gpu::device_description().c_str());
-  std::fflush(stdout);
-  return true;
-}();
 
 // ---- device buffers ----------------------------------------------------------
 template <class T = float>
