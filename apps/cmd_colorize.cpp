@@ -13,6 +13,7 @@
 
 #include "apps/cli.h"
 #include "models/color/colorfulness.h"
+#include "models/eval/plot.h"
 #include "models/inference.h"
 
 namespace tinct::cli {
@@ -34,12 +35,6 @@ const char* kColorizeUsage =
     "  --compare           also OUTDIR/compare/<name>.png: gray | models | original, and OUTDIR/index.html\n"
     "  --overwrite         replace existing outputs (otherwise they are kept and reported)\n";
 
-bool is_image_name(const fs::path& p) {
-  std::string e = p.extension().string();
-  std::transform(e.begin(), e.end(), e.begin(), [](unsigned char c) { return char(std::tolower(c)); });
-  return e == ".jpg" || e == ".jpeg" || e == ".png" || e == ".bmp";
-}
-
 struct Input {
   fs::path path;
   std::string name;  // output stem: the path relative to its folder argument, '/' -> '_'
@@ -50,15 +45,10 @@ std::vector<Input> collect_inputs(const std::vector<std::string>& args, std::vec
   for (const std::string& a : args) {
     const fs::path p(a);
     if (fs::is_directory(p)) {
-      std::vector<fs::path> files;
-      for (auto it = fs::recursive_directory_iterator(p, fs::directory_options::skip_permission_denied);
-           it != fs::recursive_directory_iterator(); ++it)
-        if (it->is_regular_file() && is_image_name(it->path())) files.push_back(it->path());
-      std::sort(files.begin(), files.end());
-      for (auto& f : files) {
-        std::string rel = fs::relative(f, p).replace_extension().string();
+      for (const data::FileUnder& f : data::list_files(a, data::has_decodable_extension)) {
+        std::string rel = fs::path(f.rel).replace_extension().generic_string();
         std::replace(rel.begin(), rel.end(), '/', '_');
-        out.push_back({f, rel});
+        out.push_back({f.path, rel});
       }
     } else if (fs::exists(p)) {
       out.push_back({p, p.stem().string()});
@@ -82,18 +72,6 @@ data::Image side_by_side(const std::vector<const data::Image*>& panels) {
   return out;
 }
 
-std::string html_escape(const std::string& s) {
-  std::string o;
-  for (char c : s) {
-    if (c == '<') o += "&lt;";
-    else if (c == '>') o += "&gt;";
-    else if (c == '&') o += "&amp;";
-    else if (c == '"') o += "&quot;";
-    else o += c;
-  }
-  return o;
-}
-
 void write_index(const fs::path& out, const std::vector<std::pair<std::string, bool>>& rows,
                  const std::vector<std::string>& models) {
   std::ofstream f(out / "index.html.tmp");
@@ -102,12 +80,12 @@ void write_index(const fs::path& out, const std::vector<std::pair<std::string, b
        "figure{margin:0 0 28px 0}img{max-width:100%;border:1px solid #ccc}"
        "figcaption{font-size:14px;margin-top:4px;color:#555}</style></head><body>\n"
        "<h1>tinct colorize</h1>\n<p>Each row: gray input";
-  for (auto& m : models) f << " | " << html_escape(m);
+  for (auto& m : models) f << " | " << eval::xml_escape(m);
   f << " | original (when the input had colour).</p>\n";
   for (auto& [name, had_colour] : rows) {
-    f << "<figure><img src=\"compare/" << html_escape(name) << ".png\" alt=\"" << html_escape(name)
-      << "\"><figcaption>" << html_escape(name) << ": gray";
-    for (auto& m : models) f << " | " << html_escape(m);
+    f << "<figure><img src=\"compare/" << eval::xml_escape(name) << ".png\" alt=\"" << eval::xml_escape(name)
+      << "\"><figcaption>" << eval::xml_escape(name) << ": gray";
+    for (auto& m : models) f << " | " << eval::xml_escape(m);
     if (had_colour) f << " | original";
     f << "</figcaption></figure>\n";
   }

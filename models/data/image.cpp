@@ -633,4 +633,39 @@ Image resize_short_side_center_crop(const Image& src, int size) {
   return crop(scaled, (w - size) / 2, (h - size) / 2, size, size);
 }
 
+std::vector<FileUnder> list_files(const std::string& root,
+                                  const std::function<bool(const std::filesystem::path&)>& keep,
+                                  std::size_t* ignored) {
+  namespace fs = std::filesystem;
+  std::vector<FileUnder> out;
+  std::size_t skipped = 0;
+  std::error_code ec;
+  fs::recursive_directory_iterator it(root, fs::directory_options::skip_permission_denied, ec), end;
+  for (; !ec && it != end; it.increment(ec)) {
+    const fs::path& p = it->path();
+    const bool hidden = p.filename().string().rfind('.', 0) == 0;
+    std::error_code e2;
+    if (it->is_directory(e2)) {
+      if (hidden) it.disable_recursion_pending();
+      continue;
+    }
+    if (!it->is_regular_file(e2)) continue;  // sockets, broken links, ...
+    if (hidden || !keep(p)) {
+      ++skipped;
+      continue;
+    }
+    out.push_back({p.lexically_relative(root).generic_string(), p.string()});
+  }
+  if (ec) throw std::runtime_error("cannot list folder '" + root + "': " + ec.message());
+  std::sort(out.begin(), out.end(), [](const FileUnder& a, const FileUnder& b) { return a.rel < b.rel; });
+  if (ignored) *ignored = skipped;
+  return out;
+}
+
+bool has_decodable_extension(const std::filesystem::path& p) {
+  std::string e = p.extension().string();
+  for (char& c : e) c = char(std::tolower(static_cast<unsigned char>(c)));
+  return e == ".jpg" || e == ".jpeg" || e == ".png" || e == ".bmp";
+}
+
 }  // namespace tinct::data

@@ -34,6 +34,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -138,5 +140,20 @@ Image crop(const Image& src, int x, int y, int w, int h);
 // Resizes so that the short side is `size` (aspect ratio kept, long side
 // rounded to nearest), then cuts the centred size x size square.
 Image resize_short_side_center_crop(const Image& src, int size);
+
+// --- finding photos in folder trees (prepare, colorize, eval) --------------
+struct FileUnder {
+  std::string rel;   // relative to the root, '/'-separated
+  std::string path;  // as given to open it
+};
+// The regular files under the folder `root`, recursively, for which keep(path)
+// holds, sorted by rel. Hidden files and folders (".git", ".thumbnails") are
+// skipped; `ignored` (if given) counts the regular files left out. Throws
+// std::runtime_error when the folder cannot be listed.
+std::vector<FileUnder> list_files(const std::string& root,
+                                  const std::function<bool(const std::filesystem::path&)>& keep,
+                                  std::size_t* ignored = nullptr);
+// .jpg, .jpeg, .png or .bmp (any case): the formats load_image decodes.
+bool has_decodable_extension(const std::filesystem::path& p);
 
 }  // namespace tinct::data

@@ -198,24 +198,10 @@ std::vector<std::pair<std::string, std::string>> find_candidates(const std::vect
     fs::path abs = fs::absolute(root, ec).lexically_normal();
     if (abs.has_parent_path() && abs.filename().empty()) abs = abs.parent_path();  // "dir/" -> "dir"
     const std::string prefix = abs.filename().generic_string();
-    fs::recursive_directory_iterator it(root, fs::directory_options::skip_permission_denied, ec), end;
-    for (; !ec && it != end; it.increment(ec)) {
-      const fs::path& p = it->path();
-      const bool hidden = p.filename().string().rfind('.', 0) == 0;
-      std::error_code e2;
-      if (it->is_directory(e2)) {
-        if (hidden) it.disable_recursion_pending();
-        continue;
-      }
-      if (!it->is_regular_file(e2)) continue;  // sockets, broken links, ...
-      if (hidden || !image_extension(p)) {
-        ++skipped;
-        continue;
-      }
-      const std::string rel = p.lexically_relative(root).generic_string();
-      out.emplace_back(prefix.empty() ? rel : prefix + "/" + rel, p.string());
-    }
-    if (ec) throw std::runtime_error("cannot list folder '" + s + "': " + ec.message());
+    std::size_t others = 0;
+    for (const FileUnder& f : list_files(s, image_extension, &others))
+      out.emplace_back(prefix.empty() ? f.rel : prefix + "/" + f.rel, f.path);
+    skipped += others;
   }
   std::sort(out.begin(), out.end());
   if (ignored) *ignored = skipped;

@@ -564,19 +564,6 @@ void replace_all(std::string& s, const std::string& what, const std::string& wit
     s.replace(p, what.size(), with);
 }
 
-std::string html_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
 
 std::string png_data_uri(const data::Image& img) {
   const std::vector<std::uint8_t> png = data::encode_png(img);
@@ -648,8 +635,8 @@ std::string human_test_html(const std::vector<HumanTestImage>& images, const Hum
   replace_all(data, "<", "\\u003c");
 
   std::string head = kPageHead, body = kPageBody;
-  replace_all(head, "@TITLE@", html_escape(o.title));
-  replace_all(body, "@TITLE@", html_escape(o.title));
+  replace_all(head, "@TITLE@", xml_escape(o.title));
+  replace_all(body, "@TITLE@", xml_escape(o.title));
   const std::size_t at = body.find("@DATA@");
   return head + body.substr(0, at) + data + body.substr(at + 6);
 }

@@ -43,11 +43,6 @@ std::string lower(std::string s) {
   return s;
 }
 
-bool is_image_file(const fs::path& p) {
-  const std::string ext = lower(p.extension().string());
-  return ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".bmp";
-}
-
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -149,26 +144,14 @@ std::vector<ImageEntry> list_images(const std::string& data) {
     out.push_back({root.filename().generic_string(), root.string(), ""});
     return out;
   }
-  fs::recursive_directory_iterator it(root, fs::directory_options::skip_permission_denied, ec), end;
-  for (; !ec && it != end; it.increment(ec)) {
-    const fs::path& p = it->path();
-    const bool hidden = p.filename().string().rfind('.', 0) == 0;
-    std::error_code e2;
-    if (it->is_directory(e2)) {
-      if (hidden) it.disable_recursion_pending();  // .git, .thumbnails, ...
-      continue;
-    }
-    if (hidden || !it->is_regular_file(e2) || !is_image_file(p)) continue;
-    const fs::path rel = p.lexically_relative(root);
+  for (const data::FileUnder& f : data::list_files(data, data::has_decodable_extension)) {
     ImageEntry e;
-    e.name = rel.generic_string();
-    e.path = p.string();
-    const auto first = rel.begin();
-    if (std::next(first) != rel.end()) e.set = first->generic_string();
+    e.name = f.rel;
+    e.path = f.path;
+    const fs::path rel(f.rel);
+    if (std::next(rel.begin()) != rel.end()) e.set = rel.begin()->generic_string();
     out.push_back(std::move(e));
   }
-  if (ec) throw std::runtime_error("cannot list folder '" + data + "': " + ec.message());
-  std::sort(out.begin(), out.end(), [](const ImageEntry& a, const ImageEntry& b) { return a.name < b.name; });
   return out;
 }
 

@@ -3,7 +3,8 @@
 # the real kernels/cuda/*.cu with their launches rewritten by gen.py into
 # emu::launch() calls (one OS thread per CUDA thread of a block, blocks one
 # after another; emu_cuda.h, emu_runtime.cpp), linked with the CPU reference
-# kernels and tests/gpu/test_gpu_kernels.cpp.
+# kernels (and the colour module, the reference of kernels/cuda/color.cu) and
+# the tests of tests/gpu/.
 #
 # It catches indexing, tiling, boundary, reduction and contract bugs before
 # any GPU time is spent; it cannot catch races that only real warp timing
@@ -24,8 +25,8 @@ cuda_inc=/usr/local/cuda/include
 INC="-I$here -I$work/gen/inc -I$root -I$root/third_party -I$root/tests -I$cuda_inc"
 FLAGS="-std=c++20 -O1 -g -pthread -fopenmp -ffp-contract=off -w ${EMU_SAN:-}"
 objs=""
-for f in "$work"/gen/*.cpp "$root"/kernels/cpu/*.cpp "$here/emu_runtime.cpp" "$root/tests/doctest_main.cpp" \
-         "$root/tests/gpu/test_gpu_kernels.cpp"; do
+for f in "$work"/gen/*.cpp "$root"/kernels/cpu/*.cpp "$root"/models/color/*.cpp "$here/emu_runtime.cpp" \
+         "$root/tests/doctest_main.cpp" "$root"/tests/gpu/test_gpu_*.cpp; do
   o="$work/obj/$(basename "$f" .cpp)_$(echo "$f" | md5sum | cut -c1-6).o"
   if [ ! -f "$o" ] || [ "$f" -nt "$o" ] || [ "$here/emu_cuda.h" -nt "$o" ]; then g++ $FLAGS $INC -c "$f" -o "$o" & fi
   objs="$objs $o"
