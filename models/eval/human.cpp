@@ -649,16 +649,10 @@ HumanPageResult write_human_page(const EvalOptions& o, const HumanPageOptions& p
   auto log = [&](const std::string& s) {
     if (o.log) o.log(s);
   };
-  if (o.data.empty()) throw std::invalid_argument("no data folder given (--data DIR)");
-  if (o.out.empty()) throw std::invalid_argument("no output folder given (-o OUTDIR)");
-  if (o.size < 8 || o.size > 4096) throw std::invalid_argument("--size must be in [8, 4096]");
+  check_eval_options(o, "human_test.html");
   const fs::path out(o.out);
   const fs::path path = out / "human_test.html";
   std::error_code ec;
-  if (fs::exists(out, ec) && !fs::is_directory(out, ec))
-    throw std::invalid_argument("output '" + o.out + "' exists and is not a folder");
-  if (fs::exists(path, ec) && !o.overwrite)
-    throw std::invalid_argument("'" + path.string() + "' exists (use --overwrite to replace it)");
 
   const std::vector<ImageEntry> entries = list_images(o.data);
   const std::vector<ModelSpec> specs = resolve_models(o.models, o.weights_dir, o.untrained);

@@ -524,20 +524,26 @@ std::string build_report(const EvalOptions& o, const EvalResult& r, const std::s
 
 }  // namespace
 
+void check_eval_options(const EvalOptions& o, const std::string& main_file) {
+  if (o.data.empty()) throw std::invalid_argument("no data folder given (--data DIR)");
+  if (o.out.empty()) throw std::invalid_argument("no output folder given (-o OUTDIR)");
+  if (o.size < 8 || o.size > 4096) throw std::invalid_argument("--size must be in [8, 4096]");
+  const fs::path out(o.out), file = out / main_file;
+  std::error_code ec;
+  if (fs::exists(out, ec) && !fs::is_directory(out, ec))
+    throw std::invalid_argument("output '" + o.out + "' exists and is not a folder");
+  if (fs::exists(file, ec) && !o.overwrite)
+    throw std::invalid_argument("'" + file.string() + "' exists (use --overwrite to replace it)");
+}
+
 EvalResult run_evaluation(const EvalOptions& o) {
   const auto t_start = std::chrono::steady_clock::now();
   auto log = [&](const std::string& s) {
     if (o.log) o.log(s);
   };
-  if (o.data.empty()) throw std::invalid_argument("no data folder given (--data DIR)");
-  if (o.out.empty()) throw std::invalid_argument("no output folder given (-o OUTDIR)");
-  if (o.size < 8 || o.size > 4096) throw std::invalid_argument("--size must be in [8, 4096]");
+  check_eval_options(o, "report.md");
   const fs::path out(o.out);
   std::error_code ec;
-  if (fs::exists(out, ec) && !fs::is_directory(out, ec))
-    throw std::invalid_argument("output '" + o.out + "' exists and is not a folder");
-  if (fs::exists(out / "report.md", ec) && !o.overwrite)
-    throw std::invalid_argument("'" + (out / "report.md").string() + "' exists (use --overwrite to replace it)");
 
   const std::vector<ImageEntry> entries = list_images(o.data);
   const std::vector<ModelSpec> specs = resolve_models(o.models, o.weights_dir, o.untrained);

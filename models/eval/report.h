@@ -165,6 +165,11 @@ struct EvalResult {
 // the report still says so, and which files failed.
 EvalResult run_evaluation(const EvalOptions& options);
 
+// The checks both `tinct eval` runs share: data, output folder and size given
+// and sane, and OUTDIR/<main_file> not overwritten without o.overwrite.
+// Throws std::invalid_argument.
+void check_eval_options(const EvalOptions& o, const std::string& main_file);
+
 // --- pieces of the report, exposed for tests -------------------------------
 
 // The index in `sets` of the best summary on a column, or -1 (none finite).
