@@ -68,6 +68,12 @@ class Adam : public Optimizer {
   std::vector<int64_t> param_steps_;  // per parameter, as PyTorch keeps them
 };
 
+inline AdamOptions adam(float lr) {
+  AdamOptions o;
+  o.lr = lr;
+  return o;
+}
+
 inline AdamOptions adamw(float lr, float weight_decay = 1e-2f) {
   AdamOptions o;
   o.lr = lr;

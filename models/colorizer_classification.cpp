@@ -44,15 +44,10 @@ class ClassificationColorizer : public Colorizer {
   explicit ClassificationColorizer(const ColorizerOptions& o)
       : Colorizer(o), gamut_(color::AbGamut::standard()), rng_(o.seed),
         net_(ClassificationConfig::preset(o.preset, gamut_.size()), rng_),
-        opt_adam_(net_.parameters(), adam(o.lr > 0 ? o.lr : 3e-4f)),
+        opt_adam_(net_.parameters(), optim::adam(o.lr > 0 ? o.lr : 3e-4f)),
         weights_(std::make_shared<std::vector<float>>(size_t(gamut_.size()), 1.f)),
         p_(size_t(gamut_.size()), 1.f / float(gamut_.size())) {}
 
-  static optim::AdamOptions adam(float lr) {
-    optim::AdamOptions a;
-    a.lr = lr;
-    return a;
-  }
 
   void prepare(std::shared_ptr<const data::Pack> pack, const std::vector<uint32_t>& train) override {
     color::BinHistogram hist(gamut_.size());

@@ -14,8 +14,7 @@ namespace tinct::models {
 namespace {
 
 optim::AdamOptions gan_adam(float lr) {
-  optim::AdamOptions a;
-  a.lr = lr > 0 ? lr : 2e-4f;
+  optim::AdamOptions a = optim::adam(lr > 0 ? lr : 2e-4f);
   a.beta1 = 0.5f;
   a.beta2 = 0.999f;
   return a;

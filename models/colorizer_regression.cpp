@@ -16,13 +16,8 @@ class RegressionColorizer : public Colorizer {
  public:
   explicit RegressionColorizer(const ColorizerOptions& o)
       : Colorizer(o), rng_(o.seed), net_(RegressionConfig::preset(o.preset), rng_),
-        opt_adam_(net_.parameters(), adam(o.lr > 0 ? o.lr : 1e-3f)) {}
+        opt_adam_(net_.parameters(), optim::adam(o.lr > 0 ? o.lr : 1e-3f)) {}
 
-  static optim::AdamOptions adam(float lr) {
-    optim::AdamOptions a;
-    a.lr = lr;
-    return a;
-  }
 
   Losses train_step(const data::Batch& b) override {
     net_.train();

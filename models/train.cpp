@@ -87,9 +87,8 @@ data::Image sample_grid(Colorizer& c, const data::Batch& b, int K) {
   std::vector<uint8_t> rgb(3 * n);
   for (int k = 0; k < K; ++k) {
     for (size_t i = 0; i < n; ++i) Lraw[i] = color::denormalize_L(b.L[k * n + i]);
-    const float* cols[3] = {zero.data(), pred.data() + size_t(k) * 2 * n, nullptr};
     for (size_t i = 0; i < 2 * n; ++i) ab[i] = color::denormalize_ab(b.ab[k * 2 * n + i]);
-    cols[2] = ab.data();
+    const float* cols[3] = {zero.data(), pred.data() + size_t(k) * 2 * n, ab.data()};
     for (int col = 0; col < 3; ++col) {
       color::lab_to_srgb_image(Lraw.data(), cols[col], n, rgb.data());
       for (int y = 0; y < S; ++y)
@@ -120,7 +119,7 @@ Series read_csv(const fs::path& path) {
     std::string v;
     for (size_t i = 0; std::getline(ss, v, ',') && i < cols.size(); ++i) {
       if (i == 0) s.steps.push_back(std::stod(v));
-      else if (cols[i] != "epoch" && cols[i] != "images_per_s" && cols[i] != "lr") s.values[cols[i]].push_back(std::stod(v));
+      else if (cols[i] != "epoch" && cols[i] != "images_per_s") s.values[cols[i]].push_back(std::stod(v));
     }
   }
   return s;
@@ -228,7 +227,7 @@ int train(const TrainOptions& o, const std::atomic<bool>* stop) {
   lo.indices = split.train;
   lo.transform = model->batch_transform();
   data::Loader loader(pack, lo);
-  loader.set_state(loader_state);
+  if (start > 0) loader.set_state(loader_state);  // a fresh loader already starts at (seed, 0, 0)
 
   const int64_t total = o.steps > 0 ? o.steps
                                     : std::max<int64_t>(1, int64_t(std::ceil(o.epochs * double(loader.batches_per_epoch()))));

@@ -109,6 +109,18 @@ json::Value page_data(const std::string& html) {
   return json::parse(html.substr(a + open.size(), b - a - open.size()));
 }
 
+// Evaluation of the photos in `data` with the weights in `w`, at 32 pixels.
+EvalOptions options_for(const fs::path& data, const fs::path& w, const fs::path& out,
+                        std::vector<std::string> models = {}) {
+  EvalOptions o;
+  o.data = data.string();
+  o.models = std::move(models);
+  o.weights_dir = w.string();
+  o.out = out.string();
+  o.size = 32;
+  return o;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------
@@ -202,12 +214,7 @@ TEST_CASE("the report end to end: three photos, three models, the gray baseline"
   write_weights(w, "classification", 2);
   write_weights(w, "gan", 3);
 
-  EvalOptions o;
-  o.data = data.string();
-  o.models = {"all"};
-  o.weights_dir = w.string();
-  o.out = out.string();
-  o.size = 32;
+  EvalOptions o = options_for(data, w, out, {"all"});
   const EvalResult r = run_evaluation(o);
 
   CHECK(r.images_listed == 3);
@@ -297,12 +304,7 @@ TEST_CASE("a corrupt or unusable file is reported and skipped, the rest go on") 
   data::save_png((data / "tiny.png").string(), synthetic_photo(8, 8, 4));  // below SSIM's window
   write_weights(w, "regression", 1);
 
-  EvalOptions o;
-  o.data = data.string();
-  o.models = {"regression"};
-  o.weights_dir = w.string();
-  o.out = out.string();
-  o.size = 32;
+  EvalOptions o = options_for(data, w, out, {"regression"});
   const EvalResult r = run_evaluation(o);
   CHECK(r.images_listed == 6);
   CHECK(r.images_evaluated == 3);
@@ -353,12 +355,7 @@ TEST_CASE("the rebalanced AuC uses the classification checkpoint's prior") {
   CHECK(prior.weight_of(0.f, 0.f) == doctest::Approx(weights[std::size_t(gamut.nearest(0.f, 0.f))]));
 
   // Evaluating only the regression model still uses the classification prior.
-  EvalOptions o;
-  o.data = data.string();
-  o.models = {"regression"};
-  o.weights_dir = w.string();
-  o.out = out.string();
-  o.size = 32;
+  EvalOptions o = options_for(data, w, out, {"regression"});
   const EvalResult r = run_evaluation(o);
   CHECK_FALSE(r.prior.uniform);
   for (const ImageMetrics& row : r.rows) {
@@ -497,11 +494,7 @@ TEST_CASE("the human page from a folder and weights (tinct eval --human)") {
   std::ofstream(data / "broken.jpg", std::ios::binary) << "nope";
   write_weights(w, "regression", 1);
   write_weights(w, "gan", 3);
-  EvalOptions o;
-  o.data = data.string();
-  o.weights_dir = w.string();
-  o.out = out.string();
-  o.size = 32;
+  EvalOptions o = options_for(data, w, out);
   const HumanPageResult r = write_human_page(o, {});
   CHECK(r.images == 3);
   CHECK(r.pairs == 3 * 2);
