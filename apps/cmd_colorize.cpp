@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 #include "apps/cli.h"
+#include "engine/device.h"
 #include "models/color/colorfulness.h"
 #include "models/eval/plot.h"
 #include "models/inference.h"
@@ -115,9 +116,7 @@ int cmd_colorize(const Args& in) {
   for (auto& a : args)
     if (a.size() > 1 && a[0] == '-') throw std::invalid_argument("unknown option '" + a + "' (see tinct colorize --help)");
   if (args.empty()) throw std::invalid_argument("no input photos given (see tinct colorize --help)");
-  if (device == "cuda")
-    throw std::invalid_argument("--device cuda: the CUDA kernels are built but not yet wired into the engine; use --device cpu");
-  if (device != "auto" && device != "cpu") throw std::invalid_argument("--device must be auto, cpu or cuda");
+  const Device dev = parse_device(device);
 
   std::vector<std::string> kinds;
   if (model_arg == "all") kinds = {"regression", "classification", "gan"};
@@ -128,7 +127,7 @@ int cmd_colorize(const Args& in) {
   // Load every model first: a missing or mismatched weights file stops here,
   // before any output is written.
   std::vector<std::unique_ptr<models::Colorizer>> nets;
-  for (auto& k : kinds) nets.push_back(models::load_colorizer(weights.empty() ? models::default_weights_path(k) : weights, k));
+  for (auto& k : kinds) nets.push_back(models::load_colorizer(weights.empty() ? models::default_weights_path(k) : weights, k, dev));
 
   std::vector<std::string> missing;
   std::vector<Input> inputs = collect_inputs(args, missing);

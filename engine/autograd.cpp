@@ -4,6 +4,7 @@
 #include <stdexcept>
 #include <unordered_set>
 
+#include "engine/ops/op_util.h"
 #include "kernels/kernels.h"
 
 namespace tinct {
@@ -70,7 +71,10 @@ void accumulate_grad(const Tensor& t, const Tensor& g) {
     }
     return;
   }
-  cpu::axpy_ref(size_t(t.numel()), 1.f, g.data(), impl->grad.data());
+  check_arg(g.device() == impl->grad.device(), "accumulate_grad", "gradient on another device than the tensor's");
+  const size_t n = size_t(t.numel());
+  TINCT_DISPATCH(g.device(), cuda::axpy(n, 1.f, g.data(), impl->grad.data()),
+                 cpu::axpy_ref(n, 1.f, g.data(), impl->grad.data()));
 }
 
 void run_backward(const Tensor& root, const Tensor& seed) {
@@ -102,6 +106,8 @@ void run_backward(const Tensor& root, const Tensor& seed) {
     if (!impl->grad_fn || !impl->grad.defined()) continue;
     Tensor g = impl->grad;
     impl->grad = Tensor();  // non-leaf gradients are not kept
+    const std::string range_name = impl->grad_fn->name + " backward";
+    ProfileRange range(range_name.c_str());
     impl->grad_fn->backward(g);
   }
 }

@@ -1,9 +1,12 @@
 // optim.cpp — the optimizers; the arithmetic lives in the kernels
-// (cpu::sgd_step_ref, cpu::adam_step_ref), one call per parameter.
+// (cpu::sgd_step_ref, cpu::adam_step_ref, one call per parameter; on the GPU
+// cuda::sgd_step per parameter and cuda::adam_step_multi for all at once).
 #include "engine/optim.h"
 
+#include <cstring>
 #include <stdexcept>
 
+#include "engine/ops/op_util.h"
 #include "kernels/kernels.h"
 
 namespace tinct::optim {
@@ -18,7 +21,9 @@ static Tensor state_tensor(const std::map<std::string, Tensor>& sd, const std::s
   if (it->second.shape() != like.shape())
     throw std::runtime_error("optimizer state: " + key + " has shape " + shape_str(it->second.shape()) +
                              ", the parameter has " + shape_str(like.shape()));
-  return it->second.clone();
+  Tensor t = Tensor::empty(like.shape(), like.device());
+  t.copy_from(it->second);
+  return t;
 }
 
 static int64_t state_count(const std::map<std::string, Tensor>& sd, const std::string& key) {
@@ -33,15 +38,20 @@ SGD::SGD(std::vector<Tensor> params, SGDOptions o)
 }
 
 void SGD::step() {
+  ProfileRange range("sgd step");
   ++step_;
   for (size_t i = 0; i < params_.size(); ++i) {
     Tensor& p = params_[i];
     Tensor g = p.grad();
     if (!g.defined()) continue;
-    if (o_.momentum != 0.f && !momentum_[i].defined()) momentum_[i] = Tensor::zeros(p.shape());
-    cpu::sgd_step_ref(size_t(p.numel()), p.data(), g.data(),
-                      momentum_[i].defined() ? momentum_[i].data() : nullptr, lr_, o_.momentum, o_.weight_decay,
-                      o_.nesterov, !started_[i]);
+    if (o_.momentum != 0.f && !momentum_[i].defined()) momentum_[i] = Tensor::zeros(p.shape(), p.device());
+    const size_t n = size_t(p.numel());
+    float* m = momentum_[i].defined() ? momentum_[i].data() : nullptr;
+    TINCT_DISPATCH(p.device(),
+                   cuda::sgd_step(n, p.data(), g.data(), m, lr_, o_.momentum, o_.weight_decay, o_.nesterov,
+                                  !started_[i]),
+                   cpu::sgd_step_ref(n, p.data(), g.data(), m, lr_, o_.momentum, o_.weight_decay, o_.nesterov,
+                                     !started_[i]));
     started_[i] = true;
   }
 }
@@ -68,19 +78,72 @@ Adam::Adam(std::vector<Tensor> params, AdamOptions o)
   lr_ = o.lr;
 }
 
+#ifdef TINCT_HAS_CUDA
+// The chunk table of the fused update, kept on the device between steps and
+// uploaded again only when a pointer changed (gradients are new tensors each
+// step, but the caching allocator often hands back the same blocks).
+struct Adam::FusedTable {
+  std::vector<cuda::ParamChunk> host;
+  Tensor dev;  // raw bytes of the table
+  void launch(std::vector<cuda::ParamChunk>& chunks, const AdamOptions& o, float lr, int64_t step) {
+    const int64_t tiles = cuda::plan_param_tiles(chunks.data(), int(chunks.size()));
+    const size_t bytes = chunks.size() * sizeof(cuda::ParamChunk);
+    const bool same = host.size() == chunks.size() && std::memcmp(host.data(), chunks.data(), bytes) == 0;
+    if (!same) {
+      if (!dev.defined() || size_t(dev.numel()) * sizeof(float) < bytes)
+        dev = Tensor::empty({int64_t((bytes + sizeof(float) - 1) / sizeof(float))}, Device::CUDA);
+      host = chunks;
+      // Async from pageable memory: staged at once, no wait for the GPU.
+      TINCT_CUDA_CHECK(cudaMemcpyAsync(dev.data(), host.data(), bytes, cudaMemcpyHostToDevice, 0));
+    }
+    cuda::adam_step_multi(reinterpret_cast<const cuda::ParamChunk*>(dev.data()), int(chunks.size()), tiles, lr,
+                          o.beta1, o.beta2, o.eps, o.weight_decay, o.decoupled, step);
+  }
+};
+#else
+struct Adam::FusedTable {};
+#endif
+
 void Adam::step() {
+  ProfileRange range("adam step");
   ++step_;
+#ifdef TINCT_HAS_CUDA
+  // Parameters with the same step count share one launch (normally all).
+  std::map<int64_t, std::vector<cuda::ParamChunk>> fused;
+#endif
   for (size_t i = 0; i < params_.size(); ++i) {
     Tensor& p = params_[i];
     Tensor g = p.grad();
     if (!g.defined()) continue;
     if (!m_[i].defined()) {
-      m_[i] = Tensor::zeros(p.shape());
-      v_[i] = Tensor::zeros(p.shape());
+      m_[i] = Tensor::zeros(p.shape(), p.device());
+      v_[i] = Tensor::zeros(p.shape(), p.device());
     }
-    cpu::adam_step_ref(size_t(p.numel()), p.data(), g.data(), m_[i].data(), v_[i].data(), lr_, o_.beta1,
-                       o_.beta2, o_.eps, o_.weight_decay, o_.decoupled, ++param_steps_[i]);
+    const int64_t t = ++param_steps_[i];
+#ifdef TINCT_HAS_CUDA
+    if (p.device() == Device::CUDA) {
+      cuda::ParamChunk c;
+      c.w = p.data();
+      c.g = g.data();
+      c.m = m_[i].data();
+      c.v = v_[i].data();
+      c.n = p.numel();
+      fused[t].push_back(c);
+      continue;
+    }
+#endif
+    cpu::adam_step_ref(size_t(p.numel()), p.data(), g.data(), m_[i].data(), v_[i].data(), lr_, o_.beta1, o_.beta2,
+                       o_.eps, o_.weight_decay, o_.decoupled, t);
   }
+#ifdef TINCT_HAS_CUDA
+  for (auto& [t, chunks] : fused) {
+    if (!fused_) fused_ = std::make_shared<FusedTable>();
+    if (fused.size() == 1)
+      fused_->launch(chunks, o_, lr_, t);
+    else  // rare: tables of different step counts must not overwrite each other
+      FusedTable().launch(chunks, o_, lr_, t);
+  }
+#endif
 }
 
 std::map<std::string, Tensor> Adam::state_dict() const {

@@ -1,11 +1,13 @@
 // optim.h — SGD with momentum, Adam and AdamW (PyTorch semantics).
 //
 // step() updates every parameter that has a gradient; parameters without one
-// (unused this step) are left alone, as in PyTorch. The state (moments, step
+// (unused this step) are left alone, as in PyTorch. On the GPU, Adam updates
+// all parameters in one fused launch (cuda::adam_step_multi). The state (moments, step
 // count) is exposed by name so checkpoints can save and restore it exactly.
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -66,6 +68,8 @@ class Adam : public Optimizer {
   AdamOptions o_;
   std::vector<Tensor> m_, v_;
   std::vector<int64_t> param_steps_;  // per parameter, as PyTorch keeps them
+  struct FusedTable;                  // the GPU's parameter table (optim.cpp)
+  std::shared_ptr<FusedTable> fused_;
 };
 
 inline AdamOptions adam(float lr) {

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "engine/autograd.h"
+#include "engine/device.h"
 
 namespace tinct {
 
@@ -35,16 +36,10 @@ void check_arg(bool cond, const char* op, const std::string& what) {
 }
 
 Storage::Storage(size_t n, Device d) : numel(n), device(d) {
-  if (d != Device::CPU)
-    throw std::runtime_error("tinct was asked for a CUDA tensor, but the CUDA device is not wired into the engine yet");
-  // 64-byte alignment: a cache line, and what the vectorised kernels prefer.
-  size_t bytes = ((n * sizeof(float) + 63) / 64) * 64;
-  if (bytes == 0) bytes = 64;
-  ptr = static_cast<float*>(std::aligned_alloc(64, bytes));
-  if (!ptr) throw std::bad_alloc();
+  ptr = static_cast<float*>(device::allocate(d, n * sizeof(float)));
 }
 
-Storage::~Storage() { std::free(ptr); }
+Storage::~Storage() { device::deallocate(device, ptr); }
 
 static std::shared_ptr<TensorImpl> make_impl(const Shape& shape, Device d) {
   auto impl = std::make_shared<TensorImpl>();
@@ -63,11 +58,11 @@ Tensor Tensor::full(const Shape& shape, float value, Device d) {
   return t;
 }
 
-Tensor Tensor::from_vector(const Shape& shape, const std::vector<float>& values) {
+Tensor Tensor::from_vector(const Shape& shape, const std::vector<float>& values, Device d) {
   check_arg(int64_t(values.size()) == shape_numel(shape), "from_vector",
             std::to_string(values.size()) + " values do not fill shape " + shape_str(shape));
-  Tensor t = empty(shape);
-  if (!values.empty()) std::memcpy(t.data(), values.data(), values.size() * sizeof(float));
+  Tensor t = empty(shape, d);
+  device::copy(t.data(), d, values.data(), Device::CPU, values.size() * sizeof(float));
   return t;
 }
 
@@ -90,13 +85,16 @@ const float* Tensor::data() const { return need(impl_).storage->ptr + impl_->off
 
 std::vector<float> Tensor::to_vector() const {
   std::vector<float> v(static_cast<size_t>(numel()));
-  if (!v.empty()) std::memcpy(v.data(), data(), v.size() * sizeof(float));
+  device::copy(v.data(), Device::CPU, data(), device(), v.size() * sizeof(float));
   return v;
 }
 
 float Tensor::item() const {
   check_arg(numel() == 1, "item", "tensor of shape " + shape_str(shape()) + " is not a single value");
-  return data()[0];
+  if (device() == Device::CPU) return data()[0];
+  float v;
+  device::copy(&v, Device::CPU, data(), device(), sizeof v);
+  return v;
 }
 
 bool Tensor::requires_grad() const { return impl_ && impl_->requires_grad; }
@@ -132,15 +130,30 @@ Tensor Tensor::clone() const {
   return t;
 }
 
+Tensor Tensor::to(Device d) const {
+  if (device() == d) return *this;
+  Tensor t = empty(shape(), d);
+  t.copy_from(*this);
+  return t;
+}
+
+void Tensor::move_to_(Device d) {
+  TensorImpl& impl = need(impl_);
+  if (impl.storage->device == d) return;
+  check_arg(!impl.grad_fn, "move_to_", "only leaves (parameters, buffers) move in place; use to()");
+  auto s = std::make_shared<Storage>(size_t(numel()), d);
+  device::copy(s->ptr, d, data(), impl.storage->device, size_t(numel()) * sizeof(float));
+  impl.storage = std::move(s);
+  impl.offset = 0;
+  impl.grad = Tensor();
+}
+
 void Tensor::copy_from(const Tensor& src) {
   check_arg(numel() == src.numel(), "copy_from",
             "shape " + shape_str(src.shape()) + " into " + shape_str(shape()));
-  if (numel()) std::memcpy(data(), src.data(), size_t(numel()) * sizeof(float));
+  device::copy(data(), device(), src.data(), src.device(), size_t(numel()) * sizeof(float));
 }
 
-void Tensor::fill_(float v) {
-  float* p = data();
-  for (int64_t i = 0, n = numel(); i < n; ++i) p[i] = v;
-}
+void Tensor::fill_(float v) { device::fill(device(), data(), size_t(numel()), v); }
 
 }  // namespace tinct

@@ -21,7 +21,8 @@ using Shape = std::vector<int64_t>;
 std::string shape_str(const Shape& s);
 int64_t shape_numel(const Shape& s);
 
-// A flat, 64-byte aligned float buffer on one device.
+// A flat float buffer on one device (engine/device.h: 64-byte aligned on the
+// host, from the caching allocator on the GPU).
 struct Storage {
   float* ptr = nullptr;
   size_t numel = 0;
@@ -44,7 +45,7 @@ class Tensor {
   static Tensor empty(const Shape& shape, Device d = Device::CPU);
   static Tensor zeros(const Shape& shape, Device d = Device::CPU);
   static Tensor full(const Shape& shape, float value, Device d = Device::CPU);
-  static Tensor from_vector(const Shape& shape, const std::vector<float>& values);
+  static Tensor from_vector(const Shape& shape, const std::vector<float>& values, Device d = Device::CPU);
   static Tensor scalar(float v) { return from_vector({}, {v}); }
 
   // --- shape ---
@@ -56,6 +57,9 @@ class Tensor {
   Device device() const;
 
   // --- data (contiguous) ---
+  // A pointer on the tensor's device: a device pointer for a CUDA tensor,
+  // for the kernels only. to_vector() and item() read any device (a GPU read
+  // waits for the queued work).
   float* data();
   const float* data() const;
   std::vector<float> to_vector() const;
@@ -74,7 +78,14 @@ class Tensor {
   // --- copies and views ---
   Tensor detach() const;  // same storage, cut from the graph
   Tensor clone() const;   // new storage, cut from the graph
-  void copy_from(const Tensor& src);  // same numel; no autograd
+  // This tensor on device d: itself when it is there already, else a copy
+  // (cut from the graph; data crosses the bus).
+  Tensor to(Device d) const;
+  // Moves the storage to device d IN PLACE, so that every handle of this
+  // tensor (a module's member and its parameter list) sees the move. For
+  // leaves (parameters, buffers); drops an accumulated gradient.
+  void move_to_(Device d);
+  void copy_from(const Tensor& src);  // same numel, any devices; no autograd
   void fill_(float v);
 
   TensorImpl* impl() const { return impl_.get(); }

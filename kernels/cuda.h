@@ -216,6 +216,10 @@ void mul(size_t n, const float* a, const float* b, float* y, cudaStream_t stream
 void scale(size_t n, float s, const float* x, float* y, cudaStream_t stream = 0);       // y = s * x
 void axpy(size_t n, float a, const float* x, float* y, cudaStream_t stream = 0);        // y += a * x
 void fill(size_t n, float v, float* y, cudaStream_t stream = 0);
+// y = alpha * s[0] * x, or y = alpha * s[0] where x is null; s is a DEVICE
+// scalar (the upstream gradient of a loss), read on the device.
+void scale_by_scalar(size_t n, const float* s, float alpha, const float* x, float* y,
+                     cudaStream_t stream = 0);
 
 // --- channel concat / split (kernels/cuda/concat.cu) --------------------------
 void channel_copy(int N, int HW, int Csrc, const float* src, int Cdst, int c0, float* dst,
@@ -233,6 +237,8 @@ void upsample_bwd(Upsample mode, int N, int C, int H, int W, int Ho, int Wo, con
 // --- reductions (kernels/cuda/reduce.cu) --------------------------------------
 // *out = sum x (device double, overwritten), accumulated in double.
 void sum(size_t n, const float* x, double* out, cudaStream_t stream = 0);
+// *dst = float(*src * scale): a device double into a float tensor element.
+void store_scalar(const double* src, double scale, float* dst, cudaStream_t stream = 0);
 
 // --- losses (kernels/cuda/loss.cu) ---------------------------------------------
 // *loss (device double) = the value of the reference; grad (if not null) =

@@ -23,7 +23,7 @@ std::map<std::string, std::string> Colorizer::metadata() const {
           {"parameters", std::to_string(num_parameters())}};
 }
 
-Tensor batch_L(const data::Batch& b) { return Tensor::from_vector({b.n, 1, b.size, b.size}, b.L); }
-Tensor batch_ab(const data::Batch& b) { return Tensor::from_vector({b.n, 2, b.size, b.size}, b.ab); }
+Tensor batch_L(const data::Batch& b, Device d) { return Tensor::from_vector({b.n, 1, b.size, b.size}, b.L, d); }
+Tensor batch_ab(const data::Batch& b, Device d) { return Tensor::from_vector({b.n, 2, b.size, b.size}, b.ab, d); }
 
 }  // namespace tinct::models

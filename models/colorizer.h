@@ -34,6 +34,10 @@ struct ColorizerOptions {
   std::string preset = "compact";   // full | compact
   uint64_t seed = 1;
   float lr = 0.f;  // 0: the model's default
+  // Where the weights live and the steps run. The weights are initialised on
+  // the CPU from the seed, then moved: the same seed gives the same start on
+  // both devices.
+  Device device = Device::CPU;
 };
 
 class Colorizer {
@@ -47,8 +51,9 @@ class Colorizer {
   virtual Losses train_step(const data::Batch& b) = 0;
   // The same losses without gradients, in eval mode.
   virtual Losses eval_losses(const data::Batch& b) = 0;
-  // L scaled to [-1, 1], [N,1,H,W] (H, W multiples of size_multiple()) ->
-  // ab in LAB units, [N,2,H,W]. Eval mode, no gradients.
+  // L scaled to [-1, 1], [N,1,H,W] (H, W multiples of size_multiple()) on
+  // any device -> ab in LAB units, [N,2,H,W], on the CPU. Eval mode, no
+  // gradients.
   virtual Tensor predict_ab(const Tensor& L) = 0;
   virtual int size_multiple() const = 0;
   virtual int64_t num_parameters() const = 0;
@@ -76,8 +81,8 @@ class Colorizer {
 
 std::unique_ptr<Colorizer> make_colorizer(const ColorizerOptions& o);
 
-// Batch planes -> tensors.
-Tensor batch_L(const data::Batch& b);
-Tensor batch_ab(const data::Batch& b);  // ab/110
+// Batch planes -> tensors on device d.
+Tensor batch_L(const data::Batch& b, Device d = Device::CPU);
+Tensor batch_ab(const data::Batch& b, Device d = Device::CPU);  // ab/110
 
 }  // namespace tinct::models

@@ -46,7 +46,9 @@ class ClassificationColorizer : public Colorizer {
         net_(ClassificationConfig::preset(o.preset, gamut_.size()), rng_),
         opt_adam_(net_.parameters(), optim::adam(o.lr > 0 ? o.lr : 3e-4f)),
         weights_(std::make_shared<std::vector<float>>(size_t(gamut_.size()), 1.f)),
-        p_(size_t(gamut_.size()), 1.f / float(gamut_.size())) {}
+        p_(size_t(gamut_.size()), 1.f / float(gamut_.size())) {
+    net_.to(o.device);
+  }
 
 
   void prepare(std::shared_ptr<const data::Pack> pack, const std::vector<uint32_t>& train) override {
@@ -91,9 +93,9 @@ class ClassificationColorizer : public Colorizer {
     auto t = b.extra_f.find("target"), w = b.extra_f.find("weight");
     if (t == b.extra_f.end() || w == b.extra_f.end())
       throw std::logic_error("classification: the batch has no soft targets (the loader needs batch_transform())");
-    Tensor target = Tensor::from_vector({b.n, gamut_.size(), s, s}, t->second);
-    Tensor weight = Tensor::from_vector({b.n, 1, s, s}, w->second);
-    return ops::soft_cross_entropy(net_(batch_L(b)), target, weight);
+    Tensor target = Tensor::from_vector({b.n, gamut_.size(), s, s}, t->second, dev());
+    Tensor weight = Tensor::from_vector({b.n, 1, s, s}, w->second, dev());
+    return ops::soft_cross_entropy(net_(batch_L(b, dev())), target, weight);
   }
 
   Losses train_step(const data::Batch& b) override {
@@ -115,7 +117,7 @@ class ClassificationColorizer : public Colorizer {
   Tensor predict_ab(const Tensor& L) override {
     NoGrad ng;
     net_.eval();
-    Tensor logits = net_(L);
+    Tensor logits = net_(L.to(dev())).to(Device::CPU);  // decoded on the CPU
     const int N = int(logits.size(0)), Q = int(logits.size(1)), h = int(logits.size(2)), w = int(logits.size(3));
     const size_t hw = size_t(h) * w;
     Tensor ab = Tensor::empty({N, 2, h, w});
@@ -156,6 +158,7 @@ class ClassificationColorizer : public Colorizer {
   }
 
  private:
+  Device dev() const { return opt_.device; }
   const color::AbGamut& gamut_;
   Rng rng_;
   ClassificationNet net_;

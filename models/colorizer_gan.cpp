@@ -25,7 +25,10 @@ class GanColorizer : public Colorizer {
   explicit GanColorizer(const ColorizerOptions& o)
       : Colorizer(o), cfg_(GanConfig::preset(o.preset)), rng_(o.seed), gen_(cfg_.gen_base, rng_),
         disc_(cfg_.disc_base, rng_), opt_g_(gen_.parameters(), gan_adam(o.lr)),
-        opt_d_(disc_.parameters(), gan_adam(o.lr)) {}
+        opt_d_(disc_.parameters(), gan_adam(o.lr)) {
+    gen_.to(o.device);
+    disc_.to(o.device);
+  }
 
   // D loss: the mean of its losses on real (label 1) and fake (label 0).
   Tensor d_loss(const Tensor& L, const Tensor& ab, const Tensor& fake) {
@@ -37,7 +40,7 @@ class GanColorizer : public Colorizer {
   Losses train_step(const data::Batch& b) override {
     gen_.train();
     disc_.train();
-    Tensor L = batch_L(b), ab = batch_ab(b);
+    Tensor L = batch_L(b, dev()), ab = batch_ab(b, dev());
     Tensor fake = gen_(L);
     opt_d_.zero_grad();
     Tensor ld = d_loss(L, ab, fake.detach());
@@ -57,7 +60,7 @@ class GanColorizer : public Colorizer {
     NoGrad ng;
     gen_.eval();
     disc_.eval();
-    Tensor L = batch_L(b), ab = batch_ab(b);
+    Tensor L = batch_L(b, dev()), ab = batch_ab(b, dev());
     Tensor fake = gen_(L);
     Tensor l1 = ops::l1_loss(fake, ab);
     Tensor gan = ops::lsgan_loss(disc_(ops::concat({L, fake})), true);
@@ -68,7 +71,7 @@ class GanColorizer : public Colorizer {
   Tensor predict_ab(const Tensor& L) override {
     NoGrad ng;
     gen_.eval();
-    return ops::mul(gen_(L), color::kAbScale);
+    return ops::mul(gen_(L.to(dev())), color::kAbScale).to(Device::CPU);
   }
 
   std::vector<std::string> loss_names() const override { return {"g", "g_l1", "g_gan", "d"}; }
@@ -101,6 +104,7 @@ class GanColorizer : public Colorizer {
   }
 
  private:
+  Device dev() const { return opt_.device; }
   GanConfig cfg_;
   Rng rng_;
   Generator gen_;

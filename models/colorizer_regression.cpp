@@ -16,13 +16,15 @@ class RegressionColorizer : public Colorizer {
  public:
   explicit RegressionColorizer(const ColorizerOptions& o)
       : Colorizer(o), rng_(o.seed), net_(RegressionConfig::preset(o.preset), rng_),
-        opt_adam_(net_.parameters(), optim::adam(o.lr > 0 ? o.lr : 1e-3f)) {}
+        opt_adam_(net_.parameters(), optim::adam(o.lr > 0 ? o.lr : 1e-3f)) {
+    net_.to(o.device);
+  }
 
 
   Losses train_step(const data::Batch& b) override {
     net_.train();
     opt_adam_.zero_grad();
-    Tensor loss = ops::mse_loss(net_(batch_L(b)), batch_ab(b));
+    Tensor loss = ops::mse_loss(net_(batch_L(b, dev())), batch_ab(b, dev()));
     loss.backward();
     opt_adam_.step();
     return {{"mse", loss.item()}};
@@ -31,13 +33,13 @@ class RegressionColorizer : public Colorizer {
   Losses eval_losses(const data::Batch& b) override {
     NoGrad ng;
     net_.eval();
-    return {{"mse", ops::mse_loss(net_(batch_L(b)), batch_ab(b)).item()}};
+    return {{"mse", ops::mse_loss(net_(batch_L(b, dev())), batch_ab(b, dev())).item()}};
   }
 
   Tensor predict_ab(const Tensor& L) override {
     NoGrad ng;
     net_.eval();
-    return ops::mul(net_(L), color::kAbScale);
+    return ops::mul(net_(L.to(dev())), color::kAbScale).to(Device::CPU);
   }
 
   std::vector<std::string> loss_names() const override { return {"mse"}; }
@@ -57,6 +59,7 @@ class RegressionColorizer : public Colorizer {
   }
 
  private:
+  Device dev() const { return opt_.device; }
   Rng rng_;
   RegressionNet net_;
   optim::Adam opt_adam_;

@@ -85,7 +85,7 @@ data::Image colorize_image(Colorizer& model, const data::Image& photo, const Col
   return out;
 }
 
-std::unique_ptr<Colorizer> load_colorizer(const std::string& path, const std::string& expected_kind) {
+std::unique_ptr<Colorizer> load_colorizer(const std::string& path, const std::string& expected_kind, Device device) {
   if (!std::filesystem::exists(path)) throw std::runtime_error(path + ": no such weights file");
   Checkpoint c = load_checkpoint(path);
   auto kind = c.metadata.find("kind"), preset = c.metadata.find("preset");
@@ -96,6 +96,7 @@ std::unique_ptr<Colorizer> load_colorizer(const std::string& path, const std::st
   ColorizerOptions o;
   o.kind = kind->second;
   o.preset = preset->second;
+  o.device = device;
   auto model = make_colorizer(o);
   try {
     model->load_state(c.tensors, false);

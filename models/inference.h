@@ -30,8 +30,9 @@ data::Image grayscale_of(const data::Image& photo);
 // checkpoint). The file's metadata says the kind and preset; `expected_kind`
 // (if not empty) must match. Throws std::runtime_error naming the file and
 // what is wrong (missing, not a tinct colorizer, another kind, mismatched
-// tensors).
-std::unique_ptr<Colorizer> load_colorizer(const std::string& path, const std::string& expected_kind = "");
+// tensors). The model runs on `device`.
+std::unique_ptr<Colorizer> load_colorizer(const std::string& path, const std::string& expected_kind = "",
+                                          Device device = Device::CPU);
 
 // Where the weights shipped with tinct live: $TINCT_WEIGHTS if set, else
 // weights/ beside the binary's source tree (compiled in), else ./weights.

@@ -14,6 +14,7 @@
 #include <stdexcept>
 
 #include "engine/checkpoint.h"
+#include "engine/device.h"
 #include "models/color/lab.h"
 #include "models/data/image.h"
 #include "models/eval/plot.h"
@@ -169,10 +170,9 @@ class Progress {
 
 }  // namespace
 
-int train(const TrainOptions& o, const std::atomic<bool>* stop) {
-  if (o.device == "cuda")
-    throw std::invalid_argument("--device cuda: the CUDA kernels are built but not yet wired into the engine; use --device cpu");
-  if (o.device != "auto" && o.device != "cpu") throw std::invalid_argument("--device must be auto, cpu or cuda");
+int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
+  TrainOptions o = opts;
+  o.model.device = parse_device(o.device);
   if (o.batch < 2) throw std::invalid_argument("--batch must be at least 2 (batch norm needs a batch)");
   const fs::path out(o.out);
 
@@ -251,7 +251,7 @@ int train(const TrainOptions& o, const std::atomic<bool>* stop) {
                 std::to_string(split.train.size()) + " training and " + std::to_string(split.validation.size()) +
                 " validation images, batch " + std::to_string(o.batch) + ", " +
                 (start ? "resuming at step " + std::to_string(start) + " of " : "") + std::to_string(total) +
-                " steps, CPU");
+                " steps, on " + describe_device(o.model.device));
 
   const std::vector<std::string> names = model->loss_names();
   std::string train_header = "step,epoch", val_header = "step";

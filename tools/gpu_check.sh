@@ -1,20 +1,31 @@
 #!/usr/bin/env bash
-# gpu_check.sh — the one-shot GPU check of tinct's CUDA kernels (DESIGN.md,
-# "The GPU check"): on a machine with a GPU, from the repository root,
+# gpu_check.sh — the one-shot GPU check of tinct (DESIGN.md, "The GPU
+# check"): on a machine with a GPU, from the repository root,
 #
 #   tools/gpu_check.sh OUT_DIR
 #
-#   1. prints and records the GPU, driver, nvcc, cuDNN, cmake and g++ versions;
+#   1. prints and records the GPU, driver, nvcc, cuDNN, PyTorch, cmake and g++
+#      versions;
 #   2. configures and builds build-gpu/ (Release, TINCT_CUDA=ON, -j16) — only
-#      the targets the check needs: test_gpu_kernels, bench_gpu_kernels;
-#   3. runs the gpu-labelled tests (ctest -L gpu), every comparison line logged;
+#      the targets the check needs (the gpu tests, the benchmarks, tinct);
+#   3. runs the gpu-labelled tests (ctest -L gpu: kernels vs CPU references,
+#      the engine and each colorizer's training step vs the CPU engine,
+#      colour kernels), every comparison line logged;
 #   4. runs the kernel benchmark (cuDNN / cuBLAS vs tinct), modest repetitions;
-#   5. prints a short table last: per shape and pass, cuDNN ms, tinct ms,
-#      % of cuDNN; and the test counts.
-# Full logs go to OUT_DIR: env.txt, configure.log, build.log, gpu_tests.log,
-# bench_gpu_kernels.log, bench_gpu_kernels.json, summary.txt.
-# Budget: under 6 minutes on an H100 (build ~2 min, tests ~1 min, bench ~1-2
-# min); each step has a timeout so the script always reaches the summary.
+#   5. times a training step of each model (full presets, batch 64, 128x128,
+#      FP32) and the 512x512 forward: tinct (bench_train_step) and PyTorch
+#      (bench/torch_ref/torch_ref.py --time) in the same run;
+#   6. checks PyTorch against tinct on one training step of each model
+#      (bench_model_dump + torch_ref.py --check, on the GPU);
+#   7. colorizes the demo photos with all three models on the GPU;
+#   8. prints a short table last: tests, kernels vs cuDNN, images/s of tinct
+#      and PyTorch and their ratio, parity, colorize time.
+# Full logs go to OUT_DIR (env.txt, configure.log, build.log, gpu_tests.log,
+# bench_gpu_kernels.log/.json, train_tinct.log, train_torch.log, parity.log,
+# colorize.log, summary.txt).
+# Budget: under 6 minutes on an H100 (build ~2 min, tests ~1 min, kernel bench
+# ~1 min, train steps ~1 min); each step has a timeout so the script always
+# reaches the summary. PyTorch missing: steps 5-6 say so and go on.
 # Environment: JOBS (default 16), BUILD_TIMEOUT (s, default 300), TINCT_BENCH_ITERS (default 15),
 # TINCT_BENCH_BATCH (default 64), BENCH_FILTER (Google Benchmark filter).
 # Prebuilt mode (saves the build minutes of a scarce GPU session): build the two
@@ -56,6 +67,8 @@ stamp() { echo "[gpu_check +$(( $(date +%s) - T0 ))s] $*"; }
       break
     fi
   done
+  echo "--- PyTorch"
+  python3 -c "import torch; print(torch.__version__, 'cuda', torch.version.cuda, 'cudnn', torch.backends.cudnn.version())" 2>&1 | tail -1
   echo "--- cmake / g++"
   cmake --version | head -1
   g++ --version | head -1
@@ -74,8 +87,8 @@ CONF_RC=$?
 stamp "build (-j$JOBS)"
 BUILD_RC=1
 if [ $CONF_RC -eq 0 ]; then
-  timeout "${BUILD_TIMEOUT:-300}" cmake --build "$BUILD" -j"$JOBS" --target test_gpu_kernels bench_gpu_kernels \
-    > "$OUT/build.log" 2>&1
+  timeout "${BUILD_TIMEOUT:-300}" cmake --build "$BUILD" -j"$JOBS" --target test_gpu_kernels test_gpu_engine \
+    test_gpu_color bench_gpu_kernels bench_train_step bench_model_dump tinct > "$OUT/build.log" 2>&1
   BUILD_RC=$?
 fi
 [ $BUILD_RC -eq 0 ] || { echo "build failed (rc $BUILD_RC), last lines of build.log:"; tail -30 "$OUT/build.log"; }
@@ -85,11 +98,13 @@ fi
 TEST_RC=-1
 if [ -x "$BUILD/tests/test_gpu_kernels" ]; then
   if [ "${SKIP_BUILD:-0}" = "1" ]; then
-    stamp "test_gpu_kernels (direct)"
-    timeout 200 "$BUILD/tests/test_gpu_kernels" > "$OUT/gpu_tests.log" 2>&1
+    stamp "gpu tests (direct)"
+    for t in test_gpu_kernels test_gpu_engine test_gpu_color; do
+      [ -x "$BUILD/tests/$t" ] && timeout 200 "$BUILD/tests/$t"
+    done > "$OUT/gpu_tests.log" 2>&1
   else
     stamp "ctest -L gpu"
-    (cd "$BUILD" && timeout 200 ctest -L gpu -V --output-on-failure) > "$OUT/gpu_tests.log" 2>&1
+    (cd "$BUILD" && timeout 300 ctest -L gpu -V --output-on-failure) > "$OUT/gpu_tests.log" 2>&1
   fi
   TEST_RC=$?
 fi
@@ -104,12 +119,58 @@ if [ -x "$BUILD/bench/bench_gpu_kernels" ]; then
   BENCH_RC=$?
 fi
 
-# ---- 5. summary (last) ----------------------------------------------------------------------
+# ---- 5. training step and 512x512 forward: tinct and PyTorch -------------------------------
+TRAIN_RC=-1
+TORCH_RC=-1
+if [ -x "$BUILD/bench/bench_train_step" ]; then
+  stamp "bench_train_step (tinct, cuda)"
+  timeout 180 "$BUILD/bench/bench_train_step" --device cuda > "$OUT/train_tinct.log" 2>&1
+  TRAIN_RC=$?
+fi
+if python3 -c "import torch" > /dev/null 2>&1; then
+  stamp "torch_ref --time (PyTorch, cuda)"
+  (cd "$ROOT" && PYTHONUNBUFFERED=1 timeout 180 python3 bench/torch_ref/torch_ref.py --time --model all --device cuda) \
+    > "$OUT/train_torch.log" 2>&1
+  TORCH_RC=$?
+else
+  echo "PyTorch is not installed here" > "$OUT/train_torch.log"
+fi
+
+# ---- 6. PyTorch vs tinct on one training step of each model ----------------------------------
+PARITY_RC=-1
+if [ -x "$BUILD/bench/bench_model_dump" ] && python3 -c "import torch" > /dev/null 2>&1; then
+  stamp "parity: bench_model_dump + torch_ref --check"
+  PARITY_RC=0
+  for m in regression classification gan; do
+    echo "=== $m"
+    timeout 120 "$BUILD/bench/bench_model_dump" --model "$m" --preset compact --batch 4 --size 64 \
+      -o "$OUT/dump_$m.safetensors" &&
+      (cd "$ROOT" && timeout 120 python3 bench/torch_ref/torch_ref.py --check "$OUT/dump_$m.safetensors" --device cuda)
+    rc=$?
+    echo "rc $rc"
+    [ $rc -eq 0 ] || PARITY_RC=$rc
+    rm -f "$OUT/dump_$m.safetensors"
+  done > "$OUT/parity.log" 2>&1
+fi
+
+# ---- 7. colorize the demo photos on the GPU ------------------------------------------------
+COLOR_RC=-1
+if [ -x "$BUILD/tinct" ]; then
+  stamp "tinct colorize demo/ --device cuda"
+  S=$(date +%s.%N)
+  timeout 120 "$BUILD/tinct" colorize "$ROOT/demo" -o "$OUT/colorized" --device cuda --overwrite > "$OUT/colorize.log" 2>&1
+  COLOR_RC=$?
+  awk -v s="$S" -v e="$(date +%s.%N)" 'BEGIN { printf "wall %.2f s (4 photos x 3 models, including start-up and loading)\n", e - s }' >> "$OUT/colorize.log"
+  rm -rf "$OUT/colorized"  # the pictures stay here; only the log travels back
+fi
+
+# ---- 8. summary (last) ----------------------------------------------------------------------
 {
   echo
   echo "================ tinct GPU check: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(( $(date +%s) - T0 )) s ================"
   cat "$OUT/bench_gpu_kernels.log" "$OUT/gpu_tests.log" 2>/dev/null | grep -m1 -E "^(device|[0-9]+: GPU): " || true
-  echo "configure rc $CONF_RC, build rc $BUILD_RC, gpu tests rc $TEST_RC, bench rc $BENCH_RC"
+  echo "configure rc $CONF_RC, build rc $BUILD_RC, gpu tests rc $TEST_RC, bench rc $BENCH_RC, train rc $TRAIN_RC," \
+       "torch rc $TORCH_RC, parity rc $PARITY_RC, colorize rc $COLOR_RC"
   if [ -f "$OUT/gpu_tests.log" ]; then
     echo "--- gpu tests"
     grep -E "\[doctest\] (test cases|assertions)|SKIPPED|tests passed|tests failed" "$OUT/gpu_tests.log" | sed 's/^[0-9]*: //'
@@ -125,5 +186,28 @@ fi
     echo "--- kernels vs cuDNN / cuBLAS (% vendor = vendor ms / tinct ms; > 100% = tinct faster)"
     sed -n '/=== SUMMARY BEGIN ===/,/=== SUMMARY END ===/p' "$OUT/bench_gpu_kernels.log" | grep -v "=== SUMMARY"
     grep -iE "error|skipped" "$OUT/bench_gpu_kernels.log" | head -5
+  fi
+  echo "--- training step, full presets, batch 64, 128x128, FP32 (images/s; ratio = tinct / PyTorch)"
+  cat "$OUT/train_tinct.log" "$OUT/train_torch.log" 2>/dev/null | awk '
+    $1 == "RESULT" && $3 == "train" { ips[$2 "," $4] = $5 }
+    $1 == "RESULT" && $3 == "infer512" { inf[$2 "," $4] = $5 }
+    END {
+      printf "%-15s %12s %12s %7s   %14s %14s\n", "model", "tinct img/s", "torch img/s", "ratio", "tinct 512 ms", "torch 512 ms"
+      n = split("regression classification gan", ms, " ")
+      for (i = 1; i <= n; i++) {
+        m = ms[i]; t = ips["tinct," m]; p = ips["torch," m]
+        r = (t != "" && p != "" && p > 0) ? sprintf("%.2fx", t / p) : "-"
+        printf "%-15s %12s %12s %7s   %14s %14s\n", m, (t == "" ? "-" : t), (p == "" ? "-" : p), r,
+               (inf["tinct," m] == "" ? "-" : inf["tinct," m]), (inf["torch," m] == "" ? "-" : inf["torch," m])
+      }
+    }'
+  grep -h "GPU memory" "$OUT/train_tinct.log" 2>/dev/null | head -1
+  if [ -f "$OUT/parity.log" ]; then
+    echo "--- PyTorch vs tinct, one training step (compact, batch 4, 64x64)"
+    grep -E "^=== |^rc |FAIL|PASS|worst" "$OUT/parity.log" | head -30 | cut -c1-160
+  fi
+  if [ -f "$OUT/colorize.log" ]; then
+    echo "--- tinct colorize demo/ --device cuda"
+    tail -3 "$OUT/colorize.log"
   fi
 } | tee "$OUT/summary.txt"

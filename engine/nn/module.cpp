@@ -58,6 +58,17 @@ void Module::zero_grad() {
   }
 }
 
+Module& Module::to(Device d) {
+  for (auto& [name, t] : named_parameters()) t.move_to_(d);
+  for (auto& [name, t] : named_buffers()) t.move_to_(d);
+  return *this;
+}
+
+Device Module::device() const {
+  NamedTensors p = named_parameters();
+  return p.empty() ? Device::CPU : p.front().second.device();
+}
+
 std::map<std::string, Tensor> Module::state_dict() const {
   std::map<std::string, Tensor> sd;
   for (auto& [name, t] : named_parameters()) sd[name] = t;

@@ -1,20 +1,23 @@
-// activation.cpp — relu, leaky_relu, tanh, sigmoid.
+// activation.cpp — relu, leaky_relu, tanh, sigmoid, CPU or CUDA.
 #include "engine/ops.h"
 #include "engine/ops/op_util.h"
 
 namespace tinct::ops {
 
 static Tensor activation(const Tensor& x, Act a, float slope, const char* op) {
+  ProfileRange range(op);
   check_arg(x.defined(), op, "input is undefined");
-  check_cpu(x, op);
+  const Device dev = x.device();
   const size_t n = size_t(x.numel());
-  Tensor y = Tensor::empty(x.shape());
-  cpu::act_fwd_ref(a, slope, n, x.data(), y.data());
+  Tensor y = Tensor::empty(x.shape(), dev);
+  TINCT_DISPATCH(dev, cuda::act_fwd(a, slope, n, x.data(), y.data()),
+                 cpu::act_fwd_ref(a, slope, n, x.data(), y.data()));
   if (needs_grad({&x})) {
     Tensor xs = x.detach(), ys = y.detach();  // detached: y must not own its own node
     record(y, op, {x}, [=](const Tensor& gy) {
-      Tensor gx = Tensor::empty(xs.shape());
-      cpu::act_bwd_ref(a, slope, n, xs.data(), ys.data(), gy.data(), gx.data());
+      Tensor gx = Tensor::empty(xs.shape(), dev);
+      TINCT_DISPATCH(dev, cuda::act_bwd(a, slope, n, xs.data(), ys.data(), gy.data(), gx.data()),
+                     cpu::act_bwd_ref(a, slope, n, xs.data(), ys.data(), gy.data(), gx.data()));
       accumulate_grad(x, gx);
     });
   }

@@ -1,4 +1,4 @@
-// batchnorm.cpp — batch_norm over NCHW, train and eval.
+// batchnorm.cpp — batch_norm over NCHW, train and eval, CPU or CUDA.
 #include "engine/ops.h"
 #include "engine/ops/op_util.h"
 
@@ -7,43 +7,58 @@ namespace tinct::ops {
 Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
                   Tensor& running_var, bool training, float momentum, float eps) {
   const char* op = "batch_norm";
+  ProfileRange range(op);
   check_4d(x, op, "input");
   const int N = i32(x.size(0)), C = i32(x.size(1)), HW = i32(x.size(2) * x.size(3));
   for (const Tensor* t : {&gamma, &beta, static_cast<const Tensor*>(&running_mean), static_cast<const Tensor*>(&running_var)})
     check_arg(t->defined() && t->numel() == C, op,
               "gamma, beta and the running statistics must hold " + std::to_string(C) + " values");
+  const Device dev = same_device({&x, &gamma, &beta, &running_mean, &running_var}, op);
   check_arg(!training || int64_t(N) * HW > 1, op, "training needs more than one value per channel, input is " +
                                                      shape_str(x.shape()));
-  Tensor y = Tensor::empty(x.shape());
+  Tensor y = Tensor::empty(x.shape(), dev);
   if (training) {
-    Tensor save_mean = Tensor::empty({C}), save_invstd = Tensor::empty({C});
-    cpu::batchnorm_fwd_train_ref(N, C, HW, x.data(), gamma.data(), beta.data(), eps, momentum,
-                                 running_mean.data(), running_var.data(), y.data(), save_mean.data(),
-                                 save_invstd.data());
+    Tensor save_mean = Tensor::empty({C}, dev), save_invstd = Tensor::empty({C}, dev);
+    TINCT_DISPATCH(dev,
+                   cuda::batchnorm_fwd_train(N, C, HW, x.data(), gamma.data(), beta.data(), eps, momentum,
+                                             running_mean.data(), running_var.data(), y.data(),
+                                             save_mean.data(), save_invstd.data()),
+                   cpu::batchnorm_fwd_train_ref(N, C, HW, x.data(), gamma.data(), beta.data(), eps, momentum,
+                                                running_mean.data(), running_var.data(), y.data(),
+                                                save_mean.data(), save_invstd.data()));
     if (needs_grad({&x, &gamma, &beta})) {
       Tensor xs = x.detach(), gs = gamma.detach();
       record(y, op, {x, gamma, beta}, [=](const Tensor& gy) {
-        Tensor gx = Tensor::empty(x.shape());
-        Tensor gg = Tensor::zeros({C}), gb = Tensor::zeros({C});
-        cpu::batchnorm_bwd_train_ref(N, C, HW, xs.data(), gy.data(), gs.data(), save_mean.data(),
-                                     save_invstd.data(), gx.data(), gg.data(), gb.data());
+        Tensor gx = Tensor::empty(x.shape(), dev);
+        Tensor gg = Tensor::zeros({C}, dev), gb = Tensor::zeros({C}, dev);
+        TINCT_DISPATCH(dev,
+                       cuda::batchnorm_bwd_train(N, C, HW, xs.data(), gy.data(), gs.data(), save_mean.data(),
+                                                 save_invstd.data(), gx.data(), gg.data(), gb.data()),
+                       cpu::batchnorm_bwd_train_ref(N, C, HW, xs.data(), gy.data(), gs.data(), save_mean.data(),
+                                                    save_invstd.data(), gx.data(), gg.data(), gb.data()));
         accumulate_grad(x, gx);
         accumulate_grad(gamma, gg);
         accumulate_grad(beta, gb);
       });
     }
   } else {
-    cpu::batchnorm_fwd_eval_ref(N, C, HW, x.data(), gamma.data(), beta.data(), running_mean.data(),
-                                running_var.data(), eps, y.data());
+    TINCT_DISPATCH(dev,
+                   cuda::batchnorm_fwd_eval(N, C, HW, x.data(), gamma.data(), beta.data(), running_mean.data(),
+                                            running_var.data(), eps, y.data()),
+                   cpu::batchnorm_fwd_eval_ref(N, C, HW, x.data(), gamma.data(), beta.data(), running_mean.data(),
+                                               running_var.data(), eps, y.data()));
     if (needs_grad({&x, &gamma, &beta})) {
       // The statistics are constants in eval mode: keep a copy, since a later
       // training step would update the running buffers in place.
       Tensor xs = x.detach(), gs = gamma.detach(), rm = running_mean.clone(), rv = running_var.clone();
       record(y, op, {x, gamma, beta}, [=](const Tensor& gy) {
-        Tensor gx = Tensor::empty(x.shape());
-        Tensor gg = Tensor::zeros({C}), gb = Tensor::zeros({C});
-        cpu::batchnorm_bwd_eval_ref(N, C, HW, xs.data(), gy.data(), gs.data(), rm.data(), rv.data(), eps,
-                                    gx.data(), gg.data(), gb.data());
+        Tensor gx = Tensor::empty(x.shape(), dev);
+        Tensor gg = Tensor::zeros({C}, dev), gb = Tensor::zeros({C}, dev);
+        TINCT_DISPATCH(dev,
+                       cuda::batchnorm_bwd_eval(N, C, HW, xs.data(), gy.data(), gs.data(), rm.data(), rv.data(),
+                                                eps, gx.data(), gg.data(), gb.data()),
+                       cpu::batchnorm_bwd_eval_ref(N, C, HW, xs.data(), gy.data(), gs.data(), rm.data(),
+                                                   rv.data(), eps, gx.data(), gg.data(), gb.data()));
         accumulate_grad(x, gx);
         accumulate_grad(gamma, gg);
         accumulate_grad(beta, gb);

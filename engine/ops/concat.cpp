@@ -1,4 +1,4 @@
-// concat.cpp — concatenation along channels, and reshape (a view).
+// concat.cpp — concatenation along channels (CPU or CUDA), and reshape (a view).
 #include "engine/ops.h"
 #include "engine/ops/op_util.h"
 
@@ -6,19 +6,23 @@ namespace tinct::ops {
 
 Tensor concat(const std::vector<Tensor>& xs) {
   const char* op = "concat";
+  ProfileRange range(op);
   check_arg(!xs.empty(), op, "nothing to concatenate");
+  const Device dev = xs[0].defined() ? xs[0].device() : Device::CPU;
   for (const Tensor& t : xs) {
     check_4d(t, op, "each input");
+    same_device({&xs[0], &t}, op);
     check_arg(t.size(0) == xs[0].size(0) && t.size(2) == xs[0].size(2) && t.size(3) == xs[0].size(3), op,
               "inputs must agree in N, H, W: " + shape_str(xs[0].shape()) + " vs " + shape_str(t.shape()));
   }
   const int N = i32(xs[0].size(0)), HW = i32(xs[0].size(2) * xs[0].size(3));
   int Ctot = 0;
   for (const Tensor& t : xs) Ctot += i32(t.size(1));
-  Tensor y = Tensor::empty({N, Ctot, xs[0].size(2), xs[0].size(3)});
+  Tensor y = Tensor::empty({N, Ctot, xs[0].size(2), xs[0].size(3)}, dev);
   int c0 = 0;
   for (const Tensor& t : xs) {
-    cpu::channel_copy_ref(N, HW, i32(t.size(1)), t.data(), Ctot, c0, y.data());
+    TINCT_DISPATCH(dev, cuda::channel_copy(N, HW, i32(t.size(1)), t.data(), Ctot, c0, y.data()),
+                   cpu::channel_copy_ref(N, HW, i32(t.size(1)), t.data(), Ctot, c0, y.data()));
     c0 += i32(t.size(1));
   }
   bool any = false;
@@ -29,8 +33,9 @@ Tensor concat(const std::vector<Tensor>& xs) {
       for (const Tensor& t : xs) {
         const int Ct = i32(t.size(1));
         if (t.requires_grad()) {
-          Tensor g = Tensor::zeros(t.shape());
-          cpu::channel_slice_add_ref(N, HW, Ctot, gy.data(), c, Ct, g.data());
+          Tensor g = Tensor::zeros(t.shape(), dev);
+          TINCT_DISPATCH(dev, cuda::channel_slice_add(N, HW, Ctot, gy.data(), c, Ct, g.data()),
+                         cpu::channel_slice_add_ref(N, HW, Ctot, gy.data(), c, Ct, g.data()));
           accumulate_grad(t, g);
         }
         c += Ct;

@@ -13,8 +13,10 @@ namespace tinct::ops {
 Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, int stride, int padding,
                         int output_padding, int dilation) {
   const char* op = "conv_transpose2d";
+  ProfileRange range(op);
   check_4d(x, op, "input");
   check_4d(w, op, "weight");
+  const Device dev = same_device({&x, &w, &b}, op);
   check_arg(w.size(0) == x.size(1), op, "weight " + shape_str(w.shape()) + " expects " +
                                             std::to_string(w.size(0)) + " input channels, input is " +
                                             shape_str(x.shape()));
@@ -34,25 +36,31 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, int s
   p.finalize();
   check_arg(p.P == x.size(2) && p.Q == x.size(3), op, "inconsistent geometry");
 
-  Tensor y = Tensor::empty({p.N, p.C, p.H, p.W});
-  cpu::conv2d_bwd_data(p, x.data(), w.data(), y.data());
-  if (b.defined()) cpu::bias_add_ref(p.N, p.C, p.H * p.W, b.data(), y.data());
+  Tensor y = Tensor::empty({p.N, p.C, p.H, p.W}, dev);
+  TINCT_DISPATCH(dev, cuda::conv2d_bwd_data(p, x.data(), w.data(), y.data()),
+                 cpu::conv2d_bwd_data(p, x.data(), w.data(), y.data()));
+  if (b.defined())
+    TINCT_DISPATCH(dev, cuda::bias_add(p.N, p.C, p.H * p.W, b.data(), y.data()),
+                   cpu::bias_add_ref(p.N, p.C, p.H * p.W, b.data(), y.data()));
   if (needs_grad({&x, &w, &b})) {
     Tensor xs = x.detach(), ws = w.detach();
     record(y, op, {x, w, b}, [=](const Tensor& gy) {
       if (x.requires_grad()) {
-        Tensor gx = Tensor::empty(x.shape());
-        cpu::conv2d_fwd(p, gy.data(), ws.data(), nullptr, gx.data());
+        Tensor gx = Tensor::empty(x.shape(), dev);
+        TINCT_DISPATCH(dev, cuda::conv2d_fwd(p, gy.data(), ws.data(), nullptr, gx.data()),
+                       cpu::conv2d_fwd(p, gy.data(), ws.data(), nullptr, gx.data()));
         accumulate_grad(x, gx);
       }
       if (w.requires_grad()) {
-        Tensor gw = Tensor::zeros(w.shape());
-        cpu::conv2d_bwd_filter(p, gy.data(), xs.data(), gw.data(), nullptr);
+        Tensor gw = Tensor::zeros(w.shape(), dev);
+        TINCT_DISPATCH(dev, cuda::conv2d_bwd_filter(p, gy.data(), xs.data(), gw.data(), nullptr),
+                       cpu::conv2d_bwd_filter(p, gy.data(), xs.data(), gw.data(), nullptr));
         accumulate_grad(w, gw);
       }
       if (b.defined() && b.requires_grad()) {
-        Tensor gb = Tensor::zeros(b.shape());
-        cpu::bias_grad_ref(p.N, p.C, p.H * p.W, gy.data(), gb.data());
+        Tensor gb = Tensor::zeros(b.shape(), dev);
+        TINCT_DISPATCH(dev, cuda::bias_grad(p.N, p.C, p.H * p.W, gy.data(), gb.data()),
+                       cpu::bias_grad_ref(p.N, p.C, p.H * p.W, gy.data(), gb.data()));
         accumulate_grad(b, gb);
       }
     });

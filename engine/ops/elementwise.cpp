@@ -1,4 +1,4 @@
-// elementwise.cpp — add (same shape or per-channel broadcast) and mul.
+// elementwise.cpp — add (same shape or per-channel broadcast) and mul, CPU or CUDA.
 #include "engine/ops.h"
 #include "engine/ops/op_util.h"
 
@@ -14,12 +14,13 @@ static bool is_channel_vector(const Tensor& a, const Tensor& b) {
 
 Tensor add(const Tensor& a, const Tensor& b) {
   const char* op = "add";
+  ProfileRange range(op);
   check_arg(a.defined() && b.defined(), op, "an input is undefined");
-  check_cpu(a, op);
-  check_cpu(b, op);
-  Tensor y = Tensor::empty(a.shape());
+  const Device dev = same_device({&a, &b}, op);
+  Tensor y = Tensor::empty(a.shape(), dev);
   if (a.shape() == b.shape()) {
-    cpu::add_ref(size_t(a.numel()), a.data(), b.data(), y.data());
+    const size_t n = size_t(a.numel());
+    TINCT_DISPATCH(dev, cuda::add(n, a.data(), b.data(), y.data()), cpu::add_ref(n, a.data(), b.data(), y.data()));
     if (needs_grad({&a, &b}))
       record(y, op, {a, b}, [=](const Tensor& gy) {
         accumulate_grad(a, gy);
@@ -32,13 +33,14 @@ Tensor add(const Tensor& a, const Tensor& b) {
                 " must match, or the second must hold one value per channel");
   const int N = i32(a.size(0)), C = i32(a.size(1)), HW = i32(a.size(2) * a.size(3));
   y.copy_from(a);
-  cpu::bias_add_ref(N, C, HW, b.data(), y.data());
+  TINCT_DISPATCH(dev, cuda::bias_add(N, C, HW, b.data(), y.data()), cpu::bias_add_ref(N, C, HW, b.data(), y.data()));
   if (needs_grad({&a, &b}))
     record(y, op, {a, b}, [=](const Tensor& gy) {
       accumulate_grad(a, gy);
       if (b.requires_grad()) {
-        Tensor gb = Tensor::zeros(b.shape());
-        cpu::bias_grad_ref(N, C, HW, gy.data(), gb.data());
+        Tensor gb = Tensor::zeros(b.shape(), dev);
+        TINCT_DISPATCH(dev, cuda::bias_grad(N, C, HW, gy.data(), gb.data()),
+                       cpu::bias_grad_ref(N, C, HW, gy.data(), gb.data()));
         accumulate_grad(b, gb);
       }
     });
@@ -47,23 +49,26 @@ Tensor add(const Tensor& a, const Tensor& b) {
 
 Tensor mul(const Tensor& a, const Tensor& b) {
   const char* op = "mul";
+  ProfileRange range(op);
   check_arg(a.defined() && b.defined(), op, "an input is undefined");
-  check_cpu(a, op);
+  const Device dev = same_device({&a, &b}, op);
   check_same_shape(a, b, op);
   const size_t n = size_t(a.numel());
-  Tensor y = Tensor::empty(a.shape());
-  cpu::mul_ref(n, a.data(), b.data(), y.data());
+  Tensor y = Tensor::empty(a.shape(), dev);
+  TINCT_DISPATCH(dev, cuda::mul(n, a.data(), b.data(), y.data()), cpu::mul_ref(n, a.data(), b.data(), y.data()));
   if (needs_grad({&a, &b})) {
     Tensor as = a.detach(), bs = b.detach();
     record(y, op, {a, b}, [=](const Tensor& gy) {
       if (a.requires_grad()) {
-        Tensor ga = Tensor::empty(a.shape());
-        cpu::mul_ref(n, gy.data(), bs.data(), ga.data());
+        Tensor ga = Tensor::empty(a.shape(), dev);
+        TINCT_DISPATCH(dev, cuda::mul(n, gy.data(), bs.data(), ga.data()),
+                       cpu::mul_ref(n, gy.data(), bs.data(), ga.data()));
         accumulate_grad(a, ga);
       }
       if (b.requires_grad()) {
-        Tensor gb = Tensor::empty(b.shape());
-        cpu::mul_ref(n, gy.data(), as.data(), gb.data());
+        Tensor gb = Tensor::empty(b.shape(), dev);
+        TINCT_DISPATCH(dev, cuda::mul(n, gy.data(), as.data(), gb.data()),
+                       cpu::mul_ref(n, gy.data(), as.data(), gb.data()));
         accumulate_grad(b, gb);
       }
     });
@@ -73,15 +78,16 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 
 Tensor mul(const Tensor& a, float s) {
   const char* op = "mul";
+  ProfileRange range(op);
   check_arg(a.defined(), op, "input is undefined");
-  check_cpu(a, op);
+  const Device dev = a.device();
   const size_t n = size_t(a.numel());
-  Tensor y = Tensor::empty(a.shape());
-  cpu::scale_ref(n, s, a.data(), y.data());
+  Tensor y = Tensor::empty(a.shape(), dev);
+  TINCT_DISPATCH(dev, cuda::scale(n, s, a.data(), y.data()), cpu::scale_ref(n, s, a.data(), y.data()));
   if (needs_grad({&a}))
     record(y, op, {a}, [=](const Tensor& gy) {
-      Tensor ga = Tensor::empty(a.shape());
-      cpu::scale_ref(n, s, gy.data(), ga.data());
+      Tensor ga = Tensor::empty(a.shape(), dev);
+      TINCT_DISPATCH(dev, cuda::scale(n, s, gy.data(), ga.data()), cpu::scale_ref(n, s, gy.data(), ga.data()));
       accumulate_grad(a, ga);
     });
   return y;

@@ -1,31 +1,57 @@
 // loss.cpp — mse, l1, the LSGAN losses and the weighted soft-target
-// cross-entropy. Each kernel computes the value and, in the backward, the
-// gradient scaled by the upstream gradient of the scalar loss.
+// cross-entropy, CPU or CUDA. Each kernel computes the value and, in the
+// backward, the gradient scaled by the upstream gradient of the scalar loss.
+// On the GPU that upstream gradient stays on the device (scale_by_scalar),
+// so a training step never waits for the host.
 #include "engine/ops.h"
 #include "engine/ops/op_util.h"
 
 namespace tinct::ops {
 
-using PairLoss = double (*)(size_t, const float*, const float*, float, float*);
+enum class Pair { Mse, L1 };
+
+// The value (forward: grad null) or gscale-scaled gradient of mse / l1.
+static double pair_ref(Pair k, size_t n, const float* p, const float* t, float gscale, float* grad) {
+  return k == Pair::Mse ? cpu::mse_ref(n, p, t, gscale, grad) : cpu::l1_ref(n, p, t, gscale, grad);
+}
+#ifdef TINCT_HAS_CUDA
+static void pair_cuda(Pair k, size_t n, const float* p, const float* t, float gscale, float* grad, double* loss) {
+  if (k == Pair::Mse)
+    cuda::mse(n, p, t, gscale, grad, loss);
+  else
+    cuda::l1(n, p, t, gscale, grad, loss);
+}
+#endif
+
+// A scalar tensor on dev holding a device double (CUDA) or a host value.
+static Tensor scalar_on(Device dev) { return Tensor::empty({}, dev); }
 
 // pred and target of one shape; target may require grad too (its gradient is
 // the negative of pred's for both mse and l1).
-static Tensor pair_loss(const Tensor& pred, const Tensor& target, PairLoss kernel, const char* op) {
+static Tensor pair_loss(const Tensor& pred, const Tensor& target, Pair k, const char* op) {
+  ProfileRange range(op);
   check_arg(pred.defined() && target.defined(), op, "an input is undefined");
-  check_cpu(pred, op);
-  check_cpu(target, op);
+  const Device dev = same_device({&pred, &target}, op);
   check_same_shape(pred, target, op);
   check_arg(pred.numel() > 0, op, "empty input");
   const size_t n = size_t(pred.numel());
-  Tensor y = Tensor::scalar(float(kernel(n, pred.data(), target.data(), 0.f, nullptr)));
+  Tensor y = scalar_on(dev);
+  TINCT_DISPATCH(dev,
+                 DeviceDouble acc(dev);
+                 pair_cuda(k, n, pred.data(), target.data(), 0.f, nullptr, acc.ptr());
+                 cuda::store_scalar(acc.ptr(), 1.0, y.data()),
+                 y.data()[0] = float(pair_ref(k, n, pred.data(), target.data(), 0.f, nullptr)));
   if (needs_grad({&pred, &target})) {
     Tensor ps = pred.detach(), ts = target.detach();
     record(y, op, {pred, target}, [=](const Tensor& gy) {
-      Tensor g = Tensor::empty(pred.shape());
-      kernel(n, ps.data(), ts.data(), gy.item(), g.data());
+      Tensor g = Tensor::empty(pred.shape(), dev);
+      TINCT_DISPATCH(dev,
+                     pair_cuda(k, n, ps.data(), ts.data(), 1.f, g.data(), nullptr);
+                     cuda::scale_by_scalar(n, gy.data(), 1.f, g.data(), g.data()),
+                     pair_ref(k, n, ps.data(), ts.data(), gy.item(), g.data()));
       if (target.requires_grad()) {
-        Tensor gt = Tensor::empty(target.shape());
-        cpu::scale_ref(n, -1.f, g.data(), gt.data());
+        Tensor gt = Tensor::empty(target.shape(), dev);
+        TINCT_DISPATCH(dev, cuda::scale(n, -1.f, g.data(), gt.data()), cpu::scale_ref(n, -1.f, g.data(), gt.data()));
         accumulate_grad(target, gt);
       }
       accumulate_grad(pred, g);
@@ -34,21 +60,30 @@ static Tensor pair_loss(const Tensor& pred, const Tensor& target, PairLoss kerne
   return y;
 }
 
-Tensor mse_loss(const Tensor& pred, const Tensor& target) { return pair_loss(pred, target, cpu::mse_ref, "mse_loss"); }
-Tensor l1_loss(const Tensor& pred, const Tensor& target) { return pair_loss(pred, target, cpu::l1_ref, "l1_loss"); }
+Tensor mse_loss(const Tensor& pred, const Tensor& target) { return pair_loss(pred, target, Pair::Mse, "mse_loss"); }
+Tensor l1_loss(const Tensor& pred, const Tensor& target) { return pair_loss(pred, target, Pair::L1, "l1_loss"); }
 
 Tensor lsgan_loss(const Tensor& pred, bool real) {
   const char* op = "lsgan_loss";
+  ProfileRange range(op);
   check_arg(pred.defined() && pred.numel() > 0, op, "input is undefined or empty");
-  check_cpu(pred, op);
+  const Device dev = pred.device();
   const size_t n = size_t(pred.numel());
   const float c = real ? 1.f : 0.f;
-  Tensor y = Tensor::scalar(float(cpu::mse_const_ref(n, pred.data(), c, 0.f, nullptr)));
+  Tensor y = scalar_on(dev);
+  TINCT_DISPATCH(dev,
+                 DeviceDouble acc(dev);
+                 cuda::mse_const(n, pred.data(), c, 0.f, nullptr, acc.ptr());
+                 cuda::store_scalar(acc.ptr(), 1.0, y.data()),
+                 y.data()[0] = float(cpu::mse_const_ref(n, pred.data(), c, 0.f, nullptr)));
   if (needs_grad({&pred})) {
     Tensor ps = pred.detach();
     record(y, op, {pred}, [=](const Tensor& gy) {
-      Tensor g = Tensor::empty(pred.shape());
-      cpu::mse_const_ref(n, ps.data(), c, gy.item(), g.data());
+      Tensor g = Tensor::empty(pred.shape(), dev);
+      TINCT_DISPATCH(dev,
+                     cuda::mse_const(n, ps.data(), c, 1.f, g.data(), nullptr);
+                     cuda::scale_by_scalar(n, gy.data(), 1.f, g.data(), g.data()),
+                     cpu::mse_const_ref(n, ps.data(), c, gy.item(), g.data()));
       accumulate_grad(pred, g);
     });
   }
@@ -57,26 +92,33 @@ Tensor lsgan_loss(const Tensor& pred, bool real) {
 
 Tensor soft_cross_entropy(const Tensor& logits, const Tensor& target, const Tensor& weight) {
   const char* op = "soft_cross_entropy";
+  ProfileRange range(op);
   check_4d(logits, op, "logits");
   check_4d(target, op, "target");
   check_same_shape(logits, target, op);
+  const Device dev = same_device({&logits, &target, &weight}, op);
   const int N = i32(logits.size(0)), Q = i32(logits.size(1)), HW = i32(logits.size(2) * logits.size(3));
-  if (weight.defined()) {
-    check_cpu(weight, op);
+  if (weight.defined())
     check_arg(weight.numel() == int64_t(N) * HW, op,
               "weights must be [N,1,H,W] = " + std::to_string(N * HW) + " values, got " + shape_str(weight.shape()));
-  }
   // The forward computes value and gradient in one pass (the softmax is
   // needed for both); the gradient is kept for the backward at gscale 1.
   const bool grad = needs_grad({&logits});
-  Tensor g = grad ? Tensor::empty(logits.shape()) : Tensor();
-  double v = cpu::soft_ce_ref(N, Q, HW, logits.data(), target.data(), weight.defined() ? weight.data() : nullptr,
-                              1.f, grad ? g.data() : nullptr);
-  Tensor y = Tensor::scalar(float(v));
+  Tensor g = grad ? Tensor::empty(logits.shape(), dev) : Tensor();
+  const float* wp = weight.defined() ? weight.data() : nullptr;
+  float* gp = grad ? g.data() : nullptr;
+  Tensor y = scalar_on(dev);
+  TINCT_DISPATCH(dev,
+                 DeviceDouble acc(dev);
+                 cuda::soft_ce(N, Q, HW, logits.data(), target.data(), wp, 1.f, gp, acc.ptr());
+                 cuda::store_scalar(acc.ptr(), 1.0, y.data()),
+                 y.data()[0] = float(cpu::soft_ce_ref(N, Q, HW, logits.data(), target.data(), wp, 1.f, gp)));
   if (grad)
     record(y, op, {logits}, [=](const Tensor& gy) {
-      Tensor gl = Tensor::empty(logits.shape());
-      cpu::scale_ref(size_t(g.numel()), gy.item(), g.data(), gl.data());
+      const size_t n = size_t(g.numel());
+      Tensor gl = Tensor::empty(logits.shape(), dev);
+      TINCT_DISPATCH(dev, cuda::scale_by_scalar(n, gy.data(), 1.f, g.data(), gl.data()),
+                     cpu::scale_ref(n, gy.item(), g.data(), gl.data()));
       accumulate_grad(logits, gl);
     });
   return y;

@@ -1,5 +1,5 @@
 // pool.cpp — max_pool2d (the argmax of each window is saved for backward).
-#include <cstring>
+#include <cstdint>
 
 #include "engine/ops.h"
 #include "engine/ops/op_util.h"
@@ -8,7 +8,9 @@ namespace tinct::ops {
 
 Tensor max_pool2d(const Tensor& x, int kernel, int stride, int padding) {
   const char* op = "max_pool2d";
+  ProfileRange range(op);
   check_4d(x, op, "input");
+  const Device dev = x.device();
   Pool2dParams p;
   p.N = i32(x.size(0)); p.C = i32(x.size(1)); p.H = i32(x.size(2)); p.W = i32(x.size(3));
   p.kh = p.kw = kernel;
@@ -18,13 +20,18 @@ Tensor max_pool2d(const Tensor& x, int kernel, int stride, int padding) {
   check_arg(p.finalize(), op, "window " + std::to_string(kernel) + " with padding " + std::to_string(padding) +
                                   " does not fit input " + shape_str(x.shape()) +
                                   " (padding may be at most half the window)");
-  Tensor y = Tensor::empty({p.N, p.C, p.P, p.Q});
-  auto argmax = std::make_shared<std::vector<int32_t>>(size_t(y.numel()));
-  cpu::maxpool2d_fwd_ref(p, x.data(), y.data(), argmax->data());
+  Tensor y = Tensor::empty({p.N, p.C, p.P, p.Q}, dev);
+  // The argmax indices (int32) live in a float tensor of the same size: one
+  // allocation path for both devices.
+  Tensor argmax = Tensor::empty(y.shape(), dev);
+  auto idx = [](const Tensor& t) { return reinterpret_cast<int32_t*>(const_cast<float*>(t.data())); };
+  TINCT_DISPATCH(dev, cuda::maxpool2d_fwd(p, x.data(), y.data(), idx(argmax)),
+                 cpu::maxpool2d_fwd_ref(p, x.data(), y.data(), idx(argmax)));
   if (needs_grad({&x})) {
     record(y, op, {x}, [=](const Tensor& gy) {
-      Tensor gx = Tensor::empty(x.shape());
-      cpu::maxpool2d_bwd_ref(p, gy.data(), argmax->data(), gx.data());
+      Tensor gx = Tensor::empty(x.shape(), dev);
+      TINCT_DISPATCH(dev, cuda::maxpool2d_bwd(p, gy.data(), idx(argmax), gx.data()),
+                     cpu::maxpool2d_bwd_ref(p, gy.data(), idx(argmax), gx.data()));
       accumulate_grad(x, gx);
     });
   }

@@ -1,4 +1,4 @@
-// upsample.cpp — nearest and bilinear resampling to a given size.
+// upsample.cpp — nearest and bilinear resampling to a given size, CPU or CUDA.
 #include "engine/ops.h"
 #include "engine/ops/op_util.h"
 
@@ -6,15 +6,19 @@ namespace tinct::ops {
 
 Tensor upsample(const Tensor& x, int out_h, int out_w, Upsample mode) {
   const char* op = "upsample";
+  ProfileRange range(op);
   check_4d(x, op, "input");
   check_arg(out_h > 0 && out_w > 0, op, "the output size must be positive");
+  const Device dev = x.device();
   const int N = i32(x.size(0)), C = i32(x.size(1)), H = i32(x.size(2)), W = i32(x.size(3));
-  Tensor y = Tensor::empty({N, C, out_h, out_w});
-  cpu::upsample_fwd_ref(mode, N, C, H, W, out_h, out_w, x.data(), y.data());
+  Tensor y = Tensor::empty({N, C, out_h, out_w}, dev);
+  TINCT_DISPATCH(dev, cuda::upsample_fwd(mode, N, C, H, W, out_h, out_w, x.data(), y.data()),
+                 cpu::upsample_fwd_ref(mode, N, C, H, W, out_h, out_w, x.data(), y.data()));
   if (needs_grad({&x})) {
     record(y, op, {x}, [=](const Tensor& gy) {
-      Tensor gx = Tensor::empty(x.shape());
-      cpu::upsample_bwd_ref(mode, N, C, H, W, out_h, out_w, gy.data(), gx.data());
+      Tensor gx = Tensor::empty(x.shape(), dev);
+      TINCT_DISPATCH(dev, cuda::upsample_bwd(mode, N, C, H, W, out_h, out_w, gy.data(), gx.data()),
+                     cpu::upsample_bwd_ref(mode, N, C, H, W, out_h, out_w, gy.data(), gx.data()));
       accumulate_grad(x, gx);
     });
   }

@@ -2,6 +2,9 @@
 //
 // What it computes (kernels/cpu/elementwise_ref.cpp):
 //   add y = a + b;  mul y = a * b;  scale y = s * x;  axpy y += a * x;  fill y = v
+//   scale_by_scalar y = alpha * s[0] * x (x null: y = alpha * s[0]), s a DEVICE
+//   scalar: how the engine applies the upstream gradient of a scalar loss
+//   without copying it to the host (no synchronisation in a training step).
 // y may alias an input. Variants: one each, float4-vectorised when all
 // pointers are 16-byte aligned, grid-stride (map.cuh).
 // axpy is written a * x + y with fmaf, i.e. one rounding where the reference
@@ -91,6 +94,28 @@ struct FillF {
   }
 };
 
+struct ScaleByScalarF {
+  const float* s;
+  float alpha;
+  const float* x;  // null: broadcast alpha * s[0]
+  float* y;
+  bool vec;
+  template <int V>
+  __device__ __forceinline__ void run(size_t i) const {
+    const float f = alpha * __ldg(s);
+    float u[V];
+    if (x) {
+      detail::ld<V>(x, i, u);
+    } else {
+#pragma unroll
+      for (int e = 0; e < V; ++e) u[e] = 1.f;
+    }
+#pragma unroll
+    for (int e = 0; e < V; ++e) u[e] = f * u[e];
+    detail::st<V>(y, i, u);
+  }
+};
+
 }  // namespace
 
 void add(size_t n, const float* a, const float* b, float* y, cudaStream_t stream) {
@@ -107,6 +132,10 @@ void axpy(size_t n, float a, const float* x, float* y, cudaStream_t stream) {
 }
 void fill(size_t n, float v, float* y, cudaStream_t stream) {
   detail::launch_map(n, FillF{v, y, detail::all_aligned({y})}, stream);
+}
+void scale_by_scalar(size_t n, const float* s, float alpha, const float* x, float* y, cudaStream_t stream) {
+  const bool vec = x ? detail::all_aligned({x, y}) : detail::all_aligned({y});
+  detail::launch_map(n, ScaleByScalarF{s, alpha, x, y, vec}, stream);
 }
 
 }  // namespace tinct::cuda

@@ -643,6 +643,38 @@ TEST_CASE("upsample nearest/bilinear forward/backward") {
 // Reductions, losses
 // =============================================================================
 
+TEST_CASE("scale_by_scalar (device scalar) and store_scalar") {
+  // The reference: scale_ref with the scalar read on the host.
+  for (size_t n : {size_t(1), size_t(7), size_t(4096), size_t(100003)}) {
+    const Vec x = rnd(n);
+    const std::vector<int> d{int(n)};
+    const float s = -1.75f, alpha = 0.125f;
+    Vec r(n);
+    Dev<> dx_(x), ds(Vec{s}), dy(n);
+    cpu::scale_ref(n, alpha * s, x.data(), r.data());
+    dy.poison();
+    gpu::scale_by_scalar(n, ds.p(), alpha, dx_.p(), dy.p());
+    check_rel("scale_by_scalar y = alpha s x", d, dy.get(), r, 1e-6);
+    cpu::fill_ref(n, alpha * s, r.data());
+    dy.poison();
+    gpu::scale_by_scalar(n, ds.p(), alpha, nullptr, dy.p());
+    check_rel("scale_by_scalar y = alpha s (x null)", d, dy.get(), r, 0.0);
+    if (n > 1) {  // unaligned, in place
+      cpu::scale_ref(n - 1, alpha * s, x.data() + 1, r.data());
+      dx_.put(x);
+      gpu::scale_by_scalar(n - 1, ds.p(), alpha, dx_.p() + 1, dx_.p() + 1);
+      const Vec got = dx_.get();
+      check_rel("scale_by_scalar unaligned, in place", {int(n - 1)}, Vec(got.begin() + 1, got.end()),
+                Vec(r.begin(), r.begin() + long(n - 1)), 1e-6);
+    }
+  }
+  Dev<double> src(std::vector<double>{3.0000000001});
+  Dev<> dst(1);
+  dst.poison();
+  gpu::store_scalar(src.p(), 0.5, dst.p());
+  CHECK(dst.get()[0] == float(3.0000000001 * 0.5));
+}
+
 TEST_CASE("sum (device double scalar)") {
   for (size_t n : {size_t(0), size_t(1), size_t(3), size_t(1000), size_t(1 << 20), size_t(5000011)}) {
     const Vec x = rnd(n, -1.0f, 3.0f);

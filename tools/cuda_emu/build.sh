@@ -3,8 +3,8 @@
 # the real kernels/cuda/*.cu with their launches rewritten by gen.py into
 # emu::launch() calls (one OS thread per CUDA thread of a block, blocks one
 # after another; emu_cuda.h, emu_runtime.cpp), linked with the CPU reference
-# kernels (and the colour module, the reference of kernels/cuda/color.cu) and
-# the tests of tests/gpu/.
+# kernels, the engine and the models (built with TINCT_HAS_CUDA, so CUDA
+# tensors live in emulated device memory) and the tests of tests/gpu/.
 #
 # It catches indexing, tiling, boundary, reduction and contract bugs before
 # any GPU time is spent; it cannot catch races that only real warp timing
@@ -24,11 +24,13 @@ python3 "$here/gen.py" "$work/gen" "$root"/kernels/cuda/*.cu "$root"/kernels/cud
 cuda_inc=/usr/local/cuda/include
 INC="-I$here -I$work/gen/inc -I$root -I$root/third_party -I$root/tests -I$cuda_inc"
 FLAGS="-std=c++20 -O1 -g -pthread -fopenmp -ffp-contract=off -w ${EMU_SAN:-}"
+DEFS="-DTINCT_HAS_CUDA=1 -DTINCT_VERSION=\"emu\" -DTINCT_SOURCE_DIR=\"$root\""
 objs=""
-for f in "$work"/gen/*.cpp "$root"/kernels/cpu/*.cpp "$root"/models/color/*.cpp "$here/emu_runtime.cpp" \
+for f in "$work"/gen/*.cpp "$root"/kernels/cpu/*.cpp "$root"/engine/*.cpp "$root"/engine/ops/*.cpp \
+         "$root"/engine/nn/*.cpp $(find "$root/models" -name '*.cpp') "$here/emu_runtime.cpp" \
          "$root/tests/doctest_main.cpp" "$root"/tests/gpu/test_gpu_*.cpp; do
   o="$work/obj/$(basename "$f" .cpp)_$(echo "$f" | md5sum | cut -c1-6).o"
-  if [ ! -f "$o" ] || [ "$f" -nt "$o" ] || [ "$here/emu_cuda.h" -nt "$o" ]; then g++ $FLAGS $INC -c "$f" -o "$o" & fi
+  if [ ! -f "$o" ] || [ "$f" -nt "$o" ] || [ "$here/emu_cuda.h" -nt "$o" ]; then g++ $FLAGS $DEFS $INC -c "$f" -o "$o" & fi
   objs="$objs $o"
   while [ "$(jobs -r | wc -l)" -ge "$(nproc)" ]; do sleep 0.2; done
 done

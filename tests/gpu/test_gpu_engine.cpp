@@ -1,0 +1,328 @@
+// test_gpu_engine.cpp — the engine on the GPU against the engine on the CPU:
+// every differentiable op through the tape (forward and backward), module
+// moves and cross-device copies, the fused Adam step, a stack of ResNet
+// basic blocks, and one training step of each colorizer (loss, gradients,
+// batch-norm statistics, updated weights) plus its prediction.
+//
+// The CPU engine is the oracle (its kernels are checked against the
+// references by the CPU tests). Each comparison prints the worst absolute
+// and relative error and where (flat index), and the tolerance:
+//   ops       rtol * sqrt(k) * max|ref|, k the length of the sums behind one
+//             output, rtol 2e-6 (pointwise ops: k = 1)
+//   models    gradients (Adam's first moment, m = (1 - beta1) g) 2e-3 of the
+//             tensor's max|ref| after a whole network's forward and backward
+//             (at least 1e-5 of the model's largest gradient); losses 1e-4
+//             relative; batch-norm statistics 1e-3 of max|ref|; updated weights
+//             within 2.5 lr (Adam's first step moves each weight by about lr,
+//             in the direction of its gradient's sign, which may flip where
+//             the gradient is ~0 on one device)
+// Skipped (exit 77) without a CUDA device (gpu_skip.h).
+#include <cmath>
+#include <cstdio>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "doctest/doctest.h"
+#include "engine/autograd.h"
+#include "engine/device.h"
+#include "engine/nn.h"
+#include "engine/optim.h"
+#include "gpu/gpu_skip.h"
+#include "kernel_check.h"
+#include "models/colorizer.h"
+#include "models/resnet.h"
+
+using namespace tinct;
+
+namespace {
+
+uint32_t g_seed = 777;
+
+Tensor rnd(const Shape& s, float lo = -1.f, float hi = 1.f) {
+  return Tensor::from_vector(s, kcheck::random_vec(size_t(shape_numel(s)), g_seed++, lo, hi));
+}
+
+// A tolerance from the comparison's statistics (max|ref| is in the Diff).
+using TolFn = std::function<double(const kcheck::Diff&)>;
+// rtol * sqrt(k) * max|ref|: float sums of length k in another order.
+TolFn sums_of(double k, double rtol = 2e-6) {
+  return [=](const kcheck::Diff& d) { return rtol * std::sqrt(std::max(k, 1.0)) * d.max_ref; };
+}
+// rel * max|ref|, at least floor: results of a whole network.
+TolFn of_max(double rel, double floor = 0.0) {
+  return [=](const kcheck::Diff& d) { return std::max(rel * d.max_ref, floor); };
+}
+
+// Compares a GPU result with the CPU one; prints one line.
+bool compare(const std::string& what, const Tensor& gpu, const Tensor& cpu, const TolFn& tol) {
+  REQUIRE(gpu.defined());
+  REQUIRE(cpu.defined());
+  REQUIRE(gpu.shape() == cpu.shape());
+  const std::vector<float> g = gpu.to_vector(), r = cpu.to_vector();
+  const kcheck::Diff d = kcheck::diff(g.data(), r.data(), r.size());
+  const bool ok = kcheck::report(what.c_str(), d, tol(d));
+  CHECK_MESSAGE(ok, what);
+  return ok;
+}
+
+// Runs `f` on CPU inputs and on GPU copies of them, then backward of
+// sum(out * R) (R random, so every output element has its own weight), and
+// compares the output and the gradient of every input that requires grad.
+// k: the length of the sums behind one output (forward) and one gradient.
+using OpFn = std::function<Tensor(const std::vector<Tensor>&)>;
+void check_op(const std::string& name, std::vector<Tensor> in, const std::vector<bool>& grad, const OpFn& f,
+              double k_fwd, double k_bwd) {
+  std::vector<Tensor> cpu_in, gpu_in;
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (!in[i].defined()) {
+      cpu_in.emplace_back();
+      gpu_in.emplace_back();
+      continue;
+    }
+    cpu_in.push_back(in[i].clone().requires_grad_(grad[i]));
+    gpu_in.push_back(in[i].to(Device::CUDA).requires_grad_(grad[i]));
+  }
+  Tensor yc = f(cpu_in), yg = f(gpu_in);
+  REQUIRE(yg.device() == Device::CUDA);
+  const Tensor R = rnd(yc.shape());
+  ops::sum(ops::mul(yc, R)).backward();
+  ops::sum(ops::mul(yg, R.to(Device::CUDA))).backward();
+  compare(name + " forward", yg, yc, sums_of(k_fwd));
+  for (size_t i = 0; i < in.size(); ++i)
+    if (grad[i]) compare(name + " grad input " + std::to_string(i), gpu_in[i].grad(), cpu_in[i].grad(), sums_of(k_bwd));
+}
+
+}  // namespace
+
+TEST_CASE("device plumbing: to(), move_to_, item, copies, fill") {
+  Tensor a = rnd({3, 5});
+  Tensor g = a.to(Device::CUDA);
+  CHECK(g.device() == Device::CUDA);
+  CHECK(g.to_vector() == a.to_vector());
+  CHECK(g.to(Device::CUDA).same(g));
+  Tensor back = g.to(Device::CPU);
+  CHECK(back.to_vector() == a.to_vector());
+  Tensor f = Tensor::full({7}, 2.5f, Device::CUDA);
+  CHECK(f.to_vector() == std::vector<float>(7, 2.5f));
+  CHECK(Tensor::from_vector({}, {4.25f}, Device::CUDA).item() == 4.25f);
+  Tensor c = Tensor::empty({3, 5}, Device::CUDA);
+  c.copy_from(g);  // device to device
+  CHECK(c.to_vector() == a.to_vector());
+  Tensor p = rnd({4});
+  Tensor alias = p;
+  p.move_to_(Device::CUDA);
+  CHECK(alias.device() == Device::CUDA);  // every handle follows
+  CHECK_THROWS_WITH_AS(ops::add(g, a), doctest::Contains("different devices"), std::invalid_argument);
+  MESSAGE(device::memory_summary());
+}
+
+TEST_CASE("ops: GPU engine vs CPU engine, forward and backward") {
+  using V = std::vector<Tensor>;
+  // conv2d: stride 2, dilation 2 and 4, a 1-channel 7x7/2 stem, odd sizes
+  check_op("conv2d 3->5 3x3 s2 p1 9x7", {rnd({2, 3, 9, 7}), rnd({5, 3, 3, 3}), rnd({5})}, {true, true, true},
+           [](const V& t) { return ops::conv2d(t[0], t[1], t[2], 2, 1, 1); }, 27, 2 * 5 * 4);
+  check_op("conv2d 4->6 3x3 d2 p2 11x10", {rnd({1, 4, 11, 10}), rnd({6, 4, 3, 3}), Tensor()}, {true, true, false},
+           [](const V& t) { return ops::conv2d(t[0], t[1], Tensor(), 1, 2, 2); }, 36, 110);
+  check_op("conv2d 2->3 3x3 d4 p4 13x13", {rnd({1, 2, 13, 13}), rnd({3, 2, 3, 3})}, {true, true},
+           [](const V& t) { return ops::conv2d(t[0], t[1], Tensor(), 1, 4, 4); }, 18, 169);
+  check_op("conv2d 1->8 7x7 s2 p3 16x16", {rnd({2, 1, 16, 16}), rnd({8, 1, 7, 7})}, {true, true},
+           [](const V& t) { return ops::conv2d(t[0], t[1], Tensor(), 2, 3, 1); }, 49, 128);
+  check_op("conv_transpose2d 6->3 4x4 s2 p1 5x4", {rnd({2, 6, 5, 4}), rnd({6, 3, 4, 4}), rnd({3})},
+           {true, true, true}, [](const V& t) { return ops::conv_transpose2d(t[0], t[1], t[2], 2, 1, 0, 1); }, 96,
+           2 * 10 * 8);
+  check_op("conv_transpose2d 3->2 3x3 s2 p1 op1", {rnd({1, 3, 4, 5}), rnd({3, 2, 3, 3})}, {true, true},
+           [](const V& t) { return ops::conv_transpose2d(t[0], t[1], Tensor(), 2, 1, 1, 1); }, 27, 80);
+  // batch norm, train (running statistics updated) and eval
+  for (bool training : {true, false}) {
+    Tensor rm = rnd({5}, -0.2f, 0.2f), rv = rnd({5}, 0.5f, 1.5f);
+    Tensor rm_c = rm.clone(), rv_c = rv.clone(), rm_g = rm.to(Device::CUDA), rv_g = rv.to(Device::CUDA);
+    check_op(std::string("batch_norm ") + (training ? "train" : "eval"), {rnd({3, 5, 4, 3}), rnd({5}), rnd({5})},
+             {true, true, true},
+             [&](const V& t) {
+               const bool g = t[0].device() == Device::CUDA;
+               return ops::batch_norm(t[0], t[1], t[2], g ? rm_g : rm_c, g ? rv_g : rv_c, training, 0.1f, 1e-5f);
+             },
+             36, 36);
+    compare("batch_norm running_mean", rm_g, rm_c, of_max(1e-5, 1e-7));
+    compare("batch_norm running_var", rv_g, rv_c, of_max(1e-5, 1e-7));
+  }
+  check_op("relu", {rnd({2, 3, 5, 7})}, {true}, [](const V& t) { return ops::relu(t[0]); }, 1, 1);
+  check_op("leaky_relu 0.2", {rnd({2, 3, 5, 7})}, {true}, [](const V& t) { return ops::leaky_relu(t[0], 0.2f); }, 1, 1);
+  check_op("tanh", {rnd({2, 3, 5, 7}, -3, 3)}, {true}, [](const V& t) { return ops::tanh(t[0]); }, 1, 1);
+  check_op("sigmoid", {rnd({2, 3, 5, 7}, -5, 5)}, {true}, [](const V& t) { return ops::sigmoid(t[0]); }, 1, 1);
+  check_op("max_pool2d 3/2 p1 9x11", {rnd({2, 3, 9, 11})}, {true},
+           [](const V& t) { return ops::max_pool2d(t[0], 3, 2, 1); }, 1, 9);
+  check_op("upsample nearest 5x7->11x13", {rnd({2, 3, 5, 7})}, {true},
+           [](const V& t) { return ops::upsample(t[0], 11, 13, Upsample::Nearest); }, 1, 9);
+  check_op("upsample bilinear 5x7->11x13", {rnd({2, 3, 5, 7})}, {true},
+           [](const V& t) { return ops::upsample(t[0], 11, 13, Upsample::Bilinear); }, 4, 36);
+  check_op("concat 3+2 channels", {rnd({2, 3, 4, 5}), rnd({2, 2, 4, 5})}, {true, true},
+           [](const V& t) { return ops::concat({t[0], t[1]}); }, 1, 1);
+  check_op("add same shape", {rnd({2, 3, 4, 5}), rnd({2, 3, 4, 5})}, {true, true},
+           [](const V& t) { return ops::add(t[0], t[1]); }, 1, 1);
+  check_op("add per-channel [C]", {rnd({2, 3, 4, 5}), rnd({3})}, {true, true},
+           [](const V& t) { return ops::add(t[0], t[1]); }, 1, 40);
+  check_op("mul", {rnd({2, 3, 4, 5}), rnd({2, 3, 4, 5})}, {true, true},
+           [](const V& t) { return ops::mul(t[0], t[1]); }, 1, 1);
+  check_op("mul by 0.37", {rnd({2, 3, 4, 5})}, {true}, [](const V& t) { return ops::mul(t[0], 0.37f); }, 1, 1);
+  check_op("sum", {rnd({3, 7, 11})}, {true}, [](const V& t) { return ops::sum(t[0]); }, 231, 1);
+  check_op("mean", {rnd({3, 7, 11})}, {true}, [](const V& t) { return ops::mean(t[0]); }, 231, 1);
+  check_op("reshape", {rnd({2, 3, 4})}, {true}, [](const V& t) { return ops::reshape(t[0], {6, 4}); }, 1, 1);
+  // losses (scalars): the upstream gradient R is a device scalar on the GPU
+  check_op("mse_loss", {rnd({2, 2, 5, 7}), rnd({2, 2, 5, 7})}, {true, true},
+           [](const V& t) { return ops::mse_loss(t[0], t[1]); }, 140, 1);
+  check_op("l1_loss", {rnd({2, 2, 5, 7}), rnd({2, 2, 5, 7})}, {true, true},
+           [](const V& t) { return ops::l1_loss(t[0], t[1]); }, 140, 1);
+  check_op("lsgan_loss real", {rnd({2, 1, 6, 6})}, {true}, [](const V& t) { return ops::lsgan_loss(t[0], true); },
+           72, 1);
+  check_op("lsgan_loss fake", {rnd({2, 1, 6, 6})}, {true}, [](const V& t) { return ops::lsgan_loss(t[0], false); },
+           72, 1);
+  {
+    // 313 classes, soft targets that sum to 1 per pixel, positive weights
+    const int N = 2, Q = 313, H = 4, W = 5;
+    Tensor target = rnd({N, Q, H, W}, 0.f, 1.f);
+    std::vector<float> tv = target.to_vector();
+    for (int n = 0; n < N; ++n)
+      for (int p = 0; p < H * W; ++p) {
+        double s = 0;
+        for (int q = 0; q < Q; ++q) s += tv[(size_t(n) * Q + q) * H * W + p];
+        for (int q = 0; q < Q; ++q) tv[(size_t(n) * Q + q) * H * W + p] = float(tv[(size_t(n) * Q + q) * H * W + p] / s);
+      }
+    check_op("soft_cross_entropy Q=313 weighted", {rnd({N, Q, H, W}, -4, 4), Tensor::from_vector(target.shape(), tv),
+             rnd({N, 1, H, W}, 0.2f, 3.f)}, {true, false, false},
+             [](const V& t) { return ops::soft_cross_entropy(t[0], t[1], t[2]); }, N * Q * H * W, Q);
+  }
+}
+
+TEST_CASE("Adam: the fused GPU step equals the CPU step, odd sizes, 3 steps") {
+  const std::vector<Shape> shapes{{1}, {5}, {4097}, {3, 3, 7, 5}, {64}};
+  std::vector<Tensor> pc, pg;
+  for (const Shape& s : shapes) {
+    Tensor t = rnd(s);
+    pc.push_back(t.clone().requires_grad_());
+    pg.push_back(t.to(Device::CUDA).requires_grad_());
+  }
+  optim::Adam oc(pc, optim::adamw(3e-3f, 0.05f)), og(pg, optim::adamw(3e-3f, 0.05f));
+  for (int step = 0; step < 3; ++step) {
+    oc.zero_grad();
+    og.zero_grad();
+    for (size_t i = 0; i < shapes.size(); ++i) {
+      if (step == 1 && i == 2) continue;  // a parameter without a gradient is left alone
+      Tensor g = rnd(shapes[i]);
+      accumulate_grad(pc[i], g);
+      accumulate_grad(pg[i], g.to(Device::CUDA));
+    }
+    oc.step();
+    og.step();
+  }
+  for (size_t i = 0; i < shapes.size(); ++i) compare("adamw param " + std::to_string(i), pg[i], pc[i], of_max(1e-6, 1e-7));
+  const auto sc = oc.state_dict(), sg = og.state_dict();
+  for (auto& [name, t] : sc)
+    if (t.numel() > 1) compare("adamw state " + name, sg.at(name), t, of_max(1e-5, 1e-9));
+}
+
+TEST_CASE("ResNet basic blocks (stride 1 and 2), forward and backward, as modules") {
+  Rng rc(5), rg(5);
+  models::BasicBlock c1(8, 8, 1, rc), c2(8, 16, 2, rc);
+  models::BasicBlock g1(8, 8, 1, rg), g2(8, 16, 2, rg);
+  g1.to(Device::CUDA);
+  g2.to(Device::CUDA);
+  Tensor x = rnd({2, 8, 12, 10});
+  Tensor xc = x.clone().requires_grad_(), xg = x.to(Device::CUDA).requires_grad_();
+  Tensor yc = c2(c1(xc)), yg = g2(g1(xg));
+  compare("resnet blocks forward", yg, yc, of_max(1e-4));
+  const Tensor R = rnd(yc.shape());
+  ops::sum(ops::mul(yc, R)).backward();
+  ops::sum(ops::mul(yg, R.to(Device::CUDA))).backward();
+  compare("resnet blocks grad input", xg.grad(), xc.grad(), of_max(1e-4));
+  const auto pc = c1.named_parameters(), pg = g1.named_parameters();
+  for (size_t i = 0; i < pc.size(); ++i)
+    compare("resnet block1 grad " + pc[i].first, pg[i].second.grad(), pc[i].second.grad(), of_max(1e-4));
+}
+
+namespace {
+
+// A small synthetic batch: smooth L and ab fields, ab_raw in LAB units.
+data::Batch synthetic_batch(int n, int size) {
+  data::Batch b;
+  b.n = n;
+  b.size = size;
+  const size_t hw = size_t(size) * size;
+  b.L.resize(size_t(n) * hw);
+  b.ab.resize(size_t(n) * 2 * hw);
+  for (int i = 0; i < n; ++i)
+    for (int y = 0; y < size; ++y)
+      for (int x = 0; x < size; ++x) {
+        const size_t p = size_t(y) * size + x;
+        b.L[size_t(i) * hw + p] = std::sin(0.3f * x + 0.2f * y + float(i)) * 0.8f;
+        b.ab[(size_t(i) * 2 + 0) * hw + p] = 0.4f * std::cos(0.17f * x - 0.11f * y + float(i));
+        b.ab[(size_t(i) * 2 + 1) * hw + p] = 0.35f * std::sin(0.07f * x * y / float(size) + 0.5f * float(i));
+      }
+  b.ab_raw.resize(b.ab.size());
+  for (size_t k = 0; k < b.ab.size(); ++k) b.ab_raw[k] = b.ab[k] * 110.f;
+  b.index.assign(size_t(n), 0);
+  return b;
+}
+
+}  // namespace
+
+TEST_CASE("each colorizer: one training step and a prediction, GPU vs CPU") {
+  // The GAN runs at 64x64, batch 4: at 32x32 its generator's bottleneck is
+  // 1x1, where batch norm over 2 values (x1 - x2) / |x1 - x2| turns rounding
+  // differences into gradient differences of several per mille.
+  struct Case {
+    const char* kind;
+    int size, batch;
+    float lr;  // the model's default learning rate
+  };
+  for (const Case c : {Case{"regression", 32, 2, 1e-3f}, Case{"classification", 32, 2, 3e-4f},
+                       Case{"gan", 64, 4, 2e-4f}}) {
+    INFO(c.kind);
+    MESSAGE("model " << std::string(c.kind) << " (compact), batch " << c.batch << ", " << c.size << "x" << c.size);
+    models::ColorizerOptions o;
+    o.kind = c.kind;
+    o.preset = "compact";
+    o.seed = 11;
+    auto mc = models::make_colorizer(o);
+    o.device = Device::CUDA;
+    auto mg = models::make_colorizer(o);
+    data::Batch b = synthetic_batch(c.batch, c.size);
+    // Prediction first, with the same initial weights: after a step the
+    // weights differ by up to ~lr where a gradient's sign differs.
+    Tensor L = Tensor::from_vector({1, 1, c.size, c.size}, std::vector<float>(b.L.begin(), b.L.begin() + c.size * c.size));
+    const Tensor pc = mc->predict_ab(L), pg = mg->predict_ab(L);
+    CHECK(pg.device() == Device::CPU);
+    compare("predict_ab (eval, initial weights)", pg, pc, of_max(1e-4));
+    if (auto t = mc->batch_transform()) t(b);
+    const models::Losses lc = mc->train_step(b), lg = mg->train_step(b);
+    REQUIRE(lc.size() == lg.size());
+    for (size_t i = 0; i < lc.size(); ++i) {
+      const double e = std::fabs(lc[i].second - lg[i].second) / std::max(1e-6, double(std::fabs(lc[i].second)));
+      std::printf("  %-44s cpu=%.7g gpu=%.7g rel=%.3g\n", ("loss " + lc[i].first).c_str(), lc[i].second,
+                  lg[i].second, e);
+      CHECK_MESSAGE(e <= 1e-4, "loss " << lc[i].first);
+    }
+    const auto sc = mc->state(true), sg = mg->state(true);
+    REQUIRE(sc.size() == sg.size());
+    // Gradients that are zero in exact arithmetic (a conv bias followed by
+    // batch norm) come out as rounding noise on both devices: an absolute
+    // floor of 1e-5 of the largest gradient of the model covers them.
+    double gmax = 0;
+    for (auto& [name, t] : sc)
+      if (name.find("exp_avg") != std::string::npos && name.find("exp_avg_sq") == std::string::npos)
+        for (float v : t.to_vector()) gmax = std::max(gmax, double(std::fabs(v)));
+    for (auto& [name, t] : sc) {
+      if (name.find("exp_avg_sq") != std::string::npos || name.rfind("prior.", 0) == 0 || t.numel() == 1) continue;
+      const Tensor g = sg.at(name);
+      CHECK_MESSAGE(g.device() == Device::CUDA, name);
+      if (name.find("exp_avg") != std::string::npos) {
+        compare(name + " (gradient)", g, t, of_max(2e-3, 1e-5 * gmax));
+      } else if (name.find("running_") != std::string::npos) {
+        compare(name, g, t, of_max(1e-3, 1e-6));
+      } else {
+        compare(name + " (updated)", g, t, of_max(0.0, 2.5 * c.lr));
+      }
+    }
+  }
+}
