@@ -90,6 +90,7 @@ class BatchNorm2d : public Module {
  public:
   explicit BatchNorm2d(int channels, float eps = 1e-5f, float momentum = 0.1f);
   Tensor forward(const Tensor& x) override;
+  Tensor forward_relu(const Tensor& x);  // relu(forward(x)), fused on the GPU
   Tensor weight, bias, running_mean, running_var;
   float eps, momentum;
 };
@@ -119,7 +120,8 @@ class MaxPool2d : public Module {
   int kernel, stride, padding;
 };
 
-// Children named "0", "1", ... as in PyTorch.
+// Children named "0", "1", ... as in PyTorch. A BatchNorm2d followed by a
+// ReLU runs as one fused op (names and results unchanged).
 class Sequential : public Module {
  public:
   Sequential() = default;

@@ -27,6 +27,11 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, int s
 // place (momentum as PyTorch); eval: normalise with the running statistics.
 Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
                   Tensor& running_var, bool training, float momentum = 0.1f, float eps = 1e-5f);
+// relu(batch_norm(...)), the same values and gradients. On the GPU in
+// training, one fused kernel each way, and the pre-activation is never
+// stored (the backward recomputes the ReLU mask from x and the statistics).
+Tensor batch_norm_relu(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
+                       Tensor& running_var, bool training, float momentum = 0.1f, float eps = 1e-5f);
 
 // --- activations (ops/activation.cpp) ----------------------------------------
 Tensor relu(const Tensor& x);

@@ -16,7 +16,7 @@ BasicBlock::BasicBlock(int in, int out, int stride, Rng& rng) {
 }
 
 Tensor BasicBlock::forward(const Tensor& x) {
-  Tensor h = ops::relu((*bn1_)((*conv1_)(x)));
+  Tensor h = bn1_->forward_relu((*conv1_)(x));
   h = (*bn2_)((*conv2_)(h));
   return ops::relu(ops::add(h, downsample_ ? (*downsample_)(x) : x));
 }
@@ -40,7 +40,7 @@ int ResNetEncoder::channels(int stage) const { return stage <= 1 ? base_ : base_
 
 std::vector<Tensor> ResNetEncoder::features(const Tensor& x) {
   std::vector<Tensor> f;
-  f.push_back(ops::relu((*bn1_)((*conv1_)(x))));
+  f.push_back(bn1_->forward_relu((*conv1_)(x)));
   Tensor h = ops::max_pool2d(f.back(), 3, 2, 1);
   for (auto& layer : layers_) {
     h = (*layer)(h);

@@ -75,6 +75,26 @@ stamp() { echo "[gpu_check +$(( $(date +%s) - T0 ))s] $*"; }
 } > "$OUT/env.txt" 2>&1
 cat "$OUT/env.txt"
 
+# ---- 1b. what the GPU image lacks: Google Benchmark (carried as .deb files in
+# .gpudeps/, made by tools/gpu_deps.sh) and where pip put cuDNN ----------------
+CMAKE_EXTRA=()
+if ls "$ROOT"/.gpudeps/*.deb > /dev/null 2>&1; then
+  mkdir -p /tmp/tinct-deps
+  for f in "$ROOT"/.gpudeps/*.deb; do
+    dpkg -x "$f" /tmp/tinct-deps 2>/dev/null ||
+      (cd /tmp/tinct-deps && ar p "$f" "$(ar t "$f" | grep '^data.tar')" | tar -x -J 2>/dev/null ||
+         ar p "$f" "$(ar t "$f" | grep '^data.tar')" | tar -x --zstd)
+  done
+  CMAKE_EXTRA+=("-DCMAKE_PREFIX_PATH=/tmp/tinct-deps/usr")
+  export LD_LIBRARY_PATH="/tmp/tinct-deps/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+fi
+CUDNN_ROOT=$(python3 -c "import nvidia.cudnn as m; print(list(m.__path__)[0])" 2>/dev/null || true)
+if [ -n "$CUDNN_ROOT" ] && [ -d "$CUDNN_ROOT/include" ]; then
+  CMAKE_EXTRA+=("-DTINCT_CUDNN_ROOT=$CUDNN_ROOT")
+  export LD_LIBRARY_PATH="$CUDNN_ROOT/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+fi
+echo "extra cmake options: ${CMAKE_EXTRA[*]:-none}" | tee -a "$OUT/env.txt"
+
 # ---- 2. configure + build -------------------------------------------------------------
 CONF_RC=0
 BUILD_RC=0
@@ -82,7 +102,7 @@ if [ "${SKIP_BUILD:-0}" = "1" ]; then
   stamp "SKIP_BUILD=1: using the binaries in $BUILD"
 else
 stamp "configure"
-cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DTINCT_CUDA=ON > "$OUT/configure.log" 2>&1
+cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DTINCT_CUDA=ON "${CMAKE_EXTRA[@]}" > "$OUT/configure.log" 2>&1
 CONF_RC=$?
 stamp "build (-j$JOBS)"
 BUILD_RC=1
@@ -169,6 +189,7 @@ fi
   echo
   echo "================ tinct GPU check: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(( $(date +%s) - T0 )) s ================"
   cat "$OUT/bench_gpu_kernels.log" "$OUT/gpu_tests.log" 2>/dev/null | grep -m1 -E "^(device|[0-9]+: GPU): " || true
+  grep -E "^-- tinct:" "$OUT/configure.log" 2>/dev/null
   echo "configure rc $CONF_RC, build rc $BUILD_RC, gpu tests rc $TEST_RC, bench rc $BENCH_RC, train rc $TRAIN_RC," \
        "torch rc $TORCH_RC, parity rc $PARITY_RC, colorize rc $COLOR_RC"
   if [ -f "$OUT/gpu_tests.log" ]; then

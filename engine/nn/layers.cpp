@@ -38,4 +38,8 @@ Tensor BatchNorm2d::forward(const Tensor& x) {
   return ops::batch_norm(x, weight, bias, running_mean, running_var, is_training(), momentum, eps);
 }
 
+Tensor BatchNorm2d::forward_relu(const Tensor& x) {
+  return ops::batch_norm_relu(x, weight, bias, running_mean, running_var, is_training(), momentum, eps);
+}
+
 }  // namespace tinct::nn

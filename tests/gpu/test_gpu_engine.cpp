@@ -147,6 +147,19 @@ TEST_CASE("ops: GPU engine vs CPU engine, forward and backward") {
     compare("batch_norm running_mean", rm_g, rm_c, of_max(1e-5, 1e-7));
     compare("batch_norm running_var", rv_g, rv_c, of_max(1e-5, 1e-7));
   }
+  {
+    // Fused on the GPU, batch_norm then relu on the CPU.
+    Tensor rm = rnd({6}, -0.2f, 0.2f), rv = rnd({6}, 0.5f, 1.5f);
+    Tensor rm_c = rm.clone(), rv_c = rv.clone(), rm_g = rm.to(Device::CUDA), rv_g = rv.to(Device::CUDA);
+    check_op("batch_norm_relu train (fused on GPU)", {rnd({3, 6, 5, 3}), rnd({6}), rnd({6})}, {true, true, true},
+             [&](const V& t) {
+               const bool g = t[0].device() == Device::CUDA;
+               return ops::batch_norm_relu(t[0], t[1], t[2], g ? rm_g : rm_c, g ? rv_g : rv_c, true, 0.1f, 1e-5f);
+             },
+             45, 45);
+    compare("batch_norm_relu running_mean", rm_g, rm_c, of_max(1e-5, 1e-7));
+    compare("batch_norm_relu running_var", rv_g, rv_c, of_max(1e-5, 1e-7));
+  }
   check_op("relu", {rnd({2, 3, 5, 7})}, {true}, [](const V& t) { return ops::relu(t[0]); }, 1, 1);
   check_op("leaky_relu 0.2", {rnd({2, 3, 5, 7})}, {true}, [](const V& t) { return ops::leaky_relu(t[0], 0.2f); }, 1, 1);
   check_op("tanh", {rnd({2, 3, 5, 7}, -3, 3)}, {true}, [](const V& t) { return ops::tanh(t[0]); }, 1, 1);
