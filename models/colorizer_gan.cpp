@@ -31,10 +31,13 @@ class GanColorizer : public Colorizer {
   }
 
   // D loss: the mean of its losses on real (label 1) and fake (label 0).
+  // Real first, in its own statement: the order of two calls inside one
+  // argument list is up to the compiler, and D's batch-norm running
+  // statistics see it.
   Tensor d_loss(const Tensor& L, const Tensor& ab, const Tensor& fake) {
-    return ops::mul(ops::add(ops::lsgan_loss(disc_(ops::concat({L, ab})), true),
-                             ops::lsgan_loss(disc_(ops::concat({L, fake})), false)),
-                    0.5f);
+    Tensor real_loss = ops::lsgan_loss(disc_(ops::concat({L, ab})), true);
+    Tensor fake_loss = ops::lsgan_loss(disc_(ops::concat({L, fake})), false);
+    return ops::mul(ops::add(real_loss, fake_loss), 0.5f);
   }
 
   Losses train_step(const data::Batch& b) override {

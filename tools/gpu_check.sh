@@ -23,6 +23,9 @@
 # Full logs go to OUT_DIR (env.txt, configure.log, build.log, gpu_tests.log,
 # bench_gpu_kernels.log/.json, train_tinct.log, train_torch.log, parity.log,
 # colorize.log, summary.txt).
+# Through the device tool (which returns at most 8 files from $OUT):
+#   tools/gpu_check.sh /tmp/gc; tar -czf $OUT/gpu_check.tgz -C /tmp gc
+# with carry [".gpudeps"] (tools/gpu_deps.sh makes it).
 # Budget: under 6 minutes on an H100 (build ~2 min, tests ~1 min, kernel bench
 # ~1 min, train steps ~1 min); each step has a timeout so the script always
 # reaches the summary. PyTorch missing: steps 5-6 say so and go on.
@@ -163,7 +166,7 @@ if [ -x "$BUILD/bench/bench_model_dump" ] && python3 -c "import torch" > /dev/nu
   PARITY_RC=0
   for m in regression classification gan; do
     echo "=== $m"
-    timeout 120 "$BUILD/bench/bench_model_dump" --model "$m" --preset compact --batch 4 --size 64 \
+    timeout 120 "$BUILD/bench/bench_model_dump" --model "$m" --preset compact --batch 4 --size 64 --device cuda \
       -o "$OUT/dump_$m.safetensors" &&
       (cd "$ROOT" && timeout 120 python3 bench/torch_ref/torch_ref.py --check "$OUT/dump_$m.safetensors" --device cuda)
     rc=$?
@@ -224,7 +227,7 @@ fi
     }'
   grep -h "GPU memory" "$OUT/train_tinct.log" 2>/dev/null | head -1
   if [ -f "$OUT/parity.log" ]; then
-    echo "--- PyTorch vs tinct, one training step (compact, batch 4, 64x64)"
+    echo "--- PyTorch vs tinct (both on the GPU), one training step (compact, batch 4, 64x64)"
     grep -E "^=== |^rc |FAIL|PASS|worst" "$OUT/parity.log" | head -30 | cut -c1-160
   fi
   if [ -f "$OUT/colorize.log" ]; then

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# gpu_train.sh — trains the three shipped `compact` models on a GPU and
+# exports their fp16 weights, for weights/ (issue: better shipped weights).
+#
+#   tools/gpu_train.sh OUT_DIR PACK [SECONDS_PER_MODEL]
+#
+# PACK is `tinct prepare ../shared/data/train256 -o PACK` (carry it: ../shared
+# does not travel). Each model trains with `tinct train --device cuda` for
+# SECONDS_PER_MODEL (default 150) and is then stopped with SIGINT, which
+# saves a checkpoint (Ctrl-C semantics); the newest checkpoint is exported to
+# OUT_DIR/<model>.safetensors (fp16), beside its validation log
+# (val_log.csv) as <model>.csv.
+# Needs build-gpu/tinct (tools/gpu_check.sh builds it). Seven files come back:
+# three weights, three logs, summary.txt.
+set -uo pipefail
+if [ $# -lt 2 ]; then
+  echo "usage: $0 OUT_DIR PACK [SECONDS_PER_MODEL]" >&2
+  exit 2
+fi
+OUT=$(mkdir -p "$1" && cd "$1" && pwd)
+PACK=$2
+SECS=${3:-150}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+TINCT=${TINCT:-$ROOT/build-gpu/tinct}  # TINCT, DEVICE: overrides, for a dry run on the CPU
+[ -x "$TINCT" ] || { echo "$TINCT is missing: run tools/gpu_check.sh first" >&2; exit 2; }
+[ -f "$PACK" ] || { echo "$PACK: no such pack" >&2; exit 2; }
+RUNS=/tmp/tinct-gpu-runs
+{
+  for m in regression classification gan; do
+    rm -rf "$RUNS/$m"
+    S=$(date +%s)
+    # SIGINT after SECS: tinct saves a checkpoint and exits 0; KILL 60 s later if not.
+    timeout -s INT -k 60 "$SECS" "$TINCT" train --model "$m" --data "$PACK" --out "$RUNS/$m" --device "${DEVICE:-cuda}" \
+      --batch "${BATCH:-64}" --crop 128 --steps 1000000 --threads 8 --eval-every 500 --ckpt-every 1000 --keep 2 --quiet
+    rc=$?
+    last=$(ls "$RUNS/$m"/ckpt-*.safetensors 2>/dev/null | sort | tail -1)
+    echo "$m: train rc $rc after $(( $(date +%s) - S )) s, last checkpoint ${last:-none}"
+    if [ -n "$last" ]; then
+      "$TINCT" export "$last" -o "$OUT/$m.safetensors" && ls -l "$OUT/$m.safetensors"
+      cp "$RUNS/$m/val_log.csv" "$OUT/$m.csv" 2>/dev/null
+      tail -2 "$RUNS/$m/train_log.csv" 2>/dev/null
+    fi
+  done
+} 2>&1 | tee "$OUT/summary.txt"
