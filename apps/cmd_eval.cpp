@@ -7,6 +7,7 @@
 #include <string>
 
 #include "apps/cli.h"
+#include "engine/device.h"
 #include "models/eval/human.h"
 #include "models/eval/plot.h"
 #include "models/eval/report.h"
@@ -42,6 +43,7 @@ const char* kEvalUsage =
     "  --weights-dir DIR       read DIR/<model>.safetensors (default: $TINCT_WEIGHTS,\n"
     "                          else the shipped weights/)\n"
     "  --size N                short side the models see (default 256)\n"
+    "  --device auto|cpu|cuda  where the models run (default auto)\n"
     "  --save-images           save every output image (default: sets of up to 50)\n"
     "  --no-save-images        do not save them\n"
     "  --human                 write the real-vs-fake page instead of the report\n"
@@ -104,6 +106,9 @@ int cmd_eval(const Args& in) {
   while (take_option(args, "--model", v)) o.models.push_back(v);
   take_option(args, "--weights-dir", o.weights_dir);
   if (take_option(args, "--size", v)) o.size = int(parse_int("--size", v, 8, 4096));
+  std::string device = "auto";
+  take_option(args, "--device", device);
+  o.device = parse_device(device);
   if (take_flag(args, "--save-images")) o.save_images = 1;
   if (take_flag(args, "--no-save-images")) o.save_images = 0;
   const bool human = take_flag(args, "--human");

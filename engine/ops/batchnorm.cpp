@@ -7,18 +7,36 @@
 
 namespace tinct::ops {
 
-Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
-                  Tensor& running_var, bool training, float momentum, float eps) {
-  const char* op = "batch_norm";
-  ProfileRange range(op);
+namespace {
+
+struct BnDims {
+  int N, C, HW;
+  Device dev;
+};
+
+// The checks both ops share; the sizes and the device.
+BnDims check_bn(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
+                const Tensor& running_var, bool training, const char* op) {
   check_4d(x, op, "input");
   const int N = i32(x.size(0)), C = i32(x.size(1)), HW = i32(x.size(2) * x.size(3));
-  for (const Tensor* t : {&gamma, &beta, static_cast<const Tensor*>(&running_mean), static_cast<const Tensor*>(&running_var)})
+  for (const Tensor* t : {&gamma, &beta, &running_mean, &running_var})
     check_arg(t->defined() && t->numel() == C, op,
               "gamma, beta and the running statistics must hold " + std::to_string(C) + " values");
   const Device dev = same_device({&x, &gamma, &beta, &running_mean, &running_var}, op);
   check_arg(!training || int64_t(N) * HW > 1, op, "training needs more than one value per channel, input is " +
                                                      shape_str(x.shape()));
+  return {N, C, HW, dev};
+}
+
+}  // namespace
+
+Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
+                  Tensor& running_var, bool training, float momentum, float eps) {
+  const char* op = "batch_norm";
+  ProfileRange range(op);
+  const BnDims d = check_bn(x, gamma, beta, running_mean, running_var, training, op);
+  const int N = d.N, C = d.C, HW = d.HW;  // plain variables: lambdas capture them
+  const Device dev = d.dev;
   Tensor y = Tensor::empty(x.shape(), dev);
   if (training) {
     Tensor save_mean = Tensor::empty({C}, dev), save_invstd = Tensor::empty({C}, dev);
@@ -78,13 +96,9 @@ Tensor batch_norm_relu(const Tensor& x, const Tensor& gamma, const Tensor& beta,
     return relu(batch_norm(x, gamma, beta, running_mean, running_var, training, momentum, eps));
   const char* op = "batch_norm_relu";
   ProfileRange range(op);
-  check_4d(x, op, "input");
-  const int N = i32(x.size(0)), C = i32(x.size(1)), HW = i32(x.size(2) * x.size(3));
-  for (const Tensor* t : {&gamma, &beta, static_cast<const Tensor*>(&running_mean), static_cast<const Tensor*>(&running_var)})
-    check_arg(t->defined() && t->numel() == C, op,
-              "gamma, beta and the running statistics must hold " + std::to_string(C) + " values");
-  const Device dev = same_device({&x, &gamma, &beta, &running_mean, &running_var}, op);
-  check_arg(int64_t(N) * HW > 1, op, "training needs more than one value per channel, input is " + shape_str(x.shape()));
+  const BnDims d = check_bn(x, gamma, beta, running_mean, running_var, training, op);
+  const int N = d.N, C = d.C, HW = d.HW;  // plain variables: lambdas capture them
+  const Device dev = d.dev;
   Tensor y = Tensor::empty(x.shape(), dev);
   Tensor save_mean = Tensor::empty({C}, dev), save_invstd = Tensor::empty({C}, dev);
   TINCT_DISPATCH(dev,

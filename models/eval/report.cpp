@@ -197,14 +197,15 @@ std::vector<ModelSpec> resolve_models(const std::vector<std::string>& requested,
   return out;
 }
 
-std::unique_ptr<models::Colorizer> load_model(const ModelSpec& spec) {
-  if (!spec.weights.empty()) return models::load_colorizer(spec.weights, spec.kind);
+std::unique_ptr<models::Colorizer> load_model(const ModelSpec& spec, Device device) {
+  if (!spec.weights.empty()) return models::load_colorizer(spec.weights, spec.kind, device);
   const auto& kinds = colorizer_kinds();
   const auto at = std::find(kinds.begin(), kinds.end(), spec.kind);
   models::ColorizerOptions o;
   o.kind = spec.kind;
   o.preset = "compact";
   o.seed = 1 + static_cast<std::uint64_t>(at - kinds.begin());
+  o.device = device;
   return models::make_colorizer(o);
 }
 
@@ -561,7 +562,7 @@ EvalResult run_evaluation(const EvalOptions& o) {
     try {
       LoadedModel m;
       m.spec = spec;
-      m.model = load_model(spec);
+      m.model = load_model(spec, o.device);
       m.timing.model = spec.kind;
       m.timing.weights = spec.weights;
       m.timing.untrained = spec.weights.empty();

@@ -69,6 +69,7 @@ struct EvalOptions {
   std::string weights_dir;          // empty: models::default_weights_path(kind)
   std::string out;                  // output folder (created)
   int size = 256;                   // short side the models see (models::ColorizeOptions)
+  Device device = Device::CPU;      // where the models run
   int save_images = -1;             // 1 yes, 0 no, -1: yes when the set has <= kSaveImagesUpTo images
   bool overwrite = false;           // replace an existing report.md
   // Freshly initialised compact models instead of weights files (seeds 1, 2,
@@ -105,8 +106,9 @@ std::vector<ModelSpec> resolve_models(const std::vector<std::string>& models,
 
 // The colorizer of a spec: loaded from its weights (models::load_colorizer,
 // which checks the file's kind), or freshly initialised (compact preset,
-// seed 1, 2, 3 for regression, classification, gan) when it has none.
-std::unique_ptr<models::Colorizer> load_model(const ModelSpec& spec);
+// seed 1, 2, 3 for regression, classification, gan) when it has none. The
+// model runs on `device`.
+std::unique_ptr<models::Colorizer> load_model(const ModelSpec& spec, Device device = Device::CPU);
 
 // The prior of the rebalanced AuC (step 3).
 struct RebalancePriorInfo {
