@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "apps/cli.h"
+#include "engine/device.h"
 
 namespace tinct::cli {
 
@@ -87,7 +88,10 @@ int main(int argc, char** argv) {
   }
   if (args[0] == "--version") {
 #ifdef TINCT_HAS_CUDA
-    std::printf("tinct %s (backends: cpu; CUDA kernels compiled, not yet wired into the engine)\n", TINCT_VERSION);
+    std::string why;
+    const bool gpu = tinct::cuda_available(&why);
+    std::printf("tinct %s (backends: cpu, cuda; %s)\n", TINCT_VERSION,
+                gpu ? tinct::describe_device(tinct::Device::CUDA).c_str() : ("no usable GPU: " + why).c_str());
 #else
     std::printf("tinct %s (backends: cpu)\n", TINCT_VERSION);
 #endif

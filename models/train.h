@@ -26,7 +26,7 @@ struct TrainOptions {
   ColorizerOptions model;
   std::string data;  // a pack file from `tinct prepare`
   std::string out;   // the run's folder
-  std::string device = "auto";
+  std::string device = "auto";  // auto | cpu | cuda: train() sets model.device from it
   int batch = 32;
   int crop = 128;
   int64_t steps = 0;    // total steps of the run; 0: from epochs
