@@ -6,12 +6,12 @@
 #
 # PACK is `tinct prepare ../shared/data/train256 -o PACK` (carry it: ../shared
 # does not travel). Each model trains with `tinct train --device cuda` for
-# SECONDS_PER_MODEL (default 150) and is then stopped with SIGINT, which
+# SECONDS_PER_MODEL (default 100) and is then stopped with SIGINT, which
 # saves a checkpoint (Ctrl-C semantics); the newest checkpoint is exported to
 # OUT_DIR/<model>.safetensors (fp16), beside its validation log
 # (val_log.csv) as <model>.csv.
-# Needs build-gpu/tinct (tools/gpu_check.sh builds it). Seven files come back:
-# three weights, three logs, summary.txt.
+# Seven files come back through the device tool: three weights, three logs,
+# summary.txt. Budget: 3 x SECONDS_PER_MODEL plus about 30 s.
 set -uo pipefail
 if [ $# -lt 2 ]; then
   echo "usage: $0 OUT_DIR PACK [SECONDS_PER_MODEL]" >&2
@@ -19,10 +19,13 @@ if [ $# -lt 2 ]; then
 fi
 OUT=$(mkdir -p "$1" && cd "$1" && pwd)
 PACK=$2
-SECS=${3:-150}
+SECS=${3:-100}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-TINCT=${TINCT:-$ROOT/build-gpu/tinct}  # TINCT, DEVICE: overrides, for a dry run on the CPU
-[ -x "$TINCT" ] || { echo "$TINCT is missing: run tools/gpu_check.sh first" >&2; exit 2; }
+# TINCT, DEVICE, BATCH: overrides, for a dry run on the CPU. Without TINCT:
+# build-gpu/tinct (gpu_check.sh's build), else build-gpu/bin/tinct (gpu_prebuild.sh).
+TINCT=${TINCT:-$ROOT/build-gpu/tinct}
+[ -x "$TINCT" ] || TINCT=$ROOT/build-gpu/bin/tinct
+[ -x "$TINCT" ] || { echo "no tinct binary: run tools/gpu_check.sh or carry tools/gpu_prebuild.sh's build-gpu/bin" >&2; exit 2; }
 [ -f "$PACK" ] || { echo "$PACK: no such pack" >&2; exit 2; }
 RUNS=/tmp/tinct-gpu-runs
 {
