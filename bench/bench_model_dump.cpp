@@ -10,8 +10,10 @@
 //                        statistics (and the classification prior)
 //   batch.L, batch.ab    the synthetic batch, [N,1,S,S] and [N,2,S,S]
 //   batch.ab_raw         ab in LAB units, when the model needs it
-//   batch.extra_f.<key>  what batch_transform() made (classification: target
-//                        [N,Q,S/4,S/4], weight [N,1,S/4,S/4])
+//   batch.extra_f.<key>  what batch_transform() made (classification: cells
+//                        [N,2,S/4,S/4], weight [N,1,S/4,S/4], and target
+//                        [N,Q,S/4,S/4], made here from the cells when the
+//                        model runs on the GPU and soft-encodes there)
 //   after.<name>         state(true) after the step: weights, running
 //                        statistics, Adam state (optim.state.<i>.exp_avg, ...)
 //   loss.<name>          each loss train_step returned, shape [1]
@@ -36,6 +38,7 @@
 #include "engine/safetensors.h"
 #include "models/color/gamut.h"
 #include "models/color/rebalance.h"
+#include "models/color/soft_encode.h"
 #include "models/colorizer.h"
 #include "models/gan.h"
 
@@ -188,6 +191,18 @@ int main(int argc, char** argv) {
           break;
         }
       add(arrays, "batch.extra_f." + k, shape, v);
+    }
+    if (kind == "classification" && !batch.extra_f.count("target")) {
+      // On the GPU the model soft-encodes the cells there; the file gets the
+      // CPU encoding of the same cells (the two agree: test_gpu_color).
+      const color::AbGamut& gamut = color::AbGamut::standard();
+      const int s = S / 4, Q = gamut.size();
+      const size_t hw = size_t(s) * s;
+      const std::vector<float>& cells = batch.extra_f.at("cells");
+      std::vector<float> target(size_t(n) * Q * hw);
+      for (int i = 0; i < n; ++i)
+        color::soft_encode_dense(gamut, cells.data() + size_t(i) * 2 * hw, hw, target.data() + size_t(i) * Q * hw);
+      add(arrays, "batch.extra_f.target", {n, Q, s, s}, target);
     }
 
     const models::Losses losses = model->train_step(batch);

@@ -69,31 +69,43 @@ class ClassificationColorizer : public Colorizer {
 
   bool needs_raw_ab() const override { return true; }
 
+  // "cells": ab (LAB units) averaged to the logits' size, [N,2,s,s];
+  // "weight": each pixel's rebalancing weight, [N,1,s,s]; "target": the soft
+  // targets [N,Q,s,s], made here on the CPU only: on the GPU, loss() makes
+  // them there from the cells (2 planes cross the bus instead of Q).
   std::function<void(data::Batch&)> batch_transform() override {
     const color::AbGamut* gamut = &gamut_;
     auto weights = weights_;  // shared: prepare() or load_state() fill it before training
-    return [gamut, weights](data::Batch& b) {
+    const bool dense_here = dev() == Device::CPU;
+    return [gamut, weights, dense_here](data::Batch& b) {
       const int S = b.size, s = S / kDown, Q = gamut->size();
       const size_t hw = size_t(s) * s;
-      auto& target = b.extra_f["target"];
+      auto& cells = b.extra_f["cells"];
       auto& weight = b.extra_f["weight"];
-      target.assign(size_t(b.n) * Q * hw, 0.f);
+      cells.assign(size_t(b.n) * 2 * hw, 0.f);
       weight.assign(size_t(b.n) * hw, 0.f);
-      std::vector<float> small(2 * hw);
+      if (dense_here) b.extra_f["target"].assign(size_t(b.n) * Q * hw, 0.f);
       for (int i = 0; i < b.n; ++i) {
-        average_cells(b.ab_raw.data() + size_t(i) * 2 * S * S, S, small.data());
-        color::soft_encode_dense(*gamut, small.data(), hw, target.data() + size_t(i) * Q * hw);
-        color::pixel_weights(*gamut, *weights, small.data(), hw, weight.data() + size_t(i) * hw);
+        float* small = cells.data() + size_t(i) * 2 * hw;
+        average_cells(b.ab_raw.data() + size_t(i) * 2 * S * S, S, small);
+        if (dense_here) color::soft_encode_dense(*gamut, small, hw, b.extra_f["target"].data() + size_t(i) * Q * hw);
+        color::pixel_weights(*gamut, *weights, small, hw, weight.data() + size_t(i) * hw);
       }
     };
   }
 
   Tensor loss(const data::Batch& b) {
     const int s = b.size / kDown;
-    auto t = b.extra_f.find("target"), w = b.extra_f.find("weight");
-    if (t == b.extra_f.end() || w == b.extra_f.end())
+    auto c = b.extra_f.find("cells"), t = b.extra_f.find("target"), w = b.extra_f.find("weight");
+    if (c == b.extra_f.end() || w == b.extra_f.end())
       throw std::logic_error("classification: the batch has no soft targets (the loader needs batch_transform())");
-    Tensor target = Tensor::from_vector({b.n, gamut_.size(), s, s}, t->second, dev());
+    Tensor target;
+    if (t != b.extra_f.end()) {
+      target = Tensor::from_vector({b.n, gamut_.size(), s, s}, t->second, dev());
+    } else {
+      if (!centres_.defined()) centres_ = color::gamut_centres_tensor(gamut_, dev());
+      target = color::soft_encode_device(Tensor::from_vector({b.n, 2, s, s}, c->second, dev()), centres_);
+    }
     Tensor weight = Tensor::from_vector({b.n, 1, s, s}, w->second, dev());
     return ops::soft_cross_entropy(net_(batch_L(b, dev())), target, weight);
   }
@@ -160,6 +172,7 @@ class ClassificationColorizer : public Colorizer {
  private:
   Device dev() const { return opt_.device; }
   const color::AbGamut& gamut_;
+  Tensor centres_;  // the gamut's centres on the device, for soft_encode_device
   Rng rng_;
   ClassificationNet net_;
   optim::Adam opt_adam_;

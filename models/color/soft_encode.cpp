@@ -3,6 +3,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
+#include <vector>
+
+#ifdef TINCT_HAS_CUDA
+#include "kernels/cuda.h"
+#endif
 
 namespace tinct::color {
 
@@ -46,6 +52,31 @@ void soft_encode_dense(const AbGamut& gamut, const float* ab, std::size_t n, flo
     soft_encode_pixel(gamut, ab[i], ab[n + i], idx, w, sigma);
     for (int k = 0; k < kNeighbours; ++k) out[static_cast<std::size_t>(idx[k]) * n + i] = w[k];
   }
+}
+
+Tensor gamut_centres_tensor(const AbGamut& gamut, Device device) {
+  std::vector<float> v;
+  for (const AbBin& c : gamut.centres()) v.push_back(c.a), v.push_back(c.b);
+  return Tensor::from_vector({gamut.size(), 2}, v, device);
+}
+
+Tensor soft_encode_device(const Tensor& ab, const Tensor& centres, float sigma) {
+  check_arg(ab.dim() == 4 && ab.size(1) == 2, "soft_encode_device", "ab must be [N,2,H,W], got " + shape_str(ab.shape()));
+  check_arg(centres.dim() == 2 && centres.size(1) == 2 && centres.size(0) >= kNeighbours, "soft_encode_device",
+            "centres must be [Q,2] with Q >= 5, got " + shape_str(centres.shape()));
+  check_arg(ab.device() == Device::CUDA && centres.device() == Device::CUDA, "soft_encode_device",
+            "ab and centres must be CUDA tensors");
+#ifdef TINCT_HAS_CUDA
+  const int64_t N = ab.size(0), Q = centres.size(0);
+  const size_t hw = size_t(ab.size(2) * ab.size(3));
+  Tensor out = Tensor::empty({N, Q, ab.size(2), ab.size(3)}, Device::CUDA);
+  for (int64_t i = 0; i < N; ++i)
+    cuda::soft_encode_dense(hw, ab.data() + size_t(i) * 2 * hw, centres.data(), int(Q), out.data() + size_t(i) * Q * hw,
+                            sigma);
+  return out;
+#else
+  throw std::runtime_error("soft_encode_device: this build has no CUDA backend");
+#endif
 }
 
 }  // namespace tinct::color
