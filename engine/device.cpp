@@ -9,6 +9,8 @@
 #include <new>
 #include <stdexcept>
 
+#include "kernels/kernels.h"
+
 #ifdef TINCT_HAS_CUDA
 #include "kernels/cuda.h"
 #endif
@@ -116,7 +118,7 @@ void copy(void* dst, Device dst_dev, const void* src, Device src_dev, size_t byt
 
 void fill(Device d, float* p, size_t n, float v) {
   if (d == Device::CPU) {
-    for (size_t i = 0; i < n; ++i) p[i] = v;
+    cpu::fill_ref(n, v, p);
     return;
   }
 #ifdef TINCT_HAS_CUDA
@@ -128,8 +130,7 @@ void fill(Device d, float* p, size_t n, float v) {
 
 void synchronize() {
 #ifdef TINCT_HAS_CUDA
-  std::string why;
-  if (cuda_available(&why)) TINCT_CUDA_CHECK(cudaDeviceSynchronize());
+  if (cuda_available()) TINCT_CUDA_CHECK(cudaDeviceSynchronize());
 #endif
 }
 

@@ -37,7 +37,6 @@ class Module {
   // Moves every parameter and buffer to device d in place (handles held
   // elsewhere, e.g. by an optimizer, follow). Returns *this.
   Module& to(Device d);
-  Device device() const;  // where the first parameter lives (CPU when none)
 
   // Parameters and buffers by name (tensors alias the module's storage).
   std::map<std::string, Tensor> state_dict() const;

@@ -84,11 +84,16 @@ class ClassificationColorizer : public Colorizer {
       auto& weight = b.extra_f["weight"];
       cells.assign(size_t(b.n) * 2 * hw, 0.f);
       weight.assign(size_t(b.n) * hw, 0.f);
-      if (dense_here) b.extra_f["target"].assign(size_t(b.n) * Q * hw, 0.f);
+      float* target = nullptr;
+      if (dense_here) {
+        auto& t = b.extra_f["target"];
+        t.assign(size_t(b.n) * Q * hw, 0.f);
+        target = t.data();
+      }
       for (int i = 0; i < b.n; ++i) {
         float* small = cells.data() + size_t(i) * 2 * hw;
         average_cells(b.ab_raw.data() + size_t(i) * 2 * S * S, S, small);
-        if (dense_here) color::soft_encode_dense(*gamut, small, hw, b.extra_f["target"].data() + size_t(i) * Q * hw);
+        if (target) color::soft_encode_dense(*gamut, small, hw, target + size_t(i) * Q * hw);
         color::pixel_weights(*gamut, *weights, small, hw, weight.data() + size_t(i) * hw);
       }
     };

@@ -64,11 +64,6 @@ Module& Module::to(Device d) {
   return *this;
 }
 
-Device Module::device() const {
-  NamedTensors p = named_parameters();
-  return p.empty() ? Device::CPU : p.front().second.device();
-}
-
 std::map<std::string, Tensor> Module::state_dict() const {
   std::map<std::string, Tensor> sd;
   for (auto& [name, t] : named_parameters()) sd[name] = t;

@@ -23,9 +23,6 @@ static void pair_cuda(Pair k, size_t n, const float* p, const float* t, float gs
 }
 #endif
 
-// A scalar tensor on dev holding a device double (CUDA) or a host value.
-static Tensor scalar_on(Device dev) { return Tensor::empty({}, dev); }
-
 // pred and target of one shape; target may require grad too (its gradient is
 // the negative of pred's for both mse and l1).
 static Tensor pair_loss(const Tensor& pred, const Tensor& target, Pair k, const char* op) {
@@ -35,7 +32,7 @@ static Tensor pair_loss(const Tensor& pred, const Tensor& target, Pair k, const 
   check_same_shape(pred, target, op);
   check_arg(pred.numel() > 0, op, "empty input");
   const size_t n = size_t(pred.numel());
-  Tensor y = scalar_on(dev);
+  Tensor y = Tensor::empty({}, dev);
   TINCT_DISPATCH(dev,
                  DeviceDouble acc(dev);
                  pair_cuda(k, n, pred.data(), target.data(), 0.f, nullptr, acc.ptr());
@@ -70,7 +67,7 @@ Tensor lsgan_loss(const Tensor& pred, bool real) {
   const Device dev = pred.device();
   const size_t n = size_t(pred.numel());
   const float c = real ? 1.f : 0.f;
-  Tensor y = scalar_on(dev);
+  Tensor y = Tensor::empty({}, dev);
   TINCT_DISPATCH(dev,
                  DeviceDouble acc(dev);
                  cuda::mse_const(n, pred.data(), c, 0.f, nullptr, acc.ptr());
@@ -107,7 +104,7 @@ Tensor soft_cross_entropy(const Tensor& logits, const Tensor& target, const Tens
   Tensor g = grad ? Tensor::empty(logits.shape(), dev) : Tensor();
   const float* wp = weight.defined() ? weight.data() : nullptr;
   float* gp = grad ? g.data() : nullptr;
-  Tensor y = scalar_on(dev);
+  Tensor y = Tensor::empty({}, dev);
   TINCT_DISPATCH(dev,
                  DeviceDouble acc(dev);
                  cuda::soft_ce(N, Q, HW, logits.data(), target.data(), wp, 1.f, gp, acc.ptr());
