@@ -25,15 +25,16 @@
 # colorize.log, summary.txt).
 # Through the device tool (which returns at most 8 files from $OUT):
 #   tools/gpu_check.sh /tmp/gc; tar -czf $OUT/gpu_check.tgz -C /tmp gc
-# with carry [".gpudeps"] (tools/gpu_deps.sh makes it).
+# with carry [".gpudeps"] (tools/gpu_deps.sh makes it; add "build-gpu/bin.tgz"
+# for SKIP_BUILD=1 below).
 # Budget: under 6 minutes on an H100 (build ~2 min, tests ~1 min, kernel bench
 # ~1 min, train steps ~1 min); each step has a timeout so the script always
 # reaches the summary. PyTorch missing: steps 5-6 say so and go on.
-# Environment: JOBS (default 16), BUILD_TIMEOUT (s, default 300), TINCT_BENCH_ITERS (default 15),
+# Environment: CHECK_BUDGET (s, default 540), JOBS (default 16), BUILD_TIMEOUT (s, default 300), TINCT_BENCH_ITERS (default 15),
 # TINCT_BENCH_BATCH (default 64), BENCH_FILTER (Google Benchmark filter).
 # Prebuilt mode (saves the build minutes of a scarce GPU session): build the
 # targets on any machine with nvcc and cuDNN (tools/gpu_prebuild.sh), carry the
-# seven binaries it lists and .gpudeps, and run with SKIP_BUILD=1: the test
+# seven binaries it packs (build-gpu/bin.tgz) and .gpudeps, and run with SKIP_BUILD=1: the test
 # binaries are then run directly (rc 0 pass, 77 skipped) instead of through
 # ctest, whose files hold absolute paths. If the prebuilt tinct does not run
 # there (a missing library), the script builds after all.
@@ -51,6 +52,11 @@ export TINCT_BENCH_ITERS=${TINCT_BENCH_ITERS:-15}
 export PATH="$PATH:/usr/local/cuda/bin"
 T0=$(date +%s)
 stamp() { echo "[gpu_check +$(( $(date +%s) - T0 ))s] $*"; }
+# CHECK_BUDGET (s, default 540): the whole check; each step's timeout is cut to
+# what is left of it (less 10 s for the summary), so the table is always printed
+# and a scarce GPU session can plan its calls.
+DEADLINE=$(( T0 + ${CHECK_BUDGET:-540} - 10 ))
+tmo() { local t=$1 left=$(( DEADLINE - $(date +%s) )); [ "$left" -lt "$t" ] && t=$left; [ "$t" -lt 1 ] && t=1; echo "$t"; }
 
 # ---- 1. environment ---------------------------------------------------------------
 {
@@ -94,8 +100,14 @@ fi
 CUDNN_ROOT=$(python3 -c "import nvidia.cudnn as m; print(list(m.__path__)[0])" 2>/dev/null || true)
 if [ -n "$CUDNN_ROOT" ] && [ -d "$CUDNN_ROOT/include" ]; then
   CMAKE_EXTRA+=("-DTINCT_CUDNN_ROOT=$CUDNN_ROOT")
-  export LD_LIBRARY_PATH="$CUDNN_ROOT/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 fi
+# every library folder pip's nvidia-* wheels hold (cuDNN, cuBLAS, ...), for the
+# benchmark's yardsticks when the CUDA toolkit here lacks them
+NV_LIBS=$(python3 -c "
+import glob, os, nvidia
+print(':'.join(sorted({os.path.dirname(p) for d in nvidia.__path__
+                       for p in glob.glob(d + '/**/lib*.so*', recursive=True)})))" 2>/dev/null || true)
+[ -n "$NV_LIBS" ] && export LD_LIBRARY_PATH="$NV_LIBS${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 # the CUDA runtime of prebuilt binaries, wherever this image keeps it
 for d in /usr/local/cuda/lib64 /usr/local/cuda/lib; do
   [ -d "$d" ] && export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$d"
@@ -105,10 +117,17 @@ echo "extra cmake options: ${CMAKE_EXTRA[*]:-none}; LD_LIBRARY_PATH=${LD_LIBRARY
 # ---- 2. configure + build -------------------------------------------------------------
 CONF_RC=0
 BUILD_RC=0
+if [ "${SKIP_BUILD:-0}" = "1" ] && [ ! -d "$BUILD/bin" ] && [ -f "$BUILD/bin.tgz" ]; then
+  tar -xzf "$BUILD/bin.tgz" -C "$BUILD"
+fi
 if [ "${SKIP_BUILD:-0}" = "1" ] && [ -d "$BUILD/bin" ]; then
-  # tools/gpu_prebuild.sh's binaries, put where the steps below look
-  mkdir -p "$BUILD/tests" "$BUILD/bench"
-  for f in "$BUILD"/bin/*; do
+  # tools/gpu_prebuild.sh's binaries, linked into the layout the steps below
+  # expect — in a folder of its own, so that a dry run on the machine that
+  # built them never replaces the build tree's own binaries with links
+  BIN="$BUILD/bin"
+  BUILD="$BUILD/prebuilt"
+  rm -rf "$BUILD" && mkdir -p "$BUILD/tests" "$BUILD/bench"
+  for f in "$BIN"/*; do
     case $(basename "$f") in
       test_*) ln -sf "$f" "$BUILD/tests/" ;;
       bench_*) ln -sf "$f" "$BUILD/bench/" ;;
@@ -120,6 +139,7 @@ if [ "${SKIP_BUILD:-0}" = "1" ] && ! "$BUILD/tinct" --version > "$OUT/prebuilt.l
   stamp "SKIP_BUILD=1 but $BUILD/tinct does not run here (see prebuilt.log): building"
   cat "$OUT/prebuilt.log"
   SKIP_BUILD=0
+  BUILD="$ROOT/build-gpu"
 fi
 if [ "${SKIP_BUILD:-0}" = "1" ]; then
   stamp "SKIP_BUILD=1: using the binaries in $BUILD ($(cat "$OUT/prebuilt.log"))"
@@ -130,7 +150,7 @@ CONF_RC=$?
 stamp "build (-j$JOBS)"
 BUILD_RC=1
 if [ $CONF_RC -eq 0 ]; then
-  timeout "${BUILD_TIMEOUT:-300}" cmake --build "$BUILD" -j"$JOBS" --target test_gpu_kernels test_gpu_engine \
+  timeout "$(tmo "${BUILD_TIMEOUT:-300}")" cmake --build "$BUILD" -j"$JOBS" --target test_gpu_kernels test_gpu_engine \
     test_gpu_color bench_gpu_kernels bench_train_step bench_model_dump tinct > "$OUT/build.log" 2>&1
   BUILD_RC=$?
 fi
@@ -145,7 +165,7 @@ if [ -x "$BUILD/tests/test_gpu_kernels" ]; then
     worst=0
     for t in test_gpu_kernels test_gpu_engine test_gpu_color; do
       echo "=== $t"
-      timeout 200 "$BUILD/tests/$t"
+      timeout "$(tmo 200)" "$BUILD/tests/$t"
       rc=$?
       echo "=== $t rc $rc"
       [ $rc -eq 0 ] || [ $worst -ne 0 ] || worst=$rc
@@ -153,7 +173,7 @@ if [ -x "$BUILD/tests/test_gpu_kernels" ]; then
     (exit $worst)
   else
     stamp "ctest -L gpu"
-    (cd "$BUILD" && timeout 300 ctest -L gpu -V --output-on-failure) > "$OUT/gpu_tests.log" 2>&1
+    (cd "$BUILD" && timeout "$(tmo 300)" ctest -L gpu -V --output-on-failure) > "$OUT/gpu_tests.log" 2>&1
   fi
   TEST_RC=$?
 fi
@@ -162,7 +182,7 @@ fi
 BENCH_RC=-1
 if [ -x "$BUILD/bench/bench_gpu_kernels" ]; then
   stamp "bench_gpu_kernels (iters $TINCT_BENCH_ITERS)"
-  timeout 200 "$BUILD/bench/bench_gpu_kernels" ${BENCH_FILTER:+--benchmark_filter="$BENCH_FILTER"} \
+  timeout "$(tmo 200)" "$BUILD/bench/bench_gpu_kernels" ${BENCH_FILTER:+--benchmark_filter="$BENCH_FILTER"} \
     --benchmark_out="$OUT/bench_gpu_kernels.json" --benchmark_out_format=json \
     > "$OUT/bench_gpu_kernels.log" 2>&1
   BENCH_RC=$?
@@ -173,12 +193,12 @@ TRAIN_RC=-1
 TORCH_RC=-1
 if [ -x "$BUILD/bench/bench_train_step" ]; then
   stamp "bench_train_step (tinct, cuda)"
-  timeout 180 "$BUILD/bench/bench_train_step" --device cuda > "$OUT/train_tinct.log" 2>&1
+  timeout "$(tmo 180)" "$BUILD/bench/bench_train_step" --device cuda > "$OUT/train_tinct.log" 2>&1
   TRAIN_RC=$?
 fi
 if python3 -c "import torch" > /dev/null 2>&1; then
   stamp "torch_ref --time (PyTorch, cuda)"
-  (cd "$ROOT" && PYTHONUNBUFFERED=1 timeout 180 python3 bench/torch_ref/torch_ref.py --time --model all --device cuda) \
+  (cd "$ROOT" && PYTHONUNBUFFERED=1 timeout "$(tmo 180)" python3 bench/torch_ref/torch_ref.py --time --model all --device cuda) \
     > "$OUT/train_torch.log" 2>&1
   TORCH_RC=$?
 else
@@ -192,9 +212,9 @@ if [ -x "$BUILD/bench/bench_model_dump" ] && python3 -c "import torch" > /dev/nu
   PARITY_RC=0
   for m in regression classification gan; do
     echo "=== $m"
-    timeout 120 "$BUILD/bench/bench_model_dump" --model "$m" --preset compact --batch 4 --size 64 --device cuda \
+    timeout "$(tmo 120)" "$BUILD/bench/bench_model_dump" --model "$m" --preset compact --batch 4 --size 64 --device cuda \
       -o "$OUT/dump_$m.safetensors" &&
-      (cd "$ROOT" && timeout 120 python3 bench/torch_ref/torch_ref.py --check "$OUT/dump_$m.safetensors" --device cuda)
+      (cd "$ROOT" && timeout "$(tmo 120)" python3 bench/torch_ref/torch_ref.py --check "$OUT/dump_$m.safetensors" --device cuda)
     rc=$?
     echo "rc $rc"
     [ $rc -eq 0 ] || PARITY_RC=$rc
@@ -207,7 +227,7 @@ COLOR_RC=-1
 if [ -x "$BUILD/tinct" ]; then
   stamp "tinct colorize demo/ --device cuda"
   S=$(date +%s.%N)
-  TINCT_WEIGHTS="$ROOT/weights" timeout 120 "$BUILD/tinct" colorize "$ROOT/demo" -o "$OUT/colorized" --device cuda \
+  TINCT_WEIGHTS="$ROOT/weights" timeout "$(tmo 120)" "$BUILD/tinct" colorize "$ROOT/demo" -o "$OUT/colorized" --device cuda \
     --overwrite > "$OUT/colorize.log" 2>&1
   COLOR_RC=$?
   awk -v s="$S" -v e="$(date +%s.%N)" 'BEGIN { printf "wall %.2f s (4 photos x 3 models, including start-up and loading)\n", e - s }' >> "$OUT/colorize.log"

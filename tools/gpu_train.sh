@@ -24,12 +24,15 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # TINCT, DEVICE, BATCH: overrides, for a dry run on the CPU. Without TINCT:
 # build-gpu/tinct (gpu_check.sh's build), else build-gpu/bin/tinct (gpu_prebuild.sh).
 TINCT=${TINCT:-$ROOT/build-gpu/tinct}
+if [ ! -x "$TINCT" ] && [ ! -d "$ROOT/build-gpu/bin" ] && [ -f "$ROOT/build-gpu/bin.tgz" ]; then
+  tar -xzf "$ROOT/build-gpu/bin.tgz" -C "$ROOT/build-gpu"
+fi
 [ -x "$TINCT" ] || TINCT=$ROOT/build-gpu/bin/tinct
 # the CUDA runtime of a prebuilt tinct, wherever this image keeps it
 for d in /usr/local/cuda/lib64 /usr/local/cuda/lib; do
   [ -d "$d" ] && export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$d"
 done
-[ -x "$TINCT" ] || { echo "no tinct binary: run tools/gpu_check.sh or carry tools/gpu_prebuild.sh's build-gpu/bin" >&2; exit 2; }
+[ -x "$TINCT" ] || { echo "no tinct binary: run tools/gpu_check.sh or carry tools/gpu_prebuild.sh's build-gpu/bin.tgz" >&2; exit 2; }
 [ -f "$PACK" ] || { echo "$PACK: no such pack" >&2; exit 2; }
 RUNS=/tmp/tinct-gpu-runs
 {
