@@ -4,7 +4,8 @@
 //   conv      the anchor shapes at batch 64 (TINCT_BENCH_BATCH), forward,
 //             backward-data and backward-filter; variant 0 = cuDNN (FP32,
 //             CUDNN_FMA_MATH: no TF32, the fastest FMA algorithm found by
-//             cudnnFind*AlgorithmEx), variant 1 = tinct (implicit GEMM).
+//             cudnnFind*AlgorithmEx), variant 1 = tinct (what conv2d_* dispatch:
+//             Winograd F(4x4,3x3) or the implicit GEMM; the summary names it).
 //             The transposed 4x4 stride-2 convolution is listed as its
 //             underlying conv: its forward is that conv's backward-data.
 //   batchnorm training forward / backward, cuDNN (SPATIAL) vs tinct.
@@ -154,7 +155,7 @@ struct Row {
   std::string group, shape, pass, vendor;
   double ms[2] = {NAN, NAN};  // [0] vendor, [1] tinct
   double flops = 0, bytes = 0, max_rel = NAN;
-  std::string note;
+  std::string note, tinct_note;  // the vendor's algorithm, tinct's plan
 };
 std::vector<Row>& rows() {
   static std::vector<Row> r;
@@ -379,6 +380,7 @@ void BM_conv(benchmark::State& st, ConvShape s, int pass, int variant) {
       r.note = c.algo_note[pass];
       st.SetLabel("cuDNN " + c.algo_note[pass]);
     } else {
+      r.tinct_note = gpu::conv2d_plan(s.p);
       st.SetLabel("tinct");
     }
     const double ms = time_it(st, [&] {
@@ -529,6 +531,12 @@ void print_summary() {
       std::printf("copy ceiling: %.0f GB/s (read + write)\n", r.bytes / (r.ms[0] * 1e-3) / 1e9);
   for (const Row& r : rows())
     if (!r.note.empty()) std::printf("cuDNN %s %s: %s\n", r.shape.c_str(), r.pass.c_str(), r.note.c_str());
+  std::string last;
+  for (const Row& r : rows())
+    if (!r.tinct_note.empty() && r.shape != last) {
+      std::printf("tinct %s: %s\n", r.shape.c_str(), r.tinct_note.c_str());
+      last = r.shape;
+    }
   std::printf("=== SUMMARY END ===\n");
   std::fflush(stdout);
 }

@@ -129,10 +129,19 @@ class CachingAllocator {
 // cpu::sgemm_ref (beta == 0: C is not read).
 void sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,
            const float* B, int ldb, float beta, float* C, int ldc, cudaStream_t stream = 0);
+// `batch` independent GEMMs in one launch; matrix i of A starts at A + i*stride_a
+// (elements), likewise B and C. batch <= 65535.
+void sgemm_strided_batched(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A,
+                           int lda, long long stride_a, const float* B, int ldb, long long stride_b,
+                           float beta, float* C, int ldc, long long stride_c, int batch,
+                           cudaStream_t stream = 0);
 
-// --- conv2d (kernels/cuda/conv.cu) --------------------------------------------
-// Implicit GEMM (variant 0, the default): no im2col buffer, the gather is
-// done in the index math of the shared-memory tile loads.
+// --- conv2d (kernels/cuda/conv.cu, conv_winograd.cu) ---------------------------
+// conv2d_fwd, conv2d_bwd_data and conv2d_bwd_filter dispatch: Winograd F(4x4, 3x3) (variant 2)
+// for 3x3 stride-1 layers (dilated too) with >= 32 channels in and out, else the
+// implicit GEMM (variant 0): no im2col buffer, the gather is done in the
+// index math of the shared-memory tile loads. TINCT_CONV_WINOGRAD=0 in the
+// environment turns the Winograd path off (to compare the two in a model).
 // y = conv(x, w) + b (b may be null). y overwritten.
 void conv2d_fwd(const Conv2dParams& p, const float* x, const float* w, const float* b, float* y,
                 cudaStream_t stream = 0);
@@ -140,10 +149,11 @@ void conv2d_fwd(const Conv2dParams& p, const float* x, const float* w, const flo
 // conv_transpose2d (kernels.h describes the mapping).
 void conv2d_bwd_data(const Conv2dParams& p, const float* dy, const float* w, float* dx,
                      cudaStream_t stream = 0);
-// dw += dL/dw, db += sum dy (db may be null). Split-K over N*P*Q with a
-// DETERMINISTIC second pass (partial sums in a workspace, added in a fixed
-// order; no atomics). The workspace size depends on the shape and on the
-// device (its SM count); 0 means none is needed.
+// dw += dL/dw, db += sum dy (db may be null). Winograd where conv2d_fwd uses
+// it, else the implicit GEMM: split-K over N*P*Q with a DETERMINISTIC second
+// pass (partial sums in a workspace, added in a fixed order; no atomics).
+// The workspace size depends on the shape, the path and the device (its SM
+// count); 0 means none is needed.
 size_t conv2d_bwd_filter_workspace_bytes(const Conv2dParams& p);
 void conv2d_bwd_filter(const Conv2dParams& p, const float* x, const float* dy, float* dw, float* db,
                        void* workspace, size_t workspace_bytes, cudaStream_t stream = 0);
@@ -158,6 +168,35 @@ void conv2d_bwd_data_naive(const Conv2dParams& p, const float* dy, const float* 
                            cudaStream_t stream = 0);
 void conv2d_bwd_filter_naive(const Conv2dParams& p, const float* x, const float* dy, float* dw,
                              float* db, cudaStream_t stream = 0);
+// Variant 0 by name, whatever the dispatcher would pick (tests, benchmarks).
+void conv2d_fwd_igemm(const Conv2dParams& p, const float* x, const float* w, const float* b, float* y,
+                      cudaStream_t stream = 0);
+void conv2d_bwd_data_igemm(const Conv2dParams& p, const float* dy, const float* w, float* dx,
+                           cudaStream_t stream = 0);
+size_t conv2d_bwd_filter_igemm_workspace_bytes(const Conv2dParams& p);
+void conv2d_bwd_filter_igemm(const Conv2dParams& p, const float* x, const float* dy, float* dw, float* db,
+                             void* workspace, size_t workspace_bytes, cudaStream_t stream = 0);
+// Variant 2: Winograd F(4x4, 3x3), non-fused (filter, input and output
+// transforms around 36 batched GEMMs; kernels/cpu/conv_winograd_ref.cpp is
+// its specification). Any channel counts; 3x3, stride 1, padding a multiple
+// of the dilation and at most twice it (cpu::conv2d_winograd_supported),
+// std::invalid_argument otherwise.
+// Backward-data is the forward of the flipped, transposed filter.
+void conv2d_fwd_winograd(const Conv2dParams& p, const float* x, const float* w, const float* b, float* y,
+                         cudaStream_t stream = 0);
+void conv2d_bwd_data_winograd(const Conv2dParams& p, const float* dy, const float* w, float* dx,
+                              cudaStream_t stream = 0);
+// Weight gradient by the same transforms: dw += sum over tiles of
+// G^T [(A dy_tile A^T) (.) (B^T x_tile B)] G, as 36 x nsplit batched GEMMs
+// reducing over tiles, then one filter transform. Deterministic. The workspace
+// (transformed x and dy of one chunk of images, the partial products) is
+// conv2d_bwd_filter_winograd_workspace_bytes(p).
+size_t conv2d_bwd_filter_winograd_workspace_bytes(const Conv2dParams& p);
+void conv2d_bwd_filter_winograd(const Conv2dParams& p, const float* x, const float* dy, float* dw, float* db,
+                                void* workspace, size_t workspace_bytes, cudaStream_t stream = 0);
+// Testing hook: the Winograd path's chunk budget (bytes of transformed input,
+// and of GEMM output, per chunk of images; default 256 MiB). Returns the old one.
+size_t set_winograd_chunk_bytes(size_t bytes);
 // What the dispatcher runs for this shape (tile shape, fast/general path,
 // phases, split-K), e.g. for benchmark logs.
 std::string conv2d_plan(const Conv2dParams& p);

@@ -80,6 +80,14 @@ void conv2d_bwd_filter_ref(const Conv2dParams& p, const float* x, const float* d
 void conv2d_fwd(const Conv2dParams& p, const float* x, const float* w, const float* b, float* y);
 void conv2d_bwd_data(const Conv2dParams& p, const float* dy, const float* w, float* dx);
 void conv2d_bwd_filter(const Conv2dParams& p, const float* x, const float* dy, float* dw, float* db);
+// Winograd F(4x4, 3x3) (kernels/cpu/conv_winograd_ref.cpp): the readable
+// specification of the CUDA Winograd path; 3x3, stride 1, padding a multiple
+// of the dilation, pad / dilation <= 2 (dilation d: d^2 phases of tiles).
+bool conv2d_winograd_supported(const Conv2dParams& p);
+void conv2d_fwd_winograd_ref(const Conv2dParams& p, const float* x, const float* w, const float* b,
+                             float* y);
+void conv2d_bwd_data_winograd_ref(const Conv2dParams& p, const float* dy, const float* w, float* dx);  // overwrites dx
+void conv2d_bwd_filter_winograd_ref(const Conv2dParams& p, const float* x, const float* dy, float* dw);  // dw +=
 // im2col for one image: col[(c*R + r)*S + s][P*Q]; col2im accumulates back.
 void im2col(const Conv2dParams& p, const float* x_img, float* col);
 void col2im(const Conv2dParams& p, const float* col, float* dx_img);  // dx_img += ...

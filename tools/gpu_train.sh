@@ -7,9 +7,10 @@
 # PACK is `tinct prepare ../shared/data/train256 -o PACK` (carry it: ../shared
 # does not travel). Each model trains with `tinct train --device cuda` for
 # SECONDS_PER_MODEL (default 100) and is then stopped with SIGINT, which
-# saves a checkpoint (Ctrl-C semantics); the newest checkpoint is exported to
-# OUT_DIR/<model>.safetensors (fp16), beside its validation log
-# (val_log.csv) as <model>.csv.
+# saves a checkpoint (Ctrl-C semantics); a checkpoint is exported to
+# OUT_DIR/<model>.safetensors (fp16) — regression and classification: the one
+# with the lowest validation loss (every EVERY steps, default 250); gan: the
+# last — beside its validation log (val_log.csv) as <model>.csv.
 # Seven files come back through the device tool: three weights, three logs,
 # summary.txt. Budget: 3 x SECONDS_PER_MODEL plus about 30 s.
 set -uo pipefail
@@ -35,18 +36,31 @@ done
 [ -x "$TINCT" ] || { echo "no tinct binary: run tools/gpu_check.sh or carry tools/gpu_prebuild.sh's build-gpu/bin.tgz" >&2; exit 2; }
 [ -f "$PACK" ] || { echo "$PACK: no such pack" >&2; exit 2; }
 RUNS=/tmp/tinct-gpu-runs
+EVERY=${EVERY:-250}  # validation and checkpoint interval (steps)
 {
   for m in regression classification gan; do
     rm -rf "$RUNS/$m"
     S=$(date +%s)
     # SIGINT after SECS: tinct saves a checkpoint and exits 0; KILL 60 s later if not.
     timeout -s INT -k 60 "$SECS" "$TINCT" train --model "$m" --data "$PACK" --out "$RUNS/$m" --device "${DEVICE:-cuda}" \
-      --batch "${BATCH:-64}" --crop 128 --steps 1000000 --threads 8 --eval-every 500 --ckpt-every 1000 --keep 2 --quiet
+      --batch "${BATCH:-64}" --crop 128 --steps 1000000 --threads 8 --eval-every "$EVERY" --ckpt-every "$EVERY" \
+      --keep 1000 --quiet
     rc=$?
     last=$(ls "$RUNS/$m"/ckpt-*.safetensors 2>/dev/null | sort | tail -1)
+    # rc 124: timeout stopped it at the deadline (tinct saved on the SIGINT and exited 0)
     echo "$m: train rc $rc after $(( $(date +%s) - S )) s, last checkpoint ${last:-none}"
-    if [ -n "$last" ]; then
-      "$TINCT" export "$last" -o "$OUT/$m.safetensors" && ls -l "$OUT/$m.safetensors"
+    # Exported: regression and classification at their lowest validation loss
+    # (1,766 photos overfit within minutes at batch 64); the GAN's last step
+    # (its L1 falls as its colours fade, so it is no guide).
+    pick=$last
+    if [ "$m" != gan ] && [ -f "$RUNS/$m/val_log.csv" ]; then
+      best=$(awk -F, 'NR > 1 && (b == "" || $2 < b) { b = $2; s = $1 } END { print s }' "$RUNS/$m/val_log.csv")
+      f=$(printf '%s/ckpt-%08d.safetensors' "$RUNS/$m" "${best:-0}")
+      [ -n "$best" ] && [ -f "$f" ] && pick=$f
+    fi
+    echo "$m: exporting ${pick:-none}"
+    if [ -n "$pick" ]; then
+      "$TINCT" export "$pick" -o "$OUT/$m.safetensors" && ls -l "$OUT/$m.safetensors"
       cp "$RUNS/$m/val_log.csv" "$OUT/$m.csv" 2>/dev/null
       tail -2 "$RUNS/$m/train_log.csv" 2>/dev/null
     fi

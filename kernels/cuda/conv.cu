@@ -31,6 +31,11 @@
 //                  the same inputs give the same dw bit for bit on a given
 //                  GPU. With one split the epilogue adds straight into dw.
 //   1 naive: one thread per output element, loops in the reference's order.
+//   2 Winograd F(4x4, 3x3), all three passes (conv_winograd.cu): the
+//     dispatchers (conv2d_fwd, conv2d_bwd_data, conv2d_bwd_filter) use it for
+//     3x3 stride-1 layers (dilated too, when the padding is a multiple of the
+//     dilation) with >= 32 channels in and out (use_winograd below), where it
+//     does 4x fewer multiplies; conv2d_*_igemm name variant 0 explicitly.
 //
 // Tiles (see tile_core.cuh for the register tiling):
 //   block tile BM x BN x BK(8), thread tile TM x TN, shared memory double
@@ -61,6 +66,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstdlib>
 #include <numeric>
 #include <sstream>
 #include <stdexcept>
@@ -70,6 +76,7 @@
 #include "kernels/cuda.h"
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/tile_core.cuh"
+#include "kernels/kernels.h"
 
 namespace tinct::cuda {
 namespace {
@@ -844,15 +851,51 @@ __global__ void naive_bwd_filter_kernel(Conv2dParams p, const float* __restrict_
 // Host API
 // ============================================================================
 
+namespace {
+
+// The dispatcher's rule for Winograd F(4x4, 3x3) (conv_winograd.cu): 3x3,
+// stride 1, padding a multiple of the dilation, and enough channels on both sides that the GEMMs, not
+// the transforms' memory traffic, dominate; one image's transformed tiles
+// under 1 GiB. TINCT_CONV_WINOGRAD=0 turns it off (read once).
+bool use_winograd(const Conv2dParams& p) {
+  static const bool enabled = [] {
+    const char* e = std::getenv("TINCT_CONV_WINOGRAD");
+    return !(e && std::string(e) == "0");
+  }();
+  if (!enabled || !cpu::conv2d_winograd_supported(p) || p.C < 32 || p.K < 32) return false;
+  const double tiles = double((p.P + 3) / 4) * ((p.Q + 3) / 4) + double((p.H + 3) / 4) * ((p.W + 3) / 4);
+  return 36.0 * 4.0 * tiles * std::max(p.C, p.K) <= double(1 << 30);
+}
+
+}  // namespace
+
 void conv2d_fwd(const Conv2dParams& p, const float* x, const float* w, const float* b, float* y,
                 cudaStream_t stream) {
+  check_conv(p);
+  if (use_winograd(p))
+    conv2d_fwd_winograd(p, x, w, b, y, stream);
+  else
+    conv2d_fwd_igemm(p, x, w, b, y, stream);
+}
+
+void conv2d_bwd_data(const Conv2dParams& p, const float* dy, const float* w, float* dx,
+                     cudaStream_t stream) {
+  check_conv(p);
+  if (use_winograd(p))
+    conv2d_bwd_data_winograd(p, dy, w, dx, stream);
+  else
+    conv2d_bwd_data_igemm(p, dy, w, dx, stream);
+}
+
+void conv2d_fwd_igemm(const Conv2dParams& p, const float* x, const float* w, const float* b, float* y,
+                      cudaStream_t stream) {
   check_conv(p);
   IgemmParams q = fwd_params(p, x, w, b, y);
   launch_igemm(q, stream);
 }
 
-void conv2d_bwd_data(const Conv2dParams& p, const float* dy, const float* w, float* dx,
-                     cudaStream_t stream) {
+void conv2d_bwd_data_igemm(const Conv2dParams& p, const float* dy, const float* w, float* dx,
+                           cudaStream_t stream) {
   check_conv(p);
   const std::vector<Phase> phases = make_bwd_data_phases(p);
   IgemmParams q = bwd_data_params(p, dy, w, dx);
@@ -867,11 +910,25 @@ void conv2d_bwd_data(const Conv2dParams& p, const float* dy, const float* w, flo
 
 size_t conv2d_bwd_filter_workspace_bytes(const Conv2dParams& p) {
   check_conv(p);
-  return plan_wgrad(p).workspace;
+  return use_winograd(p) ? conv2d_bwd_filter_winograd_workspace_bytes(p) : plan_wgrad(p).workspace;
 }
 
 void conv2d_bwd_filter(const Conv2dParams& p, const float* x, const float* dy, float* dw, float* db,
                        void* workspace, size_t workspace_bytes, cudaStream_t stream) {
+  check_conv(p);
+  if (use_winograd(p))
+    conv2d_bwd_filter_winograd(p, x, dy, dw, db, workspace, workspace_bytes, stream);
+  else
+    conv2d_bwd_filter_igemm(p, x, dy, dw, db, workspace, workspace_bytes, stream);
+}
+
+size_t conv2d_bwd_filter_igemm_workspace_bytes(const Conv2dParams& p) {
+  check_conv(p);
+  return plan_wgrad(p).workspace;
+}
+
+void conv2d_bwd_filter_igemm(const Conv2dParams& p, const float* x, const float* dy, float* dw, float* db,
+                             void* workspace, size_t workspace_bytes, cudaStream_t stream) {
   check_conv(p);
   const WgradPlan pl = plan_wgrad(p);
   if (pl.workspace > workspace_bytes || (pl.workspace > 0 && workspace == nullptr))
@@ -957,12 +1014,17 @@ void conv2d_bwd_filter_naive(const Conv2dParams& p, const float* x, const float*
 std::string conv2d_plan(const Conv2dParams& p) {
   check_conv(p);
   std::ostringstream s;
-  {
-    const long long npix = 1LL * p.N * p.P * p.Q;
-    s << "fwd: igemm " << tile_name(pick_fwd_tile(p.K, npix, 1))
-      << (p.C % BK == 0 ? ", tap-major fast gather" : ", general gather") << "; ";
-  }
-  {
+  if (use_winograd(p)) {
+    s << "winograd F(4x4,3x3): fwd 36 batched GEMMs of " << p.K << "x" << p.C << " . " << p.C << "x"
+      << 1LL * p.N * ((p.P + 3) / 4) * ((p.Q + 3) / 4) << " tiles, bwd-data likewise, bwd-filter workspace "
+      << conv2d_bwd_filter_winograd_workspace_bytes(p) << " B";
+    return s.str();
+  } else {
+    {
+      const long long npix = 1LL * p.N * p.P * p.Q;
+      s << "fwd: igemm " << tile_name(pick_fwd_tile(p.K, npix, 1))
+        << (p.C % BK == 0 ? ", tap-major fast gather" : ", general gather") << "; ";
+    }
     const std::vector<Phase> ph = make_bwd_data_phases(p);
     long long max_npix = 0, work = 0;
     for (const Phase& f : ph) {

@@ -15,6 +15,8 @@
 //   conflict-free thanks to the row padding (see tile_core.cuh).
 // It is the same core as the convolutions, so its ratio to cuBLAS (measured
 // by bench_gpu_kernels, sgemm 8192^3) is the ceiling they can reach.
+// Batched (sgemm_strided_batched): blockIdx.y picks the matrix triple, at
+// fixed element strides (the Winograd convolution's 36 GEMMs, one launch).
 // Limits: each matrix < 2^31 elements (32-bit offsets: fewer registers).
 // Benchmark: ./bench_gpu_kernels --benchmark_filter=sgemm
 #include <cuda_runtime.h>
@@ -41,6 +43,7 @@ struct GemmParams {
   float* C;
   int ldc;
   int m_tiles;
+  long long sA, sB, sC;  // batch strides (elements): matrix blockIdx.y starts there
 };
 
 template <int BM, int BN, int TM, int TN, bool TA, bool TB>
@@ -53,6 +56,9 @@ __global__ void __launch_bounds__((BM / TM) * (BN / TN), (BM / TM) * (BN / TN) >
 
   const int m0 = (blockIdx.x % p.m_tiles) * BM;
   const int n0 = (blockIdx.x / p.m_tiles) * BN;
+  const float* __restrict__ A = p.A + blockIdx.y * p.sA;
+  const float* __restrict__ B = p.B + blockIdx.y * p.sB;
+  float* __restrict__ Cm = p.C + blockIdx.y * p.sC;
 
   __shared__ __align__(16) float As[2][BK][BM + kPad];
   __shared__ __align__(16) float Bs[2][BK][BN + kPad];
@@ -90,7 +96,7 @@ __global__ void __launch_bounds__((BM / TM) * (BN / TN), (BM / TM) * (BN / TN) >
       const int gm = m0 + m, gk = k0 + kk;
       float v = 0.0f;
       if (gm < p.M && gk < p.K)
-        v = __ldg(p.A + (TA ? gk * p.lda + gm : gm * p.lda + gk));
+        v = __ldg(A + (TA ? gk * p.lda + gm : gm * p.lda + gk));
       ra[i] = v;
     }
 #pragma unroll
@@ -100,7 +106,7 @@ __global__ void __launch_bounds__((BM / TM) * (BN / TN), (BM / TM) * (BN / TN) >
       const int gn = n0 + n, gk = k0 + kk;
       float v = 0.0f;
       if (gn < p.N && gk < p.K)
-        v = __ldg(p.B + (TB ? gn * p.ldb + gk : gk * p.ldb + gn));
+        v = __ldg(B + (TB ? gn * p.ldb + gk : gk * p.ldb + gn));
       rb[i] = v;
     }
   };
@@ -148,19 +154,19 @@ __global__ void __launch_bounds__((BM / TM) * (BN / TN), (BM / TM) * (BN / TN) >
     for (int j = 0; j < TN; ++j) {
       const int n = n0 + detail::frag_col<BN, TN>(tx, j);
       if (n >= p.N) continue;
-      float* c = p.C + (m * p.ldc + n);
+      float* c = Cm + (m * p.ldc + n);
       *c = p.beta == 0.0f ? p.alpha * acc[i][j] : p.alpha * acc[i][j] + p.beta * *c;
     }
   }
 }
 
 template <int BM, int BN, int TM, int TN>
-void launch(GemmParams q, bool ta, bool tb, cudaStream_t stream) {
+void launch(GemmParams q, bool ta, bool tb, int batch, cudaStream_t stream) {
   constexpr int T = (BM / TM) * (BN / TN);
   q.m_tiles = (q.M + BM - 1) / BM;
   const long long blocks = 1LL * q.m_tiles * ((q.N + BN - 1) / BN);
   if (blocks > 0x7fffffffLL) throw std::invalid_argument("sgemm: too many tiles");
-  const unsigned g = unsigned(blocks);
+  const dim3 g{unsigned(blocks), unsigned(batch), 1u};
   if (!ta && !tb) sgemm_kernel<BM, BN, TM, TN, false, false><<<g, T, 0, stream>>>(q);
   if (!ta && tb) sgemm_kernel<BM, BN, TM, TN, false, true><<<g, T, 0, stream>>>(q);
   if (ta && !tb) sgemm_kernel<BM, BN, TM, TN, true, false><<<g, T, 0, stream>>>(q);
@@ -172,19 +178,27 @@ void launch(GemmParams q, bool ta, bool tb, cudaStream_t stream) {
 
 void sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,
            const float* B, int ldb, float beta, float* C, int ldc, cudaStream_t stream) {
-  if (M < 0 || N < 0 || K < 0) throw std::invalid_argument("sgemm: negative size");
-  if (M == 0 || N == 0) return;
+  sgemm_strided_batched(trans_a, trans_b, M, N, K, alpha, A, lda, 0, B, ldb, 0, beta, C, ldc, 0, 1, stream);
+}
+
+void sgemm_strided_batched(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A,
+                           int lda, long long stride_a, const float* B, int ldb, long long stride_b,
+                           float beta, float* C, int ldc, long long stride_c, int batch,
+                           cudaStream_t stream) {
+  if (M < 0 || N < 0 || K < 0 || batch < 0) throw std::invalid_argument("sgemm: negative size");
+  if (batch > 65535) throw std::invalid_argument("sgemm: more than 65535 matrices in one batch");
+  if (M == 0 || N == 0 || batch == 0) return;
   // 32-bit element offsets inside the kernel (fewer registers, no spills).
   const long long lim = 0x7fffffffLL;
   if (1LL * (trans_a ? K : M) * lda > lim || 1LL * (trans_b ? N : K) * ldb > lim ||
       1LL * M * ldc > lim)
     throw std::invalid_argument("sgemm: matrices of >= 2^31 elements are not supported");
-  GemmParams q{M, N, K, alpha, beta, A, lda, B, ldb, C, ldc, 0};
-  const long long tiles128 = 1LL * ((M + 127) / 128) * ((N + 127) / 128);
+  GemmParams q{M, N, K, alpha, beta, A, lda, B, ldb, C, ldc, 0, stride_a, stride_b, stride_c};
+  const long long tiles128 = 1LL * ((M + 127) / 128) * ((N + 127) / 128) * batch;
   if (tiles128 >= 2LL * detail::sm_count())
-    launch<128, 128, 8, 8>(q, trans_a, trans_b, stream);
+    launch<128, 128, 8, 8>(q, trans_a, trans_b, batch, stream);
   else
-    launch<64, 64, 4, 4>(q, trans_a, trans_b, stream);
+    launch<64, 64, 4, 4>(q, trans_a, trans_b, batch, stream);
 }
 
 }  // namespace tinct::cuda

@@ -167,6 +167,7 @@ struct ConvCase {
   const char* name;
   int N, C, H, W, K, R, S, sh, sw, ph, pw, dh, dw;
   bool bias;
+  size_t chunk_bytes = 0;  // Winograd chunk budget for this case (0: the default)
 };
 
 Conv2dParams params_of(const ConvCase& c) {
@@ -220,31 +221,67 @@ void run_conv_case(const ConvCase& cc) {
 
   // variant 0: implicit GEMM
   y.poison();
-  gpu::conv2d_fwd(p, dx_.p(), dw_.p(), cc.bias ? db_.p() : nullptr, y.p());
+  gpu::conv2d_fwd_igemm(p, dx_.p(), dw_.p(), cc.bias ? db_.p() : nullptr, y.p());
   check_close("conv fwd  (igemm)", yd, y.get(), y_ref, sum_tol(crs, y_ref));
   dx.poison();
-  gpu::conv2d_bwd_data(p, ddy.p(), dw_.p(), dx.p());
+  gpu::conv2d_bwd_data_igemm(p, ddy.p(), dw_.p(), dx.p());
   check_close("conv bwd-data (igemm)", xd, dx.get(), dx_ref, sum_tol(krs, dx_ref));
-  dwg.put(dw0);
-  dbg.put(db0);
-  gpu::conv2d_bwd_filter(p, dx_.p(), ddy.p(), dwg.p(), dbg.p());
-  const Vec dw_got = dwg.get();
-  check_close("conv bwd-filter dw += (igemm, split-K)", wd, dw_got, dw_ref,
-              sum_tol(npq, dw_ref));
-  check_close("conv bwd-filter db +=", {p.K}, dbg.get(), db_ref, sum_tol(npq, db_ref));
-
-  // Determinism: the same call again, with an explicit workspace, is bit-identical.
-  {
-    const size_t bytes = gpu::conv2d_bwd_filter_workspace_bytes(p);
-    Dev<char> ws(bytes);
+  // variant 2: Winograd F(4x4,3x3) wherever it applies (the dispatcher uses it
+  // only from 32 channels up; here at any channel count). Its transforms
+  // round ~5x more than a direct sum: still well inside sum_tol.
+  if (cpu::conv2d_winograd_supported(p)) {
+    // a small chunk budget where asked, so that the batch is split in chunks
+    const size_t old = cc.chunk_bytes ? gpu::set_winograd_chunk_bytes(cc.chunk_bytes) : 0;
+    y.poison();
+    gpu::conv2d_fwd_winograd(p, dx_.p(), dw_.p(), cc.bias ? db_.p() : nullptr, y.p());
+    check_close("conv fwd  (winograd F4x3)", yd, y.get(), y_ref, sum_tol(crs, y_ref));
+    dx.poison();
+    gpu::conv2d_bwd_data_winograd(p, ddy.p(), dw_.p(), dx.p());
+    check_close("conv bwd-data (winograd F4x3)", xd, dx.get(), dx_ref, sum_tol(krs, dx_ref));
+    if (cc.chunk_bytes) gpu::set_winograd_chunk_bytes(old);
+  }
+  // the dispatcher (what the engine calls)
+  y.poison();
+  gpu::conv2d_fwd(p, dx_.p(), dw_.p(), cc.bias ? db_.p() : nullptr, y.p());
+  check_close("conv fwd  (dispatch)", yd, y.get(), y_ref, sum_tol(crs, y_ref));
+  // backward-filter: accumulates into dw and db, deterministic (a second run
+  // is bit-identical), for variant 0 and, where it applies, variant 2
+  auto check_wgrad = [&](const char* name, auto wgrad, size_t bytes) {
+    Dev<char> ws(std::max<size_t>(bytes, 1));
     dwg.put(dw0);
-    gpu::conv2d_bwd_filter(p, dx_.p(), ddy.p(), dwg.p(), nullptr, ws.p(), bytes);
+    dbg.put(db0);
+    wgrad(ws.p(), bytes, dbg.p());
+    const Vec dw_got = dwg.get();
+    check_close(std::string("conv bwd-filter dw += (") + name + ")", wd, dw_got, dw_ref, sum_tol(npq, dw_ref));
+    check_close(std::string("conv bwd-filter db += (") + name + ")", {p.K}, dbg.get(), db_ref,
+                sum_tol(npq, db_ref));
+    dwg.put(dw0);
+    wgrad(ws.p(), bytes, nullptr);
     const Vec again = dwg.get();
     const bool same = std::memcmp(again.data(), dw_got.data(), again.size() * sizeof(float)) == 0;
-    std::printf("  %-62s workspace %zu B: %s\n", "conv bwd-filter deterministic (bitwise rerun)", bytes,
-                same ? "ok" : "FAIL");
-    CHECK_MESSAGE(same, label << ": bwd-filter not deterministic");
+    std::printf("  %-62s workspace %zu B: %s\n", (std::string("conv bwd-filter deterministic (") + name + ")").c_str(),
+                bytes, same ? "ok" : "FAIL");
+    CHECK_MESSAGE(same, label << ": bwd-filter (" << name << ") not deterministic");
+  };
+  check_wgrad(
+      "igemm, split-K",
+      [&](void* ws, size_t bytes, float* db) {
+        gpu::conv2d_bwd_filter_igemm(p, dx_.p(), ddy.p(), dwg.p(), db, ws, bytes);
+      },
+      gpu::conv2d_bwd_filter_igemm_workspace_bytes(p));
+  if (cpu::conv2d_winograd_supported(p)) {
+    const size_t old = cc.chunk_bytes ? gpu::set_winograd_chunk_bytes(cc.chunk_bytes) : 0;
+    check_wgrad(
+        "winograd F4x3",
+        [&](void* ws, size_t bytes, float* db) {
+          gpu::conv2d_bwd_filter_winograd(p, dx_.p(), ddy.p(), dwg.p(), db, ws, bytes);
+        },
+        gpu::conv2d_bwd_filter_winograd_workspace_bytes(p));
+    if (cc.chunk_bytes) gpu::set_winograd_chunk_bytes(old);
   }
+  dwg.put(dw0);
+  gpu::conv2d_bwd_filter(p, dx_.p(), ddy.p(), dwg.p(), nullptr);  // the dispatcher, pool workspace
+  check_close("conv bwd-filter dw += (dispatch)", wd, dwg.get(), dw_ref, sum_tol(npq, dw_ref));
 
   // variant 1: naive (small shapes only: it is slow by design)
   if (use_ref) {
@@ -293,6 +330,13 @@ const ConvCase kConvCases[] = {
     {"model: PatchGAN 3->64 4x4 s2 at 128", 1, 3, 128, 128, 64, 4, 4, 2, 2, 1, 1, 1, 1, true},
     {"model: PatchGAN 512->1 4x4 s1", 2, 512, 16, 16, 1, 4, 4, 1, 1, 1, 1, 1, 1, true},
     {"model: 16->2 3x3 at 128x128 (ab out)", 1, 16, 128, 128, 2, 3, 3, 1, 1, 1, 1, 1, 1, true},
+    // Winograd tiling: outputs not multiples of 4, pad 0 / 2 / mixed, chunks of images.
+    {"3x3 pad 0, 7x12 output", 2, 33, 9, 14, 40, 3, 3, 1, 1, 0, 0, 1, 1, true},
+    {"3x3 pad 2, output grows 8x7", 1, 16, 6, 5, 17, 3, 3, 1, 1, 2, 2, 1, 1, false},
+    {"3x3 pad 1,0, 1-wide output", 3, 40, 7, 3, 36, 3, 3, 1, 1, 1, 0, 1, 1, true},
+    {"3x3 C,K >= 32, batch in chunks of 2", 5, 32, 10, 11, 48, 3, 3, 1, 1, 1, 1, 1, 1, true,
+     size_t(36 * 4 * 9 * 48 * 2)},
+    {"3x3 dil 2,1 pad 2,1 (phases along h only)", 2, 36, 11, 10, 33, 3, 3, 1, 1, 2, 1, 2, 1, true},
 };
 
 TEST_CASE("conv2d: implicit GEMM and naive vs CPU reference") {
@@ -340,6 +384,26 @@ TEST_CASE("sgemm vs reference (all transposes, odd shapes, beta 0 / 1)") {
 // =============================================================================
 // Bias, batch norm
 // =============================================================================
+
+TEST_CASE("sgemm_strided_batched: each matrix of the batch vs reference") {
+  // 5 GEMMs of 37x70x19 with gaps between the matrices (strides > sizes), NN and TN.
+  const int M = 37, N = 70, K = 19, batch = 5;
+  for (int ta = 0; ta < 2; ++ta) {
+    const int lda = ta ? M : K, ldb = N, ldc = N + 1;
+    const long long sa = 1LL * (ta ? K : M) * lda + 7, sb = 1LL * K * ldb + 3, sc = 1LL * M * ldc + 5;
+    const Vec A = rnd(size_t(sa) * batch), B = rnd(size_t(sb) * batch), C0 = rnd(size_t(sc) * batch);
+    Vec ref = C0;
+    for (int i = 0; i < batch; ++i)
+      cpu::sgemm_ref(ta, false, M, N, K, 0.75f, A.data() + i * sa, lda, B.data() + i * sb, ldb, 1.0f,
+                     ref.data() + i * sc, ldc);
+    Dev<> a(A), b(B), c(C0);
+    gpu::sgemm_strided_batched(ta, false, M, N, K, 0.75f, a.p(), lda, sa, b.p(), ldb, sb, 1.0f, c.p(), ldc, sc,
+                               batch);
+    // the gaps between the matrices must be untouched: compare everything
+    check_close(ta ? "sgemm batched TN x5 (gaps untouched)" : "sgemm batched NN x5 (gaps untouched)",
+                {batch, int(sc)}, c.get(), ref, sum_tol(K, ref));
+  }
+}
 
 TEST_CASE("bias_add and bias_grad") {
   struct S {
