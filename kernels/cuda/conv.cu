@@ -854,9 +854,12 @@ __global__ void naive_bwd_filter_kernel(Conv2dParams p, const float* __restrict_
 namespace {
 
 // The dispatcher's rule for Winograd F(4x4, 3x3) (conv_winograd.cu): 3x3,
-// stride 1, padding a multiple of the dilation, and enough channels on both sides that the GEMMs, not
-// the transforms' memory traffic, dominate; one image's transformed tiles
-// under 1 GiB. TINCT_CONV_WINOGRAD=0 turns it off (read once).
+// stride 1, padding a multiple of the dilation, and enough channels on both
+// sides that the GEMMs, not the transforms' memory traffic, dominate; one
+// image's transformed tiles under 1 GiB. TINCT_CONV_WINOGRAD=0 turns it off
+// (read once). Measured on an H100 (bench/RESULTS.md, GPU run 3): at 256 and
+// 512 channels every pass gains 1.7-3.1x; at 64 channels the forward gains
+// and both backward passes lose ~15-55%, a threshold still to tune.
 bool use_winograd(const Conv2dParams& p) {
   static const bool enabled = [] {
     const char* e = std::getenv("TINCT_CONV_WINOGRAD");
@@ -1019,12 +1022,13 @@ std::string conv2d_plan(const Conv2dParams& p) {
       << 1LL * p.N * ((p.P + 3) / 4) * ((p.Q + 3) / 4) << " tiles, bwd-data likewise, bwd-filter workspace "
       << conv2d_bwd_filter_winograd_workspace_bytes(p) << " B";
     return s.str();
-  } else {
-    {
-      const long long npix = 1LL * p.N * p.P * p.Q;
-      s << "fwd: igemm " << tile_name(pick_fwd_tile(p.K, npix, 1))
-        << (p.C % BK == 0 ? ", tap-major fast gather" : ", general gather") << "; ";
-    }
+  }
+  {
+    const long long npix = 1LL * p.N * p.P * p.Q;
+    s << "fwd: igemm " << tile_name(pick_fwd_tile(p.K, npix, 1))
+      << (p.C % BK == 0 ? ", tap-major fast gather" : ", general gather") << "; ";
+  }
+  {
     const std::vector<Phase> ph = make_bwd_data_phases(p);
     long long max_npix = 0, work = 0;
     for (const Phase& f : ph) {
