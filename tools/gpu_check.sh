@@ -28,7 +28,8 @@
 # with carry [".gpudeps"] (tools/gpu_deps.sh makes it; add "build-gpu/bin.tgz"
 # for SKIP_BUILD=1 below).
 # Budget: under 6 minutes on an H100 (build ~2 min, tests ~1 min, kernel bench
-# ~1 min, train steps ~1 min); each step has a timeout so the script always
+# ~1 min, train steps ~1 min); with SKIP_BUILD=1 it took 122-128 s (2026-11-28,
+# bench/RESULTS.md GPU runs 1 and 3). Each step has a timeout so the script always
 # reaches the summary. PyTorch missing: steps 5-6 say so and go on.
 # Environment: CHECK_BUDGET (s, default 540), JOBS (default 16), BUILD_TIMEOUT (s, default 300), TINCT_BENCH_ITERS (default 15),
 # TINCT_BENCH_BATCH (default 64), BENCH_FILTER (Google Benchmark filter).

@@ -68,8 +68,8 @@ struct WinoGeom {
 };
 
 WinoGeom make_geom(int N, int Ci, int Hi, int Wi, int Mo, int Ho, int Wo, int pad_h, int pad_w, int dh, int dw) {
-  return WinoGeom{N,      Ci,          Hi,          Wi, Mo, Ho, Wo, pad_h / dh, pad_w / dw, dh, dw,
-                  ((Ho + dh - 1) / dh + 3) / 4, ((Wo + dw - 1) / dw + 3) / 4};
+  const int TH = ((Ho + dh - 1) / dh + 3) / 4, TW = ((Wo + dw - 1) / dw + 3) / 4;  // per phase
+  return WinoGeom{N, Ci, Hi, Wi, Mo, Ho, Wo, pad_h / dh, pad_w / dw, dh, dw, TH, TW};
 }
 
 // The rows of B^T applied to a 6-vector (kWinoBT in conv_winograd_ref.cpp).
