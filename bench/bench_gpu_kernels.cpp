@@ -5,7 +5,9 @@
 //             backward-data and backward-filter; variant 0 = cuDNN (FP32,
 //             CUDNN_FMA_MATH: no TF32, the fastest FMA algorithm found by
 //             cudnnFind*AlgorithmEx), variant 1 = tinct (what conv2d_* dispatch:
-//             Winograd F(4x4,3x3) or the implicit GEMM; the summary names it).
+//             Winograd F(4x4,3x3) or the implicit GEMM; the summary names it),
+//             variant 2 = tinct's implicit GEMM by name where variant 1 is
+//             Winograd (the summary's "igemm ms": the dispatcher's threshold).
 //             The transposed 4x4 stride-2 convolution is listed as its
 //             underlying conv: its forward is that conv's backward-data.
 //   batchnorm training forward / backward, cuDNN (SPATIAL) vs tinct.
@@ -153,7 +155,7 @@ double time_it(benchmark::State& st, Fn&& fn) {
 // ---- results table --------------------------------------------------------------------------
 struct Row {
   std::string group, shape, pass, vendor;
-  double ms[2] = {NAN, NAN};  // [0] vendor, [1] tinct
+  double ms[3] = {NAN, NAN, NAN};  // [0] vendor, [1] tinct (dispatched), [2] tinct's implicit GEMM
   double flops = 0, bytes = 0, max_rel = NAN;
   std::string note, tinct_note;  // the vendor's algorithm, tinct's plan
 };
@@ -205,6 +207,8 @@ std::vector<ConvShape> conv_shapes() {
       mk("512-512_16x16_3x3", 512, 16, 512, 3, 1, 1, 1, false),
       mk("512-512_16x16_3x3_dil2", 512, 16, 512, 3, 1, 2, 2, false),
       mk("256-256_32x32_3x3", 256, 32, 256, 3, 1, 1, 1, false),
+      mk("128-128_16x16_3x3", 128, 16, 128, 3, 1, 1, 1, false),
+      mk("128-128_32x32_3x3", 128, 32, 128, 3, 1, 1, 1, false),
       mk("64-64_32x32_3x3", 64, 32, 64, 3, 1, 1, 1, false),
       mk("1-64_128x128_7x7_s2", 1, 128, 64, 7, 2, 3, 1, false),
       mk("1-64_128x128_3x3", 1, 128, 64, 3, 1, 1, 1, false),
@@ -223,8 +227,8 @@ std::string pass_label(const ConvShape& s, int pass) {
 
 struct ConvCtx {
   ConvShape s;
-  std::unique_ptr<DevMem> x, w, y, dy, dx, dw, dw_vendor, y_vendor, dx_vendor, tinct_ws;
-  size_t tinct_ws_bytes = 0;
+  std::unique_ptr<DevMem> x, w, y, dy, dx, dw, dw_vendor, y_vendor, dx_vendor, tinct_ws, igemm_ws;
+  size_t tinct_ws_bytes = 0, igemm_ws_bytes = 0;
   cudnnTensorDescriptor_t xd{}, yd{};
   cudnnFilterDescriptor_t wd{};
   cudnnConvolutionDescriptor_t cd{};
@@ -244,6 +248,8 @@ struct ConvCtx {
     dw = std::make_unique<DevMem>(nw * 4), dw_vendor = std::make_unique<DevMem>(nw * 4);
     tinct_ws_bytes = gpu::conv2d_bwd_filter_workspace_bytes(p);
     tinct_ws = std::make_unique<DevMem>(tinct_ws_bytes);
+    igemm_ws_bytes = gpu::conv2d_bwd_filter_igemm_workspace_bytes(p);
+    igemm_ws = std::make_unique<DevMem>(igemm_ws_bytes);
 
     CUDNN_CHECK(cudnnCreateTensorDescriptor(&xd));
     CUDNN_CHECK(cudnnCreateTensorDescriptor(&yd));
@@ -328,6 +334,18 @@ struct ConvCtx {
     }
   }
 
+  // tinct's implicit GEMM by name, for the shapes the dispatcher gives to
+  // Winograd: the two side by side tune the dispatcher's threshold.
+  void run_tinct_igemm(int pass) {
+    switch (pass) {
+      case kFwd: gpu::conv2d_fwd_igemm(s.p, x->f(), w->f(), nullptr, y->f()); break;
+      case kBwdData: gpu::conv2d_bwd_data_igemm(s.p, dy->f(), w->f(), dx->f()); break;
+      case kBwdFilter:
+        gpu::conv2d_bwd_filter_igemm(s.p, x->f(), dy->f(), dw->f(), nullptr, igemm_ws->p, igemm_ws_bytes);
+        break;
+    }
+  }
+
   void run_tinct(int pass) {
     switch (pass) {
       case kFwd: gpu::conv2d_fwd(s.p, x->f(), w->f(), nullptr, y->f()); break;
@@ -381,13 +399,15 @@ void BM_conv(benchmark::State& st, ConvShape s, int pass, int variant) {
       st.SetLabel("cuDNN " + c.algo_note[pass]);
     } else {
       r.tinct_note = gpu::conv2d_plan(s.p);
-      st.SetLabel("tinct");
+      st.SetLabel(variant == 1 ? "tinct" : "tinct implicit GEMM");
     }
     const double ms = time_it(st, [&] {
       if (variant == 0)
         c.run_vendor(pass);
-      else
+      else if (variant == 1)
         c.run_tinct(pass);
+      else
+        c.run_tinct_igemm(pass);
     });
     set_counters(st, r, variant, ms);
   } catch (const std::exception& e) {
@@ -517,14 +537,15 @@ void print_summary() {
   std::printf("device: %s\n", gpu::device_description().c_str());
   std::printf("cuDNN %zu, cuBLAS %d, batch %d, median of %d iterations, L2 flushed, FP32 (no TF32)\n",
               cudnnGetVersion(), CUBLAS_VERSION, kBatch, kIters);
-  std::printf("%-10s | %-30s | %-22s | %10s | %10s | %9s | %8s | %8s | %9s\n", "group", "shape", "pass",
-              "vendor ms", "tinct ms", "% vendor", "v TF/s", "t TF/s", "max rel");
-  std::printf("%s\n", std::string(140, '-').c_str());
+  std::printf("%-10s | %-30s | %-22s | %10s | %10s | %9s | %8s | %8s | %9s | %10s\n", "group", "shape", "pass",
+              "vendor ms", "tinct ms", "% vendor", "v TF/s", "t TF/s", "max rel", "igemm ms");
+  std::printf("%s\n", std::string(153, '-').c_str());
   for (const Row& r : rows()) {
     auto tf = [&](double ms) { return r.flops > 0 && std::isfinite(ms) ? r.flops / (ms * 1e-3) / 1e12 : NAN; };
     const double pct = std::isfinite(r.ms[0]) && std::isfinite(r.ms[1]) ? 100.0 * r.ms[0] / r.ms[1] : NAN;
-    std::printf("%-10s | %-30s | %-22s | %10.4f | %10.4f | %8.1f%% | %8.2f | %8.2f | %9.2e\n", r.group.c_str(),
-                r.shape.c_str(), r.pass.c_str(), r.ms[0], r.ms[1], pct, tf(r.ms[0]), tf(r.ms[1]), r.max_rel);
+    std::printf("%-10s | %-30s | %-22s | %10.4f | %10.4f | %8.1f%% | %8.2f | %8.2f | %9.2e | %10.4f\n",
+                r.group.c_str(), r.shape.c_str(), r.pass.c_str(), r.ms[0], r.ms[1], pct, tf(r.ms[0]), tf(r.ms[1]),
+                r.max_rel, r.ms[2]);
   }
   for (const Row& r : rows())
     if (r.group == "copy" && std::isfinite(r.ms[0]))
@@ -570,8 +591,11 @@ int main(int argc, char** argv) {
 
   for (const ConvShape& s : conv_shapes())
     for (int pass = 0; pass < 3; ++pass)
-      for (int variant = 0; variant < 2; ++variant) {
-        const std::string name = "conv/" + s.name + "/" + kPassName[pass] + "/" + (variant ? "tinct" : "cudnn");
+      for (int variant = 0; variant < 3; ++variant) {
+        // variant 2 (the implicit GEMM by name) only where the dispatcher picks Winograd
+        if (variant == 2 && gpu::conv2d_plan(s.p).rfind("winograd", 0) != 0) continue;
+        static const char* const kVariant[] = {"cudnn", "tinct", "tinct-igemm"};
+        const std::string name = "conv/" + s.name + "/" + kPassName[pass] + "/" + kVariant[variant];
         benchmark::RegisterBenchmark(name.c_str(), BM_conv, s, pass, variant)
             ->UseManualTime()
             ->Iterations(kIters)

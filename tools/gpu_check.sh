@@ -13,15 +13,16 @@
 #      colour kernels), every comparison line logged;
 #   4. runs the kernel benchmark (cuDNN / cuBLAS vs tinct), modest repetitions;
 #   5. times a training step of each model (full presets, batch 64, 128x128,
-#      FP32) and the 512x512 forward: tinct (bench_train_step) and PyTorch
-#      (bench/torch_ref/torch_ref.py --time) in the same run;
+#      FP32) and the 512x512 forward: tinct (bench_train_step; again with
+#      TINCT_CONV_WINOGRAD=0) and PyTorch (bench/torch_ref/torch_ref.py --time)
+#      in the same run;
 #   6. checks PyTorch against tinct on one training step of each model
 #      (bench_model_dump + torch_ref.py --check, on the GPU);
 #   7. colorizes the demo photos with all three models on the GPU;
 #   8. prints a short table last: tests, kernels vs cuDNN, images/s of tinct
 #      and PyTorch and their ratio, parity, colorize time.
 # Full logs go to OUT_DIR (env.txt, configure.log, build.log, gpu_tests.log,
-# bench_gpu_kernels.log/.json, train_tinct.log, train_torch.log, parity.log,
+# bench_gpu_kernels.log/.json, train_tinct.log, train_tinct_igemm.log, train_torch.log, parity.log,
 # colorize.log, summary.txt).
 # Through the device tool (which returns at most 8 files from $OUT):
 #   tools/gpu_check.sh /tmp/gc; tar -czf $OUT/gpu_check.tgz -C /tmp gc
@@ -196,6 +197,10 @@ if [ -x "$BUILD/bench/bench_train_step" ]; then
   stamp "bench_train_step (tinct, cuda)"
   timeout "$(tmo 180)" "$BUILD/bench/bench_train_step" --device cuda > "$OUT/train_tinct.log" 2>&1
   TRAIN_RC=$?
+  # the same without Winograd: what the convolution dispatcher's choice is worth per model
+  stamp "bench_train_step (tinct, cuda, TINCT_CONV_WINOGRAD=0)"
+  TINCT_CONV_WINOGRAD=0 timeout "$(tmo 120)" "$BUILD/bench/bench_train_step" --device cuda --steps 10 \
+    > "$OUT/train_tinct_igemm.log" 2>&1
 fi
 if python3 -c "import torch" > /dev/null 2>&1; then
   stamp "torch_ref --time (PyTorch, cuda)"
@@ -259,18 +264,22 @@ fi
     sed -n '/=== SUMMARY BEGIN ===/,/=== SUMMARY END ===/p' "$OUT/bench_gpu_kernels.log" | grep -v "=== SUMMARY"
     grep -iE "error|skipped" "$OUT/bench_gpu_kernels.log" | head -5
   fi
-  echo "--- training step, full presets, batch 64, 128x128, FP32 (images/s; ratio = tinct / PyTorch)"
-  cat "$OUT/train_tinct.log" "$OUT/train_torch.log" 2>/dev/null | awk '
+  echo "--- training step, full presets, batch 64, 128x128, FP32 (images/s; ratio = tinct / PyTorch;"
+  echo "    no-wino = tinct with TINCT_CONV_WINOGRAD=0, every conv by implicit GEMM)"
+  { cat "$OUT/train_tinct.log" "$OUT/train_torch.log" 2>/dev/null
+    sed 's/^RESULT tinct /RESULT nowino /' "$OUT/train_tinct_igemm.log" 2>/dev/null; } | awk '
     $1 == "RESULT" && $3 == "train" { ips[$2 "," $4] = $5 }
     $1 == "RESULT" && $3 == "infer512" { inf[$2 "," $4] = $5 }
+    function v(x) { return x == "" ? "-" : x }
     END {
-      printf "%-15s %12s %12s %7s   %14s %14s\n", "model", "tinct img/s", "torch img/s", "ratio", "tinct 512 ms", "torch 512 ms"
+      printf "%-15s %12s %12s %7s   %14s %14s   %14s %14s\n", "model", "tinct img/s", "torch img/s", "ratio",
+             "tinct 512 ms", "torch 512 ms", "no-wino img/s", "no-wino 512 ms"
       n = split("regression classification gan", ms, " ")
       for (i = 1; i <= n; i++) {
         m = ms[i]; t = ips["tinct," m]; p = ips["torch," m]
         r = (t != "" && p != "" && p > 0) ? sprintf("%.2fx", t / p) : "-"
-        printf "%-15s %12s %12s %7s   %14s %14s\n", m, (t == "" ? "-" : t), (p == "" ? "-" : p), r,
-               (inf["tinct," m] == "" ? "-" : inf["tinct," m]), (inf["torch," m] == "" ? "-" : inf["torch," m])
+        printf "%-15s %12s %12s %7s   %14s %14s   %14s %14s\n", m, v(t), v(p), r, v(inf["tinct," m]),
+               v(inf["torch," m]), v(ips["nowino," m]), v(inf["nowino," m])
       }
     }'
   grep -h "GPU memory" "$OUT/train_tinct.log" 2>/dev/null | head -1
