@@ -76,6 +76,7 @@ class Colorizer {
 
  protected:
   explicit Colorizer(ColorizerOptions o) : opt_(std::move(o)) {}
+  Device dev() const { return opt_.device; }  // where the weights live and the steps run
   ColorizerOptions opt_;
 };
 

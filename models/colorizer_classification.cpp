@@ -50,7 +50,6 @@ class ClassificationColorizer : public Colorizer {
     net_.to(o.device);
   }
 
-
   void prepare(std::shared_ptr<const data::Pack> pack, const std::vector<uint32_t>& train) override {
     color::BinHistogram hist(gamut_.size());
     data::FastLab lab;
@@ -175,7 +174,6 @@ class ClassificationColorizer : public Colorizer {
   }
 
  private:
-  Device dev() const { return opt_.device; }
   const color::AbGamut& gamut_;
   Tensor centres_;  // the gamut's centres on the device, for soft_encode_device
   Rng rng_;

@@ -107,7 +107,6 @@ class GanColorizer : public Colorizer {
   }
 
  private:
-  Device dev() const { return opt_.device; }
   GanConfig cfg_;
   Rng rng_;
   Generator gen_;

@@ -20,7 +20,6 @@ class RegressionColorizer : public Colorizer {
     net_.to(o.device);
   }
 
-
   Losses train_step(const data::Batch& b) override {
     net_.train();
     opt_adam_.zero_grad();
@@ -59,7 +58,6 @@ class RegressionColorizer : public Colorizer {
   }
 
  private:
-  Device dev() const { return opt_.device; }
   Rng rng_;
   RegressionNet net_;
   optim::Adam opt_adam_;

@@ -90,12 +90,7 @@ cat "$OUT/env.txt"
 # .gpudeps/, made by tools/gpu_deps.sh) and where pip put cuDNN ----------------
 CMAKE_EXTRA=()
 if ls "$ROOT"/.gpudeps/*.deb > /dev/null 2>&1; then
-  mkdir -p /tmp/tinct-deps
-  for f in "$ROOT"/.gpudeps/*.deb; do
-    dpkg -x "$f" /tmp/tinct-deps 2>/dev/null ||
-      (cd /tmp/tinct-deps && ar p "$f" "$(ar t "$f" | grep '^data.tar')" | tar -x -J 2>/dev/null ||
-         ar p "$f" "$(ar t "$f" | grep '^data.tar')" | tar -x --zstd)
-  done
+  "$ROOT/tools/gpu_deps.sh" --unpack /tmp/tinct-deps
   CMAKE_EXTRA+=("-DCMAKE_PREFIX_PATH=/tmp/tinct-deps/usr")
   export LD_LIBRARY_PATH="/tmp/tinct-deps/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 fi
@@ -110,7 +105,9 @@ import glob, os, nvidia
 print(':'.join(sorted({os.path.dirname(p) for d in nvidia.__path__
                        for p in glob.glob(d + '/**/lib*.so*', recursive=True)})))" 2>/dev/null || true)
 [ -n "$NV_LIBS" ] && export LD_LIBRARY_PATH="$NV_LIBS${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-# the CUDA runtime of prebuilt binaries, wherever this image keeps it
+# the toolkit's libraries, wherever this image keeps them: the CUDA runtime of
+# binaries built here, cuBLAS / cuDNN where pip has none (gpu_prebuild.sh's
+# binaries carry a static CUDA runtime)
 for d in /usr/local/cuda/lib64 /usr/local/cuda/lib; do
   [ -d "$d" ] && export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$d"
 done

@@ -12,8 +12,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 tools/gpu_deps.sh > /dev/null
-rm -rf /tmp/tinct-deps && mkdir -p /tmp/tinct-deps
-for f in .gpudeps/*.deb; do dpkg -x "$f" /tmp/tinct-deps; done
+rm -rf /tmp/tinct-deps && tools/gpu_deps.sh --unpack /tmp/tinct-deps
 targets="test_gpu_kernels test_gpu_engine test_gpu_color bench_gpu_kernels bench_train_step bench_model_dump tinct"
 # links left by an older gpu_check dry run would stand in for the binaries
 find build-gpu -type l -delete 2>/dev/null || true

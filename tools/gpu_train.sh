@@ -29,7 +29,8 @@ if [ ! -x "$TINCT" ] && [ ! -d "$ROOT/build-gpu/bin" ] && [ -f "$ROOT/build-gpu/
   tar -xzf "$ROOT/build-gpu/bin.tgz" -C "$ROOT/build-gpu"
 fi
 [ -x "$TINCT" ] || TINCT=$ROOT/build-gpu/bin/tinct
-# the CUDA runtime of a prebuilt tinct, wherever this image keeps it
+# the CUDA runtime of a tinct that gpu_check.sh built here (dynamically linked;
+# gpu_prebuild.sh's binaries carry theirs), wherever this image keeps it
 for d in /usr/local/cuda/lib64 /usr/local/cuda/lib; do
   [ -d "$d" ] && export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$d"
 done
