@@ -186,6 +186,19 @@ std::string conv_label(const ConvCase& c, const Conv2dParams& p) {
   return b;
 }
 
+// A case's Winograd chunk budget for one scope (0: the default stays), so
+// that its batch is split into chunks of images.
+struct WinogradChunk {
+  size_t old = 0;
+  bool set;
+  explicit WinogradChunk(size_t bytes) : set(bytes != 0) {
+    if (set) old = gpu::set_winograd_chunk_bytes(bytes);
+  }
+  ~WinogradChunk() {
+    if (set) gpu::set_winograd_chunk_bytes(old);
+  }
+};
+
 // Above this many multiply-adds the CPU side uses the fast path (im2col +
 // blocked GEMM, OpenMP) instead of the reference loops.
 constexpr double kRefMacs = 3e7;
@@ -230,15 +243,13 @@ void run_conv_case(const ConvCase& cc) {
   // only from 32 channels up; here at any channel count). Its transforms
   // round ~5x more than a direct sum: still well inside sum_tol.
   if (cpu::conv2d_winograd_supported(p)) {
-    // a small chunk budget where asked, so that the batch is split in chunks
-    const size_t old = cc.chunk_bytes ? gpu::set_winograd_chunk_bytes(cc.chunk_bytes) : 0;
+    const WinogradChunk chunk(cc.chunk_bytes);
     y.poison();
     gpu::conv2d_fwd_winograd(p, dx_.p(), dw_.p(), cc.bias ? db_.p() : nullptr, y.p());
     check_close("conv fwd  (winograd F4x3)", yd, y.get(), y_ref, sum_tol(crs, y_ref));
     dx.poison();
     gpu::conv2d_bwd_data_winograd(p, ddy.p(), dw_.p(), dx.p());
     check_close("conv bwd-data (winograd F4x3)", xd, dx.get(), dx_ref, sum_tol(krs, dx_ref));
-    if (cc.chunk_bytes) gpu::set_winograd_chunk_bytes(old);
   }
   // the dispatcher (what the engine calls)
   y.poison();
@@ -270,14 +281,13 @@ void run_conv_case(const ConvCase& cc) {
       },
       gpu::conv2d_bwd_filter_igemm_workspace_bytes(p));
   if (cpu::conv2d_winograd_supported(p)) {
-    const size_t old = cc.chunk_bytes ? gpu::set_winograd_chunk_bytes(cc.chunk_bytes) : 0;
+    const WinogradChunk chunk(cc.chunk_bytes);
     check_wgrad(
         "winograd F4x3",
         [&](void* ws, size_t bytes, float* db) {
           gpu::conv2d_bwd_filter_winograd(p, dx_.p(), ddy.p(), dwg.p(), db, ws, bytes);
         },
         gpu::conv2d_bwd_filter_winograd_workspace_bytes(p));
-    if (cc.chunk_bytes) gpu::set_winograd_chunk_bytes(old);
   }
   dwg.put(dw0);
   gpu::conv2d_bwd_filter(p, dx_.p(), ddy.p(), dwg.p(), nullptr);  // the dispatcher, pool workspace
