@@ -5,13 +5,18 @@
 // the rest go on; the exit code says whether any failed. --compare writes one
 // side-by-side PNG per input and an index.html that shows them all.
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
+#include <map>
+#include <memory>
+#include <set>
+#include <sstream>
 #include <stdexcept>
 
 #include "apps/cli.h"
+#include "engine/atomic_file.h"
 #include "engine/device.h"
 #include "models/color/colorfulness.h"
 #include "models/eval/plot.h"
@@ -27,7 +32,9 @@ const char* kColorizeUsage =
     "usage: tinct colorize INPUT... -o OUTDIR [options]\n"
     "\n"
     "Colorizes photos (files or folders, searched recursively for JPEG, PNG, BMP).\n"
-    "Outputs are OUTDIR/<name>_<model>.png at the input's full size.\n"
+    "Outputs are OUTDIR/<name>_<model>.png at the input's full size, where <name> is the\n"
+    "photo's path under its folder argument (the folder tree is mirrored) without the\n"
+    "extension; two inputs that would share a name get their extension or a number added.\n"
     "\n"
     "  --model regression|classification|gan|all   (default all)\n"
     "  --weights FILE      weights for a single --model (default: the shipped ones)\n"
@@ -38,7 +45,10 @@ const char* kColorizeUsage =
 
 struct Input {
   fs::path path;
-  std::string name;  // output stem: the path relative to its folder argument, '/' -> '_'
+  // Output stem, unique among the inputs: the path relative to its folder
+  // argument without the extension ('/' kept: the outputs mirror the tree),
+  // or the file's stem; see make_names_unique.
+  std::string name;
 };
 
 std::vector<Input> collect_inputs(const std::vector<std::string>& args, std::vector<std::string>& missing) {
@@ -46,15 +56,50 @@ std::vector<Input> collect_inputs(const std::vector<std::string>& args, std::vec
   for (const std::string& a : args) {
     const fs::path p(a);
     if (fs::is_directory(p)) {
-      for (const data::FileUnder& f : data::list_files(a, data::has_decodable_extension)) {
-        std::string rel = fs::path(f.rel).replace_extension().generic_string();
-        std::replace(rel.begin(), rel.end(), '/', '_');
-        out.push_back({f.path, rel});
-      }
+      for (const data::FileUnder& f : data::list_files(a, data::has_decodable_extension))
+        out.push_back({f.path, fs::path(f.rel).replace_extension().generic_string()});
     } else if (fs::exists(p)) {
       out.push_back({p, p.stem().string()});
     } else {
       missing.push_back(a);
+    }
+  }
+  return out;
+}
+
+// Two inputs must never write one output (good.jpg beside good.png; a/p.png
+// given twice from two folders): the later of a clash gets its extension
+// ("good_png"), and if that still clashes a number ("good_png-2"), in input
+// order, so a rerun maps every input to the same file again.
+void make_names_unique(std::vector<Input>& inputs) {
+  std::map<std::string, int> count;
+  for (const Input& in : inputs) ++count[in.name];
+  std::set<std::string> taken;
+  for (Input& in : inputs) {
+    if (count[in.name] > 1 && taken.count(in.name)) {
+      std::string ext = in.path.extension().string();
+      for (char& c : ext) c = char(std::tolower(static_cast<unsigned char>(c)));
+      if (!ext.empty()) in.name += "_" + ext.substr(1);
+    }
+    const std::string base = in.name;
+    for (int k = 2; taken.count(in.name) || (in.name != base && count.count(in.name)); ++k)
+      in.name = base + "-" + std::to_string(k);
+    taken.insert(in.name);
+  }
+}
+
+// A relative URL for a file name: each byte outside the unreserved set (and
+// '/') percent-encoded, so names with '#', '?', '%' or spaces still link.
+std::string url_path(const std::string& s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == '/') {
+      out += char(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
     }
   }
   return out;
@@ -75,7 +120,7 @@ data::Image side_by_side(const std::vector<const data::Image*>& panels) {
 
 void write_index(const fs::path& out, const std::vector<std::pair<std::string, bool>>& rows,
                  const std::vector<std::string>& models) {
-  std::ofstream f(out / "index.html.tmp");
+  std::ostringstream f;
   f << "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>tinct colorize</title>\n"
        "<style>body{font-family:sans-serif;margin:24px;background:#fafafa;color:#222}"
        "figure{margin:0 0 28px 0}img{max-width:100%;border:1px solid #ccc}"
@@ -84,15 +129,15 @@ void write_index(const fs::path& out, const std::vector<std::pair<std::string, b
   for (auto& m : models) f << " | " << eval::xml_escape(m);
   f << " | original (when the input had colour).</p>\n";
   for (auto& [name, had_colour] : rows) {
-    f << "<figure><img src=\"compare/" << eval::xml_escape(name) << ".png\" alt=\"" << eval::xml_escape(name)
-      << "\"><figcaption>" << eval::xml_escape(name) << ": gray";
+    f << "<figure><img src=\"" << eval::xml_escape(url_path("compare/" + name + ".png")) << "\" alt=\""
+      << eval::xml_escape(name) << "\"><figcaption>" << eval::xml_escape(name) << ": gray";
     for (auto& m : models) f << " | " << eval::xml_escape(m);
     if (had_colour) f << " | original";
     f << "</figcaption></figure>\n";
   }
   f << "</body></html>\n";
-  f.close();
-  fs::rename(out / "index.html.tmp", out / "index.html");
+  const std::string html = f.str();
+  write_file_atomic((out / "index.html").string(), html.data(), html.size());
 }
 
 }  // namespace
@@ -131,6 +176,7 @@ int cmd_colorize(const Args& in) {
 
   std::vector<std::string> missing;
   std::vector<Input> inputs = collect_inputs(args, missing);
+  make_names_unique(inputs);
   int failed = 0;
   for (auto& m : missing) {
     std::fprintf(stderr, "tinct colorize: %s: no such file or folder\n", m.c_str());
@@ -143,6 +189,13 @@ int cmd_colorize(const Args& in) {
   const fs::path out(out_dir);
   fs::create_directories(out);
   if (compare) fs::create_directories(out / "compare");
+  // The debris of an earlier run that was killed mid-write.
+  std::set<fs::path> folders;
+  for (const Input& inp : inputs) {
+    folders.insert((out / inp.name).parent_path());
+    if (compare) folders.insert((out / "compare" / inp.name).parent_path());
+  }
+  for (const fs::path& d : folders) remove_stale_temp_files(d.string());
 
   std::vector<std::pair<std::string, bool>> compared;
   size_t ok = 0;
@@ -161,19 +214,31 @@ int cmd_colorize(const Args& in) {
       const auto t_img = std::chrono::steady_clock::now();
       std::vector<data::Image> results;
       for (auto& net : nets) results.push_back(models::colorize_image(*net, photo, co));
-      for (size_t k = 0; k < kinds.size(); ++k) data::save_png(targets[k].string(), results[k]);
+      std::vector<std::vector<uint8_t>> files;
+      for (auto& r : results) files.push_back(data::encode_png(r));
+      bool had_colour = false;
       if (compare) {
         data::Image gray = models::grayscale_of(photo);
         // A colour input is shown last, for reference.
-        const bool had_colour =
-            photo.source_channels >= 3 &&
-            color::colorfulness(photo.pixels.data(), photo.pixel_count()) > 1.0;
+        had_colour = photo.source_channels >= 3 &&
+                     color::colorfulness(photo.pixels.data(), photo.pixel_count()) > 1.0;
         std::vector<const data::Image*> panels{&gray};
         for (auto& r : results) panels.push_back(&r);
         if (had_colour) panels.push_back(&photo);
-        data::save_png(targets.back().string(), side_by_side(panels));
-        compared.push_back({inp.name, had_colour});
+        files.push_back(data::encode_png(side_by_side(panels)));
       }
+      // All of a photo's outputs or none: each is written in full to its
+      // temporary file first, and only then are they renamed into place. A
+      // failed write (a full disk) leaves no partial file, and no file that
+      // would make the rerun stop at "exists".
+      std::vector<std::unique_ptr<AtomicFile>> pending;
+      for (size_t k = 0; k < files.size(); ++k) {
+        fs::create_directories(targets[k].parent_path());
+        pending.push_back(std::make_unique<AtomicFile>(targets[k].string()));
+        pending.back()->write(files[k].data(), files[k].size());
+      }
+      for (auto& f : pending) f->commit();
+      if (compare) compared.push_back({inp.name, had_colour});
       const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_img).count();
       std::fprintf(stderr, "  %dx%d  %.2f s\n", photo.width, photo.height, secs);
       ++ok;

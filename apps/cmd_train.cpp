@@ -1,4 +1,5 @@
 // cmd_train.cpp — `tinct train`: options -> models::train().
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <stdexcept>
@@ -55,7 +56,8 @@ int cmd_train(const Args& in) {
   }
   if (take_option(args, "--lr", v)) {
     o.model.lr = float(parse_double("--lr", v));
-    if (!(o.model.lr > 0)) throw std::invalid_argument("--lr must be positive");
+    if (!(o.model.lr > 0) || !std::isfinite(o.model.lr))
+      throw std::invalid_argument("--lr must be a positive finite number, got " + v);
   }
   if (take_option(args, "--seed", v)) o.model.seed = uint64_t(parse_int("--seed", v, 0, 1L << 62));
   if (take_option(args, "--crop", v)) o.crop = int(parse_int("--crop", v, 32, 4096));

@@ -1,4 +1,5 @@
 // main.cpp — `tinct`: dispatch to the subcommands; --help, --version.
+#include <cmath>
 #include <cstdio>
 #include <exception>
 #include <stdexcept>
@@ -57,6 +58,8 @@ double parse_double(const std::string& option, const std::string& value) {
     used = 0;
   }
   if (used != value.size() || value.empty()) throw std::invalid_argument(option + " must be a number, got '" + value + "'");
+  // No option means anything by inf or nan ("--lr inf" would pass a "> 0" check).
+  if (!std::isfinite(v)) throw std::invalid_argument(option + " must be a finite number, got '" + value + "'");
   return v;
 }
 

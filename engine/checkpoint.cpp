@@ -1,7 +1,9 @@
 // checkpoint.cpp — Tensor maps <-> safetensors files.
 #include "engine/checkpoint.h"
 
+#include <cmath>
 #include <cstring>
+#include <stdexcept>
 
 namespace tinct {
 
@@ -13,11 +15,24 @@ void save_checkpoint(const std::string& path, const std::map<std::string, Tensor
   save_safetensors(path, arrays, metadata, store_as);
 }
 
+int64_t first_non_finite(const float* data, size_t n) {
+  for (size_t i = 0; i < n; ++i)
+    if (!std::isfinite(data[i])) return int64_t(i);
+  return -1;
+}
+
 Checkpoint load_checkpoint(const std::string& path) {
   SafetensorsFile f = load_safetensors(path);
   Checkpoint c;
   c.metadata = std::move(f.metadata);
-  for (NamedArray& a : f.tensors) c.tensors[a.name] = Tensor::from_vector(a.shape, a.data);
+  for (NamedArray& a : f.tensors) {
+    const int64_t bad = first_non_finite(a.data.data(), a.data.size());
+    if (bad >= 0)
+      throw std::runtime_error(path + ": tensor \"" + a.name + "\" holds " + std::to_string(a.data[size_t(bad)]) +
+                               " at element " + std::to_string(bad) +
+                               "; weights must be finite (the file is damaged, or was saved from a diverged run)");
+    c.tensors[a.name] = Tensor::from_vector(a.shape, a.data);
+  }
   return c;
 }
 

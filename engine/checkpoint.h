@@ -19,7 +19,13 @@ struct Checkpoint {
   std::map<std::string, Tensor> tensors;
   std::map<std::string, std::string> metadata;
 };
+// Refuses (std::runtime_error naming the file, the tensor and the element) a
+// file holding a NaN or an infinity: no weights or optimizer state of a
+// usable model has one, and such a file would colorize to black.
 Checkpoint load_checkpoint(const std::string& path);
+
+// The index of the first NaN or infinity in data[0, n), or -1.
+int64_t first_non_finite(const float* data, size_t n);
 
 // The entries whose names start with `prefix`, with the prefix removed; used
 // to keep a model and its optimizer ("model." / "optim.") in one file.

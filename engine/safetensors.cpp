@@ -7,6 +7,7 @@
 // several GB needs no second copy in memory.
 #include "engine/safetensors.h"
 
+#include "engine/atomic_file.h"
 #include "engine/json.h"
 
 #include <fcntl.h>
@@ -148,75 +149,6 @@ void pread_exact(const std::string& path, int fd, void* dst, uint64_t n, uint64_
     offset += uint64_t(got);
   }
 }
-
-void write_all(const std::string& path, int fd, const void* src, size_t n) {
-  const char* p = static_cast<const char*>(src);
-  while (n > 0) {
-    ssize_t put = ::write(fd, p, std::min<size_t>(n, size_t(1) << 30));
-    if (put < 0 && errno == EINTR) continue;
-    if (put < 0) {
-      const int err = errno;
-      fail(path, "write failed: " + sys_error(err));
-    }
-    p += put;
-    n -= size_t(put);
-  }
-}
-
-// A temp file next to the destination that becomes the destination only on
-// commit(); destroyed uncommitted (an exception on the way), it is deleted.
-class AtomicFile {
- public:
-  explicit AtomicFile(const std::string& path)
-      : path_(path), tmp_(path + ".tmp." + std::to_string(::getpid())) {
-    fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    if (fd_ < 0) {
-      const int err = errno;
-      fail(path_, "cannot create temporary file " + tmp_ + ": " + sys_error(err));
-    }
-  }
-  ~AtomicFile() {
-    if (fd_ >= 0) ::close(fd_);
-    if (!committed_) ::unlink(tmp_.c_str());
-  }
-  AtomicFile(const AtomicFile&) = delete;
-  AtomicFile& operator=(const AtomicFile&) = delete;
-
-  void write(const void* src, size_t n) { write_all(path_, fd_, src, n); }
-
-  void commit() {
-    // fsync before rename: otherwise a crash could leave PATH naming a file
-    // whose data never reached the disk.
-    if (::fsync(fd_) != 0) {
-      const int err = errno;
-      fail(path_, "fsync failed: " + sys_error(err));
-    }
-    int fd = fd_;
-    fd_ = -1;
-    if (::close(fd) != 0) {
-      const int err = errno;
-      fail(path_, "close failed: " + sys_error(err));
-    }
-    if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
-      const int err = errno;
-      fail(path_, "cannot rename " + tmp_ + " over it: " + sys_error(err));
-    }
-    committed_ = true;
-    // Make the rename itself durable. Best effort: the new file is complete
-    // and in place either way, so a failure here is not worth an exception.
-    std::string dir = path_.find('/') == std::string::npos ? "." : path_.substr(0, path_.rfind('/') + 1);
-    int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-      ::fsync(dfd);
-      ::close(dfd);
-    }
-  }
-
- private:
-  std::string path_, tmp_;
-  int fd_ = -1;
-  bool committed_ = false;
-};
 
 // One tensor as described by the header, validated against the file.
 struct Entry {
@@ -401,16 +333,28 @@ SafetensorsFile load_safetensors(const std::string& path) {
     }
   }
 
-  // Sorted by position, non-empty byte ranges must not overlap (a 0-byte
-  // tensor occupies nothing and may sit anywhere).
+  // Sorted by position, the non-empty byte ranges must tile the data area
+  // exactly, as the Python package requires (a 0-byte tensor occupies nothing
+  // and may sit anywhere). A gap or unused bytes at the end mean the header
+  // and the data disagree: a header length changed by a few bytes still
+  // parses (the padding is spaces) but shifts every tensor.
   std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.begin < b.begin; });
   const Entry* prev = nullptr;
+  uint64_t covered = 0;
   for (const Entry& e : entries) {
     if (e.begin == e.end) continue;
     if (prev && e.begin < prev->end)
       fail(path, "tensors \"" + prev->name + "\" and \"" + e.name + "\" overlap in the data area");
+    if (e.begin != covered)
+      fail(path, "the data area has " + std::to_string(e.begin - covered) + " unused bytes before tensor \"" +
+                     e.name + "\" (at byte " + std::to_string(covered) +
+                     "): the header and the data disagree; the file is damaged");
+    covered = e.end;
     prev = &e;
   }
+  if (covered != data_size)
+    fail(path, "the tensors use " + std::to_string(covered) + " bytes of a data area of " + std::to_string(data_size) +
+                   ": the header length or the offsets are wrong; the file is damaged");
 
   // Read in file order (sequential I/O), then sort by name for find().
   std::vector<uint16_t> buf;

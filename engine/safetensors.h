@@ -50,7 +50,9 @@ void save_safetensors(const std::string& path, const std::vector<NamedArray>& te
 
 // Reads a file with F32, F16 or BF16 tensors (converted to float32). Every
 // inconsistency in the file is reported as std::runtime_error whose message
-// starts with PATH and says what is wrong; it never reads out of bounds.
+// starts with PATH and says what is wrong; it never reads out of bounds. The
+// tensors must tile the data area exactly (no gap, no unused bytes at the
+// end), as the Python package requires.
 SafetensorsFile load_safetensors(const std::string& path);
 
 // IEEE binary16 and bfloat16 conversions. float -> 16 bit rounds to nearest

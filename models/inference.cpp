@@ -54,16 +54,18 @@ data::Image grayscale_of(const data::Image& photo) {
   return out;
 }
 
+std::pair<int, int> model_input_size(int width, int height, int size, int m) {
+  const double scale = double(size) / double(std::min(width, height));
+  int mw = model_side(width, scale, m), mh = model_side(height, scale, m);
+  // Very elongated photos: cap the long side so the model's cost stays bounded.
+  const int cap = std::max(m, (2 * size / m) * m);
+  return {std::min(mw, cap), std::min(mh, cap)};
+}
+
 data::Image colorize_image(Colorizer& model, const data::Image& photo, const ColorizeOptions& o) {
   if (photo.channels != 3 || photo.width < 1 || photo.height < 1)
     throw std::invalid_argument("colorize: expected an RGB image");
-  const int m = model.size_multiple();
-  const double scale = double(o.size) / double(std::min(photo.width, photo.height));
-  int mw = model_side(photo.width, scale, m), mh = model_side(photo.height, scale, m);
-  // Very elongated photos: cap the long side so the model's cost stays bounded.
-  const int cap = std::max(m, (2 * o.size / m) * m);
-  mw = std::min(mw, cap);
-  mh = std::min(mh, cap);
+  const auto [mw, mh] = model_input_size(photo.width, photo.height, o.size, model.size_multiple());
 
   data::FastLab lab;
   // The model's input: L of the photo resized with antialiasing.
@@ -73,6 +75,12 @@ data::Image colorize_image(Colorizer& model, const data::Image& photo, const Col
   lab.convert(small.pixels.data(), ns, Ls.data(), abs_.data());
   color::normalize_L(Ls.data(), ns);
   Tensor ab = model.predict_ab(Tensor::from_vector({1, 1, mh, mw}, Ls));
+  // Finite weights can still overflow (huge values): a NaN here would become
+  // a black photo written with success, so it is an error instead.
+  if (const int64_t bad = first_non_finite(ab.data(), size_t(ab.numel())); bad >= 0)
+    throw std::runtime_error("the " + model.options().kind + " model predicted " +
+                             std::to_string(ab.data()[bad]) +
+                             " as a colour: its weights are damaged or from a diverged run");
 
   // ab back at full size, recombined with the photo's own L.
   Tensor ab_full = ops::upsample(ab, photo.height, photo.width, Upsample::Bilinear);

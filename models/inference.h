@@ -10,6 +10,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "models/colorizer.h"
 #include "models/data/image.h"
@@ -22,6 +23,11 @@ struct ColorizeOptions {
 
 // RGB 8-bit in, RGB 8-bit out, same size.
 data::Image colorize_image(Colorizer& model, const data::Image& photo, const ColorizeOptions& o = {});
+
+// The width and height the model sees for a photo of width x height at
+// ColorizeOptions::size `size`, for a model whose sides are multiples of m
+// (Colorizer::size_multiple()): what colorize_image resizes the L to.
+std::pair<int, int> model_input_size(int width, int height, int size, int m);
 
 // The photo's lightness as a gray RGB image (what the models are given).
 data::Image grayscale_of(const data::Image& photo);

@@ -1,18 +1,24 @@
 // train.cpp — the training loop: data, steps, logs, evaluation, checkpoints.
 #include "models/train.h"
 
+#include <fcntl.h>
+#include <omp.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
 #include <stdexcept>
 
+#include "engine/atomic_file.h"
 #include "engine/checkpoint.h"
 #include "engine/device.h"
 #include "models/color/lab.h"
@@ -65,8 +71,9 @@ void trim_csv(const fs::path& path, const std::string& header, int64_t step) {
     if (!line.empty() && std::stoll(line.substr(0, line.find(','))) <= step) keep.push_back(line);
   }
   in.close();
-  std::ofstream out(path, std::ios::trunc);
-  for (auto& l : keep) out << l << "\n";
+  std::string text;
+  for (auto& l : keep) text += l + "\n";
+  write_file_atomic(path.string(), text.data(), text.size());
 }
 
 std::string losses_str(const Losses& l) {
@@ -138,10 +145,98 @@ void write_loss_plot(const fs::path& out, const std::string& kind) {
   po.y_label = "loss";
   po.log_y = true;
   const std::string svg = eval::svg_line_plot(curves, po);
-  const fs::path tmp = out / "loss.svg.tmp";
-  std::ofstream(tmp) << svg;
-  fs::rename(tmp, out / "loss.svg");
+  write_file_atomic((out / "loss.svg").string(), svg.data(), svg.size());
 }
+
+// One run per folder: an exclusive flock on DIR/.lock, held for the run and
+// released by the kernel however the process ends (no stale lock after a
+// crash or kill -9). A second `tinct train` into the same folder is refused
+// instead of interleaving its logs and overwriting the other's checkpoints.
+class RunLock {
+ public:
+  explicit RunLock(const fs::path& dir) {
+    const std::string path = (dir / ".lock").string();
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (fd_ < 0) {
+      const int err = errno;
+      throw std::runtime_error(path + ": cannot create the run's lock file: " + std::strerror(err));
+    }
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      const int err = errno;
+      char pid[32] = {0};
+      const ssize_t got = ::pread(fd_, pid, sizeof pid - 1, 0);
+      ::close(fd_);
+      if (err == EWOULDBLOCK)
+        throw std::runtime_error(dir.string() + " is in use by another tinct train" +
+                                 (got > 0 ? " (pid " + std::string(pid, size_t(got)) + ")" : std::string()) +
+                                 "; wait for it to finish or choose another --out");
+      throw std::runtime_error(path + ": cannot lock: " + std::strerror(err));
+    }
+    // The pid only serves the message above; the lock is what counts, so a
+    // failure to record it is ignored.
+    const std::string me = std::to_string(::getpid());
+    if (::ftruncate(fd_, 0) == 0) {
+      const ssize_t put = ::pwrite(fd_, me.data(), me.size(), 0);
+      (void)put;
+    }
+  }
+  ~RunLock() { ::close(fd_); }  // closing releases the lock
+  RunLock(const RunLock&) = delete;
+  RunLock& operator=(const RunLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+// What the pack holds, independent of where it lies: its size, count and
+// every image's CRC and name hash. A resumed run must see the same data, or
+// its loader position and its rebalancing prior would silently mean
+// something else.
+std::string pack_fingerprint(const data::Pack& p) {
+  uint32_t crc = 0;
+  auto mix = [&crc](uint64_t v) { crc = data::crc32(&v, sizeof v, crc); };
+  mix(p.size());
+  mix(uint64_t(p.width()) << 32 | uint32_t(p.height()));
+  for (size_t i = 0; i < p.size(); ++i) {
+    mix(p.entry(i).crc);
+    mix(p.entry(i).name_hash);
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%zu-%08x", p.size(), crc);
+  return buf;
+}
+
+// Tells a loss that has run away from one that is merely noisy. The
+// reference of each loss is its value at the first step of this process
+// (fresh or resumed); a loss that is not finite, or more than kFactor times
+// its reference, has diverged. Healthy training, the GAN's seesaw included,
+// moves a loss by far less than 10^4 from where it started, while a learning
+// rate far too large does so within a few steps (--lr 1e6: 1e23).
+class DivergenceGuard {
+ public:
+  static constexpr double kFactor = 1e4;
+  static constexpr double kFloor = 1e-2;  // a reference near 0 must not make every step "diverged"
+
+  // "" when every loss is sane, else what is wrong in words.
+  std::string check(const Losses& l) {
+    if (ref_.empty())
+      for (auto& [n, v] : l) ref_[n] = std::isfinite(v) ? std::max(std::fabs(double(v)), kFloor) : kFloor;
+    for (auto& [n, v] : l) {
+      if (!std::isfinite(v)) return "the " + n + " loss became " + std::to_string(v);
+      auto it = ref_.find(n);
+      if (it != ref_.end() && std::fabs(double(v)) > kFactor * it->second) {
+        char buf[160];
+        std::snprintf(buf, sizeof buf, "the %s loss reached %.3g, over %.0e times its first value (%.3g)",
+                      n.c_str(), double(v), kFactor, it->second);
+        return buf;
+      }
+    }
+    return {};
+  }
+
+ private:
+  std::map<std::string, double> ref_;
+};
 
 class Progress {
  public:
@@ -190,11 +285,19 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
     throw std::invalid_argument(o.data + ": " + std::to_string(split.train.size()) + " training images, fewer than one batch of " +
                                 std::to_string(o.batch));
 
-  // Where the run starts: fresh, or the newest checkpoint.
+  // Where the run starts: fresh, or the newest checkpoint. The folder is
+  // locked first, so two runs cannot both find it empty.
+  if (!o.resume) fs::create_directories(out);
+  else if (!fs::is_directory(out)) throw std::runtime_error(o.out + ": no checkpoint to resume from (no such folder)");
+  RunLock lock(out);
+  remove_stale_temp_files(o.out);  // a checkpoint write that was killed
+  const std::string fingerprint = pack_fingerprint(*pack);
+  const int threads = omp_get_max_threads();
   int64_t start = 0;
   data::LoaderState loader_state;
   loader_state.seed = o.model.seed;
   auto ckpts = list_checkpoints(out);
+  std::string resume_note;
   if (o.resume) {
     if (ckpts.empty()) throw std::runtime_error(o.out + ": no checkpoint to resume from (ckpt-*.safetensors)");
     const std::string file = ckpts.back().second.string();
@@ -205,6 +308,16 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
     if (std::stoi(meta(c.metadata, "batch", file)) != o.batch || std::stoi(meta(c.metadata, "crop", file)) != o.crop)
       throw std::runtime_error(file + ": the run used --batch " + c.metadata["batch"] + " --crop " + c.metadata["crop"] +
                                "; resume with the same values");
+    // Checkpoints from before the fingerprint was recorded are taken on trust.
+    if (c.metadata.count("data_fingerprint") && c.metadata["data_fingerprint"] != fingerprint)
+      throw std::runtime_error(file + ": the run was trained on " + c.metadata["data"] + " (" +
+                               c.metadata["data_fingerprint"] + " images-crc), but --data " + o.data + " holds other images (" +
+                               fingerprint + "); resume with the run's own pack");
+    if (c.metadata.count("threads") && c.metadata["threads"] != std::to_string(threads))
+      resume_note = "note: the run used " + c.metadata["threads"] + " compute threads and this process has " +
+                    std::to_string(threads) +
+                    " (OMP_NUM_THREADS): it resumes correctly, but floating-point sums split per thread differ, so "
+                    "the weights will not be bit-identical to an uninterrupted run";
     model->load_state(c.tensors, true);
     start = std::stoll(meta(c.metadata, "step", file));
     loader_state.seed = std::stoull(meta(c.metadata, "loader_seed", file));
@@ -214,7 +327,6 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
     if (!ckpts.empty())
       throw std::runtime_error(o.out + " already holds a run (" + ckpts.back().second.filename().string() +
                                "); pass --resume to continue it, or choose another --out");
-    fs::create_directories(out);
     model->prepare(pack, split.train);
   }
 
@@ -247,6 +359,7 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
   }
 
   Progress progress(o.quiet, total);
+  if (!resume_note.empty()) progress.line(resume_note);
   progress.line(o.model.kind + "/" + o.model.preset + ": " + std::to_string(model->num_parameters()) + " parameters, " +
                 std::to_string(split.train.size()) + " training and " + std::to_string(split.validation.size()) +
                 " validation images, batch " + std::to_string(o.batch) + ", " +
@@ -261,7 +374,54 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
   trim_csv(out / "val_log.csv", val_header, start);
   std::ofstream train_log(out / "train_log.csv", std::ios::app), val_log(out / "val_log.csv", std::ios::app);
 
-  auto save = [&](int64_t step) {
+  DivergenceGuard guard;
+  auto newest_checkpoint = [&]() {
+    auto all = list_checkpoints(out);
+    return all.empty() ? std::string("No checkpoint was written yet.")
+                       : "The last good checkpoint is " + all.back().second.string() + ".";
+  };
+  auto diverged = [&](const std::string& what) {
+    progress.line("error: " + what + "; stopping without saving this state. " + newest_checkpoint() +
+                  " Try a lower --lr.");
+    return int(kTrainDiverged);
+  };
+
+  // The mean validation losses of the current weights (eval mode), or of the
+  // last training batch when nothing is held out; {} without either.
+  auto held_out_losses = [&](const data::Batch* last) {
+    std::vector<double> sum(names.size(), 0.0);
+    const std::vector<data::Batch>* set = &val;
+    std::vector<data::Batch> one;
+    if (val.empty()) {
+      if (!last) return Losses{};
+      one.push_back(*last);
+      set = &one;
+    }
+    for (auto& b : *set) {
+      Losses l = model->eval_losses(b);
+      for (size_t i = 0; i < l.size() && i < sum.size(); ++i) sum[i] += l[i].second;
+    }
+    Losses mean;
+    for (size_t i = 0; i < sum.size(); ++i) mean.push_back({names[i], float(sum[i] / double(set->size()))});
+    return mean;
+  };
+
+  // A checkpoint is written only for weights that are good: every tensor
+  // finite and the held-out losses of THESE weights sane (a finite loss
+  // before an update says nothing about the weights after it). So "the
+  // last good checkpoint" is always one to resume from. Returns "" when
+  // saved, else why not.
+  auto save = [&](int64_t step, const Losses& checked, const data::Batch* last) -> std::string {
+    const std::map<std::string, Tensor> state = model->state(true);
+    for (auto& [name, t] : state) {
+      const std::vector<float> v = t.to_vector();
+      if (const int64_t bad = first_non_finite(v.data(), v.size()); bad >= 0)
+        return "after step " + std::to_string(step) + " the weights hold " + std::to_string(v[size_t(bad)]) +
+               " (" + name + ")";
+    }
+    const Losses held = checked.empty() ? held_out_losses(last) : checked;
+    if (std::string bad = guard.check(held); !bad.empty())
+      return "after step " + std::to_string(step) + " on held-out images " + bad;
     auto md = model->metadata();
     data::LoaderState s = loader.state();
     md["step"] = std::to_string(step);
@@ -271,32 +431,41 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
     md["loader_epoch"] = std::to_string(s.epoch);
     md["loader_position"] = std::to_string(s.position);
     md["data"] = o.data;
-    save_checkpoint((out / ckpt_name(step)).string(), model->state(true), md);
+    md["data_fingerprint"] = fingerprint;
+    md["threads"] = std::to_string(threads);
+    try {
+      save_checkpoint((out / ckpt_name(step)).string(), state, md);
+    } catch (const std::exception& e) {
+      throw std::runtime_error(std::string(e.what()) + " (step " + std::to_string(step) + " is not saved; " +
+                               newest_checkpoint() + " Free some space and continue with --resume)");
+    }
     auto all = list_checkpoints(out);
     for (size_t i = 0; i + size_t(std::max(1, o.keep)) < all.size(); ++i) fs::remove(all[i].second);
+    return {};
   };
 
+  // Validation losses, a sample grid and the loss plot. The pictures are
+  // for people: a failure to write them (a full disk) is reported and the
+  // run goes on to its checkpoint, which says loudly if it cannot be saved.
   auto evaluate = [&](int64_t step) {
-    if (val.empty()) return;
-    std::vector<double> sum(names.size(), 0.0);
-    for (auto& b : val) {
-      Losses l = model->eval_losses(b);
-      for (size_t i = 0; i < l.size() && i < sum.size(); ++i) sum[i] += l[i].second;
-    }
+    if (val.empty()) return Losses{};
+    Losses mean = held_out_losses(nullptr);
     val_log << step;
-    Losses mean;
-    for (size_t i = 0; i < sum.size(); ++i) {
-      mean.push_back({names[i], float(sum[i] / double(val.size()))});
-      val_log << "," << mean.back().second;
-    }
+    for (auto& [n, v] : mean) val_log << "," << v;
     val_log << "\n";
     val_log.flush();
     train_log.flush();
+    if (!val_log || !train_log) progress.line("warning: cannot append to the logs in " + o.out + " (disk full?)");
     char name[64];
     std::snprintf(name, sizeof name, "samples-%08lld.png", (long long)step);
-    data::save_png((out / name).string(), sample_grid(*model, val.front(), 8));
-    write_loss_plot(out, o.model.kind);
+    try {
+      data::save_png((out / name).string(), sample_grid(*model, val.front(), 8));
+      write_loss_plot(out, o.model.kind);
+    } catch (const std::exception& e) {
+      progress.line(std::string("warning: ") + e.what() + " (training goes on)");
+    }
     progress.line("step " + std::to_string(step) + "  validation " + losses_str(mean) + "  -> " + name);
+    return mean;
   };
 
   const auto t0 = Clock::now();
@@ -306,16 +475,7 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
   for (int64_t step = start + 1; step <= total; ++step) {
     data::Batch b = loader.next();
     Losses l = model->train_step(b);
-    for (auto& [n, v] : l)
-      if (!std::isfinite(v)) {
-        auto all = list_checkpoints(out);
-        progress.line("error: the " + n + " loss became " + std::to_string(v) + " at step " + std::to_string(step) +
-                      "; stopping without saving this state. " +
-                      (all.empty() ? std::string("No checkpoint was written yet.")
-                                   : "The last good checkpoint is " + all.back().second.string() + ".") +
-                      " Try a lower --lr.");
-        return kTrainDiverged;
-      }
+    if (std::string bad = guard.check(l); !bad.empty()) return diverged(bad + " at step " + std::to_string(step));
     ++since_last;
     const bool log_now = step % o.log_every == 0 || step == total;
     if (log_now) {
@@ -332,9 +492,11 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
       // On a terminal the bar redraws at every log; in a log file, a line every 10 logs.
       progress.update(step, l, img_s, per_step * double(total - step), step % (10 * o.log_every) == 0);
     }
-    if (step % o.eval_every == 0 || step == total) evaluate(step);
+    Losses checked;
+    if (step % o.eval_every == 0 || step == total) checked = evaluate(step);
     const bool interrupted = stop && stop->load();
-    if (step % o.ckpt_every == 0 || step == total || interrupted) save(step);
+    if (step % o.ckpt_every == 0 || step == total || interrupted)
+      if (std::string bad = save(step, checked, &b); !bad.empty()) return diverged(bad);
     if (interrupted) {
       progress.line("interrupted at step " + std::to_string(step) + ": saved " + (out / ckpt_name(step)).string() +
                     "; continue with --resume");

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <limits>
 #include <stdexcept>
 
 #include "doctest/doctest.h"
@@ -110,4 +111,39 @@ TEST_CASE("a checkpoint of another architecture is refused with the names that d
   CHECK(net->state_dict().at("0.weight").to_vector() == before);
   CHECK_THROWS_WITH_AS(load_checkpoint(dir.file("missing.safetensors")), doctest::Contains("missing.safetensors"),
                        std::runtime_error);
+}
+
+TEST_CASE("weights holding NaN, Inf or a negative batch-norm variance are refused, naming the tensor") {
+  TempDir dir;
+  auto net = small_net(3);
+  auto sd = net->state_dict();
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  for (float bad : {nan, inf, -inf}) {
+    std::map<std::string, Tensor> damaged;
+    for (auto& [name, t] : sd) damaged[name] = Tensor::from_vector(t.shape(), t.to_vector());
+    std::vector<float> w = damaged.at("0.weight").to_vector();
+    w[5] = bad;
+    damaged["0.weight"] = Tensor::from_vector(sd.at("0.weight").shape(), w);
+    save_checkpoint(dir.file("bad.safetensors"), damaged);
+    CHECK_THROWS_WITH_AS(load_checkpoint(dir.file("bad.safetensors")),
+                         doctest::Contains("tensor \"0.weight\" holds"), std::runtime_error);
+    CHECK_THROWS_WITH_AS(load_checkpoint(dir.file("bad.safetensors")), doctest::Contains("at element 5"),
+                         std::runtime_error);
+    // Built in memory rather than read from a file: the module refuses it too.
+    auto other = small_net(4);
+    CHECK_THROWS_WITH_AS(other->load_state_dict(damaged), doctest::Contains("not finite: 0.weight"), std::runtime_error);
+  }
+  std::map<std::string, Tensor> negative;
+  for (auto& [name, t] : sd) negative[name] = Tensor::from_vector(t.shape(), t.to_vector());
+  std::vector<float> var = negative.at("1.running_var").to_vector();
+  var[2] = -0.5f;
+  negative["1.running_var"] = Tensor::from_vector(sd.at("1.running_var").shape(), var);
+  auto other = small_net(4);
+  const auto before = other->state_dict().at("0.weight").to_vector();
+  CHECK_THROWS_WITH_AS(other->load_state_dict(negative), doctest::Contains("negative variance: 1.running_var holds -0.5"),
+                       std::runtime_error);
+  CHECK(other->state_dict().at("0.weight").to_vector() == before);  // nothing was loaded
+  // The intact state still loads.
+  save_checkpoint(dir.file("good.safetensors"), sd);
+  CHECK_NOTHROW(other->load_state_dict(load_checkpoint(dir.file("good.safetensors")).tensors));
 }

@@ -1,12 +1,16 @@
 // test_colorize.cpp — the shipped weights colorize a bundled photo end to
 // end with each model: the files load, the output keeps the photo's size and
 // lightness, and it has colour.
+#include <unistd.h>
+
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <stdexcept>
 
 #include "doctest/doctest.h"
+#include "engine/checkpoint.h"
 #include "models/color/colorfulness.h"
 #include "models/data/loader.h"
 #include "models/inference.h"
@@ -52,4 +56,52 @@ TEST_CASE("mismatched or missing weights are refused with the file's name") {
                        doctest::Contains("holds a gan model, not regression"), std::runtime_error);
   CHECK_THROWS_WITH_AS(models::load_colorizer((weights / "nothing.safetensors").string()),
                        doctest::Contains("no such weights file"), std::runtime_error);
+}
+
+namespace {
+struct TempFile {
+  fs::path path = fs::temp_directory_path() / ("tinct_colorize_" + std::to_string(::getpid()) + "_" +
+                                               std::to_string(rand()) + ".safetensors");
+  ~TempFile() { fs::remove(path); }
+};
+
+// The shipped regression weights with `edit` applied to every tensor whose
+// name contains `part`, saved as F32 to `file`.
+void damaged_weights(const fs::path& file, const std::string& part, const std::function<float(float)>& edit) {
+  Checkpoint c = load_checkpoint((source_dir() / "weights" / "regression.safetensors").string());
+  for (auto& [name, t] : c.tensors) {
+    if (name.find(part) == std::string::npos) continue;
+    std::vector<float> v = t.to_vector();
+    for (float& x : v) x = edit(x);
+    t = Tensor::from_vector(t.shape(), v);
+  }
+  save_checkpoint(file.string(), c.tensors, c.metadata);
+}
+}  // namespace
+
+TEST_CASE("damaged weights never colorize to a black photo: refused at load, or the colorize fails") {
+  data::Image photo = data::load_image((source_dir() / "demo" / "kodim23.png").string());
+  photo = data::resize(photo, 96, 64);
+  TempFile f;
+  SUBCASE("a NaN") {
+    damaged_weights(f.path, "conv1.weight", [](float x) { return x > 0.1f ? std::nanf("") : x; });
+    CHECK_THROWS_WITH_AS(models::load_colorizer(f.path.string(), "regression"), doctest::Contains("weights must be finite"),
+                         std::runtime_error);
+  }
+  SUBCASE("an infinity") {
+    damaged_weights(f.path, "bn1.bias", [](float x) { return x > 0 ? INFINITY : x; });
+    CHECK_THROWS_WITH_AS(models::load_colorizer(f.path.string(), "regression"), doctest::Contains("holds inf"),
+                         std::runtime_error);
+  }
+  SUBCASE("a negative batch-norm variance") {
+    damaged_weights(f.path, "running_var", [](float x) { return -x; });
+    CHECK_THROWS_WITH_AS(models::load_colorizer(f.path.string(), "regression"), doctest::Contains("negative variance"),
+                         std::runtime_error);
+  }
+  SUBCASE("huge but finite values") {
+    damaged_weights(f.path, "weight", [](float x) { return x * 1e30f; });
+    auto model = models::load_colorizer(f.path.string(), "regression");
+    CHECK_THROWS_WITH_AS(models::colorize_image(*model, photo), doctest::Contains("weights are damaged"),
+                         std::runtime_error);
+  }
 }

@@ -579,3 +579,43 @@ TEST_CASE("json: dump is compact, escapes what it must, and round-trips") {
   CHECK_THROWS_AS(json::dump(Value(std::nan(""))), json::TypeError);
   CHECK_THROWS_AS(json::dump(Value(std::numeric_limits<double>::infinity())), json::TypeError);
 }
+
+// --- the header and the data must agree --------------------------------------------------
+
+TEST_CASE("a header length off by a few bytes, or unused data, is refused (it would shift every tensor)") {
+  TempDir tmp;
+  // A real file: two tensors, header padded to 8 bytes with spaces.
+  std::string path = tmp / "good.safetensors";
+  save_safetensors(path, {{"a", {3}, {1.f, 2.f, 3.f}}, {"b", {2}, {4.f, 5.f}}}, {{"kind", "test"}});
+  const std::string good = read_bytes(path);
+  uint64_t n = 0;
+  std::memcpy(&n, good.data(), 8);
+  REQUIRE(good[8 + n - 1] == ' ');  // the padding that keeps a shrunk header valid JSON
+  for (uint64_t k = 1; k <= 7; ++k) {
+    std::string bad = good;
+    const uint64_t m = n - k;
+    std::memcpy(bad.data(), &m, 8);
+    INFO("header length shrunk by ", k);
+    // JSON still parses if the cut fell in the padding; the data no longer fits either way.
+    write_bytes(tmp / "bad.safetensors", bad);
+    std::string msg;
+    try {
+      load_safetensors(tmp / "bad.safetensors");
+    } catch (const std::runtime_error& e) {
+      msg = e.what();
+    }
+    CHECK_MESSAGE(!msg.empty(), "a shrunk header was accepted");
+  }
+  // Shrunk into the padding only (JSON intact): the coverage check is what refuses it.
+  size_t pad = 0;
+  while (good[8 + n - 1 - pad] == ' ') ++pad;
+  if (pad > 0) {
+    std::string bad = good;
+    const uint64_t m = n - 1;
+    std::memcpy(bad.data(), &m, 8);
+    check_load_error(tmp, bad, "the header length or the offsets are wrong");
+  }
+  check_load_error(tmp, good + std::string(4, '\0'), "the tensors use 20 bytes of a data area of 24");
+  const std::string gap = R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})";
+  check_load_error(tmp, make_file(gap, float_bytes({1.f, 2.f})), "4 unused bytes before tensor \"a\"");
+}

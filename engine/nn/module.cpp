@@ -1,4 +1,5 @@
 // module.cpp — the Module tree: registration, recursion, state_dict.
+#include <cmath>
 #include <sstream>
 #include <stdexcept>
 
@@ -71,6 +72,32 @@ std::map<std::string, Tensor> Module::state_dict() const {
   return sd;
 }
 
+namespace {
+
+// Values no trained model holds: a NaN or an infinity anywhere, a negative
+// batch-norm variance (its square root would be NaN). Either turns every
+// output black, so they are refused at load rather than discovered there.
+std::string value_problems(const std::string& name, const Tensor& t) {
+  const std::vector<float> v = t.to_vector();
+  std::ostringstream out;
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (!std::isfinite(v[i])) {
+      out << "\n  not finite: " << name << " holds " << v[i] << " at element " << i;
+      break;
+    }
+  }
+  const std::string suffix = "running_var";
+  if (name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
+    for (size_t i = 0; i < v.size(); ++i)
+      if (v[i] < 0.f) {
+        out << "\n  negative variance: " << name << " holds " << v[i] << " at element " << i;
+        break;
+      }
+  return out.str();
+}
+
+}  // namespace
+
 std::string Module::state_dict_problems(const std::map<std::string, Tensor>& sd, bool strict) const {
   std::map<std::string, Tensor> own = state_dict();
   std::ostringstream problems;
@@ -81,6 +108,8 @@ std::string Module::state_dict_problems(const std::map<std::string, Tensor>& sd,
     } else if (it->second.shape() != t.shape()) {
       problems << "\n  shape mismatch: " << name << " is " << shape_str(t.shape()) << " in the model, "
                << shape_str(it->second.shape()) << " in the checkpoint";
+    } else {
+      problems << value_problems(name, it->second);
     }
   }
   if (strict)

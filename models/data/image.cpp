@@ -14,6 +14,7 @@
 #include <limits>
 #include <sstream>
 
+#include "engine/atomic_file.h"
 #include "stb/stb_image.h"
 #include "stb/stb_image_write.h"
 
@@ -364,11 +365,7 @@ std::vector<std::uint8_t> read_file(const std::string& path, std::size_t max_byt
 }
 
 void write_file(const std::string& path, const std::vector<std::uint8_t>& bytes) {
-  std::FILE* f = std::fopen(path.c_str(), "wb");
-  if (!f) throw std::runtime_error(path + ": cannot create: " + std::strerror(errno));
-  const std::size_t put = bytes.empty() ? 0 : std::fwrite(bytes.data(), 1, bytes.size(), f);
-  const bool ok = put == bytes.size() && std::fclose(f) == 0;
-  if (!ok) throw std::runtime_error(path + ": write failed");
+  write_file_atomic(path, bytes.data(), bytes.size());
 }
 
 // ---------------------------------------------------------------------------

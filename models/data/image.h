@@ -106,7 +106,8 @@ void decode_image(const std::uint8_t* data, std::size_t size, Image& out, const 
 // Reads a whole file (ImageError unreadable / too_large on failure).
 std::vector<std::uint8_t> read_file(const std::string& path,
                                     std::size_t max_bytes = std::size_t(512) << 20);
-// Writes bytes to path (std::runtime_error on failure). Not atomic.
+// Writes bytes to path atomically (engine/atomic_file.h): on failure
+// std::runtime_error with the system's reason, and nothing is left behind.
 void write_file(const std::string& path, const std::vector<std::uint8_t>& bytes);
 
 // CRC-32 as in PNG, zlib and gzip (polynomial 0xEDB88320); pass the previous

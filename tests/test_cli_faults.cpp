@@ -1,0 +1,204 @@
+// test_cli_faults.cpp — the `tinct` binary as a careless or unlucky user
+// meets it: photos that would share an output name, names that break links,
+// a full disk, damaged weights, an infinite learning rate. Each case here
+// once ended with exit 0 and a wrong result, or left debris that blocked the
+// next run. Runs the real binary ($TINCT_BIN, set by ctest).
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "doctest/doctest.h"
+#include "engine/checkpoint.h"
+#include "models/data/image.h"
+
+using namespace tinct;
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path source_dir() {
+  const char* s = std::getenv("TINCT_SOURCE_DIR");
+  return s ? fs::path(s) : fs::current_path();
+}
+
+std::string tinct_bin() {
+  const char* b = std::getenv("TINCT_BIN");
+  return b ? b : (fs::current_path() / ".." / "tinct").string();
+}
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    path = fs::temp_directory_path() / ("tinct_cli_" + std::to_string(::getpid()) + "_" + std::to_string(rand()));
+    fs::create_directories(path);
+  }
+  ~TempDir() { fs::remove_all(path); }
+};
+
+std::string quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+struct Run {
+  int code = -1;
+  std::string output;  // stdout and stderr together
+};
+
+// `prefix` runs in the same shell before tinct (ulimit, trap).
+Run run(const std::string& args, const std::string& prefix = "") {
+  const std::string cmd = "bash -c " + quote(prefix + " exec " + quote(tinct_bin()) + " " + args) + " 2>&1";
+  Run r;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  REQUIRE(p);
+  char buf[4096];
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) r.output.append(buf, n);
+  const int status = ::pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
+}
+
+// A small colour photo cut from a demo image.
+data::Image photo(int w, int h) {
+  data::Image img = data::load_image((source_dir() / "demo" / "kodim23.png").string());
+  return data::resize(img, w, h);
+}
+
+std::vector<std::string> files_under(const fs::path& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    if (e.is_regular_file()) out.push_back(e.path().lexically_relative(dir).generic_string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("colorize: inputs that would share a name get distinct outputs, and the page links every name") {
+  TempDir t;
+  const fs::path in = t.path / "in";
+  fs::create_directories(in / "dup" / "a");
+  data::save_jpeg((in / "good.jpg").string(), photo(48, 32));
+  data::save_png((in / "good.png").string(), photo(48, 32));
+  data::save_png((in / "dup" / "a" / "p.png").string(), photo(40, 40));
+  data::save_png((in / "dup" / "a_p.png").string(), photo(40, 40));
+  data::save_png((in / "we#ird?.png").string(), photo(32, 32));
+  const fs::path out = t.path / "out";
+  // The debris of an earlier, killed run (no such process): removed.
+  fs::create_directories(out);
+  { std::ofstream(out / "good_regression.png.tmp.999999999") << "half a png"; }
+  const std::string args = quote((in / "good.jpg").string()) + " " + quote((in / "good.png").string()) + " " +
+                           quote((in / "dup").string()) + " " + quote((in / "we#ird?.png").string()) + " -o " +
+                           quote(out.string()) + " --model regression --compare --size 32";
+  Run r = run("colorize " + args);
+  INFO(r.output);
+  CHECK(r.code == 0);
+  const std::vector<std::string> expected = {"a/p_regression.png",       "a_p_regression.png",
+                                             "compare/a/p.png",          "compare/a_p.png",
+                                             "compare/good.png",         "compare/good_png.png",
+                                             "compare/we#ird?.png",      "good_png_regression.png",
+                                             "good_regression.png",      "index.html",
+                                             "we#ird?_regression.png"};
+  CHECK(files_under(out) == expected);
+  std::ifstream f(out / "index.html");
+  const std::string html((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  CHECK(html.find("src=\"compare/we%23ird%3F.png\"") != std::string::npos);
+  CHECK(html.find("src=\"compare/a/p.png\"") != std::string::npos);
+  CHECK(html.find("src=\"compare/good_png.png\"") != std::string::npos);
+  // Each output once on the page.
+  size_t figures = 0;
+  for (size_t at = 0; (at = html.find("<figure>", at)) != std::string::npos; ++at) ++figures;
+  CHECK(figures == 5);
+  // A rerun without --overwrite keeps every output and says so; with it, replaces them.
+  Run again = run("colorize " + args);
+  CHECK(again.code == 1);
+  CHECK(again.output.find("0 photo(s) colorized, 5 failed") != std::string::npos);
+  CHECK(run("colorize " + args + " --overwrite").code == 0);
+}
+
+TEST_CASE("colorize on a full disk: the reason, a non-zero exit, no partial file, and the rerun succeeds") {
+  TempDir t;
+  const fs::path in = t.path / "photo.png", out = t.path / "out";
+  data::save_png(in.string(), photo(320, 200));
+  const std::string args = "colorize " + quote(in.string()) + " -o " + quote(out.string()) + " --model regression --compare";
+  // Files may grow to 8 KiB only: writes beyond fail with EFBIG, as on a full disk.
+  Run r = run(args, "trap '' XFSZ; ulimit -f 8;");
+  INFO(r.output);
+  CHECK(r.code != 0);
+  CHECK(r.output.find("File too large") != std::string::npos);
+  CHECK(files_under(out).empty());  // no truncated PNG, no zero-byte file, no temporary file
+  Run ok = run(args);
+  INFO(ok.output);
+  CHECK(ok.code == 0);
+  CHECK(files_under(out) == std::vector<std::string>{"compare/photo.png", "index.html", "photo_regression.png"});
+}
+
+TEST_CASE("damaged weights: colorize and eval fail loudly instead of writing black photos") {
+  TempDir t;
+  Checkpoint c = load_checkpoint((source_dir() / "weights" / "regression.safetensors").string());
+  std::vector<float> w = c.tensors.at("model.encoder.conv1.weight").to_vector();
+  w[3] = NAN;
+  c.tensors["model.encoder.conv1.weight"] = Tensor::from_vector(c.tensors.at("model.encoder.conv1.weight").shape(), w);
+  fs::create_directories(t.path / "weights");
+  save_checkpoint((t.path / "weights" / "regression.safetensors").string(), c.tensors, c.metadata);
+  fs::create_directories(t.path / "photos");
+  data::save_png((t.path / "photos" / "p.png").string(), photo(64, 48));
+
+  Run r = run("colorize " + quote((t.path / "photos").string()) + " -o " + quote((t.path / "out").string()) +
+              " --model regression --weights " + quote((t.path / "weights" / "regression.safetensors").string()));
+  INFO(r.output);
+  CHECK(r.code != 0);
+  CHECK(r.output.find("weights must be finite") != std::string::npos);
+  CHECK_FALSE(fs::exists(t.path / "out" / "p_regression.png"));
+
+  Run e = run("eval --data " + quote((t.path / "photos").string()) + " -o " + quote((t.path / "eval").string()) +
+              " --model regression --weights-dir " + quote((t.path / "weights").string()));
+  INFO(e.output);
+  CHECK(e.code != 0);
+}
+
+TEST_CASE("train: --lr inf, nan or beyond float is refused (inf passed the 'positive' check)") {
+  for (const char* lr : {"inf", "nan", "1e39"}) {
+    Run r = run(std::string("train --model regression --data none.tpk --out /nonexistent/run --lr ") + lr);
+    INFO(r.output);
+    CHECK(r.code != 0);
+    CHECK(r.output.find("finite number") != std::string::npos);
+  }
+}
+
+TEST_CASE("train: resuming with another thread count says the weights will not be bit-identical") {
+  TempDir t;
+  fs::create_directories(t.path / "photos");
+  data::Image base = data::load_image((source_dir() / "demo" / "kodim23.png").string());
+  for (int i = 0; i < 12; ++i)
+    data::save_png((t.path / "photos" / ("p" + std::to_string(i) + ".png")).string(),
+                   data::crop(base, 20 * i, 10 * i, 64, 64));
+  const std::string pack = quote((t.path / "p.tpk").string()), out = quote((t.path / "run").string());
+  Run prep = run("prepare " + quote((t.path / "photos").string()) + " -o " + pack +
+                 " --size 40 --min-side 32 --min-colorfulness 0 --quiet");
+  INFO(prep.output);
+  REQUIRE(prep.code == 0);
+  const std::string train = "train --model regression --data " + pack + " --out " + out +
+                            " --batch 2 --crop 32 --holdout 2 --eval-every 100 --ckpt-every 1 --threads 1";
+  Run first = run(train + " --steps 2", "export OMP_NUM_THREADS=1;");
+  INFO(first.output);
+  REQUIRE(first.code == 0);
+  Run same = run(train + " --steps 3 --resume", "export OMP_NUM_THREADS=1;");
+  CHECK(same.code == 0);
+  CHECK(same.output.find("bit-identical") == std::string::npos);
+  Run other = run(train + " --steps 4 --resume", "export OMP_NUM_THREADS=2;");
+  INFO(other.output);
+  CHECK(other.code == 0);
+  CHECK(other.output.find("the run used 1 compute threads and this process has 2") != std::string::npos);
+  CHECK(other.output.find("will not be bit-identical") != std::string::npos);
+}
