@@ -16,6 +16,13 @@ int cmd_eval(const Args& args);
 int cmd_colorize(const Args& args);
 int cmd_export(const Args& args);
 
+// Runs subcommand `cmd` and returns its exit code: 2 for bad arguments
+// (std::invalid_argument), 1 for other errors (the message goes to stderr),
+// kUnknownCommand when there is no such subcommand (main prints the usage
+// and exits 2).
+inline constexpr int kUnknownCommand = -1;
+int run_command(const std::string& cmd, const Args& args);
+
 // Parses "--name value" / "--name=value"; returns false when absent.
 bool take_option(Args& args, const std::string& name, std::string& value);
 bool take_flag(Args& args, const std::string& name);

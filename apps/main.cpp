@@ -1,69 +1,9 @@
 // main.cpp — `tinct`: dispatch to the subcommands; --help, --version.
-#include <cmath>
 #include <cstdio>
-#include <exception>
-#include <stdexcept>
+#include <string>
 
 #include "apps/cli.h"
 #include "engine/device.h"
-
-namespace tinct::cli {
-
-bool take_option(Args& args, const std::string& name, std::string& value) {
-  for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == name) {
-      if (i + 1 >= args.size()) throw std::invalid_argument(name + " needs a value");
-      value = args[i + 1];
-      args.erase(args.begin() + long(i), args.begin() + long(i) + 2);
-      return true;
-    }
-    if (args[i].rfind(name + "=", 0) == 0) {
-      value = args[i].substr(name.size() + 1);
-      args.erase(args.begin() + long(i));
-      return true;
-    }
-  }
-  return false;
-}
-
-bool take_flag(Args& args, const std::string& name) {
-  for (size_t i = 0; i < args.size(); ++i)
-    if (args[i] == name) {
-      args.erase(args.begin() + long(i));
-      return true;
-    }
-  return false;
-}
-
-long parse_int(const std::string& option, const std::string& value, long lo, long hi) {
-  size_t used = 0;
-  long v = 0;
-  try {
-    v = std::stol(value, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used != value.size() || value.empty() || v < lo || v > hi)
-    throw std::invalid_argument(option + " must be an integer in [" + std::to_string(lo) + ", " +
-                                std::to_string(hi) + "], got '" + value + "'");
-  return v;
-}
-
-double parse_double(const std::string& option, const std::string& value) {
-  size_t used = 0;
-  double v = 0;
-  try {
-    v = std::stod(value, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used != value.size() || value.empty()) throw std::invalid_argument(option + " must be a number, got '" + value + "'");
-  // No option means anything by inf or nan ("--lr inf" would pass a "> 0" check).
-  if (!std::isfinite(v)) throw std::invalid_argument(option + " must be a finite number, got '" + value + "'");
-  return v;
-}
-
-}  // namespace tinct::cli
 
 static const char* kUsage =
     "tinct " TINCT_VERSION " — image colorization on a from-scratch deep-learning engine\n"
@@ -102,20 +42,8 @@ int main(int argc, char** argv) {
   }
   const std::string cmd = args[0];
   args.erase(args.begin());
-  try {
-    if (cmd == "demo") return cmd_demo(args);
-    if (cmd == "prepare") return cmd_prepare(args);
-    if (cmd == "train") return cmd_train(args);
-    if (cmd == "eval") return cmd_eval(args);
-    if (cmd == "colorize") return cmd_colorize(args);
-    if (cmd == "export") return cmd_export(args);
-    std::fprintf(stderr, "tinct: unknown command '%s'\n\n%s", cmd.c_str(), kUsage);
-    return 2;
-  } catch (const std::invalid_argument& e) {
-    std::fprintf(stderr, "tinct %s: %s\n", cmd.c_str(), e.what());
-    return 2;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "tinct %s: error: %s\n", cmd.c_str(), e.what());
-    return 1;
-  }
+  const int code = run_command(cmd, args);
+  if (code != kUnknownCommand) return code;
+  std::fputs(kUsage, stderr);
+  return 2;
 }

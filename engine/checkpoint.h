@@ -12,6 +12,10 @@
 
 namespace tinct {
 
+// Atomic (temp file + rename). The metadata gains "data_crc32", the CRC-32 of
+// the data area (the file stays plain safetensors: PyTorch opens it and
+// ignores the key); the file is read back and checked against it before
+// this returns.
 void save_checkpoint(const std::string& path, const std::map<std::string, Tensor>& tensors,
                      const std::map<std::string, std::string>& metadata = {}, DType store_as = DType::F32);
 
@@ -19,8 +23,9 @@ struct Checkpoint {
   std::map<std::string, Tensor> tensors;
   std::map<std::string, std::string> metadata;
 };
-// Refuses (std::runtime_error naming the file, the tensor and the element) a
-// file holding a NaN or an infinity: no weights or optimizer state of a
+// Refuses (std::runtime_error naming the file and what is wrong) a file
+// whose data does not match its "data_crc32", and one holding a NaN or an
+// infinity (naming the tensor and the element): no weights or optimizer state of a
 // usable model has one, and such a file would colorize to black.
 Checkpoint load_checkpoint(const std::string& path);
 

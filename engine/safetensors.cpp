@@ -8,6 +8,7 @@
 #include "engine/safetensors.h"
 
 #include "engine/atomic_file.h"
+#include "engine/crc32.h"
 #include "engine/json.h"
 
 #include <fcntl.h>
@@ -150,6 +151,26 @@ void pread_exact(const std::string& path, int fd, void* dst, uint64_t n, uint64_
   }
 }
 
+// The data area as stored, in order, a chunk at a time: float32 as it is,
+// 16-bit types converted through a small buffer.
+template <class Sink>
+void for_each_stored_chunk(const std::vector<const NamedArray*>& order, DType store_as, Sink&& sink) {
+  std::vector<uint16_t> buf;
+  for (const NamedArray* t : order) {
+    if (store_as == DType::F32) {
+      sink(t->data.data(), t->data.size() * sizeof(float));
+      continue;
+    }
+    for (size_t i = 0; i < t->data.size(); i += kChunkElems) {
+      size_t m = std::min(kChunkElems, t->data.size() - i);
+      buf.resize(m);
+      for (size_t k = 0; k < m; ++k)
+        buf[k] = store_as == DType::F16 ? float_to_half(t->data[i + k]) : float_to_bf16(t->data[i + k]);
+      sink(buf.data(), m * 2);
+    }
+  }
+}
+
 // One tensor as described by the header, validated against the file.
 struct Entry {
   std::string name;
@@ -261,21 +282,17 @@ void save_safetensors(const std::string& path, const std::vector<NamedArray>& te
   uint64_t n = text.size();
   out.write(&n, 8);
   out.write(text.data(), text.size());
-  std::vector<uint16_t> buf;
-  for (const NamedArray* t : order) {
-    if (store_as == DType::F32) {
-      out.write(t->data.data(), t->data.size() * sizeof(float));
-      continue;
-    }
-    for (size_t i = 0; i < t->data.size(); i += kChunkElems) {
-      size_t m = std::min(kChunkElems, t->data.size() - i);
-      buf.resize(m);
-      for (size_t k = 0; k < m; ++k)
-        buf[k] = store_as == DType::F16 ? float_to_half(t->data[i + k]) : float_to_bf16(t->data[i + k]);
-      out.write(buf.data(), m * 2);
-    }
-  }
+  for_each_stored_chunk(order, store_as, [&out](const void* p, size_t bytes) { out.write(p, bytes); });
   out.commit();
+}
+
+uint32_t data_area_crc32(const std::vector<NamedArray>& tensors, DType store_as) {
+  std::vector<const NamedArray*> order;
+  for (const NamedArray& t : tensors) order.push_back(&t);
+  std::sort(order.begin(), order.end(), [](const NamedArray* a, const NamedArray* b) { return a->name < b->name; });
+  uint32_t crc = 0;
+  for_each_stored_chunk(order, store_as, [&crc](const void* p, size_t bytes) { crc = crc32(p, bytes, crc); });
+  return crc;
 }
 
 SafetensorsFile load_safetensors(const std::string& path) {
@@ -365,11 +382,13 @@ SafetensorsFile load_safetensors(const std::string& path) {
     t.data.resize(size_t(e.count));  // count * dtype size <= data_size, checked above
     if (e.dtype == DType::F32) {
       pread_exact(path, file.fd, t.data.data(), e.end - e.begin, data_start + e.begin);
+      result.data_crc32 = crc32(t.data.data(), e.end - e.begin, result.data_crc32);
     } else {
       for (uint64_t i = 0; i < e.count; i += kChunkElems) {
         size_t m = size_t(std::min<uint64_t>(kChunkElems, e.count - i));
         buf.resize(m);
         pread_exact(path, file.fd, buf.data(), m * 2, data_start + e.begin + i * 2);
+        result.data_crc32 = crc32(buf.data(), m * 2, result.data_crc32);
         for (size_t k = 0; k < m; ++k)
           t.data[i + k] = e.dtype == DType::F16 ? half_to_float(buf[k]) : bf16_to_float(buf[k]);
       }

@@ -32,6 +32,7 @@ struct NamedArray {
 struct SafetensorsFile {
   std::vector<NamedArray> tensors;  // sorted by name
   std::map<std::string, std::string> metadata;
+  uint32_t data_crc32 = 0;  // CRC-32 of the data area's bytes as stored
   // The tensor called `name`, or nullptr.
   const NamedArray* find(const std::string& name) const;
 };
@@ -54,6 +55,11 @@ void save_safetensors(const std::string& path, const std::vector<NamedArray>& te
 // tensors must tile the data area exactly (no gap, no unused bytes at the
 // end), as the Python package requires.
 SafetensorsFile load_safetensors(const std::string& path);
+
+// The CRC-32 (engine/crc32.h) of the data area save_safetensors would write
+// for these tensors stored as `store_as`: what a writer puts in the metadata
+// so that a reader can tell damaged data from good (engine/checkpoint.h).
+uint32_t data_area_crc32(const std::vector<NamedArray>& tensors, DType store_as);
 
 // IEEE binary16 and bfloat16 conversions. float -> 16 bit rounds to nearest
 // even, overflows to +-inf, keeps NaN a NaN (sign and top payload bits kept)

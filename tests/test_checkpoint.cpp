@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <limits>
 #include <stdexcept>
 
@@ -146,4 +147,33 @@ TEST_CASE("weights holding NaN, Inf or a negative batch-norm variance are refuse
   // The intact state still loads.
   save_checkpoint(dir.file("good.safetensors"), sd);
   CHECK_NOTHROW(other->load_state_dict(load_checkpoint(dir.file("good.safetensors")).tensors));
+}
+
+TEST_CASE("a checkpoint carries the CRC-32 of its data: a damaged byte is refused; files without one still load") {
+  TempDir dir;
+  auto net = small_net(5);
+  for (DType dt : {DType::F32, DType::F16}) {
+    save_checkpoint(dir.file("net.safetensors"), net->state_dict(), {{"kind", "test"}}, dt);
+    SafetensorsFile raw = load_safetensors(dir.file("net.safetensors"));
+    REQUIRE(raw.metadata.count("data_crc32"));
+    CHECK(raw.metadata.at("kind") == "test");
+    CHECK_NOTHROW(load_checkpoint(dir.file("net.safetensors")));
+    // Flip one bit in the last byte of the data area (a weight, still finite).
+    {
+      std::fstream f(dir.file("net.safetensors"), std::ios::in | std::ios::out | std::ios::binary);
+      f.seekg(-1, std::ios::end);
+      char c = 0;
+      f.read(&c, 1);
+      c ^= 0x01;
+      f.seekp(-1, std::ios::end);
+      f.write(&c, 1);
+    }
+    CHECK_THROWS_WITH_AS(load_checkpoint(dir.file("net.safetensors")),
+                         doctest::Contains("does not match its checksum"), std::runtime_error);
+  }
+  // As PyTorch's save_file writes it: no checksum, loaded as it is.
+  std::vector<NamedArray> plain;
+  for (auto& [name, t] : net->state_dict()) plain.push_back({name, t.shape(), t.to_vector()});
+  save_safetensors(dir.file("plain.safetensors"), plain);
+  CHECK(load_checkpoint(dir.file("plain.safetensors")).tensors.size() == plain.size());
 }

@@ -11,6 +11,8 @@
 #   3. runs the gpu-labelled tests (ctest -L gpu: kernels vs CPU references,
 #      the engine and each colorizer's training step vs the CPU engine,
 #      colour kernels), every comparison line logged;
+#   3b. runs test_gpu_kernels on small shapes under compute-sanitizer memcheck
+#      and racecheck (sanitizer.log; skipped where it is not found);
 #   4. runs the kernel benchmark (cuDNN / cuBLAS vs tinct), modest repetitions;
 #   5. times a training step of each model (full presets, batch 64, 128x128,
 #      FP32) and the 512x512 forward: tinct (bench_train_step; again with
@@ -23,7 +25,7 @@
 #      and PyTorch and their ratio, parity, colorize time.
 # Full logs go to OUT_DIR (env.txt, configure.log, build.log, gpu_tests.log,
 # bench_gpu_kernels.log/.json, train_tinct.log, train_tinct_igemm.log, train_torch.log, parity.log,
-# colorize.log, summary.txt).
+# colorize.log, sanitizer.log, summary.txt).
 # Through the device tool (which returns at most 8 files from $OUT):
 #   tools/gpu_check.sh /tmp/gc; tar -czf $OUT/gpu_check.tgz -C /tmp gc
 # with carry [".gpudeps"] (tools/gpu_deps.sh makes it; add "build-gpu/bin.tgz"
@@ -89,7 +91,7 @@ cat "$OUT/env.txt"
 # ---- 1b. what the GPU image lacks: Google Benchmark (carried as .deb files in
 # .gpudeps/, made by tools/gpu_deps.sh) and where pip put cuDNN ----------------
 CMAKE_EXTRA=()
-if ls "$ROOT"/.gpudeps/*.deb > /dev/null 2>&1; then
+if ls "$ROOT"/.gpudeps/*.deb "$ROOT"/.gpudeps/*.tgz > /dev/null 2>&1; then
   "$ROOT/tools/gpu_deps.sh" --unpack /tmp/tinct-deps
   CMAKE_EXTRA+=("-DCMAKE_PREFIX_PATH=/tmp/tinct-deps/usr")
   export LD_LIBRARY_PATH="/tmp/tinct-deps/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
@@ -177,6 +179,28 @@ if [ -x "$BUILD/tests/test_gpu_kernels" ]; then
   TEST_RC=$?
 fi
 
+# ---- 3b. compute-sanitizer on a reduced set of the kernel tests -------------------------------
+# memcheck (out-of-bounds and misaligned accesses, leaks of device memory) and
+# racecheck (shared-memory hazards) slow kernels 10-100x, so they run on the
+# test cases with small shapes, each under its own timeout. compute-sanitizer
+# comes with the CUDA toolkit, or from .gpudeps (tools/gpu_deps.sh).
+SAN_RC=-1
+SAN=$(command -v compute-sanitizer || true)
+[ -z "$SAN" ] && [ -x /tmp/tinct-deps/compute-sanitizer/compute-sanitizer ] && SAN=/tmp/tinct-deps/compute-sanitizer/compute-sanitizer
+SAN_CASES=${SAN_CASES:-"sgemm vs*,bias_add*,batchnorm*,activations*,elementwise*,channel concat*,maxpool2d*,upsample*,scale_by_scalar*,sum*,losses*,optimizers*"}
+RACE_CASES=${RACE_CASES:-"sgemm vs*,batchnorm*,sum*,losses*"}
+if [ -n "$SAN" ] && [ -x "$BUILD/tests/test_gpu_kernels" ]; then
+  stamp "compute-sanitizer memcheck, racecheck"
+  { echo "=== memcheck"
+    timeout "$(tmo 150)" "$SAN" --tool memcheck --leak-check full --print-limit 20 \
+      "$BUILD/tests/test_gpu_kernels" -tc="$SAN_CASES" 2>&1 | tail -40
+    echo "=== racecheck"
+    timeout "$(tmo 100)" "$SAN" --tool racecheck --print-limit 20 \
+      "$BUILD/tests/test_gpu_kernels" -tc="$RACE_CASES" 2>&1 | tail -40
+  } > "$OUT/sanitizer.log" 2>&1
+  SAN_RC=$(grep -c "ERROR SUMMARY: 0 errors\|RACECHECK SUMMARY: 0 hazards" "$OUT/sanitizer.log")
+fi
+
 # ---- 4. benchmark -------------------------------------------------------------------------
 BENCH_RC=-1
 if [ -x "$BUILD/bench/bench_gpu_kernels" ]; then
@@ -255,6 +279,12 @@ fi
       echo "first failures:"
       grep -E " FAIL$" "$OUT/gpu_tests.log" | head -12 | sed 's/^[0-9]*: //' | cut -c1-200
     fi
+  fi
+  if [ -f "$OUT/sanitizer.log" ]; then
+    echo "--- compute-sanitizer (test_gpu_kernels, reduced shapes; $SAN_RC of 2 tools clean)"
+    grep -E "ERROR SUMMARY|RACECHECK SUMMARY|doctest\] test cases" "$OUT/sanitizer.log"
+  else
+    echo "--- compute-sanitizer: not run (not found; tools/gpu_deps.sh carries it)"
   fi
   if [ -f "$OUT/bench_gpu_kernels.log" ]; then
     echo "--- kernels vs cuDNN / cuBLAS (% vendor = vendor ms / tinct ms; > 100% = tinct faster)"
