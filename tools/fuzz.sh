@@ -12,7 +12,7 @@
 # the executions and findings of the run last; exits non-zero on a finding.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-build=build-fuzz
+build=$PWD/build-fuzz  # absolute: the CLI target works in a scratch folder
 
 configure() {
   if ! command -v clang++ >/dev/null; then
@@ -51,22 +51,22 @@ summary=""
 for t in $targets; do
   corpus="$build/corpus/$t" findings="$build/findings/$t"
   mkdir -p "$corpus" "$findings"
-  # Per-input limits: 2 GB of memory, 10 s; -close_fd_mask=2 silences the
-  # commands' own stderr for the CLI target (libFuzzer's report still shows).
-  mask=0; [ "$t" = cli ] && mask=2
+  # Per-input limits: 2 GB of memory, 10 s; -close_fd_mask=3 silences the
+  # commands' own output for the CLI target (libFuzzer's report still shows).
+  mask=0; [ "$t" = cli ] && mask=3
   log="$build/fuzz_$t.log"
   set +e
   ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-    "$build/tests/fuzz/fuzz_$t" "$corpus" "tests/fuzz/corpus/$t" -max_total_time="$seconds" -rss_limit_mb=2048 \
+    "$build/tests/fuzz/fuzz_$t" "$corpus" "$PWD/tests/fuzz/corpus/$t" -max_total_time="$seconds" -rss_limit_mb=2048 \
     -timeout=10 -close_fd_mask=$mask -jobs="$jobs" -workers="$jobs" -artifact_prefix="$findings/" -print_final_stats=1 \
     > "$log" 2>&1
   rc=$?
   set -e
   # With -jobs the workers log to fuzz-N.log in the working directory.
-  [ "$jobs" -gt 1 ] && cat fuzz-*.log >> "$log" 2>/dev/null && rm -f fuzz-*.log
-  execs=$(grep -h "stat::number_of_executed_units" "$log" | awk '{s+=$2} END {print s+0}')
+  if [ "$jobs" -gt 1 ]; then cat fuzz-*.log >> "$log" 2>/dev/null || true; rm -f fuzz-*.log; fi
+  execs=$( (grep -h "stat::number_of_executed_units" "$log" || true) | awk '{s+=$2} END {print s+0}')
   crashes=$(ls "$findings" | wc -l)
-  cov=$(grep -ho "cov: [0-9]*" "$log" | tail -1 | awk '{print $2}')
+  cov=$( (grep -ho "cov: [0-9]*" "$log" || true) | tail -1 | awk '{print $2}')
   summary+=$(printf '%-12s %6ss  %10s execs  coverage %-6s  findings %s  (exit %s)' "$t" "$seconds" "$execs" "${cov:-?}" "$crashes" "$rc")$'\n'
   if [ "$rc" -ne 0 ] || [ "$crashes" -ne 0 ]; then status=1; tail -40 "$log"; fi
 done
