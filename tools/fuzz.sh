@@ -3,6 +3,7 @@
 #
 #   tools/fuzz.sh TARGET SECONDS [JOBS]   TARGET: image | safetensors | pack | cli | all
 #   tools/fuzz.sh --seeds                 rewrite the committed seed corpus
+#   SKIP_BUILD=1 tools/fuzz.sh ...        run what build-fuzz/ holds (a second run at once)
 #
 # Builds build-fuzz/ (clang, -DTINCT_FUZZ=ON, no CUDA), starts from the
 # committed seeds tests/fuzz/corpus/TARGET/ and keeps what it learns in
@@ -12,7 +13,8 @@
 # the executions and findings of the run last; exits non-zero on a finding.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-build=$PWD/build-fuzz  # absolute: the CLI target works in a scratch folder
+ROOT=$PWD
+build=$ROOT/build-fuzz  # absolute: the targets run in folders of their own
 
 configure() {
   if ! command -v clang++ >/dev/null; then
@@ -43,8 +45,11 @@ jobs=${3:-1}
 targets=$target
 [ "$target" = all ] && targets="image safetensors pack cli"
 
+# SKIP_BUILD=1: use build-fuzz as it is (two runs at once must not both build it).
+if [ "${SKIP_BUILD:-0}" != 1 ]; then
 configure
 for t in $targets; do cmake --build "$build" -j2 --target "fuzz_$t" > "$build/build_$t.log" 2>&1 || { tail -30 "$build/build_$t.log"; exit 1; }; done
+fi
 
 status=0
 summary=""
@@ -56,14 +61,18 @@ for t in $targets; do
   mask=0; [ "$t" = cli ] && mask=3
   log="$build/fuzz_$t.log"
   set +e
-  ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-    "$build/tests/fuzz/fuzz_$t" "$corpus" "$PWD/tests/fuzz/corpus/$t" -max_total_time="$seconds" -rss_limit_mb=2048 \
-    -timeout=10 -close_fd_mask=$mask -jobs="$jobs" -workers="$jobs" -artifact_prefix="$findings/" -print_final_stats=1 \
+  # Each target runs in its own folder: with -jobs, libFuzzer's workers log
+  # to fuzz-N.log in the working directory.
+  work="$build/work_$t"
+  rm -rf "$work" && mkdir -p "$work"
+  parallel=(); [ "$jobs" -gt 1 ] && parallel=(-jobs="$jobs" -workers="$jobs")
+  (cd "$work" && ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    "$build/tests/fuzz/fuzz_$t" "$corpus" "$ROOT/tests/fuzz/corpus/$t" -max_total_time="$seconds" -rss_limit_mb=2048 \
+    -timeout=10 -close_fd_mask=$mask "${parallel[@]}" -artifact_prefix="$findings/" -print_final_stats=1) \
     > "$log" 2>&1
   rc=$?
   set -e
-  # With -jobs the workers log to fuzz-N.log in the working directory.
-  if [ "$jobs" -gt 1 ]; then cat fuzz-*.log >> "$log" 2>/dev/null || true; rm -f fuzz-*.log; fi
+  cat "$work"/fuzz-*.log >> "$log" 2>/dev/null || true
   execs=$( (grep -h "stat::number_of_executed_units" "$log" || true) | awk '{s+=$2} END {print s+0}')
   crashes=$(ls "$findings" | wc -l)
   cov=$( (grep -ho "cov: [0-9]*" "$log" || true) | tail -1 | awk '{print $2}')
