@@ -23,6 +23,8 @@
 #include "models/data/loader.h"
 #include "models/data/pack.h"
 #include "models/data/prepare.h"
+#include "models/data/stb_impl.h"
+#include "stb/stb_image.h"
 
 using namespace tinct::data;
 namespace fs = std::filesystem;
@@ -341,6 +343,223 @@ TEST_CASE("decode: damaged PNG and BMP") {
       }
     }
   }
+}
+
+// --- sizes, image data, Huffman tables (issue 19) ---------------------------
+
+namespace {
+
+void put_be(std::vector<std::uint8_t>& b, std::size_t at, std::uint32_t v, int bytes) {
+  for (int i = 0; i < bytes; ++i) b[at + i] = std::uint8_t(v >> (8 * (bytes - 1 - i)));
+}
+void put_le32(std::vector<std::uint8_t>& b, std::size_t at, std::uint32_t v) {
+  for (int i = 0; i < 4; ++i) b[at + i] = std::uint8_t(v >> (8 * i));
+}
+
+// A small PNG whose IHDR (CRC fixed) declares w x h.
+std::vector<std::uint8_t> png_declaring(std::uint32_t w, std::uint32_t h) {
+  std::vector<std::uint8_t> png = encode_png(colour_image(4, 4));
+  put_be(png, 16, w, 4);
+  put_be(png, 20, h, 4);
+  put_be(png, 29, crc32(png.data() + 12, 17), 4);  // over type + data
+  return png;
+}
+
+// Offset of a JPEG's frame header marker (FF C0 / C1 / C2).
+std::size_t sof_at(const std::vector<std::uint8_t>& jpg) {
+  for (std::size_t i = 2; i + 1 < jpg.size(); ++i)
+    if (jpg[i] == 0xFF && jpg[i + 1] >= 0xC0 && jpg[i + 1] <= 0xC2) return i;
+  FAIL("no frame header");
+  return 0;
+}
+
+// The JPEG with its frame header saying w x h (FF Cn, length, precision, height, width).
+std::vector<std::uint8_t> jpeg_declaring(std::vector<std::uint8_t> jpg, std::uint32_t w, std::uint32_t h) {
+  const std::size_t at = sof_at(jpg);
+  put_be(jpg, at + 5, h, 2);
+  put_be(jpg, at + 7, w, 2);
+  return jpg;
+}
+
+std::vector<std::uint8_t> bmp_declaring(std::int32_t w, std::int32_t h) {
+  std::vector<std::uint8_t> bmp = encode_bmp(colour_image(4, 4));
+  put_le32(bmp, 18, std::uint32_t(w));
+  put_le32(bmp, 22, std::uint32_t(h));
+  return bmp;
+}
+
+ImageError decode_error(const std::vector<std::uint8_t>& b, const DecodeLimits& limits = {}) {
+  return image_error([&] { decode_image(b.data(), b.size(), limits, "x"); });
+}
+
+}  // namespace
+
+TEST_CASE("decode: a header above the size limits is too_large, whatever stb would say (60000x60000, 65535x65535, 30000x30000)") {
+  const std::vector<std::uint8_t> jpg = encode_jpeg(colour_image(16, 16), 90);
+  const std::vector<std::uint8_t> progressive = bytes_of(fixture("progressive.jpg").string());
+  struct Case {
+    std::uint32_t w, h;
+    const char* says;
+  };
+  const Case cases[] = {{60000, 60000, "60000x60000 = 3600.0 megapixels, above the limit of 40.0 megapixels"},
+                        {65535, 65535, "65535x65535 = 4294.8 megapixels, above the limit of 40.0 megapixels"},
+                        {30000, 30000, "30000x30000 = 900.0 megapixels, above the limit of 40.0 megapixels"},
+                        {40000, 10, "40000x10 pixels, a side above the limit of 32768 pixels"},
+                        {10, 33000, "10x33000 pixels, a side above the limit of 32768 pixels"}};
+  for (const Case& c : cases) {
+    CAPTURE(c.says);
+    for (const auto& [format, file] :
+         {std::pair{"PNG", png_declaring(c.w, c.h)}, std::pair{"BMP", bmp_declaring(c.w, c.h)},
+          std::pair{"JPEG", jpeg_declaring(jpg, c.w, c.h)},
+          std::pair{"progressive JPEG", jpeg_declaring(progressive, c.w, c.h)}}) {
+      CAPTURE(format);
+      const ImageError e = decode_error(file);
+      CHECK(e.kind() == ImageErrorKind::too_large);
+      CHECK(contains(e.reason(), c.says));
+    }
+  }
+  // BMP rows stored top-down (negative height) count by their number.
+  CHECK(contains(decode_error(bmp_declaring(60000, -60000)).reason(), "60000x60000 = 3600.0 megapixels"));
+  // Above 32768 a side is refused even when the megapixel limit is raised.
+  DecodeLimits roomy;
+  roomy.max_megapixels = 5000;
+  const ImageError e = decode_error(png_declaring(60000, 60000), roomy);
+  CHECK(e.kind() == ImageErrorKind::too_large);
+  CHECK(contains(e.reason(), "60000x60000 pixels, a side above the limit of 32768 pixels"));
+  // A zero side is a corrupt header, not a size.
+  CHECK(decode_error(png_declaring(0, 10)).kind() == ImageErrorKind::corrupt);
+  CHECK(contains(decode_error(jpeg_declaring(jpg, 16, 0)).reason(), "declares a 16x0 image"));
+}
+
+TEST_CASE("decode: a JPEG with less image data than its declared size needs is refused before decoding") {
+  // At least 1 bit per 8x8 block (image.cpp says why): 2000x2000 needs
+  // 250 * 250 / 8 = 7813 bytes, a 16x16 image holds a few hundred.
+  const std::vector<std::uint8_t> small = encode_jpeg(colour_image(16, 16), 90);
+  ImageError e = decode_error(jpeg_declaring(small, 2000, 2000));
+  CHECK(e.kind() == ImageErrorKind::corrupt);
+  CHECK(contains(e.reason(), "the header declares 2000x2000 pixels, which take at least 7813 bytes of image data"));
+
+  // A 40-60 KB photo-like JPEG whose header says 6000x6000 (36 megapixels,
+  // under the limit): used to decode for seconds into hundreds of MB of gray.
+  Image noisy(256, 256, 3);
+  std::mt19937 rng(5);
+  for (auto& v : noisy.pixels) v = std::uint8_t(rng() % 256);
+  const std::vector<std::uint8_t> photo = encode_jpeg(noisy, 85);
+  REQUIRE(photo.size() > 40000);
+  REQUIRE(photo.size() < 70000);
+  e = decode_error(jpeg_declaring(photo, 6000, 6000));
+  CHECK(e.kind() == ImageErrorKind::corrupt);
+  CHECK(contains(e.reason(), "6000x6000 pixels, which take at least 70313 bytes"));
+
+  // The bound is tight but never refuses a complete file: the fixture is a
+  // flat 128x128 progressive JPEG with a single DC scan, 1 bit per block:
+  // 32 bytes of DC codes (+ 2 of AC), the least there can be.
+  const std::vector<std::uint8_t> flat = bytes_of(fixture("flat_dc_only.jpg").string());
+  const Image f = decode_image(flat.data(), flat.size());
+  REQUIRE(f.width == 128);
+  REQUIRE(f.height == 128);
+  CHECK(std::all_of(f.pixels.begin(), f.pixels.end(), [](std::uint8_t v) { return v == 128; }));
+  CHECK(decode_error(jpeg_declaring(flat, 128, 160)).kind() == ImageErrorKind::corrupt);  // 40 bytes needed
+
+  // Tiny and flat images, every size up to 17x17, baseline 4:4:4 and 4:2:0.
+  for (int w = 1; w <= 17; ++w)
+    for (int h = 1; h <= 17; h += (h < 9 ? 1 : 8))
+      for (int q : {1, 50, 100}) {
+        CAPTURE(w);
+        CAPTURE(h);
+        CAPTURE(q);
+        for (const Image& img : {constant_image(w, h, 3, 0), constant_image(w, h, 1, 200), colour_image(w, h)}) {
+          const std::vector<std::uint8_t> j = encode_jpeg(img, q);
+          CHECK_NOTHROW(decode_image(j.data(), j.size()));
+        }
+      }
+}
+
+TEST_CASE("decode: a progressive JPEG decodes; lossless, hierarchical and arithmetic-coded ones are refused by name") {
+  // tests/fixtures/progressive.jpg: 48x32, 4:2:0, the smooth image of make_jpeg_fixtures.sh.
+  const Image img = load_image(fixture("progressive.jpg").string());
+  REQUIRE(img.width == 48);
+  REQUIRE(img.height == 32);
+  double err = 0;
+  for (int y = 0; y < 32; ++y)
+    for (int x = 0; x < 48; ++x) {
+      const double ref[3] = {std::floor(127.5 + 120 * std::sin(x / 7.0)), std::floor(127.5 + 120 * std::sin(y / 5.0 + 2)),
+                             std::floor(127.5 + 100 * std::sin((x + y) / 9.0))};
+      for (int c = 0; c < 3; ++c) err += std::abs(img.at(x, y)[c] - ref[c]);
+    }
+  CHECK(err / (48 * 32 * 3) < 3.0);
+
+  std::vector<std::uint8_t> jpg = encode_jpeg(colour_image(16, 16), 90);
+  jpg[sof_at(jpg) + 1] = 0xC9;  // SOF9: extended sequential, arithmetic-coded
+  const ImageError e = decode_error(jpg);
+  CHECK(e.kind() == ImageErrorKind::unsupported);
+  CHECK(contains(e.reason(), "frame marker FF C9"));
+  CHECK(contains(e.reason(), "arithmetic-coded"));
+}
+
+TEST_CASE("decode: a scan that uses an undefined Huffman table is refused before stb decodes from stale memory") {
+  // Found by libFuzzer from progressive JPEGs (tests/fixtures/README.md): a
+  // scan names a table that the file never defines. stb 2.27 then read its
+  // uninitialised table memory: an out-of-bounds index (UBSan), a shift by
+  // 32 or more, or a failed assertion in stbi__jpeg_huff_decode.
+  for (const char* name : {"fuzz_undefined_table_1.jpg", "fuzz_undefined_table_2.jpg", "fuzz_undefined_table_3.jpg"}) {
+    CAPTURE(name);
+    const ImageError e = image_error([&] { load_image(fixture(name).string()); });
+    CHECK(e.kind() == ImageErrorKind::corrupt);
+    CHECK(contains(e.reason(), "which the file does not define before it"));
+  }
+  // Made by hand: the progressive fixture's first scan pointed at DC table 3.
+  std::vector<std::uint8_t> jpg = bytes_of(fixture("progressive.jpg").string());
+  std::size_t sos = 0;
+  for (std::size_t i = 2; i + 1 < jpg.size() && !sos; ++i)
+    if (jpg[i] == 0xFF && jpg[i + 1] == 0xDA) sos = i;
+  REQUIRE(sos > 0);
+  jpg[sos + 6] = 0x30;  // FF DA, length, Ns, then component 1: id, Td << 4 | Ta
+  const ImageError e = decode_error(jpg);
+  CHECK(e.kind() == ImageErrorKind::corrupt);
+  CHECK(contains(e.reason(), "Huffman table DC 3, which the file does not define"));
+}
+
+TEST_CASE("decode: what stb holds when a decode throws out of it is freed (no leak)") {
+  // stb_image's internal checks (STBI_ASSERT) throw detail::StbCheckFailed
+  // through its C code; the decode scope frees the blocks stb held then.
+  // Here the throw comes from outside stb, with its pixel buffer unfreed.
+  const std::vector<std::uint8_t> png = encode_png(colour_image(20, 20));
+  const std::size_t before = detail::stb_blocks_reclaimed();
+  try {
+    const detail::StbDecodeScope scope(std::size_t(1) << 30);
+    int w = 0, h = 0, c = 0;
+    stbi_uc* px = stbi_load_from_memory(png.data(), int(png.size()), &w, &h, &c, 0);
+    REQUIRE(px != nullptr);
+    throw std::runtime_error("a check failed");
+  } catch (const std::runtime_error&) {
+  }
+  CHECK(detail::stb_blocks_reclaimed() == before + 1);
+  // A decode that ends normally leaves nothing for the scope to free.
+  CHECK_NOTHROW(decode_image(png.data(), png.size()));
+  // Nor one that stb refuses through its own error path (it frees its blocks
+  // itself): a PNG whose compressed data is damaged under a valid CRC.
+  std::vector<std::uint8_t> bad = png;
+  const std::size_t idat = 8 + 25;  // after the signature and IHDR
+  REQUIRE(std::string(bad.begin() + idat + 4, bad.begin() + idat + 8) == "IDAT");
+  const std::uint32_t len = (std::uint32_t(bad[idat]) << 24) | (bad[idat + 1] << 16) | (bad[idat + 2] << 8) | bad[idat + 3];
+  bad[idat + 8] ^= 0xFF;  // the zlib header
+  put_be(bad, idat + 8 + len, crc32(bad.data() + idat + 4, 4 + len), 4);
+  const ImageError e = decode_error(bad);
+  CHECK(e.kind() == ImageErrorKind::corrupt);
+  CHECK(contains(e.reason(), "corrupt PNG ("));
+  CHECK(detail::stb_blocks_reclaimed() == before + 1);
+  // The allocation cap holds inside a scope, and is lifted after it.
+  {
+    const detail::StbDecodeScope scope(1000);
+    int w = 0, h = 0, c = 0;
+    CHECK(stbi_load_from_memory(png.data(), int(png.size()), &w, &h, &c, 0) == nullptr);
+  }
+  CHECK_THROWS_AS(([&] {
+                    const detail::StbDecodeScope a(1000);
+                    const detail::StbDecodeScope b(1000);  // one decode at a time per thread
+                  }()),
+                  std::logic_error);
 }
 
 // ===========================================================================
@@ -681,6 +900,24 @@ TEST_CASE("prepare: nothing kept writes nothing; bad arguments are refused") {
   const PrepareResult one = prepare(quiet_options(odd, dir / "one.tpk", 1));
   CHECK(one.kept == 1);
   CHECK(Pack::open(dir / "one.tpk")->entry(0).name == "photo.data");
+}
+
+TEST_CASE("prepare: a JPEG whose header declares far more pixels than its data holds is dropped, not kept") {
+  // Issue 19: a 40-60 KB JPEG whose header says 6000x6000 used to decode
+  // into a large gray image that `prepare` kept.
+  TempDir dir;
+  const fs::path src = dir.path / "src";
+  fs::create_directories(src);
+  save_png((src / "good.png").string(), colour_image(200, 150, 1));
+  Image noisy(256, 256, 3);
+  std::mt19937 rng(5);
+  for (auto& v : noisy.pixels) v = std::uint8_t(rng() % 256);
+  write_file((src / "inflated.jpg").string(), jpeg_declaring(encode_jpeg(noisy, 85), 6000, 6000));
+  const PrepareResult r = prepare(quiet_options(src.string(), dir / "out.tpk", 1));
+  CHECK(r.kept == 1);
+  REQUIRE(r.dropped.size() == 1);
+  CHECK(r.dropped[0].name == "src/inflated.jpg");
+  CHECK(r.dropped[0].reason == DropReason::corrupt);
 }
 
 // ===========================================================================

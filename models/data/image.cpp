@@ -12,19 +12,16 @@
 #include <cstdio>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <sstream>
+#include <tuple>
 
 #include "engine/atomic_file.h"
+#include "models/data/stb_impl.h"
 #include "stb/stb_image.h"
 #include "stb/stb_image_write.h"
 
 namespace tinct::data {
-
-namespace detail {
-// Defined in stb_impl.cpp: a per-thread cap on each allocation stb_image makes.
-void set_stb_allocation_cap(std::size_t bytes);
-std::size_t stb_allocation_cap();
-}  // namespace detail
 
 // ---------------------------------------------------------------------------
 // Errors
@@ -89,8 +86,9 @@ std::string format_megapixels(double mp) {
 // 16 code counts and as many symbols as the counts add up to (at most 256:
 // 8-bit symbols). stb_image 2.27 trusts the counts and writes past its
 // 257-entry tables when they add up to more (fixed upstream in 2.28), so a
-// crafted file could corrupt memory: check them here first.
-std::string check_jpeg_huffman_tables(const std::uint8_t* p, std::size_t len) {
+// crafted file could corrupt memory: check them here first. Sets the bit
+// class * 4 + id of each table defined in *defined.
+std::string check_jpeg_huffman_tables(const std::uint8_t* p, std::size_t len, unsigned* defined) {
   std::size_t at = 0;
   while (at < len) {
     if (len - at < 17) return "corrupt JPEG (Huffman table cut short)";
@@ -99,8 +97,66 @@ std::string check_jpeg_huffman_tables(const std::uint8_t* p, std::size_t len) {
     std::size_t symbols = 0;
     for (int i = 1; i <= 16; ++i) symbols += p[at + i];
     if (symbols > 256) return "corrupt JPEG (Huffman table with more than 256 codes)";
+    *defined |= 1u << (cls * 4 + id);
     at += 17 + symbols;
     if (at > len) return "corrupt JPEG (Huffman table cut short)";
+  }
+  return {};
+}
+
+// What a file's header declares, as the completeness checks below read it
+// on the way (so that the size limits are checked before stb sees the file).
+struct Header {
+  bool known = false;  // width and height were read (else stb says what is wrong)
+  std::int64_t width = 0, height = 0;
+  // JPEG: the first frame header (SOFn) and the amount of image data.
+  int sof = -1;                               // its marker, 0xC0..0xCF; -1: none
+  std::vector<std::pair<int, int>> sampling;  // per component: H, V (each 1..4; else empty)
+  std::uint64_t scan_bytes = 0;  // entropy-coded bytes of all scans, stuffing and RST markers included
+};
+
+bool is_sof_marker(std::uint8_t m) { return m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC; }
+
+// A frame header's body: precision, height, width, component count, then
+// per component its id, sampling factors H << 4 | V and quantization table.
+void read_jpeg_frame(const std::uint8_t* p, std::size_t len, std::uint8_t marker, Header* frame) {
+  frame->sof = marker;
+  if (len < 6) return;
+  frame->known = true;
+  frame->height = be16(p + 1);
+  frame->width = be16(p + 3);
+  const std::size_t n = p[5];
+  if (n < 1 || n > 4 || len < 6 + 3 * n) return;
+  for (std::size_t i = 0; i < n; ++i) {
+    const int h = p[6 + 3 * i + 1] >> 4, v = p[6 + 3 * i + 1] & 15;
+    if (h < 1 || h > 4 || v < 1 || v > 4) {
+      frame->sampling.clear();
+      return;
+    }
+    frame->sampling.emplace_back(h, v);
+  }
+}
+
+// A scan header's body: component count Ns, per component its id and DC/AC
+// table ids (Td << 4 | Ta), then Ss, Se and Ah << 4 | Al. Sequential scans
+// use both tables of each component; progressive ones the DC table in a
+// first DC scan (Ss = 0, Ah = 0), none in a DC refinement, the AC table in
+// an AC scan (Ss > 0). Malformed headers are left to stb, which refuses them.
+std::string check_jpeg_scan_tables(const std::uint8_t* p, std::size_t len, int sof, unsigned defined) {
+  if (sof < 0xC0 || sof > 0xC2 || len < 1) return {};  // no frame yet, or not Huffman-coded
+  const std::size_t ns = p[0];
+  if (len < 1 + 2 * ns + 3) return {};
+  const std::uint8_t ss = p[1 + 2 * ns], ah = p[3 + 2 * ns] >> 4;
+  const bool progressive = sof == 0xC2;
+  const bool dc = !progressive || (ss == 0 && ah == 0), ac = !progressive || ss > 0;
+  for (std::size_t i = 0; i < ns; ++i) {
+    const int td = p[2 + 2 * i] >> 4, ta = p[2 + 2 * i] & 15;
+    for (const auto& [use, cls, id] : {std::tuple{dc, 0, td}, std::tuple{ac, 1, ta}}) {
+      if (!use || id > 3) continue;
+      if (!(defined & (1u << (cls * 4 + id))))
+        return std::string("corrupt JPEG (a scan uses Huffman table ") + (cls ? "AC " : "DC ") +
+               std::to_string(id) + ", which the file does not define before it)";
+    }
   }
   return {};
 }
@@ -112,10 +168,14 @@ std::string check_jpeg_huffman_tables(const std::uint8_t* p, std::size_t len) {
 // FF D0..D7 are restart markers: the scan ends at the first other marker.
 // A complete file reaches EOI (FF D9); bytes after EOI (padding, appended
 // data from some cameras) are allowed. A truncated file runs out first.
-std::string check_jpeg_complete(const std::uint8_t* d, std::size_t n, ImageErrorKind* kind) {
+// Each scan must use Huffman tables defined before it: stb_image would decode
+// with whatever its table memory held (libjpeg refuses such a file too).
+std::string check_jpeg_complete(const std::uint8_t* d, std::size_t n, ImageErrorKind* kind,
+                                Header* frame) {
   *kind = ImageErrorKind::truncated;
   std::size_t pos = 2;  // after FF D8
   bool seen_scan = false;
+  unsigned defined_tables = 0;
   while (pos < n) {
     // Between segments only markers are expected; skip stray bytes the way
     // libjpeg does ("extraneous bytes before marker") rather than failing.
@@ -142,16 +202,23 @@ std::string check_jpeg_complete(const std::uint8_t* d, std::size_t n, ImageError
     }
     if (pos + len > n) return "truncated JPEG (file ends inside a marker segment)";
     if (marker == 0xC4) {
-      const std::string bad = check_jpeg_huffman_tables(d + pos + 2, len - 2);
+      const std::string bad = check_jpeg_huffman_tables(d + pos + 2, len - 2, &defined_tables);
       if (!bad.empty()) {
         *kind = ImageErrorKind::corrupt;
         return bad;
       }
     }
+    if (is_sof_marker(marker) && frame->sof < 0) read_jpeg_frame(d + pos + 2, len - 2, marker, frame);
     pos += len;
     if (marker != 0xDA) continue;
+    const std::string bad = check_jpeg_scan_tables(d + pos - len + 2, len - 2, frame->sof, defined_tables);
+    if (!bad.empty()) {
+      *kind = ImageErrorKind::corrupt;
+      return bad;
+    }
     // Entropy-coded data of a scan: find the marker that ends it.
     seen_scan = true;
+    const std::size_t scan_start = pos;
     while (true) {
       const void* ff = std::memchr(d + pos, 0xFF, n - pos);
       if (!ff) return "truncated JPEG (no end-of-image marker FF D9: the file stops inside the image data)";
@@ -168,6 +235,7 @@ std::string check_jpeg_complete(const std::uint8_t* d, std::size_t n, ImageError
       }
       break;  // a real marker: back to the segment walk (pos at its FF)
     }
+    frame->scan_bytes += pos - scan_start;
   }
   return "truncated JPEG (no end-of-image marker FF D9)";
 }
@@ -197,7 +265,8 @@ namespace {
 // CRC of the critical chunks (type starting with an upper-case letter: IHDR,
 // PLTE, IDAT, IEND) is checked, as libpng does; stb_image does not check it,
 // and a flipped bit in IDAT would otherwise decode to damaged pixels.
-std::string check_png_complete(const std::uint8_t* d, std::size_t n, ImageErrorKind* kind) {
+// The width and height come from IHDR, which must be the first chunk.
+std::string check_png_complete(const std::uint8_t* d, std::size_t n, ImageErrorKind* kind, Header* header) {
   *kind = ImageErrorKind::truncated;
   std::size_t pos = 8;
   while (true) {
@@ -218,6 +287,11 @@ std::string check_png_complete(const std::uint8_t* d, std::size_t n, ImageErrorK
         return "corrupt PNG (CRC mismatch in chunk " + type_name + ")";
       }
     }
+    if (pos == 8 && type_name == "IHDR" && len >= 8) {
+      header->known = true;
+      header->width = be32(d + 16);
+      header->height = be32(d + 20);
+    }
     if (type_name == "IEND") return {};
     pos += 12 + std::size_t(len);
   }
@@ -225,7 +299,7 @@ std::string check_png_complete(const std::uint8_t* d, std::size_t n, ImageErrorK
 
 // BMP: uncompressed (and bit-field) BMPs have a fixed pixel array size; the
 // file must hold it all. RLE-compressed BMPs are left to the decoder.
-std::string check_bmp_complete(const std::uint8_t* d, std::size_t n, ImageErrorKind* kind) {
+std::string check_bmp_complete(const std::uint8_t* d, std::size_t n, ImageErrorKind* kind, Header* header) {
   *kind = ImageErrorKind::truncated;
   if (n < 26) return "truncated BMP (file ends inside the header)";
   const std::uint64_t offset = le32(d + 10);
@@ -246,6 +320,9 @@ std::string check_bmp_complete(const std::uint8_t* d, std::size_t n, ImageErrorK
     *kind = ImageErrorKind::corrupt;
     return "corrupt BMP (unknown header size " + std::to_string(dib) + ")";
   }
+  header->known = true;
+  header->width = w;
+  header->height = h < 0 ? -h : h;  // negative: rows stored top-down
   if (compression != 0 && compression != 3 && compression != 6) return {};  // RLE etc.
   // Implausible headers are left to the decoder, which says what is wrong
   // (and refuses sides above 32768); the bound also keeps `need` from overflowing.
@@ -281,14 +358,135 @@ void to_rgb(const Sample* src, std::size_t n, int comp, std::uint8_t* dst, To8 t
   }
 }
 
-// Restores the previous stb allocation cap when a decode ends (or throws).
-struct StbAllocationCap {
-  std::size_t saved;
-  explicit StbAllocationCap(std::size_t cap) : saved(detail::stb_allocation_cap()) {
-    detail::set_stb_allocation_cap(cap);
+// The size limits, on the width and height the header declares: before any
+// pixel is decoded, and before stb sees the file (stb has limits of its own,
+// but stbi_info_from_memory tries each format in turn and reports only the
+// last one's complaint, "unknown image type", whatever the right one said).
+void check_size(std::int64_t w, std::int64_t h, const DecodeLimits& limits, const std::string& format,
+                const std::string& name) {
+  const std::string size = std::to_string(w) + "x" + std::to_string(h);
+  if (w <= 0 || h <= 0) fail(ImageErrorKind::corrupt, name, "corrupt " + format + " header (declares a " + size + " image)");
+  const double mp = double(w) * double(h) / 1e6;
+  if (mp > limits.max_megapixels)
+    fail(ImageErrorKind::too_large, name,
+         "image too large to decode safely: " + size + " = " + format_megapixels(mp) +
+             " megapixels, above the limit of " + format_megapixels(limits.max_megapixels) + " megapixels");
+  if (w > detail::kMaxSide || h > detail::kMaxSide)
+    fail(ImageErrorKind::too_large, name,
+         "image too large to decode safely: " + size + " pixels, a side above the limit of " +
+             std::to_string(detail::kMaxSide) + " pixels");
+}
+
+// JPEG: the coding processes stb decodes, and whether the file holds enough
+// image data for the size its header declares.
+//
+// A damaged or crafted size field (a 48 KB file whose header says 6000x6000)
+// would otherwise decode for half a minute into a gigabyte of mostly gray
+// garbage: stb fills the blocks that the data does not reach and reports
+// nothing. Of the ways to refuse it, a per-image pixel budget would also
+// refuse ordinary camera photos (36 megapixels is common), and stopping at
+// the first corrupt scan would mean changing stb's decoder, after the time
+// is spent. A lower bound on the data that a complete image needs refuses
+// only files that cannot be complete, before decoding, at no cost (the
+// marker walk counts the bytes):
+//
+// stb decodes Huffman-coded JPEGs only (baseline, extended and progressive;
+// the other processes are refused here by name). Every Huffman code is at
+// least 1 bit long, and every 8x8 block of every component gets a DC code in
+// some scan: sequential scans code a DC and at least one AC code (EOB) per
+// block, progressive files a first DC scan of each component. So a component
+// of cw x ch samples needs at least ceil(cw/8) * ceil(ch/8) bits, and the
+// file at least that for its largest component (the non-interleaved block
+// count; interleaved scans code more, the MCU padding). Flat images come
+// closest: cjpeg -progressive -grayscale -optimize holds 2 bits per block,
+// and tests/fixtures/flat_dc_only.jpg (one DC scan) 1 bit, the bound itself.
+void check_jpeg_frame(const Header& frame, const std::string& name) {
+  if (frame.sof > 0xC2) {
+    char sof[16];
+    std::snprintf(sof, sizeof sof, "%02X", unsigned(frame.sof));
+    fail(ImageErrorKind::unsupported, name,
+         std::string("unsupported JPEG coding process (frame marker FF ") + sof +
+             ": lossless, hierarchical or arithmetic-coded); baseline and progressive JPEGs are read");
   }
-  ~StbAllocationCap() { detail::set_stb_allocation_cap(saved); }
-};
+  if (!frame.known || frame.sampling.empty() || frame.width <= 0 || frame.height <= 0) return;  // stb says what is wrong
+  int hmax = 1, vmax = 1;
+  for (const auto& [h, v] : frame.sampling) hmax = std::max(hmax, h), vmax = std::max(vmax, v);
+  auto ceil_div = [](std::uint64_t a, std::uint64_t b) { return (a + b - 1) / b; };
+  std::uint64_t blocks = 0;
+  for (const auto& [h, v] : frame.sampling) {
+    const std::uint64_t cw = ceil_div(std::uint64_t(frame.width) * h, hmax);
+    const std::uint64_t ch = ceil_div(std::uint64_t(frame.height) * v, vmax);
+    blocks = std::max(blocks, ceil_div(cw, 8) * ceil_div(ch, 8));
+  }
+  const std::uint64_t need = ceil_div(blocks, 8);
+  if (frame.scan_bytes < need)
+    fail(ImageErrorKind::corrupt, name,
+         "corrupt JPEG (the header declares " + std::to_string(frame.width) + "x" +
+             std::to_string(frame.height) + " pixels, which take at least " + std::to_string(need) +
+             " bytes of image data; the file holds " + std::to_string(frame.scan_bytes) +
+             ": the size in the header is wrong, or image data is missing)");
+}
+
+// stb's decode of a checked file into img, in one decode scope: whatever stb
+// allocated is freed when this returns or throws (detail::StbCheckFailed).
+void decode_with_stb(const std::uint8_t* d, int len, const std::string& format, const Header& header,
+                     const DecodeLimits& limits, Image& img, const std::string& name) {
+  // Cap each stb allocation at twice the largest buffer a valid file of the
+  // declared size needs (16-bit RGBA plus the PNG filter bytes) and 16 MB of
+  // slack; without a declared size stb refuses the header anyway.
+  const std::size_t biggest =
+      header.known ? (std::size_t(header.width) * 8 + 1) * std::size_t(header.height) : 0;
+  const detail::StbDecodeScope scope(2 * biggest + (std::size_t(16) << 20));
+  using Pixels = std::unique_ptr<void, void (*)(void*)>;
+
+  // The header, as stb reads it.
+  int w = 0, h = 0, comp = 0;
+  if (!stbi_info_from_memory(d, len, &w, &h, &comp)) {
+    const char* why = stbi_failure_reason();
+    fail(ImageErrorKind::corrupt, name,
+         "corrupt " + format + " header (" + std::string(why ? why : "unknown reason") + ")");
+  }
+  check_size(w, h, limits, format, name);  // the same as the header's, unless our reading missed something
+  if (header.known && (w != header.width || h != header.height))
+    fail(ImageErrorKind::corrupt, name, "corrupt " + format + " header (ambiguous image size)");
+
+  img.width = w;
+  img.height = h;
+  img.channels = 3;
+  img.source_channels = comp;
+  img.source_bits = 8;
+  img.pixels.resize(std::size_t(w) * h * 3);  // keeps the capacity of a reused image
+  const std::size_t count = img.pixel_count();
+  int got_w = 0, got_h = 0, got_comp = 0;
+  const bool sixteen = format == "PNG" && stbi_is_16_bit_from_memory(d, len);
+  if (sixteen) {
+    img.source_bits = 16;
+    const Pixels px(stbi_load_16_from_memory(d, len, &got_w, &got_h, &got_comp, 0), stbi_image_free);
+    if (!px || got_w != w || got_h != h || got_comp < 1 || got_comp > 4) {
+      const char* why = stbi_failure_reason();
+      fail(ImageErrorKind::corrupt, name, "corrupt PNG (" + std::string(why ? why : "bad data") + ")");
+    }
+    to_rgb(static_cast<const stbi_us*>(px.get()), count, got_comp, img.pixels.data(),
+           [](stbi_us v) { return unsigned((std::uint32_t(v) * 255u + 32767u) / 65535u); });
+  } else {
+    // JPEG: let stb convert to RGB (it knows YCbCr, grayscale and Adobe CMYK).
+    // PNG/BMP: take the channels as stored and composite alpha ourselves.
+    const int want = format == "JPEG" ? 3 : 0;
+    const Pixels px(stbi_load_from_memory(d, len, &got_w, &got_h, &got_comp, want), stbi_image_free);
+    const int have = want ? want : got_comp;
+    if (!px || got_w != w || got_h != h || have < 1 || have > 4) {
+      const char* why = stbi_failure_reason();
+      fail(ImageErrorKind::corrupt, name,
+           "corrupt " + format + " (" + std::string(why ? why : "bad data") + ")");
+    }
+    img.source_channels = got_comp;
+    const auto* p = static_cast<const stbi_uc*>(px.get());
+    if (have == 3)
+      std::memcpy(img.pixels.data(), p, count * 3);
+    else
+      to_rgb(p, count, have, img.pixels.data(), [](stbi_uc v) { return unsigned(v); });
+  }
+}
 
 }  // namespace
 
@@ -388,73 +586,21 @@ void decode_image(const std::uint8_t* d, std::size_t n, Image& img, const Decode
     fail(ImageErrorKind::too_large, name, "file too large for the decoder (over 2 GB)");
 
   ImageErrorKind kind = ImageErrorKind::truncated;
-  const std::string problem = format == "JPEG"  ? check_jpeg_complete(d, n, &kind)
-                              : format == "PNG" ? check_png_complete(d, n, &kind)
-                                                : check_bmp_complete(d, n, &kind);
+  Header header;
+  const std::string problem = format == "JPEG"  ? check_jpeg_complete(d, n, &kind, &header)
+                              : format == "PNG" ? check_png_complete(d, n, &kind, &header)
+                                                : check_bmp_complete(d, n, &kind, &header);
+  // A size above the limits is refused first: the header alone decides it
+  // (and a BMP declaring 60000x60000 pixels is "truncated" too, but that is
+  // not what is wrong with it).
+  if (header.known) check_size(header.width, header.height, limits, format, name);
   if (!problem.empty()) fail(kind, name, problem);
+  if (format == "JPEG") check_jpeg_frame(header, name);
 
-  // The header, before any pixel is decoded.
-  int w = 0, h = 0, comp = 0;
-  const int len = int(n);
-  if (!stbi_info_from_memory(d, len, &w, &h, &comp)) {
-    const char* why = stbi_failure_reason();
-    if (why && std::strcmp(why, "too large") == 0)
-      fail(ImageErrorKind::too_large, name,
-           "image too large to decode safely (a side above 32768 pixels)");
-    fail(ImageErrorKind::corrupt, name,
-         "corrupt " + format + " header (" + std::string(why ? why : "unknown reason") + ")");
-  }
-  if (w <= 0 || h <= 0) fail(ImageErrorKind::corrupt, name, "corrupt " + format + " (zero-size image)");
-  const double mp = double(w) * double(h) / 1e6;
-  if (mp > limits.max_megapixels)
-    fail(ImageErrorKind::too_large, name,
-         "image too large to decode safely: " + std::to_string(w) + "x" + std::to_string(h) + " = " +
-             format_megapixels(mp) + " megapixels, above the limit of " +
-             format_megapixels(limits.max_megapixels) + " megapixels");
-
-  // Cap each stb allocation at twice the largest buffer a valid file of this
-  // size needs (16-bit RGBA plus the PNG filter bytes) and 16 MB of slack.
-  const std::size_t biggest = (std::size_t(w) * 8 + 1) * std::size_t(h);
-  StbAllocationCap cap(2 * biggest + (std::size_t(16) << 20));
-
-  img.width = w;
-  img.height = h;
-  img.channels = 3;
-  img.source_channels = comp;
-  img.source_bits = 8;
-  img.pixels.resize(std::size_t(w) * h * 3);  // keeps the capacity of a reused image
-  const std::size_t count = img.pixel_count();
-  int got_w = 0, got_h = 0, got_comp = 0;
-  const bool sixteen = format == "PNG" && stbi_is_16_bit_from_memory(d, len);
-  if (sixteen) {
-    img.source_bits = 16;
-    stbi_us* px = stbi_load_16_from_memory(d, len, &got_w, &got_h, &got_comp, 0);
-    if (!px || got_w != w || got_h != h || got_comp < 1 || got_comp > 4) {
-      const char* why = stbi_failure_reason();
-      if (px) stbi_image_free(px);
-      fail(ImageErrorKind::corrupt, name, "corrupt PNG (" + std::string(why ? why : "bad data") + ")");
-    }
-    to_rgb(px, count, got_comp, img.pixels.data(),
-           [](stbi_us v) { return unsigned((std::uint32_t(v) * 255u + 32767u) / 65535u); });
-    stbi_image_free(px);
-  } else {
-    // JPEG: let stb convert to RGB (it knows YCbCr, grayscale and Adobe CMYK).
-    // PNG/BMP: take the channels as stored and composite alpha ourselves.
-    const int want = format == "JPEG" ? 3 : 0;
-    stbi_uc* px = stbi_load_from_memory(d, len, &got_w, &got_h, &got_comp, want);
-    const int have = want ? want : got_comp;
-    if (!px || got_w != w || got_h != h || have < 1 || have > 4) {
-      const char* why = stbi_failure_reason();
-      if (px) stbi_image_free(px);
-      fail(ImageErrorKind::corrupt, name,
-           "corrupt " + format + " (" + std::string(why ? why : "bad data") + ")");
-    }
-    img.source_channels = got_comp;
-    if (have == 3)
-      std::memcpy(img.pixels.data(), px, count * 3);
-    else
-      to_rgb(px, count, have, img.pixels.data(), [](stbi_uc v) { return unsigned(v); });
-    stbi_image_free(px);
+  try {
+    decode_with_stb(d, int(n), format, header, limits, img, name);
+  } catch (const detail::StbCheckFailed& e) {
+    fail(ImageErrorKind::corrupt, name, "corrupt " + format + " (" + e.what() + ")");
   }
 }
 

@@ -8,17 +8,21 @@
 //   unreadable    the file cannot be opened or read (permissions, a folder, ...)
 //   empty         zero bytes
 //   unsupported   not JPEG, PNG or BMP; the message names what the first bytes
-//                 look like ("GIF image", "WebP image", "text file", ...)
+//                 look like ("GIF image", "WebP image", "text file", ...); or a
+//                 lossless, hierarchical or arithmetic-coded JPEG
 //   truncated     the file stops before its end marker (JPEG: no EOI marker
 //                 FF D9 after the last scan; PNG: no IEND chunk, or a chunk
 //                 longer than what is left; BMP: fewer pixel bytes than the
 //                 header promises). stb_image silently fills the missing part
 //                 of a truncated JPEG or BMP with gray, so this is checked on
 //                 the bytes, before decoding.
-//   corrupt       the decoder (or a PNG chunk CRC) rejects the data
-//   too_large     the header says more pixels than DecodeLimits::max_megapixels,
-//                 checked BEFORE any pixel is decoded, or the file is larger
-//                 than max_file_bytes
+//   corrupt       the decoder (or a PNG chunk CRC) rejects the data, or a JPEG
+//                 holds less image data than the size in its header needs
+//                 (at least 1 bit per 8x8 block: see image.cpp)
+//   too_large     the header says more pixels than DecodeLimits::max_megapixels
+//                 or a side above 32768 pixels (read by tinct from the JPEG
+//                 frame header, PNG IHDR or BMP header before the decoder sees
+//                 the file), or the file is larger than max_file_bytes
 //
 // What a decoded Image holds, whatever the file held:
 //   - 3 channels, 8-bit sRGB, interleaved RGB, rows top to bottom;

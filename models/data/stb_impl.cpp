@@ -9,58 +9,145 @@
 //                           which checks them (truncation, size) before stb
 //                           sees a byte; no stb function opens a file itself.
 //   STBI_MAX_DIMENSIONS     a hard per-side limit of 32768 pixels, a backstop
-//                           behind the megapixel limit that image.cpp checks
-//                           on the header before decoding.
-//   STBI_MALLOC/REALLOC     routed through a per-thread allocation cap: the
-//                           PNG decoder grows its inflate buffer for as long
-//                           as the compressed stream keeps producing bytes,
-//                           so a small "zip bomb" PNG could otherwise ask for
-//                           gigabytes. image.cpp sets the cap from the header
-//                           dimensions before each decode (see StbAllocationCap).
+//                           behind the limits that image.cpp checks on the
+//                           header before stb sees the file.
+//   STBI_MALLOC/REALLOC/FREE  routed through the decode scope of stb_impl.h:
+//                           a per-thread cap on each allocation (the PNG
+//                           decoder grows its inflate buffer for as long as
+//                           the compressed stream keeps producing bytes, so a
+//                           small "zip bomb" PNG could otherwise ask for
+//                           gigabytes; image.cpp sets the cap from the header
+//                           dimensions), and a record of the blocks stb holds,
+//                           freed when the scope ends (see STBI_ASSERT).
+//   STBI_ASSERT             throws StbCheckFailed instead of calling assert():
+//                           stb's asserts are consistency checks that a
+//                           malformed file can trip (a fuzzed progressive JPEG
+//                           reaches the one in stbi__jpeg_huff_decode), so
+//                           they must neither abort a build without NDEBUG nor
+//                           vanish in a release build and let the decoder go
+//                           on from a state it assumed impossible. This file is
+//                           C++, so the exception unwinds through stb's C code;
+//                           stb has no destructors, the blocks it held are the
+//                           only thing left behind, and the scope frees them.
 //   STBI_WRITE_NO_STDIO     the encoder writes into memory through callbacks.
 //
-// Known gap of this stb_image version (2.27): a JPEG Huffman table whose code
-// counts add up to more than 256 makes it write past its tables (fixed
-// upstream in 2.28). image.cpp checks every DHT segment before stb sees the
-// file. 240,000 mutated JPEG/PNG/BMP files then ran clean under ASan + UBSan.
+// Known gaps of this stb_image version (2.27), both fixed upstream in 2.28:
+// a JPEG Huffman table whose code counts add up to more than 256 makes it
+// write past its tables (image.cpp checks every DHT segment before stb sees
+// the file), and a malformed Huffman table can give a symbol index outside
+// the table in stbi__jpeg_huff_decode (patched locally: third_party/stb/PATCHES.md).
 //
 // stb_image keeps its error string in a thread-local variable (C++11
 // thread_local), and we never call the global flip setters, so decoding on
 // several worker threads at once is safe.
-#include <cstddef>
+#include "models/data/stb_impl.h"
+
 #include <cstdint>
 #include <cstdlib>
+#include <string>
+#include <vector>
 
 namespace tinct::data::detail {
 
 namespace {
-thread_local std::size_t g_stb_allocation_cap = SIZE_MAX;
+
+struct Tracker {
+  bool active = false;
+  std::size_t cap = SIZE_MAX;
+  std::vector<void*> live;  // the blocks stb holds; a handful per decode
+  std::size_t reclaimed = 0;
+};
+thread_local Tracker g_tracker;
+
+void remember(Tracker& t, void* p) {
+  try {
+    t.live.push_back(p);
+  } catch (...) {
+    std::free(p);
+    throw;
+  }
 }
 
-void set_stb_allocation_cap(std::size_t bytes) { g_stb_allocation_cap = bytes; }
-std::size_t stb_allocation_cap() { return g_stb_allocation_cap; }
-
-void* stb_capped_malloc(std::size_t n) {
-  if (n > g_stb_allocation_cap) return nullptr;  // stb turns this into "outofmem"
-  return std::malloc(n);
+// Index of p in t.live, or t.live.size().
+std::size_t find_live(const Tracker& t, const void* p) {
+  for (std::size_t i = t.live.size(); i-- > 0;)
+    if (t.live[i] == p) return i;
+  return t.live.size();
 }
 
-void* stb_capped_realloc(void* p, std::size_t n) {
-  if (n > g_stb_allocation_cap) return nullptr;  // the old block stays valid and stb frees it
-  return std::realloc(p, n);
+}  // namespace
+
+StbDecodeScope::StbDecodeScope(std::size_t cap) {
+  Tracker& t = g_tracker;
+  if (t.active) throw std::logic_error("StbDecodeScope: one decode at a time per thread");
+  t.live.reserve(64);
+  t.cap = cap;
+  t.active = true;
+}
+
+StbDecodeScope::~StbDecodeScope() {
+  Tracker& t = g_tracker;
+  for (void* p : t.live) std::free(p);
+  t.reclaimed += t.live.size();
+  t.live.clear();
+  t.cap = SIZE_MAX;
+  t.active = false;
+}
+
+std::size_t stb_blocks_reclaimed() { return g_tracker.reclaimed; }
+
+void* stb_malloc(std::size_t n) {
+  Tracker& t = g_tracker;
+  if (!t.active) return std::malloc(n);
+  if (n > t.cap) return nullptr;  // stb turns this into "outofmem"
+  void* p = std::malloc(n);
+  if (p) remember(t, p);
+  return p;
+}
+
+void* stb_realloc(void* p, std::size_t n) {
+  Tracker& t = g_tracker;
+  if (!t.active) return std::realloc(p, n);
+  if (n > t.cap) return nullptr;  // the old block stays valid (and recorded); stb frees it
+  void* q = std::realloc(p, n);
+  if (!q) return nullptr;
+  const std::size_t i = p ? find_live(t, p) : t.live.size();
+  if (i < t.live.size())
+    t.live[i] = q;
+  else
+    remember(t, q);
+  return q;
+}
+
+void stb_free(void* p) {
+  Tracker& t = g_tracker;
+  if (p && t.active) {
+    const std::size_t i = find_live(t, p);
+    if (i < t.live.size()) {
+      t.live[i] = t.live.back();
+      t.live.pop_back();
+    }
+  }
+  std::free(p);
+}
+
+[[noreturn]] void stb_check_failed(const char* expr, int line) {
+  throw StbCheckFailed("stb_image's internal check " + std::string(expr) + " failed (stb_image.h line " +
+                       std::to_string(line) + ")");
 }
 
 }  // namespace tinct::data::detail
 
-#define STBI_MALLOC(n) ::tinct::data::detail::stb_capped_malloc(n)
-#define STBI_REALLOC(p, n) ::tinct::data::detail::stb_capped_realloc(p, n)
-#define STBI_FREE(p) std::free(p)
+#define STBI_MALLOC(n) ::tinct::data::detail::stb_malloc(n)
+#define STBI_REALLOC(p, n) ::tinct::data::detail::stb_realloc(p, n)
+#define STBI_FREE(p) ::tinct::data::detail::stb_free(p)
+#define STBI_ASSERT(x) ((x) ? (void)0 : ::tinct::data::detail::stb_check_failed(#x, __LINE__))
 
 #define STBI_ONLY_JPEG
 #define STBI_ONLY_PNG
 #define STBI_ONLY_BMP
 #define STBI_NO_STDIO
-#define STBI_MAX_DIMENSIONS (1 << 15)
+#define STBI_MAX_DIMENSIONS (::tinct::data::detail::kMaxSide)
 #define STBI_WRITE_NO_STDIO
 
 // Third-party code: keep our warning flags for our own files only.

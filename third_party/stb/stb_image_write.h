@@ -1251,9 +1251,12 @@ static const unsigned char stbiw__jpg_ZigZag[] = { 0,1,5,6,14,15,27,28,2,4,7,13,
       24,31,40,44,53,10,19,23,32,39,45,52,54,20,22,33,38,46,51,55,60,21,34,37,47,50,56,59,61,35,36,48,49,57,58,62,63 };
 
 static void stbiw__jpg_writeBits(stbi__write_context *s, int *bitBufP, int *bitCntP, const unsigned short *bs) {
-   int bitBuf = *bitBufP, bitCnt = *bitCntP;
+   // tinct local patch: the bit buffer is unsigned, so that `bitBuf <<= 8`
+   // never shifts bits out of an int (undefined behaviour, reported by UBSan).
+   unsigned int bitBuf = (unsigned int)*bitBufP;
+   int bitCnt = *bitCntP;
    bitCnt += bs[1];
-   bitBuf |= bs[0] << (24 - bitCnt);
+   bitBuf |= (unsigned int)bs[0] << (24 - bitCnt);
    while(bitCnt >= 8) {
       unsigned char c = (bitBuf >> 16) & 255;
       stbiw__putc(s, c);
@@ -1263,7 +1266,7 @@ static void stbiw__jpg_writeBits(stbi__write_context *s, int *bitBufP, int *bitC
       bitBuf <<= 8;
       bitCnt -= 8;
    }
-   *bitBufP = bitBuf;
+   *bitBufP = (int)bitBuf;
    *bitCntP = bitCnt;
 }
 
