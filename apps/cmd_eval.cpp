@@ -1,5 +1,10 @@
 // cmd_eval.cpp — `tinct eval`: the metrics report, the human real-vs-fake page,
 // and the summary of the page's exported answers (models/eval/ does the work).
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -12,14 +17,18 @@
 #include "models/eval/plot.h"
 #include "models/eval/report.h"
 
+extern char** environ;
+
 namespace tinct::cli {
 
 namespace {
 
 const char* kEvalUsage =
     "usage: tinct eval --data DIR -o OUTDIR [options]           the metrics report\n"
-    "       tinct eval --human --data DIR -o OUTDIR [options]   the real-vs-fake page\n"
-    "       tinct eval --human-results FILE.json [...]         fooling rates of exported answers\n"
+    "       tinct eval --human --data DIR -o OUTDIR [--open]    the real-vs-fake page\n"
+    "       tinct eval --data DIR -o OUTDIR --human-results FILE.json [...]\n"
+    "                                                   the report with people's answers\n"
+    "       tinct eval --human-results FILE.json [...]         fooling rates of the answers alone\n"
     "\n"
     "Colorizes every JPEG/PNG/BMP under DIR (recursively) with each model, from the\n"
     "photo's L alone, and measures the output against the photo beside the gray\n"
@@ -29,11 +38,14 @@ const char* kEvalUsage =
     "metrics.csv (per image), summary.csv (per set), curves.csv, error_curves.svg\n"
     "and images/<name>_<model>.png. Files that cannot be read are listed and skipped.\n"
     "\n"
-    "With --human, writes OUTDIR/human_test.html instead: a self-contained page that\n"
-    "shows each photo beside each model's version in random order and sides, asks\n"
-    "which one is real, and ends with each model's fooling rate and its 95% Wilson\n"
-    "interval, exported as JSON. Open it in a browser (or serve it on localhost);\n"
-    "pass the exported files to --human-results to pool several participants.\n"
+    "With --human, writes OUTDIR/human_test.html instead: one self-contained file\n"
+    "(no network, no server: open it from disk, or copy it to a friend's computer)\n"
+    "that shows each photo beside each model's version in random order and sides,\n"
+    "asks which one is real, and ends with each model's fooling rate. Each person\n"
+    "saves a results file (people taking turns: \"Next person\"). Give the files to\n"
+    "--human-results, with the same --data and weights, to add the fooling rate per\n"
+    "model (pooled, with its 95% Wilson interval) to report.md; results of other\n"
+    "photos or other weights are refused.\n"
     "\n"
     "options:\n"
     "  --data DIR              folder of colour photos (or one image file)\n"
@@ -49,7 +61,9 @@ const char* kEvalUsage =
     "  --human                 write the real-vs-fake page instead of the report\n"
     "  --max-side N            long side of the photos in the page (default 384)\n"
     "  --seed S                order and sides of the page's pairs (default 1)\n"
-    "  --human-results FILE    summarise an exported results file; repeat to pool\n"
+    "  --open                  open the page in the desktop's browser (xdg-open / open)\n"
+    "  --human-results FILE    a results file the page saved; repeat (or give several\n"
+    "                          files after it) to pool people\n"
     "  --overwrite             replace an existing report.md / human_test.html\n"
     "  --untrained             freshly initialised compact models instead of weights\n"
     "                          files: a smoke test of the pipeline (numbers meaningless)\n"
@@ -58,33 +72,44 @@ const char* kEvalUsage =
     "Exit status: 0 on success; 1 when a model failed or no image could be\n"
     "evaluated; 2 for bad arguments (an unknown model, missing weights, ...).\n";
 
-std::string read_text(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw std::invalid_argument("cannot read '" + path + "'");
-  std::ostringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
+// --human-results without --data: the pooled answers alone, on stdout.
 int human_results(const std::vector<std::string>& files) {
-  std::vector<eval::HumanAnswer> all;
-  for (const std::string& f : files) {
-    try {
-      std::vector<eval::HumanAnswer> a = eval::parse_human_results(read_text(f));
-      all.insert(all.end(), a.begin(), a.end());
-      std::fprintf(stderr, "%s: %zu answers\n", f.c_str(), a.size());
-    } catch (const std::runtime_error& e) {
-      throw std::runtime_error(f + ": " + e.what());
-    }
+  eval::HumanPool pool;
+  try {
+    pool = eval::pool_human_results(files);
+  } catch (const std::runtime_error& e) {
+    throw std::invalid_argument(e.what());
   }
-  if (all.empty()) {
+  for (const eval::HumanResults& f : pool.files)
+    std::fprintf(stderr, "%s: %zu answers%s%s\n", f.source.c_str(), f.answers.size(),
+                 f.participant.empty() ? "" : (" by " + f.participant).c_str(), f.scripted ? " (scripted)" : "");
+  if (pool.answers.empty()) {
     std::fprintf(stderr, "tinct eval: no answers in %zu file(s)\n", files.size());
     return 1;
   }
-  std::printf("Fooling rate: the fraction of pairs in which the colorized photo was chosen as real\n"
-              "(50%% = indistinguishable), with its 95%% Wilson score interval.\n\n%s",
-              eval::fooling_table(eval::fooling_rates(all)).c_str());
+  std::fputs(eval::human_report_section(pool, {}).c_str(), stdout);
   return 0;
+}
+
+// --open: the page in the desktop's browser, without waiting for it. Where
+// there is no desktop the command fails and the URL printed is the way in.
+void open_in_browser(const std::string& url) {
+#if defined(__APPLE__)
+  const char* opener = "open";
+#else
+  const char* opener = "xdg-open";
+#endif
+  std::vector<char*> argv = {const_cast<char*>(opener), const_cast<char*>(url.c_str()), nullptr};
+  pid_t pid = 0;
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+  const int rc = posix_spawnp(&pid, opener, &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  int status = 0;
+  if (rc != 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    std::fprintf(stderr, "could not start a browser with %s; open the URL above by hand\n", opener);
 }
 
 }  // namespace
@@ -114,20 +139,26 @@ int cmd_eval(const Args& in) {
   const bool human = take_flag(args, "--human");
   if (take_option(args, "--max-side", v)) page.max_side = int(parse_int("--max-side", v, 16, 4096));
   if (take_option(args, "--seed", v)) page.seed = uint64_t(parse_int("--seed", v, 0, 1L << 62));
+  const bool open = take_flag(args, "--open");
   o.overwrite = take_flag(args, "--overwrite");
   o.untrained = take_flag(args, "--untrained");
   const bool quiet = take_flag(args, "--quiet");
+  // Further files after --human-results (a shell glob: --human-results answers/*.json).
+  while (!results_files.empty() && !args.empty() && args.front().rfind("-", 0) != 0) {
+    results_files.push_back(args.front());
+    args.erase(args.begin());
+  }
   if (!args.empty()) {
     const std::string& a = args.front();
     throw std::invalid_argument((a.size() > 1 && a[0] == '-' ? "unknown option '" : "unexpected argument '") + a +
                                 "' (see tinct eval --help)");
   }
 
-  if (!results_files.empty()) {
-    if (!o.data.empty() || human)
-      throw std::invalid_argument("--human-results summarises answers; it does not take --data or --human");
-    return human_results(results_files);
-  }
+  if (human && !results_files.empty())
+    throw std::invalid_argument("--human writes a page; its answers come back later with --human-results");
+  if (open && !human) throw std::invalid_argument("--open opens the page of --human");
+  if (!results_files.empty() && o.data.empty()) return human_results(results_files);
+  o.human_results = results_files;
   if (o.data.empty()) throw std::invalid_argument("--data DIR is required (see tinct eval --help)");
   if (o.out.empty()) throw std::invalid_argument("-o OUTDIR is required (see tinct eval --help)");
   if (!quiet) o.log = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
@@ -138,10 +169,15 @@ int cmd_eval(const Args& in) {
     for (const eval::ModelFailure& f : r.failures)
       std::fprintf(stderr, "%s failed%s: %s\n", f.model.c_str(), f.image.empty() ? "" : (" on " + f.image).c_str(),
                    f.reason.c_str());
-    std::printf("wrote %s: %zu pairs (%zu photos x %zu models), %.1f MB, in %.1f s\n"
-                "open it in a browser; each participant exports a results file, then:\n"
-                "  tinct eval --human-results FILE.json [--human-results FILE2.json ...]\n",
-                r.path.c_str(), r.pairs, r.images, r.models.size(), double(r.bytes) / 1e6, r.seconds);
+    std::printf("wrote %s: %zu pairs (%zu photos x %zu models), %.1f MB, in %.1f s\n\n"
+                "Open it in a browser (it needs no network; copy the file to a friend's computer too):\n"
+                "  %s\n"
+                "Each person saves a results file at the end; then, with the same --data and weights:\n"
+                "  tinct eval --data %s%s%s%s -o REPORTDIR --human-results FILE.json [FILE2.json ...]\n",
+                r.path.c_str(), r.pairs, r.images, r.models.size(), double(r.bytes) / 1e6, r.seconds,
+                r.url.c_str(), o.data.c_str(), o.weights_dir.empty() ? "" : " --weights-dir ",
+                o.weights_dir.c_str(), o.untrained ? " --untrained" : "");
+    if (open) open_in_browser(r.url);
     return r.failures.empty() ? 0 : 1;
   }
 
@@ -159,6 +195,7 @@ int cmd_eval(const Args& in) {
                   s.mean_colorfulness_truth);
     std::printf("\n");
   }
+  if (r.human_answers > 0) std::printf("human test: %zu answers, fooling rates in the report\n", r.human_answers);
   std::printf("report: %s/report.md\n", o.out.c_str());
   return r.exit_code();
 }

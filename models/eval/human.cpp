@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cctype>
 #include <cmath>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -13,9 +15,11 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "engine/atomic_file.h"
 #include "engine/json.h"
 #include "models/eval/plot.h"
 #include "models/inference.h"
+#include "tinct_assets/human_page.h"  // generated from models/eval/assets/ (cmake/embed_assets.cmake)
 
 namespace tinct::eval {
 
@@ -93,6 +97,37 @@ std::uint64_t fnv1a(const std::string& s, std::uint64_t h = 0xcbf29ce484222325ul
 
 }  // namespace
 
+std::string weights_fingerprint(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw std::runtime_error("cannot read '" + path + "'");
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  std::vector<char> buf(1 << 16);
+  while (f) {
+    f.read(buf.data(), std::streamsize(buf.size()));
+    const std::streamsize n = f.gcount();
+    for (std::streamsize i = 0; i < n; ++i) {
+      h ^= static_cast<unsigned char>(buf[std::size_t(i)]);
+      h *= 0x100000001b3ull;
+    }
+  }
+  if (f.bad()) throw std::runtime_error("cannot read '" + path + "'");
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+  return std::string("fnv1a64:") + hex;
+}
+
+HumanModel human_model(const ModelSpec& spec) {
+  HumanModel m;
+  m.name = spec.kind;
+  if (spec.weights.empty()) {
+    m.fingerprint = "untrained";
+  } else {
+    m.weights = fs::path(spec.weights).filename().string();
+    m.fingerprint = weights_fingerprint(spec.weights);
+  }
+  return m;
+}
+
 std::vector<HumanPair> human_pairs(const std::vector<HumanTestImage>& images, std::uint64_t seed) {
   std::vector<HumanPair> pairs;
   for (std::size_t i = 0; i < images.size(); ++i)
@@ -155,409 +190,34 @@ std::string base64(const std::uint8_t* data, std::size_t size) {
 
 namespace {
 
-// The page's styles and script. Plain ES5-level JavaScript with no library,
-// so that any browser of the last ten years runs it, from a file.
-//
-// Design notes: the surroundings are neutral grays (no coloured accents near
-// the photos, which would shift how their colours are seen); one pair fills
-// the screen at a time; a new pair fades in over 150 ms and answers in its
-// first 250 ms are ignored, so a double click cannot answer the next pair
-// unseen; the participant gets no feedback until the end (as in Zhang et
-// al.'s test pairs), and can undo the last answer after a slip.
-const char* kPageHead = R"HTML(<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="tinct eval --human">
-<title>@TITLE@</title>
-<style>
-  :root { --bg: #eeeeee; --card: #ffffff; --ink: #1f1f1f; --muted: #666666; --line: #d6d6d6;
-          --button: #2b2b2b; --focus: #000000; }
-  * { box-sizing: border-box; }
-  [hidden] { display: none !important; }
-  html, body { margin: 0; background: var(--bg); color: var(--ink); }
-  body { font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
-  main { max-width: 1000px; margin: 0 auto; padding: 28px 20px 56px; }
-  h1 { font-size: 1.7rem; margin: 0 0 4px; letter-spacing: -0.01em; }
-  h2 { font-size: 1.2rem; margin: 28px 0 8px; }
-  p { margin: 8px 0; }
-  .muted { color: var(--muted); }
-  .card { background: var(--card); border: 1px solid var(--line); border-radius: 14px; padding: 28px 32px; }
-  .intro { max-width: 640px; margin: 40px auto 0; }
-  .intro ul { padding-left: 1.2em; }
-  .intro li { margin: 4px 0; }
-  kbd { display: inline-block; min-width: 1.6em; padding: 1px 6px; border: 1px solid #bbbbbb; border-bottom-width: 2px;
-        border-radius: 5px; background: #fafafa; font: 0.85em/1.4 ui-monospace, Menlo, Consolas, monospace;
-        text-align: center; color: #333333; }
-  button { font: inherit; }
-  .btn { appearance: none; border: 1px solid var(--button); background: var(--button); color: #ffffff; border-radius: 9px;
-         padding: 10px 22px; cursor: pointer; font-weight: 600; }
-  .btn:hover { background: #000000; }
-  .btn.secondary { background: transparent; color: var(--button); }
-  .btn.secondary:hover { background: #e4e4e4; }
-  .btn:disabled { opacity: 0.35; cursor: default; }
-  .btn:focus-visible, .photo:focus-visible { outline: 3px solid var(--focus); outline-offset: 3px; }
-  .actions { display: flex; gap: 12px; flex-wrap: wrap; margin-top: 20px; align-items: center; }
-  .top { display: flex; justify-content: space-between; align-items: baseline; gap: 16px; }
-  .progress { height: 6px; background: #dddddd; border-radius: 3px; overflow: hidden; margin: 10px 0 18px; }
-  .progress > div { height: 100%; width: 0; background: #555555; transition: width 0.2s; }
-  .question { text-align: center; font-size: 1.35rem; font-weight: 650; margin: 4px 0 16px; }
-  .pair { display: grid; grid-template-columns: 1fr 1fr; gap: 22px; align-items: start; }
-  .photo { appearance: none; display: flex; flex-direction: column; align-items: center; gap: 10px; width: 100%;
-           padding: 10px; border: 2px solid transparent; border-radius: 14px; background: var(--card); cursor: pointer;
-           color: var(--ink); }
-  .photo:hover { border-color: #9a9a9a; }
-  .photo img { display: block; max-width: 100%; height: auto; border-radius: 4px; background: #cccccc; }
-  .photo .caption { font-size: 0.95rem; color: var(--muted); }
-  .photo .caption strong { color: var(--ink); }
-  .fresh img { animation: fadein 150ms ease-out; }
-  @keyframes fadein { from { opacity: 0; } to { opacity: 1; } }
-  @media (prefers-reduced-motion: reduce) { .fresh img { animation: none; } }
-  .below { display: flex; justify-content: space-between; align-items: center; margin-top: 14px; gap: 12px; }
-  .linkish { appearance: none; background: none; border: none; color: var(--muted); cursor: pointer; padding: 4px 0;
-             text-decoration: underline; }
-  .linkish:disabled { opacity: 0.4; cursor: default; text-decoration: none; }
-  table { border-collapse: collapse; width: 100%; margin: 8px 0; font-variant-numeric: tabular-nums; }
-  th, td { padding: 9px 10px; border-bottom: 1px solid var(--line); text-align: right; white-space: nowrap; }
-  th:first-child, td:first-child { text-align: left; }
-  th { font-size: 0.85rem; text-transform: uppercase; letter-spacing: 0.04em; color: var(--muted); font-weight: 600; }
-  td.chart { width: 40%; min-width: 180px; }
-  .track { position: relative; height: 18px; background: #f0f0f0; border-radius: 3px; }
-  .track .fill { position: absolute; left: 0; top: 3px; bottom: 3px; background: #8a8a8a; border-radius: 2px; }
-  .track .ci { position: absolute; top: 8px; height: 2px; background: #1f1f1f; }
-  .track .ci::before, .track .ci::after { content: ""; position: absolute; top: -5px; width: 2px; height: 12px;
-                                          background: #1f1f1f; }
-  .track .ci::before { left: 0; } .track .ci::after { right: 0; }
-  .track .chance { position: absolute; left: 50%; top: -3px; bottom: -3px; border-left: 1px dashed #555555; }
-  .scale { display: flex; justify-content: space-between; font-size: 0.75rem; color: var(--muted); }
-  details { margin-top: 18px; }
-  summary { cursor: pointer; color: var(--muted); }
-  pre { background: #f7f7f7; border: 1px solid var(--line); border-radius: 8px; padding: 12px; max-height: 320px;
-        overflow: auto; font-size: 0.8rem; }
-  .note { font-size: 0.9rem; color: var(--muted); }
-  @media (max-width: 700px) { .pair { grid-template-columns: 1fr; } .card { padding: 20px; } }
-</style>
-</head>
-<body data-state="loading">
-<main>
-)HTML";
+// The page's template, styles and script: models/eval/assets/, compiled in.
+std::string asset(const unsigned char* bytes, std::size_t size) {
+  return std::string(reinterpret_cast<const char*>(bytes), size);
+}
 
-const char* kPageBody = R"HTML(
-<section id="intro" class="card intro" hidden>
-  <h1>@TITLE@</h1>
-  <p class="muted">A perceptual test of automatic colorization.</p>
-  <p>You will see <strong id="intro-count"></strong> pairs of photos. In each pair, one photo is a real colour
-     photograph. The other is the same photo, turned black and white and colorized again by a computer.</p>
-  <ul>
-    <li>Pick the photo you believe is <strong>real</strong>: click it, or press <kbd>1</kbd> / <kbd>&larr;</kbd>
-        for the left one and <kbd>2</kbd> / <kbd>&rarr;</kbd> for the right one.</li>
-    <li>Go with your impression; there is no time limit, and no feedback until the end.</li>
-    <li>Made a slip? <em>Undo</em> (or <kbd>Backspace</kbd>) takes back the last answer.</li>
-    <li>Your answers stay in this browser. If you close the page, you can resume later; at the end you can
-        export them as a file.</li>
-  </ul>
-  <div class="actions">
-    <button id="start" class="btn" type="button">Start</button>
-    <button id="resume" class="btn" type="button" hidden></button>
-    <span class="note" id="start-hint">or press <kbd>Enter</kbd></span>
-  </div>
-</section>
-
-<section id="trial" hidden>
-  <div class="top">
-    <strong id="counter"></strong>
-    <span class="note">Press <kbd>1</kbd> or <kbd>2</kbd></span>
-  </div>
-  <div class="progress"><div id="bar"></div></div>
-  <p class="question">Which photo is real?</p>
-  <div class="pair" id="pair">
-    <button class="photo" id="left" type="button" aria-label="The left photo is real">
-      <img id="img-left" alt="Left photo">
-      <span class="caption"><kbd>1</kbd> <strong>Left</strong> is real</span>
-    </button>
-    <button class="photo" id="right" type="button" aria-label="The right photo is real">
-      <img id="img-right" alt="Right photo">
-      <span class="caption"><kbd>2</kbd> <strong>Right</strong> is real</span>
-    </button>
-  </div>
-  <div class="below">
-    <button class="linkish" id="undo" type="button">Undo last answer</button>
-    <span class="note" id="saved-note"></span>
-  </div>
-</section>
-
-<section id="done" class="card" hidden>
-  <h1>Thank you!</h1>
-  <p id="done-summary"></p>
-  <h2>Fooling rate per model</h2>
-  <p class="note">The fooling rate is the fraction of pairs in which the colorized photo was taken for the real one.
-     50% (the dashed line) means the colorized photos could not be told from real ones; 0% means they were always
-     spotted. The interval is the 95% Wilson score interval.</p>
-  <table>
-    <thead><tr><th>Model</th><th>Pairs</th><th>Fooled</th><th>Fooling rate</th><th>95% interval</th>
-      <th class="chart"><div class="scale"><span>0%</span><span>50%</span><span>100%</span></div></th></tr></thead>
-    <tbody id="rates"></tbody>
-  </table>
-  <div class="actions">
-    <button id="export" class="btn" type="button">Export results</button>
-    <button id="copy" class="btn secondary" type="button">Copy as JSON</button>
-    <button id="restart" class="btn secondary" type="button">Start over</button>
-    <span class="note" id="export-note"></span>
-  </div>
-  <details>
-    <summary>Results as JSON</summary>
-    <pre id="results"></pre>
-  </details>
-</section>
-
-<noscript><p class="card">This test needs JavaScript.</p></noscript>
-</main>
-<script type="application/json" id="tinct-data">@DATA@</script>
-<script>
-(function () {
-  "use strict";
-  var DATA = JSON.parse(document.getElementById("tinct-data").textContent);
-  var PAIRS = DATA.pairs, N = PAIRS.length;
-  var KEY = "tinct-human-" + DATA.page_id;
-  var Z95 = 1.959963984540054;
-  var state = null;       // {answers: [], started, finished, scripted}
-  var persist = true;     // false in scripted runs: they must not touch a participant's saved answers
-  var shownAt = 0, acceptAfter = 0;
-
-  function $(id) { return document.getElementById(id); }
-  function now() { return (window.performance && performance.now) ? performance.now() : Date.now(); }
-  function fresh() { return { answers: [], started: new Date().toISOString(), finished: null, scripted: false }; }
-
-  function show(screen) {
-    ["intro", "trial", "done"].forEach(function (s) { $(s).hidden = (s !== screen); });
-    document.body.setAttribute("data-state", screen);
-  }
-
-  function save() {
-    if (!persist) return;
-    try { localStorage.setItem(KEY, JSON.stringify(state)); $("saved-note").textContent = "Progress saved in this browser"; }
-    catch (e) { $("saved-note").textContent = ""; }
-  }
-  function loadSaved() {
-    try {
-      var s = JSON.parse(localStorage.getItem(KEY));
-      if (s && s.answers && s.answers.length <= N) return s;
-    } catch (e) { /* no storage (private mode, file:// policy): start fresh */ }
-    return null;
-  }
-
-  // The Wilson score interval, as wilson_interval() in models/eval/human.cpp.
-  function wilson(k, n) {
-    if (n === 0) return [0, 1];
-    var p = k / n, z2 = Z95 * Z95, d = 1 + z2 / n;
-    var c = (p + z2 / (2 * n)) / d;
-    var h = Z95 / d * Math.sqrt(p * (1 - p) / n + z2 / (4 * n * n));
-    return [k === 0 ? 0 : Math.max(0, c - h), k === n ? 1 : Math.min(1, c + h)];
-  }
-
-  function summarize(answers) {
-    var order = DATA.models.slice(), by = {};
-    answers.forEach(function (a) {
-      if (order.indexOf(a.model) < 0) order.push(a.model);
-      var s = by[a.model] || (by[a.model] = { pairs: 0, fooled: 0 });
-      s.pairs += 1;
-      if (a.fooled) s.fooled += 1;
-    });
-    return order.filter(function (m) { return by[m]; }).map(function (m) {
-      var s = by[m], ci = wilson(s.fooled, s.pairs);
-      return { model: m, pairs: s.pairs, fooled: s.fooled, rate: s.fooled / s.pairs, ci95: ci };
-    });
-  }
-
-  function results() {
-    return {
-      format: "tinct-human-test", version: 1, page_id: DATA.page_id, seed: DATA.seed, title: DATA.title,
-      page_created: DATA.created, pairs: N, started: state.started, finished: state.finished,
-      complete: state.answers.length === N, scripted: state.scripted,
-      user_agent: navigator.userAgent, answers: state.answers.slice(), summary: summarize(state.answers)
-    };
-  }
-
-  function present() {
-    var i = state.answers.length, p = PAIRS[i];
-    var left = p.real_side === "left" ? p.real : p.fake, right = p.real_side === "left" ? p.fake : p.real;
-    $("img-left").src = DATA.images[left];
-    $("img-right").src = DATA.images[right];
-    $("counter").textContent = "Pair " + (i + 1) + " of " + N;
-    $("bar").style.width = (100 * i / N) + "%";
-    $("undo").disabled = (i === 0);
-    var pair = $("pair");
-    pair.classList.remove("fresh");
-    void pair.offsetWidth;  // restart the fade-in
-    pair.classList.add("fresh");
-    shownAt = now();
-    acceptAfter = shownAt + 250;
-  }
-
-  function answer(choice, scripted) {
-    if (!state || $("trial").hidden || state.answers.length >= N) return false;
-    if (choice === 1 || choice === "1") choice = "left";
-    if (choice === 2 || choice === "2") choice = "right";
-    if (choice !== "left" && choice !== "right") return false;
-    var t = now();
-    if (!scripted && t < acceptAfter) return false;
-    var p = PAIRS[state.answers.length];
-    state.answers.push({ pair: p.id, image: p.image, model: p.model, real_side: p.real_side, choice: choice,
-                         fooled: choice !== p.real_side, ms: Math.round(t - shownAt) });
-    if (scripted) state.scripted = true;
-    if (state.answers.length === N) { finish(); return true; }
-    save();
-    present();
-    return true;
-  }
-
-  function undo() {
-    if (!state || $("trial").hidden || state.answers.length === 0) return;
-    state.answers.pop();
-    save();
-    present();
-  }
-
-  function pct(x) { return (100 * x).toFixed(1) + "%"; }
-
-  function finish() {
-    if (!state.finished) state.finished = new Date().toISOString();
-    save();
-    var r = results(), body = $("rates");
-    body.textContent = "";
-    r.summary.forEach(function (s) {
-      var tr = document.createElement("tr");
-      [s.model, String(s.pairs), String(s.fooled), pct(s.rate), pct(s.ci95[0]) + " \u2013 " + pct(s.ci95[1])]
-        .forEach(function (text) { var td = document.createElement("td"); td.textContent = text; tr.appendChild(td); });
-      var td = document.createElement("td"); td.className = "chart";
-      var track = document.createElement("div"); track.className = "track";
-      var fill = document.createElement("div"); fill.className = "fill"; fill.style.width = (100 * s.rate) + "%";
-      var ci = document.createElement("div"); ci.className = "ci";
-      ci.style.left = (100 * s.ci95[0]) + "%"; ci.style.width = (100 * (s.ci95[1] - s.ci95[0])) + "%";
-      var chance = document.createElement("div"); chance.className = "chance";
-      track.appendChild(fill); track.appendChild(ci); track.appendChild(chance);
-      td.appendChild(track); tr.appendChild(td); body.appendChild(tr);
-    });
-    var fooled = state.answers.filter(function (a) { return a.fooled; }).length;
-    $("done-summary").textContent = (state.scripted ? "Scripted run. " : "") + "You answered all " + N + " pairs and picked the colorized photo as the real one " +
-      fooled + " time" + (fooled === 1 ? "" : "s") + ". Please export your results and send the file to whoever gave " +
-      "you this page.";
-    $("results").textContent = JSON.stringify(r, null, 2);
-    show("done");
-  }
-
-  function exportResults() {
-    var text = JSON.stringify(results(), null, 2);
-    $("results").textContent = text;
-    try {
-      var blob = new Blob([text], { type: "application/json" });
-      var a = document.createElement("a");
-      a.href = URL.createObjectURL(blob);
-      a.download = "tinct-human-results-" + DATA.page_id + "-" + state.finished.replace(/[:.]/g, "-") + ".json";
-      document.body.appendChild(a);
-      a.click();
-      setTimeout(function () { URL.revokeObjectURL(a.href); a.parentNode.removeChild(a); }, 2000);
-      $("export-note").textContent = "Downloaded " + a.download;
-    } catch (e) {
-      $("export-note").textContent = "Download failed; copy the JSON below instead.";
-      $("results").parentNode.open = true;
+// `tmpl` with each @NAME@ of `values` replaced by its value. One pass, left to
+// right: inserted text is not scanned again, so a title or a script that
+// holds "@DATA@" stays as it is.
+std::string fill_template(const std::string& tmpl, const std::vector<std::pair<std::string, std::string>>& values) {
+  std::string out;
+  std::size_t pos = 0;
+  for (std::size_t a; (a = tmpl.find('@', pos)) != std::string::npos;) {
+    const std::size_t b = tmpl.find('@', a + 1);
+    if (b == std::string::npos) break;
+    const std::string name = tmpl.substr(a + 1, b - a - 1);
+    const auto it = std::find_if(values.begin(), values.end(), [&](const auto& v) { return v.first == name; });
+    if (it == values.end()) {
+      out.append(tmpl, pos, a + 1 - pos);
+      pos = a + 1;
+      continue;
     }
+    out.append(tmpl, pos, a - pos);
+    out += it->second;
+    pos = b + 1;
   }
-
-  function copyResults() {
-    var text = JSON.stringify(results(), null, 2);
-    $("results").textContent = text;
-    var done = function () { $("export-note").textContent = "Copied to the clipboard"; };
-    if (navigator.clipboard && navigator.clipboard.writeText) {
-      navigator.clipboard.writeText(text).then(done, function () { $("results").parentNode.open = true; });
-    } else {
-      $("results").parentNode.open = true;
-    }
-  }
-
-  function start(s) {
-    state = s || fresh();
-    save();
-    if (state.answers.length >= N) { finish(); return; }
-    show("trial");
-    present();
-  }
-
-  // --- wiring ---------------------------------------------------------------
-  $("intro-count").textContent = String(N);
-  $("start").addEventListener("click", function () { start(null); });
-  $("resume").addEventListener("click", function () { start(loadSaved()); });
-  $("left").addEventListener("click", function () { answer("left", false); });
-  $("right").addEventListener("click", function () { answer("right", false); });
-  $("undo").addEventListener("click", undo);
-  $("export").addEventListener("click", exportResults);
-  $("copy").addEventListener("click", copyResults);
-  $("restart").addEventListener("click", function () {
-    if (window.confirm("Discard these answers and start again?")) {
-      try { localStorage.removeItem(KEY); } catch (e) { /* nothing saved */ }
-      state = null;
-      show("intro");
-      $("resume").hidden = true;
-    }
-  });
-  document.addEventListener("keydown", function (e) {
-    if (e.altKey || e.ctrlKey || e.metaKey) return;
-    var screen = document.body.getAttribute("data-state");
-    if (screen === "trial") {
-      if (e.key === "1" || e.key === "ArrowLeft") { e.preventDefault(); answer("left", false); }
-      else if (e.key === "2" || e.key === "ArrowRight") { e.preventDefault(); answer("right", false); }
-      else if (e.key === "Backspace" || e.key === "u") { e.preventDefault(); undo(); }
-    } else if (screen === "intro" && e.key === "Enter" && document.activeElement === document.body) {
-      e.preventDefault();
-      if (!$("resume").hidden) $("resume").click(); else $("start").click();
-    }
-  });
-
-  // Hooks for scripts and tests.
-  window.tinctAnswer = function (choice) { return answer(choice, true); };
-  window.tinctResults = function () { return state ? results() : null; };
-
-  var params = new URLSearchParams(window.location.search);
-  var rule = params.get("autoplay");
-  if (rule) {
-    persist = false;
-    var picks = {
-      left: function () { return "left"; },
-      right: function () { return "right"; },
-      real: function (p) { return p.real_side; },
-      fake: function (p) { return p.real_side === "left" ? "right" : "left"; },
-      alternate: function (p, i) { return i % 2 === 0 ? "left" : "right"; }
-    };
-    if (!picks[rule]) {
-      document.body.setAttribute("data-state", "error");
-      $("results").textContent = JSON.stringify({ error: "unknown autoplay rule '" + rule +
-        "' (left, right, real, fake, alternate)" });
-      $("done").hidden = false;
-      return;
-    }
-    start(null);
-    while (state.answers.length < N) {
-      var i = state.answers.length;
-      window.tinctAnswer(picks[rule](PAIRS[i], i));
-    }
-    return;
-  }
-
-  var saved = loadSaved();
-  if (saved && saved.answers.length === N && saved.finished) { state = saved; finish(); return; }
-  if (saved && saved.answers.length > 0) {
-    $("resume").hidden = false;
-    $("resume").textContent = "Resume (" + saved.answers.length + " of " + N + " answered)";
-    $("start").textContent = "Start over";
-    $("start").className = "btn secondary";
-  }
-  show("intro");
-})();
-</script>
-</body>
-</html>
-)HTML";
+  out.append(tmpl, pos, std::string::npos);
+  return out;
+}
 
 void replace_all(std::string& s, const std::string& what, const std::string& with) {
   for (std::size_t p = s.find(what); p != std::string::npos; p = s.find(what, p + with.size()))
@@ -581,12 +241,15 @@ std::string human_test_html(const std::vector<HumanTestImage>& images, const Hum
   json::Value::Array uris;
   std::vector<std::size_t> real_index(images.size());
   std::vector<std::vector<std::size_t>> fake_index(images.size());
+  std::vector<std::pair<int, int>> shown(images.size());  // size of the embedded photos
   std::vector<std::string> models;
   for (std::size_t i = 0; i < images.size(); ++i) {
     const HumanTestImage& im = images[i];
     if (im.fakes.empty()) continue;
     real_index[i] = uris.size();
-    uris.emplace_back(png_data_uri(fit_max_side(im.real, o.max_side)));
+    const data::Image real = fit_max_side(im.real, o.max_side);
+    shown[i] = {real.width, real.height};
+    uris.emplace_back(png_data_uri(real));
     for (const auto& [model, fake] : im.fakes) {
       if (fake.width != im.real.width || fake.height != im.real.height)
         throw std::invalid_argument("human test: the " + model + " output of " + im.name + " is " +
@@ -611,22 +274,36 @@ std::string human_test_html(const std::vector<HumanTestImage>& images, const Hum
         {"model", json::Value(p.model)},
         {"real", json::Value(static_cast<std::int64_t>(real_index[p.image]))},
         {"fake", json::Value(static_cast<std::int64_t>(fake_index[p.image][p.fake]))},
-        {"real_side", json::Value(p.real_left ? "left" : "right")}});
+        {"real_side", json::Value(p.real_left ? "left" : "right")},
+        {"width", json::Value(shown[p.image].first)},
+        {"height", json::Value(shown[p.image].second)}});
   }
   char idhex[17];
   std::snprintf(idhex, sizeof idhex, "%016llx", static_cast<unsigned long long>(id));
   json::Value::Array jmodels;
-  for (const std::string& m : models) jmodels.emplace_back(m);
+  for (const std::string& m : models) {
+    HumanModel info;
+    info.name = m;
+    for (const HumanModel& k : o.models)
+      if (k.name == m) info = k;
+    jmodels.emplace_back(json::Value::Object{{"name", json::Value(info.name)},
+                                             {"weights", json::Value(info.weights)},
+                                             {"fingerprint", json::Value(info.fingerprint)}});
+  }
+  json::Value::Array jnames;
+  for (const HumanTestImage& im : images)
+    if (!im.fakes.empty()) jnames.emplace_back(im.name);
 
   json::Value page(json::Value::Object{
       {"format", json::Value("tinct-human-page")},
-      {"version", json::Value(1)},
+      {"version", json::Value(2)},
       {"page_id", json::Value(std::string(idhex))},
       {"seed", json::Value(static_cast<std::int64_t>(o.seed & 0x7fffffffffffffffull))},
       {"title", json::Value(o.title)},
       {"created", json::Value(created)},
       {"max_side", json::Value(o.max_side)},
       {"models", json::Value(std::move(jmodels))},
+      {"image_names", json::Value(std::move(jnames))},
       {"pairs", json::Value(std::move(jpairs))},
       {"images", json::Value(std::move(uris))}});
   // Inside <script>, "</script" or "<!--" in a string (an image name) would
@@ -634,17 +311,40 @@ std::string human_test_html(const std::vector<HumanTestImage>& images, const Hum
   std::string data = json::dump(page);
   replace_all(data, "<", "\\u003c");
 
-  std::string head = kPageHead, body = kPageBody;
-  replace_all(head, "@TITLE@", xml_escape(o.title));
-  replace_all(body, "@TITLE@", xml_escape(o.title));
-  const std::size_t at = body.find("@DATA@");
-  return head + body.substr(0, at) + data + body.substr(at + 6);
+  return fill_template(asset(assets::human_html, assets::human_html_size),
+                       {{"TITLE", xml_escape(o.title)},
+                        {"CSS", asset(assets::human_css, assets::human_css_size)},
+                        {"JS", asset(assets::human_js, assets::human_js_size)},
+                        {"DATA", data}});
 }
 
 // ===========================================================================
 // `tinct eval --human`
 
-HumanPageResult write_human_page(const EvalOptions& o, const HumanPageOptions& page) {
+namespace {
+
+// file:// and the absolute path, with what a URL cannot hold percent-encoded.
+std::string file_url(const fs::path& path) {
+  std::error_code ec;
+  fs::path abs = fs::absolute(path, ec);
+  if (ec) abs = path;
+  std::string url = "file://";
+  for (unsigned char c : abs.lexically_normal().generic_string()) {
+    if (std::isalnum(c) || std::strchr("/-._~", c)) {
+      url += char(c);
+    } else {
+      char esc[4];
+      std::snprintf(esc, sizeof esc, "%%%02X", c);
+      url += esc;
+    }
+  }
+  return url;
+}
+
+}  // namespace
+
+HumanPageResult write_human_page(const EvalOptions& o, const HumanPageOptions& page_options) {
+  HumanPageOptions page = page_options;
   const auto t0 = std::chrono::steady_clock::now();
   auto log = [&](const std::string& s) {
     if (o.log) o.log(s);
@@ -660,8 +360,9 @@ HumanPageResult write_human_page(const EvalOptions& o, const HumanPageOptions& p
   std::vector<std::pair<std::string, std::unique_ptr<models::Colorizer>>> loaded;
   for (const ModelSpec& s : specs) {
     try {
-      loaded.emplace_back(s.kind, load_model(s));
+      loaded.emplace_back(s.kind, load_model(s, o.device));
       r.models.push_back(s.kind);
+      page.models.push_back(human_model(s));
     } catch (const std::exception& e) {
       r.failures.push_back({s.kind, "", e.what()});
       log("cannot load " + s.kind + ": " + e.what());
@@ -711,11 +412,9 @@ HumanPageResult write_human_page(const EvalOptions& o, const HumanPageOptions& p
   const std::string html = human_test_html(images, page);
   fs::create_directories(out, ec);
   if (ec) throw std::runtime_error("cannot create '" + o.out + "': " + ec.message());
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  f << html;
-  f.flush();
-  if (!f) throw std::runtime_error("cannot write '" + path.string() + "'");
+  write_file_atomic(path.string(), html.data(), html.size());
   r.path = path.string();
+  r.url = file_url(path);
   r.bytes = html.size();
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
@@ -724,13 +423,44 @@ HumanPageResult write_human_page(const EvalOptions& o, const HumanPageOptions& p
 // ===========================================================================
 // Results
 
-std::vector<HumanAnswer> parse_human_results(const std::string& text) {
-  json::Value v;
-  try {
-    v = json::parse(text);
-  } catch (const std::exception& e) {
-    throw std::runtime_error(std::string("not a JSON file: ") + e.what());
+namespace {
+
+// One answer of a results file; `where` prefixes the messages.
+HumanAnswer parse_answer(const json::Value& a, const std::string& where) {
+  if (!a.is_object()) throw std::runtime_error(where + "not an object");
+  auto str = [&](const char* key, bool required) -> std::string {
+    const json::Value* x = a.find(key);
+    if (!x) {
+      if (required) throw std::runtime_error(where + "no \"" + key + "\"");
+      return "";
+    }
+    if (!x->is_string()) throw std::runtime_error(where + "\"" + key + "\" is not a string");
+    return x->as_string();
+  };
+  HumanAnswer h;
+  h.model = str("model", true);
+  if (h.model.empty()) throw std::runtime_error(where + "an empty \"model\"");
+  h.image = str("image", false);
+  h.real_side = str("real_side", true);
+  h.choice = str("choice", true);
+  for (const std::string* side : {&h.real_side, &h.choice})
+    if (*side != "left" && *side != "right")
+      throw std::runtime_error(where + "a side must be \"left\" or \"right\", got \"" + *side + "\"");
+  if (const json::Value* p = a.find("pair")) {
+    if (!p->is_int() || p->as_int() < 0 || p->as_int() > std::numeric_limits<int>::max())
+      throw std::runtime_error(where + "\"pair\" is not a pair number");
+    h.pair = static_cast<int>(p->as_int());
   }
+  if (const json::Value* ms = a.find("ms")) {
+    if (!ms->is_number() || !std::isfinite(ms->as_double()) || ms->as_double() < 0)
+      throw std::runtime_error(where + "\"ms\" is not a time in milliseconds");
+    h.ms = ms->as_double();
+  }
+  h.fooled = h.choice != h.real_side;
+  return h;
+}
+
+const json::Value& answers_array(const json::Value& v) {
   if (!v.is_object()) throw std::runtime_error("not a tinct human-test results file (a JSON object expected)");
   if (const json::Value* f = v.find("format"))
     if (!f->is_string() || f->as_string() != "tinct-human-test")
@@ -738,38 +468,175 @@ std::vector<HumanAnswer> parse_human_results(const std::string& text) {
   const json::Value* answers = v.find("answers");
   if (!answers || !answers->is_array())
     throw std::runtime_error("not a tinct human-test results file (no \"answers\" array)");
+  return *answers;
+}
+
+json::Value parse_json(const std::string& text) {
+  try {
+    return json::parse(text);
+  } catch (const std::exception& e) {
+    throw std::runtime_error(std::string("not a JSON file: ") + e.what());
+  }
+}
+
+std::string string_field(const json::Value& v, const char* key) {
+  const json::Value* x = v.find(key);
+  if (!x || x->is_null()) return "";
+  if (!x->is_string()) throw std::runtime_error(std::string("\"") + key + "\" is not a string");
+  return x->as_string();
+}
+
+bool bool_field(const json::Value& v, const char* key) {
+  const json::Value* x = v.find(key);
+  if (!x) return false;
+  if (!x->is_bool()) throw std::runtime_error(std::string("\"") + key + "\" is not true or false");
+  return x->as_bool();
+}
+
+}  // namespace
+
+std::vector<HumanAnswer> parse_human_results(const std::string& text) {
+  const json::Value v = parse_json(text);
   std::vector<HumanAnswer> out;
   std::size_t i = 0;
-  for (const json::Value& a : answers->as_array()) {
-    const std::string where = "answer " + std::to_string(i++) + ": ";
-    if (!a.is_object()) throw std::runtime_error(where + "not an object");
-    auto str = [&](const char* key, bool required) -> std::string {
-      const json::Value* x = a.find(key);
-      if (!x) {
-        if (required) throw std::runtime_error(where + "no \"" + key + "\"");
-        return "";
-      }
-      if (!x->is_string()) throw std::runtime_error(where + "\"" + key + "\" is not a string");
-      return x->as_string();
-    };
-    HumanAnswer h;
-    h.model = str("model", true);
-    h.image = str("image", false);
-    h.real_side = str("real_side", true);
-    h.choice = str("choice", true);
-    for (const std::string* side : {&h.real_side, &h.choice})
-      if (*side != "left" && *side != "right")
-        throw std::runtime_error(where + "a side must be \"left\" or \"right\", got \"" + *side + "\"");
-    if (const json::Value* p = a.find("pair")) {
-      if (!p->is_int()) throw std::runtime_error(where + "\"pair\" is not an integer");
-      h.pair = static_cast<int>(p->as_int());
-    }
-    if (const json::Value* ms = a.find("ms"))
-      if (ms->is_number()) h.ms = ms->as_double();
-    h.fooled = h.choice != h.real_side;
-    out.push_back(std::move(h));
-  }
+  for (const json::Value& a : answers_array(v).as_array())
+    out.push_back(parse_answer(a, "answer " + std::to_string(i++) + ": "));
   return out;
+}
+
+HumanResults read_human_results(const std::string& text, const std::string& source) {
+  const std::string prefix = source.empty() ? "" : source + ": ";
+  try {
+    const json::Value v = parse_json(text);
+    const json::Value& answers = answers_array(v);
+    const json::Value* format = v.find("format");
+    if (!format) throw std::runtime_error("not a tinct human-test results file (no \"format\")");
+    HumanResults r;
+    r.source = source;
+    const json::Value* version = v.find("version");
+    if (!version || !version->is_int() || version->as_int() < 1 || version->as_int() > 2)
+      throw std::runtime_error("unknown results version (this tinct reads versions 1 and 2)");
+    r.version = int(version->as_int());
+    r.page_id = string_field(v, "page_id");
+    r.participant = string_field(v, "participant");
+    r.started = string_field(v, "started");
+    r.finished = string_field(v, "finished");
+    r.complete = bool_field(v, "complete");
+    r.scripted = bool_field(v, "scripted");
+    if (const json::Value* n = v.find("pairs")) {
+      if (!n->is_int() || n->as_int() < 1) throw std::runtime_error("\"pairs\" is not a count of pairs");
+      r.page_pairs = std::size_t(n->as_int());
+    }
+    if (r.version >= 2) {
+      const json::Value* models = v.find("models");
+      const json::Value* images = v.find("images");
+      if (!models || !models->is_array() || !images || !images->is_array())
+        throw std::runtime_error("a version 2 file names the page's \"models\" and \"images\"; this one does not");
+      for (const json::Value& m : models->as_array()) {
+        if (!m.is_object()) throw std::runtime_error("\"models\" holds a non-object");
+        HumanModel hm;
+        hm.name = string_field(m, "name");
+        hm.weights = string_field(m, "weights");
+        hm.fingerprint = string_field(m, "fingerprint");
+        if (hm.name.empty()) throw std::runtime_error("\"models\" holds a model without a name");
+        r.models.push_back(hm);
+      }
+      for (const json::Value& im : images->as_array()) {
+        if (!im.is_string()) throw std::runtime_error("\"images\" holds a non-string");
+        r.images.push_back(im.as_string());
+      }
+    }
+
+    std::vector<char> seen;
+    std::size_t i = 0;
+    for (const json::Value& a : answers.as_array()) {
+      const std::string where = "answer " + std::to_string(i++) + ": ";
+      HumanAnswer h = parse_answer(a, where);
+      if (!a.find("pair")) throw std::runtime_error(where + "no \"pair\"");
+      if (r.page_pairs && std::size_t(h.pair) >= r.page_pairs)
+        throw std::runtime_error(where + "pair " + std::to_string(h.pair) + " of a page of " +
+                                 std::to_string(r.page_pairs) + " pairs");
+      if (std::size_t(h.pair) >= seen.size()) seen.resize(std::size_t(h.pair) + 1, 0);
+      if (seen[std::size_t(h.pair)]++)
+        throw std::runtime_error(where + "pair " + std::to_string(h.pair) + " answered twice");
+      if (const json::Value* f = a.find("fooled"))
+        if (!f->is_bool() || f->as_bool() != h.fooled)
+          throw std::runtime_error(where + "\"fooled\" disagrees with the sides (real " + h.real_side + ", chosen " +
+                                   h.choice + "): an edited or corrupted file");
+      if (r.version >= 2) {
+        if (std::none_of(r.models.begin(), r.models.end(), [&](const HumanModel& m) { return m.name == h.model; }))
+          throw std::runtime_error(where + "model \"" + h.model + "\" is not one of the page's models");
+        if (std::find(r.images.begin(), r.images.end(), h.image) == r.images.end())
+          throw std::runtime_error(where + "photo \"" + h.image + "\" is not one of the page's photos");
+      }
+      r.answers.push_back(std::move(h));
+    }
+    if (r.complete && r.page_pairs && r.answers.size() != r.page_pairs)
+      throw std::runtime_error("marked complete with " + std::to_string(r.answers.size()) + " answers for " +
+                               std::to_string(r.page_pairs) + " pairs");
+    return r;
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(prefix + e.what());
+  }
+}
+
+HumanPool pool_human_results(std::vector<HumanResults> files) {
+  HumanPool pool;
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    const HumanResults& f = files[i];
+    for (std::size_t j = 0; j < i; ++j) {
+      const HumanResults& g = files[j];
+      if (!f.page_id.empty() && f.page_id == g.page_id && f.started == g.started)
+        throw std::runtime_error(f.source + ": the same session as " + g.source + " (page " + f.page_id +
+                                 ", started " + f.started + "): a file passed twice would count twice");
+      for (const HumanModel& m : f.models)
+        for (const HumanModel& n : g.models)
+          if (m.name == n.name && !m.fingerprint.empty() && !n.fingerprint.empty() && m.fingerprint != n.fingerprint)
+            throw std::runtime_error(f.source + " and " + g.source + " judged different weights of " + m.name +
+                                     " (" + m.fingerprint + " vs " + n.fingerprint +
+                                     "): their fooling rates are not of one model");
+    }
+    pool.answers.insert(pool.answers.end(), f.answers.begin(), f.answers.end());
+  }
+  pool.files = std::move(files);
+  return pool;
+}
+
+HumanPool pool_human_results(const std::vector<std::string>& paths) {
+  std::vector<HumanResults> files;
+  for (const std::string& path : paths) {
+    std::ifstream f(path, std::ios::binary);
+    if (!f) throw std::runtime_error(path + ": cannot read the file");
+    std::ostringstream text;
+    text << f.rdbuf();
+    files.push_back(read_human_results(text.str(), path));
+  }
+  return pool_human_results(std::move(files));
+}
+
+void check_human_results(const HumanPool& pool, const std::vector<ImageEntry>& images,
+                         const std::vector<HumanModel>& evaluated) {
+  for (const HumanResults& f : pool.files) {
+    std::vector<std::string> missing;
+    for (const HumanAnswer& a : f.answers)
+      if (std::none_of(images.begin(), images.end(), [&](const ImageEntry& e) { return e.name == a.image; }) &&
+          std::find(missing.begin(), missing.end(), a.image) == missing.end())
+        missing.push_back(a.image);
+    if (!missing.empty()) {
+      std::string list;
+      for (std::size_t i = 0; i < missing.size() && i < 3; ++i) list += (i ? ", " : "") + ("\"" + missing[i] + "\"");
+      if (missing.size() > 3) list += " and " + std::to_string(missing.size() - 3) + " more";
+      throw std::invalid_argument(f.source + ": answers about " + list +
+                                  ", not in --data: these results come from a page of other photos");
+    }
+    for (const HumanModel& m : f.models)
+      for (const HumanModel& e : evaluated)
+        if (m.name == e.name && !m.fingerprint.empty() && m.fingerprint != e.fingerprint)
+          throw std::invalid_argument(f.source + ": the answers judged " + m.name + " with weights " +
+                                      (m.weights.empty() ? std::string("(untrained)") : m.weights) + " (" +
+                                      m.fingerprint + "), this report evaluates " + e.name + " " + e.fingerprint +
+                                      ": not the same model (a page from other weights; use their --weights-dir)");
+  }
 }
 
 std::vector<FoolingRate> fooling_rates(const std::vector<HumanAnswer>& answers) {
@@ -798,6 +665,67 @@ std::string fooling_table(const std::vector<FoolingRate>& rates) {
                     format_number(100 * r.ci95.lo, 1) + "% - " + format_number(100 * r.ci95.hi, 1) + "%"});
   return markdown_table({"Model", "Pairs", "Fooled", "Fooling rate", "95% interval (Wilson)"}, rows,
                         {Align::kLeft, Align::kRight, Align::kRight, Align::kRight, Align::kRight});
+}
+
+std::string human_report_section(const HumanPool& pool, const std::vector<std::string>& evaluated_models,
+                                 const std::string& answers_csv) {
+  std::ostringstream md;
+  std::size_t scripted = 0;
+  for (const HumanResults& f : pool.files) scripted += f.scripted;
+  md << "## Human test: real or colorized\n\n"
+     << pool.answers.size() << " answers in " << pool.files.size() << (pool.files.size() == 1 ? " file" : " files")
+     << " (`tinct eval --human` pages, read with `--human-results`). Each answer is one pair: a real photo and a "
+        "model's colorized version side by side, \"which one is real?\". The fooling rate is the share of pairs "
+        "in which the colorized photo was taken for the real one: 50% means it could not be told from the real "
+        "photo, 0% that it was always spotted. 95% Wilson score interval; the answers of all files pooled.\n\n";
+  if (scripted)
+    md << "> **" << scripted << " of the files are scripted** (autoplay or the test hooks): their answers are not "
+       << "a person's judgement.\n\n";
+  // Rows in the pages' model order (the report's), not the shuffled order of the answers.
+  std::vector<std::string> order;
+  for (const HumanResults& f : pool.files)
+    for (const HumanModel& m : f.models)
+      if (std::find(order.begin(), order.end(), m.name) == order.end()) order.push_back(m.name);
+  std::vector<FoolingRate> rates = fooling_rates(pool.answers);
+  auto rank = [&](const FoolingRate& r) { return std::find(order.begin(), order.end(), r.model) - order.begin(); };
+  std::stable_sort(rates.begin(), rates.end(),
+                   [&](const FoolingRate& a, const FoolingRate& b) { return rank(a) < rank(b); });
+  md << fooling_table(rates) << "\n";
+  std::vector<std::string> absent;
+  for (const FoolingRate& r : rates)
+    if (!evaluated_models.empty() &&
+        std::find(evaluated_models.begin(), evaluated_models.end(), r.model) == evaluated_models.end())
+      absent.push_back(r.model);
+  if (!absent.empty()) {
+    md << "Not evaluated in this report:";
+    for (const std::string& m : absent) md << " " << m;
+    md << " (their answers are counted above all the same).\n\n";
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const HumanResults& f : pool.files) {
+    double ms = 0;
+    for (const HumanAnswer& a : f.answers) ms += a.ms;
+    rows.push_back({"`" + f.source + "`", f.participant.empty() ? "-" : f.participant,
+                    std::to_string(f.answers.size()) + (f.page_pairs ? " of " + std::to_string(f.page_pairs) : ""),
+                    f.complete ? "yes" : "no", f.scripted ? "yes" : "no",
+                    f.answers.empty() ? "-" : format_number(ms / double(f.answers.size()) / 1000.0, 2)});
+  }
+  md << markdown_table({"File", "Participant", "Answers", "Complete", "Scripted", "Mean seconds per answer"}, rows,
+                       {Align::kLeft, Align::kLeft, Align::kRight, Align::kLeft, Align::kLeft, Align::kRight})
+     << "\n";
+  if (!answers_csv.empty()) md << "Every answer is in `" << answers_csv << "`.\n\n";
+  return md.str();
+}
+
+std::string human_answers_csv(const HumanPool& pool) {
+  std::ostringstream csv;
+  csv << "file,participant,pair,image,model,real_side,choice,fooled,ms\n";
+  for (const HumanResults& f : pool.files)
+    for (const HumanAnswer& a : f.answers)
+      csv << csv_field(f.source) << "," << csv_field(f.participant) << "," << a.pair << "," << csv_field(a.image)
+          << "," << csv_field(a.model) << "," << a.real_side << "," << a.choice << "," << (a.fooled ? 1 : 0) << ","
+          << format_number(a.ms, 0) << "\n";
+  return csv.str();
 }
 
 }  // namespace tinct::eval

@@ -21,6 +21,7 @@
 #include "models/color/gamut.h"
 #include "models/data/image.h"
 #include "models/eval/plot.h"
+#include "models/eval/human.h"
 #include "models/inference.h"
 
 namespace tinct::eval {
@@ -490,6 +491,7 @@ std::string build_report(const EvalOptions& o, const EvalResult& r, const std::s
           "rebalanced AuC are checked on raw numbers here.\n";
   md << "\n";
   md << "## Error curves\n\n![Cumulative ab-error curves, raw and class-rebalanced](error_curves.svg)\n\n";
+  md << r.human_section;
 
   md << "## Models\n\n";
   std::vector<std::vector<std::string>> trows;
@@ -548,6 +550,19 @@ EvalResult run_evaluation(const EvalOptions& o) {
 
   const std::vector<ImageEntry> entries = list_images(o.data);
   const std::vector<ModelSpec> specs = resolve_models(o.models, o.weights_dir, o.untrained);
+  // The human test's answers, checked against these photos and weights
+  // before any work: a wrong file costs nothing.
+  HumanPool human;
+  if (!o.human_results.empty()) {
+    std::vector<HumanModel> evaluated;
+    try {
+      human = pool_human_results(o.human_results);
+      for (const ModelSpec& spec : specs) evaluated.push_back(human_model(spec));
+    } catch (const std::runtime_error& e) {
+      throw std::invalid_argument(std::string("--human-results: ") + e.what());
+    }
+    check_human_results(human, entries, evaluated);
+  }
 
   EvalResult r;
   r.images_listed = entries.size();
@@ -710,6 +725,12 @@ EvalResult run_evaluation(const EvalOptions& o) {
   write_text(out / "summary.csv", summary_csv.str());
   write_text(out / "curves.csv", curves_csv.str());
   write_text(out / "error_curves.svg", error_curves_panels_svg(tables.front().second, set_name, r.prior.uniform));
+  if (!o.human_results.empty()) {
+    r.human_section = human_report_section(human, r.models, "human_answers.csv");
+    r.human_answers = human.answers.size();
+    write_text(out / "human_answers.csv", human_answers_csv(human));
+    r.written.push_back("human_answers.csv");
+  }
   r.seconds = seconds_since(t_start);
   // The report last: its presence says the run finished.
   write_text(out / "report.md", build_report(o, r, set_name, tables));

@@ -28,6 +28,13 @@
 //        curves.csv         the pooled error curves, t = 0..150
 //        error_curves.svg   raw and rebalanced curves, every model and gray
 //        images/<name>_<model>.png   the outputs (when save_images)
+//        human_answers.csv  the human test's answers (with human_results)
+//
+// With human_results (`--human-results FILE...`, the files the page of
+// `tinct eval --human` saves), the report also has the fooling rate per
+// model (models/eval/human.h). The files are read and checked against this
+// run's photos and weights before any work: a malformed or mismatched file
+// is std::invalid_argument.
 //
 // Sets: the whole folder is one set ("all"). When the images sit in more than
 // one first-level subfolder (or in subfolders and at the top level), each
@@ -76,6 +83,8 @@ struct EvalOptions {
   // 3): a smoke test of the whole pipeline where no weights exist (CI, the
   // browser test). The numbers mean nothing and the report says so.
   bool untrained = false;
+  // Results files of the human test page, pooled into the report.
+  std::vector<std::string> human_results;
   // Progress lines (one per image); null = silent.
   std::function<void(const std::string&)> log;
 };
@@ -153,6 +162,8 @@ struct EvalResult {
   std::vector<std::string> written;           // the files written, relative to out
   double seconds = 0.0;                       // the whole run
   bool saved_images = false;
+  std::string human_section;                  // the report's human-test section ("" without human_results)
+  std::size_t human_answers = 0;              // answers pooled from human_results
 
   // 0 when every requested model was evaluated on every evaluated image and
   // at least one image was evaluated; 1 otherwise.
