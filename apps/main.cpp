@@ -4,6 +4,7 @@
 
 #include "apps/cli.h"
 #include "engine/device.h"
+#include "kernels/kernels.h"
 
 static const char* kUsage =
     "tinct " TINCT_VERSION " — image colorization on a from-scratch deep-learning engine\n"
@@ -38,6 +39,8 @@ int main(int argc, char** argv) {
 #else
     std::printf("tinct %s (backends: cpu)\n", TINCT_VERSION);
 #endif
+    // The GEMM / conv kernel set chosen at start-up (TINCT_CPU_KERNELS forces one).
+    std::printf("cpu kernels: %s\n", tinct::cpu::cpu_kernels_name(tinct::cpu::cpu_kernels()));
     return 0;
   }
   const std::string cmd = args[0];

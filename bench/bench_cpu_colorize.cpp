@@ -4,10 +4,13 @@
 // so freshly initialised models are timed; the image is a smooth colour
 // gradient made here.
 //
-//   ./build/bench/bench_cpu_colorize
+//   ./build/bench/bench_cpu_colorize      (TINCT_CPU_KERNELS picks a kernel set)
 #include <benchmark/benchmark.h>
 #include <omp.h>
 
+#include <cstdio>
+
+#include "kernels/kernels.h"
 #include "models/inference.h"
 
 using namespace tinct;
@@ -40,4 +43,14 @@ BENCHMARK_CAPTURE(BM_Colorize, regression, "regression")->Arg(1)->Arg(2)->Unit(b
 BENCHMARK_CAPTURE(BM_Colorize, classification, "classification")->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
 BENCHMARK_CAPTURE(BM_Colorize, gan, "gan")->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  // The GEMM / conv kernel set (TINCT_CPU_KERNELS=avx512|avx2|generic forces one).
+  const char* isa = cpu::cpu_kernels_name(cpu::cpu_kernels());
+  std::printf("tinct cpu kernels: %s\n", isa);
+  benchmark::AddCustomContext("tinct_cpu_kernels", isa);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

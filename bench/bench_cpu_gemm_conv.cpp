@@ -20,6 +20,8 @@
 //   ./bench_cpu_gemm_conv                         # everything, about a minute
 //   ./bench_cpu_gemm_conv --benchmark_filter=sgemm
 //   TINCT_BENCH_BATCH=16 ./bench_cpu_gemm_conv    # smaller conv batch (default 64)
+//   TINCT_CPU_KERNELS=avx2 ./bench_cpu_gemm_conv  # another kernel set than the best
+// The kernel set in use is printed first and in the context (tinct_cpu_kernels).
 // On a machine shared with other work, interleave tinct and OpenBLAS and
 // repeat, so both see the same disturbance (what bench/RESULTS.md used):
 //   ./bench_cpu_gemm_conv --benchmark_repetitions=5
@@ -347,6 +349,10 @@ BENCHMARK_TEMPLATE(BM_conv_openblas, kBwdFilter)->Name("conv_bwd_filter/im2col+o
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The kernel set tinct runs (TINCT_CPU_KERNELS=avx512|avx2|generic forces one).
+  const char* isa = cpu::cpu_kernels_name(cpu::cpu_kernels());
+  std::printf("tinct cpu kernels: %s\n", isa);
+  benchmark::AddCustomContext("tinct_cpu_kernels", isa);
   if (!validate()) {
     std::fprintf(stderr, "validation failed: not timing wrong code\n");
     return 1;

@@ -69,6 +69,21 @@ void sgemm_ref(bool trans_a, bool trans_b, int M, int N, int K, float alpha,
 void sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A,
            int lda, const float* B, int ldb, float beta, float* C, int ldc);
 
+// --- CPU kernel sets (kernels/cpu/cpu_features.cpp) -------------------------
+// The GEMM micro-kernels (and so conv2d) exist per instruction set; one set is
+// chosen once at start-up: the best the processor runs (cpuid), or the one
+// named by TINCT_CPU_KERNELS=avx512|avx2|generic (a set the processor lacks,
+// or an unknown name, is an error at start-up: exit code 2).
+enum class CpuKernels { Generic, Avx2, Avx512 };
+const char* cpu_kernels_name(CpuKernels k);  // "generic", "avx2", "avx512"
+// Compiled into this binary and runnable on this processor.
+bool cpu_kernels_supported(CpuKernels k);
+// The set in use.
+CpuKernels cpu_kernels();
+// Switches the set in use (tests, benchmarks); throws std::invalid_argument
+// if it is not supported. Not to be called while kernels run on other threads.
+void set_cpu_kernels(CpuKernels k);
+
 // --- conv2d (kernels/cpu/conv_ref.cpp, conv.cpp) ----------------------------
 // y = conv(x, w) + b. b may be null.
 void conv2d_fwd_ref(const Conv2dParams& p, const float* x, const float* w, const float* b, float* y);

@@ -1,16 +1,21 @@
-// test_gemm.cpp — the fast sgemm (kernels/cpu/gemm.cpp) against sgemm_ref.
+// test_gemm.cpp — the fast sgemm (kernels/cpu/gemm.cpp) against sgemm_ref,
+// on every CPU kernel set this processor runs (avx512, avx2, generic: at
+// least avx2 and generic on any x86-64 CI machine).
 //
-// Every transpose combination at sizes that are not multiples of the 6x16
-// register tile, sizes that cross the KC / MC / NC cache blocks, padded
-// leading dimensions (the padding must stay untouched), beta == 0 on a C full
-// of NaN (C must not be read), and thread-count independence.
+// Every transpose combination at sizes that are not multiples of any register
+// tile (6x16, 14x32), sizes that cross every set's KC / MC / NC cache blocks,
+// padded leading dimensions (the padding must stay untouched), beta == 0 on a
+// C full of NaN (C must not be read), and thread-count independence.
 #include <omp.h>
+#include <sys/wait.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -79,47 +84,123 @@ bool run_case(const GemmCase& c, uint32_t seed) {
   return ok && padding_ok;
 }
 
+// Runs body() once with each kernel set the processor supports selected,
+// then restores the set in use.
+template <class F>
+void for_each_kernel_set(F&& body) {
+  const cpu::CpuKernels saved = cpu::cpu_kernels();
+  for (auto k : {cpu::CpuKernels::Avx512, cpu::CpuKernels::Avx2, cpu::CpuKernels::Generic}) {
+    if (!cpu::cpu_kernels_supported(k)) {
+      std::printf("kernel set %s: not supported here, skipped\n", cpu::cpu_kernels_name(k));
+      continue;
+    }
+    cpu::set_cpu_kernels(k);
+    std::printf("kernel set %s:\n", cpu::cpu_kernels_name(k));
+    CAPTURE(cpu::cpu_kernels_name(k));
+    body();
+  }
+  cpu::set_cpu_kernels(saved);
+}
+
 }  // namespace
+
+TEST_CASE("the CPU kernel set: generic always, avx2 on any x86-64 with AVX2, switchable") {
+  CHECK(cpu::cpu_kernels_supported(cpu::CpuKernels::Generic));
+  CHECK(cpu::cpu_kernels_supported(cpu::cpu_kernels()));
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  CHECK(cpu::cpu_kernels_supported(cpu::CpuKernels::Avx2) ==
+        (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")));
+  CHECK(cpu::cpu_kernels_supported(cpu::CpuKernels::Avx512) == (bool)__builtin_cpu_supports("avx512f"));
+#endif
+  std::printf("in use: %s\n", cpu::cpu_kernels_name(cpu::cpu_kernels()));
+  const cpu::CpuKernels saved = cpu::cpu_kernels();
+  cpu::set_cpu_kernels(cpu::CpuKernels::Generic);
+  CHECK(cpu::cpu_kernels() == cpu::CpuKernels::Generic);
+  cpu::set_cpu_kernels(saved);
+  for (auto k : {cpu::CpuKernels::Avx512, cpu::CpuKernels::Avx2})
+    if (!cpu::cpu_kernels_supported(k)) CHECK_THROWS_AS(cpu::set_cpu_kernels(k), std::invalid_argument);
+}
+
+TEST_CASE("TINCT_CPU_KERNELS forces a set; a bad name is refused at start-up") {
+  const char* bin = std::getenv("TINCT_BIN");  // set by ctest (tests/CMakeLists.txt)
+  if (!bin || !*bin) {
+    MESSAGE("TINCT_BIN not set: the start-up check of TINCT_CPU_KERNELS is not run");
+    return;
+  }
+  auto run = [&](const std::string& env, std::string* out) {
+    const std::string cmd = "TINCT_CPU_KERNELS=" + env + " '" + bin + "' --version 2>&1";
+    FILE* f = popen(cmd.c_str(), "r");
+    REQUIRE(f);
+    char buf[512];
+    out->clear();
+    while (std::fgets(buf, sizeof buf, f)) *out += buf;
+    const int status = pclose(f);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  };
+  std::string out;
+  CHECK(run("generic", &out) == 0);
+  CHECK(out.find("cpu kernels: generic") != std::string::npos);
+  CHECK(run("bogus", &out) == 2);
+  CHECK(out.find("not a kernel set") != std::string::npos);
+  if (!cpu::cpu_kernels_supported(cpu::CpuKernels::Avx512)) {
+    CHECK(run("avx512", &out) == 2);  // refused, not run into SIGILL
+  } else {
+    CHECK(run("avx512", &out) == 0);
+    CHECK(out.find("cpu kernels: avx512") != std::string::npos);
+  }
+}
 
 TEST_CASE("sgemm matches sgemm_ref: every transpose, awkward sizes, alpha and beta") {
   struct Size { int M, N, K, pad; };
   const Size sizes[] = {{1, 1, 1, 0}, {7, 13, 5, 0}, {7, 13, 5, 3}, {65, 33, 129, 0},
-                        {127, 255, 63, 5}, {1, 37, 300, 1}, {37, 1, 300, 2}};
+                        {127, 255, 63, 5}, {1, 37, 300, 1}, {37, 1, 300, 2},
+                        {15, 31, 17, 0}, {29, 47, 193, 1}, {14, 32, 1, 0}};
   const float ab[][2] = {{1.0f, 0.0f}, {1.0f, 0.5f}, {-2.0f, 0.0f}, {-2.0f, 1.0f}};
-  uint32_t seed = 1;
-  for (int t = 0; t < 4; ++t)
-    for (const auto& s : sizes)
-      for (const auto& albe : ab) {
-        const GemmCase c{(t & 1) != 0, (t & 2) != 0, s.M, s.N, s.K, s.pad, albe[0], albe[1]};
-        CHECK(run_case(c, seed += 7));
-      }
+  for_each_kernel_set([&] {
+    uint32_t seed = 1;
+    for (int t = 0; t < 4; ++t)
+      for (const auto& s : sizes)
+        for (const auto& albe : ab) {
+          const GemmCase c{(t & 1) != 0, (t & 2) != 0, s.M, s.N, s.K, s.pad, albe[0], albe[1]};
+          CHECK(run_case(c, seed += 7));
+        }
+  });
 }
 
 TEST_CASE("sgemm crosses the KC, MC and NC cache blocks") {
-  // KC = 256, MC = 144, NC = 4080 in gemm.cpp: these sizes straddle each.
+  // avx2 / generic: KC = 256, MC = 144, NC = 4080; avx512: KC = 384,
+  // MC = 336, NC = 4096 (gemm_*.cpp): these sizes straddle each.
   const GemmCase cases[] = {
       {false, false, 13, 4100, 300, 0, 1.0f, 0.0f},  // two NC blocks, two KC slices
       {true, true, 13, 4100, 300, 2, 0.5f, 1.0f},
-      {false, true, 300, 40, 520, 1, 1.0f, 0.5f},    // three MC blocks, three KC slices
+      {false, true, 300, 40, 520, 1, 1.0f, 0.5f},    // three MC blocks (avx2), three KC slices
       {true, false, 289, 70, 257, 0, -1.0f, 0.0f},
+      {false, true, 350, 45, 800, 3, 1.0f, 1.0f},    // two MC blocks, three KC slices (avx512)
+      {true, false, 677, 33, 385, 0, 2.0f, 0.0f},    // three MC blocks, two KC slices (avx512)
+      {true, true, 20, 4097, 390, 1, 1.0f, 0.5f},    // two NC blocks, two KC slices (avx512)
   };
-  uint32_t seed = 1000;
-  for (const auto& c : cases) CHECK(run_case(c, seed += 7));
+  for_each_kernel_set([&] {
+    uint32_t seed = 1000;
+    for (const auto& c : cases) CHECK(run_case(c, seed += 7));
+  });
 }
 
 TEST_CASE("sgemm gives the same bits at every thread count") {
   const int M = 200, N = 300, K = 400;
   const auto A = kcheck::random_vec((size_t)M * K, 5), B = kcheck::random_vec((size_t)K * N, 6);
   const int saved = omp_get_max_threads();
-  std::vector<float> C1(M * N), C2(M * N), C3(M * N);
-  omp_set_num_threads(1);
-  cpu::sgemm(false, false, M, N, K, 1.0f, A.data(), K, B.data(), N, 0.0f, C1.data(), N);
-  omp_set_num_threads(std::max(2, saved));
-  cpu::sgemm(false, false, M, N, K, 1.0f, A.data(), K, B.data(), N, 0.0f, C2.data(), N);
-  cpu::sgemm(false, false, M, N, K, 1.0f, A.data(), K, B.data(), N, 0.0f, C3.data(), N);
-  omp_set_num_threads(saved);
-  CHECK(std::memcmp(C1.data(), C2.data(), C1.size() * sizeof(float)) == 0);
-  CHECK(std::memcmp(C2.data(), C3.data(), C2.size() * sizeof(float)) == 0);
+  for_each_kernel_set([&] {
+    std::vector<float> C1(M * N), C2(M * N), C3(M * N);
+    omp_set_num_threads(1);
+    cpu::sgemm(false, false, M, N, K, 1.0f, A.data(), K, B.data(), N, 0.0f, C1.data(), N);
+    omp_set_num_threads(std::max(2, saved));
+    cpu::sgemm(false, false, M, N, K, 1.0f, A.data(), K, B.data(), N, 0.0f, C2.data(), N);
+    cpu::sgemm(false, false, M, N, K, 1.0f, A.data(), K, B.data(), N, 0.0f, C3.data(), N);
+    omp_set_num_threads(saved);
+    CHECK(std::memcmp(C1.data(), C2.data(), C1.size() * sizeof(float)) == 0);
+    CHECK(std::memcmp(C2.data(), C3.data(), C2.size() * sizeof(float)) == 0);
+  });
 }
 
 TEST_CASE("sgemm with K == 0 or alpha == 0 only scales C by beta") {

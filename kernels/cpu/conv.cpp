@@ -11,6 +11,8 @@
 //   fwd:      Y_n[K, PQ]    = W[K, CRS] * col                  (+ bias per row)
 //   bwd_data: dcol[CRS, PQ] = W^T * dY_n[K, PQ];  dx_n = col2im(dcol)
 //   bwd_filt: dW[K, CRS]   += dY_n * col^T
+// The GEMMs run on the kernel set in use (gemm_kernels.h: AVX-512, AVX2 or
+// portable), fetched once per call so packing and multiplying agree.
 // Two refinements of that plan:
 //   * col is built in column strips of output pixels (about 2 MiB each, see
 //     strip_width), not whole: for a large image col would be tens of MiB and
@@ -43,19 +45,11 @@
 #include <cstring>
 #include <vector>
 
-#include "kernels/kernels.h"
+#include "kernels/cpu/gemm_kernels.h"
 
 namespace tinct::cpu {
 
-// Defined in gemm.cpp; internal to the kernels library (not in kernels.h):
-// pack op(A) once, multiply it with many B matrices. Here op(A) is the weight
-// matrix, the same for every image of the batch and every column strip.
-namespace detail {
-size_t packed_a_size(int M, int K);
-void pack_a_all(bool trans_a, int M, int K, const float* A, int lda, float* packed);
-void sgemm_packed_a(int M, int N, int K, float alpha, const float* packed_a, bool trans_b,
-                    const float* B, int ldb, float beta, float* C, int ldc);
-}  // namespace detail
+using detail::GemmKernel;
 
 namespace {
 
@@ -86,12 +80,12 @@ bool is_pointwise(const Conv2dParams& p) {
 // Output pixels lowered at a time. A col strip [CRS, width] of about 2 MiB is
 // still in cache when the GEMM packs it (a whole image's col can be tens of
 // MiB), and 256 columns or more keep the GEMM efficient. Strips are of equal
-// width, a multiple of the 16-column register tile where possible.
+// width, a multiple of the register tile's NR columns where possible.
 constexpr size_t kStripBytes = 2u << 20;
-int strip_width(int CRS, int PQ) {
+int strip_width(const GemmKernel& g, int CRS, int PQ) {
   const int want = std::max(256, (int)(kStripBytes / (sizeof(float) * CRS)));
   const int n_strips = (PQ + want - 1) / want;
-  const int width = ((PQ + n_strips - 1) / n_strips + 15) / 16 * 16;
+  const int width = ((PQ + n_strips - 1) / n_strips + g.nr - 1) / g.nr * g.nr;
   return std::min(width, PQ);
 }
 
@@ -240,11 +234,12 @@ void conv2d_fwd(const Conv2dParams& p, const float* x, const float* w, const flo
   const int CRS = p.C * p.R * p.S, PQ = p.P * p.Q;
   const size_t x_img = (size_t)p.C * p.H * p.W, y_img = (size_t)p.K * PQ;
   const bool pointwise = is_pointwise(p);
-  const int width = pointwise ? PQ : strip_width(CRS, PQ);
+  const GemmKernel& g = detail::active_gemm_kernel();
+  const int width = pointwise ? PQ : strip_width(g, CRS, PQ);
 
   // W[K, CRS] is the A operand of every GEMM below: pack it once.
-  float* wpack = grow(weight_workspace(), detail::packed_a_size(p.K, CRS));
-  detail::pack_a_all(false, p.K, CRS, w, CRS, wpack);
+  float* wpack = grow(weight_workspace(), detail::packed_a_size(g, p.K, CRS));
+  detail::pack_a_all(g, false, p.K, CRS, w, CRS, wpack);
 
   for_each_image(p.N, [&](int n, bool parallel_inside) {
     const float* xn = x + n * x_img;
@@ -253,11 +248,11 @@ void conv2d_fwd(const Conv2dParams& p, const float* x, const float* w, const flo
       const int nj = std::min(width, PQ - j0);
       // Y[:, j0:j0+nj] = W * col strip; a pointwise conv multiplies x itself.
       if (pointwise) {
-        detail::sgemm_packed_a(p.K, nj, CRS, 1.0f, wpack, false, xn + j0, PQ, 0.0f, yn + j0, PQ);
+        detail::sgemm_packed_a(g, p.K, nj, CRS, 1.0f, wpack, false, xn + j0, PQ, 0.0f, yn + j0, PQ);
       } else {
         float* col = grow(col_workspace(), (size_t)CRS * nj);
         lower(p, xn, j0, nj, col, parallel_inside);
-        detail::sgemm_packed_a(p.K, nj, CRS, 1.0f, wpack, false, col, nj, 0.0f, yn + j0, PQ);
+        detail::sgemm_packed_a(g, p.K, nj, CRS, 1.0f, wpack, false, col, nj, 0.0f, yn + j0, PQ);
       }
       if (b) {  // while the strip is still in cache
         for (int k = 0; k < p.K; ++k) {
@@ -274,24 +269,25 @@ void conv2d_bwd_data(const Conv2dParams& p, const float* dy, const float* w, flo
   const int CRS = p.C * p.R * p.S, PQ = p.P * p.Q;
   const size_t x_img = (size_t)p.C * p.H * p.W, y_img = (size_t)p.K * PQ;
   const bool pointwise = is_pointwise(p);
-  const int width = strip_width(CRS, PQ);
+  const GemmKernel& g = detail::active_gemm_kernel();
+  const int width = strip_width(g, CRS, PQ);
 
   // W^T[CRS, K] is the A operand of every GEMM below: pack it once.
-  float* wpack = grow(weight_workspace(), detail::packed_a_size(CRS, p.K));
-  detail::pack_a_all(true, CRS, p.K, w, CRS, wpack);
+  float* wpack = grow(weight_workspace(), detail::packed_a_size(g, CRS, p.K));
+  detail::pack_a_all(g, true, CRS, p.K, w, CRS, wpack);
 
   for_each_image(p.N, [&](int n, bool parallel_inside) {
     const float* dyn = dy + n * y_img;
     float* dxn = dx + n * x_img;
     if (pointwise) {  // dx_n[C, HW] = W^T[C, K] * dY_n[K, HW], straight into dx
-      detail::sgemm_packed_a(p.C, PQ, p.K, 1.0f, wpack, false, dyn, PQ, 0.0f, dxn, PQ);
+      detail::sgemm_packed_a(g, p.C, PQ, p.K, 1.0f, wpack, false, dyn, PQ, 0.0f, dxn, PQ);
       return;
     }
     std::fill(dxn, dxn + x_img, 0.0f);  // overwrite: col2im only accumulates
     for (int j0 = 0; j0 < PQ; j0 += width) {
       const int nj = std::min(width, PQ - j0);
       float* dcol = grow(col_workspace(), (size_t)CRS * nj);
-      detail::sgemm_packed_a(CRS, nj, p.K, 1.0f, wpack, false, dyn + j0, PQ, 0.0f, dcol, nj);
+      detail::sgemm_packed_a(g, CRS, nj, p.K, 1.0f, wpack, false, dyn + j0, PQ, 0.0f, dcol, nj);
       unlower(p, dcol, j0, nj, dxn, parallel_inside);
     }
   });
@@ -302,7 +298,8 @@ void conv2d_bwd_filter(const Conv2dParams& p, const float* x, const float* dy, f
   const size_t x_img = (size_t)p.C * p.H * p.W, y_img = (size_t)p.K * PQ;
   const size_t w_size = (size_t)p.K * CRS;
   const bool pointwise = is_pointwise(p);
-  const int width = pointwise ? PQ : strip_width(CRS, PQ);
+  const GemmKernel& g = detail::active_gemm_kernel();
+  const int width = pointwise ? PQ : strip_width(g, CRS, PQ);
 
   // db[k] += sum over the batch and the plane, in double, one k per thread.
   if (db) {
@@ -330,7 +327,8 @@ void conv2d_bwd_filter(const Conv2dParams& p, const float* x, const float* dy, f
         lower(p, xn, j0, nj, buf, parallel_inside);
         col = buf, ld = nj;
       }
-      sgemm(false, true, p.K, CRS, nj, 1.0f, dyn + j0, PQ, col, ld, j0 == 0 ? beta : 1.0f, dst, CRS);
+      detail::sgemm_with(g, false, true, p.K, CRS, nj, 1.0f, dyn + j0, PQ, col, ld, j0 == 0 ? beta : 1.0f, dst,
+                         CRS);
     }
   };
 

@@ -7,25 +7,23 @@
 //
 //   for jc in N step NC                 B block  [KC x NC]  -> lives in L3
 //     for pc in K step KC               pack op(B)[pc:pc+KC, jc:jc+NC] into
-//                                       column panels of NR=16
+//                                       column panels of NR
 //       for ic in M step MC             pack op(A)[ic:ic+MC, pc:pc+KC] into row
-//                                       panels of MR=6               -> lives in L2
-//         for jr in NC step NR          one B micro-panel [KC x 16] -> lives in L1
-//           for ir in MC step MR        micro-kernel: a 6x16 tile of C held in
-//                                       12 AVX registers for the whole KC loop
+//                                       panels of MR                 -> lives in L2
+//         for jr in NC step NR          one B micro-panel [KC x NR] -> lives in L1
+//           for ir in MC step MR        micro-kernel: an MR x NR tile of C held
+//                                       in vector registers for the whole KC loop
 //
-// The micro-kernel does 12 FMAs per k against 2 loads of B and 6 broadcasts of
-// A, so it is bound by the two FMA pipes, not by loads. Packing makes every
-// load in the micro-kernel unit-stride and zero-pads the edges, so the kernel
-// never branches on the shape; only the final store of an edge tile goes
-// through a small buffer. Transposes are absorbed by the packing routines.
-// alpha and beta are applied when the tile is stored; beta is used for the
-// first KC slice only (later slices accumulate with beta = 1).
-//
-// Block sizes for a Zen 3 core (32 KiB L1d, 512 KiB L2, shared L3):
-//   KC = 256: the B micro-panel 256x16 floats = 16 KiB (half of L1);
-//   MC = 144: the packed A block 144x256 floats = 144 KiB (under a third of L2);
-//   NC = 4080: the packed B block 256x4080 floats = 4 MiB (in L3).
+// The register tile MR x NR, the block sizes and the micro-kernel belong to
+// the CPU kernel set in use (gemm_kernels.h; 6x16 for AVX2 and the portable
+// fallback, 14x32 for AVX-512, each with its own KC / MC / NC), chosen once at
+// start-up by cpu_features.cpp; this file is the ISA-independent rest, built
+// at the baseline ISA. Packing makes every load in the micro-kernel
+// unit-stride and zero-pads the edges, so the kernel never branches on the
+// shape; only the final store of an edge tile is masked. Transposes are
+// absorbed by the packing routines. alpha and beta are applied when the tile
+// is stored; beta is used for the first KC slice only (later slices
+// accumulate with beta = 1).
 //
 // Threads: C is cut into one block of rows (or of columns, for wide C) per
 // thread and each thread runs the whole blocked loop on its part with its own
@@ -36,39 +34,28 @@
 // result does not depend on it.
 //
 // Internal entry points for conv.cpp (namespace detail at the bottom, declared
-// in conv.cpp, not part of kernels.h): pack_a_all packs op(A) once and
+// in gemm_kernels.h, not part of kernels.h): pack_a_all packs op(A) once and
 // sgemm_packed_a multiplies that packed A with any number of B matrices, so a
 // convolution packs its weights once per call instead of once per image.
 //
-// The micro-kernel uses AVX2 + FMA intrinsics when compiled with them
-// (-march=native on an x86-64 with AVX2); otherwise a portable C++ kernel of
-// the same shape that the compiler may auto-vectorise.
-//
 // BENCHMARK: build target bench_cpu_gemm_conv (bench/bench_cpu_gemm_conv.cpp),
 //   ./bench_cpu_gemm_conv --benchmark_filter=sgemm
-// which compares with OpenBLAS cblas_sgemm at 1 and 2 threads; results are in
-// bench/RESULTS.md.
+// which compares with OpenBLAS cblas_sgemm at 1 and 2 threads, for the kernel
+// set in use (TINCT_CPU_KERNELS to pick one); results are in bench/RESULTS.md.
 #include <omp.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
-
-#include "kernels/kernels.h"
-
-#if defined(__AVX2__) && defined(__FMA__)
-#include <immintrin.h>
-#define TINCT_GEMM_AVX2 1
+#if defined(__SSE2__)
+#include <xmmintrin.h>
 #endif
 
-namespace tinct::cpu {
-namespace {
+#include "kernels/cpu/gemm_kernels.h"
 
-constexpr int MR = 6;     // rows of the register tile
-constexpr int NR = 16;    // columns of the register tile (two 8-float vectors)
-constexpr int KC = 256;   // depth of a packed slice
-constexpr int MC = 144;   // rows of a packed A block (multiple of MR)
-constexpr int NC = 4080;  // columns of a packed B block (multiple of NR)
+namespace tinct::cpu {
+using detail::GemmKernel;
+namespace {
 
 // Below this many flops the OpenMP fork/join costs more than it saves.
 constexpr double kMinParallelFlops = 4.0e6;
@@ -107,7 +94,8 @@ float* b_pack_buffer(size_t n) {
 
 // Packs op(A)[i0:i0+mc, p0:p0+kc] as row panels of MR: panel r holds, for each
 // k, the MR values op(A)[i0+r*MR+ii, p0+k] contiguously. Rows past mc are 0.
-void pack_a(bool trans, const float* A, int lda, int i0, int mc, int p0, int kc, float* dst) {
+template <int MR>
+void pack_a_t(bool trans, const float* A, int lda, int i0, int mc, int p0, int kc, float* dst) {
   for (int ip = 0; ip < mc; ip += MR) {
     const int mr = std::min(MR, mc - ip);
     float* d = dst + (size_t)ip * kc;
@@ -127,7 +115,11 @@ void pack_a(bool trans, const float* A, int lda, int i0, int mc, int p0, int kc,
       // op(A)[i,k] = A[k*lda + i]: each k is already a contiguous run of rows.
       for (int k = 0; k < kc; ++k) {
         const float* src = A + (size_t)(p0 + k) * lda + i0 + ip;
-        for (int ii = 0; ii < MR; ++ii) d[k * MR + ii] = ii < mr ? src[ii] : 0.0f;
+        if (mr == MR) {
+          std::memcpy(d + k * MR, src, MR * sizeof(float));
+        } else {
+          for (int ii = 0; ii < MR; ++ii) d[k * MR + ii] = ii < mr ? src[ii] : 0.0f;
+        }
       }
     }
   }
@@ -135,7 +127,8 @@ void pack_a(bool trans, const float* A, int lda, int i0, int mc, int p0, int kc,
 
 // Packs one column panel op(B)[p0:p0+kc, j0:j0+nr] (nr <= NR): for each k the
 // NR values of row k contiguously, columns past nr are 0.
-void pack_b_panel(bool trans, const float* B, int ldb, int p0, int kc, int j0, int nr, float* d) {
+template <int NR>
+void pack_b_panel_t(bool trans, const float* B, int ldb, int p0, int kc, int j0, int nr, float* d) {
   if (!trans) {
     // op(B)[k,j] = B[k*ldb + j]: each k is a contiguous run of columns.
     for (int k = 0; k < kc; ++k) {
@@ -147,123 +140,60 @@ void pack_b_panel(bool trans, const float* B, int ldb, int p0, int kc, int j0, i
         for (int jj = 0; jj < NR; ++jj) dk[jj] = jj < nr ? src[jj] : 0.0f;
       }
     }
-  } else {
-    // op(B)[k,j] = B[j*ldb + k]: read each of the nr rows of B sequentially.
-    for (int jj = 0; jj < nr; ++jj) {
-      const float* src = B + (size_t)(j0 + jj) * ldb + p0;
-      for (int k = 0; k < kc; ++k) d[(size_t)k * NR + jj] = src[k];
+    return;
+  }
+  // op(B)[k,j] = B[j*ldb + k]: a transpose, in blocks of 4 (SSE) or 8 k by
+  // all NR columns, so the nr source rows are read in runs and each
+  // destination line is written whole while it is in L1.
+  const float* src[NR];
+  for (int jj = 0; jj < NR; ++jj) src[jj] = B + (size_t)(j0 + std::min(jj, nr - 1)) * ldb + p0;
+  int k = 0;
+#if defined(__SSE2__)
+  // 4x4 blocks transposed in SSE registers (the x86-64 baseline).
+  for (; k + 4 <= kc; k += 4) {
+    float* dk = d + (size_t)k * NR;
+    for (int jj = 0; jj < NR; jj += 4) {
+      __m128 r0 = _mm_loadu_ps(src[jj] + k), r1 = _mm_loadu_ps(src[jj + 1] + k);
+      __m128 r2 = _mm_loadu_ps(src[jj + 2] + k), r3 = _mm_loadu_ps(src[jj + 3] + k);
+      _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+      _mm_store_ps(dk + jj, r0);
+      _mm_store_ps(dk + NR + jj, r1);
+      _mm_store_ps(dk + 2 * NR + jj, r2);
+      _mm_store_ps(dk + 3 * NR + jj, r3);
     }
-    for (int jj = nr; jj < NR; ++jj)
-      for (int k = 0; k < kc; ++k) d[(size_t)k * NR + jj] = 0.0f;
   }
-}
-
-// Writes an MR x NR accumulator tile t (row-major, NR per row) to the mr x nr
-// corner of C: C = alpha * t + beta * C (C not read when beta == 0).
-void store_edge_tile(const float* t, float* C, int ldc, float alpha, float beta, int mr, int nr) {
-  for (int i = 0; i < mr; ++i) {
-    float* c = C + (size_t)i * ldc;
-    if (beta == 0.0f) {
-      for (int j = 0; j < nr; ++j) c[j] = alpha * t[i * NR + j];
-    } else {
-      for (int j = 0; j < nr; ++j) c[j] = alpha * t[i * NR + j] + beta * c[j];
-    }
-  }
-}
-
-#if TINCT_GEMM_AVX2
-
-// C[0:mr, 0:nr] = alpha * (Apanel^T Bpanel) + beta * C, the panels packed by
-// pack_a / pack_b_panel with depth kc.
-void micro_kernel(int kc, const float* __restrict a, const float* __restrict b, float* C, int ldc,
-                  float alpha, float beta, int mr, int nr) {
-  __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
-  __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
-  __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
-  __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
-  __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
-  __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
-
-  // Touch the C tile early so its lines arrive while the k loop runs.
-  for (int i = 0; i < mr; ++i) _mm_prefetch(reinterpret_cast<const char*>(C + (size_t)i * ldc), _MM_HINT_T0);
-
-#pragma GCC unroll 4
-  for (int k = 0; k < kc; ++k) {
-    const __m256 b0 = _mm256_load_ps(b);
-    const __m256 b1 = _mm256_load_ps(b + 8);
-    __m256 ai;
-    ai = _mm256_broadcast_ss(a + 0);
-    c00 = _mm256_fmadd_ps(ai, b0, c00);
-    c01 = _mm256_fmadd_ps(ai, b1, c01);
-    ai = _mm256_broadcast_ss(a + 1);
-    c10 = _mm256_fmadd_ps(ai, b0, c10);
-    c11 = _mm256_fmadd_ps(ai, b1, c11);
-    ai = _mm256_broadcast_ss(a + 2);
-    c20 = _mm256_fmadd_ps(ai, b0, c20);
-    c21 = _mm256_fmadd_ps(ai, b1, c21);
-    ai = _mm256_broadcast_ss(a + 3);
-    c30 = _mm256_fmadd_ps(ai, b0, c30);
-    c31 = _mm256_fmadd_ps(ai, b1, c31);
-    ai = _mm256_broadcast_ss(a + 4);
-    c40 = _mm256_fmadd_ps(ai, b0, c40);
-    c41 = _mm256_fmadd_ps(ai, b1, c41);
-    ai = _mm256_broadcast_ss(a + 5);
-    c50 = _mm256_fmadd_ps(ai, b0, c50);
-    c51 = _mm256_fmadd_ps(ai, b1, c51);
-    a += MR;
-    b += NR;
-  }
-
-  if (mr == MR && nr == NR) {
-    const __m256 va = _mm256_set1_ps(alpha);
-    auto store_row = [&](float* c, __m256 lo, __m256 hi) {
-      lo = _mm256_mul_ps(va, lo);
-      hi = _mm256_mul_ps(va, hi);
-      if (beta != 0.0f) {
-        const __m256 vb = _mm256_set1_ps(beta);
-        lo = _mm256_fmadd_ps(vb, _mm256_loadu_ps(c), lo);
-        hi = _mm256_fmadd_ps(vb, _mm256_loadu_ps(c + 8), hi);
-      }
-      _mm256_storeu_ps(c, lo);
-      _mm256_storeu_ps(c + 8, hi);
-    };
-    store_row(C + 0 * (size_t)ldc, c00, c01);
-    store_row(C + 1 * (size_t)ldc, c10, c11);
-    store_row(C + 2 * (size_t)ldc, c20, c21);
-    store_row(C + 3 * (size_t)ldc, c30, c31);
-    store_row(C + 4 * (size_t)ldc, c40, c41);
-    store_row(C + 5 * (size_t)ldc, c50, c51);
-  } else {
-    alignas(32) float t[MR * NR];
-    _mm256_store_ps(t + 0 * NR, c00); _mm256_store_ps(t + 0 * NR + 8, c01);
-    _mm256_store_ps(t + 1 * NR, c10); _mm256_store_ps(t + 1 * NR + 8, c11);
-    _mm256_store_ps(t + 2 * NR, c20); _mm256_store_ps(t + 2 * NR + 8, c21);
-    _mm256_store_ps(t + 3 * NR, c30); _mm256_store_ps(t + 3 * NR + 8, c31);
-    _mm256_store_ps(t + 4 * NR, c40); _mm256_store_ps(t + 4 * NR + 8, c41);
-    _mm256_store_ps(t + 5 * NR, c50); _mm256_store_ps(t + 5 * NR + 8, c51);
-    store_edge_tile(t, C, ldc, alpha, beta, mr, nr);
-  }
-}
-
-#else  // portable fallback: same tile, plain C++
-
-void micro_kernel(int kc, const float* __restrict a, const float* __restrict b, float* C, int ldc,
-                  float alpha, float beta, int mr, int nr) {
-  // One row of the tile at a time: its NR sums fit in vector registers for the
-  // whole k loop (without AVX there are too few registers for all 6 rows).
-  float t[MR * NR];
-  for (int i = 0; i < MR; ++i) {
-    float acc[NR] = {};
-    for (int k = 0; k < kc; ++k) {
-      const float ai = a[k * MR + i];
-      for (int j = 0; j < NR; ++j) acc[j] += ai * b[k * NR + j];
-    }
-    for (int j = 0; j < NR; ++j) t[i * NR + j] = acc[j];
-  }
-  store_edge_tile(t, C, ldc, alpha, beta, mr, nr);
-}
-
 #endif
+  for (; k + 8 <= kc; k += 8) {
+    float* dk = d + (size_t)k * NR;
+    for (int jj = 0; jj < NR; ++jj) {
+      const float* s = src[jj] + k;
+      for (int kk = 0; kk < 8; ++kk) dk[kk * NR + jj] = s[kk];
+    }
+  }
+  for (; k < kc; ++k)
+    for (int jj = 0; jj < NR; ++jj) d[(size_t)k * NR + jj] = src[jj][k];
+  if (nr < NR)  // the columns past nr were filled from row nr-1: zero them
+    for (int kk = 0; kk < kc; ++kk)
+      for (int jj = nr; jj < NR; ++jj) d[(size_t)kk * NR + jj] = 0.0f;
+}
+
+// The packers for kernel g's tile (the tiles of gemm_kernels.h: MR 6 or 14, NR 16 or 32).
+void pack_a(const GemmKernel& g, bool trans, const float* A, int lda, int i0, int mc, int p0,
+            int kc, float* dst) {
+  switch (g.mr) {
+    case 6: return pack_a_t<6>(trans, A, lda, i0, mc, p0, kc, dst);
+    case 14: return pack_a_t<14>(trans, A, lda, i0, mc, p0, kc, dst);
+  }
+  std::abort();
+}
+void pack_b_panel(const GemmKernel& g, bool trans, const float* B, int ldb, int p0, int kc, int j0,
+                  int nr, float* d) {
+  switch (g.nr) {
+    case 16: return pack_b_panel_t<16>(trans, B, ldb, p0, kc, j0, nr, d);
+    case 32: return pack_b_panel_t<32>(trans, B, ldb, p0, kc, j0, nr, d);
+  }
+  std::abort();
+}
 
 // C = beta * C, with beta == 0 writing zeros without reading C.
 void scale_c(int M, int N, float beta, float* C, int ldc) {
@@ -298,8 +228,9 @@ struct ASource {
 };
 
 // The blocked loops described at the top of the file, on the calling thread.
-void gemm_serial(const ASource& a, bool trans_b, int M, int N, int K, float alpha, const float* B,
-                 int ldb, float beta, float* C, int ldc) {
+void gemm_serial(const GemmKernel& g, const ASource& a, bool trans_b, int M, int N, int K,
+                 float alpha, const float* B, int ldb, float beta, float* C, int ldc) {
+  const int MR = g.mr, NR = g.nr, KC = g.kc, MC = g.mc, NC = g.nc;
   const int kc_max = std::min(K, KC);
   float* bpack = b_pack_buffer((size_t)kc_max * std::min(ceil_div(N, NR) * NR, NC));
   float* apack = a.prepacked ? nullptr : a_pack_buffer((size_t)std::min(ceil_div(M, MR) * MR, MC) * kc_max);
@@ -311,7 +242,7 @@ void gemm_serial(const ASource& a, bool trans_b, int M, int N, int K, float alph
       const int kc = std::min(KC, K - pc);
       const float beta_pc = pc == 0 ? beta : 1.0f;
       for (int jp = 0; jp < n_panels; ++jp) {
-        pack_b_panel(trans_b, B, ldb, pc, kc, jc + jp * NR, std::min(NR, nc - jp * NR),
+        pack_b_panel(g, trans_b, B, ldb, pc, kc, jc + jp * NR, std::min(NR, nc - jp * NR),
                      bpack + (size_t)jp * NR * kc);
       }
       for (int ic = 0; ic < M; ic += MC) {
@@ -321,7 +252,7 @@ void gemm_serial(const ASource& a, bool trans_b, int M, int N, int K, float alph
           // pack_a_all stores slice pc as one block of all rows: row i starts at i*kc.
           ablock = a.prepacked + (size_t)a.m_pad * pc + (size_t)(a.row0 + ic) * kc;
         } else {
-          pack_a(a.trans, a.A, a.lda, ic, mc, pc, kc, apack);
+          pack_a(g, a.trans, a.A, a.lda, ic, mc, pc, kc, apack);
           ablock = apack;
         }
         for (int jp = 0; jp < n_panels; ++jp) {
@@ -329,8 +260,8 @@ void gemm_serial(const ASource& a, bool trans_b, int M, int N, int K, float alph
           const int nr = std::min(NR, nc - j);
           const float* bp = bpack + (size_t)jp * NR * kc;
           for (int ir = 0; ir < mc; ir += MR) {
-            micro_kernel(kc, ablock + (size_t)ir * kc, bp, C + (size_t)(ic + ir) * ldc + jc + j,
-                         ldc, alpha, beta_pc, std::min(MR, mc - ir), nr);
+            g.kernel(kc, ablock + (size_t)ir * kc, bp, C + (size_t)(ic + ir) * ldc + jc + j, ldc,
+                     alpha, beta_pc, std::min(MR, mc - ir), nr);
           }
         }
       }
@@ -347,19 +278,19 @@ void gemm_serial(const ASource& a, bool trans_b, int M, int N, int K, float alph
 //   split columns of C -> every thread packs all of op(A) (free if prepacked).
 // The sums for each C element are the same whichever split is used, so the
 // result does not depend on the thread count.
-void gemm_driver(const ASource& a, bool trans_b, int M, int N, int K, float alpha, const float* B,
-                 int ldb, float beta, float* C, int ldc) {
+void gemm_driver(const GemmKernel& g, const ASource& a, bool trans_b, int M, int N, int K,
+                 float alpha, const float* B, int ldb, float beta, float* C, int ldc) {
   int nthreads = omp_in_parallel() ? 1 : omp_get_max_threads();
   if (2.0 * M * N * K < kMinParallelFlops) nthreads = 1;
-  nthreads = std::min(nthreads, std::max(ceil_div(M, MR), ceil_div(N, NR)));
+  nthreads = std::min(nthreads, std::max(ceil_div(M, g.mr), ceil_div(N, g.nr)));
   if (nthreads <= 1) {
-    gemm_serial(a, trans_b, M, N, K, alpha, B, ldb, beta, C, ldc);
+    gemm_serial(g, a, trans_b, M, N, K, alpha, B, ldb, beta, C, ldc);
     return;
   }
   // Split the larger side (the smaller shared operand is repacked); with A
   // prepacked, columns cost nothing extra as long as each part is wide enough.
-  const bool split_rows = a.prepacked ? N < nthreads * 4 * NR : M >= N;
-  const int unit = split_rows ? MR : NR, extent = split_rows ? M : N;
+  const bool split_rows = a.prepacked ? N < nthreads * 4 * g.nr : M >= N;
+  const int unit = split_rows ? g.mr : g.nr, extent = split_rows ? M : N;
   const int units = ceil_div(extent, unit);
 #pragma omp parallel for num_threads(nthreads) schedule(static)
   for (int t = 0; t < nthreads; ++t) {
@@ -367,11 +298,11 @@ void gemm_driver(const ASource& a, bool trans_b, int M, int N, int K, float alph
     const int end = std::min(extent, (int)((long)units * (t + 1) / nthreads) * unit);
     if (begin >= end) continue;
     if (split_rows) {
-      gemm_serial(a.rows_from(begin), trans_b, end - begin, N, K, alpha, B, ldb, beta,
+      gemm_serial(g, a.rows_from(begin), trans_b, end - begin, N, K, alpha, B, ldb, beta,
                   C + (size_t)begin * ldc, ldc);
     } else {
       const float* Bt = B + (trans_b ? (size_t)begin * ldb : (size_t)begin);
-      gemm_serial(a, trans_b, M, end - begin, K, alpha, Bt, ldb, beta, C + begin, ldc);
+      gemm_serial(g, a, trans_b, M, end - begin, K, alpha, Bt, ldb, beta, C + begin, ldc);
     }
   }
 }
@@ -380,6 +311,16 @@ void gemm_driver(const ASource& a, bool trans_b, int M, int N, int K, float alph
 
 void sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A,
            int lda, const float* B, int ldb, float beta, float* C, int ldc) {
+  detail::sgemm_with(detail::active_gemm_kernel(), trans_a, trans_b, M, N, K, alpha, A, lda, B,
+                     ldb, beta, C, ldc);
+}
+
+// Internal entry points (gemm_kernels.h): an explicit kernel set, and op(A)
+// packed once and multiplied with many B matrices (conv.cpp).
+namespace detail {
+
+void sgemm_with(const GemmKernel& g, bool trans_a, bool trans_b, int M, int N, int K, float alpha,
+                const float* A, int lda, const float* B, int ldb, float beta, float* C, int ldc) {
   if (M <= 0 || N <= 0) return;
   if (K <= 0 || alpha == 0.0f) {  // nothing to multiply: BLAS semantics, A and B unread
     scale_c(M, N, beta, C, ldc);
@@ -387,39 +328,38 @@ void sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const f
   }
   ASource a;
   a.trans = trans_a, a.A = A, a.lda = lda;
-  gemm_driver(a, trans_b, M, N, K, alpha, B, ldb, beta, C, ldc);
+  gemm_driver(g, a, trans_b, M, N, K, alpha, B, ldb, beta, C, ldc);
 }
 
-// Internal entry points for conv.cpp (declared there, not part of kernels.h):
-// pack op(A) once, then multiply it with many B matrices.
-namespace detail {
-
-size_t packed_a_size(int M, int K) { return (size_t)ceil_div(M, MR) * MR * K; }
+size_t packed_a_size(const GemmKernel& g, int M, int K) {
+  return (size_t)ceil_div(M, g.mr) * g.mr * K;
+}
 
 // Packs op(A)[M,K] slice by slice (KC columns of op(A) each); every slice is
 // laid out as pack_a lays out one block holding all M rows, so any MC block
 // of it is a contiguous sub-range. Slices are packed in parallel.
-void pack_a_all(bool trans_a, int M, int K, const float* A, int lda, float* packed) {
-  const size_t m_pad = (size_t)ceil_div(M, MR) * MR;
-  const int n_slices = ceil_div(K, KC);
+void pack_a_all(const GemmKernel& g, bool trans_a, int M, int K, const float* A, int lda,
+                float* packed) {
+  const size_t m_pad = (size_t)ceil_div(M, g.mr) * g.mr;
+  const int n_slices = ceil_div(K, g.kc);
 #pragma omp parallel for schedule(static) if (!omp_in_parallel() && (double)M * K > 1e5)
   for (int sl = 0; sl < n_slices; ++sl) {
-    const int pc = sl * KC;
-    pack_a(trans_a, A, lda, 0, M, pc, std::min(KC, K - pc), packed + m_pad * pc);
+    const int pc = sl * g.kc;
+    pack_a(g, trans_a, A, lda, 0, M, pc, std::min(g.kc, K - pc), packed + m_pad * pc);
   }
 }
 
-// sgemm with op(A) taken from pack_a_all's buffer; same contract otherwise.
-void sgemm_packed_a(int M, int N, int K, float alpha, const float* packed_a, bool trans_b,
-                    const float* B, int ldb, float beta, float* C, int ldc) {
+// sgemm with op(A) taken from pack_a_all's buffer (packed for the same g).
+void sgemm_packed_a(const GemmKernel& g, int M, int N, int K, float alpha, const float* packed_a,
+                    bool trans_b, const float* B, int ldb, float beta, float* C, int ldc) {
   if (M <= 0 || N <= 0) return;
   if (K <= 0 || alpha == 0.0f) {
     scale_c(M, N, beta, C, ldc);
     return;
   }
   ASource a;
-  a.prepacked = packed_a, a.m_pad = ceil_div(M, MR) * MR;
-  gemm_driver(a, trans_b, M, N, K, alpha, B, ldb, beta, C, ldc);
+  a.prepacked = packed_a, a.m_pad = ceil_div(M, g.mr) * g.mr;
+  gemm_driver(g, a, trans_b, M, N, K, alpha, B, ldb, beta, C, ldc);
 }
 
 }  // namespace detail
