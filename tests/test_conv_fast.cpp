@@ -9,7 +9,9 @@
 // 2. The fast path against the reference at awkward shapes (batch 1 and 3, odd
 //    sizes, one input channel, stride 2, padding 0..4, dilation 2 and 4, 1x1 to
 //    7x7 and non-square kernels), at one thread and at all threads, including
-//    the contracts: bwd_data overwrites dx, bwd_filter accumulates into dw/db.
+//    the contracts: bwd_data overwrites dx, bwd_filter accumulates into dw/db;
+//    on every CPU kernel set this processor runs (avx512, avx2, generic), and
+//    with bwd_filter chunks that span images (small planes, many images).
 #include <omp.h>
 
 #include <algorithm>
@@ -197,6 +199,24 @@ bool check_fast(const Conv2dParams& p, bool bias, uint32_t seed, const char* tag
   return ok;
 }
 
+// Runs body() once with each kernel set the processor supports selected,
+// then restores the set in use.
+template <class F>
+void for_each_kernel_set(F&& body) {
+  const cpu::CpuKernels saved = cpu::cpu_kernels();
+  for (auto k : {cpu::CpuKernels::Avx512, cpu::CpuKernels::Avx2, cpu::CpuKernels::Generic}) {
+    if (!cpu::cpu_kernels_supported(k)) {
+      std::printf("kernel set %s: not supported here, skipped\n", cpu::cpu_kernels_name(k));
+      continue;
+    }
+    cpu::set_cpu_kernels(k);
+    std::printf("kernel set %s:\n", cpu::cpu_kernels_name(k));
+    CAPTURE(cpu::cpu_kernels_name(k));
+    body();
+  }
+  cpu::set_cpu_kernels(saved);
+}
+
 }  // namespace
 
 TEST_CASE("fast conv2d matches the reference at awkward shapes, 1 thread and all threads") {
@@ -218,41 +238,57 @@ TEST_CASE("fast conv2d matches the reference at awkward shapes, 1 thread and all
       // the second starting in the middle of an output row.
       {1, 256, 20, 20, 8, 4, 4, 1, 1, 1, 2, 1, 1, true},
       {2, 160, 45, 21, 6, 5, 5, 2, 1, 3, 2, 2, 1, true},
+      // bwd_filter cuts the batch's pixels into chunks of a multiple of KC:
+      // many small planes in one chunk (im2col and 1x1), and chunks (and the
+      // threads' ranges) that start inside an image.
+      {9, 32, 6, 6, 16, 3, 3, 1, 1, 1, 1, 1, 1, true},
+      {5, 600, 4, 4, 8, 1, 1, 1, 1, 0, 0, 1, 1, false},
+      {3, 512, 20, 20, 8, 3, 3, 1, 1, 1, 1, 1, 1, true},
+      {3, 4096, 20, 20, 4, 1, 1, 1, 1, 0, 0, 1, 1, true},
   };
   const int saved = omp_get_max_threads();
-  uint32_t seed = 1;
-  for (const auto& c : cases) {
-    Conv2dParams p = params_of(c);
-    REQUIRE(p.finalize());
-    for (int threads : {1, std::max(2, saved)}) {
-      omp_set_num_threads(threads);
-      char tag[32];
-      std::snprintf(tag, sizeof tag, "[%d thr]", threads);
-      CHECK(check_fast(p, c.bias, seed, tag));
+  for_each_kernel_set([&] {
+    uint32_t seed = 1;
+    for (const auto& c : cases) {
+      Conv2dParams p = params_of(c);
+      REQUIRE(p.finalize());
+      for (int threads : {1, std::max(2, saved)}) {
+        omp_set_num_threads(threads);
+        char tag[32];
+        std::snprintf(tag, sizeof tag, "[%d thr]", threads);
+        CHECK(check_fast(p, c.bias, seed, tag));
+      }
+      seed += 10;
     }
-    seed += 10;
-  }
-  omp_set_num_threads(saved);
+    omp_set_num_threads(saved);
+  });
 }
 
 TEST_CASE("fast conv2d is deterministic") {
-  // Batch 4 takes the batch split (private dW per thread), batch 1 the split inside the GEMM.
-  for (int n : {4, 1}) {
-    Conv2dParams p = params_of({n, 16, 12, 12, 32, 3, 3, 1, 1, 1, 1, 1, 1, true});
-    REQUIRE(p.finalize());
-    const auto x = kcheck::random_vec(x_size(p), 7), dy = kcheck::random_vec(y_size(p), 8);
-    const auto w = kcheck::random_vec(w_size(p), 9);
-    std::vector<float> y1(y_size(p)), y2(y_size(p)), dx1(x_size(p)), dx2(x_size(p));
-    std::vector<float> dw1(w_size(p), 0.0f), dw2(w_size(p), 0.0f);
-    for (int rep = 0; rep < 2; ++rep) {
-      cpu::conv2d_fwd(p, x.data(), w.data(), nullptr, rep ? y2.data() : y1.data());
-      cpu::conv2d_bwd_data(p, dy.data(), w.data(), rep ? dx2.data() : dx1.data());
-      cpu::conv2d_bwd_filter(p, x.data(), dy.data(), rep ? dw2.data() : dw1.data(), nullptr);
+  // Batch 4 takes the batch split of fwd / bwd_data, batch 1 the split inside
+  // the GEMM; the third shape has bwd_filter split its pixel stream over the
+  // threads (private dW per thread, ranges starting inside an image).
+  const ConvCase cases[] = {{4, 16, 12, 12, 32, 3, 3, 1, 1, 1, 1, 1, 1, true},
+                            {1, 16, 12, 12, 32, 3, 3, 1, 1, 1, 1, 1, 1, true},
+                            {3, 512, 20, 20, 8, 3, 3, 1, 1, 1, 1, 1, 1, true}};
+  for_each_kernel_set([&] {
+    for (const auto& c : cases) {
+      Conv2dParams p = params_of(c);
+      REQUIRE(p.finalize());
+      const auto x = kcheck::random_vec(x_size(p), 7), dy = kcheck::random_vec(y_size(p), 8);
+      const auto w = kcheck::random_vec(w_size(p), 9);
+      std::vector<float> y1(y_size(p)), y2(y_size(p)), dx1(x_size(p)), dx2(x_size(p));
+      std::vector<float> dw1(w_size(p), 0.0f), dw2(w_size(p), 0.0f);
+      for (int rep = 0; rep < 2; ++rep) {
+        cpu::conv2d_fwd(p, x.data(), w.data(), nullptr, rep ? y2.data() : y1.data());
+        cpu::conv2d_bwd_data(p, dy.data(), w.data(), rep ? dx2.data() : dx1.data());
+        cpu::conv2d_bwd_filter(p, x.data(), dy.data(), rep ? dw2.data() : dw1.data(), nullptr);
+      }
+      CHECK(std::memcmp(y1.data(), y2.data(), y1.size() * 4) == 0);
+      CHECK(std::memcmp(dx1.data(), dx2.data(), dx1.size() * 4) == 0);
+      CHECK(std::memcmp(dw1.data(), dw2.data(), dw1.size() * 4) == 0);
     }
-    CHECK(std::memcmp(y1.data(), y2.data(), y1.size() * 4) == 0);
-    CHECK(std::memcmp(dx1.data(), dx2.data(), dx1.size() * 4) == 0);
-    CHECK(std::memcmp(dw1.data(), dw2.data(), dw1.size() * 4) == 0);
-  }
+  });
 }
 
 TEST_CASE("im2col is the gather of the formula and col2im is its adjoint (accumulating)") {

@@ -13,21 +13,27 @@
 //   bwd_filt: dW[K, CRS]   += dY_n * col^T
 // The GEMMs run on the kernel set in use (gemm_kernels.h: AVX-512, AVX2 or
 // portable), fetched once per call so packing and multiplying agree.
-// Two refinements of that plan:
+// Three refinements of that plan:
 //   * col is built in column strips of output pixels (about 2 MiB each, see
 //     strip_width), not whole: for a large image col would be tens of MiB and
 //     fall out of cache between im2col writing it and the GEMM reading it;
 //   * W (fwd) and W^T (bwd_data) are packed for the GEMM once per call
-//     (detail::pack_a_all in gemm.cpp) rather than once per image and strip.
+//     (detail::pack_a_all in gemm.cpp) rather than once per image and strip;
+//   * bwd_filter reduces over all the batch's pixels as one stream, cut into
+//     GEMMs whose depth is a multiple of KC whatever the image size (chunks
+//     span images: dY columns gathered, each image's part lowered beside the
+//     last), so dW, the operand every chunk reuses, is read and written once
+//     per full KC slice, as W is packed once in fwd.
 // A 1x1 convolution with stride 1 and no padding needs no lowering: col is the
 // image itself ([C, H*W]) and dx_n is the GEMM output directly.
 //
 // Threads (never nested):
 //   * enough images  -> OpenMP over the batch; each thread lowers its own
 //     images into its own workspace and runs a single-threaded GEMM (sgemm
-//     sees omp_in_parallel() and stays on the calling thread). bwd_filter gives
-//     each thread a private dW (static schedule, so thread t always sums the
-//     same images), summed in thread order at the end.
+//     sees omp_in_parallel() and stays on the calling thread). bwd_filter
+//     instead splits the pixel stream into one run of whole chunks per thread
+//     (any batch, even one image), each into a private dW, summed in thread
+//     order at the end.
 //   * batch 1, or a batch that does not divide among the threads -> images in
 //     turn, each GEMM (and im2col / col2im) using all threads.
 // Both schemes are deterministic for a given thread count.
@@ -66,6 +72,10 @@ std::vector<float>& weight_workspace() {  // the packed weights, the calling thr
   thread_local std::vector<float> v;
   return v;
 }
+std::vector<float>& dy_workspace() {  // dY columns gathered across images, per thread
+  thread_local std::vector<float> v;
+  return v;
+}
 std::vector<float>& partial_workspace() {  // private dW per thread, the calling thread's
   thread_local std::vector<float> v;
   return v;
@@ -87,6 +97,17 @@ int strip_width(const GemmKernel& g, int CRS, int PQ) {
   const int n_strips = (PQ + want - 1) / want;
   const int width = ((PQ + n_strips - 1) / n_strips + g.nr - 1) / g.nr * g.nr;
   return std::min(width, PQ);
+}
+
+// Backward-filter reduces over every pixel of every image, so its pixels are
+// cut as one stream (t = n*PQ + j) into chunks that may span images: each
+// chunk is one GEMM of depth `width`, a multiple of the kernel's KC, so every
+// KC slice is full however small the image (an 8x8 layer would otherwise run
+// GEMMs 64 deep, reading and writing all of dW every 64 pixels), and its
+// lowered columns stay about kStripBytes.
+int filter_chunk_width(const GemmKernel& g, int CRS) {
+  const int want = (int)(kStripBytes / (sizeof(float) * CRS));
+  return std::max(1, want / g.kc) * g.kc;
 }
 
 // The outputs q in [lo, hi) whose tap s reads a column inside the image,
@@ -173,19 +194,21 @@ int batch_threads(int N) {
   return (N % nt == 0 || N >= 4 * nt) ? nt : 1;
 }
 
-// Lowers output pixels [j0, j0+nj) of one image into col (row stride nj);
-// rows are split over all threads when `parallel`.
-void lower(const Conv2dParams& p, const float* x, int j0, int nj, float* col, bool parallel) {
+// Lowers output pixels [j0, j0+nj) of one image into col (row stride ld,
+// default nj); rows are split over all threads when `parallel`.
+void lower(const Conv2dParams& p, const float* x, int j0, int nj, float* col, bool parallel,
+           size_t ld = 0) {
   const int rows = p.C * p.R * p.S;
+  if (ld == 0) ld = nj;
   if (!parallel) {
-    im2col_block(p, x, 0, rows, j0, j0 + nj, col, nj);
+    im2col_block(p, x, 0, rows, j0, j0 + nj, col, ld);
     return;
   }
 #pragma omp parallel
   {
     const int nt = omp_get_num_threads(), t = omp_get_thread_num();
     im2col_block(p, x, (int)((long)rows * t / nt), (int)((long)rows * (t + 1) / nt), j0, j0 + nj,
-                 col, nj);
+                 col, ld);
   }
 }
 
@@ -299,7 +322,7 @@ void conv2d_bwd_filter(const Conv2dParams& p, const float* x, const float* dy, f
   const size_t w_size = (size_t)p.K * CRS;
   const bool pointwise = is_pointwise(p);
   const GemmKernel& g = detail::active_gemm_kernel();
-  const int width = pointwise ? PQ : strip_width(g, CRS, PQ);
+  const int width = filter_chunk_width(g, CRS);
 
   // db[k] += sum over the batch and the plane, in double, one k per thread.
   if (db) {
@@ -314,48 +337,78 @@ void conv2d_bwd_filter(const Conv2dParams& p, const float* x, const float* dy, f
     }
   }
 
-  // dst = beta * dst + sum over strips of dY_n[:, strip] * col_strip^T.
-  auto one_image = [&](int n, bool parallel_inside, float* dst, float beta) {
-    const float* xn = x + n * x_img;
-    const float* dyn = dy + n * y_img;
-    for (int j0 = 0; j0 < PQ; j0 += width) {
-      const int nj = std::min(width, PQ - j0);
-      const float* col = xn + j0;  // pointwise: x itself, row stride PQ
-      int ld = PQ;
-      if (!pointwise) {
-        float* buf = grow(col_workspace(), (size_t)CRS * nj);
-        lower(p, xn, j0, nj, buf, parallel_inside);
-        col = buf, ld = nj;
+  // dst = beta * dst + dY[:, t0:t1] * col[:, t0:t1]^T over pixels [t0, t1) of
+  // the batch's pixel stream (t = n*PQ + j), one GEMM per chunk of `width`.
+  // A chunk inside one image reads dY (and, pointwise, x) in place; one that
+  // spans images gathers its dY columns and lowers each image's part of it
+  // side by side.
+  auto run_range = [&](long t0, long t1, bool parallel_inside, float* dst, float beta) {
+    for (long c0 = t0; c0 < t1; c0 += width) {
+      const int nj = (int)std::min<long>(width, t1 - c0);
+      const int n0 = (int)(c0 / PQ), j0 = (int)(c0 % PQ);
+      const float *a, *b;
+      int lda, ldb;
+      if (j0 + nj <= PQ) {
+        const float* xn = x + n0 * x_img;
+        a = dy + n0 * y_img + j0, lda = PQ;
+        if (pointwise) {
+          b = xn + j0, ldb = PQ;
+        } else {
+          float* col = grow(col_workspace(), (size_t)CRS * nj);
+          lower(p, xn, j0, nj, col, parallel_inside);
+          b = col, ldb = nj;
+        }
+      } else {
+        float* dyb = grow(dy_workspace(), (size_t)p.K * nj);
+        float* col = grow(col_workspace(), (size_t)CRS * nj);
+        for (long t = c0; t < c0 + nj;) {
+          const int n = (int)(t / PQ), j = (int)(t % PQ);
+          const int len = (int)std::min<long>(PQ - j, c0 + nj - t), off = (int)(t - c0);
+          for (int k = 0; k < p.K; ++k)
+            std::memcpy(dyb + (size_t)k * nj + off, dy + n * y_img + (size_t)k * PQ + j,
+                        sizeof(float) * len);
+          if (pointwise) {
+            for (int c = 0; c < p.C; ++c)
+              std::memcpy(col + (size_t)c * nj + off, x + n * x_img + (size_t)c * PQ + j,
+                          sizeof(float) * len);
+          } else {
+            lower(p, x + n * x_img, j, len, col + off, parallel_inside, nj);
+          }
+          t += len;
+        }
+        a = dyb, lda = nj, b = col, ldb = nj;
       }
-      detail::sgemm_with(g, false, true, p.K, CRS, nj, 1.0f, dyn + j0, PQ, col, ld, j0 == 0 ? beta : 1.0f, dst,
-                         CRS);
+      detail::sgemm_with(g, false, true, p.K, CRS, nj, 1.0f, a, lda, b, ldb,
+                         c0 == t0 ? beta : 1.0f, dst, CRS);
     }
   };
 
-  const int bt = batch_threads(p.N);
+  const long total = (long)p.N * PQ;
+  const int nt = max_threads();
+  // Threads over the pixel stream when each gets a couple of chunks: one
+  // private dW per thread, then summed in thread order.
+  const int bt = nt > 1 && total >= 2L * nt * width ? nt : 1;
   if (bt <= 1) {
-    const bool inside = max_threads() > 1;
-    for (int n = 0; n < p.N; ++n) one_image(n, inside, dw, 1.0f);
+    run_range(0, total, nt > 1, dw, 1.0f);
     return;
   }
-  // One private dW per thread (static schedule: thread t always gets the same
-  // images), then dw += part_0 + part_1 + ... in thread order.
+  // Each thread's range is whole chunks (so a range starting inside an image
+  // still runs the same chunks at a given thread count: deterministic).
+  const long chunks = (total + width - 1) / width;
   float* parts = grow(partial_workspace(), w_size * bt);
 #pragma omp parallel num_threads(bt)
   {
-    float* part = parts + w_size * omp_get_thread_num();
-    bool first = true;
-#pragma omp for schedule(static)
-    for (int n = 0; n < p.N; ++n) {
-      one_image(n, false, part, first ? 0.0f : 1.0f);
-      first = false;
-    }
-    if (first) std::fill(part, part + w_size, 0.0f);  // this thread got no image
+    const int t = omp_get_thread_num();
+    float* part = parts + w_size * t;
+    const long t0 = std::min(total, chunks * t / bt * width);
+    const long t1 = std::min(total, chunks * (t + 1) / bt * width);
+    if (t0 < t1) run_range(t0, t1, false, part, 0.0f);
+    else std::fill(part, part + w_size, 0.0f);  // this thread got no pixels
 #pragma omp barrier
 #pragma omp for schedule(static)
     for (size_t i = 0; i < w_size; ++i) {
       float sum = 0.0f;
-      for (int t = 0; t < bt; ++t) sum += parts[w_size * t + i];
+      for (int u = 0; u < bt; ++u) sum += parts[w_size * u + i];
       dw[i] += sum;
     }
   }
