@@ -8,6 +8,7 @@
 // C full of NaN (C must not be read), and thread-count independence.
 #include <omp.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -124,8 +125,8 @@ TEST_CASE("the CPU kernel set: generic always, avx2 on any x86-64 with AVX2, swi
 
 TEST_CASE("TINCT_CPU_KERNELS forces a set; a bad name is refused at start-up") {
   const char* bin = std::getenv("TINCT_BIN");  // set by ctest (tests/CMakeLists.txt)
-  if (!bin || !*bin) {
-    MESSAGE("TINCT_BIN not set: the start-up check of TINCT_CPU_KERNELS is not run");
+  if (!bin || !*bin || access(bin, X_OK) != 0) {
+    MESSAGE("TINCT_BIN not set or not built: the start-up check of TINCT_CPU_KERNELS is not run");
     return;
   }
   auto run = [&](const std::string& env, std::string* out) {
