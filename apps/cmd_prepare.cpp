@@ -5,6 +5,7 @@
 #include <string>
 
 #include "apps/cli.h"
+#include "models/color/gamut.h"
 #include "models/data/prepare.h"
 
 namespace tinct::cli {
@@ -22,6 +23,17 @@ const char* kPrepareUsage =
     "truncated, corrupt, too_large, too_small, grayscale, not_colorful. The list\n"
     "and the summary are also written to FILE.log. Same input, same FILE, byte for byte.\n"
     "\n"
+    "Then computes the classification model's rebalancing prior over the packed\n"
+    "images (Zhang et al. 2016: the distribution of the pixels' nearest ab bins,\n"
+    "smoothed with a Gaussian of sigma 5, mixed with uniform at lambda 0.5, weights\n"
+    "w with E[w] = 1) into FILE.prior.safetensors, and draws it over the ab plane in\n"
+    "FILE.prior.svg. `tinct train --model classification --data FILE` uses it, and\n"
+    "its gamut: the bins of the model.\n"
+    "\n"
+    "Several SRC are packed together; --max-per-source N mixes them evenly, e.g.\n"
+    "  tinct prepare ../shared/data/train256 ../shared/data/imagenette144 \\\n"
+    "      --max-per-source 1830 -o mix.tpk     # half train256, half imagenette\n"
+    "\n"
     "options:\n"
     "  -o, --output FILE         the pack to write (required)\n"
     "  --size N                  side of the stored squares (default 144: room for\n"
@@ -34,6 +46,11 @@ const char* kPrepareUsage =
     "                            decoding them (default 40)\n"
     "  --quality Q               JPEG quality of the stored squares (default 95)\n"
     "  --raw                     store raw RGB instead of JPEG (lossless, 5x larger)\n"
+    "  --max-per-source N        take at most N files of each SRC, evenly spaced\n"
+    "                            through its sorted files (default: all)\n"
+    "  --gamut NAME              the prior's ab bins: zhang313 (default: Zhang et al.'s\n"
+    "                            313) or srgb262 (tinct's computed sRGB gamut)\n"
+    "  --no-prior                do not compute the prior (training then computes it)\n"
     "  --threads N               worker threads (default: all cores)\n"
     "  --overwrite               replace FILE if it exists (otherwise refused)\n"
     "  --quiet                   no progress output\n"
@@ -67,6 +84,13 @@ int cmd_prepare(const Args& in) {
   if (take_option(args, "--quality", v)) o.quality = int(parse_int("--quality", v, 1, 100));
   if (take_flag(args, "--raw")) o.encoding = data::PackEncoding::raw;
   if (take_option(args, "--threads", v)) o.threads = int(parse_int("--threads", v, 1, 256));
+  if (take_option(args, "--max-per-source", v))
+    o.max_per_source = std::size_t(parse_int("--max-per-source", v, 1, 1L << 40));
+  if (take_option(args, "--gamut", v)) {
+    color::AbGamut::named(v);  // an unknown name: its message lists the known ones
+    o.gamut = v;
+  }
+  o.prior = !take_flag(args, "--no-prior");
   o.overwrite = take_flag(args, "--overwrite");
   o.progress = !take_flag(args, "--quiet");
   for (const std::string& a : args)

@@ -24,7 +24,7 @@ namespace tinct::models {
 
 struct ClassificationConfig {
   int base = 64;       // conv1 width; the blocks are base, 2, 4, 8 x base
-  int num_bins = 313;  // Q; 313 in Zhang et al., color::standard_gamut().size() for ours
+  int num_bins = 313;  // Q: the gamut's size, 313 for Zhang et al.'s bins (the default), 262 for srgb262
   bool tie_repeated_convs = true;
   static ClassificationConfig preset(const std::string& name, int num_bins);
 };

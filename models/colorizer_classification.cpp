@@ -4,9 +4,17 @@
 // units) is averaged over 4x4 cells to the logits' 1/4 resolution, each
 // pixel soft-encoded over its 5 nearest bins (sigma 5), and weighted by the
 // rebalancing weight of its nearest bin. The prior behind those weights is
-// the training set's bin distribution, computed once by prepare() and kept
-// in the checkpoint ("prior.weights", "prior.p") so a resumed run and
-// `tinct eval` use the same one.
+// the training data's bin distribution: the one `tinct prepare` stored
+// beside the pack (color/prior.h), whose gamut then sets the model's bins,
+// or, for a pack without one, computed by prepare() over the training split
+// in the default gamut. It is kept in the checkpoint ("prior.weights",
+// "prior.p") so a resumed run and `tinct eval` use the same one.
+//
+// The bins: Zhang et al.'s 313 by default ("zhang313"), or tinct's 262-bin
+// sRGB gamut ("srgb262"), named in the metadata ("gamut", "bins"). A file
+// is loaded in the gamut its prior's size names (AbGamut::with_bins), so the
+// 262-bin files written before the "gamut" key existed load as srgb262.
+#include <memory>
 #include <stdexcept>
 
 #include "engine/autograd.h"
@@ -16,6 +24,7 @@
 #include "models/color/decode.h"
 #include "models/color/gamut.h"
 #include "models/color/lab.h"
+#include "models/color/prior.h"
 #include "models/color/rebalance.h"
 #include "models/color/soft_encode.h"
 #include "models/colorizer.h"
@@ -41,29 +50,25 @@ void average_cells(const float* ab, int S, float* out) {
 
 class ClassificationColorizer : public Colorizer {
  public:
-  explicit ClassificationColorizer(const ColorizerOptions& o)
-      : Colorizer(o), gamut_(color::AbGamut::standard()), rng_(o.seed),
-        net_(ClassificationConfig::preset(o.preset, gamut_.size()), rng_),
-        opt_adam_(net_.parameters(), optim::adam(o.lr > 0 ? o.lr : 3e-4f)),
-        weights_(std::make_shared<std::vector<float>>(size_t(gamut_.size()), 1.f)),
-        p_(size_t(gamut_.size()), 1.f / float(gamut_.size())) {
-    net_.to(o.device);
+  explicit ClassificationColorizer(const ColorizerOptions& o) : Colorizer(o) {
+    commit(make_parts(color::AbGamut::named(color::kDefaultGamut)));
   }
 
+  // The prior stored beside the pack, in its gamut; or computed here over
+  // the training images. Runs before batch_transform() is taken.
   void prepare(std::shared_ptr<const data::Pack> pack, const std::vector<uint32_t>& train) override {
-    color::BinHistogram hist(gamut_.size());
-    data::FastLab lab;
-    const size_t n = size_t(pack->width()) * size_t(pack->height());
-    std::vector<uint8_t> rgb;
-    std::vector<float> L(n), ab(2 * n);
-    for (uint32_t i : train) {
-      pack->decode(i, rgb);
-      lab.convert(rgb.data(), n, L.data(), ab.data());
-      hist.add_ab(gamut_, ab.data(), n);
+    bool stored = false;
+    color::PackPrior prior = color::load_prior_for_pack(*pack, &stored);
+    if (stored) {
+      const color::AbGamut& g = color::prior_gamut(prior);
+      if (&g != gamut_) commit(make_parts(g));
+    } else if (!train.empty()) {
+      prior = color::compute_pack_prior(*pack, *gamut_, train);
+    } else {
+      return;  // no images: the uniform prior stays
     }
-    color::RebalancePrior prior = color::RebalancePrior::from_histogram(gamut_, hist);
-    p_ = prior.p;
-    *weights_ = prior.weights;
+    p_ = prior.prior.p;
+    *weights_ = prior.prior.weights;
   }
 
   bool needs_raw_ab() const override { return true; }
@@ -73,7 +78,7 @@ class ClassificationColorizer : public Colorizer {
   // targets [N,Q,s,s], made here on the CPU only: on the GPU, loss() makes
   // them there from the cells (2 planes cross the bus instead of Q).
   std::function<void(data::Batch&)> batch_transform() override {
-    const color::AbGamut* gamut = &gamut_;
+    const color::AbGamut* gamut = gamut_;
     auto weights = weights_;  // shared: prepare() or load_state() fill it before training
     const bool dense_here = dev() == Device::CPU;
     return [gamut, weights, dense_here](data::Batch& b) {
@@ -105,80 +110,127 @@ class ClassificationColorizer : public Colorizer {
       throw std::logic_error("classification: the batch has no soft targets (the loader needs batch_transform())");
     Tensor target;
     if (t != b.extra_f.end()) {
-      target = Tensor::from_vector({b.n, gamut_.size(), s, s}, t->second, dev());
+      target = Tensor::from_vector({b.n, gamut_->size(), s, s}, t->second, dev());
     } else {
-      if (!centres_.defined()) centres_ = color::gamut_centres_tensor(gamut_, dev());
+      if (!centres_.defined()) centres_ = color::gamut_centres_tensor(*gamut_, dev());
       target = color::soft_encode_device(Tensor::from_vector({b.n, 2, s, s}, c->second, dev()), centres_);
     }
     Tensor weight = Tensor::from_vector({b.n, 1, s, s}, w->second, dev());
-    return ops::soft_cross_entropy(net_(batch_L(b, dev())), target, weight);
+    return ops::soft_cross_entropy((*net_)(batch_L(b, dev())), target, weight);
   }
 
   Losses train_step(const data::Batch& b) override {
-    net_.train();
-    opt_adam_.zero_grad();
+    net_->train();
+    opt_adam_->zero_grad();
     Tensor l = loss(b);
     l.backward();
-    opt_adam_.step();
+    opt_adam_->step();
     return {{"ce", l.item()}};
   }
 
   Losses eval_losses(const data::Batch& b) override {
     NoGrad ng;
-    net_.eval();
+    net_->eval();
     return {{"ce", loss(b).item()}};
   }
 
   // Annealed mean of the bin distribution at 1/4 size, upsampled bilinearly.
   Tensor predict_ab(const Tensor& L) override {
     NoGrad ng;
-    net_.eval();
-    Tensor logits = net_(L.to(dev())).to(Device::CPU);  // decoded on the CPU
+    net_->eval();
+    Tensor logits = (*net_)(L.to(dev())).to(Device::CPU);  // decoded on the CPU
     const int N = int(logits.size(0)), Q = int(logits.size(1)), h = int(logits.size(2)), w = int(logits.size(3));
     const size_t hw = size_t(h) * w;
     Tensor ab = Tensor::empty({N, 2, h, w});
     for (int n = 0; n < N; ++n)
-      color::decode_logits(gamut_, logits.data() + size_t(n) * Q * hw, hw, ab.data() + size_t(n) * 2 * hw);
+      color::decode_logits(*gamut_, logits.data() + size_t(n) * Q * hw, hw, ab.data() + size_t(n) * 2 * hw);
     return ops::upsample(ab, int(L.size(2)), int(L.size(3)), Upsample::Bilinear);
   }
 
   std::vector<std::string> loss_names() const override { return {"ce"}; }
   int size_multiple() const override { return 8; }
-  int64_t num_parameters() const override { return net_.num_parameters(); }
+  int64_t num_parameters() const override { return net_->num_parameters(); }
 
   std::map<std::string, Tensor> state(bool with_optimizer) const override {
-    auto s = with_prefix(net_.state_dict(), "model.");
-    s["prior.weights"] = Tensor::from_vector({gamut_.size()}, *weights_);
-    s["prior.p"] = Tensor::from_vector({gamut_.size()}, p_);
+    auto s = with_prefix(net_->state_dict(), "model.");
+    s["prior.weights"] = Tensor::from_vector({gamut_->size()}, *weights_);
+    s["prior.p"] = Tensor::from_vector({gamut_->size()}, p_);
     if (with_optimizer)
-      for (auto& [k, v] : with_prefix(opt_adam_.state_dict(), "optim.")) s[k] = v;
+      for (auto& [k, v] : with_prefix(opt_adam_->state_dict(), "optim.")) s[k] = v;
     return s;
   }
 
+  // The gamut is the named one with as many bins as the prior; a file in
+  // another gamut than the current one loads into a new network of its size,
+  // which replaces the current one only once everything has loaded.
   void load_state(const std::map<std::string, Tensor>& t, bool with_optimizer) override {
     auto w = t.find("prior.weights"), p = t.find("prior.p");
-    if (w == t.end() || p == t.end() || w->second.numel() != gamut_.size() || p->second.numel() != gamut_.size())
-      throw std::runtime_error("classification weights: the rebalancing prior (prior.weights, prior.p) for " +
-                               std::to_string(gamut_.size()) + " bins is missing or has another size");
-    net_.load_state_dict(strip_prefix(t, "model."));
-    if (with_optimizer) opt_adam_.load_state_dict(strip_prefix(t, "optim."));
+    if (w == t.end() || p == t.end())
+      throw std::runtime_error("classification weights: the rebalancing prior (prior.weights, prior.p) is missing");
+    const int Q = int(w->second.numel());
+    const color::AbGamut* g = color::AbGamut::with_bins(Q);
+    if (!g || p->second.numel() != Q)
+      throw std::runtime_error("classification weights: a prior of " + std::to_string(Q) + " and " +
+                               std::to_string(p->second.numel()) + " bins; the gamuts are " +
+                               color::kGamutZhang313 + " (313 bins) and " + color::kGamutSrgb262 + " (262)");
+    Parts fresh;
+    ClassificationNet* net = net_.get();
+    optim::Adam* opt = opt_adam_.get();
+    if (g != gamut_) {
+      fresh = make_parts(*g);
+      net = fresh.net.get();
+      opt = fresh.opt.get();
+    }
+    net->load_state_dict(strip_prefix(t, "model."));
+    if (with_optimizer) opt->load_state_dict(strip_prefix(t, "optim."));
+    if (fresh.net) commit(std::move(fresh));
     *weights_ = w->second.to_vector();
     p_ = p->second.to_vector();
   }
 
   std::map<std::string, std::string> metadata() const override {
     auto m = Colorizer::metadata();
-    m["bins"] = std::to_string(gamut_.size());
+    m["bins"] = std::to_string(gamut_->size());
+    m["gamut"] = gamut_->name();
     m["decode"] = "annealed mean, T = 0.38";
     return m;
   }
 
  private:
-  const color::AbGamut& gamut_;
+  // A network and its optimizer over one gamut (initialised from the seed:
+  // the same seed and gamut, the same start).
+  struct Parts {
+    const color::AbGamut* gamut = nullptr;
+    std::unique_ptr<ClassificationNet> net;
+    std::unique_ptr<optim::Adam> opt;
+  };
+
+  Parts make_parts(const color::AbGamut& g) const {
+    Parts parts;
+    parts.gamut = &g;
+    Rng rng(opt_.seed);
+    parts.net = std::make_unique<ClassificationNet>(ClassificationConfig::preset(opt_.preset, g.size()), rng);
+    parts.opt = std::make_unique<optim::Adam>(parts.net->parameters(), optim::adam(opt_.lr > 0 ? opt_.lr : 3e-4f));
+    parts.net->to(opt_.device);
+    return parts;
+  }
+
+  // Makes `parts` the model's, with a uniform prior of its size.
+  void commit(Parts parts) {
+    gamut_ = parts.gamut;
+    net_ = std::move(parts.net);
+    opt_adam_ = std::move(parts.opt);
+    centres_ = Tensor();
+    const size_t Q = size_t(gamut_->size());
+    if (!weights_) weights_ = std::make_shared<std::vector<float>>();
+    weights_->assign(Q, 1.f);  // the same vector: a transform already taken sees it
+    p_.assign(Q, 1.f / float(Q));
+  }
+
+  const color::AbGamut* gamut_ = nullptr;
   Tensor centres_;  // the gamut's centres on the device, for soft_encode_device
-  Rng rng_;
-  ClassificationNet net_;
-  optim::Adam opt_adam_;
+  std::unique_ptr<ClassificationNet> net_;
+  std::unique_ptr<optim::Adam> opt_adam_;
   std::shared_ptr<std::vector<float>> weights_;
   std::vector<float> p_;
 };

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <random>
 #include <set>
+#include <stdexcept>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -199,8 +201,9 @@ TEST_CASE("gamut: 262 bins, the table is what the sampling computes") {
   // See gamut.h: the cell criterion (some point of the bin's 10 x 10 cell is
   // an sRGB colour at some L) keeps 262 of the 529 candidates; the centre
   // criterion (the centre itself is an sRGB colour) keeps 229. Zhang et al.'s
-  // 313 came from ImageNet statistics and include ~50 bins that no sRGB
-  // colour is nearest to; our 262 grown by one ring of neighbours is 322.
+  // 313 came from ImageNet statistics and include 51 bins that no sRGB
+  // colour is nearest to (next test); our 262 grown by one ring of
+  // neighbours is 322.
   const AbGamut& g = AbGamut::standard();
   CHECK(g.size() == 262);
   const std::vector<std::uint8_t> cell = compute_gamut_mask(GamutCriterion::kCellTouchesGamut);
@@ -223,6 +226,95 @@ TEST_CASE("gamut: 262 bins, the table is what the sampling computes") {
   // A coarser sampling finds the same cells: the count is not a sampling
   // artefact (finer ones, tried when writing this, also give 262).
   CHECK(compute_gamut_mask(GamutCriterion::kCellTouchesGamut, {2.0, 1.0}) == cell);
+}
+
+TEST_CASE("gamut: Zhang et al.'s 313 bins") {
+  const AbGamut& z = AbGamut::zhang313();
+  REQUIRE(z.size() == 313);
+  CHECK(z.name() == "zhang313");
+  CHECK(AbGamut::standard().name() == "srgb262");
+  CHECK(&AbGamut::named("zhang313") == &z);
+  CHECK(&AbGamut::named("srgb262") == &AbGamut::standard());
+  CHECK(AbGamut::names().front() == kDefaultGamut);
+  CHECK(std::string(kDefaultGamut) == "zhang313");
+  CHECK_THROWS_AS(AbGamut::named("zhang312"), std::invalid_argument);
+  CHECK(AbGamut::with_bins(313) == &z);
+  CHECK(AbGamut::with_bins(262) == &AbGamut::standard());
+  CHECK(AbGamut::with_bins(229) == nullptr);
+  // Spacing 10, inside the grid of candidates ([-110, 110]^2, the extended ab
+  // range that holds every sRGB colour's nearest candidate), distinct,
+  // numbered a-major, as in the source.
+  std::set<std::pair<int, int>> seen;
+  for (int q = 0; q < z.size(); ++q) {
+    const AbBin c = z.centre(q);
+    CHECK(std::fmod(c.a, 10.0f) == 0.0f);
+    CHECK(std::fmod(c.b, 10.0f) == 0.0f);
+    CHECK(c.a >= -110.0f);
+    CHECK(c.a <= 110.0f);
+    CHECK(c.b >= -110.0f);
+    CHECK(c.b <= 110.0f);
+    CHECK(seen.insert({int(c.a), int(c.b)}).second);
+    CHECK(z.bin_at_grid(cell_of(c.a), cell_of(c.b)) == q);
+    if (q > 0) {
+      const AbBin p = z.centre(q - 1);
+      CHECK((p.a < c.a || (p.a == c.a && p.b < c.b)));
+    }
+  }
+  // The extremes of the published table (pts_in_hull.npy): a in [-90, 100],
+  // b in [-110, 100]; bin 0 is (-90, 50), the last (100, 0).
+  float amin = 1e9f, amax = -1e9f, bmin = 1e9f, bmax = -1e9f;
+  for (const AbBin& c : z.centres()) {
+    amin = std::min(amin, c.a), amax = std::max(amax, c.a);
+    bmin = std::min(bmin, c.b), bmax = std::max(bmax, c.b);
+  }
+  CHECK(amin == -90.0f);
+  CHECK(amax == 100.0f);
+  CHECK(bmin == -110.0f);
+  CHECK(bmax == 100.0f);
+  CHECK(z.centre(0).a == -90.0f);
+  CHECK(z.centre(0).b == 50.0f);
+  CHECK(z.centre(312).a == 100.0f);
+  CHECK(z.centre(312).b == 0.0f);
+  // Every bin of our computed sRGB gamut is one of theirs; their 51 others
+  // are cells that no sRGB colour touches (so no sRGB pixel is nearest to
+  // them: its nearest candidate is one of the 262).
+  const AbGamut& g = AbGamut::standard();
+  for (const AbBin& c : g.centres()) CHECK(z.bin_at_grid(cell_of(c.a), cell_of(c.b)) >= 0);
+  int extra = 0;
+  for (const AbBin& c : z.centres()) extra += g.bin_at_grid(cell_of(c.a), cell_of(c.b)) < 0;
+  CHECK(extra == 51);
+  // Every grid neighbour (4-neighbourhood) of a bin is a bin or outside
+  // their set's shape: the set has no holes.
+  for (int ia = 1; ia + 1 < kGridSide; ++ia)
+    for (int ib = 1; ib + 1 < kGridSide; ++ib)
+      if (z.bin_at_grid(ia, ib) < 0) {
+        const int around = (z.bin_at_grid(ia - 1, ib) >= 0) + (z.bin_at_grid(ia + 1, ib) >= 0) +
+                           (z.bin_at_grid(ia, ib - 1) >= 0) + (z.bin_at_grid(ia, ib + 1) >= 0);
+        CHECK(around < 4);
+      }
+}
+
+TEST_CASE("gamut: nearest-bin lookups in the 313 bins equal brute force") {
+  const AbGamut& z = AbGamut::zhang313();
+  std::mt19937 rng(313);
+  std::uniform_real_distribution<float> ab(-130.0f, 130.0f);
+  int mismatches = 0, mismatches5 = 0, off = 0;
+  for (int i = 0; i < 20000; ++i) {
+    const float a = ab(rng), b = ab(rng);
+    const int q = z.nearest(a, b);
+    mismatches += q != z.nearest_brute_force(a, b);
+    std::int32_t i1[kNeighbours], i2[kNeighbours];
+    float d1[kNeighbours], d2[kNeighbours];
+    z.nearest5(a, b, i1, d1);
+    z.nearest5_brute_force(a, b, i2, d2);
+    for (int k = 0; k < kNeighbours; ++k) mismatches5 += (i1[k] != i2[k]) || (d1[k] != d2[k]);
+    // A point whose own grid cell is a bin is nearest to that bin.
+    const int own = z.bin_at_grid(cell_of(a), cell_of(b));
+    if (own >= 0 && std::abs(a) < 115 && std::abs(b) < 115) off += q != own;
+  }
+  CHECK(mismatches == 0);
+  CHECK(mismatches5 == 0);
+  CHECK(off == 0);
 }
 
 TEST_CASE("gamut: the pruned scan equals testing every sample") {

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "models/color/lab.h"
+#include "models/color/zhang313.h"
 
 namespace tinct::color {
 
@@ -267,9 +268,29 @@ const AbGamut& AbGamut::standard() {
     for (int ia = 0; ia < kGridSide; ++ia)
       for (int ib = 0; ib < kGridSide; ++ib)
         mask[static_cast<std::size_t>(ia * kGridSide + ib)] = kStandardMask[ia][ib] == '#';
-    return AbGamut(centres_from_mask(mask));
+    return AbGamut(centres_from_mask(mask), kGamutSrgb262);
   }();
   return gamut;
+}
+
+const AbGamut& AbGamut::zhang313() {
+  static const AbGamut gamut(std::vector<AbBin>(kZhang313, kZhang313 + kZhang313Bins), kGamutZhang313);
+  return gamut;
+}
+
+std::vector<std::string> AbGamut::names() { return {kGamutZhang313, kGamutSrgb262}; }
+
+const AbGamut& AbGamut::named(const std::string& name) {
+  if (name == kGamutZhang313) return zhang313();
+  if (name == kGamutSrgb262) return standard();
+  throw std::invalid_argument("unknown gamut '" + name + "' (" + kGamutZhang313 + ": Zhang et al.'s 313 bins, " +
+                              kGamutSrgb262 + ": tinct's 262-bin sRGB gamut)");
+}
+
+const AbGamut* AbGamut::with_bins(int Q) {
+  if (Q == kZhang313Bins) return &zhang313();
+  if (Q == standard().size()) return &standard();
+  return nullptr;
 }
 
 AbGamut AbGamut::from_criterion(GamutCriterion criterion, const GamutSampling& sampling) {

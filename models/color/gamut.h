@@ -24,7 +24,11 @@
 //       but it drops 33 cells that hold real colours, whose pixels then go to
 //       a neighbour bin up to 9.35 units away.
 //
-// Why not 313: Zhang et al. took their bins from the ImageNet empirical
+// Zhang et al.'s own 313 bins are a published table (zhang313.h): they are
+// the classification model's default (AbGamut::zhang313(), named "zhang313"
+// in weights files), this computed gamut the option "srgb262".
+//
+// Why our criterion does not give 313: Zhang et al. took their bins from the ImageNet empirical
 // distribution, not from a gamut computation, and no sRGB data can populate
 // more than 262 bins under nearest-bin quantization (all 2^24 8-bit colours
 // reach 261 of them; the 262nd, (20, -80), holds only a sliver of non-8-bit
@@ -32,9 +36,9 @@
 // is nearest to. Growing our 262 by one ring of 4-neighbours gives 322, close to
 // 313: their set looks like ours dilated by the histogram smoothing or by a
 // coarser assignment than nearest-bin (their published code does not say).
-// The convex hull of the gamut's ab shadow holds 233 centres. A model trained
-// here has Q = 262 outputs; to use someone else's bins (e.g. Zhang et al.'s
-// 313, to load their weights) build an AbGamut from their list of centres.
+// (Their table contains all 262 of ours, zhang313.h.) The convex hull of
+// the gamut's ab shadow holds 233 centres. Any other set of centres on the
+// grid makes an AbGamut too.
 //
 // Lookups (nearest bin, 5 nearest bins) are exact: they return what a brute
 // force scan over all bins by Euclidean distance returns, ties going to the
@@ -43,6 +47,8 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <utility>
 #include <vector>
 
 namespace tinct::color {
@@ -52,6 +58,11 @@ inline constexpr int kGridSide = 23;         // centres -110, -100, ..., 110 per
 inline constexpr int kGridCandidates = kGridSide * kGridSide;  // 529
 inline constexpr float kGridMin = -110.0f;   // the first centre on each axis
 inline constexpr int kNeighbours = 5;        // soft-encoding spreads over 5 bins
+
+// The named gamuts, as weights files and `tinct prepare --gamut` name them.
+inline constexpr const char* kGamutZhang313 = "zhang313";  // Zhang et al.'s table, 313 bins
+inline constexpr const char* kGamutSrgb262 = "srgb262";    // kCellTouchesGamut, 262 bins
+inline constexpr const char* kDefaultGamut = kGamutZhang313;  // the classification model's
 
 // The ab value (-110, -100, ..., 110) of grid coordinate i (0..22).
 inline float grid_to_ab(int i) { return kGridMin + kBinSpacing * static_cast<float>(i); }
@@ -85,9 +96,22 @@ struct AbBin {
 
 class AbGamut {
  public:
-  // The project's gamut: kCellTouchesGamut, 262 bins, numbered a-major (by a,
-  // then b). Read from a table in gamut.cpp that test_color recomputes.
+  // The computed sRGB gamut, "srgb262": kCellTouchesGamut, 262 bins,
+  // numbered a-major (by a, then b). Read from a table in gamut.cpp that
+  // test_color recomputes. (The classification model's default is zhang313.)
   static const AbGamut& standard();
+
+  // Zhang et al.'s 313 bins (zhang313.h), in their order; named "zhang313".
+  static const AbGamut& zhang313();
+
+  // A named gamut ("zhang313", "srgb262"); throws std::invalid_argument
+  // naming the known ones for any other name.
+  static const AbGamut& named(const std::string& name);
+  // The names, the default first.
+  static std::vector<std::string> names();
+  // The named gamut with Q bins (Q = 262 or 313), or null: how a weights
+  // file that predates the "gamut" metadata (262 bins) is told apart.
+  static const AbGamut* with_bins(int Q);
 
   // Bins chosen by a criterion, numbered a-major.
   static AbGamut from_criterion(GamutCriterion criterion, const GamutSampling& sampling = {});
@@ -97,6 +121,8 @@ class AbGamut {
   explicit AbGamut(std::vector<AbBin> centres);
 
   int size() const { return static_cast<int>(centres_.size()); }
+  // "zhang313", "srgb262", or "" for a gamut built from a list of centres.
+  const std::string& name() const { return name_; }
   const std::vector<AbBin>& centres() const { return centres_; }
   const AbBin& centre(int q) const { return centres_[static_cast<std::size_t>(q)]; }
 
@@ -122,10 +148,14 @@ class AbGamut {
   static constexpr float kLutMin = -120.0f;
   static constexpr int kLutSide = 240;
 
+  AbGamut(std::vector<AbBin> centres, std::string name) : AbGamut(std::move(centres)) {
+    name_ = std::move(name);
+  }
   void build_lookup();
   int lut_square(float a, float b) const;  // -1 outside the table
 
   std::vector<AbBin> centres_;
+  std::string name_;
   std::vector<std::int32_t> grid_to_bin_;  // 529 entries, -1 = not a bin
   std::vector<std::int32_t> nn_begin_, nn_bins_;    // candidates for nearest()
   std::vector<std::int32_t> knn_begin_, knn_bins_;  // candidates for nearest5()

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "models/color/colorfulness.h"
+#include "models/color/prior.h"
 
 namespace tinct::data {
 
@@ -183,7 +184,8 @@ class Progress {
 // ---------------------------------------------------------------------------
 
 std::vector<std::pair<std::string, std::string>> find_candidates(const std::vector<std::string>& sources,
-                                                                 std::size_t* ignored) {
+                                                                 std::size_t* ignored, std::size_t max_per_source,
+                                                                 std::map<std::string, std::size_t>* per_source) {
   std::vector<std::pair<std::string, std::string>> out;
   std::size_t skipped = 0;
   for (const std::string& s : sources) {
@@ -193,15 +195,23 @@ std::vector<std::pair<std::string, std::string>> find_candidates(const std::vect
     if (ec || !fs::exists(st)) throw std::invalid_argument("source '" + s + "' does not exist");
     if (!fs::is_directory(st)) {  // a file named directly: always examined
       out.emplace_back(root.filename().generic_string(), root.string());
+      if (per_source) (*per_source)[s] += 1;
       continue;
     }
     fs::path abs = fs::absolute(root, ec).lexically_normal();
     if (abs.has_parent_path() && abs.filename().empty()) abs = abs.parent_path();  // "dir/" -> "dir"
     const std::string prefix = abs.filename().generic_string();
     std::size_t others = 0;
+    std::vector<std::pair<std::string, std::string>> mine;
     for (const FileUnder& f : list_files(s, image_extension, &others))
-      out.emplace_back(prefix.empty() ? f.rel : prefix + "/" + f.rel, f.path);
+      mine.emplace_back(prefix.empty() ? f.rel : prefix + "/" + f.rel, f.path);
     skipped += others;
+    std::sort(mine.begin(), mine.end());
+    // The cap: files k * m / N (k = 0..N-1) of the m sorted ones, evenly spaced.
+    const std::size_t m = mine.size();
+    const std::size_t take = max_per_source > 0 ? std::min(m, max_per_source) : m;
+    for (std::size_t k = 0; k < take; ++k) out.push_back(mine[take == m ? k : k * m / take]);
+    if (per_source) (*per_source)[s] += take;
   }
   std::sort(out.begin(), out.end());
   if (ignored) *ignored = skipped;
@@ -220,7 +230,8 @@ PrepareResult prepare(const PrepareOptions& o) {
     throw std::invalid_argument("output '" + o.output + "' exists (use --overwrite to replace it)");
 
   PrepareResult r;
-  const auto files = find_candidates(o.sources, &r.ignored);
+  color::AbGamut::named(o.gamut);  // an unknown gamut fails before any work
+  const auto files = find_candidates(o.sources, &r.ignored, o.max_per_source, &r.per_source);
   const std::size_t n = files.size();
   r.candidates = n;
   r.threads = o.threads > 0 ? o.threads : int(std::max(1u, std::thread::hardware_concurrency()));
@@ -297,6 +308,28 @@ PrepareResult prepare(const PrepareOptions& o) {
   progress.update(n, r.kept, true);
 
   if (r.kept > 0) r.output_bytes = writer.finish();  // otherwise the temp file goes away
+
+  // Step 7. A prior left from an earlier pack of this name would no longer
+  // match it: replaced, or removed when no prior is asked for.
+  if (r.kept > 0) {
+    const std::string prior_file = color::prior_path(o.output), picture = color::prior_picture_path(o.output);
+    if (o.prior) {
+      const auto p0 = std::chrono::steady_clock::now();
+      if (o.progress) std::fprintf(stderr, "prepare: the rebalancing prior (%s) over %zu images...\n", o.gamut.c_str(), r.kept);
+      const auto pack = Pack::open(o.output, Pack::Verify::structure);
+      const color::PackPrior prior = color::compute_pack_prior(*pack, color::AbGamut::named(o.gamut), {}, r.threads);
+      color::save_pack_prior(prior_file, prior);
+      const std::string svg = color::prior_svg(prior, fs::path(o.output).filename().string());
+      write_file(picture, std::vector<std::uint8_t>(svg.begin(), svg.end()));
+      r.prior_path = prior_file;
+      r.prior_picture = picture;
+      r.prior_summary = color::describe_prior(prior);
+      r.prior_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - p0).count();
+    } else {
+      fs::remove(prior_file, ec);
+      fs::remove(picture, ec);
+    }
+  }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (r.kept > 0 && o.write_log) {
     r.log_path = o.output + ".log";
@@ -318,7 +351,12 @@ std::string format_summary(const PrepareOptions& o, const PrepareResult& r, bool
   if (r.ignored) s += ", " + std::to_string(r.ignored) + " other files ignored (not image extensions)";
   s += "\n";
   s += "  sources: ";
-  for (std::size_t i = 0; i < o.sources.size(); ++i) s += (i ? " " : "") + o.sources[i];
+  for (std::size_t i = 0; i < o.sources.size(); ++i) {
+    s += (i ? ", " : "") + o.sources[i];
+    auto it = r.per_source.find(o.sources[i]);
+    if (o.sources.size() > 1 && it != r.per_source.end()) s += " (" + std::to_string(it->second) + " files)";
+  }
+  if (o.max_per_source > 0) s += "; at most " + std::to_string(o.max_per_source) + " files a source, evenly spaced";
   s += "\n  settings: size " + std::to_string(o.size) + ", min side " + std::to_string(o.min_side) +
        ", min colorfulness " + fixed(o.min_colorfulness, 1) + ", gray spread " +
        std::to_string(o.gray_spread) + ", max " + fixed(o.limits.max_megapixels, 1) + " megapixels, " +
@@ -334,6 +372,10 @@ std::string format_summary(const PrepareOptions& o, const PrepareResult& r, bool
     char line[96];
     std::snprintf(line, sizeof line, "    %-13s %zu\n", to_string(reason), count);
     s += line;
+  }
+  if (!r.prior_path.empty()) {
+    s += r.prior_summary;
+    s += "    -> " + r.prior_path + " (" + fixed(r.prior_seconds, 1) + " s), picture " + r.prior_picture + "\n";
   }
   if (list_dropped && !r.dropped.empty()) {
     s += "dropped files:\n";

@@ -14,6 +14,9 @@
 //   5. drop it if its colorfulness (Hasler-Suesstrunk, on the square) is under
 //      min_colorfulness ("not_colorful");
 //   6. encode the square (JPEG quality 95, or raw RGB) and add it to the pack.
+//   7. after the pack is written: the rebalancing prior of the classification
+//      model over its images, in the gamut `gamut`, beside it (PACK.prior.
+//      safetensors, and the picture PACK.prior.svg; models/color/prior.h).
 // Files are taken in sorted order of their names and written in that order,
 // whatever the number of threads: the same input gives a byte-identical pack.
 // One bad file never stops the run; it is listed with its reason.
@@ -26,6 +29,12 @@
 // counted as ignored. A file's name in the pack is its path relative to the
 // named folder, prefixed with the folder's own name ("train256/a/b.jpg"), or
 // the bare file name for a file named directly.
+//
+// Mixing sources: max_per_source caps the candidates of each named source at
+// N, taken evenly spaced through its sorted files (so a folder of class
+// sub-folders keeps every class in proportion; the same N, the same files).
+// E.g. train256 (1,830 photos of many kinds) and imagenette144 (12,825 of ten
+// classes) with N = 1,830: half of the pack each, instead of imagenette's 7 to 1.
 #pragma once
 
 #include <cstdint>
@@ -35,6 +44,7 @@
 #include <utility>
 #include <vector>
 
+#include "models/color/gamut.h"
 #include "models/data/image.h"
 #include "models/data/pack.h"
 
@@ -66,6 +76,9 @@ struct PrepareOptions {
   bool overwrite = false;    // replace an existing output
   bool progress = true;      // progress on stderr (a bar on a terminal, lines otherwise)
   bool write_log = true;     // the summary and every dropped file, to output + ".log"
+  std::size_t max_per_source = 0;  // 0: every candidate; otherwise at most N per source
+  bool prior = true;               // step 7
+  std::string gamut = color::kDefaultGamut;  // the prior's bins: zhang313 | srgb262 (AbGamut::named)
 };
 
 // Why a file was not packed. The first six are the decoder's ImageErrorKind.
@@ -100,6 +113,10 @@ struct PrepareResult {
   std::string log_path;  // empty when no log was written
   double seconds = 0.0;
   int threads = 0;
+  std::map<std::string, std::size_t> per_source;  // candidates taken from each source
+  std::string prior_path, prior_picture;          // empty when no prior was written
+  std::string prior_summary;                      // color::describe_prior
+  double prior_seconds = 0.0;
 };
 
 // Runs the pipeline. Throws std::invalid_argument for bad options (no
@@ -114,7 +131,11 @@ std::string format_summary(const PrepareOptions& options, const PrepareResult& r
 
 // What prepare() would examine: (name in the pack, path on disk), sorted by
 // name. Exposed for tests.
+// max_per_source as in PrepareOptions; per_source (if not null) gets the
+// count taken from each source.
 std::vector<std::pair<std::string, std::string>> find_candidates(const std::vector<std::string>& sources,
-                                                                 std::size_t* ignored = nullptr);
+                                                                 std::size_t* ignored = nullptr,
+                                                                 std::size_t max_per_source = 0,
+                                                                 std::map<std::string, std::size_t>* per_source = nullptr);
 
 }  // namespace tinct::data

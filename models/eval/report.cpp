@@ -221,13 +221,16 @@ RebalancePriorInfo load_rebalance_prior(const std::string& path) {
   try {
     const Checkpoint c = load_checkpoint(path);
     const auto w = c.tensors.find("prior.weights");
-    const color::AbGamut& gamut = color::AbGamut::standard();
     if (w == c.tensors.end())
       throw std::runtime_error("it holds no \"prior.weights\"");
     std::vector<float> weights = w->second.to_vector();
-    if (static_cast<int>(weights.size()) != gamut.size())
-      throw std::runtime_error("its prior has " + std::to_string(weights.size()) + " bins, the gamut " +
-                               std::to_string(gamut.size()));
+    // The prior's gamut: the one of its size (zhang313, or srgb262 for the
+    // files written before the metadata named it).
+    const color::AbGamut* found = color::AbGamut::with_bins(static_cast<int>(weights.size()));
+    if (!found)
+      throw std::runtime_error("its prior has " + std::to_string(weights.size()) +
+                               " bins, no known gamut's count (313 or 262)");
+    const color::AbGamut& gamut = *found;
     float lo = weights[0], hi = weights[0];
     for (float v : weights) {
       if (!(v >= 0.0f) || !std::isfinite(v)) throw std::runtime_error("its prior holds a negative or non-finite weight");
