@@ -162,7 +162,7 @@ int main(int argc, char** argv) {
       // prepare() wants a pack of images; the same prior computed from this
       // batch's ab (histogram, smoothing, rebalancing: the code prepare()
       // runs) gives non-uniform pixel weights, set through load_state.
-      const color::AbGamut& gamut = color::AbGamut::standard();
+      const color::AbGamut& gamut = color::AbGamut::named(meta.at("gamut"));  // the model's own bins
       color::BinHistogram hist(gamut.size());
       for (int i = 0; i < n; ++i) hist.add_ab(gamut, batch.ab_raw.data() + size_t(i) * 2 * S * S, size_t(S) * S);
       const color::RebalancePrior prior = color::RebalancePrior::from_histogram(gamut, hist);
@@ -195,7 +195,7 @@ int main(int argc, char** argv) {
     if (kind == "classification" && !batch.extra_f.count("target")) {
       // On the GPU the model soft-encodes the cells there; the file gets the
       // CPU encoding of the same cells (the two agree: test_gpu_color).
-      const color::AbGamut& gamut = color::AbGamut::standard();
+      const color::AbGamut& gamut = color::AbGamut::named(meta.at("gamut"));  // the model's own bins
       const int s = S / 4, Q = gamut.size();
       const size_t hw = size_t(s) * s;
       const std::vector<float>& cells = batch.extra_f.at("cells");

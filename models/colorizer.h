@@ -3,8 +3,9 @@
 // goes into a checkpoint.
 //
 //   regression      RegressionNet, MSE on ab/110, Adam
-//   classification  ClassificationNet over the standard gamut's bins, soft-
-//                   encoded (5 nearest bins, sigma 5) rebalanced cross-entropy
+//   classification  ClassificationNet over Zhang et al.'s 313 ab bins (or the
+//                   262-bin sRGB gamut of older files), soft-encoded (5
+//                   nearest bins, sigma 5) rebalanced cross-entropy
 //                   at 1/4 resolution, annealed-mean decoding (T = 0.38), Adam
 //   gan             Generator + Discriminator (LSGAN), G loss = 100 L1 + MSE,
 //                   Adam 2e-4, betas (0.5, 0.999) for both
