@@ -7,6 +7,13 @@
 // deconv to full size (base/2 channels) and a conv3x3 to 2 channels + tanh.
 // With base 64: 15,646,818 parameters, as the reference of shared/anchors.
 //
+// Inference runs the transposed convolutions phase-equalized (see
+// equalize_deconv_phases and docs/quality.md): a 4x4 stride-2 transposed
+// convolution is four 2x2 convolutions, one per output phase (row, column
+// parity), and where their kernels' sums differ a flat input comes out as a
+// period-2 pattern at that layer's resolution. Five such layers (1/16 .. 1/1)
+// paint the shipped GAN's rainbow lattice of periods 2..32 pixels.
+//
 // Discriminator (pix2pix's 70x70 PatchGAN on (L, ab)): 4x4 convs
 // 3 -> d -> 2d -> 4d (stride 2) -> 8d (stride 1) -> 1 (stride 1), BN on the
 // middle three, LeakyReLU 0.2; every conv has a bias. d = 64: 2,766,529.
@@ -33,13 +40,28 @@ class Generator : public nn::Module {
   Generator(int base, Rng& rng);
   // x: L in [-1, 1], [N,1,H,W], H and W multiples of 32. Returns ab/110 in (-1, 1).
   Tensor forward(const Tensor& x) override;
+  // While on, forward uses each transposed convolution's phase-equalized
+  // weights (computed when switched on, from the weights then); the trained
+  // weights themselves (parameters, state_dict, the optimizer's) are never
+  // changed. Off restores them. Inference switches it on around a forward.
+  void set_phase_equalized(bool on);
 
  private:
   std::shared_ptr<ResNetEncoder> encoder_;
   std::vector<std::shared_ptr<nn::Sequential>> up_, fuse_;
   std::shared_ptr<nn::Sequential> last_up_;
   std::shared_ptr<nn::Conv2d> out_;
+  std::vector<std::shared_ptr<nn::ConvTranspose2d>> deconvs_;  // up1..up5's first layer
+  std::vector<Tensor> trained_;                                // their weights while equalized
 };
+
+// The weights [in, out, 4, 4] of a transposed convolution with stride 2 and
+// padding 1, projected so that its four output phases' 2x2 sub-kernels have
+// the same sum for every (in, out): each phase's taps shifted by a quarter of
+// (mean of the four sums - its sum). The nearest change (least squares) that
+// makes the layer answer a constant input with a constant output. Throws
+// std::invalid_argument for another shape.
+Tensor equalize_deconv_phases(const Tensor& weight);
 
 class Discriminator : public nn::Module {
  public:

@@ -227,7 +227,7 @@ TEST_CASE("the report end to end: three photos, three models, the gray baseline"
   // An untrained model stores a uniform prior: the report must say so.
   CHECK(r.prior.uniform);
 
-  for (const char* f : {"report.md", "metrics.csv", "summary.csv", "curves.csv", "error_curves.svg"})
+  for (const char* f : {"report.md", "metrics.csv", "summary.csv", "curves.csv", "error_curves.svg", "plausibility.svg"})
     CHECK_MESSAGE(fs::exists(out / f), f);
   // Small set: every output saved.
   CHECK(r.saved_images);
@@ -275,6 +275,20 @@ TEST_CASE("the report end to end: three photos, three models, the gray baseline"
   CHECK(report.find("Raw AuC") != std::string::npos);
   CHECK(report.find("The expected picture") != std::string::npos);
   CHECK(report.find("error_curves.svg") != std::string::npos);
+  // The plausibility section: a row per model, the lattice count out of the 3 images.
+  CHECK(report.find("## Plausibility") != std::string::npos);
+  CHECK(report.find("Mean-colour error") != std::string::npos);
+  CHECK(report.find(" of 3 ") != std::string::npos);
+  CHECK(report.find("plausibility.svg") != std::string::npos);
+  for (const ImageMetrics& row : r.rows) {
+    CHECK(std::isfinite(row.mean_color_error));
+    CHECK(std::isfinite(row.lattice_score));        // every row measured, on its model's grid
+    CHECK(std::isfinite(row.lattice_score_truth));  // and the truth's control
+  }
+  const std::string psvg = read_text(out / "plausibility.svg");
+  CHECK(psvg.rfind("<svg", 0) == 0);
+  CHECK(psvg.find("lattice score") != std::string::npos);
+  CHECK(psvg.find("flag threshold") != std::string::npos);
   CHECK(report.find("is uniform") != std::string::npos);
   CHECK(report.find("## sub") != std::string::npos);  // a table per set
   CHECK(report.find("(top level)") != std::string::npos);

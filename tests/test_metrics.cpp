@@ -645,3 +645,46 @@ TEST_CASE("markdown: table with alignment and escaping") {
   CHECK(format_number(0.91234, 3) == "0.912");
   CHECK(format_number(std::numeric_limits<double>::quiet_NaN(), 3) == "n/a");
 }
+
+TEST_CASE("plausibility: mean colour, cast and mean-colour error per image and per set") {
+  // Truth: a uniform colour; output: the same lightness shifted in a and b.
+  const int w = 16, h = 16;
+  const std::size_t n = static_cast<std::size_t>(w) * h;
+  auto image_of = [&](float a, float b) {
+    std::vector<float> L(n, 60.0f), ab(2 * n);
+    std::fill(ab.begin(), ab.begin() + static_cast<std::ptrdiff_t>(n), a);
+    std::fill(ab.begin() + static_cast<std::ptrdiff_t>(n), ab.end(), b);
+    std::vector<std::uint8_t> rgb(3 * n);
+    color::lab_to_srgb_image(L.data(), ab.data(), n, rgb.data());
+    return rgb;
+  };
+  // 8-bit rounding moves each LAB colour by a fraction of a unit: absolute tolerances.
+  auto near = [](double x, double y) { return std::fabs(x - y) < 0.5; };
+  const auto truth = image_of(5.0f, 10.0f), warm = image_of(11.0f, 18.0f), cool = image_of(1.0f, 4.0f);
+  ImageMetrics m = evaluate_image(truth.data(), warm.data(), w, h);
+  CHECK(near(m.mean_a_truth, 5.0));
+  CHECK(near(m.mean_b_truth, 10.0));
+  CHECK(near(m.mean_a - m.mean_a_truth, 6.0));
+  CHECK(near(m.mean_b - m.mean_b_truth, 8.0));
+  CHECK(near(m.mean_color_error, 10.0));  // hypot(6, 8)
+  CHECK(std::isnan(m.lattice_score));  // no grid given: not measured
+  m.model = "m";
+  m.image = "warm.png";
+  ImageMetrics c = evaluate_image(truth.data(), cool.data(), w, h, {}, 16, 16);
+  c.model = "m";
+  c.image = "cool.png";
+  CHECK(std::isfinite(c.lattice_score));
+  CHECK_FALSE(c.lattice_flagged());  // a flat colour has no lattice
+  const SetSummary s = summarize("m", {m, c});
+  // The signed casts cancel partly (+6 and -4 in a), the absolute errors do not.
+  CHECK(near(s.cast_a, (6.0 - 4.0) / 2));
+  CHECK(near(s.cast_b, (8.0 - 6.0) / 2));
+  CHECK(near(s.abs_a_error, (6.0 + 4.0) / 2));
+  CHECK(near(s.abs_b_error, (8.0 + 6.0) / 2));
+  CHECK(near(s.mean_color_error, (10.0 + std::hypot(4.0, 6.0)) / 2));
+  CHECK(s.lattice_measured == 1);
+  CHECK(s.lattice_flagged == 0);
+  std::ostringstream csv;
+  write_summary_csv(csv, {s});
+  CHECK(csv.str().find("cast_a,cast_b,abs_a_error,abs_b_error,mean_color_error") != std::string::npos);
+}

@@ -11,6 +11,7 @@
 
 #include "models/color/colorfulness.h"
 #include "models/color/lab.h"
+#include "models/eval/artifact.h"
 
 namespace tinct::eval {
 
@@ -306,7 +307,8 @@ std::vector<std::uint8_t> gray_baseline(const std::uint8_t* truth_rgb, std::size
 // Per image, per set
 
 ImageMetrics evaluate_image(const std::uint8_t* truth_rgb, const std::uint8_t* output_rgb,
-                            int width, int height, const AbWeightFn& weight_of) {
+                            int width, int height, const AbWeightFn& weight_of, int grid_w,
+                            int grid_h) {
   if (width <= 0 || height <= 0) throw std::invalid_argument("evaluate_image: empty image");
   const std::size_t n = static_cast<std::size_t>(width) * static_cast<std::size_t>(height);
   ImageMetrics m;
@@ -333,14 +335,36 @@ ImageMetrics evaluate_image(const std::uint8_t* truth_rgb, const std::uint8_t* o
 
   m.mean_chroma = mean_chroma(out_ab.data(), n);
   m.mean_chroma_truth = mean_chroma(truth_ab.data(), n);
+
+  double sa = 0, sb = 0, ta = 0, tb = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    sa += out_ab[i];
+    sb += out_ab[n + i];
+    ta += truth_ab[i];
+    tb += truth_ab[n + i];
+  }
+  m.mean_a = sa / double(n);
+  m.mean_b = sb / double(n);
+  m.mean_a_truth = ta / double(n);
+  m.mean_b_truth = tb / double(n);
+  m.mean_color_error = std::hypot(m.mean_a - m.mean_a_truth, m.mean_b - m.mean_b_truth);
+
+  if (grid_w > 0 && grid_h > 0 && width >= 8 && height >= 8) {
+    const LatticeScore ls = lattice_score(out_ab.data(), width, height, grid_w, grid_h);
+    m.lattice_score = ls.score;
+    m.lattice_period = ls.period;
+  }
   return m;
 }
+
+bool ImageMetrics::lattice_flagged() const { return lattice_score > kLatticeThreshold; }
 
 SetSummary summarize(const std::string& model, const std::vector<ImageMetrics>& rows) {
   SetSummary s;
   s.model = model;
   double auc = 0, auc_rb = 0, psnr = 0, ssim = 0, cf = 0, cf_truth = 0, chroma = 0,
          chroma_truth = 0;
+  std::vector<double> ratios;
   for (const ImageMetrics& m : rows) {
     if (m.model != model) continue;
     ++s.images;
@@ -354,6 +378,20 @@ SetSummary summarize(const std::string& model, const std::vector<ImageMetrics>& 
     cf_truth += m.colorfulness_truth;
     chroma += m.mean_chroma;
     chroma_truth += m.mean_chroma_truth;
+    s.mean_a += m.mean_a;
+    s.mean_b += m.mean_b;
+    s.mean_a_truth += m.mean_a_truth;
+    s.mean_b_truth += m.mean_b_truth;
+    s.abs_a_error += std::fabs(m.mean_a - m.mean_a_truth);
+    s.abs_b_error += std::fabs(m.mean_b - m.mean_b_truth);
+    s.mean_color_error += m.mean_color_error;
+    if (!std::isnan(m.colorfulness_ratio)) ratios.push_back(m.colorfulness_ratio);
+    if (!std::isnan(m.lattice_score)) {
+      ++s.lattice_measured;
+      if (m.lattice_flagged()) ++s.lattice_flagged;
+      if (m.lattice_flagged() && m.lattice_score_truth > kLatticeThreshold) ++s.lattice_flagged_truth;
+      s.max_lattice_score = std::max(s.max_lattice_score, m.lattice_score);
+    }
   }
   const double k = s.images ? static_cast<double>(s.images) : kNaN;
   s.auc_pooled = s.curve.auc();
@@ -369,6 +407,19 @@ SetSummary summarize(const std::string& model, const std::vector<ImageMetrics>& 
       s.mean_colorfulness_truth > 0.0 ? s.mean_colorfulness / s.mean_colorfulness_truth : kNaN;
   s.mean_chroma = chroma / k;
   s.mean_chroma_truth = chroma_truth / k;
+  for (double* v : {&s.mean_a, &s.mean_b, &s.mean_a_truth, &s.mean_b_truth, &s.abs_a_error, &s.abs_b_error,
+                    &s.mean_color_error})
+    *v /= k;
+  s.cast_a = s.mean_a - s.mean_a_truth;  // the mean of the differences is the difference of the means
+  s.cast_b = s.mean_b - s.mean_b_truth;
+  if (ratios.empty()) {
+    s.median_colorfulness_ratio = kNaN;
+  } else {
+    std::sort(ratios.begin(), ratios.end());
+    const std::size_t h = ratios.size() / 2;
+    s.median_colorfulness_ratio = ratios.size() % 2 ? ratios[h] : 0.5 * (ratios[h - 1] + ratios[h]);
+  }
+  if (s.lattice_measured == 0) s.max_lattice_score = kNaN;
   return s;
 }
 
@@ -407,21 +458,30 @@ std::string csv_field(const std::string& s) {
 
 void write_image_csv(std::ostream& out, const std::vector<ImageMetrics>& rows) {
   out << "model,image,width,height,auc,auc_rebalanced,mean_ab_error,psnr_db,ssim,"
-         "colorfulness,colorfulness_truth,colorfulness_ratio,mean_chroma,mean_chroma_truth\n";
+         "colorfulness,colorfulness_truth,colorfulness_ratio,mean_chroma,mean_chroma_truth,"
+         "mean_a,mean_b,mean_a_truth,mean_b_truth,mean_color_error,lattice_score,lattice_period,"
+         "lattice_flagged,lattice_score_truth\n";
   for (const ImageMetrics& m : rows) {
     out << csv_field(m.model) << ',' << csv_field(m.image) << ',' << m.width << ','
         << m.height << ',' << csv_number(m.auc) << ',' << csv_number(m.auc_rebalanced) << ','
         << csv_number(m.mean_ab_error) << ',' << csv_number(m.psnr) << ','
         << csv_number(m.ssim) << ',' << csv_number(m.colorfulness) << ','
         << csv_number(m.colorfulness_truth) << ',' << csv_number(m.colorfulness_ratio) << ','
-        << csv_number(m.mean_chroma) << ',' << csv_number(m.mean_chroma_truth) << '\n';
+        << csv_number(m.mean_chroma) << ',' << csv_number(m.mean_chroma_truth) << ','
+        << csv_number(m.mean_a) << ',' << csv_number(m.mean_b) << ',' << csv_number(m.mean_a_truth) << ','
+        << csv_number(m.mean_b_truth) << ',' << csv_number(m.mean_color_error) << ','
+        << csv_number(m.lattice_score) << ',' << m.lattice_period << ','
+        << (std::isnan(m.lattice_score) ? "" : m.lattice_flagged() ? "1" : "0") << ','
+        << csv_number(m.lattice_score_truth) << '\n';
   }
 }
 
 void write_summary_csv(std::ostream& out, const std::vector<SetSummary>& sets) {
   out << "model,images,auc,auc_rebalanced,mean_auc,mean_auc_rebalanced,mean_ab_error,"
          "psnr_db,psnr_capped,ssim,colorfulness,colorfulness_truth,colorfulness_ratio,"
-         "mean_chroma,mean_chroma_truth\n";
+         "mean_chroma,mean_chroma_truth,mean_a,mean_b,mean_a_truth,mean_b_truth,cast_a,cast_b,"
+         "abs_a_error,abs_b_error,mean_color_error,median_colorfulness_ratio,lattice_measured,"
+         "lattice_flagged,lattice_flagged_truth\n";
   for (const SetSummary& s : sets) {
     out << csv_field(s.model) << ',' << s.images << ',' << csv_number(s.auc_pooled) << ','
         << csv_number(s.auc_rebalanced_pooled) << ',' << csv_number(s.mean_auc) << ','
@@ -429,7 +489,12 @@ void write_summary_csv(std::ostream& out, const std::vector<SetSummary>& sets) {
         << csv_number(s.mean_psnr) << ',' << s.psnr_capped << ',' << csv_number(s.mean_ssim)
         << ',' << csv_number(s.mean_colorfulness) << ','
         << csv_number(s.mean_colorfulness_truth) << ',' << csv_number(s.colorfulness_ratio)
-        << ',' << csv_number(s.mean_chroma) << ',' << csv_number(s.mean_chroma_truth) << '\n';
+        << ',' << csv_number(s.mean_chroma) << ',' << csv_number(s.mean_chroma_truth) << ','
+        << csv_number(s.mean_a) << ',' << csv_number(s.mean_b) << ',' << csv_number(s.mean_a_truth) << ','
+        << csv_number(s.mean_b_truth) << ',' << csv_number(s.cast_a) << ',' << csv_number(s.cast_b) << ','
+        << csv_number(s.abs_a_error) << ',' << csv_number(s.abs_b_error) << ','
+        << csv_number(s.mean_color_error) << ',' << csv_number(s.median_colorfulness_ratio) << ','
+        << s.lattice_measured << ',' << s.lattice_flagged << ',' << s.lattice_flagged_truth << '\n';
   }
 }
 

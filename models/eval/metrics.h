@@ -70,6 +70,7 @@
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -223,6 +224,21 @@ struct ImageMetrics {
 
   double mean_chroma = 0.0;        // of the output, LAB units
   double mean_chroma_truth = 0.0;  // of the ground truth
+
+  // Plausibility (issue 17). The mean a and b over the image's pixels, of the
+  // output and the truth: a colorizer's global cast is the difference (e.g.
+  // mean b above the truth's: a yellow wash). mean_color_error =
+  // sqrt((mean_a - mean_a_truth)^2 + (mean_b - mean_b_truth)^2), LAB units.
+  double mean_a = 0.0, mean_b = 0.0, mean_a_truth = 0.0, mean_b_truth = 0.0;
+  double mean_color_error = 0.0;
+  // The lattice proxy of models/eval/artifact.h on the output's ab planes, for
+  // the grid the model ran on, and on the truth's (the control: a photo with
+  // a flagged truth has a real periodic texture, not a network artifact).
+  // NaN when not measured (evaluate_image without a grid).
+  double lattice_score = std::numeric_limits<double>::quiet_NaN();
+  int lattice_period = 0;
+  double lattice_score_truth = std::numeric_limits<double>::quiet_NaN();
+  bool lattice_flagged() const;  // lattice_score > kLatticeThreshold
 };
 
 // All metrics of one output against its ground truth, both interleaved 8-bit
@@ -231,8 +247,11 @@ struct ImageMetrics {
 // measures the same delivered 8-bit image, gamut clipping and rounding
 // included. The rebalancing weight of each pixel is weight_of(ground truth
 // ab) (empty: weight 1). model and image are left empty for the caller.
+// grid_w x grid_h: the model's input size for this image (what its lattice
+// would be periodic on); 0 leaves the lattice scores NaN.
 ImageMetrics evaluate_image(const std::uint8_t* truth_rgb, const std::uint8_t* output_rgb,
-                            int width, int height, const AbWeightFn& weight_of = {});
+                            int width, int height, const AbWeightFn& weight_of = {},
+                            int grid_w = 0, int grid_h = 0);
 
 // One model over a set of images. Two kinds of average, both kept:
 //  * pooled: `curve` merges every pixel of the set; its AuC (auc_pooled,
@@ -257,6 +276,17 @@ struct SetSummary {
   double mean_colorfulness = 0.0, mean_colorfulness_truth = 0.0;
   double colorfulness_ratio = 0.0;  // mean_colorfulness / mean_colorfulness_truth
   double mean_chroma = 0.0, mean_chroma_truth = 0.0;
+
+  // Plausibility, each a mean over images (each image counts once):
+  double mean_a = 0.0, mean_b = 0.0, mean_a_truth = 0.0, mean_b_truth = 0.0;
+  double cast_a = 0.0, cast_b = 0.0;            // signed: mean of (mean_a - mean_a_truth), (b)
+  double abs_a_error = 0.0, abs_b_error = 0.0;  // mean of |mean_a - mean_a_truth|, (b)
+  double mean_color_error = 0.0;                // mean of ImageMetrics::mean_color_error
+  double median_colorfulness_ratio = 0.0;       // median of the per-image ratios (NaN ones left out)
+  std::size_t lattice_measured = 0;             // images with a lattice score
+  std::size_t lattice_flagged = 0;              // ... of them flagged
+  std::size_t lattice_flagged_truth = 0;        // ... whose truth is flagged too (the control)
+  double max_lattice_score = 0.0;               // NaN when none measured
 };
 
 // Summarises the rows of `rows` whose model is `model`. With no such rows,
@@ -273,12 +303,17 @@ std::vector<SetSummary> summarize_by_model(const std::vector<ImageMetrics>& rows
 
 // Per image: model,image,width,height,auc,auc_rebalanced,mean_ab_error,
 // psnr_db,ssim,colorfulness,colorfulness_truth,colorfulness_ratio,
-// mean_chroma,mean_chroma_truth
+// mean_chroma,mean_chroma_truth,mean_a,mean_b,mean_a_truth,mean_b_truth,
+// mean_color_error,lattice_score,lattice_period,lattice_flagged,
+// lattice_score_truth
 void write_image_csv(std::ostream& out, const std::vector<ImageMetrics>& rows);
 // Per model: model,images,auc,auc_rebalanced,mean_auc,mean_auc_rebalanced,
 // mean_ab_error,psnr_db,psnr_capped,ssim,colorfulness,colorfulness_truth,
-// colorfulness_ratio,mean_chroma,mean_chroma_truth  (auc = pooled; psnr_db =
-// mean of capped PSNR)
+// colorfulness_ratio,mean_chroma,mean_chroma_truth,mean_a,mean_b,
+// mean_a_truth,mean_b_truth,cast_a,cast_b,abs_a_error,abs_b_error,
+// mean_color_error,median_colorfulness_ratio,lattice_measured,
+// lattice_flagged,lattice_flagged_truth  (auc = pooled; psnr_db = mean of
+// capped PSNR)
 void write_summary_csv(std::ostream& out, const std::vector<SetSummary>& sets);
 // The pooled curves, one row per threshold t = 0..150:
 // t,<model>_raw,<model>_rebalanced,... (model names as given, then the suffix)

@@ -19,9 +19,11 @@
 
 #include "engine/checkpoint.h"
 #include "models/color/gamut.h"
+#include "models/color/lab.h"
 #include "models/data/image.h"
-#include "models/eval/plot.h"
+#include "models/eval/artifact.h"
 #include "models/eval/human.h"
+#include "models/eval/plot.h"
 #include "models/inference.h"
 
 namespace tinct::eval {
@@ -365,6 +367,38 @@ std::string expected_picture(const std::vector<SetSummary>& sets) {
   return o.str();
 }
 
+namespace {
+
+// Plots stacked top to bottom in one SVG. Each panel is a whole <svg> with
+// width and height attributes; read them to place it inside an outer <svg>.
+std::string stack_svgs(const std::vector<std::string>& panels) {
+  auto attr = [](const std::string& svg, const std::string& name) {
+    const std::string key = " " + name + "=\"";
+    const std::size_t p = svg.find(key);
+    if (p == std::string::npos) throw std::runtime_error("stack_svgs: no " + name + " in the plot");
+    return std::stod(svg.substr(p + key.size()));
+  };
+  double w = 0, h = 0;
+  std::vector<double> y;
+  for (const std::string& p : panels) {
+    w = std::max(w, attr(p, "width"));
+    y.push_back(h);
+    h += attr(p, "height");
+  }
+  std::ostringstream o;
+  o << "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"" << w << "\" height=\"" << h
+    << "\" viewBox=\"0 0 " << w << ' ' << h << "\">\n";
+  for (std::size_t i = 0; i < panels.size(); ++i) {
+    std::string p = panels[i];
+    p.replace(0, 4, "<svg x=\"0\" y=\"" + std::to_string(static_cast<long>(y[i])) + "\"");
+    o << p;
+  }
+  o << "</svg>\n";
+  return o.str();
+}
+
+}  // namespace
+
 std::string error_curves_panels_svg(const std::vector<SetSummary>& sets, const std::string& title,
                                     bool uniform_prior) {
   // Two plots stacked (raw above rebalanced) in one SVG: side by side they
@@ -385,26 +419,136 @@ std::string error_curves_panels_svg(const std::vector<SetSummary>& sets, const s
                                                      : ": class-rebalanced accuracy")
                                     : ": raw accuracy")));
   }
-  // Each panel is a whole <svg> with width and height attributes; read them to
-  // stack the panels inside an outer <svg>.
-  auto attr = [](const std::string& svg, const std::string& name) {
-    const std::string key = " " + name + "=\"";
-    const std::size_t p = svg.find(key);
-    if (p == std::string::npos) throw std::runtime_error("error_curves_panels_svg: no " + name + " in the plot");
-    return std::stod(svg.substr(p + key.size()));
-  };
-  const double w = attr(panels[0], "width");
-  const double h0 = attr(panels[0], "height"), h1 = attr(panels[1], "height");
-  std::ostringstream o;
-  o << "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"" << w << "\" height=\"" << (h0 + h1)
-    << "\" viewBox=\"0 0 " << w << ' ' << (h0 + h1) << "\">\n";
-  for (int i = 0; i < 2; ++i) {
-    std::string p = panels[static_cast<std::size_t>(i)];
-    p.replace(0, 4, "<svg x=\"0\" y=\"" + std::to_string(i == 0 ? 0 : static_cast<long>(h0)) + "\"");
-    o << p;
+  return stack_svgs(panels);
+}
+
+std::string plausibility_section(const EvalResult& r, const std::vector<SetSummary>& sets) {
+  std::ostringstream md;
+  md << "## Plausibility\n\n";
+  // The best (lowest) mean-colour error among the colorizers, in bold.
+  int best = -1;
+  for (std::size_t i = 0; i < sets.size(); ++i)
+    if (sets[i].images > 0 && sets[i].model != kGrayModel &&
+        (best < 0 || sets[i].mean_color_error < sets[static_cast<std::size_t>(best)].mean_color_error))
+      best = static_cast<int>(i);
+  auto signed_num = [](double v) { return (v > 0 ? "+" : "") + format_number(v, 2); };
+  std::vector<std::vector<std::string>> rows;
+  for (std::size_t i = 0; i < sets.size(); ++i) {
+    const SetSummary& s = sets[i];
+    if (s.images == 0) continue;
+    const std::string err = format_number(s.mean_color_error, 2);
+    rows.push_back({s.model == kGrayModel ? "gray (baseline)" : s.model,
+                    format_number(s.mean_a, 2) + " / " + format_number(s.mean_a_truth, 2),
+                    format_number(s.mean_b, 2) + " / " + format_number(s.mean_b_truth, 2),
+                    signed_num(s.cast_a) + ", " + signed_num(s.cast_b),
+                    format_number(s.abs_a_error, 2) + ", " + format_number(s.abs_b_error, 2),
+                    static_cast<int>(i) == best ? "**" + err + "**" : err,
+                    format_number(s.colorfulness_ratio, 2) + " (" + format_number(s.median_colorfulness_ratio, 2) + ")",
+                    s.lattice_measured ? std::to_string(s.lattice_flagged) + " of " + std::to_string(s.lattice_measured)
+                                       : std::string("-"),
+                    format_number(s.max_lattice_score, 2)});
   }
-  o << "</svg>\n";
-  return o.str();
+  md << markdown_table({"Model", "Mean a out / truth", "Mean b out / truth", "Cast a, b (signed)",
+                        "Mean-colour error a, b", "Mean-colour error", "Colorfulness ratio (median)",
+                        "Lattice flagged", "Max lattice score"},
+                       rows,
+                       {Align::kLeft, Align::kRight, Align::kRight, Align::kRight, Align::kRight, Align::kRight,
+                        Align::kRight, Align::kRight, Align::kRight});
+  md << "\nMean a, b: the mean over pixels of the output's (and the truth's) a and b, averaged over images; "
+        "the cast is their signed difference (a > 0: towards red, b > 0: towards yellow), the mean-colour "
+        "errors the mean over images of |mean a - truth's| and |mean b - truth's|, and of the distance "
+        "between the two mean colours (lowest in bold). Colorfulness ratio: output over truth, ratio of the "
+        "set means (the median of the per-image ratios in brackets). Lattice: the periodic-artifact proxy "
+        "of `models/eval/artifact.h` (log10 of the ab power at the model grid's periods 2 to 32 over its "
+        "spectral neighbours, the largest over the image and its tiles); flagged above "
+        << format_number(kLatticeThreshold, 2) << ".\n\n";
+
+  // The flagged photos, with the truth's score as the control.
+  std::vector<std::string> flagged;
+  std::size_t truth_flagged = 0;
+  std::set<std::string> truth_seen;
+  for (const ImageMetrics& m : r.rows) {
+    if (m.lattice_score_truth > kLatticeThreshold && truth_seen.insert(m.image).second) ++truth_flagged;
+    if (m.model == kGrayModel || !m.lattice_flagged()) continue;
+    flagged.push_back("`" + m.image + "` " + m.model + " " + format_number(m.lattice_score, 2) + " (period " +
+                      std::to_string(m.lattice_period) + ", truth " + format_number(m.lattice_score_truth, 2) + ")");
+  }
+  if (flagged.empty()) {
+    md << "No output is flagged with a lattice.";
+  } else {
+    md << "Flagged with a lattice: ";
+    for (std::size_t i = 0; i < flagged.size(); ++i) md << (i ? "; " : "") << flagged[i];
+    md << ".";
+  }
+  md << " Ground truths flagged (a periodic texture of the photo itself): " << truth_flagged << ".\n\n";
+  md << "![Per image: colorfulness ratio, mean-colour error, lattice score](plausibility.svg)\n\n";
+  return md.str();
+}
+
+std::string plausibility_svg(const EvalResult& r, const std::string& title) {
+  // The images in order of first appearance: x = 1, 2, ...
+  std::vector<std::string> images;
+  std::map<std::string, double> index;
+  for (const ImageMetrics& m : r.rows)
+    if (index.emplace(m.image, double(images.size() + 1)).second) images.push_back(m.image);
+  const double n = double(images.size());
+  std::vector<std::vector<PlotSeries>> panels(3);
+  std::map<std::string, double> truth_score;
+  for (const std::string& model : r.models) {
+    const bool gray = model == kGrayModel;
+    PlotSeries ratio{model, {}, {}, gray ? "#7f7f7f" : model_color(model), gray};
+    PlotSeries err = ratio, lat = ratio;
+    for (const ImageMetrics& m : r.rows) {
+      if (m.model != model) continue;
+      const double x = index[m.image];
+      ratio.x.push_back(x);
+      ratio.y.push_back(m.colorfulness_ratio);
+      err.x.push_back(x);
+      err.y.push_back(m.mean_color_error);
+      lat.x.push_back(x);
+      lat.y.push_back(m.lattice_score);
+      if (!std::isnan(m.lattice_score_truth)) truth_score.emplace(m.image, m.lattice_score_truth);
+    }
+    if (!gray) panels[0].push_back(ratio);  // gray's ratio is 0: off a log axis
+    panels[1].push_back(err);
+    if (!gray) panels[2].push_back(lat);
+  }
+  panels[0].push_back({"truth (ratio 1)", {1, std::max(1.0, n)}, {1, 1}, "#000000", true});
+  PlotSeries truth{"ground truth (control)", {}, {}, "#7f7f7f", true};
+  for (const auto& [image, score] : truth_score) {
+    truth.x.push_back(index[image]);
+    truth.y.push_back(score);
+  }
+  // Sorted by x, so the dashed control line runs left to right.
+  std::vector<std::size_t> order(truth.x.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return truth.x[a] < truth.x[b]; });
+  PlotSeries sorted_truth = truth;
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    sorted_truth.x[i] = truth.x[order[i]];
+    sorted_truth.y[i] = truth.y[order[i]];
+  }
+  panels[2].push_back(sorted_truth);
+  panels[2].push_back({"flag threshold", {1, std::max(1.0, n)}, {kLatticeThreshold, kLatticeThreshold}, "#d55e00", true});
+
+  std::vector<std::string> svgs;
+  PlotOptions o;
+  o.x_label = "image (in the order of metrics.csv)";
+  o.x_min = 1;
+  o.x_max = std::max(2.0, n);
+  o.title = title + ": colorfulness ratio (output / truth), per image";
+  o.y_label = "ratio (log scale)";
+  o.log_y = true;
+  svgs.push_back(svg_line_plot(panels[0], o));
+  o.log_y = false;
+  o.title = title + ": mean-colour error, per image";
+  o.y_label = "|mean ab - truth's| (LAB)";
+  o.y_min = 0;
+  svgs.push_back(svg_line_plot(panels[1], o));
+  o.title = title + ": lattice score, per image";
+  o.y_label = "log10 peak / neighbours";
+  svgs.push_back(svg_line_plot(panels[2], o));
+  return stack_svgs(svgs);
 }
 
 // ===========================================================================
@@ -495,6 +639,7 @@ std::string build_report(const EvalOptions& o, const EvalResult& r, const std::s
   md << "\n";
   md << "## Error curves\n\n![Cumulative ab-error curves, raw and class-rebalanced](error_curves.svg)\n\n";
   md << r.human_section;
+  md << plausibility_section(r, tables.front().second);
 
   md << "## Models\n\n";
   std::vector<std::vector<std::string>> trows;
@@ -656,6 +801,18 @@ EvalResult run_evaluation(const EvalOptions& o) {
     ++r.images_evaluated;
     const int w = truth.width, h = truth.height;
     std::string line = counter + e.name;
+    // The truth's lattice score on each grid a model runs on: the control
+    // that tells a periodic texture of the photo from a network artifact.
+    std::vector<float> truth_L(truth.pixel_count()), truth_ab(2 * truth.pixel_count());
+    color::srgb_to_lab_image(truth.pixels.data(), truth.pixel_count(), truth_L.data(), truth_ab.data());
+    std::map<std::pair<int, int>, double> truth_lattice;
+    auto truth_score = [&](std::pair<int, int> grid) {
+      auto it = truth_lattice.find(grid);
+      if (it == truth_lattice.end())
+        it = truth_lattice.emplace(grid, lattice_score(truth_ab.data(), w, h, grid.first, grid.second).score).first;
+      return it->second;
+    };
+    const std::pair<int, int> gray_grid = models::model_input_size(w, h, o.size, 32);
     for (LoadedModel& m : loaded) {
       try {
         const auto t0 = std::chrono::steady_clock::now();
@@ -663,7 +820,10 @@ EvalResult run_evaluation(const EvalOptions& o) {
         const double dt = seconds_since(t0);
         m.timing.seconds += dt;
         ++m.timing.images;
-        ImageMetrics im = evaluate_image(truth.pixels.data(), output.pixels.data(), w, h, r.prior.weight_of);
+        const std::pair<int, int> grid = models::model_input_size(w, h, o.size, m.model->size_multiple());
+        ImageMetrics im =
+            evaluate_image(truth.pixels.data(), output.pixels.data(), w, h, r.prior.weight_of, grid.first, grid.second);
+        im.lattice_score_truth = truth_score(grid);
         im.model = m.spec.kind;
         im.image = e.name;
         r.rows.push_back(std::move(im));
@@ -680,7 +840,9 @@ EvalResult run_evaluation(const EvalOptions& o) {
     gray.pixels = gray_baseline(truth.pixels.data(), truth.pixel_count());
     gray_timing.seconds += seconds_since(t0);
     ++gray_timing.images;
-    ImageMetrics gm = evaluate_image(truth.pixels.data(), gray.pixels.data(), w, h, r.prior.weight_of);
+    ImageMetrics gm = evaluate_image(truth.pixels.data(), gray.pixels.data(), w, h, r.prior.weight_of,
+                                     gray_grid.first, gray_grid.second);
+    gm.lattice_score_truth = truth_score(gray_grid);
     gm.model = kGrayModel;
     gm.image = e.name;
     r.rows.push_back(std::move(gm));
@@ -723,11 +885,12 @@ EvalResult run_evaluation(const EvalOptions& o) {
     }
   }
   write_curves_csv(curves_csv, tables.front().second);
-  r.written = {"report.md", "metrics.csv", "summary.csv", "curves.csv", "error_curves.svg"};
+  r.written = {"report.md", "metrics.csv", "summary.csv", "curves.csv", "error_curves.svg", "plausibility.svg"};
   write_text(out / "metrics.csv", metrics_csv.str());
   write_text(out / "summary.csv", summary_csv.str());
   write_text(out / "curves.csv", curves_csv.str());
   write_text(out / "error_curves.svg", error_curves_panels_svg(tables.front().second, set_name, r.prior.uniform));
+  write_text(out / "plausibility.svg", plausibility_svg(r, set_name));
   if (!o.human_results.empty()) {
     r.human_section = human_report_section(human, r.models, "human_answers.csv");
     r.human_answers = human.answers.size();

@@ -27,6 +27,7 @@
 //        summary.csv        one row per (set, model)
 //        curves.csv         the pooled error curves, t = 0..150
 //        error_curves.svg   raw and rebalanced curves, every model and gray
+//        plausibility.svg   per image: colorfulness ratio, mean-colour error, lattice score
 //        images/<name>_<model>.png   the outputs (when save_images)
 //        human_answers.csv  the human test's answers (with human_results)
 //
@@ -201,5 +202,16 @@ std::string expected_picture(const std::vector<SetSummary>& sets);
 // title that it repeats the first.
 std::string error_curves_panels_svg(const std::vector<SetSummary>& sets, const std::string& title,
                                     bool uniform_prior = false);
+
+// The report's plausibility section for one set's summaries (`sets`): mean a
+// and b against the truth's, the signed cast, the mean-colour errors, the
+// colorfulness ratio, the photos flagged by the lattice proxy
+// (models/eval/artifact.h) per model and the ground truths flagged (the
+// control), and the plot plausibility.svg.
+std::string plausibility_section(const EvalResult& r, const std::vector<SetSummary>& sets);
+// plausibility.svg: three stacked panels over the images of r (x = their
+// order): the colorfulness ratio (log axis, 1 dashed), the mean-colour error,
+// and the lattice score with the truth's (dashed gray) and the threshold.
+std::string plausibility_svg(const EvalResult& r, const std::string& title);
 
 }  // namespace tinct::eval
