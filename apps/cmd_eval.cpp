@@ -34,9 +34,12 @@ const char* kEvalUsage =
     "photo's L alone, and measures the output against the photo beside the gray\n"
     "baseline (a = b = 0): AuC of the cumulative ab-error curve (raw and class-\n"
     "rebalanced, thresholds 0..150, Zhang et al. 2016), PSNR and SSIM on RGB,\n"
-    "colorfulness and mean chroma of output and truth. Writes OUTDIR/report.md,\n"
-    "metrics.csv (per image), summary.csv (per set), curves.csv, error_curves.svg\n"
-    "and images/<name>_<model>.png. Files that cannot be read are listed and skipped.\n"
+    "colorfulness and mean chroma of output and truth, and plausibility: the mean a\n"
+    "and b against the truth's (a global cast), the colourfulness ratio per photo,\n"
+    "and a count of photos with a periodic lattice artifact (models/eval/artifact.h).\n"
+    "Writes OUTDIR/report.md, metrics.csv (per image), summary.csv (per set),\n"
+    "curves.csv, error_curves.svg, plausibility.svg and images/<name>_<model>.png.\n"
+    "Files that cannot be read are listed and skipped.\n"
     "\n"
     "With --human, writes OUTDIR/human_test.html instead: one self-contained file\n"
     "(no network, no server: open it from disk, or copy it to a friend's computer)\n"
@@ -188,11 +191,12 @@ int cmd_eval(const Args& in) {
   if (!r.skipped.empty()) std::fprintf(stderr, "%zu file(s) skipped (listed in the report)\n", r.skipped.size());
   std::printf("%zu of %zu images evaluated in %.1f s\n\n", r.images_evaluated, r.images_listed, r.seconds);
   if (r.images_evaluated > 0) {
-    std::printf("%-16s %9s %12s %9s %7s %14s\n", "model", "raw AuC", "rebal. AuC", "PSNR", "SSIM", "colorfulness");
+    std::printf("%-16s %9s %12s %9s %7s %14s %12s %8s\n", "model", "raw AuC", "rebal. AuC", "PSNR", "SSIM",
+                "colorfulness", "mean-colour", "lattice");
     for (const eval::SetSummary& s : eval::summarize_by_model(r.rows))
-      std::printf("%-16s %8.2f%% %11.2f%% %6.2f dB %7.4f %7.1f / %4.1f\n", s.model.c_str(), 100 * s.auc_pooled,
-                  100 * s.auc_rebalanced_pooled, s.mean_psnr, s.mean_ssim, s.mean_colorfulness,
-                  s.mean_colorfulness_truth);
+      std::printf("%-16s %8.2f%% %11.2f%% %6.2f dB %7.4f %7.1f / %4.1f %12.2f %3zu of %zu\n", s.model.c_str(),
+                  100 * s.auc_pooled, 100 * s.auc_rebalanced_pooled, s.mean_psnr, s.mean_ssim, s.mean_colorfulness,
+                  s.mean_colorfulness_truth, s.mean_color_error, s.lattice_flagged, s.lattice_measured);
     std::printf("\n");
   }
   if (r.human_answers > 0) std::printf("human test: %zu answers, fooling rates in the report\n", r.human_answers);

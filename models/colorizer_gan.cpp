@@ -1,8 +1,6 @@
 // colorizer_gan.cpp — the conditional GAN: one D update on real and detached
 // fake, then one G update on 100 * L1 + LSGAN, both Adam 2e-4, (0.5, 0.999).
-#include <cstdlib>
 #include <stdexcept>
-#include <string>
 
 #include "engine/autograd.h"
 #include "engine/checkpoint.h"
@@ -77,16 +75,12 @@ class GanColorizer : public Colorizer {
   // lattice artifact is their unequal phases; equalizing them at inference
   // removes it and scores better on Kodak24 on every measure
   // (docs/quality.md). Training and its validation see the trained weights.
-  // TINCT_GAN_PHASE_EQUALIZE=0 in the environment runs the trained phases
+  // TINCT_PHASE_EQUALIZE=0 in the environment runs the trained phases
   // instead, to compare.
   Tensor predict_ab(const Tensor& L) override {
     NoGrad ng;
     gen_.eval();
-    static const bool equalize = [] {
-      const char* e = std::getenv("TINCT_GAN_PHASE_EQUALIZE");
-      return !(e && std::string(e) == "0");
-    }();
-    gen_.set_phase_equalized(equalize);
+    gen_.set_phase_equalized(equalize_deconv_phases_at_inference());
     Tensor ab;
     try {
       ab = ops::mul(gen_(L.to(dev())), color::kAbScale).to(Device::CPU);

@@ -35,10 +35,22 @@ class RegressionColorizer : public Colorizer {
     return {{"mse", ops::mse_loss(net_(batch_L(b, dev())), batch_ab(b, dev())).item()}};
   }
 
+  // Phase-equalized transposed convolutions at inference, as the GAN's
+  // (models/deconv_phases.h, docs/quality.md): they remove the decoder's
+  // lattice; training and validation see the trained weights.
   Tensor predict_ab(const Tensor& L) override {
     NoGrad ng;
     net_.eval();
-    return ops::mul(net_(L.to(dev())), color::kAbScale).to(Device::CPU);
+    net_.set_phase_equalized(equalize_deconv_phases_at_inference());
+    Tensor ab;
+    try {
+      ab = ops::mul(net_(L.to(dev())), color::kAbScale).to(Device::CPU);
+    } catch (...) {
+      net_.set_phase_equalized(false);
+      throw;
+    }
+    net_.set_phase_equalized(false);
+    return ab;
   }
 
   std::vector<std::string> loss_names() const override { return {"mse"}; }

@@ -32,41 +32,11 @@ Generator::Generator(int base, Rng& rng) {
   }
   last_up_ = register_module("up5", conv_bn_relu(in, base / 2, 4, 2, 1, rng, true));
   out_ = register_module("out", std::make_shared<nn::Conv2d>(base / 2, 2, 3, 1, 1, 1, true, rng));
-  for (auto& up : up_) deconvs_.push_back(std::dynamic_pointer_cast<nn::ConvTranspose2d>((*up)[0]));
-  deconvs_.push_back(std::dynamic_pointer_cast<nn::ConvTranspose2d>((*last_up_)[0]));
+  for (auto& up : up_) deconvs_.add(std::dynamic_pointer_cast<nn::ConvTranspose2d>((*up)[0]));
+  deconvs_.add(std::dynamic_pointer_cast<nn::ConvTranspose2d>((*last_up_)[0]));
 }
 
-Tensor equalize_deconv_phases(const Tensor& weight) {
-  check_arg(weight.dim() == 4 && weight.size(2) == 4 && weight.size(3) == 4, "equalize_deconv_phases",
-            "expected [in, out, 4, 4] weights, got " + shape_str(weight.shape()));
-  std::vector<float> w = weight.to(Device::CPU).to_vector();
-  // With stride 2 and padding 1, output row 2m uses kernel rows 1 and 3,
-  // output row 2m + 1 rows 0 and 2 (oy = 2 iy - 1 + ky): the phase of kernel
-  // row ky is (ky + 1) % 2, and the same for columns.
-  for (size_t k = 0; k + 16 <= w.size(); k += 16) {
-    float* t = w.data() + k;
-    double sum[2][2] = {{0, 0}, {0, 0}};
-    for (int ky = 0; ky < 4; ++ky)
-      for (int kx = 0; kx < 4; ++kx) sum[(ky + 1) % 2][(kx + 1) % 2] += t[ky * 4 + kx];
-    const double mean = (sum[0][0] + sum[0][1] + sum[1][0] + sum[1][1]) / 4;
-    for (int ky = 0; ky < 4; ++ky)
-      for (int kx = 0; kx < 4; ++kx) t[ky * 4 + kx] += float((mean - sum[(ky + 1) % 2][(kx + 1) % 2]) / 4);
-  }
-  return Tensor::from_vector(weight.shape(), w).to(weight.device());
-}
-
-void Generator::set_phase_equalized(bool on) {
-  if (on == !trained_.empty()) return;
-  for (size_t i = 0; i < deconvs_.size(); ++i) {
-    if (on) {
-      trained_.push_back(deconvs_[i]->weight);  // the registered parameter: state_dict and Adam keep it
-      deconvs_[i]->weight = equalize_deconv_phases(trained_.back());
-    } else {
-      deconvs_[i]->weight = trained_[i];
-    }
-  }
-  if (!on) trained_.clear();
-}
+void Generator::set_phase_equalized(bool on) { deconvs_.set_equalized(on); }
 
 Tensor Generator::forward(const Tensor& x) {
   check_arg(x.dim() == 4 && x.size(1) == 1 && x.size(2) % 32 == 0 && x.size(3) % 32 == 0, "generator",

@@ -8,7 +8,7 @@
 // With base 64: 15,646,818 parameters, as the reference of shared/anchors.
 //
 // Inference runs the transposed convolutions phase-equalized (see
-// equalize_deconv_phases and docs/quality.md): a 4x4 stride-2 transposed
+// models/deconv_phases.h and docs/quality.md): a 4x4 stride-2 transposed
 // convolution is four 2x2 convolutions, one per output phase (row, column
 // parity), and where their kernels' sums differ a flat input comes out as a
 // period-2 pattern at that layer's resolution. Five such layers (1/16 .. 1/1)
@@ -24,6 +24,7 @@
 
 #include <string>
 
+#include "models/deconv_phases.h"
 #include "models/resnet.h"
 
 namespace tinct::models {
@@ -51,17 +52,8 @@ class Generator : public nn::Module {
   std::vector<std::shared_ptr<nn::Sequential>> up_, fuse_;
   std::shared_ptr<nn::Sequential> last_up_;
   std::shared_ptr<nn::Conv2d> out_;
-  std::vector<std::shared_ptr<nn::ConvTranspose2d>> deconvs_;  // up1..up5's first layer
-  std::vector<Tensor> trained_;                                // their weights while equalized
+  DeconvPhases deconvs_;  // up1..up5's transposed convolutions
 };
-
-// The weights [in, out, 4, 4] of a transposed convolution with stride 2 and
-// padding 1, projected so that its four output phases' 2x2 sub-kernels have
-// the same sum for every (in, out): each phase's taps shifted by a quarter of
-// (mean of the four sums - its sum). The nearest change (least squares) that
-// makes the layer answer a constant input with a constant output. Throws
-// std::invalid_argument for another shape.
-Tensor equalize_deconv_phases(const Tensor& weight);
 
 class Discriminator : public nn::Module {
  public:

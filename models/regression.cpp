@@ -24,6 +24,8 @@ RegressionNet::RegressionNet(RegressionConfig cfg, Rng& rng) : config(cfg) {
   decoder_->add(conv_bn_relu(b / 2, b / 2, 3, 1, 1, rng));
   decoder_->add(conv_bn_relu(b / 2, b / 4, 4, 2, 1, rng, true));
   decoder_->add(std::make_shared<nn::Conv2d>(b / 4, 2, 3, 1, 1, 1, true, rng));
+  for (int i : {1, 3, 5})
+    deconvs_.add(std::dynamic_pointer_cast<nn::ConvTranspose2d>((*std::dynamic_pointer_cast<nn::Sequential>((*decoder_)[i]))[0]));
 }
 
 Tensor RegressionNet::forward(const Tensor& x) {

@@ -12,6 +12,7 @@
 
 #include <string>
 
+#include "models/deconv_phases.h"
 #include "models/resnet.h"
 
 namespace tinct::models {
@@ -28,10 +29,14 @@ class RegressionNet : public nn::Module {
   // Returns ab / 110 (see color::kAbScale), [N,2,H,W].
   Tensor forward(const Tensor& x) override;
   RegressionConfig config;
+  // Phase-equalized transposed convolutions while on (models/deconv_phases.h);
+  // inference switches it on around a forward, the trained weights stay.
+  void set_phase_equalized(bool on) { deconvs_.set_equalized(on); }
 
  private:
   std::shared_ptr<ResNetEncoder> encoder_;
   std::shared_ptr<nn::Sequential> decoder_;
+  DeconvPhases deconvs_;  // the decoder's three transposed convolutions
 };
 
 }  // namespace tinct::models

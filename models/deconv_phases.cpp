@@ -1,0 +1,56 @@
+// deconv_phases.cpp — see deconv_phases.h.
+#include "models/deconv_phases.h"
+
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+
+namespace tinct::models {
+
+Tensor equalize_deconv_phases(const Tensor& weight) {
+  check_arg(weight.dim() == 4 && weight.size(2) == 4 && weight.size(3) == 4, "equalize_deconv_phases",
+            "expected [in, out, 4, 4] weights, got " + shape_str(weight.shape()));
+  std::vector<float> w = weight.to(Device::CPU).to_vector();
+  // With stride 2 and padding 1, output row 2m uses kernel rows 1 and 3,
+  // output row 2m + 1 rows 0 and 2 (oy = 2 iy - 1 + ky): the phase of kernel
+  // row ky is (ky + 1) % 2, and the same for columns.
+  for (size_t k = 0; k + 16 <= w.size(); k += 16) {
+    float* t = w.data() + k;
+    double sum[2][2] = {{0, 0}, {0, 0}};
+    for (int ky = 0; ky < 4; ++ky)
+      for (int kx = 0; kx < 4; ++kx) sum[(ky + 1) % 2][(kx + 1) % 2] += t[ky * 4 + kx];
+    const double mean = (sum[0][0] + sum[0][1] + sum[1][0] + sum[1][1]) / 4;
+    for (int ky = 0; ky < 4; ++ky)
+      for (int kx = 0; kx < 4; ++kx) t[ky * 4 + kx] += float((mean - sum[(ky + 1) % 2][(kx + 1) % 2]) / 4);
+  }
+  return Tensor::from_vector(weight.shape(), w).to(weight.device());
+}
+
+void DeconvPhases::add(std::shared_ptr<nn::ConvTranspose2d> layer) {
+  if (!layer) throw std::invalid_argument("DeconvPhases: not a transposed convolution");
+  if (equalized()) throw std::logic_error("DeconvPhases: add while equalized");
+  layers_.push_back(std::move(layer));
+}
+
+void DeconvPhases::set_equalized(bool on) {
+  if (on == equalized()) return;
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    if (on) {
+      trained_.push_back(layers_[i]->weight);  // the registered parameter: state_dict and Adam keep it
+      layers_[i]->weight = equalize_deconv_phases(trained_.back());
+    } else {
+      layers_[i]->weight = trained_[i];
+    }
+  }
+  if (!on) trained_.clear();
+}
+
+bool equalize_deconv_phases_at_inference() {
+  static const bool on = [] {
+    const char* e = std::getenv("TINCT_PHASE_EQUALIZE");
+    return !(e && std::string(e) == "0");
+  }();
+  return on;
+}
+
+}  // namespace tinct::models

@@ -1,0 +1,48 @@
+// deconv_phases.h — phase-equalized transposed convolutions, the inference
+// fix for the lattice artifact (docs/quality.md).
+//
+// A 4x4 stride-2 transposed convolution is four 2x2 convolutions, one per
+// output phase (row, column parity). Where their kernels' sums differ, a flat
+// input comes out as a period-2 pattern at that layer's resolution (Odena et
+// al., "Deconvolution and checkerboard artifacts", 2016); a decoder of k such
+// layers paints periods 2 .. 2^k of its output. Briefly trained weights have
+// very unequal phases (the shipped GAN's and regression's differ by more than
+// their mean), so their outputs carry a colour lattice.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "engine/nn.h"
+
+namespace tinct::models {
+
+// The weights [in, out, 4, 4] of a transposed convolution with stride 2 and
+// padding 1, projected so that its four output phases' 2x2 sub-kernels have
+// the same sum for every (in, out): each phase's taps shifted by a quarter of
+// (mean of the four sums - its sum). The nearest change (least squares) that
+// makes the layer answer a constant input with a constant output. Throws
+// std::invalid_argument for another shape.
+Tensor equalize_deconv_phases(const Tensor& weight);
+
+// A network's transposed convolutions, switched together: while on, each
+// layer's forward uses its phase-equalized weights (computed when switched on,
+// from the weights then); the trained weights themselves (the registered
+// parameters: state_dict, the optimizer's) are never changed. Off restores
+// them.
+class DeconvPhases {
+ public:
+  void add(std::shared_ptr<nn::ConvTranspose2d> layer);  // throws for a null layer
+  void set_equalized(bool on);
+  bool equalized() const { return !trained_.empty(); }
+
+ private:
+  std::vector<std::shared_ptr<nn::ConvTranspose2d>> layers_;
+  std::vector<Tensor> trained_;  // their weights while equalized
+};
+
+// Whether inference equalizes: yes, unless TINCT_PHASE_EQUALIZE=0 is in
+// the environment (to compare with the trained phases; read once).
+bool equalize_deconv_phases_at_inference();
+
+}  // namespace tinct::models
