@@ -67,7 +67,9 @@ ClassificationNet::ClassificationNet(ClassificationConfig cfg, Rng& rng) : confi
     blocks_.push_back(register_module("conv" + std::to_string(b + 1), block));
   }
   auto head = std::make_shared<nn::Sequential>();
-  head->add(std::make_shared<nn::ConvTranspose2d>(c4, c3, 4, 2, 1, 0, 1, true, rng));
+  auto up = std::make_shared<nn::ConvTranspose2d>(c4, c3, 4, 2, 1, 0, 1, true, rng);
+  deconvs_.add(up);
+  head->add(up);
   head->add(std::make_shared<nn::ReLU>());
   head->add(conv(c3, c3, 3, 1, 1, 1, rng));
   head->add(std::make_shared<nn::ReLU>());

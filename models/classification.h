@@ -18,6 +18,7 @@
 
 #include <string>
 
+#include "models/deconv_phases.h"
 #include "engine/nn.h"
 
 namespace tinct::models {
@@ -36,9 +37,14 @@ class ClassificationNet : public nn::Module {
   // Returns logits [N,Q,H/4,W/4].
   Tensor forward(const Tensor& x) override;
   ClassificationConfig config;
+  // The head's transposed convolution with its output phases equalized
+  // (models/deconv_phases.h: the inference fix for the lattice, as in the
+  // regression and GAN decoders).
+  void set_phase_equalized(bool on) { deconvs_.set_equalized(on); }
 
  private:
   std::vector<std::shared_ptr<nn::Module>> blocks_;
+  DeconvPhases deconvs_;
 };
 
 }  // namespace tinct::models

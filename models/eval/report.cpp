@@ -17,6 +17,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "engine/atomic_file.h"
 #include "engine/checkpoint.h"
 #include "models/color/gamut.h"
 #include "models/color/lab.h"
@@ -50,12 +51,9 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// Atomically (engine/atomic_file.h): a full disk leaves no half-written report.
 void write_text(const fs::path& path, const std::string& text) {
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  if (!f) throw std::runtime_error("cannot write '" + path.string() + "'");
-  f << text;
-  f.flush();
-  if (!f) throw std::runtime_error("error while writing '" + path.string() + "'");
+  write_file_atomic(path.string(), text.data(), text.size());
 }
 
 std::string utc_now() {
