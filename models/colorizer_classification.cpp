@@ -140,15 +140,11 @@ class ClassificationColorizer : public Colorizer {
   Tensor predict_ab(const Tensor& L) override {
     NoGrad ng;
     net_->eval();
-    net_->set_phase_equalized(equalize_deconv_phases_at_inference());
     Tensor logits;
-    try {
+    {
+      EqualizedForInference<ClassificationNet> equalized(*net_);
       logits = (*net_)(L.to(dev())).to(Device::CPU);  // decoded on the CPU
-    } catch (...) {
-      net_->set_phase_equalized(false);
-      throw;
     }
-    net_->set_phase_equalized(false);
     const int N = int(logits.size(0)), Q = int(logits.size(1)), h = int(logits.size(2)), w = int(logits.size(3));
     const size_t hw = size_t(h) * w;
     Tensor ab = Tensor::empty({N, 2, h, w});

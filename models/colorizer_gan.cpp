@@ -80,16 +80,8 @@ class GanColorizer : public Colorizer {
   Tensor predict_ab(const Tensor& L) override {
     NoGrad ng;
     gen_.eval();
-    gen_.set_phase_equalized(equalize_deconv_phases_at_inference());
-    Tensor ab;
-    try {
-      ab = ops::mul(gen_(L.to(dev())), color::kAbScale).to(Device::CPU);
-    } catch (...) {
-      gen_.set_phase_equalized(false);
-      throw;
-    }
-    gen_.set_phase_equalized(false);
-    return ab;
+    EqualizedForInference<Generator> equalized(gen_);
+    return ops::mul(gen_(L.to(dev())), color::kAbScale).to(Device::CPU);
   }
 
   std::vector<std::string> loss_names() const override { return {"g", "g_l1", "g_gan", "d"}; }

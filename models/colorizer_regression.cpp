@@ -41,16 +41,8 @@ class RegressionColorizer : public Colorizer {
   Tensor predict_ab(const Tensor& L) override {
     NoGrad ng;
     net_.eval();
-    net_.set_phase_equalized(equalize_deconv_phases_at_inference());
-    Tensor ab;
-    try {
-      ab = ops::mul(net_(L.to(dev())), color::kAbScale).to(Device::CPU);
-    } catch (...) {
-      net_.set_phase_equalized(false);
-      throw;
-    }
-    net_.set_phase_equalized(false);
-    return ab;
+    EqualizedForInference<RegressionNet> equalized(net_);
+    return ops::mul(net_(L.to(dev())), color::kAbScale).to(Device::CPU);
   }
 
   std::vector<std::string> loss_names() const override { return {"mse"}; }

@@ -45,4 +45,19 @@ class DeconvPhases {
 // the environment (to compare with the trained phases; read once).
 bool equalize_deconv_phases_at_inference();
 
+// For one prediction: `net` (any network with set_phase_equalized) runs
+// equalized when inference asks for it, and its trained phases are back
+// when the scope ends, an exception included.
+template <class Net>
+class EqualizedForInference {
+ public:
+  explicit EqualizedForInference(Net& net) : net_(net) { net_.set_phase_equalized(equalize_deconv_phases_at_inference()); }
+  ~EqualizedForInference() { net_.set_phase_equalized(false); }
+  EqualizedForInference(const EqualizedForInference&) = delete;
+  EqualizedForInference& operator=(const EqualizedForInference&) = delete;
+
+ private:
+  Net& net_;
+};
+
 }  // namespace tinct::models
