@@ -22,6 +22,7 @@
 
 #include "doctest/doctest.h"
 #include "kernel_check.h"
+#include "kernel_sets.h"
 #include "kernels/kernels.h"
 
 using namespace tinct;
@@ -85,23 +86,6 @@ bool run_case(const GemmCase& c, uint32_t seed) {
   return ok && padding_ok;
 }
 
-// Runs body() once with each kernel set the processor supports selected,
-// then restores the set in use.
-template <class F>
-void for_each_kernel_set(F&& body) {
-  const cpu::CpuKernels saved = cpu::cpu_kernels();
-  for (auto k : {cpu::CpuKernels::Avx512, cpu::CpuKernels::Avx2, cpu::CpuKernels::Generic}) {
-    if (!cpu::cpu_kernels_supported(k)) {
-      std::printf("kernel set %s: not supported here, skipped\n", cpu::cpu_kernels_name(k));
-      continue;
-    }
-    cpu::set_cpu_kernels(k);
-    std::printf("kernel set %s:\n", cpu::cpu_kernels_name(k));
-    CAPTURE(cpu::cpu_kernels_name(k));
-    body();
-  }
-  cpu::set_cpu_kernels(saved);
-}
 
 }  // namespace
 

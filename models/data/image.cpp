@@ -6,7 +6,6 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <array>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -17,6 +16,7 @@
 #include <tuple>
 
 #include "engine/atomic_file.h"
+#include "engine/crc32.h"
 #include "models/data/stb_impl.h"
 #include "stb/stb_image.h"
 #include "stb/stb_image_write.h"
@@ -242,22 +242,8 @@ std::string check_jpeg_complete(const std::uint8_t* d, std::size_t n, ImageError
 
 }  // namespace
 
-// CRC-32 (ISO 3309 / PNG), the usual byte-at-a-time table.
-std::uint32_t crc32(const void* data, std::size_t n, std::uint32_t crc) {
-  const auto* d = static_cast<const std::uint8_t*>(data);
-  static const std::array<std::uint32_t, 256> table = [] {
-    std::array<std::uint32_t, 256> t{};
-    for (std::uint32_t i = 0; i < 256; ++i) {
-      std::uint32_t c = i;
-      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-      t[i] = c;
-    }
-    return t;
-  }();
-  crc = ~crc;
-  for (std::size_t i = 0; i < n; ++i) crc = table[(crc ^ d[i]) & 0xFF] ^ (crc >> 8);
-  return ~crc;
-}
+// The engine's CRC-32 (engine/crc32.h), which also guards checkpoints.
+std::uint32_t crc32(const void* data, std::size_t n, std::uint32_t crc) { return tinct::crc32(data, n, crc); }
 
 namespace {
 

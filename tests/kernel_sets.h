@@ -1,0 +1,30 @@
+// kernel_sets.h — runs a test body once with each CPU kernel set
+// (kernels/kernels.h: AVX-512, AVX2, portable) the processor supports.
+#pragma once
+
+#include <cstdio>
+
+#include "doctest/doctest.h"
+#include "kernels/kernels.h"
+
+namespace tinct {
+
+// Runs body() once with each kernel set the processor supports selected,
+// then restores the set in use.
+template <class F>
+void for_each_kernel_set(F&& body) {
+  const cpu::CpuKernels saved = cpu::cpu_kernels();
+  for (auto k : {cpu::CpuKernels::Avx512, cpu::CpuKernels::Avx2, cpu::CpuKernels::Generic}) {
+    if (!cpu::cpu_kernels_supported(k)) {
+      std::printf("kernel set %s: not supported here, skipped\n", cpu::cpu_kernels_name(k));
+      continue;
+    }
+    cpu::set_cpu_kernels(k);
+    std::printf("kernel set %s:\n", cpu::cpu_kernels_name(k));
+    CAPTURE(cpu::cpu_kernels_name(k));
+    body();
+  }
+  cpu::set_cpu_kernels(saved);
+}
+
+}  // namespace tinct
