@@ -78,7 +78,8 @@ size_t remove_stale_temp_files(const std::string& dir) {
     const size_t at = name.rfind(".tmp.");
     if (at == std::string::npos || at + 5 >= name.size()) continue;
     const std::string digits = name.substr(at + 5);
-    if (digits.size() > 9 || !std::all_of(digits.begin(), digits.end(), ::isdigit)) continue;
+    if (digits.size() > 9 || !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      continue;
     const pid_t pid = pid_t(std::stol(digits));
     // kill(pid, 0) fails with ESRCH only when no such process exists.
     if (pid == ::getpid() || (::kill(pid, 0) == 0 || errno != ESRCH)) continue;
