@@ -2,8 +2,11 @@
 // (apps/cmd_<name>.cpp) and returns the process exit code.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "models/colorizer.h"
 
 namespace tinct::cli {
 
@@ -29,5 +32,15 @@ bool take_flag(Args& args, const std::string& name);
 // Throws std::invalid_argument naming the option when the value is not a number.
 long parse_int(const std::string& option, const std::string& value, long lo, long hi);
 double parse_double(const std::string& option, const std::string& value);
+
+// --temperature T and --prior-correction B: the classification model's
+// decoding (models::Decoding); each is unset when not given.
+struct DecodingArgs {
+  std::optional<float> temperature, prior_correction;
+  bool given() const { return temperature || prior_correction; }
+  // `d` with the given ones replaced, checked (models::check_decoding).
+  models::Decoding over(models::Decoding d) const;
+};
+DecodingArgs take_decoding(Args& args);
 
 }  // namespace tinct::cli

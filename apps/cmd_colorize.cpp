@@ -40,6 +40,10 @@ const char* kColorizeUsage =
     "  --weights FILE      weights for a single --model (default: the shipped ones)\n"
     "  --device auto|cpu|cuda                      (default auto)\n"
     "  --size N            short side the model sees (default 256)\n"
+    "  --temperature T     classification: annealed-mean temperature (default 0.38, Zhang et al.'s;\n"
+    "                      1 is the mean, towards 0 the mode)\n"
+    "  --prior-correction B  classification: divide the rebalancing's tilt out of the predicted\n"
+    "                      distribution before decoding, 0..1 (default 0; docs/quality.md)\n"
     "  --compare           also OUTDIR/compare/<name>.png: gray | models | original, and OUTDIR/index.html\n"
     "  --overwrite         replace existing outputs (otherwise they are kept and reported)\n";
 
@@ -158,6 +162,7 @@ int cmd_colorize(const Args& in) {
   if (take_option(args, "--size", v)) co.size = int(parse_int("--size", v, 32, 4096));
   const bool compare = take_flag(args, "--compare");
   const bool overwrite = take_flag(args, "--overwrite");
+  const DecodingArgs decoding = take_decoding(args);
   for (auto& a : args)
     if (a.size() > 1 && a[0] == '-') throw std::invalid_argument("unknown option '" + a + "' (see tinct colorize --help)");
   if (args.empty()) throw std::invalid_argument("no input photos given (see tinct colorize --help)");
@@ -173,6 +178,13 @@ int cmd_colorize(const Args& in) {
   // before any output is written.
   std::vector<std::unique_ptr<models::Colorizer>> nets;
   for (auto& k : kinds) nets.push_back(models::load_colorizer(weights.empty() ? models::default_weights_path(k) : weights, k, dev));
+  if (decoding.given()) {
+    if (std::find(kinds.begin(), kinds.end(), "classification") == kinds.end())
+      throw std::invalid_argument("--temperature and --prior-correction set the classification model's decoding; "
+                                  "--model " + model_arg + " has none");
+    for (auto& net : nets)
+      if (net->options().kind == "classification") net->set_decoding(decoding.over(net->decoding()));
+  }
 
   std::vector<std::string> missing;
   std::vector<Input> inputs = collect_inputs(args, missing);

@@ -58,6 +58,9 @@ const char* kEvalUsage =
     "  --weights-dir DIR       read DIR/<model>.safetensors (default: $TINCT_WEIGHTS,\n"
     "                          else the shipped weights/)\n"
     "  --size N                short side the models see (default 256)\n"
+    "  --temperature T         classification: annealed-mean temperature (default 0.38)\n"
+    "  --prior-correction B    classification: divide the rebalancing's tilt out before\n"
+    "                          decoding, 0..1 (default 0; see docs/quality.md)\n"
     "  --device auto|cpu|cuda  where the models run (default auto)\n"
     "  --save-images           save every output image (default: sets of up to 50)\n"
     "  --no-save-images        do not save them\n"
@@ -146,6 +149,8 @@ int cmd_eval(const Args& in) {
   o.overwrite = take_flag(args, "--overwrite");
   o.untrained = take_flag(args, "--untrained");
   const bool quiet = take_flag(args, "--quiet");
+  const DecodingArgs decoding = take_decoding(args);
+  if (decoding.given()) o.decoding = decoding.over(models::Decoding{});
   // Further files after --human-results (a shell glob: --human-results answers/*.json).
   while (!results_files.empty() && !args.empty() && args.front().rfind("-", 0) != 0) {
     results_files.push_back(args.front());
@@ -160,6 +165,10 @@ int cmd_eval(const Args& in) {
   if (human && !results_files.empty())
     throw std::invalid_argument("--human writes a page; its answers come back later with --human-results");
   if (open && !human) throw std::invalid_argument("--open opens the page of --human");
+  // The page's results name the weights, not the decoding: both must be the defaults.
+  if (decoding.given() && (human || !results_files.empty()))
+    throw std::invalid_argument("--temperature and --prior-correction change the report's classification outputs; "
+                                "the human page and its results use the default decoding");
   if (!results_files.empty() && o.data.empty()) return human_results(results_files);
   o.human_results = results_files;
   if (o.data.empty()) throw std::invalid_argument("--data DIR is required (see tinct eval --help)");

@@ -1,7 +1,9 @@
 // colorizer.cpp — the factory, the batch-to-tensor helpers, metadata.
 #include "models/colorizer.h"
 
+#include <cstdio>
 #include <stdexcept>
+#include <string>
 
 namespace tinct::models {
 
@@ -21,6 +23,35 @@ std::unique_ptr<Colorizer> make_colorizer(const ColorizerOptions& o) {
 std::map<std::string, std::string> Colorizer::metadata() const {
   return {{"format", "tinct-colorizer-1"}, {"kind", opt_.kind}, {"preset", opt_.preset},
           {"parameters", std::to_string(num_parameters())}};
+}
+
+void check_decoding(const Decoding& d) {
+  if (!(d.temperature > 0.0f && d.temperature <= 10.0f))
+    throw std::invalid_argument("decoding temperature " + std::to_string(d.temperature) +
+                                " is outside (0, 10] (Zhang et al. use 0.38)");
+  if (!(d.prior_correction >= 0.0f && d.prior_correction <= 1.0f))
+    throw std::invalid_argument("prior correction " + std::to_string(d.prior_correction) +
+                                " is outside [0, 1] (0: Zhang et al.'s decoding, 1: the rebalancing divided out)");
+}
+
+std::string decoding_text(const Decoding& d) {
+  char buf[96];
+  if (d.prior_correction == 0.0f)
+    std::snprintf(buf, sizeof buf, "annealed mean, T = %g", double(d.temperature));
+  else
+    std::snprintf(buf, sizeof buf, "annealed mean, T = %g, prior correction %g", double(d.temperature),
+                  double(d.prior_correction));
+  return buf;
+}
+
+void Colorizer::set_decoding(const Decoding&) {
+  throw std::invalid_argument("the " + opt_.kind +
+                              " model predicts colours directly: it has no bin distribution to decode "
+                              "(--temperature and --prior-correction are for the classification model)");
+}
+
+Decoding Colorizer::decoding() const {
+  throw std::invalid_argument("the " + opt_.kind + " model has no decoding");
 }
 
 Tensor batch_L(const data::Batch& b, Device d) { return Tensor::from_vector({b.n, 1, b.size, b.size}, b.L, d); }

@@ -41,6 +41,20 @@ struct ColorizerOptions {
   Device device = Device::CPU;
 };
 
+// How the classification model turns its distribution over the bins into one
+// colour per pixel (models/color/decode.h): the annealed mean at
+// `temperature`, after the rebalancing's tilt is divided out with strength
+// `prior_correction` (0: Zhang et al.'s decoding, 1: all of it;
+// color::prior_correction_offsets).
+struct Decoding {
+  float temperature = 0.38f;
+  float prior_correction = 0.0f;
+};
+// Refuses a temperature outside (0, 10] or a correction outside [0, 1].
+void check_decoding(const Decoding& d);
+// "annealed mean, T = 0.38" (and ", prior correction 0.5" when it is not 0).
+std::string decoding_text(const Decoding& d);
+
 class Colorizer {
  public:
   virtual ~Colorizer() = default;
@@ -58,6 +72,10 @@ class Colorizer {
   virtual Tensor predict_ab(const Tensor& L) = 0;
   virtual int size_multiple() const = 0;
   virtual int64_t num_parameters() const = 0;
+  // The decoding predict_ab uses; only the classification model has one (the
+  // others throw std::invalid_argument).
+  virtual void set_decoding(const Decoding& d);
+  virtual Decoding decoding() const;
 
   // Work done once before training on the training images (the
   // classification model's rebalancing prior); a no-op for the others.

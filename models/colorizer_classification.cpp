@@ -148,10 +148,18 @@ class ClassificationColorizer : public Colorizer {
     const int N = int(logits.size(0)), Q = int(logits.size(1)), h = int(logits.size(2)), w = int(logits.size(3));
     const size_t hw = size_t(h) * w;
     Tensor ab = Tensor::empty({N, 2, h, w});
+    const std::vector<float> offset = color::prior_correction_offsets(*weights_, decoding_.prior_correction);
     for (int n = 0; n < N; ++n)
-      color::decode_logits(*gamut_, logits.data() + size_t(n) * Q * hw, hw, ab.data() + size_t(n) * 2 * hw);
+      color::decode_logits(*gamut_, logits.data() + size_t(n) * Q * hw, hw, ab.data() + size_t(n) * 2 * hw,
+                           decoding_.temperature, offset.data());
     return ops::upsample(ab, int(L.size(2)), int(L.size(3)), Upsample::Bilinear);
   }
+
+  void set_decoding(const Decoding& d) override {
+    check_decoding(d);
+    decoding_ = d;
+  }
+  Decoding decoding() const override { return decoding_; }
 
   std::vector<std::string> loss_names() const override { return {"ce"}; }
   int size_multiple() const override { return 8; }
@@ -198,7 +206,7 @@ class ClassificationColorizer : public Colorizer {
     auto m = Colorizer::metadata();
     m["bins"] = std::to_string(gamut_->size());
     m["gamut"] = gamut_->name();
-    m["decode"] = "annealed mean, T = 0.38";
+    m["decode"] = decoding_text(decoding_);
     return m;
   }
 
@@ -239,6 +247,7 @@ class ClassificationColorizer : public Colorizer {
   std::unique_ptr<optim::Adam> opt_adam_;
   std::shared_ptr<std::vector<float>> weights_;
   std::vector<float> p_;
+  Decoding decoding_;
 };
 
 }  // namespace

@@ -176,6 +176,26 @@ TEST_CASE("train: --lr inf, nan or beyond float is refused (inf passed the 'posi
   }
 }
 
+TEST_CASE("decoding options: out of range, or given to a model without bins, are refused") {
+  struct Case {
+    const char* args;
+    const char* says;
+  } cases[] = {
+      {"colorize x.png -o /nonexistent/o --model classification --prior-correction 2", "outside [0, 1]"},
+      {"colorize x.png -o /nonexistent/o --model classification --temperature 0", "outside (0, 10]"},
+      {"colorize x.png -o /nonexistent/o --model classification --temperature nan", "finite number"},
+      {"colorize x.png -o /nonexistent/o --model regression --temperature 0.5", "has none"},
+      {"eval --data x -o /nonexistent/o --prior-correction -0.5", "outside [0, 1]"},
+      {"eval --human --data x -o /nonexistent/o --prior-correction 0.5", "default decoding"},
+  };
+  for (const Case& c : cases) {
+    Run r = run(c.args);
+    INFO(c.args << "\n" << r.output);
+    CHECK(r.code == 2);
+    CHECK(r.output.find(c.says) != std::string::npos);
+  }
+}
+
 TEST_CASE("train: resuming with another thread count says the weights will not be bit-identical") {
   TempDir t;
   fs::create_directories(t.path / "photos");

@@ -719,6 +719,62 @@ TEST_CASE("decode: from logits = softmax then annealed mean") {
   CHECK(a2[0] == doctest::Approx(g.centre(0).a));  // pixel 0 is one-hot on bin 0
 }
 
+TEST_CASE("decode: prior correction divides the rebalancing weights out before annealing") {
+  const AbGamut& g = AbGamut::standard();
+  const int Q = g.size();
+  const std::size_t n = 5;
+  std::mt19937 rng(11);
+  std::normal_distribution<float> N(0.0f, 2.0f);
+  std::uniform_real_distribution<float> U(0.2f, 6.0f);
+  std::vector<float> w(Q), logits(static_cast<std::size_t>(Q) * n);
+  for (auto& v : w) v = U(rng);
+  for (auto& v : logits) v = N(rng);
+  // beta 0: no change at all.
+  const std::vector<float> zero = prior_correction_offsets(w, 0.0f);
+  for (float v : zero) CHECK(v == 0.0f);
+  // Any beta and T: the annealed mean of z' = z / w^beta (normalised), z = softmax(s).
+  std::vector<float> z(logits.size());
+  softmax(logits.data(), Q, n, z.data());
+  double worst = 0;
+  std::size_t worst_at = 0;
+  for (float beta : {0.5f, 1.0f})
+    for (float T : {1.0f, 0.38f}) {
+      std::vector<float> zc(z.size());
+      for (std::size_t i = 0; i < n; ++i) {
+        double s = 0;
+        for (int q = 0; q < Q; ++q) s += zc[q * n + i] = float(z[q * n + i] / std::pow(double(w[q]), beta));
+        for (int q = 0; q < Q; ++q) zc[q * n + i] = float(zc[q * n + i] / s);
+      }
+      float expect[2 * n], got[2 * n];
+      decode_annealed_mean(g, zc.data(), n, expect, T);
+      const std::vector<float> off = prior_correction_offsets(w, beta);
+      decode_logits(g, logits.data(), n, got, T, off.data());
+      for (std::size_t i = 0; i < 2 * n; ++i)
+        if (std::abs(got[i] - expect[i]) > worst) worst = std::abs(got[i] - expect[i]), worst_at = i;
+    }
+  MESSAGE("worst |ab| difference " << worst << " at value " << worst_at);
+  CHECK(worst < 1e-3);
+  // beta 1 on a network that learned z proportional to w p recovers p's mean (T = 1).
+  std::vector<float> p(Q), s1(Q);
+  double ps = 0, ea = 0, eb = 0;
+  for (auto& v : p) ps += v = U(rng);
+  for (int q = 0; q < Q; ++q) {
+    p[q] = float(p[q] / ps);
+    s1[q] = std::log(w[q] * p[q]);
+    ea += p[q] * g.centre(q).a;
+    eb += p[q] * g.centre(q).b;
+  }
+  const std::vector<float> off1 = prior_correction_offsets(w, 1.0f);
+  float ab1[2];
+  decode_logits(g, s1.data(), 1, ab1, 1.0f, off1.data());
+  CHECK(ab1[0] == doctest::Approx(ea).epsilon(1e-4));
+  CHECK(ab1[1] == doctest::Approx(eb).epsilon(1e-4));
+  // A weight that is not positive cannot be divided out.
+  std::vector<float> bad = w;
+  bad[7] = 0.0f;
+  CHECK_THROWS_AS(prior_correction_offsets(bad, 0.5f), std::invalid_argument);
+}
+
 // ===========================================================================
 // Colorfulness
 

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <stdexcept>
+#include <string>
 
 namespace tinct::color {
 
@@ -85,17 +87,28 @@ void decode_mode(const AbGamut& gamut, const float* z, std::size_t n, float* ab)
 }
 
 void decode_logits(const AbGamut& gamut, const float* logits, std::size_t n, float* ab,
-                   float T) {
+                   float T, const float* offset) {
   const int Q = gamut.size();
+  auto s = [&](int q, std::size_t i) { return at(logits, q, i, n) + (offset ? offset[q] : 0.0f); };
   for (std::size_t i = 0; i < n; ++i) {
     // softmax(s / T) up to its normaliser, which expectation() divides out;
     // shifted by the largest logit so that exp() cannot overflow.
     float top = -std::numeric_limits<float>::infinity();
-    for (int q = 0; q < Q; ++q) top = std::max(top, at(logits, q, i, n));
+    for (int q = 0; q < Q; ++q) top = std::max(top, s(q, i));
     const double inv_T = 1.0 / T;
-    expectation(gamut, i, n, ab,
-                [&](int q) { return std::exp((at(logits, q, i, n) - top) * inv_T); });
+    expectation(gamut, i, n, ab, [&](int q) { return std::exp((s(q, i) - top) * inv_T); });
   }
+}
+
+std::vector<float> prior_correction_offsets(const std::vector<float>& weights, float beta) {
+  std::vector<float> offset(weights.size());
+  for (std::size_t q = 0; q < weights.size(); ++q) {
+    if (!(weights[q] > 0.0f) || !std::isfinite(weights[q]))
+      throw std::invalid_argument("prior correction: rebalancing weight " + std::to_string(weights[q]) +
+                                  " of bin " + std::to_string(q) + " is not a positive number");
+    offset[q] = -beta * std::log(weights[q]);
+  }
+  return offset;
 }
 
 }  // namespace tinct::color

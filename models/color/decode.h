@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstddef>
+#include <vector>
 
 #include "models/color/gamut.h"
 
@@ -44,8 +45,20 @@ void decode_mean(const AbGamut& gamut, const float* z, std::size_t n, float* ab)
 void decode_mode(const AbGamut& gamut, const float* z, std::size_t n, float* ab);
 
 // Annealed mean straight from logits: the expectation of the centres under
-// softmax(s / T).
+// softmax((s + offset) / T). offset [Q] (may be null: zeros) is added to
+// every pixel's logits before the temperature: offset_q = log m_q multiplies
+// the distribution by m before it is sharpened (prior_correction_offsets).
 void decode_logits(const AbGamut& gamut, const float* logits, std::size_t n, float* ab,
-                   float T = kAnnealTemperature);
+                   float T = kAnnealTemperature, const float* offset = nullptr);
+
+// Undoing the class rebalancing at decoding. A network trained with the
+// rebalanced loss (pixels weighted by w(true bin)) learns, where it is
+// unsure, z_q proportional to w_q p(q | x) rather than p(q | x): the rare
+// colours' weights tilt every uncertain pixel towards their mean colour
+// (docs/quality.md: a golden cast on tinct's training prior). Dividing z by
+// w^beta before annealing removes that tilt: beta 0 is Zhang et al.'s
+// decoding, beta 1 removes the rebalancing entirely. Returns the logit
+// offsets -beta * log w_q for decode_logits; w must be positive.
+std::vector<float> prior_correction_offsets(const std::vector<float>& weights, float beta);
 
 }  // namespace tinct::color

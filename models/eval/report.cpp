@@ -198,16 +198,23 @@ std::vector<ModelSpec> resolve_models(const std::vector<std::string>& requested,
   return out;
 }
 
-std::unique_ptr<models::Colorizer> load_model(const ModelSpec& spec, Device device) {
-  if (!spec.weights.empty()) return models::load_colorizer(spec.weights, spec.kind, device);
-  const auto& kinds = colorizer_kinds();
-  const auto at = std::find(kinds.begin(), kinds.end(), spec.kind);
-  models::ColorizerOptions o;
-  o.kind = spec.kind;
-  o.preset = "compact";
-  o.seed = 1 + static_cast<std::uint64_t>(at - kinds.begin());
-  o.device = device;
-  return models::make_colorizer(o);
+std::unique_ptr<models::Colorizer> load_model(const ModelSpec& spec, Device device,
+                                              const std::optional<models::Decoding>& decoding) {
+  std::unique_ptr<models::Colorizer> model;
+  if (!spec.weights.empty()) {
+    model = models::load_colorizer(spec.weights, spec.kind, device);
+  } else {
+    const auto& kinds = colorizer_kinds();
+    const auto at = std::find(kinds.begin(), kinds.end(), spec.kind);
+    models::ColorizerOptions o;
+    o.kind = spec.kind;
+    o.preset = "compact";
+    o.seed = 1 + static_cast<std::uint64_t>(at - kinds.begin());
+    o.device = device;
+    model = models::make_colorizer(o);
+  }
+  if (decoding && spec.kind == "classification") model->set_decoding(*decoding);
+  return model;
 }
 
 RebalancePriorInfo load_rebalance_prior(const std::string& path) {
@@ -651,6 +658,8 @@ std::string build_report(const EvalOptions& o, const EvalResult& r, const std::s
   md << markdown_table({"Model", "Weights", "Preset", "Parameters", "Images", "Seconds per image"}, trows,
                        {Align::kLeft, Align::kLeft, Align::kLeft, Align::kRight, Align::kRight, Align::kRight})
      << "\n";
+  for (const ModelTiming& t : r.timings)
+    if (!t.decoding.empty()) md << "Decoding of the " << t.model << " model: " << t.decoding << ".\n\n";
 
   if (!r.failures.empty()) {
     md << "## Failures\n\n";
@@ -723,12 +732,13 @@ EvalResult run_evaluation(const EvalOptions& o) {
     try {
       LoadedModel m;
       m.spec = spec;
-      m.model = load_model(spec, o.device);
+      m.model = load_model(spec, o.device, o.decoding);
       m.timing.model = spec.kind;
       m.timing.weights = spec.weights;
       m.timing.untrained = spec.weights.empty();
       m.timing.preset = m.model->options().preset;
       m.timing.parameters = m.model->num_parameters();
+      if (spec.kind == "classification") m.timing.decoding = models::decoding_text(m.model->decoding());
       loaded.push_back(std::move(m));
     } catch (const std::exception& e) {
       r.failures.push_back({spec.kind, "", e.what()});

@@ -53,6 +53,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -86,6 +87,8 @@ struct EvalOptions {
   bool untrained = false;
   // Results files of the human test page, pooled into the report.
   std::vector<std::string> human_results;
+  // The classification model's decoding; unset: the model's default.
+  std::optional<models::Decoding> decoding;
   // Progress lines (one per image); null = silent.
   std::function<void(const std::string&)> log;
 };
@@ -117,8 +120,10 @@ std::vector<ModelSpec> resolve_models(const std::vector<std::string>& models,
 // The colorizer of a spec: loaded from its weights (models::load_colorizer,
 // which checks the file's kind), or freshly initialised (compact preset,
 // seed 1, 2, 3 for regression, classification, gan) when it has none. The
-// model runs on `device`.
-std::unique_ptr<models::Colorizer> load_model(const ModelSpec& spec, Device device = Device::CPU);
+// model runs on `device`; a classification model decodes with `decoding`
+// when one is given.
+std::unique_ptr<models::Colorizer> load_model(const ModelSpec& spec, Device device = Device::CPU,
+                                              const std::optional<models::Decoding>& decoding = std::nullopt);
 
 // The prior of the rebalanced AuC (step 3).
 struct RebalancePriorInfo {
@@ -147,6 +152,7 @@ struct ModelTiming {
   bool untrained = false;     // freshly initialised (EvalOptions::untrained)
   std::string preset;         // from the file's metadata
   std::int64_t parameters = 0;
+  std::string decoding;       // models::decoding_text, for the classification model
   double seconds = 0.0;       // colorizing, all images
   std::size_t images = 0;     // colorized successfully
 };
