@@ -33,12 +33,15 @@ bool take_flag(Args& args, const std::string& name);
 long parse_int(const std::string& option, const std::string& value, long lo, long hi);
 double parse_double(const std::string& option, const std::string& value);
 
-// --temperature T and --prior-correction B: the classification model's
-// decoding (models::Decoding); each is unset when not given.
+// --decoding zhang|plausible, --temperature T and --prior-correction B: the
+// classification model's decoding (models::Decoding); each is unset when not
+// given.
 struct DecodingArgs {
+  std::optional<models::Decoding> named;
   std::optional<float> temperature, prior_correction;
-  bool given() const { return temperature || prior_correction; }
-  // `d` with the given ones replaced, checked (models::check_decoding).
+  bool given() const { return named || temperature || prior_correction; }
+  // `d` (or the named setting) with the given numbers replaced, checked
+  // (models::check_decoding).
   models::Decoding over(models::Decoding d) const;
 };
 DecodingArgs take_decoding(Args& args);

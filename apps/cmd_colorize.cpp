@@ -40,10 +40,11 @@ const char* kColorizeUsage =
     "  --weights FILE      weights for a single --model (default: the shipped ones)\n"
     "  --device auto|cpu|cuda                      (default auto)\n"
     "  --size N            short side the model sees (default 256)\n"
-    "  --temperature T     classification: annealed-mean temperature (default 0.38, Zhang et al.'s;\n"
-    "                      1 is the mean, towards 0 the mode)\n"
-    "  --prior-correction B  classification: divide the rebalancing's tilt out of the predicted\n"
-    "                      distribution before decoding, 0..1 (default 0; docs/quality.md)\n"
+    "  --decoding zhang|plausible  classification: Zhang et al.'s decoding (T 0.38, vivid, a\n"
+    "                      golden cast) or the default plausible (T 0.6, a quarter of the\n"
+    "                      rebalancing's tilt divided out; docs/quality.md)\n"
+    "  --temperature T     classification: annealed-mean temperature (1 the mean, towards 0 the mode)\n"
+    "  --prior-correction B  classification: how much of the rebalancing's tilt is divided out, 0..1\n"
     "  --compare           also OUTDIR/compare/<name>.png: gray | models | original, and OUTDIR/index.html\n"
     "  --overwrite         replace existing outputs (otherwise they are kept and reported)\n";
 
@@ -180,7 +181,7 @@ int cmd_colorize(const Args& in) {
   for (auto& k : kinds) nets.push_back(models::load_colorizer(weights.empty() ? models::default_weights_path(k) : weights, k, dev));
   if (decoding.given()) {
     if (std::find(kinds.begin(), kinds.end(), "classification") == kinds.end())
-      throw std::invalid_argument("--temperature and --prior-correction set the classification model's decoding; "
+      throw std::invalid_argument("--decoding, --temperature and --prior-correction set the classification model's decoding; "
                                   "--model " + model_arg + " has none");
     for (auto& net : nets)
       if (net->options().kind == "classification") net->set_decoding(decoding.over(net->decoding()));

@@ -58,9 +58,11 @@ const char* kEvalUsage =
     "  --weights-dir DIR       read DIR/<model>.safetensors (default: $TINCT_WEIGHTS,\n"
     "                          else the shipped weights/)\n"
     "  --size N                short side the models see (default 256)\n"
-    "  --temperature T         classification: annealed-mean temperature (default 0.38)\n"
-    "  --prior-correction B    classification: divide the rebalancing's tilt out before\n"
-    "                          decoding, 0..1 (default 0; see docs/quality.md)\n"
+    "  --decoding zhang|plausible  classification: Zhang et al.'s decoding (T 0.38) or the\n"
+    "                          default plausible (T 0.6, prior correction 0.25; docs/quality.md)\n"
+    "  --temperature T         classification: annealed-mean temperature\n"
+    "  --prior-correction B    classification: how much of the rebalancing's tilt is divided\n"
+    "                          out before decoding, 0..1\n"
     "  --device auto|cpu|cuda  where the models run (default auto)\n"
     "  --save-images           save every output image (default: sets of up to 50)\n"
     "  --no-save-images        do not save them\n"
@@ -167,7 +169,7 @@ int cmd_eval(const Args& in) {
   if (open && !human) throw std::invalid_argument("--open opens the page of --human");
   // The page's results name the weights, not the decoding: both must be the defaults.
   if (decoding.given() && (human || !results_files.empty()))
-    throw std::invalid_argument("--temperature and --prior-correction change the report's classification outputs; "
+    throw std::invalid_argument("--decoding, --temperature and --prior-correction change the report's classification outputs; "
                                 "the human page and its results use the default decoding");
   if (!results_files.empty() && o.data.empty()) return human_results(results_files);
   o.human_results = results_files;

@@ -67,12 +67,14 @@ double parse_double(const std::string& option, const std::string& value) {
 DecodingArgs take_decoding(Args& args) {
   DecodingArgs d;
   std::string v;
+  if (take_option(args, "--decoding", v)) d.named = models::Decoding::named(v);
   if (take_option(args, "--temperature", v)) d.temperature = float(parse_double("--temperature", v));
   if (take_option(args, "--prior-correction", v)) d.prior_correction = float(parse_double("--prior-correction", v));
   return d;
 }
 
 models::Decoding DecodingArgs::over(models::Decoding d) const {
+  if (named) d = *named;
   if (temperature) d.temperature = *temperature;
   if (prior_correction) d.prior_correction = *prior_correction;
   models::check_decoding(d);

@@ -34,6 +34,12 @@ void check_decoding(const Decoding& d) {
                                 " is outside [0, 1] (0: Zhang et al.'s decoding, 1: the rebalancing divided out)");
 }
 
+Decoding Decoding::named(const std::string& name) {
+  if (name == "plausible") return Decoding{};
+  if (name == "zhang") return Decoding{0.38f, 0.0f};
+  throw std::invalid_argument("unknown decoding '" + name + "' (zhang: T 0.38 as Zhang et al.; plausible: the default)");
+}
+
 std::string decoding_text(const Decoding& d) {
   char buf[96];
   if (d.prior_correction == 0.0f)

@@ -186,6 +186,7 @@ TEST_CASE("decoding options: out of range, or given to a model without bins, are
       {"colorize x.png -o /nonexistent/o --model classification --temperature nan", "finite number"},
       {"colorize x.png -o /nonexistent/o --model regression --temperature 0.5", "has none"},
       {"eval --data x -o /nonexistent/o --prior-correction -0.5", "outside [0, 1]"},
+      {"eval --data x -o /nonexistent/o --decoding vivid", "unknown decoding"},
       {"eval --human --data x -o /nonexistent/o --prior-correction 0.5", "default decoding"},
   };
   for (const Case& c : cases) {

@@ -8,6 +8,7 @@
 #include "engine/autograd.h"
 #include "engine/optim.h"
 #include "models/classification.h"
+#include "models/colorizer.h"
 #include "models/gan.h"
 #include "models/regression.h"
 
@@ -139,4 +140,41 @@ TEST_CASE("gan: D learns to separate, G's L1 term falls") {
   }
   MESSAGE("gan L1 " << l1_first << " -> " << l1_last);
   CHECK(l1_last < 0.5f * l1_first);
+}
+
+TEST_CASE("classification decoding: the default is 'plausible', 'zhang' decodes differently, others have none") {
+  ColorizerOptions o;
+  o.kind = "classification";
+  auto cls = make_colorizer(o);
+  const Decoding d = cls->decoding(), plausible = Decoding::named("plausible"), zhang = Decoding::named("zhang");
+  CHECK(d.temperature == plausible.temperature);
+  CHECK(d.prior_correction == plausible.prior_correction);
+  CHECK(zhang.temperature == doctest::Approx(0.38f));
+  CHECK(zhang.prior_correction == 0.0f);
+  CHECK_THROWS_AS(Decoding::named("vivid"), std::invalid_argument);
+  CHECK_THROWS_AS(cls->set_decoding(Decoding{0.0f, 0.0f}), std::invalid_argument);
+  CHECK_THROWS_AS(cls->set_decoding(Decoding{0.5f, 1.5f}), std::invalid_argument);
+
+  // A fixed smooth input; the untrained net's prior is uniform (w = 1), so
+  // only the temperature can differ between the two: give it a non-uniform
+  // prior through the weights the state carries.
+  auto st = cls->state(false);
+  std::vector<float> w = st.at("prior.weights").to_vector();
+  for (size_t q = 0; q < w.size(); ++q) w[q] = 0.5f + float(q % 7) * 0.3f;
+  st["prior.weights"] = Tensor::from_vector({int64_t(w.size())}, w);
+  cls->load_state(st, false);
+  std::vector<float> L(32 * 32);
+  for (size_t i = 0; i < L.size(); ++i) L[i] = std::sin(float(i) * 0.05f);
+  const Tensor x = Tensor::from_vector({1, 1, 32, 32}, L);
+  const std::vector<float> a = cls->predict_ab(x).to_vector();
+  cls->set_decoding(zhang);
+  const std::vector<float> b = cls->predict_ab(x).to_vector();
+  double diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) diff = std::max(diff, double(std::abs(a[i] - b[i])));
+  MESSAGE("largest ab difference between the two decodings: " << diff);
+  CHECK(diff > 1e-3);
+
+  o.kind = "regression";
+  auto reg = make_colorizer(o);
+  CHECK_THROWS_AS(reg->set_decoding(zhang), std::invalid_argument);
 }
