@@ -103,6 +103,10 @@ void conv2d_fwd_winograd_ref(const Conv2dParams& p, const float* x, const float*
                              float* y);
 void conv2d_bwd_data_winograd_ref(const Conv2dParams& p, const float* dy, const float* w, float* dx);  // overwrites dx
 void conv2d_bwd_filter_winograd_ref(const Conv2dParams& p, const float* x, const float* dy, float* dw);  // dw +=
+// Fast CPU Winograd forward (kernels/cpu/conv_winograd.cpp), same shapes and contract;
+// conv2d_fwd uses it where conv2d_winograd_pays (TINCT_CONV_WINOGRAD=0: never, =force: always).
+void conv2d_fwd_winograd(const Conv2dParams& p, const float* x, const float* w, const float* b, float* y);
+bool conv2d_winograd_pays(const Conv2dParams& p);
 // im2col for one image: col[(c*R + r)*S + s][P*Q]; col2im accumulates back.
 void im2col(const Conv2dParams& p, const float* x_img, float* col);
 void col2im(const Conv2dParams& p, const float* col, float* dx_img);  // dx_img += ...

@@ -253,7 +253,21 @@ void col2im(const Conv2dParams& p, const float* col, float* dx_img) {
   col2im_block(p, col, PQ, 0, PQ, 0, p.C, dx_img);
 }
 
+void conv2d_fwd_im2col_for_bench(const Conv2dParams& p, const float* x, const float* w, const float* b,
+                                 float* y);
+
 void conv2d_fwd(const Conv2dParams& p, const float* x, const float* w, const float* b, float* y) {
+  if (conv2d_winograd_pays(p)) {  // conv_winograd.cpp: 3x3 stride 1 where it measured faster
+    conv2d_fwd_winograd(p, x, w, b, y);
+    return;
+  }
+  conv2d_fwd_im2col_for_bench(p, x, w, b, y);
+}
+
+// The im2col + GEMM forward alone (bench/bench_conv_winograd.cpp times it
+// against the Winograd path).
+void conv2d_fwd_im2col_for_bench(const Conv2dParams& p, const float* x, const float* w, const float* b,
+                                 float* y) {
   const int CRS = p.C * p.R * p.S, PQ = p.P * p.Q;
   const size_t x_img = (size_t)p.C * p.H * p.W, y_img = (size_t)p.K * PQ;
   const bool pointwise = is_pointwise(p);
