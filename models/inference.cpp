@@ -29,6 +29,8 @@ int model_side(int side, double scale, int m) {
 // colour fits, so the output keeps the photo's own lightness exactly (up to
 // 8-bit rounding).
 void fit_chroma_to_gamut(const float* L, float* ab, size_t n) {
+  // Pixels are independent; out-of-gamut ones cluster, hence dynamic chunks.
+#pragma omp parallel for schedule(dynamic, 2048) if (n >= 4096)
   for (size_t i = 0; i < n; ++i) {
     const double l = L[i], a = ab[i], b = ab[n + i];
     if (color::lab_in_srgb_gamut(l, a, b)) continue;

@@ -207,6 +207,8 @@ inline std::uint8_t to_byte(double c01) {
 
 void srgb_to_lab_image(const std::uint8_t* rgb, std::size_t n, float* L, float* ab) {
   const auto& lin = byte_to_linear_table();
+  // Pixels are independent: threads give the same bytes as one.
+#pragma omp parallel for schedule(static) if (n >= 4096)
   for (std::size_t i = 0; i < n; ++i) {
     const std::uint8_t* p = rgb + 3 * i;
     store_lab(xyz_to_lab(linear_rgb_to_xyz({lin[p[0]], lin[p[1]], lin[p[2]]})), i, n, L, ab);
@@ -223,6 +225,7 @@ void srgb_to_lab_image(const float* rgb, std::size_t n, float* L, float* ab) {
 std::size_t lab_to_srgb_image(const float* L, const float* ab, std::size_t n, float* rgb,
                               std::uint8_t* out_of_gamut) {
   std::size_t outside = 0;
+#pragma omp parallel for schedule(static) reduction(+ : outside) if (n >= 4096)
   for (std::size_t i = 0; i < n; ++i) {
     Rgb c;
     const bool inside = load_srgb(L, ab, i, n, c);
@@ -238,6 +241,7 @@ std::size_t lab_to_srgb_image(const float* L, const float* ab, std::size_t n, fl
 std::size_t lab_to_srgb_image(const float* L, const float* ab, std::size_t n, std::uint8_t* rgb,
                               std::uint8_t* out_of_gamut) {
   std::size_t outside = 0;
+#pragma omp parallel for schedule(static) reduction(+ : outside) if (n >= 4096)
   for (std::size_t i = 0; i < n; ++i) {
     Rgb c;
     const bool inside = load_srgb(L, ab, i, n, c);
