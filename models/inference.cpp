@@ -87,8 +87,17 @@ data::Image colorize_image(Colorizer& model, const data::Image& photo, const Col
   // ab back at full size, recombined with the photo's own L.
   Tensor ab_full = ops::upsample(ab, photo.height, photo.width, Upsample::Bilinear);
   const size_t n = photo.pixel_count();
-  std::vector<float> L(n), ab_in(2 * n);
-  lab.convert(photo.pixels.data(), n, L.data(), ab_in.data());
+  // Only the photo's L is kept: its ab goes through a small scratch band
+  // (a full-size ab plane would be 8 bytes a pixel, 96 MB at 12 Mpx).
+  std::vector<float> L(n);
+  {
+    constexpr size_t kBand = size_t(1) << 16;
+    std::vector<float> ab_band(2 * std::min(n, kBand));
+    for (size_t off = 0; off < n; off += kBand) {
+      const size_t m = std::min(kBand, n - off);
+      lab.convert(photo.pixels.data() + 3 * off, m, L.data() + off, ab_band.data());
+    }
+  }
   fit_chroma_to_gamut(L.data(), ab_full.data(), n);
   data::Image out(photo.width, photo.height, 3);
   color::lab_to_srgb_image(L.data(), ab_full.data(), n, out.pixels.data());
