@@ -38,7 +38,7 @@ struct ThreadsGuard {
 TEST_CASE("lab_to_srgb_image threaded equals the per-pixel chain, bytes and floats") {
   ThreadsGuard guard;
   std::mt19937 rng(13);
-  for (const auto [w, h] : kSizes) {
+  for (const auto& [w, h] : kSizes) {
     const std::size_t n = std::size_t(w) * h;
     std::vector<float> L, ab;
     random_lab(n, rng, L, ab);
@@ -79,7 +79,7 @@ TEST_CASE("srgb_to_lab_image (bytes) threaded equals the per-pixel chain") {
   ThreadsGuard guard;
   std::mt19937 rng(7);
   std::uniform_int_distribution<int> byte(0, 255);
-  for (const auto [w, h] : kSizes) {
+  for (const auto& [w, h] : kSizes) {
     const std::size_t n = std::size_t(w) * h;
     std::vector<std::uint8_t> rgb(3 * n);
     for (auto& v : rgb) v = std::uint8_t(byte(rng));
