@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "kernels/cpu/gemm_kernels.h"
+#include "kernels/cpu/winograd_tiles.h"
 
 namespace tinct::cpu {
 
@@ -60,18 +61,7 @@ std::vector<float>& ut_workspace() {  // U[t] unpacked, one t at a time
   return v;
 }
 
-// Same geometry as the ref's Tiles (conv_winograd_ref.cpp).
-struct Tiles {
-  int dh, dw, ph, pw, TH, TW;
-  explicit Tiles(const Conv2dParams& p)
-      : dh(p.dil_h), dw(p.dil_w), ph(p.pad_h / p.dil_h), pw(p.pad_w / p.dil_w),
-        TH(((p.P + p.dil_h - 1) / p.dil_h + 3) / 4), TW(((p.Q + p.dil_w - 1) / p.dil_w + 3) / 4) {}
-  int per_image() const { return dh * dw * TH * TW; }
-  void decode(int u, int& a, int& b, int& th, int& tw) const {
-    const int phase = u / (TH * TW), r = u % (TH * TW);
-    a = phase / dw, b = phase % dw, th = r / TW, tw = r % TW;
-  }
-};
+using winograd::Tiles;
 
 constexpr size_t kBlockBytes = 1u << 20;
 
