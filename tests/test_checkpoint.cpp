@@ -60,7 +60,13 @@ TEST_CASE("a module's state_dict round-trips bit-exactly in F32 and within preci
   Checkpoint c = load_checkpoint(dir.file("a.safetensors"));
   CHECK(c.metadata.at("model") == "small");
   b->load_state_dict(c.tensors);
-  for (auto& [name, t] : a->state_dict()) CHECK_MESSAGE(b->state_dict().at(name).to_vector() == t.to_vector(), name);
+  // Plain references, not structured bindings: doctest's CHECK_MESSAGE is a
+  // lambda, and C++17 (clang) cannot capture a binding.
+  for (auto& kv : a->state_dict()) {
+    const auto& name = kv.first;
+    const auto& t = kv.second;
+    CHECK_MESSAGE(b->state_dict().at(name).to_vector() == t.to_vector(), name);
+  }
 
   save_checkpoint(dir.file("h.safetensors"), a->state_dict(), {}, DType::F16);
   CHECK(fs::file_size(dir.file("h.safetensors")) < fs::file_size(dir.file("a.safetensors")));
@@ -98,8 +104,11 @@ TEST_CASE("N steps, save, load, N more steps equals 2N steps in one go, bit for 
   rng_r.set_state(st);
   for (int i = 0; i < N; ++i) train_step(*resumed, opt_r, rng_r);
 
-  for (auto& [name, t] : straight->state_dict())
+  for (auto& kv : straight->state_dict()) {  // not a structured binding: see above
+    const auto& name = kv.first;
+    const auto& t = kv.second;
     CHECK_MESSAGE(resumed->state_dict().at(name).to_vector() == t.to_vector(), name);
+  }
 }
 
 TEST_CASE("a checkpoint of another architecture is refused with the names that differ") {

@@ -408,10 +408,13 @@ TEST_CASE("decode: a header above the size limits is too_large, whatever stb wou
                         {10, 33000, "10x33000 pixels, a side above the limit of 32768 pixels"}};
   for (const Case& c : cases) {
     CAPTURE(c.says);
-    for (const auto& [format, file] :
+    for (const auto& format_file :
          {std::pair{"PNG", png_declaring(c.w, c.h)}, std::pair{"BMP", bmp_declaring(c.w, c.h)},
           std::pair{"JPEG", jpeg_declaring(jpg, c.w, c.h)},
           std::pair{"progressive JPEG", jpeg_declaring(progressive, c.w, c.h)}}) {
+      // Plain references: CAPTURE is a lambda, and C++17 (clang) cannot capture a structured binding.
+      const auto& format = format_file.first;
+      const auto& file = format_file.second;
       CAPTURE(format);
       const ImageError e = decode_error(file);
       CHECK(e.kind() == ImageErrorKind::too_large);
