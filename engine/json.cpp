@@ -2,9 +2,14 @@
 #include "engine/json.h"
 
 #include <charconv>
+#include <clocale>
 #include <cmath>
 #include <cstdio>
+#include <iterator>
+#include <limits>
 #include <set>
+
+#include <nlohmann/json.hpp>
 
 namespace tinct::json {
 
@@ -68,241 +73,203 @@ bool Value::operator==(const Value& o) const {
 }
 
 // --- reader ---------------------------------------------------------------------
+//
+// nlohmann/json's parser (a library kept and fuzzed by others: OSS-Fuzz runs
+// it) does the lexing: the grammar, string escapes and surrogate pairs,
+// UTF-8 validation, control characters, trailing input. Its SAX interface
+// hands the values to a Builder that makes tinct's Value and adds what the
+// library leaves open: duplicate keys, integers that do not fit in 64 bits
+// (the library would read them as doubles), the nesting limit and a byte
+// order mark (the library skips one; serde_json, and so the Python
+// safetensors package, refuses it).
 
 namespace {
 
-class Parser {
+// An iterator over the input that records how far nlohmann's lexer has
+// read, so the Builder can say at which byte a value it refuses starts.
+class CountingIterator {
  public:
-  Parser(const char* data, size_t size, int max_depth) : p_(data), n_(size), max_depth_(max_depth) {}
+  using iterator_category = std::forward_iterator_tag;
+  using value_type = char;
+  using difference_type = std::ptrdiff_t;
+  using pointer = const char*;
+  using reference = const char&;
 
-  Value parse_document() {
-    skip_ws();
-    Value v = parse_value(0);
-    skip_ws();
-    if (i_ != n_) fail("unexpected '" + printable(p_[i_]) + "' after the end of the JSON value");
-    return v;
+  CountingIterator(const char* p, const char** furthest) : p_(p), furthest_(furthest) {}
+  reference operator*() const { return *p_; }
+  CountingIterator& operator++() {
+    ++p_;
+    if (p_ > *furthest_) *furthest_ = p_;
+    return *this;
   }
+  CountingIterator operator++(int) { CountingIterator t = *this; ++*this; return t; }
+  bool operator==(const CountingIterator& o) const { return p_ == o.p_; }
+  bool operator!=(const CountingIterator& o) const { return p_ != o.p_; }
 
  private:
   const char* p_;
-  size_t n_;
-  size_t i_ = 0;
-  int max_depth_;
+  const char** furthest_;
+};
 
-  [[noreturn]] void fail(const std::string& why) const { throw ParseError(i_, why); }
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
-  static std::string printable(char c) {
-    if (c >= 0x20 && c < 0x7f) return std::string(1, c);
-    char buf[8];
-    std::snprintf(buf, sizeof buf, "\\x%02x", unsigned(static_cast<unsigned char>(c)));
-    return buf;
-  }
-
-  void skip_ws() {
-    while (i_ < n_ && (p_[i_] == ' ' || p_[i_] == '\t' || p_[i_] == '\n' || p_[i_] == '\r')) ++i_;
-  }
-
-  // Consumes `c` (after whitespace) or fails with "expected <what>".
-  void expect(char c, const char* what) {
-    skip_ws();
-    if (i_ >= n_) fail(std::string("unexpected end of input, expected ") + what);
-    if (p_[i_] != c) fail(std::string("expected ") + what + ", found '" + printable(p_[i_]) + "'");
-    ++i_;
-  }
-
-  Value parse_value(int depth) {
-    skip_ws();
-    if (i_ >= n_) fail("unexpected end of input, expected a value");
-    char c = p_[i_];
-    if (c == '{' || c == '[') {
-      // The depth check guards the recursion below against stack exhaustion.
-      if (depth >= max_depth_) fail("nesting deeper than " + std::to_string(max_depth_) + " levels");
-      return c == '{' ? parse_object(depth + 1) : parse_array(depth + 1);
+// Bytes outside printable ASCII as \xNN, cut to a readable length: the
+// library's messages quote the input ("last read: '...'"), which is hostile.
+std::string printable_reason(const std::string& s) {
+  constexpr size_t kMax = 200;
+  std::string out;
+  for (size_t i = 0; i < s.size() && out.size() < kMax; ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c < 0x7f) {
+      out += char(c);
+    } else {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", unsigned(c));
+      out += buf;
     }
-    if (c == '"') return Value(parse_string());
-    if (c == '-' || (c >= '0' && c <= '9')) return parse_number();
-    if (literal("true")) return Value(true);
-    if (literal("false")) return Value(false);
-    if (literal("null")) return Value();
-    fail("unexpected '" + printable(c) + "', expected a value");
+  }
+  if (out.size() >= kMax) out += "...";
+  return out;
+}
+
+class Builder {
+ public:
+  using Json = nlohmann::json;
+
+  Builder(const char* begin, const char* const* furthest, int max_depth)
+      : begin_(begin), furthest_(furthest), max_depth_(max_depth) {}
+
+  Value take() { return std::move(root_); }
+
+  // --- nlohmann's SAX interface: returning true continues; refusals throw.
+  bool null() { return put(Value()); }
+  bool boolean(bool b) { return put(Value(b)); }
+  bool number_integer(Json::number_integer_t i) { return put(Value(int64_t(i))); }
+  bool number_unsigned(Json::number_unsigned_t u) {
+    if (u > uint64_t(std::numeric_limits<int64_t>::max())) {
+      const std::string text = std::to_string(u);
+      throw ParseError(number_end() - text.size(), "integer " + text + " does not fit in 64 bits");
+    }
+    return put(Value(int64_t(u)));
+  }
+  bool number_float(Json::number_float_t d, const Json::string_t& text) {
+    // The library reads an integer literal it cannot hold as a double:
+    // refused rather than rounded (an offset of 2^64 + 1 must not become 2^64).
+    if (text.find_first_of(".eE") == std::string::npos && text.find(decimal_point()) == std::string::npos)
+      throw ParseError(number_end() - text.size(), "integer " + text + " does not fit in 64 bits");
+    return put(Value(d));
+  }
+  bool string(Json::string_t& s) { return put(Value(std::move(s))); }
+  bool binary(Json::binary_t&) { return false; }  // not produced by the JSON reader
+  bool start_object(std::size_t) { return open(Value(Value::Object{})); }
+  bool start_array(std::size_t) { return open(Value(Value::Array{})); }
+  bool key(Json::string_t& k) {
+    Frame& f = stack_.back();
+    if (!f.keys.insert(k).second) throw ParseError(key_start(), "duplicate key \"" + printable_reason(k) + "\"");
+    f.key = std::move(k);
+    return true;
+  }
+  bool end_object() { stack_.pop_back(); return true; }
+  bool end_array() { stack_.pop_back(); return true; }
+  bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception& e) {
+    // position counts the bytes read, the offending one included (0 for
+    // none): the offset of that byte is one less.
+    std::string what = e.what();
+    if (const size_t b = what.find("] "); b != std::string::npos) what.erase(0, b + 2);  // "[json.exception.x.N] "
+    if (what.rfind("parse error", 0) == 0)
+      if (const size_t c = what.find(": "); c != std::string::npos) what.erase(0, c + 2);  // "parse error at line L, column C: "
+    if (e.id == 406) what = "number out of range for a double (" + what + ")";
+    throw ParseError(position > 0 ? position - 1 : 0, printable_reason(what));
   }
 
-  bool literal(const char* word) {
-    size_t len = std::char_traits<char>::length(word);
-    if (n_ - i_ < len || std::char_traits<char>::compare(p_ + i_, word, len) != 0) return false;
-    i_ += len;
+ private:
+  struct Frame {
+    Value* container;
+    std::string key;             // the member being read, in an object
+    std::set<std::string> keys;  // duplicate detection without quadratic scans
+  };
+
+  const char* begin_;
+  const char* const* furthest_;
+  int max_depth_;
+  Value root_;
+  std::vector<Frame> stack_;
+
+  size_t read() const { return size_t(*furthest_ - begin_); }
+
+  // The lexer has read one byte past a number and put it back (none at the
+  // end of the input); a number's last byte is a digit, its follower is not.
+  size_t number_end() const {
+    const size_t r = read();
+    return r > 0 && is_digit(begin_[r - 1]) ? r : r - 1;
+  }
+
+  // A key was just read up to its closing quote: its opening quote is the
+  // nearest '"' before that not escaped by an odd run of backslashes.
+  size_t key_start() const {
+    size_t close = read() - 1;
+    for (size_t j = close; j-- > 0;) {
+      if (begin_[j] != '"') continue;
+      size_t slashes = 0;
+      while (slashes < j && begin_[j - 1 - slashes] == '\\') ++slashes;
+      if (slashes % 2 == 0) return j;
+    }
+    return 0;
+  }
+
+  static char decimal_point() {
+    const std::lconv* lc = std::localeconv();
+    return lc && lc->decimal_point && *lc->decimal_point ? *lc->decimal_point : '.';
+  }
+
+  // Places v in the innermost open container (or as the document) and
+  // returns where it now lives.
+  Value* place(Value v) {
+    if (stack_.empty()) {
+      root_ = std::move(v);
+      return &root_;
+    }
+    Frame& f = stack_.back();
+    if (f.container->is_array()) {
+      Value::Array& a = f.container->as_array();
+      a.push_back(std::move(v));
+      return &a.back();
+    }
+    Value::Object& o = f.container->as_object();
+    o.emplace_back(std::move(f.key), std::move(v));
+    return &o.back().second;
+  }
+
+  bool put(Value v) {
+    place(std::move(v));
     return true;
   }
 
-  Value parse_object(int depth) {
-    ++i_;  // '{'
-    Value::Object members;
-    std::set<std::string> seen;  // duplicate detection without quadratic scans
-    skip_ws();
-    if (i_ < n_ && p_[i_] == '}') { ++i_; return Value(std::move(members)); }
-    for (;;) {
-      skip_ws();
-      if (i_ >= n_) fail("unexpected end of input, expected an object key");
-      if (p_[i_] != '"') fail("expected a string as object key, found '" + printable(p_[i_]) + "'");
-      size_t key_at = i_;
-      std::string key = parse_string();
-      if (!seen.insert(key).second) throw ParseError(key_at, "duplicate key \"" + key + "\"");
-      expect(':', "':' after an object key");
-      members.emplace_back(std::move(key), parse_value(depth));
-      skip_ws();
-      if (i_ < n_ && p_[i_] == ',') { ++i_; continue; }
-      expect('}', "',' or '}' in an object");
-      return Value(std::move(members));
-    }
-  }
-
-  Value parse_array(int depth) {
-    ++i_;  // '['
-    Value::Array items;
-    skip_ws();
-    if (i_ < n_ && p_[i_] == ']') { ++i_; return Value(std::move(items)); }
-    for (;;) {
-      items.push_back(parse_value(depth));
-      skip_ws();
-      if (i_ < n_ && p_[i_] == ',') { ++i_; continue; }
-      expect(']', "',' or ']' in an array");
-      return Value(std::move(items));
-    }
-  }
-
-  // Grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-  Value parse_number() {
-    size_t start = i_;
-    auto digits = [&] {
-      size_t d = i_;
-      while (i_ < n_ && p_[i_] >= '0' && p_[i_] <= '9') ++i_;
-      return i_ - d;
-    };
-    if (p_[i_] == '-') ++i_;
-    size_t int_start = i_;
-    if (digits() == 0) fail("expected a digit in a number");
-    if (p_[int_start] == '0' && i_ - int_start > 1) { i_ = int_start; fail("leading zeros are not allowed in a number"); }
-    bool integral = true;
-    if (i_ < n_ && p_[i_] == '.') {
-      ++i_;
-      integral = false;
-      if (digits() == 0) fail("expected a digit after the decimal point");
-    }
-    if (i_ < n_ && (p_[i_] == 'e' || p_[i_] == 'E')) {
-      ++i_;
-      integral = false;
-      if (i_ < n_ && (p_[i_] == '+' || p_[i_] == '-')) ++i_;
-      if (digits() == 0) fail("expected a digit in the exponent");
-    }
-    // from_chars is locale-independent (strtod would honour a ',' locale).
-    const char* first = p_ + start;
-    const char* last = p_ + i_;
-    if (integral) {
-      int64_t v = 0;
-      if (std::from_chars(first, last, v).ec != std::errc()) {
-        i_ = start;
-        fail("integer " + std::string(first, last) + " does not fit in 64 bits");
-      }
-      return Value(v);
-    }
-    double d = 0;
-    if (std::from_chars(first, last, d).ec != std::errc()) {
-      i_ = start;
-      fail("number " + std::string(first, last) + " is out of range for a double");
-    }
-    return Value(d);
-  }
-
-  unsigned hex4() {
-    if (n_ - i_ < 4) fail("unexpected end of input in a \\u escape");
-    unsigned v = 0;
-    for (int k = 0; k < 4; ++k, ++i_) {
-      char c = p_[i_];
-      int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-      if (d < 0) fail("invalid hex digit '" + printable(c) + "' in a \\u escape");
-      v = v * 16 + unsigned(d);
-    }
-    return v;
-  }
-
-  static void append_utf8(std::string& out, uint32_t cp) {
-    if (cp < 0x80) {
-      out += char(cp);
-    } else if (cp < 0x800) {
-      out += char(0xC0 | (cp >> 6));
-      out += char(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-      out += char(0xE0 | (cp >> 12));
-      out += char(0x80 | ((cp >> 6) & 0x3F));
-      out += char(0x80 | (cp & 0x3F));
-    } else {
-      out += char(0xF0 | (cp >> 18));
-      out += char(0x80 | ((cp >> 12) & 0x3F));
-      out += char(0x80 | ((cp >> 6) & 0x3F));
-      out += char(0x80 | (cp & 0x3F));
-    }
-  }
-
-  // Copies one raw UTF-8 sequence starting at a byte >= 0x80, validating it
-  // (no overlong forms, no surrogates, nothing above U+10FFFF).
-  void copy_utf8(std::string& out) {
-    auto b = [&](size_t k) { return static_cast<unsigned char>(p_[i_ + k]); };
-    unsigned c0 = b(0);
-    size_t len = c0 >= 0xC2 && c0 <= 0xDF ? 2 : c0 >= 0xE0 && c0 <= 0xEF ? 3 : c0 >= 0xF0 && c0 <= 0xF4 ? 4 : 0;
-    if (len == 0 || n_ - i_ < len) fail("invalid UTF-8 in a string");
-    for (size_t k = 1; k < len; ++k)
-      if ((b(k) & 0xC0) != 0x80) fail("invalid UTF-8 in a string");
-    unsigned c1 = b(1);
-    if ((c0 == 0xE0 && c1 < 0xA0) || (c0 == 0xED && c1 >= 0xA0) || (c0 == 0xF0 && c1 < 0x90) || (c0 == 0xF4 && c1 >= 0x90))
-      fail("invalid UTF-8 in a string");
-    out.append(p_ + i_, len);
-    i_ += len;
-  }
-
-  std::string parse_string() {
-    ++i_;  // opening quote
-    std::string out;
-    for (;;) {
-      if (i_ >= n_) fail("unterminated string");
-      unsigned char c = static_cast<unsigned char>(p_[i_]);
-      if (c == '"') { ++i_; return out; }
-      if (c < 0x20) fail("raw control character in a string (must be escaped)");
-      if (c >= 0x80) { copy_utf8(out); continue; }
-      if (c != '\\') { out += char(c); ++i_; continue; }
-      if (++i_ >= n_) fail("unterminated string");
-      char e = p_[i_++];
-      switch (e) {
-        case '"': out += '"'; break;
-        case '\\': out += '\\'; break;
-        case '/': out += '/'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'n': out += '\n'; break;
-        case 'r': out += '\r'; break;
-        case 't': out += '\t'; break;
-        case 'u': {
-          size_t at = i_ - 2;
-          uint32_t cp = hex4();
-          if (cp >= 0xDC00 && cp <= 0xDFFF) throw ParseError(at, "unpaired low surrogate in a \\u escape");
-          if (cp >= 0xD800 && cp <= 0xDBFF) {  // must be followed by \uDC00..\uDFFF
-            if (!(n_ - i_ >= 2 && p_[i_] == '\\' && p_[i_ + 1] == 'u')) throw ParseError(at, "unpaired high surrogate in a \\u escape");
-            i_ += 2;
-            uint32_t lo = hex4();
-            if (lo < 0xDC00 || lo > 0xDFFF) throw ParseError(at, "unpaired high surrogate in a \\u escape");
-            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-          }
-          append_utf8(out, cp);
-          break;
-        }
-        default: --i_; fail("invalid escape '\\" + printable(e) + "' in a string");
-      }
-    }
+  // Containers below the innermost one are never appended to while it is
+  // open, so the pointers on the stack stay valid.
+  bool open(Value v) {
+    if (int(stack_.size()) >= max_depth_)
+      throw ParseError(read() - 1, "nesting deeper than " + std::to_string(max_depth_) + " levels");
+    stack_.push_back(Frame{place(std::move(v)), {}, {}});
+    return true;
   }
 };
 
 }  // namespace
 
-Value parse(std::string_view text, int max_depth) { return Parser(text.data(), text.size(), max_depth).parse_document(); }
+Value parse(std::string_view text, int max_depth) {
+  if (text.size() >= 3 && text.substr(0, 3) == "\xEF\xBB\xBF")
+    throw ParseError(0, "a byte order mark is not allowed before the JSON value");
+  const char* begin = text.data();
+  const char* furthest = begin;
+  Builder builder(begin, &furthest, max_depth);
+  // strict: nothing but whitespace may follow the value; no comments.
+  const bool ok = nlohmann::json::sax_parse(CountingIterator(begin, &furthest), CountingIterator(begin + text.size(), &furthest),
+                                            &builder, nlohmann::json::input_format_t::json, /*strict=*/true,
+                                            /*ignore_comments=*/false);
+  if (!ok) throw ParseError(0, "the JSON reader stopped");  // every refusal above throws first
+  return builder.take();
+}
 
 // --- writer ---------------------------------------------------------------------
 

@@ -1,7 +1,8 @@
-// json.h — a small, strict JSON reader and writer (RFC 8259).
+// json.h — a strict JSON reader and a writer (RFC 8259).
 //
-// Written for safetensors headers, so it favours strictness and clear errors
-// over speed or convenience:
+// Made for safetensors headers, so it favours strictness and clear errors
+// over speed or convenience. The reading is nlohmann/json's parser (json.cpp;
+// docs/fuzzing.md says why and what it costs); these rules hold:
 //   - integers without fraction or exponent are kept exactly as int64_t and a
 //     literal that does not fit is an error (never silently rounded to double);
 //   - other numbers are doubles; NaN/inf cannot be read or written;
@@ -10,7 +11,8 @@
 //   - duplicate keys in an object are an error (the spec leaves them
 //     undefined; in a checkpoint they would mean two tensors with one name);
 //   - nesting is limited (default 64) so hostile input cannot blow the stack;
-//   - nothing but whitespace may follow the top-level value.
+//   - nothing but whitespace may follow the top-level value; no byte order
+//     mark, no comments.
 // Objects keep their keys in input order, so parse(dump(v)) == v and the
 // writer's output is predictable byte for byte.
 #pragma once
@@ -26,6 +28,8 @@
 namespace tinct::json {
 
 // Thrown by parse(): what() reads "JSON parse error at byte N: <reason>".
+// N is the byte where the reader gave up (for a refused number or key: where
+// it starts); the reason quotes the input printably, cut to ~200 bytes.
 class ParseError : public std::runtime_error {
  public:
   ParseError(size_t offset, const std::string& reason);

@@ -4,21 +4,25 @@
 #   tools/fuzz.sh TARGET SECONDS [JOBS]   TARGET: image | safetensors | pack | cli | all
 #   tools/fuzz.sh --seeds                 rewrite the committed seed corpus
 #   SKIP_BUILD=1 tools/fuzz.sh ...        run what build-fuzz/ holds (a second run at once)
+#   TINCT_FUZZ_BUILD=DIR tools/fuzz.sh ... another build folder (tools/sanitize.sh
+#                                         passes its build-asan/ with SKIP_BUILD=1)
 #
 # Builds build-fuzz/ (clang, -DTINCT_FUZZ=ON, no CUDA), starts from the
 # committed seeds tests/fuzz/corpus/TARGET/ and keeps what it learns in
 # build-fuzz/corpus/TARGET/ (not committed). A crash leaves its input as
 # build-fuzz/findings/TARGET/crash-*: copy it into tests/fuzz/corpus/TARGET/
 # as a regression (ctest's fuzz_replay_TARGET runs it) once fixed. Prints
-# the executions and findings of the run last; exits non-zero on a finding.
+# the executions and findings of the run last; exits non-zero on a finding
+# of this run (files left in findings/ by earlier runs are not counted).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-build=$ROOT/build-fuzz  # absolute: the targets run in folders of their own
+build=${TINCT_FUZZ_BUILD:-$ROOT/build-fuzz}
+build=$(mkdir -p "$build" && cd "$build" && pwd)  # absolute: the targets run in folders of their own
 
 configure() {
   if ! command -v clang++ >/dev/null; then
-    echo "fuzz.sh: clang++ not found (tools/setup.sh installs clang and libclang-rt-14-dev)" >&2
+    echo "fuzz.sh: clang++ not found (tools/setup.sh installs clang and libclang-rt-dev)" >&2
     exit 2
   fi
   mkdir -p "$build"
@@ -56,6 +60,12 @@ summary=""
 for t in $targets; do
   corpus="$build/corpus/$t" findings="$build/findings/$t"
   mkdir -p "$corpus" "$findings"
+  if [ ! -x "$build/tests/fuzz/fuzz_$t" ]; then
+    echo "fuzz.sh: $build/tests/fuzz/fuzz_$t is not built (configure with clang and -DTINCT_FUZZ=ON)" >&2
+    exit 2
+  fi
+  stamp="$build/findings/.start_$t"
+  touch "$stamp"
   # Per-input limits: 2 GB of memory, 10 s; -close_fd_mask=3 silences the
   # commands' own output for the CLI target (libFuzzer's report still shows).
   mask=0; [ "$t" = cli ] && mask=3
@@ -74,7 +84,7 @@ for t in $targets; do
   set -e
   cat "$work"/fuzz-*.log >> "$log" 2>/dev/null || true
   execs=$( (grep -h "stat::number_of_executed_units" "$log" || true) | awk '{s+=$2} END {print s+0}')
-  crashes=$(ls "$findings" | wc -l)
+  crashes=$(find "$findings" -type f -newer "$stamp" | wc -l)
   cov=$( (grep -ho "cov: [0-9]*" "$log" || true) | tail -1 | awk '{print $2}')
   summary+=$(printf '%-12s %6ss  %10s execs  coverage %-6s  findings %s  (exit %s)' "$t" "$seconds" "$execs" "${cov:-?}" "$crashes" "$rc")$'\n'
   if [ "$rc" -ne 0 ] || [ "$crashes" -ne 0 ]; then status=1; tail -40 "$log"; fi

@@ -5,7 +5,10 @@
 # at /usr/local/cuda or on PATH); without it the CPU backend alone is built.
 set -euo pipefail
 
-packages=(cmake g++ make libbenchmark-dev libopenblas-dev chromium)
+# clang + libclang-rt-dev (Debian 12: clang 14, libclang-rt-14-dev with
+# libFuzzer and the sanitizer runtimes): tools/sanitize.sh's build and fuzz
+# smoke. nlohmann-json3-dev: the JSON reader (header-only, engine/json.cpp).
+packages=(cmake g++ make libbenchmark-dev libopenblas-dev chromium clang libclang-rt-dev nlohmann-json3-dev)
 
 missing=()
 for p in "${packages[@]}"; do
