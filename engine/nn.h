@@ -72,6 +72,8 @@ class Conv2d : public Module {
  public:
   Conv2d(int in, int out, int kernel, int stride, int padding, int dilation, bool bias, Rng& rng);
   Tensor forward(const Tensor& x) override;
+  // forward with the eval-mode layers after it fused in (ops::conv2d_fused).
+  Tensor forward_fused(const Tensor& x, const ops::ConvFusion& f);
   Tensor weight, bias;
   int stride, padding, dilation;
 };
@@ -81,6 +83,7 @@ class ConvTranspose2d : public Module {
   ConvTranspose2d(int in, int out, int kernel, int stride, int padding, int output_padding,
                   int dilation, bool bias, Rng& rng);
   Tensor forward(const Tensor& x) override;
+  Tensor forward_fused(const Tensor& x, const ops::ConvFusion& f);  // ops::conv_transpose2d_fused
   Tensor weight, bias;
   int stride, padding, output_padding, dilation;
 };
@@ -90,6 +93,8 @@ class BatchNorm2d : public Module {
   explicit BatchNorm2d(int channels, float eps = 1e-5f, float momentum = 0.1f);
   Tensor forward(const Tensor& x) override;
   Tensor forward_relu(const Tensor& x);  // relu(forward(x)), fused on the GPU
+  // Its eval-mode form, for a fused convolution (use only when !is_training()).
+  ops::EvalBatchNorm eval_form() const { return {weight, bias, running_mean, running_var, eps}; }
   Tensor weight, bias, running_mean, running_var;
   float eps, momentum;
 };
@@ -121,6 +126,9 @@ class MaxPool2d : public Module {
 
 // Children named "0", "1", ... as in PyTorch. A BatchNorm2d followed by a
 // ReLU runs as one fused op (names and results unchanged).
+// In eval mode, a convolution (plain or transposed) followed by a batch
+// norm, an activation and a batch norm after it (each optional, in that
+// order) runs as one fused op (ops::conv2d_fused): the same values, one pass.
 class Sequential : public Module {
  public:
   Sequential() = default;

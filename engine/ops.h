@@ -22,6 +22,35 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, int stride = 1,
 Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, int stride = 1,
                         int padding = 0, int output_padding = 0, int dilation = 1);
 
+// --- fused inference convolutions (ops/conv_fused.cpp) ----------------------
+// The eval-mode layers that follow a convolution, run as its epilogue while
+// each strip of the output is in cache (kernels.h, struct Epilogue):
+//   y = post_bn(act(bn(conv(x, w) + b) + residual))
+// Every part is optional. On the CPU, when no input needs a gradient and
+// fusion is on, one pass does it all (batch norm folded into a per-channel
+// scale and shift); otherwise (CUDA, autograd, TINCT_FUSE=0) the same ops are
+// composed, so the result is the same up to float rounding.
+struct EvalBatchNorm {  // batch norm with its running statistics
+  Tensor gamma, beta, mean, var;
+  float eps = 1e-5f;
+  bool defined() const { return mean.defined(); }
+};
+struct ConvFusion {
+  EvalBatchNorm bn;          // before the activation
+  Tensor residual;           // added before the activation; the output's shape
+  bool has_act = false;
+  Act act = Act::Relu;
+  float slope = 0.0f;        // LeakyRelu
+  EvalBatchNorm post_bn;     // after the activation
+};
+Tensor conv2d_fused(const Tensor& x, const Tensor& w, const Tensor& b, int stride, int padding, int dilation,
+                    const ConvFusion& f);
+Tensor conv_transpose2d_fused(const Tensor& x, const Tensor& w, const Tensor& b, int stride, int padding,
+                              int output_padding, int dilation, const ConvFusion& f);
+// False when TINCT_FUSE=0 is in the environment (read once): the fused ops
+// then compose, to measure what fusion buys.
+bool fusion_enabled();
+
 // --- normalisation (ops/batchnorm.cpp) ---------------------------------------
 // training: normalise with batch statistics and update running_mean/var in
 // place (momentum as PyTorch); eval: normalise with the running statistics.

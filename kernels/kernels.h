@@ -95,6 +95,14 @@ void conv2d_bwd_filter_ref(const Conv2dParams& p, const float* x, const float* d
 void conv2d_fwd(const Conv2dParams& p, const float* x, const float* w, const float* b, float* y);
 void conv2d_bwd_data(const Conv2dParams& p, const float* dy, const float* w, float* dx);
 void conv2d_bwd_filter(const Conv2dParams& p, const float* x, const float* dy, float* dw, float* db);
+// Fused inference forwards: the convolution, then an Epilogue on its output
+// while it is still in cache (see below). conv2d_fwd is conv2d_fwd_fused
+// with the bias as the epilogue's shift. conv_transpose2d_fwd_fused is the
+// conv_transpose2d forward (the conv2d_bwd_data of p) with an epilogue on it.
+struct Epilogue;
+void conv2d_fwd_fused(const Conv2dParams& p, const float* x, const float* w, const Epilogue& e, float* y);
+void conv_transpose2d_fwd_fused(const Conv2dParams& p, const float* x, const float* w, const Epilogue& e,
+                                float* y);
 // Winograd F(4x4, 3x3) (kernels/cpu/conv_winograd_ref.cpp): the readable
 // specification of the CUDA Winograd path; 3x3, stride 1, padding a multiple
 // of the dilation, pad / dilation <= 2 (dilation d: d^2 phases of tiles).
@@ -110,6 +118,33 @@ bool conv2d_winograd_pays(const Conv2dParams& p);
 // im2col for one image: col[(c*R + r)*S + s][P*Q]; col2im accumulates back.
 void im2col(const Conv2dParams& p, const float* x_img, float* col);
 void col2im(const Conv2dParams& p, const float* col, float* dx_img);  // dx_img += ...
+
+// --- fused epilogue (kernels/cpu/epilogue_ref.cpp, epilogue.cpp) ------------
+// What a fused inference convolution does to each output value v of channel
+// k, in place, in this order (the eval-mode layers that follow a conv):
+//   v = post_scale[k] * act(scale[k] * v + shift[k] + residual) + post_shift[k]
+// A null pointer is the identity (scale and post_scale 1, the others 0);
+// has_act false skips the activation. A conv bias b and an eval batch norm
+// (gamma, beta, mean, var) before the activation fold into
+//   scale = gamma / sqrt(var + eps),  shift = beta + (b - mean) * scale;
+// one after it is (post_scale, post_shift). residual has y's layout [N,K,HW].
+struct Epilogue {
+  const float* scale = nullptr;
+  const float* shift = nullptr;
+  const float* residual = nullptr;
+  bool has_act = false;
+  Act act = Act::Relu;
+  float slope = 0.0f;  // LeakyRelu
+  const float* post_scale = nullptr;
+  const float* post_shift = nullptr;
+  bool identity() const { return !scale && !shift && !residual && !has_act && !post_scale && !post_shift; }
+};
+// The reference: plain loops over y[N,K,HW].
+void epilogue_ref(const Epilogue& e, int N, int K, int HW, float* y);
+// The fast one over rows (channels) [k0, k1) and columns [j0, j0 + nj) of
+// image n (y_img is that image's [K, HW]); single-threaded: the
+// convolutions call it per strip, rows split over their threads.
+void epilogue_strip(const Epilogue& e, int n, int K, int HW, int k0, int k1, int j0, int nj, float* y_img);
 
 // --- per-channel bias (kernels/cpu/bias_ref.cpp) ----------------------------
 // y[n,c,i] += b[c];   db[c] += sum_{n,i} dy[n,c,i]
@@ -146,6 +181,9 @@ void act_bwd_ref(Act a, float slope, size_t n, const float* x, const float* y, c
 // argmax[n,c,p,q] = flat index h*W + w of the chosen input (padding is -inf).
 void maxpool2d_fwd_ref(const Pool2dParams& p, const float* x, float* y, int32_t* argmax);
 void maxpool2d_bwd_ref(const Pool2dParams& p, const float* dy, const int32_t* argmax, float* dx);
+// Fast forward (kernels/cpu/pool.cpp), the same contract; argmax may be null
+// (inference: no indices are written).
+void maxpool2d_fwd(const Pool2dParams& p, const float* x, float* y, int32_t* argmax);
 
 // --- elementwise (kernels/cpu/elementwise_ref.cpp) --------------------------
 void add_ref(size_t n, const float* a, const float* b, float* y);       // y = a + b

@@ -28,7 +28,10 @@ class Repeat : public nn::Module {
   Repeat(std::shared_ptr<nn::Module> m, int times) : m_(register_module("0", std::move(m))), times_(times) {}
   Tensor forward(const Tensor& x) override {
     Tensor h = x;
-    for (int i = 0; i < times_; ++i) h = ops::relu((*m_)(h));
+    auto* conv = dynamic_cast<nn::Conv2d*>(m_.get());
+    ops::ConvFusion relu;
+    relu.has_act = true;
+    for (int i = 0; i < times_; ++i) h = conv && !is_training() ? conv->forward_fused(h, relu) : ops::relu((*m_)(h));
     return h;
   }
 

@@ -47,7 +47,12 @@ Tensor Generator::forward(const Tensor& x) {
     h = (*up_[i])(h);
     h = (*fuse_[i])(ops::concat({h, f[3 - i]}));
   }
-  return ops::tanh((*out_)((*last_up_)(h)));
+  h = (*last_up_)(h);
+  if (is_training()) return ops::tanh((*out_)(h));
+  ops::ConvFusion tanh;
+  tanh.has_act = true;
+  tanh.act = Act::Tanh;
+  return out_->forward_fused(h, tanh);
 }
 
 Discriminator::Discriminator(int d, Rng& rng) {

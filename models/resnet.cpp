@@ -16,6 +16,15 @@ BasicBlock::BasicBlock(int in, int out, int stride, Rng& rng) {
 }
 
 Tensor BasicBlock::forward(const Tensor& x) {
+  if (!is_training()) {  // eval: each conv with its BN, ReLU and the residual fused
+    ops::ConvFusion f1;
+    f1.bn = bn1_->eval_form();
+    f1.has_act = true;
+    ops::ConvFusion f2 = f1;
+    f2.bn = bn2_->eval_form();
+    f2.residual = downsample_ ? (*downsample_)(x) : x;  // the Sequential fuses conv + BN
+    return conv2_->forward_fused(conv1_->forward_fused(x, f1), f2);
+  }
   Tensor h = bn1_->forward_relu((*conv1_)(x));
   h = (*bn2_)((*conv2_)(h));
   return ops::relu(ops::add(h, downsample_ ? (*downsample_)(x) : x));
@@ -40,7 +49,14 @@ int ResNetEncoder::channels(int stage) const { return stage <= 1 ? base_ : base_
 
 std::vector<Tensor> ResNetEncoder::features(const Tensor& x) {
   std::vector<Tensor> f;
-  f.push_back(bn1_->forward_relu((*conv1_)(x)));
+  if (is_training()) {
+    f.push_back(bn1_->forward_relu((*conv1_)(x)));
+  } else {
+    ops::ConvFusion stem;
+    stem.bn = bn1_->eval_form();
+    stem.has_act = true;
+    f.push_back(conv1_->forward_fused(x, stem));
+  }
   Tensor h = ops::max_pool2d(f.back(), 3, 2, 1);
   for (auto& layer : layers_) {
     h = (*layer)(h);

@@ -14,6 +14,10 @@ Conv2d::Conv2d(int in, int out, int kernel, int stride, int padding, int dilatio
 
 Tensor Conv2d::forward(const Tensor& x) { return ops::conv2d(x, weight, bias, stride, padding, dilation); }
 
+Tensor Conv2d::forward_fused(const Tensor& x, const ops::ConvFusion& f) {
+  return ops::conv2d_fused(x, weight, bias, stride, padding, dilation, f);
+}
+
 ConvTranspose2d::ConvTranspose2d(int in, int out, int kernel, int stride, int padding, int output_padding,
                                  int dilation, bool with_bias, Rng& rng)
     : stride(stride), padding(padding), output_padding(output_padding), dilation(dilation) {
@@ -25,6 +29,10 @@ ConvTranspose2d::ConvTranspose2d(int in, int out, int kernel, int stride, int pa
 
 Tensor ConvTranspose2d::forward(const Tensor& x) {
   return ops::conv_transpose2d(x, weight, bias, stride, padding, output_padding, dilation);
+}
+
+Tensor ConvTranspose2d::forward_fused(const Tensor& x, const ops::ConvFusion& f) {
+  return ops::conv_transpose2d_fused(x, weight, bias, stride, padding, output_padding, dilation, f);
 }
 
 BatchNorm2d::BatchNorm2d(int channels, float eps, float momentum) : eps(eps), momentum(momentum) {

@@ -136,15 +136,54 @@ Sequential& Sequential::add(ModulePtr m) {
   return *this;
 }
 
+namespace {
+
+// The fusion of the layers after a convolution, from layers[i] on: a batch
+// norm, an activation, a batch norm (each optional, in this order). Returns
+// the index after the last one taken.
+size_t fusion_after(const std::vector<ModulePtr>& layers, size_t i, ops::ConvFusion& f) {
+  auto bn_at = [&](size_t j) -> BatchNorm2d* {
+    auto* bn = j < layers.size() ? dynamic_cast<BatchNorm2d*>(layers[j].get()) : nullptr;
+    return bn && !bn->is_training() ? bn : nullptr;
+  };
+  if (auto* bn = bn_at(i)) f.bn = bn->eval_form(), ++i;
+  if (i < layers.size()) {
+    Module* m = layers[i].get();
+    f.has_act = true;
+    if (dynamic_cast<ReLU*>(m)) f.act = Act::Relu;
+    else if (auto* l = dynamic_cast<LeakyReLU*>(m)) f.act = Act::LeakyRelu, f.slope = l->slope;
+    else if (dynamic_cast<Tanh*>(m)) f.act = Act::Tanh;
+    else if (dynamic_cast<Sigmoid*>(m)) f.act = Act::Sigmoid;
+    else f.has_act = false;
+    if (f.has_act) {
+      ++i;
+      if (auto* bn = bn_at(i)) f.post_bn = bn->eval_form(), ++i;
+    }
+  }
+  return i;
+}
+
+}  // namespace
+
 Tensor Sequential::forward(const Tensor& x) {
   Tensor h = x;
   for (size_t i = 0; i < layers_.size(); ++i) {
-    auto* bn = dynamic_cast<BatchNorm2d*>(layers_[i].get());
+    Module* m = layers_[i].get();
+    auto* conv = dynamic_cast<Conv2d*>(m);
+    auto* deconv = conv ? nullptr : dynamic_cast<ConvTranspose2d*>(m);
+    if (!is_training() && (conv || deconv)) {
+      ops::ConvFusion f;
+      const size_t next = fusion_after(layers_, i + 1, f);
+      h = conv ? conv->forward_fused(h, f) : deconv->forward_fused(h, f);
+      i = next - 1;
+      continue;
+    }
+    auto* bn = dynamic_cast<BatchNorm2d*>(m);
     if (bn && i + 1 < layers_.size() && dynamic_cast<ReLU*>(layers_[i + 1].get())) {
       h = bn->forward_relu(h);
       ++i;
     } else {
-      h = layers_[i]->forward(h);
+      h = m->forward(h);
     }
   }
   return h;

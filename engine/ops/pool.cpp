@@ -22,12 +22,16 @@ Tensor max_pool2d(const Tensor& x, int kernel, int stride, int padding) {
                                   " (padding may be at most half the window)");
   Tensor y = Tensor::empty({p.N, p.C, p.P, p.Q}, dev);
   // The argmax indices (int32) live in a float tensor of the same size: one
-  // allocation path for both devices.
-  Tensor argmax = Tensor::empty(y.shape(), dev);
-  auto idx = [](const Tensor& t) { return reinterpret_cast<int32_t*>(const_cast<float*>(t.data())); };
+  // allocation path for both devices. Only backward reads them: without a
+  // gradient to come, the CPU writes none.
+  const bool grad = needs_grad({&x});
+  Tensor argmax = grad || dev == Device::CUDA ? Tensor::empty(y.shape(), dev) : Tensor();
+  auto idx = [](const Tensor& t) {
+    return t.defined() ? reinterpret_cast<int32_t*>(const_cast<float*>(t.data())) : nullptr;
+  };
   TINCT_DISPATCH(dev, cuda::maxpool2d_fwd(p, x.data(), y.data(), idx(argmax)),
-                 cpu::maxpool2d_fwd_ref(p, x.data(), y.data(), idx(argmax)));
-  if (needs_grad({&x})) {
+                 cpu::maxpool2d_fwd(p, x.data(), y.data(), idx(argmax)));
+  if (grad) {
     record(y, op, {x}, [=](const Tensor& gy) {
       Tensor gx = Tensor::empty(x.shape(), dev);
       TINCT_DISPATCH(dev, cuda::maxpool2d_bwd(p, gy.data(), idx(argmax), gx.data()),

@@ -253,21 +253,25 @@ void col2im(const Conv2dParams& p, const float* col, float* dx_img) {
   col2im_block(p, col, PQ, 0, PQ, 0, p.C, dx_img);
 }
 
-void conv2d_fwd_im2col_for_bench(const Conv2dParams& p, const float* x, const float* w, const float* b,
-                                 float* y);
+namespace {
 
-void conv2d_fwd(const Conv2dParams& p, const float* x, const float* w, const float* b, float* y) {
-  if (conv2d_winograd_pays(p)) {  // conv_winograd.cpp: 3x3 stride 1 where it measured faster
-    conv2d_fwd_winograd(p, x, w, b, y);
+// The epilogue on columns [j0, j0 + nj) of image n's output, its rows
+// (channels) split over the threads when `parallel`.
+void apply_epilogue(const Epilogue& e, int n, int K, int HW, int j0, int nj, float* y_img, bool parallel) {
+  if (e.identity()) return;
+  if (!parallel) {
+    epilogue_strip(e, n, K, HW, 0, K, j0, nj, y_img);
     return;
   }
-  conv2d_fwd_im2col_for_bench(p, x, w, b, y);
+#pragma omp parallel
+  {
+    const int nt = omp_get_num_threads(), t = omp_get_thread_num();
+    epilogue_strip(e, n, K, HW, (int)((long)K * t / nt), (int)((long)K * (t + 1) / nt), j0, nj, y_img);
+  }
 }
 
-// The im2col + GEMM forward alone (bench/bench_conv_winograd.cpp times it
-// against the Winograd path).
-void conv2d_fwd_im2col_for_bench(const Conv2dParams& p, const float* x, const float* w, const float* b,
-                                 float* y) {
+// im2col + GEMM, the epilogue on each strip while it is in cache.
+void conv2d_fwd_im2col(const Conv2dParams& p, const float* x, const float* w, const Epilogue& e, float* y) {
   const int CRS = p.C * p.R * p.S, PQ = p.P * p.Q;
   const size_t x_img = (size_t)p.C * p.H * p.W, y_img = (size_t)p.K * PQ;
   const bool pointwise = is_pointwise(p);
@@ -291,20 +295,16 @@ void conv2d_fwd_im2col_for_bench(const Conv2dParams& p, const float* x, const fl
         lower(p, xn, j0, nj, col, parallel_inside);
         detail::sgemm_packed_a(g, p.K, nj, CRS, 1.0f, wpack, false, col, nj, 0.0f, yn + j0, PQ);
       }
-      if (b) {  // while the strip is still in cache
-        for (int k = 0; k < p.K; ++k) {
-          float* row = yn + (size_t)k * PQ + j0;
-          const float bk = b[k];
-          for (int i = 0; i < nj; ++i) row[i] += bk;
-        }
-      }
+      apply_epilogue(e, n, p.K, PQ, j0, nj, yn, parallel_inside);  // while the strip is in cache
     }
   });
 }
 
-void conv2d_bwd_data(const Conv2dParams& p, const float* dy, const float* w, float* dx) {
-  const int CRS = p.C * p.R * p.S, PQ = p.P * p.Q;
-  const size_t x_img = (size_t)p.C * p.H * p.W, y_img = (size_t)p.K * PQ;
+// dx = conv2d backward-data, then the epilogue on each image of dx once its
+// col2im sums are complete (e may be null: none).
+void bwd_data(const Conv2dParams& p, const float* dy, const float* w, float* dx, const Epilogue* e) {
+  const int CRS = p.C * p.R * p.S, PQ = p.P * p.Q, HW = p.H * p.W;
+  const size_t x_img = (size_t)p.C * HW, y_img = (size_t)p.K * PQ;
   const bool pointwise = is_pointwise(p);
   const GemmKernel& g = detail::active_gemm_kernel();
   const int width = strip_width(g, CRS, PQ);
@@ -318,16 +318,60 @@ void conv2d_bwd_data(const Conv2dParams& p, const float* dy, const float* w, flo
     float* dxn = dx + n * x_img;
     if (pointwise) {  // dx_n[C, HW] = W^T[C, K] * dY_n[K, HW], straight into dx
       detail::sgemm_packed_a(g, p.C, PQ, p.K, 1.0f, wpack, false, dyn, PQ, 0.0f, dxn, PQ);
-      return;
+    } else {
+      std::fill(dxn, dxn + x_img, 0.0f);  // overwrite: col2im only accumulates
+      for (int j0 = 0; j0 < PQ; j0 += width) {
+        const int nj = std::min(width, PQ - j0);
+        float* dcol = grow(col_workspace(), (size_t)CRS * nj);
+        detail::sgemm_packed_a(g, CRS, nj, p.K, 1.0f, wpack, false, dyn + j0, PQ, 0.0f, dcol, nj);
+        unlower(p, dcol, j0, nj, dxn, parallel_inside);
+      }
     }
-    std::fill(dxn, dxn + x_img, 0.0f);  // overwrite: col2im only accumulates
-    for (int j0 = 0; j0 < PQ; j0 += width) {
-      const int nj = std::min(width, PQ - j0);
-      float* dcol = grow(col_workspace(), (size_t)CRS * nj);
-      detail::sgemm_packed_a(g, CRS, nj, p.K, 1.0f, wpack, false, dyn + j0, PQ, 0.0f, dcol, nj);
-      unlower(p, dcol, j0, nj, dxn, parallel_inside);
-    }
+    if (e) apply_epilogue(*e, n, p.C, HW, 0, HW, dxn, parallel_inside);
   });
+}
+
+}  // namespace
+
+void conv2d_fwd(const Conv2dParams& p, const float* x, const float* w, const float* b, float* y) {
+  Epilogue e;
+  e.shift = b;
+  conv2d_fwd_fused(p, x, w, e, y);
+}
+
+void conv2d_fwd_fused(const Conv2dParams& p, const float* x, const float* w, const Epilogue& e, float* y) {
+  if (conv2d_winograd_pays(p)) {  // conv_winograd.cpp: 3x3 stride 1 where it measured faster
+    // The Winograd path adds a bias itself; any other epilogue runs after
+    // it, per image.
+    Epilogue rest = e;
+    rest.shift = nullptr;
+    const bool bias_only = rest.identity();
+    conv2d_fwd_winograd(p, x, w, bias_only ? e.shift : nullptr, y);
+    if (!bias_only) {
+      const int PQ = p.P * p.Q;
+      for (int n = 0; n < p.N; ++n) apply_epilogue(e, n, p.K, PQ, 0, PQ, y + (size_t)n * p.K * PQ, max_threads() > 1);
+    }
+    return;
+  }
+  conv2d_fwd_im2col(p, x, w, e, y);
+}
+
+// The im2col + GEMM forward alone, bias only (bench/bench_conv_winograd.cpp
+// times it against the Winograd path).
+void conv2d_fwd_im2col_for_bench(const Conv2dParams& p, const float* x, const float* w, const float* b,
+                                 float* y) {
+  Epilogue e;
+  e.shift = b;
+  conv2d_fwd_im2col(p, x, w, e, y);
+}
+
+void conv2d_bwd_data(const Conv2dParams& p, const float* dy, const float* w, float* dx) {
+  bwd_data(p, dy, w, dx, nullptr);
+}
+
+void conv_transpose2d_fwd_fused(const Conv2dParams& p, const float* x, const float* w, const Epilogue& e,
+                                float* y) {
+  bwd_data(p, x, w, y, &e);
 }
 
 void conv2d_bwd_filter(const Conv2dParams& p, const float* x, const float* dy, float* dw, float* db) {
