@@ -23,27 +23,6 @@ int model_side(int side, double scale, int m) {
   return std::max(m, int(std::lround(side * scale / m)) * m);
 }
 
-// A predicted (L, a, b) outside the sRGB gamut would be clipped per channel
-// on the way to RGB, which shifts its lightness and hue. Instead the chroma
-// is reduced at constant L and hue (a bisection on the ab scale) until the
-// colour fits, so the output keeps the photo's own lightness exactly (up to
-// 8-bit rounding).
-void fit_chroma_to_gamut(const float* L, float* ab, size_t n) {
-  // Pixels are independent; out-of-gamut ones cluster, hence dynamic chunks.
-#pragma omp parallel for schedule(dynamic, 2048) if (n >= 4096)
-  for (size_t i = 0; i < n; ++i) {
-    const double l = L[i], a = ab[i], b = ab[n + i];
-    if (color::lab_in_srgb_gamut(l, a, b)) continue;
-    double lo = 0, hi = 1;  // scale 0 (gray) is always in gamut for L in [0, 100]
-    for (int it = 0; it < 12; ++it) {
-      const double mid = 0.5 * (lo + hi);
-      (color::lab_in_srgb_gamut(l, a * mid, b * mid) ? lo : hi) = mid;
-    }
-    ab[i] = float(a * lo);
-    ab[n + i] = float(b * lo);
-  }
-}
-
 }  // namespace
 
 data::Image grayscale_of(const data::Image& photo) {
@@ -91,14 +70,21 @@ data::Image colorize_image(Colorizer& model, const data::Image& photo, const Col
   // (a full-size ab plane would be 8 bytes a pixel, 96 MB at 12 Mpx).
   std::vector<float> L(n);
   {
-    constexpr size_t kBand = size_t(1) << 16;
-    std::vector<float> ab_band(2 * std::min(n, kBand));
-    for (size_t off = 0; off < n; off += kBand) {
-      const size_t m = std::min(kBand, n - off);
-      lab.convert(photo.pixels.data() + 3 * off, m, L.data() + off, ab_band.data());
+    // Bands of 16K pixels, one scratch band per thread (192 KB each).
+    constexpr size_t kBand = size_t(1) << 14;
+#pragma omp parallel if (n >= 2 * kBand)
+    {
+      std::vector<float> ab_band(2 * std::min(n, kBand));
+#pragma omp for schedule(static)
+      for (size_t off = 0; off < n; off += kBand) {
+        const size_t m = std::min(kBand, n - off);
+        lab.convert(photo.pixels.data() + 3 * off, m, L.data() + off, ab_band.data());
+      }
     }
   }
-  fit_chroma_to_gamut(L.data(), ab_full.data(), n);
+  // Out-of-gamut predictions lose chroma at constant L and hue, rather than
+  // being clipped per channel (color::fit_chroma_to_gamut, gamut.h).
+  color::fit_chroma_to_gamut(L.data(), ab_full.data(), n);
   data::Image out(photo.width, photo.height, 3);
   color::lab_to_srgb_image(L.data(), ab_full.data(), n, out.pixels.data());
   return out;

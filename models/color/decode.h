@@ -50,6 +50,12 @@ void decode_mode(const AbGamut& gamut, const float* z, std::size_t n, float* ab)
 // the distribution by m before it is sharpened (prior_correction_offsets).
 void decode_logits(const AbGamut& gamut, const float* logits, std::size_t n, float* ab,
                    float T = kAnnealTemperature, const float* offset = nullptr);
+// decode_logits is vectorised (16 pixels at a time, a polynomial exp) and
+// threaded over pixels; decode_logits_ref is its specification, one pixel
+// at a time through std::exp. They agree within 1e-4 in ab (in practice about
+// 1e-6; tests/test_colorize_pipeline.cpp).
+void decode_logits_ref(const AbGamut& gamut, const float* logits, std::size_t n, float* ab,
+                       float T = kAnnealTemperature, const float* offset = nullptr);
 
 // Undoing the class rebalancing at decoding. A network trained with the
 // rebalanced loss (pixels weighted by w(true bin)) learns, where it is

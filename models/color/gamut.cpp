@@ -22,6 +22,80 @@ bool lab_in_srgb_gamut(double L, double a, double b) {
   return in_unit_cube(lab_to_linear_rgb({L, a, b}), 1e-9);
 }
 
+// ---------------------------------------------------------------------------
+// Fitting into the gamut.
+
+void fit_chroma_to_gamut_ref(const float* L, float* ab, std::size_t n) {
+  // Pixels are independent; out-of-gamut ones cluster, hence dynamic chunks.
+#pragma omp parallel for schedule(dynamic, 2048) if (n >= 4096)
+  for (std::size_t i = 0; i < n; ++i) {
+    const double l = L[i], a = ab[i], b = ab[n + i];
+    if (lab_in_srgb_gamut(l, a, b)) continue;
+    double lo = 0, hi = 1;  // scale 0 (gray) is always in gamut for L in [0, 100]
+    for (int it = 0; it < 12; ++it) {
+      const double mid = 0.5 * (lo + hi);
+      (lab_in_srgb_gamut(l, a * mid, b * mid) ? lo : hi) = mid;
+    }
+    ab[i] = float(a * lo);
+    ab[n + i] = float(b * lo);
+  }
+}
+
+namespace {
+
+// lab_in_srgb_gamut(L, t a, t b) for one pixel, with the terms that depend on
+// L only computed once. The operations are those of lab_to_xyz,
+// xyz_to_linear_rgb and in_unit_cube, in the same order, so the answer is
+// the same bit for bit (fy and Y are the same doubles whether computed once
+// or per call).
+struct RayTest {
+  double fy, Y, a, b;
+  const Mat3& M = xyz_to_linear_rgb_matrix();
+  RayTest(double L, double a_, double b_)
+      : fy((L + 16.0) / 116.0), Y(kWhiteY * lab_f_inverse(fy)), a(a_), b(b_) {}
+  bool inside(double t) const {
+    const double fx = fy + (a * t) / 500.0;
+    const double fz = fy - (b * t) / 200.0;
+    const double X = kWhiteX * lab_f_inverse(fx), Z = kWhiteZ * lab_f_inverse(fz);
+    constexpr double lo = -1e-9, hi = 1.0 + 1e-9;  // lab_in_srgb_gamut's tolerance
+    for (int r = 0; r < 3; ++r) {
+      const double c = M.m[r][0] * X + M.m[r][1] * Y + M.m[r][2] * Z;
+      if (!(c >= lo && c <= hi)) return false;
+    }
+    return true;
+  }
+};
+
+}  // namespace
+
+void fit_chroma_to_gamut(const float* L, float* ab, std::size_t n) {
+  // The float screen: within 1e-5 of the cube's inside, far more than the
+  // float conversion's error (about 1e-6), the double chain is inside too.
+  constexpr float kMargin = 1e-5f;
+  constexpr std::size_t kSpan = kLinearSpan;
+#pragma omp parallel for schedule(dynamic, 8) if (n >= 4096)
+  for (std::size_t s = 0; s < n; s += kSpan) {
+    const int m = static_cast<int>(std::min<std::size_t>(kSpan, n - s));
+    alignas(32) float r[kSpan], g[kSpan], bl[kSpan];
+    alignas(32) std::int32_t surely[kSpan];
+    lab_to_linear_span(L + s, ab + s, ab + n + s, m, kMargin, 1.0f - kMargin, r, g, bl, surely);
+    for (int k = 0; k < m; ++k) {
+      if (surely[k]) continue;
+      const std::size_t i = s + static_cast<std::size_t>(k);
+      const double a = ab[i], b = ab[n + i];
+      const RayTest ray(L[i], a, b);
+      if (ray.inside(1.0)) continue;
+      double lo = 0, hi = 1;  // the reference's bisection, step for step
+      for (int it = 0; it < 12; ++it) {
+        const double mid = 0.5 * (lo + hi);
+        (ray.inside(mid) ? lo : hi) = mid;
+      }
+      ab[i] = float(a * lo);
+      ab[n + i] = float(b * lo);
+    }
+  }
+}
+
 namespace {
 
 // Answers "is (L, a, b) an sRGB colour for some sample L = j * L_step in

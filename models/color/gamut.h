@@ -82,6 +82,23 @@ struct GamutSampling {
 // rounding, so that the white (100, 0, 0) and black count as inside).
 bool lab_in_srgb_gamut(double L, double a, double b);
 
+// Fitting predicted colours into the gamut (colorize's last step before RGB).
+// A predicted (L, a, b) outside the sRGB gamut would be clipped per channel
+// on the way to RGB, which shifts its lightness and hue. Instead its ab is
+// scaled by the largest t in {k / 4096} found by 12 bisection steps on
+// [0, 1] such that (L, t a, t b) is in gamut (lab_in_srgb_gamut): lightness
+// and hue are kept. L [n], ab [2, n] planar, ab modified in place.
+//
+// fit_chroma_to_gamut_ref is the readable specification (a bisection per
+// pixel through lab_in_srgb_gamut). fit_chroma_to_gamut gives the same
+// result: pixels that a float conversion puts inside the cube by a margin
+// (1e-5, ten times the float error) are skipped, 8 at a time; the rest run
+// the same double-precision bisection, inlined. Equal bit for bit when both
+// are compiled without FMA contraction (the default x86-64-v2 build);
+// tests/test_colorize_pipeline.cpp compares them.
+void fit_chroma_to_gamut_ref(const float* L, float* ab, std::size_t n);
+void fit_chroma_to_gamut(const float* L, float* ab, std::size_t n);
+
 // True when some sampled L in [0, 100] makes (L, a, b) an sRGB colour.
 bool ab_in_srgb_gamut_at_some_L(double a, double b, double L_step = 0.1);
 

@@ -4,6 +4,13 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstring>
+#include <limits>
+#include <stdexcept>
+
+// The fast image path uses 32-byte GCC vectors internally (no ABI is
+// involved); without AVX GCC warns that passing them changed in GCC 4.6.
+#pragma GCC diagnostic ignored "-Wpsabi"
 
 namespace tinct::color {
 
@@ -238,8 +245,10 @@ std::size_t lab_to_srgb_image(const float* L, const float* ab, std::size_t n, fl
   return outside;
 }
 
-std::size_t lab_to_srgb_image(const float* L, const float* ab, std::size_t n, std::uint8_t* rgb,
+std::size_t lab_to_srgb_image_ref(const float* L, const float* ab, std::size_t n, std::uint8_t* rgb,
                               std::uint8_t* out_of_gamut) {
+  // The specification of lab_to_srgb_image (bytes): the double chain, pow()
+  // and lround() per channel.
   std::size_t outside = 0;
 #pragma omp parallel for schedule(static) reduction(+ : outside) if (n >= 4096)
   for (std::size_t i = 0; i < n; ++i) {
@@ -250,6 +259,216 @@ std::size_t lab_to_srgb_image(const float* L, const float* ab, std::size_t n, st
     rgb[3 * i + 0] = to_byte(c.r);
     rgb[3 * i + 1] = to_byte(c.g);
     rgb[3 * i + 2] = to_byte(c.b);
+  }
+  return outside;
+}
+
+// ---------------------------------------------------------------------------
+// The fast byte path.
+//
+// 8-bit sRGB without pow(). The output byte of a linear value l is
+// lround(255 * linear_to_srgb(l)) clamped to 0..255, i.e. the number of
+// half-level thresholds t_k = linear_to_srgb^-1((k + 0.5) / 255), k = 0..254,
+// that l reaches (l >= t_k): the curve is increasing. Every t_k here lies on
+// the curve's power segment or its linear toe, never in the 3e-8 gap between
+// them (lab.cpp's srgb_to_linear note), so t_k = srgb_to_linear((k+0.5)/255)
+// is the exact inverse. Each t_k is stored as the smallest float >= t_k, so
+// for a float l, l >= t_k(float) exactly when l >= t_k: the count is exact
+// for the float l it is given; only the float arithmetic before it (Lab ->
+// linear in float, not double) can move a value across a threshold, by about
+// 1e-7, so outputs differ from the double reference only for channels within
+// that of a rounding boundary, and then by one level.
+//
+// Counting fast: a float's bits, read as an integer, are monotone in its
+// value for l >= 0. The top 16 bits (exponent + 7 mantissa bits) cut
+// [2^-13, 1) into 13 * 128 buckets, each at most 1/128 = 0.8% wide
+// relatively; consecutive thresholds are at least 0.89% apart (near l = 1,
+// where dl/l = 2.4 dc / (c + 0.055)) and more elsewhere, so a bucket holds at
+// most one threshold (checked when the table is built). The table gives the
+// count at the bucket's lower edge; one comparison adds the threshold inside.
+// Below 2^-13 (< t_0 = 1.5e-4, negatives included) the count is 0; at 1 and
+// above it is 255.
+
+namespace {
+
+struct Srgb8Encoder {
+  static constexpr int kLowExp = 127 - 13;                      // biased exponent of 2^-13
+  static constexpr int kBase = kLowExp << 7;                    // bits >> 16 of 2^-13
+  static constexpr int kBuckets = (127 - kLowExp) << 7;         // up to 1.0
+  float threshold[256];  // t_0..t_254 rounded up; t_255 = +inf (never reached)
+  std::uint8_t count[kBuckets];
+
+  Srgb8Encoder() {
+    for (int k = 0; k < 255; ++k) {
+      const double t = srgb_to_linear((k + 0.5) / 255.0);
+      float f = static_cast<float>(t);
+      if (static_cast<double>(f) < t) f = std::nextafter(f, 2.0f);
+      threshold[k] = f;
+    }
+    threshold[255] = std::numeric_limits<float>::infinity();
+    int k = 0;
+    for (int j = 0; j < kBuckets; ++j) {
+      const std::uint32_t bits = static_cast<std::uint32_t>(kBase + j) << 16;
+      float lo;
+      std::memcpy(&lo, &bits, sizeof lo);
+      while (k < 255 && threshold[k] <= lo) ++k;
+      count[j] = static_cast<std::uint8_t>(k);
+    }
+    // At most one threshold strictly inside each bucket (see above).
+    for (int j = 0; j + 1 < kBuckets; ++j)
+      if (count[j + 1] - count[j] > 1) throw std::logic_error("Srgb8Encoder: bucket too wide");
+    if (count[0] != 0 || threshold[254] >= 1.0f) throw std::logic_error("Srgb8Encoder: range");
+  }
+
+  std::uint8_t encode(float l) const {
+    std::int32_t bits;
+    std::memcpy(&bits, &l, sizeof bits);
+    // Negative floats are negative integers: they land in bucket 0 with
+    // anything below 2^-13 (count 0, and l < t_0). NaN and l >= 1: the last
+    // bucket, count 255 (t_255 = inf is never reached).
+    const int j = std::clamp((bits >> 16) - kBase, 0, kBuckets - 1);
+    const int c = count[j];
+    return static_cast<std::uint8_t>(c + (l >= threshold[c]));
+  }
+};
+
+const Srgb8Encoder& srgb8_encoder() {
+  static const Srgb8Encoder e;
+  return e;
+}
+
+// Lab -> linear RGB in float for a span, the white folded into the matrix
+// (r = M^-1 diag(white) (f^-1(fx), f^-1(fy), f^-1(fz))): no calls, no pow
+// (f^-1 is a cube), 8 pixels per vector step. Float keeps the linear values within about
+// 1e-6 of the double chain (tests/test_colorize_pipeline.cpp measures it).
+struct LinearFromLab {
+  float m[9];
+  float lo, hi;  // linear bounds equivalent to sRGB in [-tol, 1 + tol]
+  LinearFromLab() {
+    const Mat3& Minv = xyz_to_linear_rgb_matrix();
+    const double white[3] = {kWhiteX, kWhiteY, kWhiteZ};
+    for (int r = 0; r < 3; ++r)
+      for (int c = 0; c < 3; ++c) m[3 * r + c] = static_cast<float>(Minv.m[r][c] * white[c]);
+    // linear_to_srgb is 12.92 l below 0 and the power law above 1, both
+    // increasing, so sRGB c >= -tol <=> l >= -tol / 12.92, c <= 1 + tol <=>
+    // l <= ((1 + tol + 0.055) / 1.055)^2.4.
+    lo = static_cast<float>(-kImageGamutTolerance / 12.92);
+    hi = static_cast<float>(std::pow((1.0 + kImageGamutTolerance + 0.055) / 1.055, 2.4));
+  }
+};
+
+const LinearFromLab& linear_from_lab() {
+  static const LinearFromLab c;
+  return c;
+}
+
+// Eight floats at a time with GCC's portable vector extensions (as
+// data::FastLab does): the compiler maps them onto AVX or pairs of SSE
+// instructions. The plain loop does not auto-vectorise under the project's
+// flags (the select in f^-1 counts as control flow while floating-point
+// comparisons may trap), so the vectors are written out.
+typedef float f32x8 __attribute__((vector_size(32)));
+typedef std::int32_t i32x8 __attribute__((vector_size(32)));
+
+inline f32x8 splat8(float v) { return f32x8{v, v, v, v, v, v, v, v}; }
+inline f32x8 load8(const float* p) {
+  f32x8 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline void store8(float* p, const f32x8& v) { std::memcpy(p, &v, sizeof v); }
+
+// f^-1 (lab_f_inverse) of 8 values, both pieces computed, then selected.
+inline f32x8 lab_f_inverse8(const f32x8& u) {
+  constexpr float d = 6.0f / 29.0f;
+  const f32x8 cube = u * u * u;
+  const f32x8 line = splat8(3.0f * d * d) * (u - splat8(4.0f / 29.0f));
+  return u > splat8(d) ? cube : line;
+}
+
+inline f32x8 min8(const f32x8& a, const f32x8& b) { return a < b ? a : b; }
+inline f32x8 max8(const f32x8& a, const f32x8& b) { return a > b ? a : b; }
+
+// n <= kSpan pixels: linear r, g, b and the in-gamut flag (all ones = in).
+// Partial spans are padded with L = a = b = 0 (black) in local copies; only
+// the first n results are meaningful.
+constexpr int kSpan = kLinearSpan;
+void linear_span(const LinearFromLab& c, const float* L, const float* A, const float* B, int n,
+                 float lo_bound, float hi_bound, float* r, float* g, float* b, std::int32_t* inside) {
+  alignas(32) float pl[kSpan], pa[kSpan], pb[kSpan];
+  if (n < kSpan) {
+    const int padded = (n + 7) & ~7;
+    std::memcpy(pl, L, sizeof(float) * n);
+    std::memcpy(pa, A, sizeof(float) * n);
+    std::memcpy(pb, B, sizeof(float) * n);
+    for (int i = n; i < padded; ++i) pl[i] = pa[i] = pb[i] = 0.0f;
+    L = pl, A = pa, B = pb;
+  }
+  const f32x8 m0 = splat8(c.m[0]), m1 = splat8(c.m[1]), m2 = splat8(c.m[2]);
+  const f32x8 m3 = splat8(c.m[3]), m4 = splat8(c.m[4]), m5 = splat8(c.m[5]);
+  const f32x8 m6 = splat8(c.m[6]), m7 = splat8(c.m[7]), m8 = splat8(c.m[8]);
+  const f32x8 lo = splat8(lo_bound), hi = splat8(hi_bound);
+  for (int i = 0; i < n; i += 8) {
+    const f32x8 fy = (load8(L + i) + splat8(16.0f)) * splat8(1.0f / 116.0f);
+    const f32x8 x = lab_f_inverse8(fy + load8(A + i) * splat8(1.0f / 500.0f));
+    const f32x8 y = lab_f_inverse8(fy);
+    const f32x8 z = lab_f_inverse8(fy - load8(B + i) * splat8(1.0f / 200.0f));
+    const f32x8 rr = m0 * x + m1 * y + m2 * z;
+    const f32x8 gg = m3 * x + m4 * y + m5 * z;
+    const f32x8 bb = m6 * x + m7 * y + m8 * z;
+    store8(r + i, rr), store8(g + i, gg), store8(b + i, bb);
+    const i32x8 in = (min8(min8(rr, gg), bb) >= lo) & (max8(max8(rr, gg), bb) <= hi);
+    std::memcpy(inside + i, &in, sizeof in);
+  }
+}
+
+}  // namespace
+
+void lab_to_linear_span(const float* L, const float* a, const float* b, int n, float lo, float hi,
+                        float* r, float* g, float* bl, std::int32_t* inside) {
+  linear_span(linear_from_lab(), L, a, b, n, lo, hi, r, g, bl, inside);
+}
+
+std::uint8_t linear_to_srgb8(float linear) { return srgb8_encoder().encode(linear); }
+
+void lab_to_linear_rgb_image(const float* L, const float* ab, std::size_t n, float* rgb) {
+  const LinearFromLab& c = linear_from_lab();
+#pragma omp parallel for schedule(static) if (n >= 4096)
+  for (std::size_t s = 0; s < n; s += kSpan) {
+    const int m = static_cast<int>(std::min<std::size_t>(kSpan, n - s));
+    alignas(32) float r[kSpan], g[kSpan], b[kSpan];
+    alignas(32) std::int32_t inside[kSpan];
+    linear_span(c, L + s, ab + s, ab + n + s, m, c.lo, c.hi, r, g, b, inside);
+    for (int i = 0; i < m; ++i) {
+      float* p = rgb + 3 * (s + i);
+      p[0] = r[i], p[1] = g[i], p[2] = b[i];
+    }
+  }
+}
+
+std::size_t lab_to_srgb_image(const float* L, const float* ab, std::size_t n, std::uint8_t* rgb,
+                              std::uint8_t* out_of_gamut) {
+  const LinearFromLab& c = linear_from_lab();
+  const Srgb8Encoder& enc = srgb8_encoder();
+  std::size_t outside = 0;
+  // Spans of 256 pixels: the vectorised Lab -> linear pass into small
+  // buffers that stay in L1, then the table encode (scalar: byte lookups).
+  // Pixels are independent: threads give the same bytes as one.
+#pragma omp parallel for schedule(static) reduction(+ : outside) if (n >= 4096)
+  for (std::size_t s = 0; s < n; s += kSpan) {
+    const int m = static_cast<int>(std::min<std::size_t>(kSpan, n - s));
+    alignas(32) float r[kSpan], g[kSpan], b[kSpan];
+    alignas(32) std::int32_t inside[kSpan];
+    linear_span(c, L + s, ab + s, ab + n + s, m, c.lo, c.hi, r, g, b, inside);
+    std::uint8_t* out = rgb + 3 * s;
+    for (int i = 0; i < m; ++i) {
+      out[3 * i + 0] = enc.encode(r[i]);
+      out[3 * i + 1] = enc.encode(g[i]);
+      out[3 * i + 2] = enc.encode(b[i]);
+      outside += !inside[i];
+    }
+    if (out_of_gamut)
+      for (int i = 0; i < m; ++i) out_of_gamut[s + i] = !inside[i];
   }
   return outside;
 }

@@ -112,6 +112,32 @@ std::size_t lab_to_srgb_image(const float* L, const float* ab, std::size_t n, fl
                               std::uint8_t* out_of_gamut = nullptr);
 std::size_t lab_to_srgb_image(const float* L, const float* ab, std::size_t n,
                               std::uint8_t* rgb, std::uint8_t* out_of_gamut = nullptr);
+// The bytes version above is the fast path of colorize: Lab -> linear RGB in
+// float, vectorised, and the 8-bit transfer curve by table (linear_to_srgb8),
+// no pow(). It equals lab_to_srgb_image_ref, the double chain with pow() and
+// lround() per channel (its specification), except for a channel within float
+// rounding (about 1e-7 in linear light) of a rounding boundary or of the
+// gamut tolerance, and there by 1 level: tests/test_colorize_pipeline.cpp
+// counts such pixels (a few per million on random colours).
+std::size_t lab_to_srgb_image_ref(const float* L, const float* ab, std::size_t n,
+                                  std::uint8_t* rgb, std::uint8_t* out_of_gamut = nullptr);
+
+// The 8-bit sRGB byte of a linear value: lround(255 * linear_to_srgb(l))
+// clamped to 0..255, exactly for the float given (a table of the 255
+// half-level thresholds, no pow; see lab.cpp). NaN gives 255 or 0.
+std::uint8_t linear_to_srgb8(float linear);
+
+// Planar L and ab -> interleaved linear RGB (not clamped), in float: the
+// first half of the fast lab_to_srgb_image, for tests and callers that work
+// in linear light.
+void lab_to_linear_rgb_image(const float* L, const float* ab, std::size_t n, float* rgb);
+
+// Its building block, for n <= 256 pixels of planar L, a, b: linear r, g, b
+// in float, and inside[i] = -1 where every channel lies in [lo, hi], else 0.
+// (The fast gamut fit uses it to skip pixels that are surely in gamut.)
+inline constexpr int kLinearSpan = 256;
+void lab_to_linear_span(const float* L, const float* a, const float* b, int n, float lo, float hi,
+                        float* r, float* g, float* bl, std::int32_t* inside);
 
 // ---------------------------------------------------------------------------
 // The scalings the models use.

@@ -705,7 +705,11 @@ Image resize(const Image& src, int out_w, int out_h) {
 
   // Pass 1: every input row -> out_w columns, kept in float (no rounding
   // between the passes).
+  // Rows (pass 1) and output rows (pass 2) are independent: threads give
+  // the same bytes as one.
+  const bool threaded = std::size_t(src.width) * src.height >= 65536;
   std::vector<float> rows(std::size_t(src.height) * out_w * c);
+#pragma omp parallel for schedule(static) if (threaded)
   for (int y = 0; y < src.height; ++y) {
     const std::uint8_t* in = src.at(0, y);
     float* out = rows.data() + std::size_t(y) * out_w * c;
@@ -725,7 +729,10 @@ Image resize(const Image& src, int out_w, int out_h) {
   dst.source_channels = src.source_channels;
   dst.source_bits = src.source_bits;
   const std::size_t row_len = std::size_t(out_w) * c;
+#pragma omp parallel if (threaded)
+  {
   std::vector<float> acc(row_len);
+#pragma omp for schedule(static)
   for (int y = 0; y < out_h; ++y) {
     std::fill(acc.begin(), acc.end(), 0.0f);
     const float* w = ty.weights.data() + std::size_t(y) * ty.max_taps;
@@ -736,6 +743,7 @@ Image resize(const Image& src, int out_w, int out_h) {
     std::uint8_t* out = dst.at(0, y);
     for (std::size_t i = 0; i < row_len; ++i)
       out[i] = std::uint8_t(std::clamp(acc[i] + 0.5f, 0.0f, 255.0f));
+  }
   }
   return dst;
 }
