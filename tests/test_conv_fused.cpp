@@ -214,6 +214,52 @@ TEST_CASE("conv2d_fwd_fused and conv_transpose2d_fwd_fused match reference + epi
   });
 }
 
+TEST_CASE("batch-1 threading: forward strips and transposed bands match the reference") {
+  // Large enough for the shared paths of conv.cpp at 2+ threads: the
+  // forward's strips split over the threads, the transposed forward's bands
+  // of dY rows (even bands, then odd) whose col2im may not overlap.
+  const ConvCase cases[] = {{1, 32, 128, 128, 16, 4, 2, 1, 1},  // a decoder's 4x4/2 deconv, 4 bands
+                            {1, 64, 100, 40, 8, 3, 1, 2, 2},    // dilation 2: taller bands
+                            {3, 5, 37, 45, 6, 3, 2, 1, 1}};     // batch 3 on 2 threads: strips per image
+  at_thread_counts([&](int threads) {
+    for (const ConvCase& c : cases) {
+      const Conv2dParams p = params_of(c);
+      const size_t nx = size_t(p.N) * p.C * p.H * p.W, nw = size_t(p.K) * p.C * p.R * p.S,
+                   ny = size_t(p.N) * p.K * p.P * p.Q;
+      const std::vector<float> x = kcheck::random_vec(nx, 34), w = kcheck::random_vec(nw, 35);
+      const std::vector<float> dy = kcheck::random_vec(ny, 36);
+      char what[96];
+      std::snprintf(what, sizeof what, "N%d C%d %dx%d K%d %dx%d s%d p%d d%d t%d", c.N, c.C, c.H, c.W, c.K, c.R,
+                    c.R, c.stride, c.pad, c.dil, threads);
+      CAPTURE(what);
+      EpilogueData d;
+      cpu::Epilogue e = make_epilogue(1 + 2 + 16, p.N, p.K, p.P * p.Q, d);
+      std::vector<float> ref(ny), got(ny);
+      cpu::conv2d_fwd_ref(p, x.data(), w.data(), nullptr, ref.data());
+      cpu::epilogue_ref(e, p.N, p.K, p.P * p.Q, ref.data());
+      cpu::conv2d_fwd_fused(p, x.data(), w.data(), e, got.data());
+      kcheck::Diff df = kcheck::diff(got.data(), ref.data(), ny);
+      std::string label = std::string("fwd ") + what;
+      CHECK(kcheck::report(label.c_str(), df, kcheck::tolerance(2e-6, double(p.C) * p.R * p.S, df)));
+      EpilogueData dt;
+      e = make_epilogue(1 + 2 + 8 + 16, p.N, p.C, p.H * p.W, dt);
+      std::vector<float> tref(nx), tgot(nx, std::numeric_limits<float>::quiet_NaN());
+      cpu::conv2d_bwd_data_ref(p, dy.data(), w.data(), tref.data());
+      cpu::epilogue_ref(e, p.N, p.C, p.H * p.W, tref.data());
+      cpu::conv_transpose2d_fwd_fused(p, dy.data(), w.data(), e, tgot.data());
+      df = kcheck::diff(tgot.data(), tref.data(), nx);
+      label = std::string("transposed fwd ") + what;
+      CHECK(kcheck::report(label.c_str(), df, kcheck::tolerance(2e-6, double(p.K) * p.R * p.S, df)));
+      std::vector<float> plain(nx, std::numeric_limits<float>::quiet_NaN());  // overwrites, no epilogue
+      cpu::conv2d_bwd_data_ref(p, dy.data(), w.data(), tref.data());
+      cpu::conv2d_bwd_data(p, dy.data(), w.data(), plain.data());
+      df = kcheck::diff(plain.data(), tref.data(), nx);
+      label = std::string("bwd_data ") + what;
+      CHECK(kcheck::report(label.c_str(), df, kcheck::tolerance(2e-6, double(p.K) * p.R * p.S, df)));
+    }
+  });
+}
+
 TEST_CASE("conv2d_fwd_fused on a layer the Winograd path takes") {
   Conv2dParams p;
   p.N = 1, p.C = 256, p.H = p.W = 64, p.K = 256, p.R = p.S = 3, p.pad_h = p.pad_w = 1;

@@ -270,7 +270,24 @@ void apply_epilogue(const Epilogue& e, int n, int K, int HW, int j0, int nj, flo
   }
 }
 
+// The strips of one image's PQ output pixels when the threads share that
+// image (batch 1): a multiple of the thread count, so every thread gets the
+// same number of equal strips, each at most about strip_width wide. 0 when
+// the image is too small for strips of 64 columns or more: then the threads
+// split each GEMM instead.
+int shared_strips(const GemmKernel& g, int nt, int width, int PQ) {
+  int n = (PQ + width - 1) / width;
+  n = (n + nt - 1) / nt * nt;
+  return PQ / n >= std::max(64, g.nr) ? n : 0;
+}
+
 // im2col + GEMM, the epilogue on each strip while it is in cache.
+//
+// When the batch does not split over the threads, the threads split each
+// image's strips instead: every thread lowers, multiplies and finishes its own
+// strips (single-threaded GEMMs), so the whole convolution is one parallel
+// region with one barrier per image, not two or three regions per strip,
+// whose wake-ups cost more than small strips' work (measured on 2 cores).
 void conv2d_fwd_im2col(const Conv2dParams& p, const float* x, const float* w, const Epilogue& e, float* y) {
   const int CRS = p.C * p.R * p.S, PQ = p.P * p.Q;
   const size_t x_img = (size_t)p.C * p.H * p.W, y_img = (size_t)p.K * PQ;
@@ -282,26 +299,47 @@ void conv2d_fwd_im2col(const Conv2dParams& p, const float* x, const float* w, co
   float* wpack = grow(weight_workspace(), detail::packed_a_size(g, p.K, CRS));
   detail::pack_a_all(g, false, p.K, CRS, w, CRS, wpack);
 
-  for_each_image(p.N, [&](int n, bool parallel_inside) {
+  // Y[:, j0:j0+nj] = W * col strip (a pointwise conv multiplies x itself),
+  // then the epilogue.
+  auto strip = [&](int n, int j0, int nj, bool parallel) {
     const float* xn = x + n * x_img;
     float* yn = y + n * y_img;
-    for (int j0 = 0; j0 < PQ; j0 += width) {
-      const int nj = std::min(width, PQ - j0);
-      // Y[:, j0:j0+nj] = W * col strip; a pointwise conv multiplies x itself.
-      if (pointwise) {
-        detail::sgemm_packed_a(g, p.K, nj, CRS, 1.0f, wpack, false, xn + j0, PQ, 0.0f, yn + j0, PQ);
-      } else {
-        float* col = grow(col_workspace(), (size_t)CRS * nj);
-        lower(p, xn, j0, nj, col, parallel_inside);
-        detail::sgemm_packed_a(g, p.K, nj, CRS, 1.0f, wpack, false, col, nj, 0.0f, yn + j0, PQ);
-      }
-      apply_epilogue(e, n, p.K, PQ, j0, nj, yn, parallel_inside);  // while the strip is in cache
+    if (pointwise) {
+      detail::sgemm_packed_a(g, p.K, nj, CRS, 1.0f, wpack, false, xn + j0, PQ, 0.0f, yn + j0, PQ);
+    } else {
+      float* col = grow(col_workspace(), (size_t)CRS * nj);
+      lower(p, xn, j0, nj, col, parallel);
+      detail::sgemm_packed_a(g, p.K, nj, CRS, 1.0f, wpack, false, col, nj, 0.0f, yn + j0, PQ);
     }
+    apply_epilogue(e, n, p.K, PQ, j0, nj, yn, parallel);  // while the strip is in cache
+  };
+
+  const int nt = max_threads();
+  const int strips = batch_threads(p.N) == 1 && nt > 1 ? shared_strips(g, nt, std::min(width, 8192), PQ) : 0;
+  if (strips > 0) {
+#pragma omp parallel num_threads(nt)
+    for (int n = 0; n < p.N; ++n) {
+#pragma omp for schedule(static)
+      for (int i = 0; i < strips; ++i) {
+        const int j0 = (int)((long)PQ * i / strips), j1 = (int)((long)PQ * (i + 1) / strips);
+        strip(n, j0, j1 - j0, false);
+      }
+    }
+    return;
+  }
+  for_each_image(p.N, [&](int n, bool parallel_inside) {
+    for (int j0 = 0; j0 < PQ; j0 += width) strip(n, j0, std::min(width, PQ - j0), parallel_inside);
   });
 }
 
 // dx = conv2d backward-data, then the epilogue on each image of dx once its
 // col2im sums are complete (e may be null: none).
+//
+// Batch 1 (the batch does not split over the threads): the strips are bands
+// of whole rows of dY, each tall enough that the dx rows its col2im touches
+// do not reach the band after next. So the even bands run in parallel, then
+// the odd ones, each thread lowering its own band into dx with no race: one
+// parallel region per image with three barriers, not two regions per strip.
 void bwd_data(const Conv2dParams& p, const float* dy, const float* w, float* dx, const Epilogue* e) {
   const int CRS = p.C * p.R * p.S, PQ = p.P * p.Q, HW = p.H * p.W;
   const size_t x_img = (size_t)p.C * HW, y_img = (size_t)p.K * PQ;
@@ -313,19 +351,47 @@ void bwd_data(const Conv2dParams& p, const float* dy, const float* w, float* dx,
   float* wpack = grow(weight_workspace(), detail::packed_a_size(g, CRS, p.K));
   detail::pack_a_all(g, true, CRS, p.K, w, CRS, wpack);
 
+  // dx_n += col2im(W^T * dY_n[:, j0:j0+nj]).
+  auto strip = [&](int n, int j0, int nj, bool parallel) {
+    float* dcol = grow(col_workspace(), (size_t)CRS * nj);
+    detail::sgemm_packed_a(g, CRS, nj, p.K, 1.0f, wpack, false, dy + n * y_img + j0, PQ, 0.0f, dcol, nj);
+    unlower(p, dcol, j0, nj, dx + n * x_img, parallel);
+  };
+
+  const int nt = max_threads();
+  // Band height: rows of dY per band, at least the rows of dx one row's
+  // window spans (in dY rows), so that bands two apart never meet.
+  const int min_rows = ((p.R - 1) * p.dil_h + 1 + p.stride_h - 1) / p.stride_h;
+  const int rows = std::max(min_rows, std::min(p.P, std::max(1, width / std::max(1, p.Q))));
+  const int bands = (p.P + rows - 1) / rows;
+  if (!pointwise && batch_threads(p.N) == 1 && nt > 1 && bands >= 2 * nt) {
+#pragma omp parallel num_threads(nt)
+    for (int n = 0; n < p.N; ++n) {
+      float* dxn = dx + n * x_img;
+#pragma omp for schedule(static)
+      for (int c = 0; c < p.C; ++c) std::fill(dxn + (size_t)c * HW, dxn + (size_t)(c + 1) * HW, 0.0f);
+      for (int parity = 0; parity < 2; ++parity) {
+#pragma omp for schedule(static)
+        for (int b = parity; b < bands; b += 2) {
+          const int p0 = b * rows, p1 = std::min(p.P, p0 + rows);
+          strip(n, p0 * p.Q, (p1 - p0) * p.Q, false);
+        }
+      }
+      if (e) {
+#pragma omp for schedule(static)
+        for (int c = 0; c < p.C; ++c) epilogue_strip(*e, n, p.C, HW, c, c + 1, 0, HW, dxn);
+      }
+    }
+    return;
+  }
+
   for_each_image(p.N, [&](int n, bool parallel_inside) {
-    const float* dyn = dy + n * y_img;
     float* dxn = dx + n * x_img;
     if (pointwise) {  // dx_n[C, HW] = W^T[C, K] * dY_n[K, HW], straight into dx
-      detail::sgemm_packed_a(g, p.C, PQ, p.K, 1.0f, wpack, false, dyn, PQ, 0.0f, dxn, PQ);
+      detail::sgemm_packed_a(g, p.C, PQ, p.K, 1.0f, wpack, false, dy + n * y_img, PQ, 0.0f, dxn, PQ);
     } else {
       std::fill(dxn, dxn + x_img, 0.0f);  // overwrite: col2im only accumulates
-      for (int j0 = 0; j0 < PQ; j0 += width) {
-        const int nj = std::min(width, PQ - j0);
-        float* dcol = grow(col_workspace(), (size_t)CRS * nj);
-        detail::sgemm_packed_a(g, CRS, nj, p.K, 1.0f, wpack, false, dyn + j0, PQ, 0.0f, dcol, nj);
-        unlower(p, dcol, j0, nj, dxn, parallel_inside);
-      }
+      for (int j0 = 0; j0 < PQ; j0 += width) strip(n, j0, std::min(width, PQ - j0), parallel_inside);
     }
     if (e) apply_epilogue(*e, n, p.C, HW, 0, HW, dxn, parallel_inside);
   });
