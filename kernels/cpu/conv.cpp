@@ -27,6 +27,10 @@
 // A 1x1 convolution with stride 1 and no padding needs no lowering: col is the
 // image itself ([C, H*W]) and dx_n is the GEMM output directly.
 //
+// Eval-mode layers after a convolution (batch norm, bias, residual,
+// activation) run as an Epilogue (epilogue.cpp) on each output strip right
+// after its GEMM: conv2d_fwd_fused, conv_transpose2d_fwd_fused.
+//
 // Threads (never nested):
 //   * enough images  -> OpenMP over the batch; each thread lowers its own
 //     images into its own workspace and runs a single-threaded GEMM (sgemm
@@ -35,8 +39,13 @@
 //     (any batch, even one image), each into a private dW, summed in thread
 //     order at the end.
 //   * batch 1, or a batch that does not divide among the threads -> images in
-//     turn, each GEMM (and im2col / col2im) using all threads.
-// Both schemes are deterministic for a given thread count.
+//     turn, the threads sharing each image: fwd deals its strips out to the
+//     threads (each lowers, multiplies and finishes its own); bwd_data cuts
+//     dY into bands of rows and runs the even bands, then the odd ones, whose
+//     col2im sums cannot meet; one parallel region per image either way. An
+//     image too small for that has each GEMM (and im2col / col2im) use all
+//     threads instead.
+// Every scheme is deterministic for a given thread count.
 //
 // Workspaces are thread_local vectors that only grow, so steady-state calls
 // do not allocate.
