@@ -48,12 +48,12 @@ data::Image colorize_image(Colorizer& model, const data::Image& photo, const Col
     throw std::invalid_argument("colorize: expected an RGB image");
   const auto [mw, mh] = model_input_size(photo.width, photo.height, o.size, model.size_multiple());
 
-  data::FastLab lab;
-  // The model's input: L of the photo resized with antialiasing.
+  // The model's input: L of the photo resized with antialiasing (the same
+  // floats as data::FastLab, which prepared the training data).
   data::Image small = data::resize(photo, mw, mh);
   const size_t ns = small.pixel_count();
-  std::vector<float> Ls(ns), abs_(2 * ns);
-  lab.convert(small.pixels.data(), ns, Ls.data(), abs_.data());
+  std::vector<float> Ls(ns);
+  color::srgb8_to_L_image(small.pixels.data(), ns, Ls.data());
   color::normalize_L(Ls.data(), ns);
   Tensor ab = model.predict_ab(Tensor::from_vector({1, 1, mh, mw}, Ls));
   // Finite weights can still overflow (huge values): a NaN here would become
@@ -66,22 +66,10 @@ data::Image colorize_image(Colorizer& model, const data::Image& photo, const Col
   // ab back at full size, recombined with the photo's own L.
   Tensor ab_full = ops::upsample(ab, photo.height, photo.width, Upsample::Bilinear);
   const size_t n = photo.pixel_count();
-  // Only the photo's L is kept: its ab goes through a small scratch band
-  // (a full-size ab plane would be 8 bytes a pixel, 96 MB at 12 Mpx).
+  // Only the photo's L is computed and kept (FastLab's L without its a, b:
+  // a full-size ab plane would be 8 bytes a pixel, 96 MB at 12 Mpx).
   std::vector<float> L(n);
-  {
-    // Bands of 16K pixels, one scratch band per thread (192 KB each).
-    constexpr size_t kBand = size_t(1) << 14;
-#pragma omp parallel if (n >= 2 * kBand)
-    {
-      std::vector<float> ab_band(2 * std::min(n, kBand));
-#pragma omp for schedule(static)
-      for (size_t off = 0; off < n; off += kBand) {
-        const size_t m = std::min(kBand, n - off);
-        lab.convert(photo.pixels.data() + 3 * off, m, L.data() + off, ab_band.data());
-      }
-    }
-  }
+  color::srgb8_to_L_image(photo.pixels.data(), n, L.data());
   // Out-of-gamut predictions lose chroma at constant L and hue, rather than
   // being clipped per channel (color::fit_chroma_to_gamut, gamut.h).
   color::fit_chroma_to_gamut(L.data(), ab_full.data(), n);

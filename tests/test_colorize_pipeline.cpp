@@ -17,6 +17,7 @@
 #include "models/color/gamut.h"
 #include "models/color/lab.h"
 #include "models/data/image.h"
+#include "models/data/loader.h"
 
 using namespace tinct::color;
 
@@ -286,4 +287,37 @@ TEST_CASE("data::resize threaded gives the same bytes as one thread") {
       const tinct::data::Image two = tinct::data::resize(src, sh[2], sh[3]);
       CHECK(one.pixels == two.pixels);
     }
+}
+
+TEST_CASE("srgb8_to_L_image gives data::FastLab's L, threaded") {
+  ThreadsGuard guard;
+  std::mt19937 rng(37);
+  const tinct::data::FastLab fast;
+  for (const auto& [w, h] : kSizes) {
+    const std::size_t n = std::size_t(w) * h;
+    std::vector<std::uint8_t> rgb(3 * n);
+    for (auto& v : rgb) v = std::uint8_t(rng());
+    if (n >= 2) rgb[0] = rgb[1] = rgb[2] = 0, rgb[3] = rgb[4] = rgb[5] = 255;  // black, white
+    std::vector<float> wantL(n), wantab(2 * n);
+    fast.convert(rgb.data(), n, wantL.data(), wantab.data());
+    for (int threads : {1, 2}) {
+      omp_set_num_threads(threads);
+      std::vector<float> L(n);
+      srgb8_to_L_image(rgb.data(), n, L.data());
+      double worst = 0, worst_ref = 0;
+      for (std::size_t i = 0; i < n; ++i) {
+        worst = std::max(worst, double(std::abs(L[i] - wantL[i])));
+        const Lab c = srgb_to_lab({rgb[3 * i] / 255.0, rgb[3 * i + 1] / 255.0, rgb[3 * i + 2] / 255.0});
+        worst_ref = std::max(worst_ref, std::abs(L[i] - c.L));
+      }
+      std::printf("srgb8_to_L_image %dx%d threads %d: worst %.3g from FastLab, %.3g from the double chain\n", w,
+                  h, threads, worst, worst_ref);
+#if defined(__FMA__)
+      CHECK(worst <= 1e-5);  // contraction may round differently from FastLab's
+#else
+      CHECK(worst == 0);  // the same float operations, lane for lane
+#endif
+      CHECK(worst_ref <= 1e-4);
+    }
+  }
 }

@@ -9,10 +9,6 @@
 #include <stdexcept>
 #include <string>
 
-// 32-byte GCC vectors inside this file only (no ABI involved); without AVX
-// GCC warns that passing them changed in GCC 4.6.
-#pragma GCC diagnostic ignored "-Wpsabi"
-
 namespace tinct::color {
 
 namespace {
@@ -121,21 +117,24 @@ void decode_logits_ref(const AbGamut& gamut, const float* logits, std::size_t n,
 namespace {
 
 typedef float f32x4 __attribute__((vector_size(16)));
-typedef double f64x4 __attribute__((vector_size(32)));
-typedef std::int64_t i64x4 __attribute__((vector_size(32)));
+typedef float f32x2 __attribute__((vector_size(8)));
+typedef double f64x2 __attribute__((vector_size(16)));
+typedef std::int64_t i64x2 __attribute__((vector_size(16)));
 
-inline f64x4 splat(double v) { return f64x4{v, v, v, v}; }
+// 16-byte vectors: one SSE (or NEON) register each, so that selects and
+// conversions are single instructions under the default x86-64-v2 flags.
+inline f64x2 splat(double v) { return f64x2{v, v}; }
 
-inline f64x4 exp_nonpositive(const f64x4& x_in) {
-  const f64x4 x = x_in < splat(-700.0) ? splat(-700.0) : x_in;
+inline f64x2 exp_nonpositive(const f64x2& x_in) {
+  const f64x2 x = x_in < splat(-700.0) ? splat(-700.0) : x_in;
   // Round to the nearest integer by adding 1.5 * 2^52: the sum's low
   // mantissa bits then hold k (|k| < 2^51), read back as an integer.
   constexpr double kMagic = 6755399441055744.0;  // 1.5 * 2^52
-  const f64x4 t = x * splat(1.4426950408889634) + splat(kMagic);
-  const f64x4 k = t - splat(kMagic);
+  const f64x2 t = x * splat(1.4426950408889634) + splat(kMagic);
+  const f64x2 k = t - splat(kMagic);
   // ln 2 in two parts: k * hi is exact for |k| < 2^11.
-  const f64x4 r = (x - k * splat(0.693145751953125)) - k * splat(1.428606820309417232e-06);
-  f64x4 p = splat(1.0 / 362880.0);
+  const f64x2 r = (x - k * splat(0.693145751953125)) - k * splat(1.428606820309417232e-06);
+  f64x2 p = splat(1.0 / 362880.0);
   p = p * r + splat(1.0 / 40320.0);
   p = p * r + splat(1.0 / 5040.0);
   p = p * r + splat(1.0 / 720.0);
@@ -145,17 +144,17 @@ inline f64x4 exp_nonpositive(const f64x4& x_in) {
   p = p * r + splat(0.5);
   p = p * r + splat(1.0);
   p = p * r + splat(1.0);
-  i64x4 bits, magic_bits;
+  i64x2 bits, magic_bits;
   std::memcpy(&bits, &t, sizeof bits);
-  const f64x4 magic = splat(kMagic);
+  const f64x2 magic = splat(kMagic);
   std::memcpy(&magic_bits, &magic, sizeof magic_bits);
-  const i64x4 scale_bits = (bits - magic_bits + 1023) << 52;  // 2^k, k >= -1010
-  f64x4 scale;
+  const i64x2 scale_bits = (bits - magic_bits + 1023) << 52;  // 2^k, k >= -1010
+  f64x2 scale;
   std::memcpy(&scale, &scale_bits, sizeof scale);
   return p * scale;
 }
 
-constexpr int kLanes = 16;  // pixels per block: 4 vectors of 4 doubles
+constexpr int kLanes = 16;  // pixels per block: 4 float vectors, 8 double vectors
 
 // One block of 16 pixels; x points at the block's first pixel of bin 0, the
 // next bin `stride` floats further. Writes 16 a and 16 b.
@@ -174,26 +173,28 @@ void decode_block(const AbGamut& gamut, const float* x, std::size_t stride, doub
       top[v] = s > top[v] ? s : top[v];  // as std::max(top, s): NaN keeps top
     }
   }
-  f64x4 sum[V], a[V], b[V];
-  for (int v = 0; v < V; ++v) sum[v] = a[v] = b[v] = splat(0.0);
+  f64x2 sum[2 * V], a[2 * V], b[2 * V];
+  for (int v = 0; v < 2 * V; ++v) sum[v] = a[v] = b[v] = splat(0.0);
+  const f64x2 invT = splat(inv_T);
   for (int q = 0; q < Q; ++q) {
     const float o = offset ? offset[q] : 0.0f;
-    const f64x4 ca = splat(gamut.centre(q).a), cb = splat(gamut.centre(q).b);
+    const f64x2 ca = splat(gamut.centre(q).a), cb = splat(gamut.centre(q).b);
     for (int v = 0; v < V; ++v) {
       f32x4 s;
       std::memcpy(&s, x + std::size_t(q) * stride + 4 * v, sizeof s);
       const f32x4 d = (s + o) - top[v];  // float, as the reference
-      const f64x4 w = exp_nonpositive(__builtin_convertvector(d, f64x4) * splat(inv_T));
-      sum[v] += w;
-      a[v] += w * ca;
-      b[v] += w * cb;
+      const f64x2 lo = __builtin_convertvector(__builtin_shufflevector(d, d, 0, 1), f64x2);
+      const f64x2 hi = __builtin_convertvector(__builtin_shufflevector(d, d, 2, 3), f64x2);
+      const f64x2 w0 = exp_nonpositive(lo * invT), w1 = exp_nonpositive(hi * invT);
+      sum[2 * v] += w0, a[2 * v] += w0 * ca, b[2 * v] += w0 * cb;
+      sum[2 * v + 1] += w1, a[2 * v + 1] += w1 * ca, b[2 * v + 1] += w1 * cb;
     }
   }
-  for (int v = 0; v < V; ++v)
-    for (int l = 0; l < 4; ++l) {
+  for (int v = 0; v < 2 * V; ++v)
+    for (int l = 0; l < 2; ++l) {
       const bool mass = sum[v][l] > 0.0;  // no mass at all: gray, as expectation()
-      out_a[4 * v + l] = mass ? static_cast<float>(a[v][l] / sum[v][l]) : 0.0f;
-      out_b[4 * v + l] = mass ? static_cast<float>(b[v][l] / sum[v][l]) : 0.0f;
+      out_a[2 * v + l] = mass ? static_cast<float>(a[v][l] / sum[v][l]) : 0.0f;
+      out_b[2 * v + l] = mass ? static_cast<float>(b[v][l] / sum[v][l]) : 0.0f;
     }
 }
 
