@@ -154,6 +154,9 @@ void im2col_block(const Conv2dParams& p, const float* x, int row0, int row1, int
           std::fill(d + q0, d + a, 0.0f);
           if (p.stride_w == 1) {
             std::memcpy(d + a, xrow + a + w_off, sizeof(float) * (e - a));
+          } else if (p.stride_w == 2) {  // a constant stride: the compiler vectorises the gather
+            const float* src = xrow + w_off;
+            for (int oq = a; oq < e; ++oq) d[oq] = src[2 * oq];
           } else {
             for (int oq = a; oq < e; ++oq) d[oq] = xrow[oq * p.stride_w + w_off];
           }
@@ -185,7 +188,15 @@ void col2im_block(const Conv2dParams& p, const float* col, size_t ld, int j0, in
           if (h >= 0 && h < p.H) {
             float* xrow = dx + ((size_t)c * p.H + h) * p.W;
             const int e = std::min(q1, q_hi);
-            for (int oq = std::max(q0, q_lo); oq < e; ++oq) xrow[oq * p.stride_w + w_off] += sp[oq];
+            const int a = std::max(q0, q_lo);
+            float* dst = xrow + w_off;
+            // Constant strides, so the compiler vectorises the common cases.
+            if (p.stride_w == 1)
+              for (int oq = a; oq < e; ++oq) dst[oq] += sp[oq];
+            else if (p.stride_w == 2)
+              for (int oq = a; oq < e; ++oq) dst[2 * oq] += sp[oq];
+            else
+              for (int oq = a; oq < e; ++oq) dst[oq * p.stride_w] += sp[oq];
           }
           j += q1 - q0;
         }
