@@ -53,7 +53,7 @@ void decode_logits(const AbGamut& gamut, const float* logits, std::size_t n, flo
 // decode_logits is vectorised (16 pixels at a time, a polynomial exp) and
 // threaded over pixels; decode_logits_ref is its specification, one pixel
 // at a time through std::exp. They agree within 1e-4 in ab (in practice about
-// 1e-6; tests/test_colorize_pipeline.cpp).
+// 1e-5, a float rounding of ab; tests/test_colorize_pipeline.cpp).
 void decode_logits_ref(const AbGamut& gamut, const float* logits, std::size_t n, float* ab,
                        float T = kAnnealTemperature, const float* offset = nullptr);
 
