@@ -170,6 +170,16 @@ void batchnorm_bwd_eval_ref(int N, int C, int HW, const float* x, const float* d
                             const float* running_var, float eps, float* dx, float* dgamma,
                             float* dbeta);
 
+// Fast versions (kernels/cpu/batchnorm.cpp), the same contracts to float rounding.
+void batchnorm_fwd_train(int N, int C, int HW, const float* x, const float* gamma, const float* beta,
+                         float eps, float momentum, float* running_mean, float* running_var, float* y,
+                         float* save_mean, float* save_invstd);
+void batchnorm_fwd_eval(int N, int C, int HW, const float* x, const float* gamma, const float* beta,
+                        const float* running_mean, const float* running_var, float eps, float* y);
+void batchnorm_bwd_train(int N, int C, int HW, const float* x, const float* dy, const float* gamma,
+                         const float* save_mean, const float* save_invstd, float* dx, float* dgamma,
+                         float* dbeta);
+
 // --- activations (kernels/cpu/activation_ref.cpp) ---------------------------
 // slope is used by LeakyRelu only. Backward gets both x and y (tanh/sigmoid
 // use y, relu/leaky use x); dx overwritten.

@@ -44,7 +44,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tens
                    cuda::batchnorm_fwd_train(N, C, HW, x.data(), gamma.data(), beta.data(), eps, momentum,
                                              running_mean.data(), running_var.data(), y.data(),
                                              save_mean.data(), save_invstd.data()),
-                   cpu::batchnorm_fwd_train_ref(N, C, HW, x.data(), gamma.data(), beta.data(), eps, momentum,
+                   cpu::batchnorm_fwd_train(N, C, HW, x.data(), gamma.data(), beta.data(), eps, momentum,
                                                 running_mean.data(), running_var.data(), y.data(),
                                                 save_mean.data(), save_invstd.data()));
     if (needs_grad({&x, &gamma, &beta})) {
@@ -55,7 +55,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tens
         TINCT_DISPATCH(dev,
                        cuda::batchnorm_bwd_train(N, C, HW, xs.data(), gy.data(), gs.data(), save_mean.data(),
                                                  save_invstd.data(), gx.data(), gg.data(), gb.data()),
-                       cpu::batchnorm_bwd_train_ref(N, C, HW, xs.data(), gy.data(), gs.data(), save_mean.data(),
+                       cpu::batchnorm_bwd_train(N, C, HW, xs.data(), gy.data(), gs.data(), save_mean.data(),
                                                     save_invstd.data(), gx.data(), gg.data(), gb.data()));
         accumulate_grad(x, gx);
         accumulate_grad(gamma, gg);
@@ -66,7 +66,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tens
     TINCT_DISPATCH(dev,
                    cuda::batchnorm_fwd_eval(N, C, HW, x.data(), gamma.data(), beta.data(), running_mean.data(),
                                             running_var.data(), eps, y.data()),
-                   cpu::batchnorm_fwd_eval_ref(N, C, HW, x.data(), gamma.data(), beta.data(), running_mean.data(),
+                   cpu::batchnorm_fwd_eval(N, C, HW, x.data(), gamma.data(), beta.data(), running_mean.data(),
                                                running_var.data(), eps, y.data()));
     if (needs_grad({&x, &gamma, &beta})) {
       // The statistics are constants in eval mode: keep a copy, since a later
