@@ -100,6 +100,17 @@ void check_fusion(const Tensor& y, const ConvFusion& f, const char* op) {
               "residual " + shape_str(f.residual.shape()) + " must have the output's shape " + shape_str(y.shape()));
 }
 
+// The fused path's output of `shape` (channels in dim 1): checks the fusion
+// against it, folds the epilogue, and lets `kernel(epilogue, y)` fill it.
+template <class Kernel>
+Tensor run_fused(const Shape& shape, const Tensor& b, const ConvFusion& f, const char* op, Kernel&& kernel) {
+  Tensor y = Tensor::empty(shape, Device::CPU);
+  check_fusion(y, f, op);
+  std::vector<float> store;
+  kernel(epilogue_of(b, f, i32(shape[1]), store), y.data());
+  return y;
+}
+
 }  // namespace
 
 Tensor conv2d_fused(const Tensor& x, const Tensor& w, const Tensor& b, int stride, int padding, int dilation,
@@ -112,12 +123,9 @@ Tensor conv2d_fused(const Tensor& x, const Tensor& w, const Tensor& b, int strid
   }
   ProfileRange range(op);
   const Conv2dParams p = conv2d_geometry(x, w, b, stride, padding, dilation, op);
-  Tensor y = Tensor::empty({p.N, p.K, p.P, p.Q}, Device::CPU);
-  check_fusion(y, f, op);
-  std::vector<float> store;
-  const cpu::Epilogue e = epilogue_of(b, f, p.K, store);
-  cpu::conv2d_fwd_fused(p, x.data(), w.data(), e, y.data());
-  return y;
+  return run_fused({p.N, p.K, p.P, p.Q}, b, f, op, [&](const cpu::Epilogue& e, float* y) {
+    cpu::conv2d_fwd_fused(p, x.data(), w.data(), e, y);
+  });
 }
 
 Tensor conv_transpose2d_fused(const Tensor& x, const Tensor& w, const Tensor& b, int stride, int padding,
@@ -130,12 +138,9 @@ Tensor conv_transpose2d_fused(const Tensor& x, const Tensor& w, const Tensor& b,
   }
   ProfileRange range(op);
   const Conv2dParams p = conv_transpose2d_geometry(x, w, b, stride, padding, output_padding, dilation, op);
-  Tensor y = Tensor::empty({p.N, p.C, p.H, p.W}, Device::CPU);
-  check_fusion(y, f, op);
-  std::vector<float> store;
-  const cpu::Epilogue e = epilogue_of(b, f, p.C, store);
-  cpu::conv_transpose2d_fwd_fused(p, x.data(), w.data(), e, y.data());
-  return y;
+  return run_fused({p.N, p.C, p.H, p.W}, b, f, op, [&](const cpu::Epilogue& e, float* y) {
+    cpu::conv_transpose2d_fwd_fused(p, x.data(), w.data(), e, y);
+  });
 }
 
 }  // namespace tinct::ops

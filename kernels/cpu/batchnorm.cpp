@@ -21,6 +21,7 @@
 // shows the share of batchnorm_* in it).
 #include <cmath>
 
+#include "kernels/cpu/batchnorm_stats.h"
 #include "kernels/kernels.h"
 
 namespace tinct::cpu {
@@ -80,13 +81,8 @@ void batchnorm_fwd_train(int N, int C, int HW, const float* x, const float* gamm
       float* yp = plane(y, n, C, c, HW);
       for (int i = 0; i < HW; ++i) yp[i] = a * m.centre(xp[i]) + bf;
     }
-    if (running_mean) running_mean[c] = float((1.0 - momentum) * running_mean[c] + momentum * mean);
-    if (running_var) {
-      const double unbiased = M > 1 ? var * M / (M - 1) : var;
-      running_var[c] = float((1.0 - momentum) * running_var[c] + momentum * unbiased);
-    }
-    if (save_mean) save_mean[c] = float(mean);
-    if (save_invstd) save_invstd[c] = float(invstd);
+    detail::store_channel_stats(c, M, mean, var, invstd, momentum, running_mean, running_var, save_mean,
+                                save_invstd);
   }
 }
 
