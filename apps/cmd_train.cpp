@@ -33,6 +33,8 @@ static const char* kTrainUsage =
     "  --keep N                checkpoints kept (default 3)\n"
     "  --threads N             loader threads (default 2)\n"
     "  --resume                continue the run in --out\n"
+    "  --init FILE             start from these weights (same kind; a 262-bin classification\n"
+    "                          head is mapped to 313 bins by nearest centre)\n"
     "  --quiet                 no progress output\n";
 
 int cmd_train(const Args& in) {
@@ -67,6 +69,7 @@ int cmd_train(const Args& in) {
   if (take_option(args, "--keep", v)) o.keep = int(parse_int("--keep", v, 1, 1000));
   if (take_option(args, "--threads", v)) o.threads = int(parse_int("--threads", v, 1, 256));
   o.resume = take_flag(args, "--resume");
+  take_option(args, "--init", o.init);
   o.quiet = take_flag(args, "--quiet");
   if (!args.empty()) throw std::invalid_argument("unexpected argument '" + args[0] + "' (see tinct train --help)");
 

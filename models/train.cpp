@@ -24,6 +24,7 @@
 #include "models/color/lab.h"
 #include "models/data/image.h"
 #include "models/eval/plot.h"
+#include "models/init_weights.h"
 
 namespace tinct::models {
 
@@ -297,7 +298,10 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
   data::LoaderState loader_state;
   loader_state.seed = o.model.seed;
   auto ckpts = list_checkpoints(out);
-  std::string resume_note;
+  std::string resume_note, init_note;
+  std::string init_from = o.init;  // kept in every checkpoint's metadata, across resumes
+  if (o.resume && !o.init.empty())
+    throw std::invalid_argument("--init starts a new run; a resumed run continues from its own checkpoint");
   if (o.resume) {
     if (ckpts.empty()) throw std::runtime_error(o.out + ": no checkpoint to resume from (ckpt-*.safetensors)");
     const std::string file = ckpts.back().second.string();
@@ -319,6 +323,7 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
                     " (OMP_NUM_THREADS): it resumes correctly, but floating-point sums split per thread differ, so "
                     "the weights will not be bit-identical to an uninterrupted run";
     model->load_state(c.tensors, true);
+    if (c.metadata.count("init")) init_from = c.metadata["init"];
     start = std::stoll(meta(c.metadata, "step", file));
     loader_state.seed = std::stoull(meta(c.metadata, "loader_seed", file));
     loader_state.epoch = std::stoull(meta(c.metadata, "loader_epoch", file));
@@ -328,6 +333,7 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
       throw std::runtime_error(o.out + " already holds a run (" + ckpts.back().second.filename().string() +
                                "); pass --resume to continue it, or choose another --out");
     model->prepare(pack, split.train);
+    if (!o.init.empty()) init_note = init_weights_from(*model, o.init);
   }
 
   data::LoaderOptions lo;
@@ -360,6 +366,7 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
 
   Progress progress(o.quiet, total);
   if (!resume_note.empty()) progress.line(resume_note);
+  if (!init_note.empty()) progress.line(init_note);
   progress.line(o.model.kind + "/" + o.model.preset + ": " + std::to_string(model->num_parameters()) + " parameters, " +
                 std::to_string(split.train.size()) + " training and " + std::to_string(split.validation.size()) +
                 " validation images, batch " + std::to_string(o.batch) + ", " +
@@ -433,6 +440,7 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
     md["data"] = o.data;
     md["data_fingerprint"] = fingerprint;
     md["threads"] = std::to_string(threads);
+    if (!init_from.empty()) md["init"] = init_from;
     try {
       save_checkpoint((out / ckpt_name(step)).string(), state, md);
     } catch (const std::exception& e) {

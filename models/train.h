@@ -38,6 +38,7 @@ struct TrainOptions {
   int keep = 3;         // checkpoints kept
   int threads = 2;      // loader workers
   bool resume = false;
+  std::string init;     // a new run starts from these weights (models/init_weights.h)
   bool quiet = false;   // no progress output (tests)
 };
 
