@@ -153,6 +153,19 @@ TEST_CASE("sgemm matches sgemm_ref: every transpose, awkward sizes, alpha and be
   });
 }
 
+TEST_CASE("sgemm: every row count of an edge tile (M = 1 .. 29 covers 14-row and 6-row tiles twice)") {
+  // The micro-kernels compute only an edge tile's own rows (tile<M>), so
+  // each M mod MR is a kernel of its own.
+  for_each_kernel_set([&] {
+    uint32_t seed = 500;
+    for (int M = 1; M <= 29; ++M)
+      for (int t = 0; t < 4; ++t) {
+        const GemmCase c{(t & 1) != 0, (t & 2) != 0, M, 37 + M % 3, 19, t % 2, 1.0f, t >= 2 ? 0.5f : 0.0f};
+        CHECK(run_case(c, seed += 7));
+      }
+  });
+}
+
 TEST_CASE("sgemm crosses the KC, MC and NC cache blocks") {
   // avx2 / generic: KC = 256, MC = 144, NC = 4080; avx512: KC = 384,
   // MC = 336, NC = 4096 (gemm_*.cpp): these sizes straddle each.

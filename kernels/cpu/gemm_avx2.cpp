@@ -19,34 +19,36 @@ namespace {
 
 constexpr int MR = 6, NR = 16;
 
-void micro_kernel(int kc, const float* __restrict a, const float* __restrict b, float* C, int ldc,
-                  float alpha, float beta, int mr, int nr) {
-  __m256 c[MR][2];
+// The tile of M <= MR rows: an edge tile (M = mr < MR) computes only its own
+// rows (a 16-channel conv is 6 + 6 + 4 rows, an 8 -> 2 output conv 2).
+template <int M>
+void tile(int kc, const float* __restrict a, const float* __restrict b, float* C, int ldc, float alpha,
+          float beta, int nr) {
+  __m256 c[M][2];
 #pragma GCC unroll 6
-  for (int i = 0; i < MR; ++i) c[i][0] = c[i][1] = _mm256_setzero_ps();
+  for (int i = 0; i < M; ++i) c[i][0] = c[i][1] = _mm256_setzero_ps();
 
   // Touch the C tile early so its lines arrive while the k loop runs.
-  for (int i = 0; i < mr; ++i) _mm_prefetch(reinterpret_cast<const char*>(C + (size_t)i * ldc), _MM_HINT_T0);
+  for (int i = 0; i < M; ++i) _mm_prefetch(reinterpret_cast<const char*>(C + (size_t)i * ldc), _MM_HINT_T0);
 
 #pragma GCC unroll 4
   for (int k = 0; k < kc; ++k) {
     const __m256 b0 = _mm256_load_ps(b);
     const __m256 b1 = _mm256_load_ps(b + 8);
 #pragma GCC unroll 6
-    for (int i = 0; i < MR; ++i) {
+    for (int i = 0; i < M; ++i) {
       const __m256 ai = _mm256_broadcast_ss(a + i);
       c[i][0] = _mm256_fmadd_ps(ai, b0, c[i][0]);
       c[i][1] = _mm256_fmadd_ps(ai, b1, c[i][1]);
     }
-    a += MR;
+    a += MR;  // the packed panel keeps its MR stride, zero rows past mr
     b += NR;
   }
 
   const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
   if (nr == NR) {
 #pragma GCC unroll 6
-    for (int i = 0; i < MR; ++i) {
-      if (i >= mr) break;
+    for (int i = 0; i < M; ++i) {
       float* row = C + (size_t)i * ldc;
       __m256 lo = _mm256_mul_ps(va, c[i][0]), hi = _mm256_mul_ps(va, c[i][1]);
       if (beta != 0.0f) {
@@ -59,13 +61,13 @@ void micro_kernel(int kc, const float* __restrict a, const float* __restrict b, 
     return;
   }
   // Edge tile: through a buffer, only the mr x nr corner written (and read).
-  alignas(32) float t[MR * NR];
+  alignas(32) float t[M * NR];
 #pragma GCC unroll 6
-  for (int i = 0; i < MR; ++i) {
+  for (int i = 0; i < M; ++i) {
     _mm256_store_ps(t + i * NR, _mm256_mul_ps(va, c[i][0]));
     _mm256_store_ps(t + i * NR + 8, _mm256_mul_ps(va, c[i][1]));
   }
-  for (int i = 0; i < mr; ++i) {
+  for (int i = 0; i < M; ++i) {
     float* row = C + (size_t)i * ldc;
     if (beta == 0.0f) {
       for (int j = 0; j < nr; ++j) row[j] = t[i * NR + j];
@@ -73,6 +75,14 @@ void micro_kernel(int kc, const float* __restrict a, const float* __restrict b, 
       for (int j = 0; j < nr; ++j) row[j] = t[i * NR + j] + beta * row[j];
     }
   }
+}
+
+using Tile = void (*)(int, const float*, const float*, float*, int, float, float, int);
+constexpr Tile kTiles[MR] = {tile<1>, tile<2>, tile<3>, tile<4>, tile<5>, tile<6>};
+
+void micro_kernel(int kc, const float* __restrict a, const float* __restrict b, float* C, int ldc,
+                  float alpha, float beta, int mr, int nr) {
+  kTiles[mr - 1](kc, a, b, C, ldc, alpha, beta, nr);
 }
 
 const GemmKernel kAvx2{CpuKernels::Avx2, MR, NR, 256, 144, 4080, micro_kernel};
