@@ -115,6 +115,14 @@ void conv2d_bwd_filter_winograd_ref(const Conv2dParams& p, const float* x, const
 // conv2d_fwd uses it where conv2d_winograd_pays (TINCT_CONV_WINOGRAD=0: never, =force: always).
 void conv2d_fwd_winograd(const Conv2dParams& p, const float* x, const float* w, const float* b, float* y);
 bool conv2d_winograd_pays(const Conv2dParams& p);
+// Direct convolution (kernels/cpu/conv_direct.cpp), no im2col: the layers
+// with few output channels (<= 16), stride 1, any padding and dilation, where
+// im2col + GEMM spends its time packing C*R*S floats per output pixel for a
+// handful of outputs. AVX-512 only; conv2d_fwd uses it where
+// conv2d_direct_pays (TINCT_CONV_DIRECT=0: never, =force: every supported shape).
+bool conv2d_direct_supported(const Conv2dParams& p);
+bool conv2d_direct_pays(const Conv2dParams& p);
+void conv2d_fwd_direct(const Conv2dParams& p, const float* x, const float* w, const Epilogue& e, float* y);
 // im2col for one image: col[(c*R + r)*S + s][P*Q]; col2im accumulates back.
 void im2col(const Conv2dParams& p, const float* x_img, float* col);
 void col2im(const Conv2dParams& p, const float* col, float* dx_img);  // dx_img += ...

@@ -426,6 +426,10 @@ void conv2d_fwd(const Conv2dParams& p, const float* x, const float* w, const flo
 }
 
 void conv2d_fwd_fused(const Conv2dParams& p, const float* x, const float* w, const Epilogue& e, float* y) {
+  if (conv2d_direct_pays(p)) {  // conv_direct.cpp: few output channels, stride 1
+    conv2d_fwd_direct(p, x, w, e, y);
+    return;
+  }
   if (conv2d_winograd_pays(p)) {  // conv_winograd.cpp: 3x3 stride 1 where it measured faster
     // The Winograd path adds a bias itself; any other epilogue runs after
     // it, per image.

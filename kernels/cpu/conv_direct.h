@@ -1,0 +1,23 @@
+// conv_direct.h — internal to the kernels library: the register tiles of the
+// direct convolution (conv_direct.cpp drives them; conv_direct_avx512.cpp
+// holds them, compiled with its own -m flags).
+#pragma once
+
+#include <cstddef>
+
+namespace tinct::cpu::detail {
+
+// y[m * ldy + i], m < mk, i < nq <= 16 * v: one row segment of mk output
+// channels (see conv_direct_avx512.cpp for the exact sum).
+using DirectTileFn = void (*)(const float* x, size_t plane, int ldx, const float* w, int C, int R, int S, int dh,
+                              int dw, float* y, size_t ldy, int nq);
+struct DirectTile {
+  int mk, v;  // channels, 16-pixel vectors
+  DirectTileFn fn;
+};
+
+// Tiles for mk = 1, 2, 3, 4 (index mk - 1); nullptr where the file was built
+// without AVX-512.
+const DirectTile* direct_tiles_avx512();
+
+}  // namespace tinct::cpu::detail

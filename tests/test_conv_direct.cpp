@@ -1,0 +1,117 @@
+// test_conv_direct.cpp — the direct convolution (kernels/cpu/conv_direct.cpp)
+// against conv2d_fwd_ref + epilogue_ref: every channel-block size (K = 1..16,
+// so tiles of 1, 2, 3 and 4 channels and their mixes), odd sizes, rows that
+// end mid-vector, padding 0..2 and asymmetric kernels, dilation 2 and 4,
+// batches that do and do not split over the threads, at 1 and 2 threads;
+// and conv2d_fwd_fused choosing it where it pays. The worst error is printed.
+// Skipped where the processor has no AVX-512 (the direct path is not used).
+#include <omp.h>
+
+#include <cstdio>
+#include <limits>
+#include <vector>
+
+#include "doctest/doctest.h"
+#include "kernel_check.h"
+#include "kernels/kernels.h"
+
+using namespace tinct;
+
+
+namespace {
+
+struct Case {
+  int N, C, H, W, K, R, S, pad_h, pad_w, dil;
+};
+
+Conv2dParams params_of(const Case& c) {
+  Conv2dParams p;
+  p.N = c.N, p.C = c.C, p.H = c.H, p.W = c.W, p.K = c.K, p.R = c.R, p.S = c.S;
+  p.pad_h = c.pad_h, p.pad_w = c.pad_w, p.dil_h = p.dil_w = c.dil;
+  p.finalize();
+  return p;
+}
+
+bool avx512_active() {
+  Conv2dParams p;
+  p.finalize();
+  return cpu::conv2d_direct_supported(p);
+}
+
+// Checks conv(p) with epilogue variant v (0: none; 1: bias; 2: scale, shift,
+// residual, leaky ReLU, post scale / shift) through `run` against the reference.
+template <class Run>
+double check(const Case& c, int v, int threads, Run run) {
+  const Conv2dParams p = params_of(c);
+  const size_t nx = size_t(p.N) * p.C * p.H * p.W, nw = size_t(p.K) * p.C * p.R * p.S,
+               ny = size_t(p.N) * p.K * p.P * p.Q;
+  const auto x = kcheck::random_vec(nx, 41 + c.K), w = kcheck::random_vec(nw, 42 + c.C);
+  const auto scale = kcheck::random_vec(p.K, 43, -2.f, 2.f), shift = kcheck::random_vec(p.K, 44);
+  const auto residual = kcheck::random_vec(ny, 45), post_scale = kcheck::random_vec(p.K, 46, 0.2f, 2.f),
+             post_shift = kcheck::random_vec(p.K, 47);
+  cpu::Epilogue e;
+  if (v >= 1) e.shift = shift.data();
+  if (v >= 2) {
+    e.scale = scale.data(), e.residual = residual.data(), e.has_act = true;
+    e.act = Act::LeakyRelu, e.slope = 0.2f, e.post_scale = post_scale.data(), e.post_shift = post_shift.data();
+  }
+  std::vector<float> ref(ny), got(ny, std::numeric_limits<float>::quiet_NaN());
+  cpu::conv2d_fwd_ref(p, x.data(), w.data(), nullptr, ref.data());
+  cpu::epilogue_ref(e, p.N, p.K, p.P * p.Q, ref.data());
+  run(p, x.data(), w.data(), e, got.data());
+  const kcheck::Diff df = kcheck::diff(got.data(), ref.data(), ny);
+  char what[112];
+  std::snprintf(what, sizeof what, "direct N%d C%d %dx%d K%d %dx%d pad %d,%d dil %d epilogue %d, %d threads", c.N, c.C,
+                c.H, c.W, c.K, c.R, c.S, c.pad_h, c.pad_w, c.dil, v, threads);
+  CAPTURE(what);
+  CHECK(kcheck::report(what, df, kcheck::tolerance(2e-6, double(p.C) * p.R * p.S, df)));
+  return df.max_abs;
+}
+
+}  // namespace
+
+TEST_CASE("conv2d_fwd_direct matches conv2d_fwd_ref + epilogue_ref at awkward shapes") {
+  if (!avx512_active()) {
+    MESSAGE("no AVX-512 kernel set here: the direct convolution is never used; skipped");
+    return;
+  }
+  std::vector<Case> cases;
+  for (int K = 1; K <= 16; ++K) cases.push_back({1, 3, 11, 37, K, 3, 3, 1, 1, 1});  // every block mix; Q 37
+  const Case more[] = {
+      {1, 1, 33, 200, 2, 3, 3, 1, 1, 1},  // Q 200: 1 full 128-pixel tile + a partial one
+      {3, 5, 17, 19, 7, 3, 3, 2, 2, 2},   // dilation 2, batch of 3 (does not split over 2 threads)
+      {4, 2, 21, 23, 4, 3, 3, 4, 4, 4},   // dilation 4, batch that splits
+      {2, 6, 9, 70, 16, 5, 5, 2, 2, 1},   // 5x5
+      {1, 4, 13, 29, 3, 3, 1, 1, 0, 1},   // 3x1, pad 1,0
+      {1, 4, 13, 29, 5, 1, 3, 0, 2, 1},   // 1x3, pad 0,2 (wider than needed)
+      {1, 7, 8, 8, 9, 1, 1, 0, 0, 1},     // pointwise
+      {1, 2, 6, 5, 2, 3, 3, 0, 0, 2},     // output 2x1
+  };
+  cases.insert(cases.end(), std::begin(more), std::end(more));
+  const int saved = omp_get_max_threads();
+  for (int threads : {1, 2}) {
+    omp_set_num_threads(threads);
+    double worst = 0;
+    for (const Case& c : cases)
+      for (int v = 0; v < 3; ++v) worst = std::max(worst, check(c, v, threads, cpu::conv2d_fwd_direct));
+    std::printf("  conv2d_fwd_direct vs reference, %zu shapes x 3 epilogues: worst abs error %.3g (%d threads)\n",
+                cases.size(), worst, threads);
+  }
+  omp_set_num_threads(saved);
+}
+
+TEST_CASE("conv2d_fwd_fused takes the direct path for the models' few-channel layers, with the same result") {
+  Conv2dParams big = params_of({1, 8, 96, 96, 2, 3, 3, 1, 1, 1});
+  Conv2dParams many = params_of({1, 8, 96, 96, 32, 3, 3, 1, 1, 1});
+  Conv2dParams strided = params_of({1, 8, 96, 96, 2, 3, 3, 1, 1, 1});
+  strided.stride_h = strided.stride_w = 2;
+  strided.finalize();
+  CHECK(cpu::conv2d_direct_pays(big) == avx512_active());
+  CHECK_FALSE(cpu::conv2d_direct_pays(many));     // K > 16: im2col + GEMM
+  CHECK_FALSE(cpu::conv2d_direct_pays(strided));  // stride 2: not supported
+  for (int threads : {1, 2}) {
+    omp_set_num_threads(threads);
+    check({1, 8, 96, 96, 2, 3, 3, 1, 1, 1}, 2, threads, cpu::conv2d_fwd_fused);
+    check({2, 16, 64, 80, 16, 3, 3, 1, 1, 1}, 1, threads, cpu::conv2d_fwd_fused);
+  }
+}
