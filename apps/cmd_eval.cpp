@@ -57,6 +57,9 @@ const char* kEvalUsage =
     "                          (default all: every model whose weights exist)\n"
     "  --weights-dir DIR       read DIR/<model>.safetensors (default: $TINCT_WEIGHTS,\n"
     "                          else the shipped weights/)\n"
+    "  --rebalance-prior FILE  the prior of the rebalanced AuC: a classification weights file or\n"
+    "                          a pack's PACK.prior.safetensors (default: the classification\n"
+    "                          weights'), to compare models trained with different priors\n"
     "  --size N                short side the models see (default 256)\n"
     "  --decoding zhang|plausible  classification: Zhang et al.'s decoding (T 0.38) or the\n"
     "                          default plausible (T 0.6, prior correction 0.25; docs/quality.md)\n"
@@ -138,6 +141,7 @@ int cmd_eval(const Args& in) {
   if (!take_option(args, "-o", o.out)) take_option(args, "--output", o.out);
   while (take_option(args, "--model", v)) o.models.push_back(v);
   take_option(args, "--weights-dir", o.weights_dir);
+  take_option(args, "--rebalance-prior", o.rebalance_prior);
   if (take_option(args, "--size", v)) o.size = int(parse_int("--size", v, 8, 4096));
   std::string device = "auto";
   take_option(args, "--device", device);

@@ -384,6 +384,39 @@ TEST_CASE("the rebalanced AuC uses the classification checkpoint's prior") {
   CHECK(read_text(out / "report.md").find("training-set prior") != std::string::npos);
 }
 
+TEST_CASE("--rebalance-prior: the rebalanced AuC's prior from a pack's prior file, whatever the weights hold") {
+  TempDir t;
+  const fs::path data = t.path / "data", w = t.path / "weights", out = t.path / "out";
+  write_photos(data);
+  write_weights(w, "regression", 1);
+  // A pack's prior as tinct prepare writes it: "weights" (and p), 313 bins.
+  const color::AbGamut& gamut = color::AbGamut::named(color::kGamutZhang313);
+  std::vector<float> weights(std::size_t(gamut.size()));
+  for (int q = 0; q < gamut.size(); ++q) weights[std::size_t(q)] = 0.5f + float(q % 7) / 3.0f;
+  const fs::path prior_file = t.path / "pack.tpk.prior.safetensors";
+  save_checkpoint(prior_file.string(), {{"weights", Tensor::from_vector({int64_t(weights.size())}, weights)}}, {});
+
+  EvalOptions o = options_for(data, w, out, {"regression"});
+  o.rebalance_prior = prior_file.string();
+  const EvalResult r = run_evaluation(o);
+  CHECK(r.prior.source == prior_file.string());
+  CHECK_FALSE(r.prior.uniform);
+  for (const ImageMetrics& row : r.rows) {
+    if (row.model != "gray") continue;
+    const data::Image truth = data::load_image((data / row.image).string());
+    const auto gray = gray_baseline(truth.pixels.data(), truth.pixel_count());
+    const ImageMetrics m = evaluate_image(truth.pixels.data(), gray.data(), truth.width, truth.height,
+                                          nearest_bin_weights(gamut, weights));
+    CHECK(row.auc_rebalanced == doctest::Approx(m.auc_rebalanced));
+  }
+  // A named prior that is missing or unusable is an error, not a silent weight 1.
+  o.out = (t.path / "out2").string();
+  o.rebalance_prior = (t.path / "missing.safetensors").string();
+  CHECK_THROWS_AS(run_evaluation(o), std::invalid_argument);
+  o.rebalance_prior = (w / "regression.safetensors").string();  // no prior in it
+  CHECK_THROWS_AS(run_evaluation(o), std::invalid_argument);
+}
+
 TEST_CASE("best per column and the expected picture are computed from the numbers") {
   auto set = [](const std::string& model, double auc, double rb, double psnr, double cf) {
     SetSummary s;

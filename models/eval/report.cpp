@@ -217,9 +217,11 @@ std::unique_ptr<models::Colorizer> load_model(const ModelSpec& spec, Device devi
   return model;
 }
 
-RebalancePriorInfo load_rebalance_prior(const std::string& path) {
+RebalancePriorInfo load_rebalance_prior(const std::string& path, bool required) {
   RebalancePriorInfo info;
   std::error_code ec;
+  if (required && !fs::is_regular_file(path, ec))
+    throw std::invalid_argument("--rebalance-prior " + path + ": no such file");
   if (path.empty() || !fs::is_regular_file(path, ec)) {
     info.note = "No classification weights were found, so the training set's rebalancing prior is unknown: "
                 "the rebalanced AuC uses weight 1 for every colour and equals the raw AuC.";
@@ -227,9 +229,10 @@ RebalancePriorInfo load_rebalance_prior(const std::string& path) {
   }
   try {
     const Checkpoint c = load_checkpoint(path);
-    const auto w = c.tensors.find("prior.weights");
+    auto w = c.tensors.find("prior.weights");  // a classification weights file
+    if (w == c.tensors.end()) w = c.tensors.find("weights");  // a pack's prior
     if (w == c.tensors.end())
-      throw std::runtime_error("it holds no \"prior.weights\"");
+      throw std::runtime_error("it holds no \"prior.weights\" (weights) or \"weights\" (a pack's prior)");
     std::vector<float> weights = w->second.to_vector();
     // The prior's gamut: the one of its size (zhang313, or srgb262 for the
     // files written before the metadata named it).
@@ -257,6 +260,7 @@ RebalancePriorInfo load_rebalance_prior(const std::string& path) {
                   "` (Zhang et al. use ImageNet's prior, so the numbers compare between tinct's models, "
                   "not digit for digit with the paper).";
   } catch (const std::exception& e) {
+    if (required) throw std::invalid_argument("--rebalance-prior " + path + ": " + e.what());
     info = RebalancePriorInfo{};
     info.note = std::string("The rebalancing prior could not be read from `") + path + "` (" + e.what() +
                 "), so the rebalanced AuC uses weight 1 for every colour and equals the raw AuC.";
@@ -721,7 +725,9 @@ EvalResult run_evaluation(const EvalOptions& o) {
 
   EvalResult r;
   r.images_listed = entries.size();
-  if (o.untrained) {
+  if (!o.rebalance_prior.empty()) {
+    r.prior = load_rebalance_prior(o.rebalance_prior, true);
+  } else if (o.untrained) {
     r.prior.note = "Untrained models: the rebalanced AuC uses weight 1 for every colour and equals the raw AuC.";
   } else {
     r.prior = load_rebalance_prior(weights_path_for("classification", o.weights_dir));

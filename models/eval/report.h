@@ -76,6 +76,7 @@ struct EvalOptions {
   std::string data;                 // folder of colour photos (or a single image file)
   std::vector<std::string> models;  // kinds; {"all"} or empty = every kind whose weights exist
   std::string weights_dir;          // empty: models::default_weights_path(kind)
+  std::string rebalance_prior;      // the rebalanced AuC's prior; empty: the classification weights'
   std::string out;                  // output folder (created)
   int size = 256;                   // short side the models see (models::ColorizeOptions)
   Device device = Device::CPU;      // where the models run
@@ -132,7 +133,11 @@ struct RebalancePriorInfo {
   std::string source;    // the file it came from, or ""
   std::string note;      // one sentence for the report
 };
-RebalancePriorInfo load_rebalance_prior(const std::string& classification_weights);
+// From a classification weights file ("prior.weights") or a pack's prior
+// (PACK.prior.safetensors, "weights"). `required`: a file that is missing or
+// holds no usable prior throws instead of falling back to weight 1 (a prior
+// the user named, --rebalance-prior).
+RebalancePriorInfo load_rebalance_prior(const std::string& classification_weights, bool required = false);
 
 // A file name for an output image: `name` without its extension, '/' -> '_'.
 std::string output_stem(const std::string& name);
