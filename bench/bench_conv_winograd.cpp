@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
           p.finalize();
           return p;
         }())) {
-      std::printf("the direct convolution needs the avx512 kernel set (this run: %s)\n",
+      std::printf("the direct convolution needs the avx512 or avx2 kernel set (this run: %s)\n",
                   cpu::cpu_kernels_name(cpu::cpu_kernels()));
       return 0;
     }

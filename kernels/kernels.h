@@ -118,7 +118,7 @@ bool conv2d_winograd_pays(const Conv2dParams& p);
 // Direct convolution (kernels/cpu/conv_direct.cpp), no im2col: the layers
 // with few output channels (<= 16), stride 1, any padding and dilation, where
 // im2col + GEMM spends its time packing C*R*S floats per output pixel for a
-// handful of outputs. AVX-512 only; conv2d_fwd uses it where
+// handful of outputs. AVX-512 or AVX2 kernel sets; conv2d_fwd uses it where
 // conv2d_direct_pays (TINCT_CONV_DIRECT=0: never, =force: every supported shape).
 bool conv2d_direct_supported(const Conv2dParams& p);
 bool conv2d_direct_pays(const Conv2dParams& p);

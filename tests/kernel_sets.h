@@ -1,7 +1,11 @@
 // kernel_sets.h — runs a test body once with each CPU kernel set
-// (kernels/kernels.h: AVX-512, AVX2, portable) the processor supports.
+// (kernels/kernels.h: AVX-512, AVX2, portable) the processor supports, and
+// at one and at several threads.
 #pragma once
 
+#include <omp.h>
+
+#include <algorithm>
 #include <cstdio>
 
 #include "doctest/doctest.h"
@@ -25,6 +29,18 @@ void for_each_kernel_set(F&& body) {
     body();
   }
   cpu::set_cpu_kernels(saved);
+}
+
+// Runs body(threads) at one thread and at the machine's thread count (at least 2).
+template <class F>
+void at_thread_counts(F&& body) {
+  const int saved = omp_get_max_threads();
+  for (int t : {1, std::max(2, saved)}) {
+    omp_set_num_threads(t);
+    CAPTURE(t);
+    body(t);
+  }
+  omp_set_num_threads(saved);
 }
 
 }  // namespace tinct

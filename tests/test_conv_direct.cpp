@@ -4,7 +4,8 @@
 // end mid-vector, padding 0..2 and asymmetric kernels, dilation 2 and 4,
 // batches that do and do not split over the threads, at 1 and 2 threads;
 // and conv2d_fwd_fused choosing it where it pays. The worst error is printed.
-// Skipped where the processor has no AVX-512 (the direct path is not used).
+// Run on every kernel set the processor has; the portable one has no direct
+// path (skipped).
 #include <omp.h>
 
 #include <cstdio>
@@ -13,6 +14,7 @@
 
 #include "doctest/doctest.h"
 #include "kernel_check.h"
+#include "kernel_sets.h"
 #include "kernels/kernels.h"
 
 using namespace tinct;
@@ -32,7 +34,7 @@ Conv2dParams params_of(const Case& c) {
   return p;
 }
 
-bool avx512_active() {
+bool direct_active() {
   Conv2dParams p;
   p.finalize();
   return cpu::conv2d_direct_supported(p);
@@ -71,10 +73,6 @@ double check(const Case& c, int v, int threads, Run run) {
 }  // namespace
 
 TEST_CASE("conv2d_fwd_direct matches conv2d_fwd_ref + epilogue_ref at awkward shapes") {
-  if (!avx512_active()) {
-    MESSAGE("no AVX-512 kernel set here: the direct convolution is never used; skipped");
-    return;
-  }
   std::vector<Case> cases;
   for (int K = 1; K <= 16; ++K) cases.push_back({1, 3, 11, 37, K, 3, 3, 1, 1, 1});  // every block mix; Q 37
   const Case more[] = {
@@ -88,16 +86,19 @@ TEST_CASE("conv2d_fwd_direct matches conv2d_fwd_ref + epilogue_ref at awkward sh
       {1, 2, 6, 5, 2, 3, 3, 0, 0, 2},     // output 2x1
   };
   cases.insert(cases.end(), std::begin(more), std::end(more));
-  const int saved = omp_get_max_threads();
-  for (int threads : {1, 2}) {
-    omp_set_num_threads(threads);
-    double worst = 0;
-    for (const Case& c : cases)
-      for (int v = 0; v < 3; ++v) worst = std::max(worst, check(c, v, threads, cpu::conv2d_fwd_direct));
-    std::printf("  conv2d_fwd_direct vs reference, %zu shapes x 3 epilogues: worst abs error %.3g (%d threads)\n",
-                cases.size(), worst, threads);
-  }
-  omp_set_num_threads(saved);
+  for_each_kernel_set([&] {
+    if (!direct_active()) {
+      std::printf("  %s: no direct convolution (im2col + GEMM only); skipped\n", cpu::cpu_kernels_name(cpu::cpu_kernels()));
+      return;
+    }
+    at_thread_counts([&](int threads) {
+      double worst = 0;
+      for (const Case& c : cases)
+        for (int v = 0; v < 3; ++v) worst = std::max(worst, check(c, v, threads, cpu::conv2d_fwd_direct));
+      std::printf("  %s conv2d_fwd_direct vs reference, %zu shapes x 3 epilogues: worst abs error %.3g (%d threads)\n",
+                  cpu::cpu_kernels_name(cpu::cpu_kernels()), cases.size(), worst, threads);
+    });
+  });
 }
 
 TEST_CASE("conv2d_fwd_fused takes the direct path for the models' few-channel layers, with the same result") {
@@ -106,12 +107,11 @@ TEST_CASE("conv2d_fwd_fused takes the direct path for the models' few-channel la
   Conv2dParams strided = params_of({1, 8, 96, 96, 2, 3, 3, 1, 1, 1});
   strided.stride_h = strided.stride_w = 2;
   strided.finalize();
-  CHECK(cpu::conv2d_direct_pays(big) == avx512_active());
+  CHECK(cpu::conv2d_direct_pays(big) == direct_active());  // K = 2
   CHECK_FALSE(cpu::conv2d_direct_pays(many));     // K > 16: im2col + GEMM
   CHECK_FALSE(cpu::conv2d_direct_pays(strided));  // stride 2: not supported
-  for (int threads : {1, 2}) {
-    omp_set_num_threads(threads);
+  at_thread_counts([&](int threads) {
     check({1, 8, 96, 96, 2, 3, 3, 1, 1, 1}, 2, threads, cpu::conv2d_fwd_fused);
     check({2, 16, 64, 80, 16, 3, 3, 1, 1, 1}, 1, threads, cpu::conv2d_fwd_fused);
-  }
+  });
 }

@@ -43,18 +43,6 @@ void conv2d_fwd_im2col_for_bench(const Conv2dParams& p, const float* x, const fl
 
 namespace {
 
-// Runs body() at one thread and at the machine's thread count (at least 2).
-template <class F>
-void at_thread_counts(F&& body) {
-  const int saved = omp_get_max_threads();
-  for (int t : {1, std::max(2, saved)}) {
-    omp_set_num_threads(t);
-    CAPTURE(t);
-    body(t);
-  }
-  omp_set_num_threads(saved);
-}
-
 // ---------------------------------------------------------------------------
 // 1. max pooling
 

@@ -9,15 +9,16 @@
 //
 // WHAT: the contract of conv2d_fwd_fused (conv_ref.cpp + epilogue_ref.cpp is
 // the specification) for conv2d_direct_supported shapes: stride 1, any
-// padding and dilation, K <= 16, on the avx512 kernel set.
+// padding and dilation, K <= 16, on the avx512 or avx2 kernel set (tiles in
+// conv_direct_avx512.cpp / conv_direct_avx2.cpp).
 //
 // HOW, per image:
 //   1. xp = x zero-padded to [C, P + (R-1) dil_h, Q + (S-1) dil_w] (+ slack at
 //      the end for the last tile's over-read), so no tap tests a bound;
 //   2. the weights are packed per block of mk <= 4 output channels as
 //      [C][R][S][mk], the order the tile reads them;
-//   3. for each output row, each channel block, each segment of 16 v pixels:
-//      one register tile (conv_direct_avx512.cpp) over all C*R*S taps;
+//   3. for each output row, each channel block, each segment of px pixels:
+//      one register tile over all C*R*S taps;
 //   4. the epilogue on each band of rows while it is in cache.
 // Threads: over images when the batch divides among them, otherwise inside
 // each image: the padded copy over channels, then bands of output rows.
@@ -66,7 +67,7 @@ Geometry geometry(const Conv2dParams& p) {
   g.Hp = p.P + (p.R - 1) * p.dil_h;
   g.Wp = p.Q + (p.S - 1) * p.dil_w;
   g.plane = (size_t)g.Hp * g.Wp;
-  g.floats = g.plane * p.C + 16 * 8 + 16;  // the widest tile reads 16 v floats past a row start
+  g.floats = g.plane * p.C + detail::kDirectMaxPixels;  // the last tile reads past its row
   return g;
 }
 
@@ -96,7 +97,7 @@ void rows(const Conv2dParams& p, const Geometry& g, const std::vector<Block>& bl
   const size_t PQ = (size_t)p.P * p.Q;
   for (int oh = p0; oh < p1; ++oh)
     for (const Block& b : blocks) {
-      const int step = 16 * b.tile->v;
+      const int step = b.tile->px;
       for (int q0 = 0; q0 < p.Q; q0 += step)
         b.tile->fn(xp + (size_t)oh * g.Wp + q0, g.plane, g.Wp, b.w, p.C, p.R, p.S, p.dil_h, p.dil_w,
                    yn + (size_t)b.k0 * PQ + (size_t)oh * p.Q + q0, PQ, std::min(step, p.Q - q0));
@@ -105,7 +106,11 @@ void rows(const Conv2dParams& p, const Geometry& g, const std::vector<Block>& bl
 }
 
 const detail::DirectTile* active_tiles() {
-  return cpu_kernels() == CpuKernels::Avx512 ? detail::direct_tiles_avx512() : nullptr;
+  switch (cpu_kernels()) {
+    case CpuKernels::Avx512: return detail::direct_tiles_avx512();
+    case CpuKernels::Avx2: return detail::direct_tiles_avx2();
+    default: return nullptr;  // the portable set keeps im2col + GEMM
+  }
 }
 
 }  // namespace
@@ -114,16 +119,20 @@ bool conv2d_direct_supported(const Conv2dParams& p) {
   return active_tiles() && p.stride_h == 1 && p.stride_w == 1 && p.K <= 16;
 }
 
-// Measured on the models' layers (bench_conv_winograd --direct, Zen 4): it
-// pays for K <= 16 once output rows are a few tiles wide.
-// TINCT_CONV_DIRECT=0 turns it off, =force takes every supported shape.
+// Measured on the models' layers (bench_conv_winograd --direct, Zen 4, 1
+// thread, 2026-12-04, loaded machine): avx512 1.3-2.5x im2col + GEMM for K <=
+// 16; avx2 (16 registers: 4-channel tiles of 24 pixels) 2.2-2.4x for K <= 8,
+// but 0.87-1.0x at K = 16, which stays with the GEMM. Rows must be a few tiles
+// wide. TINCT_CONV_DIRECT=0 turns it off, =force takes every supported shape.
 bool conv2d_direct_pays(const Conv2dParams& p) {
   static const int mode = [] {  // 0 off, 1 where it pays, 2 always
     const char* e = std::getenv("TINCT_CONV_DIRECT");
     return !e ? 1 : std::strcmp(e, "0") == 0 ? 0 : std::strcmp(e, "force") == 0 ? 2 : 1;
   }();
   if (mode == 0 || !conv2d_direct_supported(p)) return false;
-  return mode == 2 || (p.Q >= 64 && (long)p.P * p.Q >= 64 * 64);
+  if (mode == 2) return true;
+  const int max_k = cpu_kernels() == CpuKernels::Avx512 ? 16 : 8;
+  return p.K <= max_k && p.Q >= 64 && (long)p.P * p.Q >= 64 * 64;
 }
 
 void conv2d_fwd_direct(const Conv2dParams& p, const float* x, const float* w, const Epilogue& e, float* y) {

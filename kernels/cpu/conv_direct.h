@@ -7,17 +7,20 @@
 
 namespace tinct::cpu::detail {
 
-// y[m * ldy + i], m < mk, i < nq <= 16 * v: one row segment of mk output
+// y[m * ldy + i], m < mk, i < nq <= px: one row segment of mk output
 // channels (see conv_direct_avx512.cpp for the exact sum).
 using DirectTileFn = void (*)(const float* x, size_t plane, int ldx, const float* w, int C, int R, int S, int dh,
                               int dw, float* y, size_t ldy, int nq);
 struct DirectTile {
-  int mk, v;  // channels, 16-pixel vectors
+  int mk, px;  // output channels, pixels
   DirectTileFn fn;
 };
 
 // Tiles for mk = 1, 2, 3, 4 (index mk - 1); nullptr where the file was built
-// without AVX-512.
+// without the instruction set. A tile reads x up to px - 1 + (S - 1) dw
+// floats past a row's start (px <= kDirectMaxPixels).
+constexpr int kDirectMaxPixels = 128;
 const DirectTile* direct_tiles_avx512();
+const DirectTile* direct_tiles_avx2();
 
 }  // namespace tinct::cpu::detail

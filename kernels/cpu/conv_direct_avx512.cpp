@@ -60,7 +60,7 @@ void tile(const float* __restrict x, size_t plane, int ldx, const float* __restr
   }
 }
 
-const DirectTile kTiles[4] = {{1, 8, tile<1, 8>}, {2, 8, tile<2, 8>}, {3, 8, tile<3, 8>}, {4, 6, tile<4, 6>}};
+const DirectTile kTiles[4] = {{1, 128, tile<1, 8>}, {2, 128, tile<2, 8>}, {3, 128, tile<3, 8>}, {4, 96, tile<4, 6>}};
 
 }  // namespace
 
