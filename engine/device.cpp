@@ -9,6 +9,7 @@
 #include <new>
 #include <stdexcept>
 
+#include "engine/host_cache.h"
 #include "kernels/kernels.h"
 
 #ifdef TINCT_HAS_CUDA
@@ -70,14 +71,9 @@ static cuda::CachingAllocator& allocator() {
 #endif
 
 void* allocate(Device d, size_t bytes) {
-  if (d == Device::CPU) {
-    // 64-byte alignment: a cache line, and what the vectorised kernels prefer.
-    size_t b = ((bytes + 63) / 64) * 64;
-    if (b == 0) b = 64;
-    void* p = std::aligned_alloc(64, b);
-    if (!p) throw std::bad_alloc();
-    return p;
-  }
+  // 64-byte alignment: a cache line, and what the vectorised kernels prefer;
+  // large freed blocks are kept for the next layer (host_cache.h).
+  if (d == Device::CPU) return host_cache::allocate(bytes);
 #ifdef TINCT_HAS_CUDA
   return allocator().allocate(bytes == 0 ? 4 : bytes);
 #else
@@ -87,7 +83,7 @@ void* allocate(Device d, size_t bytes) {
 
 void deallocate(Device d, void* p) {
   if (d == Device::CPU) {
-    std::free(p);
+    host_cache::deallocate(p);
     return;
   }
 #ifdef TINCT_HAS_CUDA
