@@ -3,9 +3,15 @@
 // cuda::sgd_step per parameter and cuda::adam_step_multi for all at once).
 #include "engine/optim.h"
 
+#include <cmath>
 #include <cstring>
+#include <iterator>
+#include <map>
+#include <utility>
 #include <stdexcept>
 
+#include "engine/autograd.h"
+#include "engine/ops.h"
 #include "engine/ops/op_util.h"
 #include "kernels/kernels.h"
 
@@ -13,6 +19,27 @@ namespace tinct::optim {
 
 void Optimizer::zero_grad() {
   for (Tensor& p : params_) p.zero_grad();
+}
+
+float clip_grad_norm(const std::vector<Tensor>& params, float max_norm) {
+  NoGrad ng;
+  Tensor total;
+  for (const Tensor& p : params) {
+    Tensor g = p.grad();
+    if (!g.defined()) continue;
+    Tensor sq = ops::sum(ops::mul(g, g));
+    total = total.defined() ? ops::add(total, sq) : sq;
+  }
+  if (!total.defined()) return 0.f;
+  const float norm = std::sqrt(total.item());
+  if (max_norm > 0.f && norm > max_norm) {
+    const float scale = float(double(max_norm) / (double(norm) + 1e-6));
+    for (const Tensor& p : params) {
+      Tensor g = p.grad();
+      if (g.defined()) g.copy_from(ops::mul(g, scale));
+    }
+  }
+  return norm;
 }
 
 static Tensor state_tensor(const std::map<std::string, Tensor>& sd, const std::string& key, const Tensor& like) {
@@ -78,14 +105,22 @@ Adam::Adam(std::vector<Tensor> params, AdamOptions o)
   lr_ = o.lr;
 }
 
+void Adam::set_decoupled_weight_decay(float wd) {
+  o_.weight_decay = wd;
+  o_.decoupled = true;
+  o_.decay_vectors = false;
+}
+
 #ifdef TINCT_HAS_CUDA
-// The chunk table of the fused update, kept on the device between steps and
+// The chunk tables of the fused update, kept on the device between steps and
 // uploaded again only when a pointer changed (gradients are new tensors each
-// step, but the caching allocator often hands back the same blocks).
-struct Adam::FusedTable {
+// step, but the caching allocator often hands back the same blocks). One per
+// weight-decay group: [0] without decay, [1] with it.
+namespace {
+struct ChunkTable {
   std::vector<cuda::ParamChunk> host;
   Tensor dev;  // raw bytes of the table
-  void launch(std::vector<cuda::ParamChunk>& chunks, const AdamOptions& o, float lr, int64_t step) {
+  void launch(std::vector<cuda::ParamChunk>& chunks, const AdamOptions& o, float wd, float lr, int64_t step) {
     const int64_t tiles = cuda::plan_param_tiles(chunks.data(), int(chunks.size()));
     const size_t bytes = chunks.size() * sizeof(cuda::ParamChunk);
     const bool same = host.size() == chunks.size() && std::memcmp(host.data(), chunks.data(), bytes) == 0;
@@ -97,8 +132,12 @@ struct Adam::FusedTable {
       TINCT_CUDA_CHECK(cudaMemcpyAsync(dev.data(), host.data(), bytes, cudaMemcpyHostToDevice, 0));
     }
     cuda::adam_step_multi(reinterpret_cast<const cuda::ParamChunk*>(dev.data()), int(chunks.size()), tiles, lr,
-                          o.beta1, o.beta2, o.eps, o.weight_decay, o.decoupled, step);
+                          o.beta1, o.beta2, o.eps, wd, o.decoupled, step);
   }
+};
+}  // namespace
+struct Adam::FusedTable {
+  ChunkTable group[2];
 };
 #else
 struct Adam::FusedTable {};
@@ -108,8 +147,9 @@ void Adam::step() {
   ProfileRange range("adam step");
   ++step_;
 #ifdef TINCT_HAS_CUDA
-  // Parameters with the same step count share one launch (normally all).
-  std::map<int64_t, std::vector<cuda::ParamChunk>> fused;
+  // Parameters with the same step count and weight decay share one launch
+  // (normally all; two with decay on: the decayed weights and the rest).
+  std::map<std::pair<int64_t, bool>, std::vector<cuda::ParamChunk>> fused;
 #endif
   for (size_t i = 0; i < params_.size(); ++i) {
     Tensor& p = params_[i];
@@ -120,6 +160,8 @@ void Adam::step() {
       v_[i] = Tensor::zeros(p.shape(), p.device());
     }
     const int64_t t = ++param_steps_[i];
+    const bool decays = o_.weight_decay != 0.f && (o_.decay_vectors || p.dim() >= 2);
+    const float wd = decays ? o_.weight_decay : 0.f;
 #ifdef TINCT_HAS_CUDA
     if (p.device() == Device::CUDA) {
       cuda::ParamChunk c;
@@ -128,20 +170,25 @@ void Adam::step() {
       c.m = m_[i].data();
       c.v = v_[i].data();
       c.n = p.numel();
-      fused[t].push_back(c);
+      fused[{t, decays}].push_back(c);
       continue;
     }
 #endif
     cpu::adam_step_ref(size_t(p.numel()), p.data(), g.data(), m_[i].data(), v_[i].data(), lr_, o_.beta1, o_.beta2,
-                       o_.eps, o_.weight_decay, o_.decoupled, t);
+                       o_.eps, wd, o_.decoupled, t);
   }
 #ifdef TINCT_HAS_CUDA
-  for (auto& [t, chunks] : fused) {
+  int64_t counts = 0;  // distinct step counts
+  for (auto it = fused.begin(); it != fused.end(); ++it)
+    counts += it == fused.begin() || std::prev(it)->first.first != it->first.first;
+  for (auto& [key, chunks] : fused) {
+    const auto [t, decays] = key;
+    const float wd = decays ? o_.weight_decay : 0.f;
     if (!fused_) fused_ = std::make_shared<FusedTable>();
-    if (fused.size() == 1)
-      fused_->launch(chunks, o_, lr_, t);
+    if (counts == 1)
+      fused_->group[decays].launch(chunks, o_, wd, lr_, t);
     else  // rare: tables of different step counts must not overwrite each other
-      FusedTable().launch(chunks, o_, lr_, t);
+      ChunkTable().launch(chunks, o_, wd, lr_, t);
   }
 #endif
 }

@@ -24,6 +24,7 @@ class Optimizer {
   float lr() const { return lr_; }
   void set_lr(float lr) { lr_ = lr; }
   int64_t steps() const { return step_; }
+  const std::vector<Tensor>& params() const { return params_; }
   // "state.<i>.<slot>" for every parameter index i, plus "step".
   virtual std::map<std::string, Tensor> state_dict() const = 0;
   virtual void load_state_dict(const std::map<std::string, Tensor>& sd) = 0;
@@ -55,12 +56,18 @@ class SGD : public Optimizer {
 struct AdamOptions {
   float lr = 1e-3f, beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f, weight_decay = 0.f;
   bool decoupled = false;  // true = AdamW
+  // false: no weight decay on parameters of fewer than 2 dimensions (biases,
+  // batch-norm scales and shifts), the usual AdamW recipe.
+  bool decay_vectors = true;
 };
 
 class Adam : public Optimizer {
  public:
   Adam(std::vector<Tensor> params, AdamOptions o);
   void step() override;
+  // Decoupled (AdamW) weight decay `wd` from the next step on, on weights of
+  // 2+ dimensions only (conv and linear kernels); wd = 0 turns it off.
+  void set_decoupled_weight_decay(float wd);
   std::map<std::string, Tensor> state_dict() const override;
   void load_state_dict(const std::map<std::string, Tensor>& sd) override;
 
@@ -71,6 +78,12 @@ class Adam : public Optimizer {
   struct FusedTable;                  // the GPU's parameter table (optim.cpp)
   std::shared_ptr<FusedTable> fused_;
 };
+
+// torch.nn.utils.clip_grad_norm_: the global L2 norm of the gradients of
+// `params` (those that have one), returned as it was before clipping; when it
+// exceeds max_norm > 0, every gradient is scaled by max_norm / (norm + 1e-6).
+// Engine ops only, so it runs on either device.
+float clip_grad_norm(const std::vector<Tensor>& params, float max_norm);
 
 inline AdamOptions adam(float lr) {
   AdamOptions o;
