@@ -32,6 +32,9 @@ bool take_flag(Args& args, const std::string& name);
 // Throws std::invalid_argument naming the option when the value is not a number.
 long parse_int(const std::string& option, const std::string& value, long lo, long hi);
 double parse_double(const std::string& option, const std::string& value);
+// A duration in seconds: "90m", "2h", "3600s" or a plain number of seconds
+// (fractions allowed, not negative); throws std::invalid_argument naming the option.
+double parse_duration(const std::string& option, const std::string& value);
 
 // --decoding zhang|plausible, --temperature T and --prior-correction B: the
 // classification model's decoding (models::Decoding); each is unset when not

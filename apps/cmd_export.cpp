@@ -6,6 +6,7 @@
 
 #include "apps/cli.h"
 #include "engine/checkpoint.h"
+#include "models/ema.h"
 #include "models/inference.h"
 
 namespace tinct::cli {
@@ -13,15 +14,17 @@ namespace tinct::cli {
 int cmd_export(const Args& in) {
   Args args = in;
   if (take_flag(args, "--help") || take_flag(args, "-h") || args.empty()) {
-    std::puts("usage: tinct export CHECKPOINT -o FILE [--dtype f32|f16|bf16] [--overwrite]\n"
+    std::puts("usage: tinct export CHECKPOINT -o FILE [--dtype f32|f16|bf16] [--ema] [--overwrite]\n"
               "Writes the weights of a colorizer checkpoint (no optimizer state) to FILE,\n"
-              "stored as f16 by default: the form tinct colorize loads and the repository ships.");
+              "stored as f16 by default: the form tinct colorize loads and the repository ships.\n"
+              "--ema: the moving average of the weights instead (a checkpoint of a run\n"
+              "trained with --ema; batch-norm statistics are the run's own).");
     return args.empty() ? 2 : 0;
   }
   std::string out, dtype = "f16";
   if (!take_option(args, "-o", out)) throw std::invalid_argument("-o FILE is required");
   take_option(args, "--dtype", dtype);
-  const bool overwrite = take_flag(args, "--overwrite");
+  const bool overwrite = take_flag(args, "--overwrite"), ema = take_flag(args, "--ema");
   if (args.size() != 1) throw std::invalid_argument("give exactly one checkpoint (see tinct export --help)");
   DType dt = DType::F16;
   if (dtype == "f32") dt = DType::F32;
@@ -31,11 +34,19 @@ int cmd_export(const Args& in) {
 
   const std::string src = args[0];
   auto model = models::load_colorizer(src);
+  const Checkpoint file = load_checkpoint(src);
+  if (ema) {
+    if (!models::has_ema(file.tensors))
+      throw std::invalid_argument(src + " holds no moving average of the weights (no ema.* tensors): --ema needs a "
+                                  "checkpoint (ckpt-*.safetensors) of a run trained with --ema");
+    model->load_state(models::with_ema_weights(file.tensors), false);
+  }
   auto md = model->metadata();
-  const auto src_md = load_checkpoint(src).metadata;
+  const auto& src_md = file.metadata;
   for (const char* key : {"step", "data"})
     if (src_md.count(key)) md[std::string("train_") + key] = src_md.at(key);
   md["dtype"] = dtype;
+  if (ema) md["weights"] = "moving average";
   save_checkpoint(out, model->state(false), md, dt);
   std::printf("%s: %s/%s, %lld parameters, %s, %lld bytes\n", out.c_str(), md["kind"].c_str(), md["preset"].c_str(),
               (long long)model->num_parameters(), dtype.c_str(), (long long)std::filesystem::file_size(out));

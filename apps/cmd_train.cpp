@@ -2,10 +2,12 @@
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <stdexcept>
 
 #include "apps/cli.h"
 #include "models/train.h"
+#include "models/train_config.h"
 
 namespace tinct::cli {
 
@@ -16,6 +18,8 @@ extern "C" void on_signal(int) { g_stop.store(true); }
 
 static const char* kTrainUsage =
     "usage: tinct train --model regression|classification|gan --data PACK --out DIR [options]\n"
+    "       tinct train --resume --out DIR [options]\n"
+    "       tinct train --config RUN/config.json --out NEWDIR [options]\n"
     "\n"
     "Trains a colorizer on a pack made by `tinct prepare`. Ctrl-C saves a checkpoint\n"
     "and stops; --resume continues the run in DIR from its newest checkpoint.\n"
@@ -24,30 +28,48 @@ static const char* kTrainUsage =
     "  --device auto|cpu|cuda  (default auto)\n"
     "  --batch N               images per step (default 32)\n"
     "  --steps N | --epochs E  length of the whole run (default 10 epochs)\n"
-    "  --lr X                  learning rate (default: regression 1e-3, classification 3e-4, gan 2e-4)\n"
+    "  --lr X                  peak learning rate (default: regression 1e-3, classification 3e-4, gan 2e-4)\n"
     "  --seed S                weights and data order (default 1)\n"
     "  --crop N                training crop (default 128)\n"
     "  --holdout N             validation images held out (default 64)\n"
     "  --eval-every N          validation losses and a sample grid every N steps (default 200)\n"
     "  --ckpt-every N          checkpoint every N steps (default 500)\n"
-    "  --keep N                checkpoints kept (default 3)\n"
+    "  --keep N                checkpoints kept (default 3; best.safetensors is always kept)\n"
     "  --threads N             loader threads (default 2)\n"
-    "  --resume                continue the run in --out\n"
+    "  --resume                continue the run in --out, with the recipe of its config.json\n"
     "  --init FILE             start from these weights (same kind; a 262-bin classification\n"
     "                          head is mapped to 313 bins by nearest centre)\n"
-    "  --quiet                 no progress output\n";
+    "  --quiet                 no progress output\n"
+    "\n"
+    "The recipe (defaults: constant rate, no decay, no average, no clipping):\n"
+    "  --warmup N              the rate rises linearly from 0 over the first N steps\n"
+    "  --schedule constant|cosine|step\n"
+    "                          cosine: from the peak down to --lr-min (default 0) at the last\n"
+    "                          step; step: times --lr-gamma (default 0.1) at each of\n"
+    "                          --lr-steps a,b,... (step numbers); both nets of the gan alike\n"
+    "  --weight-decay X        decoupled (AdamW) weight decay of conv and linear weights;\n"
+    "                          biases and batch-norm scales and shifts are not decayed\n"
+    "  --ema DECAY             keep a moving average of the weights (e.g. 0.999); validation\n"
+    "                          reports it too (ema_* in val_log.csv) and best.safetensors holds\n"
+    "                          it; tinct export CKPT --ema exports it\n"
+    "  --clip-grad NORM        clip the gradients' global L2 norm (per network) to NORM; the\n"
+    "                          norm before clipping goes to train_log.csv (grad_norm*)\n"
+    "  --time-budget T         stop cleanly after T (90m, 2h, 3600s or seconds) of this\n"
+    "                          process with a checkpoint and model.safetensors, exit 0; a\n"
+    "                          resumed run has a budget of its own (none unless given again)\n"
+    "\n"
+    "DIR/config.json records every option. --resume reads it: options given again must\n"
+    "agree, except the run's length, device, loader threads, eval and checkpoint\n"
+    "settings and --lr (a note says so). --config FILE starts a new run from a run's\n"
+    "config (options given override it). At every evaluation with the lowest headline\n"
+    "validation loss so far, DIR/best.safetensors is written (weights only).\n";
 
-int cmd_train(const Args& in) {
-  Args args = in;
-  if (take_flag(args, "--help") || take_flag(args, "-h")) {
-    std::fputs(kTrainUsage, stdout);
-    return 0;
-  }
-  models::TrainOptions o;
+// The options present in `args`, applied over `o`; the others keep o's values.
+static void take_train_options(Args& args, models::TrainOptions& o) {
   std::string v;
-  if (!take_option(args, "--model", o.model.kind)) throw std::invalid_argument("--model is required\n\n" + std::string(kTrainUsage));
-  if (!take_option(args, "--data", o.data)) throw std::invalid_argument("--data is required (a pack from tinct prepare)");
-  if (!take_option(args, "--out", o.out)) throw std::invalid_argument("--out is required (the run's folder)");
+  take_option(args, "--model", o.model.kind);
+  take_option(args, "--data", o.data);
+  take_option(args, "--out", o.out);
   take_option(args, "--preset", o.model.preset);
   take_option(args, "--device", o.device);
   if (take_option(args, "--batch", v)) o.batch = int(parse_int("--batch", v, 2, 4096));
@@ -55,6 +77,7 @@ int cmd_train(const Args& in) {
   if (take_option(args, "--epochs", v)) {
     o.epochs = parse_double("--epochs", v);
     if (!(o.epochs > 0)) throw std::invalid_argument("--epochs must be positive");
+    o.steps = 0;  // the epochs say the length
   }
   if (take_option(args, "--lr", v)) {
     o.model.lr = float(parse_double("--lr", v));
@@ -68,9 +91,51 @@ int cmd_train(const Args& in) {
   if (take_option(args, "--ckpt-every", v)) o.ckpt_every = int(parse_int("--ckpt-every", v, 1, 1 << 30));
   if (take_option(args, "--keep", v)) o.keep = int(parse_int("--keep", v, 1, 1000));
   if (take_option(args, "--threads", v)) o.threads = int(parse_int("--threads", v, 1, 256));
-  o.resume = take_flag(args, "--resume");
   take_option(args, "--init", o.init);
-  o.quiet = take_flag(args, "--quiet");
+  if (take_option(args, "--warmup", v)) o.schedule.warmup = parse_int("--warmup", v, 0, 1L << 40);
+  take_option(args, "--schedule", o.schedule.kind);
+  if (take_option(args, "--lr-min", v)) o.schedule.lr_min = parse_double("--lr-min", v);
+  if (take_option(args, "--lr-steps", v)) o.schedule.steps = models::parse_lr_steps(v);
+  if (take_option(args, "--lr-gamma", v)) o.schedule.gamma = parse_double("--lr-gamma", v);
+  if (take_option(args, "--weight-decay", v)) o.weight_decay = parse_double("--weight-decay", v);
+  if (take_option(args, "--ema", v)) o.ema = parse_double("--ema", v);
+  if (take_option(args, "--clip-grad", v)) o.clip_grad = parse_double("--clip-grad", v);
+  if (take_option(args, "--time-budget", v)) o.time_budget = parse_duration("--time-budget", v);
+  models::check_recipe(o);
+}
+
+int cmd_train(const Args& in) {
+  Args args = in;
+  if (take_flag(args, "--help") || take_flag(args, "-h")) {
+    std::fputs(kTrainUsage, stdout);
+    return 0;
+  }
+  models::TrainOptions o;
+  std::string config, out;
+  const bool from_config = take_option(args, "--config", config);
+  const bool resume = take_flag(args, "--resume"), quiet = take_flag(args, "--quiet");
+  if (from_config && resume)
+    throw std::invalid_argument("--config starts a new run from a run's recipe; --resume reads DIR/config.json itself");
+  Args peek = args;
+  if (!take_option(peek, "--out", out)) throw std::invalid_argument("--out is required (the run's folder)");
+  // The recipe to start from: a run's config (--config, or the resumed run's
+  // own), else the defaults.
+  bool recipe = from_config;
+  if (from_config) o = models::read_config(config);
+  else if (resume && std::filesystem::exists(std::filesystem::path(out) / "config.json")) {
+    o = models::read_config((std::filesystem::path(out) / "config.json").string());
+    o.init.clear();  // the checkpoint carries it; --init again would mean a new start
+    recipe = true;
+  }
+  Args given = args;
+  std::string v;
+  if (!recipe && !take_option(given, "--model", v))
+    throw std::invalid_argument("--model is required\n\n" + std::string(kTrainUsage));
+  if (!recipe && !take_option(given, "--data", v))
+    throw std::invalid_argument("--data is required (a pack from tinct prepare)");
+  take_train_options(args, o);
+  o.quiet = quiet;
+  o.resume = resume;
   if (!args.empty()) throw std::invalid_argument("unexpected argument '" + args[0] + "' (see tinct train --help)");
 
   std::signal(SIGINT, on_signal);

@@ -64,6 +64,27 @@ double parse_double(const std::string& option, const std::string& value) {
   return v;
 }
 
+double parse_duration(const std::string& option, const std::string& value) {
+  const std::string bad = option + " must be a duration such as 90m, 2h, 3600s or 3600 (seconds), got '" + value + "'";
+  if (value.empty()) throw std::invalid_argument(bad);
+  double unit = 1;
+  std::string number = value;
+  switch (value.back()) {
+    case 's': unit = 1; number.pop_back(); break;
+    case 'm': unit = 60; number.pop_back(); break;
+    case 'h': unit = 3600; number.pop_back(); break;
+    default: break;
+  }
+  double v = 0;
+  try {
+    v = parse_double(option, number);
+  } catch (const std::invalid_argument&) {
+    throw std::invalid_argument(bad);
+  }
+  if (v < 0) throw std::invalid_argument(option + " must not be negative, got '" + value + "'");
+  return v * unit;
+}
+
 DecodingArgs take_decoding(Args& args) {
   DecodingArgs d;
   std::string v;

@@ -1,9 +1,12 @@
 // colorizer.cpp — the factory, the batch-to-tensor helpers, metadata.
 #include "models/colorizer.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <stdexcept>
 #include <string>
+
+#include "engine/optim.h"
 
 namespace tinct::models {
 
@@ -18,6 +21,24 @@ std::unique_ptr<Colorizer> make_colorizer(const ColorizerOptions& o) {
   if (o.kind == "classification") return make_classification_colorizer(o);
   if (o.kind == "gan") return make_gan_colorizer(o);
   throw std::invalid_argument("unknown model '" + o.kind + "' (regression, classification, gan)");
+}
+
+float default_lr(const std::string& kind) {
+  if (kind == "classification") return 3e-4f;
+  if (kind == "gan") return 2e-4f;
+  return 1e-3f;
+}
+
+void Colorizer::optimizer_step(optim::Adam& opt, const std::string& norm_name) {
+  if (recipe_.clip_grad > 0.f) {
+    const float norm = optim::clip_grad_norm(opt.params(), recipe_.clip_grad);
+    auto it = std::find_if(grad_norms_.begin(), grad_norms_.end(), [&](auto& kv) { return kv.first == norm_name; });
+    if (it == grad_norms_.end()) grad_norms_.push_back({norm_name, norm});
+    else it->second = norm;
+  }
+  if (recipe_.lr > 0.f) opt.set_lr(recipe_.lr);
+  if (recipe_.weight_decay > 0.f) opt.set_decoupled_weight_decay(recipe_.weight_decay);
+  opt.step();
 }
 
 std::map<std::string, std::string> Colorizer::metadata() const {

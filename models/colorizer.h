@@ -26,6 +26,10 @@
 #include "engine/tensor.h"
 #include "models/data/loader.h"
 
+namespace tinct::optim {
+class Adam;
+}
+
 namespace tinct::models {
 
 using Losses = std::vector<std::pair<std::string, float>>;  // the first is the headline
@@ -62,6 +66,18 @@ struct Decoding {
 void check_decoding(const Decoding& d);
 // "annealed mean, T = 0.38" (and ", prior correction 0.5" when it is not 0).
 std::string decoding_text(const Decoding& d);
+
+// The learning rate a model trains with when ColorizerOptions::lr is 0:
+// regression 1e-3, classification 3e-4, gan 2e-4 (both networks).
+float default_lr(const std::string& kind);
+
+// The training recipe's settings for the next train_step (models/train.cpp
+// sets them before each step); the defaults leave the step as it always was.
+struct StepRecipe {
+  float lr = 0.f;            // this step's learning rate (every optimizer); 0: the model's own
+  float weight_decay = 0.f;  // decoupled (AdamW) decay of conv and linear weights, not biases or batch norm
+  float clip_grad = 0.f;     // the gradients' global L2 norm is clipped to this, per network; 0: no clipping
+};
 
 class Colorizer {
  public:
@@ -101,10 +117,22 @@ class Colorizer {
   virtual void load_state(const std::map<std::string, Tensor>& tensors, bool with_optimizer) = 0;
   virtual std::map<std::string, std::string> metadata() const;
 
+  void set_step_recipe(const StepRecipe& r) { recipe_ = r; }
+  // With clipping on: each network's gradient norm at the last step, before
+  // clipping ("grad_norm"; the gan: "grad_norm_g", "grad_norm_d"). Else empty.
+  const Losses& grad_norms() const { return grad_norms_; }
+  virtual std::vector<std::string> grad_norm_names() const { return {"grad_norm"}; }
+
  protected:
   explicit Colorizer(ColorizerOptions o) : opt_(std::move(o)) {}
   Device dev() const { return opt_.device; }  // where the weights live and the steps run
+  // The recipe's update of one network after its backward pass: the clip
+  // (its norm recorded as `norm_name`), the step's learning rate and weight
+  // decay, then opt.step().
+  void optimizer_step(optim::Adam& opt, const std::string& norm_name);
   ColorizerOptions opt_;
+  StepRecipe recipe_;
+  Losses grad_norms_;
 };
 
 std::unique_ptr<Colorizer> make_colorizer(const ColorizerOptions& o);

@@ -124,7 +124,7 @@ class ClassificationColorizer : public Colorizer {
     opt_adam_->zero_grad();
     Tensor l = loss(b);
     l.backward();
-    opt_adam_->step();
+    optimizer_step(*opt_adam_, "grad_norm");
     return {{"ce", l.item()}};
   }
 
@@ -224,7 +224,8 @@ class ClassificationColorizer : public Colorizer {
     parts.gamut = &g;
     Rng rng(opt_.seed);
     parts.net = std::make_unique<ClassificationNet>(ClassificationConfig::preset(opt_.preset, g.size()), rng);
-    parts.opt = std::make_unique<optim::Adam>(parts.net->parameters(), optim::adam(opt_.lr > 0 ? opt_.lr : 3e-4f));
+    parts.opt = std::make_unique<optim::Adam>(parts.net->parameters(),
+                                              optim::adam(opt_.lr > 0 ? opt_.lr : default_lr("classification")));
     parts.net->to(opt_.device);
     return parts;
   }

@@ -14,7 +14,7 @@ namespace tinct::models {
 namespace {
 
 optim::AdamOptions gan_adam(float lr) {
-  optim::AdamOptions a = optim::adam(lr > 0 ? lr : 2e-4f);
+  optim::AdamOptions a = optim::adam(lr > 0 ? lr : default_lr("gan"));
   a.beta1 = 0.5f;
   a.beta2 = 0.999f;
   return a;
@@ -48,14 +48,14 @@ class GanColorizer : public Colorizer {
     opt_d_.zero_grad();
     Tensor ld = d_loss(L, ab, fake.detach());
     ld.backward();
-    opt_d_.step();
+    optimizer_step(opt_d_, "grad_norm_d");
 
     opt_g_.zero_grad();
     Tensor l1 = ops::l1_loss(fake, ab);
     Tensor gan = ops::lsgan_loss(disc_(ops::concat({L, fake})), true);
     Tensor lg = ops::add(ops::mul(l1, cfg_.l1_lambda), gan);
     lg.backward();  // also leaves gradients in D, cleared by the next D step
-    opt_g_.step();
+    optimizer_step(opt_g_, "grad_norm_g");
     return {{"g", lg.item()}, {"g_l1", l1.item()}, {"g_gan", gan.item()}, {"d", ld.item()}};
   }
 
@@ -85,6 +85,7 @@ class GanColorizer : public Colorizer {
   }
 
   std::vector<std::string> loss_names() const override { return {"g", "g_l1", "g_gan", "d"}; }
+  std::vector<std::string> grad_norm_names() const override { return {"grad_norm_g", "grad_norm_d"}; }
   int size_multiple() const override { return 32; }
   int64_t num_parameters() const override { return gen_.num_parameters() + disc_.num_parameters(); }
 

@@ -16,7 +16,7 @@ class RegressionColorizer : public Colorizer {
  public:
   explicit RegressionColorizer(const ColorizerOptions& o)
       : Colorizer(o), rng_(o.seed), net_(RegressionConfig::preset(o.preset), rng_),
-        opt_adam_(net_.parameters(), optim::adam(o.lr > 0 ? o.lr : 1e-3f)) {
+        opt_adam_(net_.parameters(), optim::adam(o.lr > 0 ? o.lr : default_lr("regression"))) {
     net_.to(o.device);
   }
 
@@ -25,7 +25,7 @@ class RegressionColorizer : public Colorizer {
     opt_adam_.zero_grad();
     Tensor loss = ops::mse_loss(net_(batch_L(b, dev())), batch_ab(b, dev()));
     loss.backward();
-    opt_adam_.step();
+    optimizer_step(opt_adam_, "grad_norm");
     return {{"mse", loss.item()}};
   }
 

@@ -24,7 +24,9 @@
 #include "models/color/lab.h"
 #include "models/data/image.h"
 #include "models/eval/plot.h"
+#include "models/ema.h"
 #include "models/init_weights.h"
+#include "models/train_config.h"
 
 namespace tinct::models {
 
@@ -128,7 +130,8 @@ Series read_csv(const fs::path& path) {
     std::string v;
     for (size_t i = 0; std::getline(ss, v, ',') && i < cols.size(); ++i) {
       if (i == 0) s.steps.push_back(std::stod(v));
-      else if (cols[i] != "epoch" && cols[i] != "images_per_s") s.values[cols[i]].push_back(std::stod(v));
+      else if (cols[i] != "epoch" && cols[i] != "images_per_s" && cols[i] != "lr" && cols[i].rfind("grad_norm", 0) != 0)
+        s.values[cols[i]].push_back(std::stod(v));
     }
   }
   return s;
@@ -266,8 +269,20 @@ class Progress {
 
 }  // namespace
 
+void check_recipe(const TrainOptions& o) {
+  check_schedule(o.schedule);
+  if (!(o.weight_decay >= 0) || !std::isfinite(o.weight_decay))
+    throw std::invalid_argument("--weight-decay must be 0 or more");
+  if (o.ema != 0 && !(o.ema > 0 && o.ema < 1))
+    throw std::invalid_argument("--ema must be a decay in (0, 1), such as 0.999");
+  if (!(o.clip_grad >= 0) || !std::isfinite(o.clip_grad)) throw std::invalid_argument("--clip-grad must be 0 or more");
+}
+
 int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
+  const auto t_start = Clock::now();  // the time budget counts from here: this process's time
   TrainOptions o = opts;
+  if (!(o.model.lr > 0)) o.model.lr = default_lr(o.model.kind);  // made explicit for config.json
+  check_recipe(o);
   o.model.device = parse_device(o.device);
   if (o.batch < 2) throw std::invalid_argument("--batch must be at least 2 (batch norm needs a batch)");
   const fs::path out(o.out);
@@ -298,14 +313,17 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
   data::LoaderState loader_state;
   loader_state.seed = o.model.seed;
   auto ckpts = list_checkpoints(out);
-  std::string resume_note, init_note;
+  const fs::path config_path = out / "config.json", best_path = out / "best.safetensors";
+  std::string resume_note, init_note, lr_note;
+  Checkpoint resumed;  // the checkpoint a resumed run starts from
   std::string init_from = o.init;  // kept in every checkpoint's metadata, across resumes
   if (o.resume && !o.init.empty())
     throw std::invalid_argument("--init starts a new run; a resumed run continues from its own checkpoint");
   if (o.resume) {
     if (ckpts.empty()) throw std::runtime_error(o.out + ": no checkpoint to resume from (ckpt-*.safetensors)");
     const std::string file = ckpts.back().second.string();
-    Checkpoint c = load_checkpoint(file);
+    resumed = load_checkpoint(file);
+    Checkpoint& c = resumed;
     if (meta(c.metadata, "kind", file) != o.model.kind || meta(c.metadata, "preset", file) != o.model.preset)
       throw std::runtime_error(file + " holds a " + c.metadata["kind"] + "/" + c.metadata["preset"] +
                                " run, not " + o.model.kind + "/" + o.model.preset);
@@ -322,6 +340,8 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
                     std::to_string(threads) +
                     " (OMP_NUM_THREADS): it resumes correctly, but floating-point sums split per thread differ, so "
                     "the weights will not be bit-identical to an uninterrupted run";
+    // Runs from before config.json are resumed with the options given.
+    if (fs::exists(config_path)) lr_note = check_resume_recipe(read_config(config_path.string()), o);
     model->load_state(c.tensors, true);
     if (c.metadata.count("init")) init_from = c.metadata["init"];
     start = std::stoll(meta(c.metadata, "step", file));
@@ -334,7 +354,23 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
                                "); pass --resume to continue it, or choose another --out");
     model->prepare(pack, split.train);
     if (!o.init.empty()) init_note = init_weights_from(*model, o.init);
+    fs::remove(best_path);  // no run here: a stray best is not this run's
   }
+  {
+    TrainOptions recorded = o;
+    recorded.init = init_from;
+    write_config(config_path.string(), recorded);
+  }
+
+  // The moving average of the weights: from the start, or the checkpoint's.
+  std::unique_ptr<WeightAverage> ema;
+  if (o.ema > 0) {
+    ema = std::make_unique<WeightAverage>(*model, o.ema);
+    if (start > 0 && has_ema(resumed.tensors)) ema->load(resumed.tensors, ckpts.back().second.string());
+    else if (start > 0) resume_note += (resume_note.empty() ? "" : "\n") + std::string("note: the checkpoint holds no "
+                                       "moving average of the weights; the average starts here");
+  }
+  resumed = Checkpoint();  // its tensors are loaded; free them
 
   data::LoaderOptions lo;
   lo.batch_size = o.batch;
@@ -366,6 +402,7 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
 
   Progress progress(o.quiet, total);
   if (!resume_note.empty()) progress.line(resume_note);
+  if (!lr_note.empty()) progress.line(lr_note);
   if (!init_note.empty()) progress.line(init_note);
   progress.line(o.model.kind + "/" + o.model.preset + ": " + std::to_string(model->num_parameters()) + " parameters, " +
                 std::to_string(split.train.size()) + " training and " + std::to_string(split.validation.size()) +
@@ -374,12 +411,30 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
                 " steps, on " + describe_device(o.model.device));
 
   const std::vector<std::string> names = model->loss_names();
+  // The recipe's columns appear only when it is on: the default logs stay as they were.
+  const bool log_lr = o.schedule.kind != "constant" || o.schedule.warmup > 0;
+  const std::vector<std::string> norm_names = o.clip_grad > 0 ? model->grad_norm_names() : std::vector<std::string>{};
   std::string train_header = "step,epoch", val_header = "step";
   for (auto& n : names) train_header += "," + n, val_header += "," + n;
+  if (ema)
+    for (auto& n : names) val_header += ",ema_" + n;
+  if (log_lr) train_header += ",lr";
+  for (auto& n : norm_names) train_header += "," + n;
   train_header += ",images_per_s";
   trim_csv(out / "train_log.csv", train_header, start);
   trim_csv(out / "val_log.csv", val_header, start);
   std::ofstream train_log(out / "train_log.csv", std::ios::app), val_log(out / "val_log.csv", std::ios::app);
+  val_log.precision(9);  // best.safetensors is the argmin of this file: no ties made by rounding
+
+  // The best checkpoint so far: the lowest headline validation loss (of the
+  // moving average when there is one) in val_log.csv up to the start.
+  const std::string headline = (ema ? "ema_" : "") + names.front();
+  double best_loss = INFINITY;
+  if (start > 0) {
+    const Series logged = read_csv(out / "val_log.csv");
+    if (auto it = logged.values.find(headline); it != logged.values.end())
+      for (double v : it->second) best_loss = std::min(best_loss, v);
+  }
 
   DivergenceGuard guard;
   auto newest_checkpoint = [&]() {
@@ -419,7 +474,9 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
   // last good checkpoint" is always one to resume from. Returns "" when
   // saved, else why not.
   auto save = [&](int64_t step, const Losses& checked, const data::Batch* last) -> std::string {
-    const std::map<std::string, Tensor> state = model->state(true);
+    std::map<std::string, Tensor> state = model->state(true);
+    if (ema)
+      for (auto& [name, t] : ema->state()) state[name] = t;
     for (auto& [name, t] : state) {
       const std::vector<float> v = t.to_vector();
       if (const int64_t bad = first_non_finite(v.data(), v.size()); bad >= 0)
@@ -452,14 +509,35 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
     return {};
   };
 
+  // best.safetensors: the weights evaluated (the average's when there is
+  // one), weights only as model.safetensors, atomically.
+  auto save_best = [&](int64_t step, double loss) {
+    std::unique_ptr<WeightAverage::Swap> swap;
+    if (ema) swap = std::make_unique<WeightAverage::Swap>(*model, *ema);
+    auto md = model->metadata();
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.9g", loss);
+    md["step"] = std::to_string(step);
+    md["best_loss"] = buf;
+    md["best_of"] = "validation " + headline;
+    md["weights"] = ema ? "moving average" : "trained";
+    md["data"] = o.data;
+    save_checkpoint(best_path.string(), model->state(false), md);
+  };
+
   // Validation losses, a sample grid and the loss plot. The pictures are
   // for people: a failure to write them (a full disk) is reported and the
   // run goes on to its checkpoint, which says loudly if it cannot be saved.
   auto evaluate = [&](int64_t step) {
     if (val.empty()) return Losses{};
-    Losses mean = held_out_losses(nullptr);
+    Losses mean = held_out_losses(nullptr), averaged;
+    if (ema) {
+      WeightAverage::Swap swap(*model, *ema);
+      averaged = held_out_losses(nullptr);
+    }
     val_log << step;
     for (auto& [n, v] : mean) val_log << "," << v;
+    for (auto& [n, v] : averaged) val_log << "," << v;
     val_log << "\n";
     val_log.flush();
     train_log.flush();
@@ -472,8 +550,23 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
     } catch (const std::exception& e) {
       progress.line(std::string("warning: ") + e.what() + " (training goes on)");
     }
-    progress.line("step " + std::to_string(step) + "  validation " + losses_str(mean) + "  -> " + name);
+    std::string line = "step " + std::to_string(step) + "  validation " + losses_str(mean);
+    if (ema) line += "  average " + losses_str(averaged);
+    const double head = double((ema ? averaged : mean).front().second);
+    if (head < best_loss) {
+      best_loss = head;
+      save_best(step, head);
+      line += "  (best)";
+    }
+    progress.line(line + "  -> " + name);
     return mean;
+  };
+
+  // model.safetensors: the weights alone, what colorize loads.
+  auto save_final = [&](int64_t step) {
+    auto md = model->metadata();
+    md["step"] = std::to_string(step);
+    save_checkpoint((out / "model.safetensors").string(), model->state(false), md);
   };
 
   const auto t0 = Clock::now();
@@ -482,7 +575,13 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
   double img_s = 0;
   for (int64_t step = start + 1; step <= total; ++step) {
     data::Batch b = loader.next();
+    StepRecipe recipe;
+    recipe.lr = float(lr_at(o.schedule, step, total, double(o.model.lr)));
+    recipe.weight_decay = float(o.weight_decay);
+    recipe.clip_grad = float(o.clip_grad);
+    model->set_step_recipe(recipe);
     Losses l = model->train_step(b);
+    if (ema) ema->update(*model);
     if (std::string bad = guard.check(l); !bad.empty()) return diverged(bad + " at step " + std::to_string(step));
     ++since_last;
     const bool log_now = step % o.log_every == 0 || step == total;
@@ -494,6 +593,13 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
       since_last = 0;
       train_log << step << "," << double(b.epoch) + double(b.position) / double(loader.size());
       for (auto& [n, v] : l) train_log << "," << v;
+      if (log_lr) train_log << "," << recipe.lr;
+      for (auto& n : norm_names) {
+        float norm = 0;
+        for (auto& [k, v] : model->grad_norms())
+          if (k == n) norm = v;
+        train_log << "," << norm;
+      }
       train_log << "," << img_s << "\n";
       train_log.flush();  // a run that dies keeps its log up to here
       const double per_step = std::chrono::duration<double>(now - t0).count() / double(step - start);
@@ -503,17 +609,24 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
     Losses checked;
     if (step % o.eval_every == 0 || step == total) checked = evaluate(step);
     const bool interrupted = stop && stop->load();
-    if (step % o.ckpt_every == 0 || step == total || interrupted)
+    const bool out_of_time =
+        o.time_budget >= 0 && std::chrono::duration<double>(Clock::now() - t_start).count() >= o.time_budget;
+    if (step % o.ckpt_every == 0 || step == total || interrupted || out_of_time)
       if (std::string bad = save(step, checked, &b); !bad.empty()) return diverged(bad);
     if (interrupted) {
       progress.line("interrupted at step " + std::to_string(step) + ": saved " + (out / ckpt_name(step)).string() +
                     "; continue with --resume");
       return kTrainInterrupted;
     }
+    if (out_of_time && step < total) {
+      save_final(step);
+      progress.line("time budget reached at step " + std::to_string(step) + " of " + std::to_string(total) +
+                    ": saved " + (out / ckpt_name(step)).string() + " and " + (out / "model.safetensors").string() +
+                    "; continue with --resume");
+      return kTrainDone;
+    }
   }
-  auto md = model->metadata();
-  md["step"] = std::to_string(total);
-  save_checkpoint((out / "model.safetensors").string(), model->state(false), md);
+  save_final(total);
   progress.line("done: " + std::to_string(total) + " steps; weights in " + (out / "model.safetensors").string());
   return kTrainDone;
 }

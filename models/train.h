@@ -9,6 +9,11 @@
 //   val_log.csv               validation losses every eval_every steps
 //   loss.svg                  the loss curves, redrawn at each evaluation
 //   samples-<step>.png        held-out images: gray | prediction | truth
+//   best.safetensors          the weights (weights only, as model.safetensors)
+//                             of the evaluation with the lowest headline
+//                             validation loss so far; never removed by keep
+//   config.json               every option of the run (models/train_config.h):
+//                             what --resume and --config read back
 // Resuming (resume = true) continues from the newest checkpoint in the
 // folder: N steps, then N more after a resume, give the same weights, bit
 // for bit on the CPU, as 2N steps in one go.
@@ -19,6 +24,7 @@
 #include <string>
 
 #include "models/colorizer.h"
+#include "models/lr_schedule.h"
 
 namespace tinct::models {
 
@@ -39,14 +45,26 @@ struct TrainOptions {
   int threads = 2;      // loader workers
   bool resume = false;
   std::string init;     // a new run starts from these weights (models/init_weights.h)
+  // The recipe. Defaults: constant rate, no weight decay, no average, no clipping.
+  LrSchedule schedule;
+  double weight_decay = 0;  // decoupled (AdamW), conv and linear weights only
+  double ema = 0;           // decay of the weights' moving average, in (0, 1); 0: none
+  double clip_grad = 0;     // global L2 gradient norm per network; 0: no clipping
+  double time_budget = -1;  // seconds of this process, then a checkpoint and exit 0; < 0: none
   bool quiet = false;   // no progress output (tests)
 };
+
+// Refuses a recipe value out of range (std::invalid_argument naming the option).
+void check_recipe(const TrainOptions& o);
 
 // Exit codes of a run.
 enum TrainResult { kTrainDone = 0, kTrainInterrupted = 130, kTrainDiverged = 3 };
 
 // Runs (or resumes) a training run. `stop` is polled between steps: when it
-// turns true the run saves a checkpoint and returns kTrainInterrupted.
+// turns true the run saves a checkpoint and returns kTrainInterrupted. When
+// the time budget is spent it saves a checkpoint and model.safetensors and
+// returns kTrainDone. A resumed run must have the recipe of the folder's
+// config.json (the learning rate may change; a note says so).
 // Throws std::runtime_error / std::invalid_argument on bad input.
 int train(const TrainOptions& o, const std::atomic<bool>* stop = nullptr);
 
