@@ -1,5 +1,5 @@
 // bench_cpu_gemm_conv.cpp — the hand-written CPU GEMM and conv2d of tinct
-// against OpenBLAS on the same machine, in the same run (DESIGN.md, Measuring).
+// against OpenBLAS on the same machine, in the same run (docs/design.md, Measuring).
 //
 //   (a) square sgemm 512^3 and 1024^3: tinct::cpu::sgemm vs cblas_sgemm;
 //   (b) the three per-image GEMMs of the conv below (fwd NN, bwd-data TN,

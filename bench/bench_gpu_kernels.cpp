@@ -1,5 +1,5 @@
 // bench_gpu_kernels.cpp — tinct's CUDA kernels against cuDNN / cuBLAS on the
-// same GPU, in the same run (DESIGN.md, Measuring; shared/anchors/README.md).
+// same GPU, in the same run (docs/design.md, Measuring; docs/anchors.md).
 //
 //   conv      the anchor shapes at batch 64 (TINCT_BENCH_BATCH), forward,
 //             backward-data and backward-filter; variant 0 = cuDNN (FP32,

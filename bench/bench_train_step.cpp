@@ -2,7 +2,7 @@
 // (forward, backward, Adam), and the time of one 512x512 inference forward:
 // tinct's half of the side-by-side with bench/torch_ref/torch_ref.py --time.
 //
-// The same protocol as shared/anchors: `full` presets (classification with
+// The same protocol as docs/anchors.md: `full` presets (classification with
 // 313 bins), batch 64 of 128x128, FP32, a synthetic batch resident on the
 // device, 5 warm-up steps, then the median of 3 blocks of 20 steps; the clock
 // stops after the device has finished each block. Steps do not read their

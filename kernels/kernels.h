@@ -4,8 +4,9 @@
 // tensor is float32, contiguous, NCHW. Each op family has:
 //   cpu::<op>_ref   the readable reference (kernels/cpu/<family>_ref.cpp): the
 //                   specification, plain loops a student can check by hand;
-//   cpu::<op>       the fast CPU path where one exists (GEMM, convolutions);
-//   cuda::<op>      the hand-written CUDA kernel (kernels/cuda/, later).
+//   cpu::<op>       the fast CPU path where one exists (GEMM, convolutions, batch
+//                   norm, pooling, the fused epilogue);
+//   cuda::<op>      the hand-written CUDA kernel (kernels/cuda/, declared in kernels/cuda.h).
 // Backward kernels that produce a parameter gradient ACCUMULATE into it
 // (dw += ...), because a parameter used twice sums its gradients; kernels that
 // produce an activation gradient OVERWRITE (dx = ...) unless documented.

@@ -9,7 +9,7 @@
 // class-rebalanced cross-entropy (ops::soft_cross_entropy), decoded by the
 // annealed mean (color/decode.h).
 //
-// `tie_repeated_convs`: the PyTorch reference of shared/anchors applies ONE
+// `tie_repeated_convs`: the PyTorch reference of docs/anchors.md applies ONE
 // conv three times in each of conv5, conv6 and conv7 (its parameter count,
 // 18,076,537, counts one conv per block while its 20.9 GFLOP count runs
 // three). The `full` preset ties them so that timings and parameter counts

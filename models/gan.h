@@ -5,7 +5,7 @@
 // channels at 1/32), then at each scale deconv 4x4/2 + BN + ReLU, concat the
 // encoder's skip of that scale, conv3x3 + BN + ReLU (1/16 .. 1/2); a last
 // deconv to full size (base/2 channels) and a conv3x3 to 2 channels + tanh.
-// With base 64: 15,646,818 parameters, as the reference of shared/anchors.
+// With base 64: 15,646,818 parameters, as the reference of docs/anchors.md.
 //
 // Inference runs the transposed convolutions phase-equalized (see
 // models/deconv_phases.h and docs/quality.md): a 4x4 stride-2 transposed

@@ -5,7 +5,7 @@
 // full size: conv3x3 + BN + ReLU, twice [deconv 4x4/2 + BN + ReLU, conv3x3 +
 // BN + ReLU], once [deconv 4x4/2 + BN + ReLU], and a conv3x3 to 2 channels.
 // With base 64 (the `full` preset) this has 1,043,666 parameters, the same
-// as the PyTorch reference of shared/anchors (whose third stage has no
+// as the PyTorch reference of docs/anchors.md (whose third stage has no
 // conv3x3: that is what its parameter count says). Decoder convs have biases
 // (PyTorch's default); the encoder's do not (torchvision's ResNet).
 #pragma once

@@ -1,5 +1,5 @@
 // test_models.cpp — the three colorizers: parameter counts of the `full`
-// presets against the PyTorch reference (shared/anchors), output shapes, and
+// presets against the PyTorch reference (docs/anchors.md), output shapes, and
 // a short CPU training run per model in which the loss falls.
 #include <cmath>
 #include <stdexcept>

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# gpu_check.sh — the one-shot GPU check of tinct (DESIGN.md, "The GPU
+# gpu_check.sh — the one-shot GPU check of tinct (docs/design.md, "The GPU
 # check"): on a machine with a GPU, from the repository root,
 #
 #   tools/gpu_check.sh OUT_DIR

@@ -10,7 +10,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-# Parameter counts of the `full` presets (shared/anchors/README.md).
+# Parameter counts of the `full` presets (docs/anchors.md).
 FULL_PARAMS = {"regression": 1_043_666, "classification": 18_076_537,  # at 313 bins
                "generator": 15_646_818, "discriminator": 2_766_529}
 

@@ -11,7 +11,7 @@
 // The forward of a convolution adds its bias in the GEMM epilogue instead
 // (conv.cu); these kernels serve the other uses and the conv's db.
 // Benchmark: memory-bound; compare GB/s (read + write) with the device copy
-// bandwidth (about 3 TB/s on an H100 SXM, shared/anchors/README.md).
+// bandwidth (about 3 TB/s on an H100 SXM, docs/anchors.md).
 #include <cuda_runtime.h>
 
 #include <stdexcept>

@@ -57,7 +57,7 @@
 // N*P*Q, N*H*W < 2^31; checked, std::invalid_argument otherwise.
 //
 // Benchmark: build/bench/bench_gpu_kernels (cuDNN as variant 0, this file as
-// variant 1, on the model shapes of shared/anchors/README.md), e.g.
+// variant 1, on the model shapes of docs/anchors.md), e.g.
 //   ./bench_gpu_kernels --benchmark_filter=conv
 // Expected: 55-75% of cuDNN FP32 on the large 3x3 layers (a register-staged
 // 128x128x8 SGEMM core reaches ~70-80% of cuBLAS FP32; the gather adds a few

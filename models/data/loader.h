@@ -11,7 +11,8 @@
 // A batch of N samples holds planar float arrays, NCHW:
 //   L  [N, 1, crop, crop]    ab [N, 2, crop, crop]
 //   ab_raw [N, 2, crop, crop] in LAB units, only with LoaderOptions::raw_ab: what
-//                           the classification model soft-encodes over its 313 bins.
+//                           the classification model soft-encodes over its gamut's bins
+//                           (Zhang et al.'s 313 by default, 262 for srgb262 files).
 // LoaderOptions::transform runs on the worker thread after a batch is made,
 // so that per-batch work such as soft-encoding and rebalancing weights also
 // overlaps with training; it may fill Batch::extra_f / extra_i.
