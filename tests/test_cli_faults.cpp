@@ -197,6 +197,33 @@ TEST_CASE("decoding options: out of range, or given to a model without bins, are
   }
 }
 
+TEST_CASE("train: recipe values out of range are refused before any work") {
+  struct Case {
+    const char* args;
+    const char* says;
+  } cases[] = {
+      {"--weight-decay -0.1", "--weight-decay must be 0 or more"},
+      {"--ema 1", "--ema must be a decay in (0, 1)"},
+      {"--ema -0.5", "--ema must be a decay in (0, 1)"},
+      {"--schedule linear", "--schedule must be constant, cosine or step"},
+      {"--schedule step", "--schedule step needs --lr-steps"},
+      {"--schedule step --lr-steps 500,200", "--lr-steps must be positive steps in increasing order"},
+      {"--schedule cosine --lr-steps 200", "--lr-steps is for --schedule step"},
+      {"--warmup -5", "--warmup must be an integer"},
+      {"--clip-grad -1", "--clip-grad must be 0 or more"},
+      {"--time-budget 90x", "--time-budget must be a duration such as 90m"},
+      {"--time-budget -2h", "--time-budget must not be negative"},
+      {"--time-budget h", "--time-budget must be a duration"},
+      {"--resume --config x.json", "--config starts a new run"},
+  };
+  for (const Case& c : cases) {
+    Run r = run(std::string("train --model regression --data none.tpk --out /nonexistent/run ") + c.args);
+    INFO(c.args << "\n" << r.output);
+    CHECK(r.code == 2);
+    CHECK(r.output.find(c.says) != std::string::npos);
+  }
+}
+
 TEST_CASE("train: resuming with another thread count says the weights will not be bit-identical") {
   TempDir t;
   fs::create_directories(t.path / "photos");

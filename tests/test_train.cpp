@@ -16,6 +16,7 @@
 #include "engine/checkpoint.h"
 #include "models/data/pack.h"
 #include "models/train.h"
+#include "tiny_pack.h"
 
 using namespace tinct;
 namespace fs = std::filesystem;
@@ -31,25 +32,7 @@ struct TempDir {
   ~TempDir() { fs::remove_all(path); }
 };
 
-// 40 colourful 48x48 images: smooth hue gradients that differ per image
-// (and per `variant`).
-std::string make_pack(const fs::path& dir, int variant = 0) {
-  const std::string path = (dir / "tiny.tpk").string();
-  data::PackWriter w(path, 48, 48, data::PackEncoding::jpeg, 95);
-  for (int i = 0; i < 40; ++i) {
-    data::Image img(48, 48, 3);
-    for (int y = 0; y < 48; ++y)
-      for (int x = 0; x < 48; ++x) {
-        uint8_t* p = img.at(x, y);
-        p[0] = uint8_t((x * 5 + i * 13 + variant * 31) % 256);
-        p[1] = uint8_t((y * 4 + i * 7) % 256);
-        p[2] = uint8_t(((x + y) * 3 + i * 29) % 256);
-      }
-    w.add_image(img, "img" + std::to_string(100 + i) + ".png", 50.f);
-  }
-  w.finish();
-  return path;
-}
+std::string make_pack(const fs::path& dir, int variant = 0) { return testing::make_tiny_pack(dir, variant); }
 
 models::TrainOptions options(const std::string& kind, const std::string& data, const fs::path& out, int64_t steps) {
   models::TrainOptions o;
