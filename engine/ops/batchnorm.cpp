@@ -97,7 +97,7 @@ Tensor batch_norm_relu(const Tensor& x, const Tensor& gamma, const Tensor& beta,
   const char* op = "batch_norm_relu";
   ProfileRange range(op);
   const BnDims d = check_bn(x, gamma, beta, running_mean, running_var, training, op);
-  const int N = d.N, C = d.C, HW = d.HW;  // plain variables: lambdas capture them
+  [[maybe_unused]] const int N = d.N, C = d.C, HW = d.HW;  // plain variables: lambdas capture them (N, HW: CUDA only)
   const Device dev = d.dev;
   Tensor y = Tensor::empty(x.shape(), dev);
   Tensor save_mean = Tensor::empty({C}, dev), save_invstd = Tensor::empty({C}, dev);
