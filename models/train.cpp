@@ -356,11 +356,6 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
     if (!o.init.empty()) init_note = init_weights_from(*model, o.init);
     fs::remove(best_path);  // no run here: a stray best is not this run's
   }
-  {
-    TrainOptions recorded = o;
-    recorded.init = init_from;
-    write_config(config_path.string(), recorded);
-  }
 
   // The moving average of the weights: from the start, or the checkpoint's.
   std::unique_ptr<WeightAverage> ema;
@@ -387,6 +382,12 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
                                     : std::max<int64_t>(1, int64_t(std::ceil(o.epochs * double(loader.batches_per_epoch()))));
   if (start >= total) throw std::runtime_error(o.out + ": the run is already at step " + std::to_string(start) +
                                                " of " + std::to_string(total) + "; raise --steps or --epochs");
+  {
+    // The recipe as this run takes it (a resume may have changed its length or rate).
+    TrainOptions recorded = o;
+    recorded.init = init_from;
+    write_config(config_path.string(), recorded);
+  }
 
   // Validation batches: centre crops of the held-out images, in pack order.
   std::vector<data::Batch> val;
