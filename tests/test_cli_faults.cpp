@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "doctest/doctest.h"
+#include "test_support.h"
 #include "engine/checkpoint.h"
 #include "models/data/image.h"
 
@@ -30,42 +31,19 @@ fs::path source_dir() {
   return s ? fs::path(s) : fs::current_path();
 }
 
-std::string tinct_bin() {
-  const char* b = std::getenv("TINCT_BIN");
-  return b ? b : (fs::current_path() / ".." / "tinct").string();
-}
+using testing::Run;
+using testing::tinct_bin;
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() / ("tinct_cli_" + std::to_string(::getpid()) + "_" + std::to_string(rand()));
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
+// tinct_cli_*: this file's temporary folders (tests/test_support.h).
+struct TempDir : testing::TempDir {
+  TempDir() : testing::TempDir("cli") {}
 };
 
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-struct Run {
-  int code = -1;
-  std::string output;  // stdout and stderr together
-};
+std::string quote(const std::string& s) { return testing::shell_quote(s); }
 
 // `prefix` runs in the same shell before tinct (ulimit, trap).
-Run run(const std::string& args, const std::string& prefix = "") {
-  const std::string cmd = "bash -c " + quote(prefix + " exec " + quote(tinct_bin()) + " " + args) + " 2>&1";
-  Run r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  REQUIRE(p);
-  char buf[4096];
-  for (size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) r.output.append(buf, n);
-  const int status = ::pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return r;
+Run run(const std::string& args, const std::string& prefix = "") {  // stdout and stderr together
+  return testing::run_shell("bash -c " + quote(prefix + " exec " + quote(tinct_bin()) + " " + args) + " 2>&1");
 }
 
 // A small colour photo cut from a demo image.

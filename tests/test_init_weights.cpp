@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "doctest/doctest.h"
+#include "test_support.h"
 #include "engine/checkpoint.h"
 #include "models/color/gamut.h"
 #include "models/colorizer.h"
@@ -18,13 +19,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() / ("tinct_init_" + std::to_string(::getpid()) + "_" + std::to_string(rand()));
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
+// tinct_init_*: this file's temporary folders (tests/test_support.h).
+struct TempDir : testing::TempDir {
+  TempDir() : testing::TempDir("init") {}
 };
 
 std::unique_ptr<models::Colorizer> colorizer(const std::string& kind, uint64_t seed) {

@@ -13,6 +13,7 @@
 #include <stdexcept>
 
 #include "doctest/doctest.h"
+#include "test_support.h"
 #include "engine/checkpoint.h"
 #include "models/data/pack.h"
 #include "models/train.h"
@@ -23,13 +24,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() / ("tinct_train_" + std::to_string(::getpid()) + "_" + std::to_string(rand()));
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
+// tinct_train_*: this file's temporary folders (tests/test_support.h).
+struct TempDir : testing::TempDir {
+  TempDir() : testing::TempDir("train") {}
 };
 
 std::string make_pack(const fs::path& dir, int variant = 0) { return testing::make_tiny_pack(dir, variant); }

@@ -15,6 +15,7 @@
 #include <stdexcept>
 
 #include "doctest/doctest.h"
+#include "test_support.h"
 #include "engine/checkpoint.h"
 #include "engine/ops.h"
 #include "engine/optim.h"
@@ -29,13 +30,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() / ("tinct_recipe_" + std::to_string(::getpid()) + "_" + std::to_string(rand()));
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
+// tinct_recipe_*: this file's temporary folders (tests/test_support.h).
+struct TempDir : testing::TempDir {
+  TempDir() : testing::TempDir("recipe") {}
 };
 
 std::string make_pack(const fs::path& dir, int variant = 0) { return testing::make_tiny_pack(dir, variant); }
@@ -99,29 +96,12 @@ std::map<int64_t, double> column(const fs::path& csv, const std::string& name) {
   return out;
 }
 
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
+using testing::Run;
+std::string quote(const std::string& s) { return testing::shell_quote(s); }
 
-struct Run {
-  int code = -1;
-  std::string output;
-};
-
-// The tinct binary ($TINCT_BIN, set by ctest).
+// The tinct binary, stdout and stderr together (tests/test_support.h).
 Run run_tinct(const std::string& args) {
-  const char* bin = std::getenv("TINCT_BIN");
-  const std::string cmd = quote(bin ? bin : "tinct") + " " + args + " 2>&1";
-  Run r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  REQUIRE(p);
-  char buf[4096];
-  for (size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) r.output.append(buf, n);
-  const int status = ::pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return r;
+  return testing::run_shell(quote(testing::tinct_bin()) + " " + args + " 2>&1");
 }
 
 }  // namespace
