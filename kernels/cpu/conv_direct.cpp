@@ -143,11 +143,9 @@ void conv2d_fwd_direct(const Conv2dParams& p, const float* x, const float* w, co
 
   // Channel blocks of at most 4, each with its weights as the tile reads them.
   std::vector<Block> blocks;
-  float* wp = [&] {
-    std::vector<float>& v = weight_workspace();
-    v.resize((size_t)p.K * CRS);
-    return v.data();
-  }();
+  std::vector<float>& packed = weight_workspace();
+  packed.resize((size_t)p.K * CRS);
+  float* wp = packed.data();
   for (int k0 = 0; k0 < p.K; k0 += 4) {
     const int mk = std::min(4, p.K - k0);
     float* d = wp + (size_t)k0 * CRS;
