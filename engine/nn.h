@@ -117,12 +117,6 @@ class Sigmoid : public Module {
  public:
   Tensor forward(const Tensor& x) override { return ops::sigmoid(x); }
 };
-class MaxPool2d : public Module {
- public:
-  MaxPool2d(int kernel, int stride, int padding = 0) : kernel(kernel), stride(stride), padding(padding) {}
-  Tensor forward(const Tensor& x) override { return ops::max_pool2d(x, kernel, stride, padding); }
-  int kernel, stride, padding;
-};
 
 // Children named "0", "1", ... as in PyTorch. A BatchNorm2d followed by a
 // ReLU runs as one fused op (names and results unchanged).
