@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds and runs the CUDA kernels' parity tests on the CPU, without a GPU:
-# the real kernels/cuda/*.cu with their launches rewritten by gen.py into
+# the real kernels/*/*.cu (every op family folder) with their launches rewritten by gen.py into
 # emu::launch() calls (one OS thread per CUDA thread of a block, blocks one
 # after another; emu_cuda.h, emu_runtime.cpp), linked with the CPU reference
 # kernels, the engine and the models (built with TINCT_HAS_CUDA, so CUDA
@@ -20,13 +20,13 @@ work=${1:-/tmp/tinct_cuda_emu}
 shift || true
 mkdir -p "$work/obj"
 rm -rf "$work/gen" && mkdir -p "$work/gen"
-python3 "$here/gen.py" "$work/gen" "$root"/kernels/cuda/*.cu "$root"/kernels/cuda/*.cuh
+python3 "$here/gen.py" "$work/gen" "$root" $(ls "$root"/kernels/*/*.cu "$root"/kernels/*/*.cuh 2>/dev/null)
 cuda_inc=/usr/local/cuda/include
 INC="-I$here -I$work/gen/inc -I$root -I$root/third_party -I$root/tests -I$cuda_inc"
 FLAGS="-std=c++20 -O1 -g -pthread -fopenmp -ffp-contract=off -w ${EMU_SAN:-}"
 DEFS="-DTINCT_HAS_CUDA=1 -DTINCT_VERSION=\"emu\" -DTINCT_SOURCE_DIR=\"$root\""
 objs=""
-for f in "$work"/gen/*.cpp "$root"/kernels/cpu/*.cpp "$root"/engine/*.cpp "$root"/engine/ops/*.cpp \
+for f in "$work"/gen/*.cpp "$root"/kernels/*/*.cpp "$root"/engine/*.cpp "$root"/engine/ops/*.cpp \
          "$root"/engine/nn/*.cpp $(find "$root/models" -name '*.cpp') "$here/emu_runtime.cpp" \
          "$root/tests/doctest_main.cpp" "$root"/tests/gpu/test_gpu_*.cpp; do
   o="$work/obj/$(basename "$f" .cpp)_$(echo "$f" | md5sum | cut -c1-6).o"
