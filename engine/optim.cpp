@@ -78,7 +78,7 @@ void SGD::step() {
                    cuda::sgd_step(n, p.data(), g.data(), m, lr_, o_.momentum, o_.weight_decay, o_.nesterov,
                                   !started_[i]),
                    cpu::sgd_step(n, p.data(), g.data(), m, lr_, o_.momentum, o_.weight_decay, o_.nesterov,
-                                     !started_[i]));
+                                 !started_[i]));
     started_[i] = true;
   }
 }
@@ -175,7 +175,7 @@ void Adam::step() {
     }
 #endif
     cpu::adam_step(size_t(p.numel()), p.data(), g.data(), m_[i].data(), v_[i].data(), lr_, o_.beta1, o_.beta2,
-                       o_.eps, wd, o_.decoupled, t);
+                   o_.eps, wd, o_.decoupled, t);
   }
 #ifdef TINCT_HAS_CUDA
   int64_t counts = 0;  // distinct step counts

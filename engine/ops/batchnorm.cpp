@@ -79,7 +79,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tens
                        cuda::batchnorm_bwd_eval(N, C, HW, xs.data(), gy.data(), gs.data(), rm.data(), rv.data(),
                                                 eps, gx.data(), gg.data(), gb.data()),
                        cpu::batchnorm_bwd_eval(N, C, HW, xs.data(), gy.data(), gs.data(), rm.data(),
-                                                   rv.data(), eps, gx.data(), gg.data(), gb.data()));
+                                               rv.data(), eps, gx.data(), gg.data(), gb.data()));
         accumulate_grad(x, gx);
         accumulate_grad(gamma, gg);
         accumulate_grad(beta, gb);
