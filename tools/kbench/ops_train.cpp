@@ -2,6 +2,7 @@
 // kernels/optim/): a loss's value (one double) and gradient; one optimizer
 // step over n weights, single-tensor and multi-tensor (one launch for a table
 // of parameter chunks).
+#include <algorithm>
 #include <array>
 #include <stdexcept>
 #include <vector>
@@ -40,14 +41,14 @@ std::array<int, 3> nqhw(const Shape& s) {
   return {N, Q, HW};
 }
 
+#ifdef TINCT_HAS_CUDA
 // Chunk sizes for the multi-tensor steps: n cut into 3 awkward pieces (as a
 // model's weights, biases and batch-norm parameters).
 std::vector<size_t> chunks_of(size_t n) {
-  const size_t a = n / 2 + 1 > n ? n : n / 2 + 1, b = (n - a) / 3;
+  const size_t a = std::min(n, n / 2 + 1), b = (n - a) / 3;
   return {a, b, n - a - b};
 }
 
-#ifdef TINCT_HAS_CUDA
 // The chunk table of w, g, m, v (m, v may be null) in device memory.
 int64_t upload_table(const Ptrs& p, size_t n, bool adam, const cuda::ParamChunk** dev) {
   std::vector<cuda::ParamChunk> t;
