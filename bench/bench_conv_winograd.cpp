@@ -1,11 +1,11 @@
 // bench_conv_winograd.cpp — im2col + GEMM (conv2d_fwd with TINCT_CONV_WINOGRAD
 // off, i.e. the direct call below) against the Winograd F(4x4,3x3) forward
-// (kernels/cpu/conv_winograd.cpp) on the models' 3x3 stride-1 layers, at 1
+// (kernels/conv/cpu_winograd.cpp) on the models' 3x3 stride-1 layers, at 1
 // and 2 threads, interleaved (A, B, A, B, ...; the median of each) so both
 // see the same load. Prints ms and GFLOP/s counted as direct-conv flops
 // (2 N K C 9 P Q), and Winograd's speed as % of im2col's.
 //   ./bench_conv_winograd [reps=5]
-// With --direct, the direct convolution (kernels/cpu/conv_direct.cpp) against
+// With --direct, the direct convolution (kernels/conv/cpu_direct.cpp) against
 // im2col + GEMM instead, on the models' layers with few output channels:
 //   ./bench_conv_winograd --direct [reps=5]
 // Layer shapes: ResNet-18 stages (regression / GAN encoders: base 32 compact,

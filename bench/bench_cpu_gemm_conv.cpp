@@ -91,7 +91,7 @@ void openblas_gemm(bool ta, bool tb, int M, int N, int K, float alpha, const flo
 #endif
 
 // ---------------------------------------------------------------------------
-// The conv lowered exactly as conv.cpp does (batch split over OpenMP threads,
+// The conv lowered exactly as conv/cpu.cpp does (batch split over OpenMP threads,
 // private dW per thread), with a pluggable GEMM: with cpu::sgemm this is the
 // fast path re-implemented; with OpenBLAS (single-threaded inside each OpenMP
 // thread) it is the "same conv, vendor GEMM" yardstick.

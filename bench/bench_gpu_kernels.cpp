@@ -2,17 +2,21 @@
 // same GPU, in the same run (docs/design.md, Measuring; docs/anchors.md).
 //
 //   conv      the anchor shapes at batch 64 (TINCT_BENCH_BATCH), forward,
-//             backward-data and backward-filter; variant 0 = cuDNN (FP32,
-//             CUDNN_FMA_MATH: no TF32, the fastest FMA algorithm found by
-//             cudnnFind*AlgorithmEx), variant 1 = tinct (what conv2d_* dispatch:
-//             Winograd F(4x4,3x3) or the implicit GEMM; the summary names it),
-//             variant 2 = tinct's implicit GEMM by name where variant 1 is
-//             Winograd (the summary's "igemm ms": the dispatcher's threshold).
+//             backward-data and backward-filter. Variant numbers as everywhere
+//             (kernels/README.md): 0 = cuDNN (FP32, CUDNN_FMA_MATH: no TF32,
+//             the fastest FMA algorithm found by cudnnFind*AlgorithmEx);
+//             "dispatch" = tinct's kernels/conv/dispatch.cu (Winograd
+//             F(4x4,3x3), variant 3, or the implicit GEMM, variant 2; the
+//             summary names it); 2 = tinct's implicit GEMM by name where the
+//             dispatcher picks Winograd (the summary's "igemm ms": the
+//             dispatcher's threshold). Every other variant of every family:
+//             tinct-kbench (tools/kbench/).
 //             The transposed 4x4 stride-2 convolution is listed as its
 //             underlying conv: its forward is that conv's backward-data.
-//   batchnorm training forward / backward, cuDNN (SPATIAL) vs tinct.
-//   sgemm     8192^3 FP32: cuBLAS (default math: no TF32) vs tinct, the
-//             ceiling of the shared GEMM core.
+//   batchnorm training forward / backward, 0 = cuDNN (SPATIAL) vs 1 = tinct
+//             (kernels/batchnorm/cuda_1_channel_reduce.cu).
+//   sgemm     8192^3 FP32: 0 = cuBLAS (default math: no TF32) vs 1 = tinct
+//             (kernels/gemm/cuda_1_tiled.cu), the ceiling of the shared GEMM core.
 //   copy      device-to-device memcpy, the memory-bandwidth ceiling.
 // Before timing a shape, each pass runs once on both sides and the max
 // relative difference max|tinct - cuDNN| / max|cuDNN| is recorded.
@@ -155,7 +159,7 @@ double time_it(benchmark::State& st, Fn&& fn) {
 // ---- results table --------------------------------------------------------------------------
 struct Row {
   std::string group, shape, pass, vendor;
-  double ms[3] = {NAN, NAN, NAN};  // [0] vendor, [1] tinct (dispatched), [2] tinct's implicit GEMM
+  double ms[3] = {NAN, NAN, NAN};  // [kVendor], [kDispatch] tinct as dispatched, [kIgemm]
   double flops = 0, bytes = 0, max_rel = NAN;
   std::string note, tinct_note;  // the vendor's algorithm, tinct's plan
 };
@@ -173,12 +177,16 @@ Row& row(const std::string& group, const std::string& shape, const std::string& 
   return rows().back();
 }
 
+// Variant numbers of the family (kernels/README.md), and the named dispatcher;
+// each is also the slot of its time in Row::ms.
+constexpr int kVendor = 0, kDispatch = 1, kIgemm = 2;
+
 void set_counters(benchmark::State& st, Row& r, int variant, double ms) {
   r.ms[variant] = ms;
   st.counters["ms"] = ms;
   if (r.flops > 0) st.counters["TFLOP/s"] = r.flops / (ms * 1e-3) / 1e12;
   if (r.bytes > 0) st.counters["GB/s"] = r.bytes / (ms * 1e-3) / 1e9;
-  if (variant == 1 && std::isfinite(r.ms[0])) st.counters["pct_of_vendor"] = 100.0 * r.ms[0] / ms;
+  if (variant == kDispatch && std::isfinite(r.ms[0])) st.counters["pct_of_vendor"] = 100.0 * r.ms[0] / ms;
   if (std::isfinite(r.max_rel)) st.counters["max_rel_err"] = r.max_rel;
 }
 
@@ -393,18 +401,18 @@ void BM_conv(benchmark::State& st, ConvShape s, int pass, int variant) {
     Row& r = row("conv", s.name, pass_label(s, pass), "cuDNN");
     r.flops = s.p.flops();
     r.bytes = s.p.bytes();
-    if (variant == 0) {
+    if (variant == kVendor) {
       r.max_rel = c.validate(pass);
       r.note = c.algo_note[pass];
       st.SetLabel("cuDNN " + c.algo_note[pass]);
     } else {
       r.tinct_note = gpu::conv2d_plan(s.p);
-      st.SetLabel(variant == 1 ? "tinct" : "tinct implicit GEMM");
+      st.SetLabel(variant == kDispatch ? "tinct dispatch" : "tinct 2 implicit GEMM");
     }
     const double ms = time_it(st, [&] {
-      if (variant == 0)
+      if (variant == kVendor)
         c.run_vendor(pass);
-      else if (variant == 1)
+      else if (variant == kDispatch)
         c.run_tinct(pass);
       else
         c.run_tinct_igemm(pass);
@@ -591,10 +599,10 @@ int main(int argc, char** argv) {
 
   for (const ConvShape& s : conv_shapes())
     for (int pass = 0; pass < 3; ++pass)
-      for (int variant = 0; variant < 3; ++variant) {
+      for (int variant : {kVendor, kDispatch, kIgemm}) {
         // variant 2 (the implicit GEMM by name) only where the dispatcher picks Winograd
-        if (variant == 2 && gpu::conv2d_plan(s.p).rfind("winograd", 0) != 0) continue;
-        static const char* const kVariant[] = {"cudnn", "tinct", "tinct-igemm"};
+        if (variant == kIgemm && gpu::conv2d_plan(s.p).rfind("winograd", 0) != 0) continue;
+        static const char* const kVariant[] = {"0-cudnn", "dispatch", "2-igemm"};
         const std::string name = "conv/" + s.name + "/" + kPassName[pass] + "/" + kVariant[variant];
         benchmark::RegisterBenchmark(name.c_str(), BM_conv, s, pass, variant)
             ->UseManualTime()
@@ -608,14 +616,14 @@ int main(int argc, char** argv) {
     for (int bwd = 0; bwd < 2; ++bwd)
       for (int variant = 0; variant < 2; ++variant) {
         const std::string name = "batchnorm/" + std::to_string(b.C) + "x" + std::to_string(b.H) + "/" +
-                                 (bwd ? "bwd" : "fwd") + "/" + (variant ? "tinct" : "cudnn");
+                                 (bwd ? "bwd" : "fwd") + "/" + (variant ? "1-channel-reduce" : "0-cudnn");
         benchmark::RegisterBenchmark(name.c_str(), BM_batchnorm, b.N, b.C, b.H, b.W, bool(bwd), variant)
             ->UseManualTime()
             ->Iterations(kIters)
             ->Unit(benchmark::kMillisecond);
       }
   for (int variant = 0; variant < 2; ++variant)
-    benchmark::RegisterBenchmark(variant ? "sgemm/8192/tinct" : "sgemm/8192/cublas", BM_sgemm, 8192, variant)
+    benchmark::RegisterBenchmark(variant ? "sgemm/8192/1-tiled" : "sgemm/8192/0-cublas", BM_sgemm, 8192, variant)
         ->UseManualTime()
         ->Iterations(std::max(3, kIters / 3))
         ->Unit(benchmark::kMillisecond);

@@ -74,7 +74,7 @@ void accumulate_grad(const Tensor& t, const Tensor& g) {
   check_arg(g.device() == impl->grad.device(), "accumulate_grad", "gradient on another device than the tensor's");
   const size_t n = size_t(t.numel());
   TINCT_DISPATCH(g.device(), cuda::axpy(n, 1.f, g.data(), impl->grad.data()),
-                 cpu::axpy_ref(n, 1.f, g.data(), impl->grad.data()));
+                 cpu::axpy(n, 1.f, g.data(), impl->grad.data()));
 }
 
 void run_backward(const Tensor& root, const Tensor& seed) {

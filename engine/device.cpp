@@ -114,7 +114,7 @@ void copy(void* dst, Device dst_dev, const void* src, Device src_dev, size_t byt
 
 void fill(Device d, float* p, size_t n, float v) {
   if (d == Device::CPU) {
-    cpu::fill_ref(n, v, p);
+    cpu::fill(n, v, p);
     return;
   }
 #ifdef TINCT_HAS_CUDA

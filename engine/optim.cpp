@@ -1,5 +1,5 @@
 // optim.cpp — the optimizers; the arithmetic lives in the kernels
-// (cpu::sgd_step_ref, cpu::adam_step_ref, one call per parameter; on the GPU
+// (cpu::sgd_step, cpu::adam_step, one call per parameter; on the GPU
 // cuda::sgd_step per parameter and cuda::adam_step_multi for all at once).
 #include "engine/optim.h"
 
@@ -77,8 +77,8 @@ void SGD::step() {
     TINCT_DISPATCH(p.device(),
                    cuda::sgd_step(n, p.data(), g.data(), m, lr_, o_.momentum, o_.weight_decay, o_.nesterov,
                                   !started_[i]),
-                   cpu::sgd_step_ref(n, p.data(), g.data(), m, lr_, o_.momentum, o_.weight_decay, o_.nesterov,
-                                     !started_[i]));
+                   cpu::sgd_step(n, p.data(), g.data(), m, lr_, o_.momentum, o_.weight_decay, o_.nesterov,
+                                 !started_[i]));
     started_[i] = true;
   }
 }
@@ -174,8 +174,8 @@ void Adam::step() {
       continue;
     }
 #endif
-    cpu::adam_step_ref(size_t(p.numel()), p.data(), g.data(), m_[i].data(), v_[i].data(), lr_, o_.beta1, o_.beta2,
-                       o_.eps, wd, o_.decoupled, t);
+    cpu::adam_step(size_t(p.numel()), p.data(), g.data(), m_[i].data(), v_[i].data(), lr_, o_.beta1, o_.beta2,
+                   o_.eps, wd, o_.decoupled, t);
   }
 #ifdef TINCT_HAS_CUDA
   int64_t counts = 0;  // distinct step counts

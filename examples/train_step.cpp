@@ -17,7 +17,7 @@
 
 #include "engine/nn.h"           // nn::Module, Conv2d, BatchNorm2d, ...; NoGrad (engine/nn/*.cpp)
 #include "engine/ops.h"          // differentiable ops: mse_loss, conv2d, ... (engine/ops/*.cpp)
-#include "engine/optim.h"        // Adam (engine/optim.cpp -> kernels/cpu/optim_ref.cpp, kernels/cuda/optim.cu)
+#include "engine/optim.h"        // Adam (engine/optim.cpp -> kernels/optim/cpu.cpp, kernels/optim/cuda_1_multi_tensor.cu)
 #include "engine/random.h"       // Rng: the seeded weight initialisation
 #include "engine/tensor.h"       // Tensor: shape, device, storage, autograd node (engine/tensor.cpp)
 #include "models/color/lab.h"    // sRGB <-> CIE LAB (models/color/lab.cpp)
@@ -79,17 +79,17 @@ int main(int argc, char** argv) {
       // 7. Forward: each nn module calls differentiable ops (engine/ops/*.cpp),
       //    which record a node on the autograd tape (engine/autograd.cpp) and
       //    call a kernel: on the CPU conv2d is im2col + a blocked GEMM or a
-      //    direct convolution (kernels/cpu/conv.cpp, gemm.cpp,
-      //    conv_direct.cpp), on CUDA an implicit GEMM or Winograd
-      //    (kernels/cuda/conv.cu, conv_winograd.cu).
+      //    direct convolution (kernels/conv/cpu.cpp, gemm/cpu.cpp,
+      //    conv/cpu_direct.cpp), on CUDA an implicit GEMM or Winograd
+      //    (kernels/conv/dispatch.cu: cuda_2_igemm.cu, cuda_3_winograd.cu).
       const Tensor pred = net(x);  // [1, 2, S, S], ab / 110
-      // 8. The loss: mean squared error on ab (ops::mse_loss, kernels/cpu/loss_ref.cpp).
+      // 8. The loss: mean squared error on ab (ops::mse_loss, kernels/loss/ref.cpp).
       Tensor loss = ops::mse_loss(pred, target);
       // 9. Backward: the tape is walked in reverse, each node's backward
       //    kernel adding into its inputs' gradients (engine/autograd.cpp).
       opt.zero_grad();
       loss.backward();
-      // 10. The update: Adam on every parameter (kernels/cpu/optim_ref.cpp).
+      // 10. The update: Adam on every parameter (kernels/optim/cpu.cpp; ref.cpp its specification).
       opt.step();
       last = loss.item();
       if (step == 0) first = last;

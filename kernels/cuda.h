@@ -1,4 +1,5 @@
-// cuda.h — the hand-written CUDA kernels of tinct (kernels/cuda/*.cu).
+// cuda.h — the hand-written CUDA kernels of tinct (kernels/<family>/cuda_<N>_<name>.cu,
+// dispatch.cu; kernels/README.md).
 //
 // The same ops as tinct::cpu in kernels.h, with the same names minus the _ref
 // suffix and the same semantics, so that every kernel here can be checked
@@ -70,7 +71,7 @@ std::string device_description(int device = -1);
 // Copies a device double to the host (synchronises `stream`).
 double read_scalar(const double* dev, cudaStream_t stream = 0);
 
-// --- caching allocator (kernels/cuda/runtime.cu) ----------------------------
+// --- caching allocator (kernels/common/runtime.cu) -------------------------
 // Thrown when the device cannot give the bytes asked even after the cache is
 // emptied; what() names the bytes asked, the bytes free and total on the
 // device (cudaMemGetInfo) and what the allocator holds.
@@ -124,7 +125,7 @@ class CachingAllocator {
   Stats stats_;
 };
 
-// --- GEMM (kernels/cuda/gemm.cu) ----------------------------------------------
+// --- GEMM (kernels/gemm/cuda_1_tiled.cu) -----------------------------------
 // Row-major C[M,N] = alpha * op(A) op(B) + beta * C, the contract of
 // cpu::sgemm_ref (beta == 0: C is not read).
 void sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,
@@ -136,10 +137,12 @@ void sgemm_strided_batched(bool trans_a, bool trans_b, int M, int N, int K, floa
                            float beta, float* C, int ldc, long long stride_c, int batch,
                            cudaStream_t stream = 0);
 
-// --- conv2d (kernels/cuda/conv.cu, conv_winograd.cu) ---------------------------
-// conv2d_fwd, conv2d_bwd_data and conv2d_bwd_filter dispatch: Winograd F(4x4, 3x3) (variant 2)
-// for 3x3 stride-1 layers (dilated too) with >= 32 channels in and out, else the
-// implicit GEMM (variant 0): no im2col buffer, the gather is done in the
+// --- conv2d (kernels/conv/: dispatch.cu, cuda_1_naive.cu, cuda_2_igemm.cu, cuda_3_winograd.cu)
+// Variants: 0 cuDNN (benchmarks only), 1 naive, 2 implicit GEMM, 3 Winograd.
+// conv2d_fwd, conv2d_bwd_data and conv2d_bwd_filter dispatch (dispatch.cu):
+// Winograd F(4x4, 3x3) (variant 3) for 3x3 stride-1 layers (dilated too) with
+// >= 32 channels in and out, else the implicit GEMM (variant 2): no im2col
+// buffer, the gather is done in the
 // index math of the shared-memory tile loads. TINCT_CONV_WINOGRAD=0 in the
 // environment turns the Winograd path off (to compare the two in a model).
 // y = conv(x, w) + b (b may be null). y overwritten.
@@ -160,15 +163,15 @@ void conv2d_bwd_filter(const Conv2dParams& p, const float* x, const float* dy, f
 // The same, with the workspace taken from the stream-ordered pool.
 void conv2d_bwd_filter(const Conv2dParams& p, const float* x, const float* dy, float* dw, float* db,
                        cudaStream_t stream = 0);
-// Variant 1: direct, one thread per output element, loops in the order of the
-// reference. Slow; kept for debugging and as a second opinion in the tests.
+// Variant 1 (cuda_1_naive.cu): direct, one thread per output element, loops in
+// the order of the reference. Slow; the baseline, and a second opinion in the tests.
 void conv2d_fwd_naive(const Conv2dParams& p, const float* x, const float* w, const float* b, float* y,
                       cudaStream_t stream = 0);
 void conv2d_bwd_data_naive(const Conv2dParams& p, const float* dy, const float* w, float* dx,
                            cudaStream_t stream = 0);
 void conv2d_bwd_filter_naive(const Conv2dParams& p, const float* x, const float* dy, float* dw,
                              float* db, cudaStream_t stream = 0);
-// Variant 0 by name, whatever the dispatcher would pick (tests, benchmarks).
+// Variant 2 (cuda_2_igemm.cu) by name, whatever the dispatcher would pick (tests, benchmarks).
 void conv2d_fwd_igemm(const Conv2dParams& p, const float* x, const float* w, const float* b, float* y,
                       cudaStream_t stream = 0);
 void conv2d_bwd_data_igemm(const Conv2dParams& p, const float* dy, const float* w, float* dx,
@@ -176,8 +179,8 @@ void conv2d_bwd_data_igemm(const Conv2dParams& p, const float* dy, const float* 
 size_t conv2d_bwd_filter_igemm_workspace_bytes(const Conv2dParams& p);
 void conv2d_bwd_filter_igemm(const Conv2dParams& p, const float* x, const float* dy, float* dw, float* db,
                              void* workspace, size_t workspace_bytes, cudaStream_t stream = 0);
-// Variant 2: Winograd F(4x4, 3x3), non-fused (filter, input and output
-// transforms around 36 batched GEMMs; kernels/cpu/conv_winograd_ref.cpp is
+// Variant 3 (cuda_3_winograd.cu): Winograd F(4x4, 3x3), non-fused (filter, input and output
+// transforms around 36 batched GEMMs; kernels/conv/ref_winograd.cpp is
 // its specification). Any channel counts; 3x3, stride 1, padding a multiple
 // of the dilation and at most twice it (cpu::conv2d_winograd_supported),
 // std::invalid_argument otherwise.
@@ -198,14 +201,15 @@ void conv2d_bwd_filter_winograd(const Conv2dParams& p, const float* x, const flo
 // and of GEMM output, per chunk of images; default 256 MiB). Returns the old one.
 size_t set_winograd_chunk_bytes(size_t bytes);
 // What the dispatcher runs for this shape (tile shape, fast/general path,
-// phases, split-K), e.g. for benchmark logs.
+// phases, split-K), e.g. for benchmark logs; conv2d_igemm_plan: variant 2's.
 std::string conv2d_plan(const Conv2dParams& p);
+std::string conv2d_igemm_plan(const Conv2dParams& p);
 
-// --- per-channel bias (kernels/cuda/bias.cu) ----------------------------------
+// --- per-channel bias (kernels/bias/cuda_1_vec4.cu) ------------------------
 void bias_add(int N, int C, int HW, const float* b, float* y, cudaStream_t stream = 0);   // y += b[c]
 void bias_grad(int N, int C, int HW, const float* dy, float* db, cudaStream_t stream = 0);  // db += sum
 
-// --- batch norm (kernels/cuda/batchnorm.cu) -----------------------------------
+// --- batch norm (kernels/batchnorm/cuda_1_channel_reduce.cu) ---------------
 // Same nullability and formulas as the references; statistics in double.
 void batchnorm_fwd_train(int N, int C, int HW, const float* x, const float* gamma, const float* beta,
                          float eps, float momentum, float* running_mean, float* running_var,
@@ -219,7 +223,8 @@ void batchnorm_bwd_train(int N, int C, int HW, const float* x, const float* dy, 
 void batchnorm_bwd_eval(int N, int C, int HW, const float* x, const float* dy, const float* gamma,
                         const float* running_mean, const float* running_var, float eps, float* dx,
                         float* dgamma, float* dbeta, cudaStream_t stream = 0);
-// Fused batch norm + ReLU: y = relu(bn(x)), one pass for the output instead of
+// Fused batch norm + ReLU (specification: cpu::batchnorm_relu_*_ref in
+// kernels/batchnorm/ref.cpp): y = relu(bn(x)), one pass for the output instead of
 // two, and no separate pre-activation tensor. Backward recomputes the ReLU
 // mask from x, gamma, beta and the saved statistics (bit-identical to the
 // forward: same float formula, same inputs), so it needs neither y nor z:
@@ -238,18 +243,18 @@ void batchnorm_relu_bwd_train(int N, int C, int HW, const float* x, const float*
                               const float* save_invstd, float* dx, float* dgamma, float* dbeta,
                               cudaStream_t stream = 0);
 
-// --- activations (kernels/cuda/activation.cu) ---------------------------------
+// --- activations (kernels/activation/cuda_1_vec4.cu) -----------------------
 void act_fwd(Act a, float slope, size_t n, const float* x, float* y, cudaStream_t stream = 0);
 void act_bwd(Act a, float slope, size_t n, const float* x, const float* y, const float* dy, float* dx,
              cudaStream_t stream = 0);
 
-// --- max pooling (kernels/cuda/pool.cu) ---------------------------------------
+// --- max pooling (kernels/pool/cuda_1_gather.cu) ---------------------------
 void maxpool2d_fwd(const Pool2dParams& p, const float* x, float* y, int32_t* argmax,
                    cudaStream_t stream = 0);
 void maxpool2d_bwd(const Pool2dParams& p, const float* dy, const int32_t* argmax, float* dx,
                    cudaStream_t stream = 0);
 
-// --- elementwise (kernels/cuda/elementwise.cu) --------------------------------
+// --- elementwise (kernels/elementwise/cuda_1_vec4.cu) ----------------------
 void add(size_t n, const float* a, const float* b, float* y, cudaStream_t stream = 0);  // y = a + b
 void mul(size_t n, const float* a, const float* b, float* y, cudaStream_t stream = 0);  // y = a * b
 void scale(size_t n, float s, const float* x, float* y, cudaStream_t stream = 0);       // y = s * x
@@ -260,26 +265,26 @@ void fill(size_t n, float v, float* y, cudaStream_t stream = 0);
 void scale_by_scalar(size_t n, const float* s, float alpha, const float* x, float* y,
                      cudaStream_t stream = 0);
 
-// --- channel concat / split (kernels/cuda/concat.cu) --------------------------
+// --- channel concat / split (kernels/concat/cuda_1_vec4.cu) ----------------
 void channel_copy(int N, int HW, int Csrc, const float* src, int Cdst, int c0, float* dst,
                   cudaStream_t stream = 0);
 void channel_slice_add(int N, int HW, int Csrc, const float* src, int c0, int Cdst, float* dst,
                        cudaStream_t stream = 0);
 
-// --- upsampling (kernels/cuda/upsample.cu) ------------------------------------
+// --- upsampling (kernels/upsample/cuda_1_tables.cu) ------------------------
 void upsample_fwd(Upsample mode, int N, int C, int H, int W, int Ho, int Wo, const float* x, float* y,
                   cudaStream_t stream = 0);
 // Gather form (each dx sums the dy that read it): deterministic, no atomics.
 void upsample_bwd(Upsample mode, int N, int C, int H, int W, int Ho, int Wo, const float* dy,
                   float* dx, cudaStream_t stream = 0);
 
-// --- reductions (kernels/cuda/reduce.cu) --------------------------------------
+// --- reductions (kernels/reduce/cuda_1_two_stage.cu) -----------------------
 // *out = sum x (device double, overwritten), accumulated in double.
 void sum(size_t n, const float* x, double* out, cudaStream_t stream = 0);
 // *dst = float(*src * scale): a device double into a float tensor element.
 void store_scalar(const double* src, double scale, float* dst, cudaStream_t stream = 0);
 
-// --- losses (kernels/cuda/loss.cu) ---------------------------------------------
+// --- losses (kernels/loss/cuda_1_fused.cu) ---------------------------------
 // *loss (device double) = the value of the reference; grad (if not null) =
 // gscale * d loss / d pred. loss may be null (gradient only).
 void mse(size_t n, const float* pred, const float* target, float gscale, float* grad, double* loss,
@@ -293,7 +298,7 @@ void mse_const(size_t n, const float* pred, float c, float gscale, float* grad, 
 void soft_ce(int N, int Q, int HW, const float* logits, const float* target, const float* weight,
              float gscale, float* grad, double* loss, cudaStream_t stream = 0);
 
-// --- optimizers (kernels/cuda/optim.cu) ---------------------------------------
+// --- optimizers (kernels/optim/cuda_1_multi_tensor.cu) ---------------------
 void sgd_step(size_t n, float* w, const float* g, float* m, float lr, float momentum,
               float weight_decay, bool nesterov, bool first_step, cudaStream_t stream = 0);
 void adam_step(size_t n, float* w, const float* g, float* m, float* v, float lr, float beta1,
@@ -316,50 +321,20 @@ struct ParamChunk {
   int64_t n = 0;
   int64_t tile_begin = 0;  // set by plan_param_tiles
 };
-// Fills tile_begin; returns the total number of tiles.
+// Fills tile_begin; returns the total number of tiles. The caller uploads the
+// table to device memory (engine/optim.cpp keeps it there between steps and
+// re-uploads only when the parameters change).
 int64_t plan_param_tiles(ParamChunk* chunks, int num_chunks);
-// Owns a device copy of a chunk table (uploaded once; the parameters of a
-// model do not move during training).
-class ParamTable {
- public:
-  ParamTable() = default;
-  explicit ParamTable(std::vector<ParamChunk> chunks);
-  ~ParamTable();
-  ParamTable(ParamTable&& o) noexcept;
-  ParamTable& operator=(ParamTable&& o) noexcept;
-  ParamTable(const ParamTable&) = delete;
-  ParamTable& operator=(const ParamTable&) = delete;
-  const ParamChunk* device() const { return dev_; }
-  int size() const { return int(host_.size()); }
-  int64_t tiles() const { return tiles_; }
-  const std::vector<ParamChunk>& host() const { return host_; }
-
- private:
-  std::vector<ParamChunk> host_;
-  ParamChunk* dev_ = nullptr;
-  int64_t tiles_ = 0;
-};
 void sgd_step_multi(const ParamChunk* table, int num_chunks, int64_t total_tiles, float lr,
                     float momentum, float weight_decay, bool nesterov, bool first_step,
                     cudaStream_t stream = 0);
 void adam_step_multi(const ParamChunk* table, int num_chunks, int64_t total_tiles, float lr,
                      float beta1, float beta2, float eps, float weight_decay, bool decoupled,
                      int64_t step, cudaStream_t stream = 0);
-inline void sgd_step_multi(const ParamTable& t, float lr, float momentum, float weight_decay,
-                           bool nesterov, bool first_step, cudaStream_t stream = 0) {
-  sgd_step_multi(t.device(), t.size(), t.tiles(), lr, momentum, weight_decay, nesterov, first_step,
-                 stream);
-}
-inline void adam_step_multi(const ParamTable& t, float lr, float beta1, float beta2, float eps,
-                            float weight_decay, bool decoupled, int64_t step,
-                            cudaStream_t stream = 0) {
-  adam_step_multi(t.device(), t.size(), t.tiles(), lr, beta1, beta2, eps, weight_decay, decoupled,
-                  step, stream);
-}
 
-
-// --- colour (kernels/cuda/color.cu) -------------------------------------------
-// GPU versions of models/color (lab.h, soft_encode.h), same layouts: n pixels,
+// --- colour (kernels/color/cuda_1_pixel.cu) --------------------------------
+// Specification: cpu::srgb8_to_lab_ref, lab_to_srgb8_ref, soft_encode_dense_ref
+// (kernels/color/ref.h, the colour chain models/color builds on); n pixels,
 // rgb interleaved uint8 [n*3], L planar [n], ab planar [2, n] (a plane, then b
 // plane), all DEVICE pointers. Float arithmetic (the CPU reference is double):
 // LAB within about 1e-4 of srgb_to_lab_image; uint8 equal to lab_to_srgb_image

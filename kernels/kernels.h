@@ -1,12 +1,16 @@
 // kernels.h — the kernel API of tinct.
 //
 // Kernels see raw pointers and small parameter structs, never a Tensor. Every
-// tensor is float32, contiguous, NCHW. Each op family has:
-//   cpu::<op>_ref   the readable reference (kernels/cpu/<family>_ref.cpp): the
-//                   specification, plain loops a student can check by hand;
-//   cpu::<op>       the fast CPU path where one exists (GEMM, convolutions, batch
-//                   norm, pooling, the fused epilogue);
-//   cuda::<op>      the hand-written CUDA kernel (kernels/cuda/, declared in kernels/cuda.h).
+// tensor is float32, contiguous, NCHW. Each op family has a folder
+// kernels/<family>/ (kernels/README.md) holding:
+//   cpu::<op>_ref   ref.cpp: the readable reference, the specification, plain
+//                   single-threaded loops a student can check by hand; the
+//                   oracle of every test and of tinct-kbench;
+//   cpu::<op>       cpu*.cpp: the fast CPU path the engine runs (where a family
+//                   has none, e.g. sum, mse, l1, the engine runs the reference);
+//   cuda::<op>      cuda_<N>_<name>.cu: the hand-written CUDA kernels, variant N
+//                   (declared in kernels/cuda.h); dispatch.cu where a family
+//                   has several and picks one per shape.
 // Backward kernels that produce a parameter gradient ACCUMULATE into it
 // (dw += ...), because a parameter used twice sums its gradients; kernels that
 // produce an activation gradient OVERWRITE (dx = ...) unless documented.
@@ -60,7 +64,7 @@ enum class Upsample { Nearest, Bilinear };
 
 namespace cpu {
 
-// --- GEMM (kernels/cpu/gemm_ref.cpp, gemm.cpp) ------------------------------
+// --- GEMM (kernels/gemm/: ref.cpp, cpu.cpp + cpu_{avx512,avx2,generic}.cpp) --
 // Row-major C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C.
 // op(A) = A (lda >= K) or A^T (A stored [K,M], lda >= M); likewise B.
 // beta == 0 means C is not read (may hold NaN).
@@ -70,7 +74,7 @@ void sgemm_ref(bool trans_a, bool trans_b, int M, int N, int K, float alpha,
 void sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A,
            int lda, const float* B, int ldb, float beta, float* C, int ldc);
 
-// --- CPU kernel sets (kernels/cpu/cpu_features.cpp) -------------------------
+// --- CPU kernel sets (kernels/common/cpu_features.cpp) ----------------------
 // The GEMM micro-kernels (and so conv2d) exist per instruction set; one set is
 // chosen once at start-up: the best the processor runs (cpuid), or the one
 // named by TINCT_CPU_KERNELS=avx512|avx2|generic (a set the processor lacks,
@@ -85,7 +89,7 @@ CpuKernels cpu_kernels();
 // if it is not supported. Not to be called while kernels run on other threads.
 void set_cpu_kernels(CpuKernels k);
 
-// --- conv2d (kernels/cpu/conv_ref.cpp, conv.cpp) ----------------------------
+// --- conv2d (kernels/conv/: ref.cpp, cpu.cpp, cpu_direct*.cpp, cpu_winograd.cpp)
 // y = conv(x, w) + b. b may be null.
 void conv2d_fwd_ref(const Conv2dParams& p, const float* x, const float* w, const float* b, float* y);
 // dx = conv2d backward-data (overwrites dx).
@@ -104,7 +108,7 @@ struct Epilogue;
 void conv2d_fwd_fused(const Conv2dParams& p, const float* x, const float* w, const Epilogue& e, float* y);
 void conv_transpose2d_fwd_fused(const Conv2dParams& p, const float* x, const float* w, const Epilogue& e,
                                 float* y);
-// Winograd F(4x4, 3x3) (kernels/cpu/conv_winograd_ref.cpp): the readable
+// Winograd F(4x4, 3x3) (kernels/conv/ref_winograd.cpp): the readable
 // specification of the CUDA Winograd path; 3x3, stride 1, padding a multiple
 // of the dilation, pad / dilation <= 2 (dilation d: d^2 phases of tiles).
 bool conv2d_winograd_supported(const Conv2dParams& p);
@@ -112,11 +116,11 @@ void conv2d_fwd_winograd_ref(const Conv2dParams& p, const float* x, const float*
                              float* y);
 void conv2d_bwd_data_winograd_ref(const Conv2dParams& p, const float* dy, const float* w, float* dx);  // overwrites dx
 void conv2d_bwd_filter_winograd_ref(const Conv2dParams& p, const float* x, const float* dy, float* dw);  // dw +=
-// Fast CPU Winograd forward (kernels/cpu/conv_winograd.cpp), same shapes and contract;
+// Fast CPU Winograd forward (kernels/conv/cpu_winograd.cpp), same shapes and contract;
 // conv2d_fwd uses it where conv2d_winograd_pays (TINCT_CONV_WINOGRAD=0: never, =force: always).
 void conv2d_fwd_winograd(const Conv2dParams& p, const float* x, const float* w, const float* b, float* y);
 bool conv2d_winograd_pays(const Conv2dParams& p);
-// Direct convolution (kernels/cpu/conv_direct.cpp), no im2col: the layers
+// Direct convolution (kernels/conv/cpu_direct.cpp), no im2col: the layers
 // with few output channels (<= 16), stride 1, any padding and dilation, where
 // im2col + GEMM spends its time packing C*R*S floats per output pixel for a
 // handful of outputs. AVX-512 or AVX2 kernel sets; conv2d_fwd uses it where
@@ -128,7 +132,7 @@ void conv2d_fwd_direct(const Conv2dParams& p, const float* x, const float* w, co
 void im2col(const Conv2dParams& p, const float* x_img, float* col);
 void col2im(const Conv2dParams& p, const float* col, float* dx_img);  // dx_img += ...
 
-// --- fused epilogue (kernels/cpu/epilogue_ref.cpp, epilogue.cpp) ------------
+// --- fused epilogue (kernels/epilogue/) ------------------------------------
 // What a fused inference convolution does to each output value v of channel
 // k, in place, in this order (the eval-mode layers that follow a conv):
 //   v = post_scale[k] * act(scale[k] * v + shift[k] + residual) + post_shift[k]
@@ -155,12 +159,15 @@ void epilogue_ref(const Epilogue& e, int N, int K, int HW, float* y);
 // convolutions call it per strip, rows split over their threads.
 void epilogue_strip(const Epilogue& e, int n, int K, int HW, int k0, int k1, int j0, int nj, float* y_img);
 
-// --- per-channel bias (kernels/cpu/bias_ref.cpp) ----------------------------
+// --- per-channel bias (kernels/bias/) --------------------------------------
 // y[n,c,i] += b[c];   db[c] += sum_{n,i} dy[n,c,i]
 void bias_add_ref(int N, int C, int HW, const float* b, float* y);
 void bias_grad_ref(int N, int C, int HW, const float* dy, float* db);
+// Fast (bias/cpu.cpp): the same, threaded; bit-identical.
+void bias_add(int N, int C, int HW, const float* b, float* y);
+void bias_grad(int N, int C, int HW, const float* dy, float* db);
 
-// --- batch norm (kernels/cpu/batchnorm_ref.cpp) -----------------------------
+// --- batch norm (kernels/batchnorm/) ---------------------------------------
 // Training: biased batch statistics normalise; running stats get
 //   running = (1 - momentum) * running + momentum * batch  (unbiased var).
 // save_mean / save_invstd [C] are kept for backward.
@@ -178,8 +185,21 @@ void batchnorm_bwd_eval_ref(int N, int C, int HW, const float* x, const float* d
                             const float* gamma, const float* running_mean,
                             const float* running_var, float eps, float* dx, float* dgamma,
                             float* dbeta);
+// Fused batch norm + ReLU, the specification of cuda::batchnorm_relu_*:
+// y = relu(bn(x)); backward: the mask z > 0 recomputed from x and the saved
+// statistics, z = gamma * (x - mean) * invstd + beta, then the batch-norm
+// backward of dz = z > 0 ? dy : 0.
+void batchnorm_relu_fwd_train_ref(int N, int C, int HW, const float* x, const float* gamma,
+                                  const float* beta, float eps, float momentum, float* running_mean,
+                                  float* running_var, float* y, float* save_mean, float* save_invstd);
+void batchnorm_relu_fwd_eval_ref(int N, int C, int HW, const float* x, const float* gamma,
+                                 const float* beta, const float* running_mean, const float* running_var,
+                                 float eps, float* y);
+void batchnorm_relu_bwd_train_ref(int N, int C, int HW, const float* x, const float* dy,
+                                  const float* gamma, const float* beta, const float* save_mean,
+                                  const float* save_invstd, float* dx, float* dgamma, float* dbeta);
 
-// Fast versions (kernels/cpu/batchnorm.cpp), the same contracts to float rounding.
+// Fast versions (kernels/batchnorm/cpu.cpp), the same contracts to float rounding.
 void batchnorm_fwd_train(int N, int C, int HW, const float* x, const float* gamma, const float* beta,
                          float eps, float momentum, float* running_mean, float* running_var, float* y,
                          float* save_mean, float* save_invstd);
@@ -188,46 +208,66 @@ void batchnorm_fwd_eval(int N, int C, int HW, const float* x, const float* gamma
 void batchnorm_bwd_train(int N, int C, int HW, const float* x, const float* dy, const float* gamma,
                          const float* save_mean, const float* save_invstd, float* dx, float* dgamma,
                          float* dbeta);
+void batchnorm_bwd_eval(int N, int C, int HW, const float* x, const float* dy, const float* gamma,
+                        const float* running_mean, const float* running_var, float eps, float* dx,
+                        float* dgamma, float* dbeta);  // bit-identical to the reference
 
-// --- activations (kernels/cpu/activation_ref.cpp) ---------------------------
+// --- activations (kernels/activation/) -------------------------------------
 // slope is used by LeakyRelu only. Backward gets both x and y (tanh/sigmoid
 // use y, relu/leaky use x); dx overwritten.
 void act_fwd_ref(Act a, float slope, size_t n, const float* x, float* y);
 void act_bwd_ref(Act a, float slope, size_t n, const float* x, const float* y, const float* dy,
                  float* dx);
+// Fast (activation/cpu.cpp): the same, threaded; bit-identical.
+void act_fwd(Act a, float slope, size_t n, const float* x, float* y);
+void act_bwd(Act a, float slope, size_t n, const float* x, const float* y, const float* dy, float* dx);
 
-// --- max pooling (kernels/cpu/pool_ref.cpp) ---------------------------------
+// --- max pooling (kernels/pool/) -------------------------------------------
 // argmax[n,c,p,q] = flat index h*W + w of the chosen input (padding is -inf).
 void maxpool2d_fwd_ref(const Pool2dParams& p, const float* x, float* y, int32_t* argmax);
 void maxpool2d_bwd_ref(const Pool2dParams& p, const float* dy, const int32_t* argmax, float* dx);
-// Fast forward (kernels/cpu/pool.cpp), the same contract; argmax may be null
+// Fast forward (kernels/pool/cpu.cpp), the same contract; argmax may be null
 // (inference: no indices are written).
 void maxpool2d_fwd(const Pool2dParams& p, const float* x, float* y, int32_t* argmax);
+// Fast backward (pool/cpu.cpp): the reference's, planes split over threads; bit-identical.
+void maxpool2d_bwd(const Pool2dParams& p, const float* dy, const int32_t* argmax, float* dx);
 
-// --- elementwise (kernels/cpu/elementwise_ref.cpp) --------------------------
+// --- elementwise (kernels/elementwise/) ------------------------------------
 void add_ref(size_t n, const float* a, const float* b, float* y);       // y = a + b
 void mul_ref(size_t n, const float* a, const float* b, float* y);       // y = a * b
 void scale_ref(size_t n, float s, const float* x, float* y);            // y = s * x
 void axpy_ref(size_t n, float a, const float* x, float* y);             // y += a * x
 void fill_ref(size_t n, float v, float* y);
+// Fast (elementwise/cpu.cpp): the same, threaded; bit-identical.
+void add(size_t n, const float* a, const float* b, float* y);
+void mul(size_t n, const float* a, const float* b, float* y);
+void scale(size_t n, float s, const float* x, float* y);
+void axpy(size_t n, float a, const float* x, float* y);
+void fill(size_t n, float v, float* y);
 
-// --- channel concat / split (kernels/cpu/concat_ref.cpp) --------------------
+// --- channel concat / split (kernels/concat/) ------------------------------
 // dst[n, c0 + c, i] = src[n, c, i]  for c < Csrc  (dst has Cdst channels)
 void channel_copy_ref(int N, int HW, int Csrc, const float* src, int Cdst, int c0, float* dst);
 // dst[n, c, i] += src[n, c0 + c, i]  for c < Cdst  (src has Csrc channels)
 void channel_slice_add_ref(int N, int HW, int Csrc, const float* src, int c0, int Cdst, float* dst);
+// Fast (concat/cpu.cpp): the same, threaded; bit-identical.
+void channel_copy(int N, int HW, int Csrc, const float* src, int Cdst, int c0, float* dst);
+void channel_slice_add(int N, int HW, int Csrc, const float* src, int c0, int Cdst, float* dst);
 
-// --- upsampling (kernels/cpu/upsample_ref.cpp) ------------------------------
+// --- upsampling (kernels/upsample/) ----------------------------------------
 // x[N,C,H,W] -> y[N,C,Ho,Wo]. Nearest: src = floor(dst * H / Ho) (PyTorch
 // 'nearest'). Bilinear: align_corners = false, as PyTorch's default.
 void upsample_fwd_ref(Upsample mode, int N, int C, int H, int W, int Ho, int Wo, const float* x, float* y);
 // dx overwritten.
 void upsample_bwd_ref(Upsample mode, int N, int C, int H, int W, int Ho, int Wo, const float* dy, float* dx);
+// Fast (upsample/cpu.cpp): the same, threaded; bit-identical.
+void upsample_fwd(Upsample mode, int N, int C, int H, int W, int Ho, int Wo, const float* x, float* y);
+void upsample_bwd(Upsample mode, int N, int C, int H, int W, int Ho, int Wo, const float* dy, float* dx);
 
-// --- reductions (kernels/cpu/reduce_ref.cpp) --------------------------------
+// --- reductions (kernels/reduce/) ------------------------------------------
 double sum_ref(size_t n, const float* x);  // accumulated in double
 
-// --- losses (kernels/cpu/loss_ref.cpp) --------------------------------------
+// --- losses (kernels/loss/) ------------------------------------------------
 // Each returns the loss value and, when grad != null, writes d loss / d pred
 // scaled by gscale (the upstream gradient of the scalar loss).
 // mean((pred - target)^2)
@@ -242,8 +282,16 @@ double mse_const_ref(size_t n, const float* pred, float c, float gscale, float* 
 //   dz[n,q,i] = gscale * w[n,i] * (softmax_q * sum_q' t[n,q',i] - t[n,q,i]) / (N*HW)
 double soft_ce_ref(int N, int Q, int HW, const float* logits, const float* target,
                    const float* weight, float gscale, float* grad);
+// One image of soft_ce_ref (logits z and targets t [Q,HW], weights w [HW] or
+// null): its summed pixel losses; dz (may be null) = its gradient, with the
+// divisor count = N*HW of the whole batch. soft_ce_ref = sum over images / count.
+double soft_ce_image_ref(int Q, int HW, const float* z, const float* t, const float* w, float gscale,
+                         double count, float* dz);
+// Fast (loss/cpu.cpp): images split over threads; bit-identical.
+double soft_ce(int N, int Q, int HW, const float* logits, const float* target, const float* weight,
+               float gscale, float* grad);
 
-// --- optimizers (kernels/cpu/optim_ref.cpp) ---------------------------------
+// --- optimizers (kernels/optim/) -------------------------------------------
 // SGD (PyTorch semantics): g' = g + wd*w; m = momentum*m + g' (m = g' at step 1);
 // w -= lr * (nesterov ? g' + momentum*m : m). m may be null when momentum == 0.
 void sgd_step_ref(size_t n, float* w, const float* g, float* m, float lr, float momentum,
@@ -253,6 +301,11 @@ void sgd_step_ref(size_t n, float* w, const float* g, float* m, float lr, float 
 // v = b2 v + (1-b2) g'^2; w -= lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps).
 void adam_step_ref(size_t n, float* w, const float* g, float* m, float* v, float lr, float beta1,
                    float beta2, float eps, float weight_decay, bool decoupled, int64_t step);
+// Fast (optim/cpu.cpp): the same, threaded; bit-identical.
+void sgd_step(size_t n, float* w, const float* g, float* m, float lr, float momentum, float weight_decay,
+              bool nesterov, bool first_step);
+void adam_step(size_t n, float* w, const float* g, float* m, float* v, float lr, float beta1, float beta2,
+               float eps, float weight_decay, bool decoupled, int64_t step);
 
 }  // namespace cpu
 }  // namespace tinct

@@ -1,5 +1,5 @@
-// test_batchnorm_fast.cpp — the fast CPU batch norm (kernels/cpu/batchnorm.cpp)
-// against the reference (batchnorm_ref.cpp) at awkward shapes: one value per
+// test_batchnorm_fast.cpp — the fast CPU batch norm (kernels/batchnorm/cpu.cpp)
+// against the reference (batchnorm/ref.cpp) at awkward shapes: one value per
 // channel, odd plane sizes below and above the accumulator lanes, a mean far
 // from zero (cancellation), no gamma/beta, at one thread and at all threads.
 // Every output is compared: y, the running statistics, the saved mean and

@@ -1,4 +1,4 @@
-// test_conv_direct.cpp — the direct convolution (kernels/cpu/conv_direct.cpp)
+// test_conv_direct.cpp — the direct convolution (kernels/conv/cpu_direct.cpp)
 // against conv2d_fwd_ref + epilogue_ref: every channel-block size (K = 1..16,
 // so tiles of 1, 2, 3 and 4 channels and their mixes), odd sizes, rows that
 // end mid-vector, padding 0..2 and asymmetric kernels, dilation 2 and 4,

@@ -1,7 +1,7 @@
 // test_conv_fast.cpp — the conv2d reference checked against calculus, and the
-// fast path (kernels/cpu/conv.cpp) checked against the reference.
+// fast path (kernels/conv/cpu.cpp) checked against the reference.
 //
-// 1. The reference backward (conv_ref.cpp) against finite differences of the
+// 1. The reference backward (conv/ref.cpp) against finite differences of the
 //    reference forward, accumulated in double: for a random upstream gradient
 //    g and loss L = sum(g * y), the directional derivative of L along a random
 //    direction must equal <gradient, direction>. A deliberately wrong gradient
@@ -218,7 +218,7 @@ TEST_CASE("fast conv2d matches the reference at awkward shapes, 1 thread and all
       {2, 1, 7, 9, 1, 3, 3, 1, 1, 3, 3, 1, 1, true},      // pad 3 > kernel: border outputs see only padding
       {4, 16, 12, 12, 32, 3, 3, 1, 1, 1, 1, 1, 1, true},  // batch split across threads
       {1, 64, 10, 10, 48, 3, 3, 1, 1, 1, 1, 1, 1, true},  // batch 1: threads inside the GEMM
-      // C*R*S near 4096 makes conv.cpp lower each image in two column strips,
+      // C*R*S near 4096 makes conv/cpu.cpp lower each image in two column strips,
       // the second starting in the middle of an output row.
       {1, 256, 20, 20, 8, 4, 4, 1, 1, 1, 2, 1, 1, true},
       {2, 160, 45, 21, 6, 5, 5, 2, 1, 3, 2, 2, 1, true},

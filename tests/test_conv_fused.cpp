@@ -1,8 +1,8 @@
 // test_conv_fused.cpp — the CPU inference fusions against their references.
 //
-// 1. maxpool2d_fwd (pool.cpp) against maxpool2d_fwd_ref: values and argmax
+// 1. maxpool2d_fwd (pool/cpu.cpp) against maxpool2d_fwd_ref: values and argmax
 //    exactly, with ties, -inf and NaN in the input, with and without argmax.
-// 2. epilogue_strip (epilogue.cpp) against epilogue_ref, every combination of
+// 2. epilogue_strip (epilogue/cpu.cpp) against epilogue_ref, every combination of
 //    terms and activation, on row and column sub-ranges.
 // 3. conv2d_fwd_fused and conv_transpose2d_fwd_fused against the reference
 //    convolution followed by epilogue_ref, at awkward shapes (batch 1 and 3,
@@ -37,7 +37,7 @@
 
 using namespace tinct;
 
-namespace tinct::cpu {  // conv.cpp: the im2col + GEMM forward alone, bias only
+namespace tinct::cpu {  // conv/cpu.cpp: the im2col + GEMM forward alone, bias only
 void conv2d_fwd_im2col_for_bench(const Conv2dParams& p, const float* x, const float* w, const float* b, float* y);
 }
 
@@ -203,7 +203,7 @@ TEST_CASE("conv2d_fwd_fused and conv_transpose2d_fwd_fused match reference + epi
 }
 
 TEST_CASE("batch-1 threading: forward strips and transposed bands match the reference") {
-  // Large enough for the shared paths of conv.cpp at 2+ threads: the
+  // Large enough for the shared paths of conv/cpu.cpp at 2+ threads: the
   // forward's strips split over the threads, the transposed forward's bands
   // of dY rows (even bands, then odd) whose col2im may not overlap.
   const ConvCase cases[] = {{1, 32, 128, 128, 16, 4, 2, 1, 1},  // a decoder's 4x4/2 deconv, 4 bands

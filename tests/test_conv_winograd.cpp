@@ -1,5 +1,5 @@
 // test_conv_winograd.cpp — the Winograd F(4x4, 3x3) reference
-// (kernels/cpu/conv_winograd_ref.cpp, the specification of the CUDA Winograd
+// (kernels/conv/ref_winograd.cpp, the specification of the CUDA Winograd
 // path) against the direct reference convolution, at shapes that exercise
 // the tiling: outputs that are not multiples of the 4x4 tile, 1-wide images,
 // pad 0, 1 and 2 (and mixed), batch 1 and 3, one and many channels. A filter

@@ -1,5 +1,5 @@
 // test_conv_winograd_fast.cpp — the fast CPU Winograd forward
-// (kernels/cpu/conv_winograd.cpp) against the direct reference convolution
+// (kernels/conv/cpu_winograd.cpp) against the direct reference convolution
 // at awkward shapes (odd sizes, widths not multiples of 4, 1x1 and 5x3
 // images, pad 0/1/2, dilation 2 and 4, channels off the GEMM tiles, batch 1
 // and 3, tile blocks that span images), for every CPU kernel set and at 1 and

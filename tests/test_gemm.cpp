@@ -1,4 +1,4 @@
-// test_gemm.cpp — the fast sgemm (kernels/cpu/gemm.cpp) against sgemm_ref,
+// test_gemm.cpp — the fast sgemm (kernels/gemm/cpu.cpp) against sgemm_ref,
 // on every CPU kernel set this processor runs (avx512, avx2, generic: at
 // least avx2 and generic on any x86-64 CI machine).
 //

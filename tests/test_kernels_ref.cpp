@@ -1,4 +1,4 @@
-// test_kernels_ref.cpp — the CPU reference kernels (kernels/cpu/*_ref.cpp)
+// test_kernels_ref.cpp — the CPU reference kernels (kernels/<family>/ref.cpp)
 // against values computed by hand (or known from PyTorch), plus adjoint checks
 // of the linear backward kernels: for y = A x, backward must be dx = A^T dy,
 // i.e. <A x, dy> == <x, A^T dy> for any x, dy. Finite-difference gradient

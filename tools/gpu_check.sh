@@ -152,7 +152,7 @@ stamp "build (-j$JOBS)"
 BUILD_RC=1
 if [ $CONF_RC -eq 0 ]; then
   timeout "$(tmo "${BUILD_TIMEOUT:-300}")" cmake --build "$BUILD" -j"$JOBS" --target test_gpu_kernels test_gpu_engine \
-    test_gpu_color bench_gpu_kernels bench_train_step bench_model_dump tinct > "$OUT/build.log" 2>&1
+    test_gpu_color bench_gpu_kernels bench_train_step bench_model_dump tinct tinct-kbench > "$OUT/build.log" 2>&1
   BUILD_RC=$?
 fi
 [ $BUILD_RC -eq 0 ] || { echo "build failed (rc $BUILD_RC), last lines of build.log:"; tail -30 "$OUT/build.log"; }

@@ -11,13 +11,13 @@ static Tensor activation(const Tensor& x, Act a, float slope, const char* op) {
   const size_t n = size_t(x.numel());
   Tensor y = Tensor::empty(x.shape(), dev);
   TINCT_DISPATCH(dev, cuda::act_fwd(a, slope, n, x.data(), y.data()),
-                 cpu::act_fwd_ref(a, slope, n, x.data(), y.data()));
+                 cpu::act_fwd(a, slope, n, x.data(), y.data()));
   if (needs_grad({&x})) {
     Tensor xs = x.detach(), ys = y.detach();  // detached: y must not own its own node
     record(y, op, {x}, [=](const Tensor& gy) {
       Tensor gx = Tensor::empty(xs.shape(), dev);
       TINCT_DISPATCH(dev, cuda::act_bwd(a, slope, n, xs.data(), ys.data(), gy.data(), gx.data()),
-                     cpu::act_bwd_ref(a, slope, n, xs.data(), ys.data(), gy.data(), gx.data()));
+                     cpu::act_bwd(a, slope, n, xs.data(), ys.data(), gy.data(), gx.data()));
       accumulate_grad(x, gx);
     });
   }

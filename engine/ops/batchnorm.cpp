@@ -78,8 +78,8 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tens
         TINCT_DISPATCH(dev,
                        cuda::batchnorm_bwd_eval(N, C, HW, xs.data(), gy.data(), gs.data(), rm.data(), rv.data(),
                                                 eps, gx.data(), gg.data(), gb.data()),
-                       cpu::batchnorm_bwd_eval_ref(N, C, HW, xs.data(), gy.data(), gs.data(), rm.data(),
-                                                   rv.data(), eps, gx.data(), gg.data(), gb.data()));
+                       cpu::batchnorm_bwd_eval(N, C, HW, xs.data(), gy.data(), gs.data(), rm.data(),
+                                               rv.data(), eps, gx.data(), gg.data(), gb.data()));
         accumulate_grad(x, gx);
         accumulate_grad(gamma, gg);
         accumulate_grad(beta, gb);

@@ -22,7 +22,7 @@ Tensor concat(const std::vector<Tensor>& xs) {
   int c0 = 0;
   for (const Tensor& t : xs) {
     TINCT_DISPATCH(dev, cuda::channel_copy(N, HW, i32(t.size(1)), t.data(), Ctot, c0, y.data()),
-                   cpu::channel_copy_ref(N, HW, i32(t.size(1)), t.data(), Ctot, c0, y.data()));
+                   cpu::channel_copy(N, HW, i32(t.size(1)), t.data(), Ctot, c0, y.data()));
     c0 += i32(t.size(1));
   }
   bool any = false;
@@ -35,7 +35,7 @@ Tensor concat(const std::vector<Tensor>& xs) {
         if (t.requires_grad()) {
           Tensor g = Tensor::zeros(t.shape(), dev);
           TINCT_DISPATCH(dev, cuda::channel_slice_add(N, HW, Ctot, gy.data(), c, Ct, g.data()),
-                         cpu::channel_slice_add_ref(N, HW, Ctot, gy.data(), c, Ct, g.data()));
+                         cpu::channel_slice_add(N, HW, Ctot, gy.data(), c, Ct, g.data()));
           accumulate_grad(t, g);
         }
         c += Ct;

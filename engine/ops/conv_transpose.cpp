@@ -44,7 +44,7 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, int s
       if (b.defined() && b.requires_grad()) {
         Tensor gb = Tensor::zeros(b.shape(), dev);
         TINCT_DISPATCH(dev, cuda::bias_grad(p.N, p.C, p.H * p.W, gy.data(), gb.data()),
-                       cpu::bias_grad_ref(p.N, p.C, p.H * p.W, gy.data(), gb.data()));
+                       cpu::bias_grad(p.N, p.C, p.H * p.W, gy.data(), gb.data()));
         accumulate_grad(b, gb);
       }
     });

@@ -20,7 +20,7 @@ Tensor add(const Tensor& a, const Tensor& b) {
   Tensor y = Tensor::empty(a.shape(), dev);
   if (a.shape() == b.shape()) {
     const size_t n = size_t(a.numel());
-    TINCT_DISPATCH(dev, cuda::add(n, a.data(), b.data(), y.data()), cpu::add_ref(n, a.data(), b.data(), y.data()));
+    TINCT_DISPATCH(dev, cuda::add(n, a.data(), b.data(), y.data()), cpu::add(n, a.data(), b.data(), y.data()));
     if (needs_grad({&a, &b}))
       record(y, op, {a, b}, [=](const Tensor& gy) {
         accumulate_grad(a, gy);
@@ -33,14 +33,14 @@ Tensor add(const Tensor& a, const Tensor& b) {
                 " must match, or the second must hold one value per channel");
   const int N = i32(a.size(0)), C = i32(a.size(1)), HW = i32(a.size(2) * a.size(3));
   y.copy_from(a);
-  TINCT_DISPATCH(dev, cuda::bias_add(N, C, HW, b.data(), y.data()), cpu::bias_add_ref(N, C, HW, b.data(), y.data()));
+  TINCT_DISPATCH(dev, cuda::bias_add(N, C, HW, b.data(), y.data()), cpu::bias_add(N, C, HW, b.data(), y.data()));
   if (needs_grad({&a, &b}))
     record(y, op, {a, b}, [=](const Tensor& gy) {
       accumulate_grad(a, gy);
       if (b.requires_grad()) {
         Tensor gb = Tensor::zeros(b.shape(), dev);
         TINCT_DISPATCH(dev, cuda::bias_grad(N, C, HW, gy.data(), gb.data()),
-                       cpu::bias_grad_ref(N, C, HW, gy.data(), gb.data()));
+                       cpu::bias_grad(N, C, HW, gy.data(), gb.data()));
         accumulate_grad(b, gb);
       }
     });
@@ -55,20 +55,20 @@ Tensor mul(const Tensor& a, const Tensor& b) {
   check_same_shape(a, b, op);
   const size_t n = size_t(a.numel());
   Tensor y = Tensor::empty(a.shape(), dev);
-  TINCT_DISPATCH(dev, cuda::mul(n, a.data(), b.data(), y.data()), cpu::mul_ref(n, a.data(), b.data(), y.data()));
+  TINCT_DISPATCH(dev, cuda::mul(n, a.data(), b.data(), y.data()), cpu::mul(n, a.data(), b.data(), y.data()));
   if (needs_grad({&a, &b})) {
     Tensor as = a.detach(), bs = b.detach();
     record(y, op, {a, b}, [=](const Tensor& gy) {
       if (a.requires_grad()) {
         Tensor ga = Tensor::empty(a.shape(), dev);
         TINCT_DISPATCH(dev, cuda::mul(n, gy.data(), bs.data(), ga.data()),
-                       cpu::mul_ref(n, gy.data(), bs.data(), ga.data()));
+                       cpu::mul(n, gy.data(), bs.data(), ga.data()));
         accumulate_grad(a, ga);
       }
       if (b.requires_grad()) {
         Tensor gb = Tensor::empty(b.shape(), dev);
         TINCT_DISPATCH(dev, cuda::mul(n, gy.data(), as.data(), gb.data()),
-                       cpu::mul_ref(n, gy.data(), as.data(), gb.data()));
+                       cpu::mul(n, gy.data(), as.data(), gb.data()));
         accumulate_grad(b, gb);
       }
     });
@@ -83,11 +83,11 @@ Tensor mul(const Tensor& a, float s) {
   const Device dev = a.device();
   const size_t n = size_t(a.numel());
   Tensor y = Tensor::empty(a.shape(), dev);
-  TINCT_DISPATCH(dev, cuda::scale(n, s, a.data(), y.data()), cpu::scale_ref(n, s, a.data(), y.data()));
+  TINCT_DISPATCH(dev, cuda::scale(n, s, a.data(), y.data()), cpu::scale(n, s, a.data(), y.data()));
   if (needs_grad({&a}))
     record(y, op, {a}, [=](const Tensor& gy) {
       Tensor ga = Tensor::empty(a.shape(), dev);
-      TINCT_DISPATCH(dev, cuda::scale(n, s, gy.data(), ga.data()), cpu::scale_ref(n, s, gy.data(), ga.data()));
+      TINCT_DISPATCH(dev, cuda::scale(n, s, gy.data(), ga.data()), cpu::scale(n, s, gy.data(), ga.data()));
       accumulate_grad(a, ga);
     });
   return y;

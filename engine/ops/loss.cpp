@@ -48,7 +48,7 @@ static Tensor pair_loss(const Tensor& pred, const Tensor& target, Pair k, const 
                      pair_ref(k, n, ps.data(), ts.data(), gy.item(), g.data()));
       if (target.requires_grad()) {
         Tensor gt = Tensor::empty(target.shape(), dev);
-        TINCT_DISPATCH(dev, cuda::scale(n, -1.f, g.data(), gt.data()), cpu::scale_ref(n, -1.f, g.data(), gt.data()));
+        TINCT_DISPATCH(dev, cuda::scale(n, -1.f, g.data(), gt.data()), cpu::scale(n, -1.f, g.data(), gt.data()));
         accumulate_grad(target, gt);
       }
       accumulate_grad(pred, g);
@@ -109,13 +109,13 @@ Tensor soft_cross_entropy(const Tensor& logits, const Tensor& target, const Tens
                  DeviceDouble acc(dev);
                  cuda::soft_ce(N, Q, HW, logits.data(), target.data(), wp, 1.f, gp, acc.ptr());
                  cuda::store_scalar(acc.ptr(), 1.0, y.data()),
-                 y.data()[0] = float(cpu::soft_ce_ref(N, Q, HW, logits.data(), target.data(), wp, 1.f, gp)));
+                 y.data()[0] = float(cpu::soft_ce(N, Q, HW, logits.data(), target.data(), wp, 1.f, gp)));
   if (grad)
     record(y, op, {logits}, [=](const Tensor& gy) {
       const size_t n = size_t(g.numel());
       Tensor gl = Tensor::empty(logits.shape(), dev);
       TINCT_DISPATCH(dev, cuda::scale_by_scalar(n, gy.data(), 1.f, g.data(), gl.data()),
-                     cpu::scale_ref(n, gy.item(), g.data(), gl.data()));
+                     cpu::scale(n, gy.item(), g.data(), gl.data()));
       accumulate_grad(logits, gl);
     });
   return y;

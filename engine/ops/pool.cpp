@@ -35,7 +35,7 @@ Tensor max_pool2d(const Tensor& x, int kernel, int stride, int padding) {
     record(y, op, {x}, [=](const Tensor& gy) {
       Tensor gx = Tensor::empty(x.shape(), dev);
       TINCT_DISPATCH(dev, cuda::maxpool2d_bwd(p, gy.data(), idx(argmax), gx.data()),
-                     cpu::maxpool2d_bwd_ref(p, gy.data(), idx(argmax), gx.data()));
+                     cpu::maxpool2d_bwd(p, gy.data(), idx(argmax), gx.data()));
       accumulate_grad(x, gx);
     });
   }

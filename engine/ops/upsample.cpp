@@ -13,12 +13,12 @@ Tensor upsample(const Tensor& x, int out_h, int out_w, Upsample mode) {
   const int N = i32(x.size(0)), C = i32(x.size(1)), H = i32(x.size(2)), W = i32(x.size(3));
   Tensor y = Tensor::empty({N, C, out_h, out_w}, dev);
   TINCT_DISPATCH(dev, cuda::upsample_fwd(mode, N, C, H, W, out_h, out_w, x.data(), y.data()),
-                 cpu::upsample_fwd_ref(mode, N, C, H, W, out_h, out_w, x.data(), y.data()));
+                 cpu::upsample_fwd(mode, N, C, H, W, out_h, out_w, x.data(), y.data()));
   if (needs_grad({&x})) {
     record(y, op, {x}, [=](const Tensor& gy) {
       Tensor gx = Tensor::empty(x.shape(), dev);
       TINCT_DISPATCH(dev, cuda::upsample_bwd(mode, N, C, H, W, out_h, out_w, gy.data(), gx.data()),
-                     cpu::upsample_bwd_ref(mode, N, C, H, W, out_h, out_w, gy.data(), gx.data()));
+                     cpu::upsample_bwd(mode, N, C, H, W, out_h, out_w, gy.data(), gx.data()));
       accumulate_grad(x, gx);
     });
   }

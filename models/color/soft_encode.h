@@ -46,7 +46,7 @@ void soft_encode_dense(const AbGamut& gamut, const float* ab, std::size_t n, flo
 // Sparse -> dense: scatters the 5 weights of each pixel into a zeroed [Q, n].
 void sparse_to_dense(const std::int32_t* idx, const float* w, std::size_t n, int Q, float* out);
 
-// The dense form on the GPU (kernels/cuda/color.cu, checked against
+// The dense form on the GPU (kernels/color/cuda_1_pixel.cu, checked against
 // soft_encode_dense by tests/gpu/test_gpu_color.cpp): ab [N, 2, h, w] ->
 // [N, Q, h, w], both CUDA tensors; centres: the gamut's (a, b) pairs as a CUDA
 // tensor [Q, 2] (gamut_centres_tensor). So a training batch crosses the bus

@@ -1,8 +1,9 @@
-// test_gpu_color.cpp — the colour kernels of kernels/cuda/color.cu against
-// their CPU specification in models/color/ (double precision reference):
-//   srgb8_to_lab       vs color::srgb_to_lab_image (uint8 input)
-//   lab_to_srgb8       vs color::lab_to_srgb_image (uint8 output)
-//   soft_encode_dense  vs color::soft_encode_dense with AbGamut::standard()
+// test_gpu_color.cpp — the colour kernels of kernels/color/cuda_1_pixel.cu against
+// their CPU specification, kernels/color/ref.cpp (double precision; the image
+// functions of models/color/ equal it bit for bit, tests/test_color_ref.cpp):
+//   srgb8_to_lab       vs cpu::srgb8_to_lab_ref
+//   lab_to_srgb8       vs cpu::lab_to_srgb8_ref
+//   soft_encode_dense  vs cpu::soft_encode_dense_ref on AbGamut::standard()'s centres
 // on seeded random inputs at odd sizes n = 1, 7, 1000, 65537 (one pixel, less
 // than a warp, not a multiple of the block, more than 256 blocks).
 //
@@ -44,6 +45,7 @@
 
 #include "doctest/doctest.h"
 #include "gpu/gpu_skip.h"
+#include "kernels/color/ref.h"
 #include "kernels/cuda.h"
 #include "models/color/gamut.h"
 #include "models/color/lab.h"
@@ -149,12 +151,12 @@ std::string label(const std::string& op, size_t n) { return op + " n=" + std::to
 
 }  // namespace
 
-TEST_CASE("srgb8_to_lab matches color::srgb_to_lab_image") {
+TEST_CASE("srgb8_to_lab matches cpu::srgb8_to_lab_ref") {
   std::uint32_t seed = 100;
   for (size_t n : kSizes) {
     const auto rgb = random_bytes(3 * n, seed++);
     std::vector<float> L(n), ab(2 * n);
-    color::srgb_to_lab_image(rgb.data(), n, L.data(), ab.data());
+    cpu::srgb8_to_lab_ref(n, rgb.data(), L.data(), ab.data());
 
     Dev<std::uint8_t> d_rgb(rgb);
     Dev<float> d_L(n), d_ab(2 * n);
@@ -166,14 +168,14 @@ TEST_CASE("srgb8_to_lab matches color::srgb_to_lab_image") {
   }
 }
 
-TEST_CASE("lab_to_srgb8 matches color::lab_to_srgb_image") {
+TEST_CASE("lab_to_srgb8 matches cpu::lab_to_srgb8_ref") {
   std::uint32_t seed = 200;
   for (size_t n : kSizes) {
     // Random LAB over the whole box (many out of gamut: clamping).
     std::vector<float> L = random_floats(n, seed++, 0.0f, 100.0f);
     std::vector<float> ab = random_floats(2 * n, seed++, -110.0f, 110.0f);
     std::vector<std::uint8_t> ref(3 * n);
-    color::lab_to_srgb_image(L.data(), ab.data(), n, ref.data());
+    cpu::lab_to_srgb8_ref(n, L.data(), ab.data(), ref.data());
     {
       Dev<float> d_L(L), d_ab(ab);
       Dev<std::uint8_t> d_rgb(3 * n);
@@ -183,7 +185,7 @@ TEST_CASE("lab_to_srgb8 matches color::lab_to_srgb_image") {
     }
     // Round trip of random bytes: must come back exactly.
     const auto rgb = random_bytes(3 * n, seed++);
-    color::srgb_to_lab_image(rgb.data(), n, L.data(), ab.data());
+    cpu::srgb8_to_lab_ref(n, rgb.data(), L.data(), ab.data());
     {
       Dev<float> d_L(L), d_ab(ab);
       Dev<std::uint8_t> d_rgb(3 * n);
@@ -194,7 +196,7 @@ TEST_CASE("lab_to_srgb8 matches color::lab_to_srgb_image") {
   }
 }
 
-TEST_CASE("soft_encode_dense matches color::soft_encode_dense (standard gamut)") {
+TEST_CASE("soft_encode_dense matches cpu::soft_encode_dense_ref (standard gamut)") {
   const color::AbGamut& gamut = color::AbGamut::standard();
   const int Q = gamut.size();
   std::vector<float> centres;
@@ -212,7 +214,7 @@ TEST_CASE("soft_encode_dense matches color::soft_encode_dense (standard gamut)")
       for (size_t i = 0; i < sizeof special / sizeof special[0]; ++i)
         ab[i] = special[i][0], ab[n + i] = special[i][1];
     std::vector<float> ref(size_t(Q) * n);
-    color::soft_encode_dense(gamut, ab.data(), n, ref.data());
+    cpu::soft_encode_dense_ref(n, ab.data(), centres.data(), Q, ref.data(), color::kSoftEncodeSigma);
 
     Dev<float> d_ab(ab), d_out(size_t(Q) * n);
     d_out.poison();

@@ -1,5 +1,5 @@
 // test_gpu_kernels.cpp — every CUDA kernel of kernels/cuda.h against its CPU
-// reference (kernels/cpu/*_ref.cpp) on fresh random inputs at awkward shapes:
+// reference (kernels/<family>/ref.cpp) on fresh random inputs at awkward shapes:
 // odd sizes, sizes that are not multiples of the tiles, batch 1, stride 2 and
 // 3, dilation 2 and 4, 1- and 3-channel inputs, 313-channel outputs, the
 // 4x4 stride-2 transposed convolution, and the models' real layer shapes with
@@ -918,7 +918,9 @@ TEST_CASE("optimizers: sgd / adam, single tensor and multi-tensor (one launch)")
       c.n = int64_t(sizes[i]);
       chunks.push_back(c);
     }
-    gpu::ParamTable table(chunks);
+    // The table in device memory, as the engine's Adam uploads it (engine/optim.cpp).
+    const int64_t tiles = gpu::plan_param_tiles(chunks.data(), int(chunks.size()));
+    Dev<gpu::ParamChunk> table(chunks);
     for (int step = 1; step <= 3; ++step) {
       for (size_t i = 0; i < sizes.size(); ++i) {
         const size_t extra = i == 3 ? 1 : 0;
@@ -934,9 +936,9 @@ TEST_CASE("optimizers: sgd / adam, single tensor and multi-tensor (one launch)")
                             step == 1);
       }
       if (adam)
-        gpu::adam_step_multi(table, 2e-4f, 0.5f, 0.999f, 1e-8f, 0.0f, false, step);
+        gpu::adam_step_multi(table.p(), int(chunks.size()), tiles, 2e-4f, 0.5f, 0.999f, 1e-8f, 0.0f, false, step);
       else
-        gpu::sgd_step_multi(table, 0.05f, 0.9f, 1e-4f, true, step == 1);
+        gpu::sgd_step_multi(table.p(), int(chunks.size()), tiles, 0.05f, 0.9f, 1e-4f, true, step == 1);
     }
     for (size_t i = 0; i < sizes.size(); ++i) {
       const size_t extra = i == 3 ? 1 : 0;

@@ -46,12 +46,18 @@ def convert(src):
         i = q + 1
     return out
 
-for f in sys.argv[2:]:
-    s = pathlib.Path(f).read_text()
+# usage: gen.py OUTDIR ROOT FILE...  (FILE: ROOT/kernels/<family>/*.cu or *.cuh)
+out, root = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+for f in sys.argv[3:]:
+    f = pathlib.Path(f)
+    rel = f.resolve().relative_to(root.resolve())
+    s = f.read_text()
     s = s.replace('#include <cuda_runtime.h>', '')
     s = '#include "emu_cuda.h"\n' + convert(s)
-    if f.endswith('.cuh'):
-        d = pathlib.Path(sys.argv[1], 'inc', 'kernels', 'cuda'); d.mkdir(parents=True, exist_ok=True)
-        (d / pathlib.Path(f).name).write_text(s)
+    if f.suffix == '.cuh':
+        # included by path: kernels/<family>/x.cuh under OUTDIR/inc
+        d = out / 'inc' / rel.parent; d.mkdir(parents=True, exist_ok=True)
+        (d / f.name).write_text(s)
     else:
-        pathlib.Path(sys.argv[1], pathlib.Path(f).stem + '.cpp').write_text(s)
+        # every family has a cuda_1_*.cu: the family names the generated file
+        (out / (rel.parent.name + '_' + f.stem + '.cpp')).write_text(s)

@@ -1,0 +1,565 @@
+// conv/cpu.cpp — the fast CPU conv2d: im2col + the blocked GEMM (gemm/cpu.cpp).
+//
+// WHAT: the same contracts as conv/ref.cpp (the specification):
+//   conv2d_fwd        y = conv(x, w) + b
+//   conv2d_bwd_data   dx = (overwrites)
+//   conv2d_bwd_filter dw += , db +=
+//   im2col / col2im   the lowering of one image, col2im accumulating.
+//
+// HOW, per image n, with CRS = C*R*S and PQ = P*Q:
+//   im2col:   col[CRS, PQ],  col[(c*R + r)*S + s][p*Q + q] = x[c, h(p,r), w(q,s)] (0 in padding)
+//   fwd:      Y_n[K, PQ]    = W[K, CRS] * col                  (+ bias per row)
+//   bwd_data: dcol[CRS, PQ] = W^T * dY_n[K, PQ];  dx_n = col2im(dcol)
+//   bwd_filt: dW[K, CRS]   += dY_n * col^T
+// The GEMMs run on the kernel set in use (gemm/microkernels.h: AVX-512, AVX2 or
+// portable), fetched once per call so packing and multiplying agree.
+// Three refinements of that plan:
+//   * col is built in column strips of output pixels (about 2 MiB each, see
+//     strip_width), not whole: for a large image col would be tens of MiB and
+//     fall out of cache between im2col writing it and the GEMM reading it;
+//   * W (fwd) and W^T (bwd_data) are packed for the GEMM once per call
+//     (detail::pack_a_all in gemm/cpu.cpp) rather than once per image and strip;
+//   * bwd_filter reduces over all the batch's pixels as one stream, cut into
+//     GEMMs whose depth is a multiple of KC whatever the image size (chunks
+//     span images: dY columns gathered, each image's part lowered beside the
+//     last), so dW, the operand every chunk reuses, is read and written once
+//     per full KC slice, as W is packed once in fwd.
+// A 1x1 convolution with stride 1 and no padding needs no lowering: col is the
+// image itself ([C, H*W]) and dx_n is the GEMM output directly.
+//
+// Eval-mode layers after a convolution (batch norm, bias, residual,
+// activation) run as an Epilogue (epilogue/cpu.cpp) on each output strip right
+// after its GEMM: conv2d_fwd_fused, conv_transpose2d_fwd_fused.
+//
+// Threads (never nested):
+//   * enough images  -> OpenMP over the batch; each thread lowers its own
+//     images into its own workspace and runs a single-threaded GEMM (sgemm
+//     sees omp_in_parallel() and stays on the calling thread). bwd_filter
+//     instead splits the pixel stream into one run of whole chunks per thread
+//     (any batch, even one image), each into a private dW, summed in thread
+//     order at the end.
+//   * batch 1, or a batch that does not divide among the threads -> images in
+//     turn, the threads sharing each image: fwd deals its strips out to the
+//     threads (each lowers, multiplies and finishes its own); bwd_data cuts
+//     dY into bands of rows and runs the even bands, then the odd ones, whose
+//     col2im sums cannot meet; one parallel region per image either way. An
+//     image too small for that has each GEMM (and im2col / col2im) use all
+//     threads instead.
+// Every scheme is deterministic for a given thread count.
+//
+// Workspaces are thread_local vectors that only grow, so steady-state calls
+// do not allocate.
+//
+// BENCHMARK: bench/bench_cpu_gemm_conv.cpp (target bench_cpu_gemm_conv),
+//   ./bench_cpu_gemm_conv --benchmark_filter=conv
+// runs fwd / bwd_data / bwd_filter of a 64x512x16x16, 3x3, 512-output conv and
+// the same conv as im2col + OpenBLAS; results are in bench/RESULTS.md.
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "kernels/gemm/microkernels.h"
+
+namespace tinct::cpu {
+
+using detail::GemmKernel;
+
+namespace {
+
+// Grows (never shrinks) a thread_local vector and returns its storage.
+float* grow(std::vector<float>& v, size_t n) {
+  if (v.size() < n) v.resize(n);
+  return v.data();
+}
+std::vector<float>& col_workspace() {  // one lowered strip, per thread
+  thread_local std::vector<float> v;
+  return v;
+}
+std::vector<float>& weight_workspace() {  // the packed weights, the calling thread's
+  thread_local std::vector<float> v;
+  return v;
+}
+std::vector<float>& dy_workspace() {  // dY columns gathered across images, per thread
+  thread_local std::vector<float> v;
+  return v;
+}
+std::vector<float>& partial_workspace() {  // private dW per thread, the calling thread's
+  thread_local std::vector<float> v;
+  return v;
+}
+
+// A 1x1, stride 1, unpadded convolution: P == H, Q == W and col == x.
+bool is_pointwise(const Conv2dParams& p) {
+  return p.R == 1 && p.S == 1 && p.stride_h == 1 && p.stride_w == 1 && p.pad_h == 0 &&
+         p.pad_w == 0;
+}
+
+// Output pixels lowered at a time. A col strip [CRS, width] of about 2 MiB is
+// still in cache when the GEMM packs it (a whole image's col can be tens of
+// MiB), and 256 columns or more keep the GEMM efficient. Strips are of equal
+// width, a multiple of the register tile's NR columns where possible.
+constexpr size_t kStripBytes = 2u << 20;
+int strip_width(const GemmKernel& g, int CRS, int PQ) {
+  const int want = std::max(256, (int)(kStripBytes / (sizeof(float) * CRS)));
+  const int n_strips = (PQ + want - 1) / want;
+  const int width = ((PQ + n_strips - 1) / n_strips + g.nr - 1) / g.nr * g.nr;
+  return std::min(width, PQ);
+}
+
+// Backward-filter reduces over every pixel of every image, so its pixels are
+// cut as one stream (t = n*PQ + j) into chunks that may span images: each
+// chunk is one GEMM of depth `width`, a multiple of the kernel's KC, so every
+// KC slice is full however small the image (an 8x8 layer would otherwise run
+// GEMMs 64 deep, reading and writing all of dW every 64 pixels), and its
+// lowered columns stay about kStripBytes.
+int filter_chunk_width(const GemmKernel& g, int CRS) {
+  const int want = (int)(kStripBytes / (sizeof(float) * CRS));
+  return std::max(1, want / g.kc) * g.kc;
+}
+
+// The outputs q in [lo, hi) whose tap s reads a column inside the image,
+// 0 <= q*stride + offset < W with offset = s*dil - pad; outside, it reads padding.
+void valid_range(int size, int out, int stride, int offset, int* lo, int* hi) {
+  const int first = -offset;            // need q*stride >= first
+  const int last = size - 1 - offset;   // need q*stride <= last
+  *lo = first <= 0 ? 0 : (first + stride - 1) / stride;
+  *hi = last < 0 ? 0 : std::min(out, last / stride + 1);
+  if (*lo > *hi) *lo = *hi;
+}
+
+// The lowering of output pixels [j0, j1) (j = p*Q + q) for col rows [row0,
+// row1) (row = (c*R + r)*S + s): col[row*ld + (j - j0)] = x[c, h, w] or 0.
+void im2col_block(const Conv2dParams& p, const float* x, int row0, int row1, int j0, int j1,
+                  float* col, size_t ld) {
+  for (int row = row0; row < row1; ++row) {
+    const int c = row / (p.R * p.S), r = row / p.S % p.R, s = row % p.S;
+    const int w_off = s * p.dil_w - p.pad_w;  // input column = q*stride_w + w_off
+    int q_lo, q_hi;
+    valid_range(p.W, p.Q, p.stride_w, w_off, &q_lo, &q_hi);
+    float* dst = col + (size_t)row * ld;
+    for (int j = j0; j < j1;) {  // one output row p at a time: [q0, q1) of it
+      const int op = j / p.Q, q0 = j % p.Q, q1 = std::min(p.Q, q0 + (j1 - j));
+      float* d = dst + (j - j0) - q0;  // d[q] is output (op, q)
+      const int h = op * p.stride_h - p.pad_h + r * p.dil_h;
+      if (h < 0 || h >= p.H) {
+        std::fill(d + q0, d + q1, 0.0f);
+      } else {
+        const float* xrow = x + ((size_t)c * p.H + h) * p.W;
+        const int a = std::max(q0, q_lo), e = std::min(q1, q_hi);  // the valid part
+        if (a >= e) {
+          std::fill(d + q0, d + q1, 0.0f);
+        } else {
+          std::fill(d + q0, d + a, 0.0f);
+          if (p.stride_w == 1) {
+            std::memcpy(d + a, xrow + a + w_off, sizeof(float) * (e - a));
+          } else if (p.stride_w == 2) {  // a constant stride: the compiler vectorises the gather
+            const float* src = xrow + w_off;
+            for (int oq = a; oq < e; ++oq) d[oq] = src[2 * oq];
+          } else {
+            for (int oq = a; oq < e; ++oq) d[oq] = xrow[oq * p.stride_w + w_off];
+          }
+          std::fill(d + e, d + q1, 0.0f);
+        }
+      }
+      j += q1 - q0;
+    }
+  }
+}
+
+// The adjoint of im2col_block for channels [c0, c1): every col entry of output
+// pixels [j0, j1) is added to the input pixel it was gathered from. Channels
+// are independent, so disjoint channel ranges may run in parallel.
+void col2im_block(const Conv2dParams& p, const float* col, size_t ld, int j0, int j1, int c0,
+                  int c1, float* dx) {
+  for (int c = c0; c < c1; ++c)
+    for (int r = 0; r < p.R; ++r)
+      for (int s = 0; s < p.S; ++s) {
+        const int row = (c * p.R + r) * p.S + s;
+        const int w_off = s * p.dil_w - p.pad_w;
+        int q_lo, q_hi;
+        valid_range(p.W, p.Q, p.stride_w, w_off, &q_lo, &q_hi);
+        const float* src = col + (size_t)row * ld;
+        for (int j = j0; j < j1;) {
+          const int op = j / p.Q, q0 = j % p.Q, q1 = std::min(p.Q, q0 + (j1 - j));
+          const float* sp = src + (j - j0) - q0;  // sp[q] is output (op, q)
+          const int h = op * p.stride_h - p.pad_h + r * p.dil_h;
+          if (h >= 0 && h < p.H) {
+            float* xrow = dx + ((size_t)c * p.H + h) * p.W;
+            const int e = std::min(q1, q_hi);
+            const int a = std::max(q0, q_lo);
+            float* dst = xrow + w_off;
+            // Constant strides, so the compiler vectorises the common cases.
+            if (p.stride_w == 1)
+              for (int oq = a; oq < e; ++oq) dst[oq] += sp[oq];
+            else if (p.stride_w == 2)
+              for (int oq = a; oq < e; ++oq) dst[2 * oq] += sp[oq];
+            else
+              for (int oq = a; oq < e; ++oq) dst[oq * p.stride_w] += sp[oq];
+          }
+          j += q1 - q0;
+        }
+      }
+}
+
+int max_threads() { return omp_in_parallel() ? 1 : omp_get_max_threads(); }
+
+// Threads to spread the batch over, or 1 for "one image at a time, parallel
+// inside": the batch split is used when every thread gets the same number of
+// images, or enough of them that the imbalance of one image hardly matters.
+int batch_threads(int N) {
+  const int nt = max_threads();
+  if (nt <= 1 || N < nt) return 1;
+  return (N % nt == 0 || N >= 4 * nt) ? nt : 1;
+}
+
+// Lowers output pixels [j0, j0+nj) of one image into col (row stride ld,
+// default nj); rows are split over all threads when `parallel`.
+void lower(const Conv2dParams& p, const float* x, int j0, int nj, float* col, bool parallel,
+           size_t ld = 0) {
+  const int rows = p.C * p.R * p.S;
+  if (ld == 0) ld = nj;
+  if (!parallel) {
+    im2col_block(p, x, 0, rows, j0, j0 + nj, col, ld);
+    return;
+  }
+#pragma omp parallel
+  {
+    const int nt = omp_get_num_threads(), t = omp_get_thread_num();
+    im2col_block(p, x, (int)((long)rows * t / nt), (int)((long)rows * (t + 1) / nt), j0, j0 + nj,
+                 col, ld);
+  }
+}
+
+// dx += the col2im of a strip (row stride nj); channels split over threads when `parallel`.
+void unlower(const Conv2dParams& p, const float* dcol, int j0, int nj, float* dx, bool parallel) {
+  if (!parallel) {
+    col2im_block(p, dcol, nj, j0, j0 + nj, 0, p.C, dx);
+    return;
+  }
+#pragma omp parallel
+  {
+    const int nt = omp_get_num_threads(), t = omp_get_thread_num();
+    col2im_block(p, dcol, nj, j0, j0 + nj, (int)((long)p.C * t / nt),
+                 (int)((long)p.C * (t + 1) / nt), dx);
+  }
+}
+
+// Runs one_image(n, parallel_inside) for every image, with the threads either
+// over the batch or inside each image (see batch_threads).
+template <class F>
+void for_each_image(int N, F&& one_image) {
+  const int bt = batch_threads(N);
+  if (bt > 1) {
+    // Images are independent, so a dynamic schedule is still deterministic.
+#pragma omp parallel for num_threads(bt) schedule(dynamic, 1)
+    for (int n = 0; n < N; ++n) one_image(n, false);
+  } else {
+    const bool inside = max_threads() > 1;
+    for (int n = 0; n < N; ++n) one_image(n, inside);
+  }
+}
+
+}  // namespace
+
+void im2col(const Conv2dParams& p, const float* x_img, float* col) {
+  const int PQ = p.P * p.Q;
+  im2col_block(p, x_img, 0, p.C * p.R * p.S, 0, PQ, col, PQ);
+}
+
+void col2im(const Conv2dParams& p, const float* col, float* dx_img) {
+  const int PQ = p.P * p.Q;
+  col2im_block(p, col, PQ, 0, PQ, 0, p.C, dx_img);
+}
+
+namespace {
+
+// The epilogue on columns [j0, j0 + nj) of image n's output, its rows
+// (channels) split over the threads when `parallel`.
+void apply_epilogue(const Epilogue& e, int n, int K, int HW, int j0, int nj, float* y_img, bool parallel) {
+  if (e.identity()) return;
+  if (!parallel) {
+    epilogue_strip(e, n, K, HW, 0, K, j0, nj, y_img);
+    return;
+  }
+#pragma omp parallel
+  {
+    const int nt = omp_get_num_threads(), t = omp_get_thread_num();
+    epilogue_strip(e, n, K, HW, (int)((long)K * t / nt), (int)((long)K * (t + 1) / nt), j0, nj, y_img);
+  }
+}
+
+// The strips of one image's PQ output pixels when the threads share that
+// image (batch 1): a multiple of the thread count, so every thread gets the
+// same number of equal strips, each at most about strip_width wide. 0 when
+// the image is too small for strips of 64 columns or more: then the threads
+// split each GEMM instead.
+int shared_strips(const GemmKernel& g, int nt, int width, int PQ) {
+  int n = (PQ + width - 1) / width;
+  n = (n + nt - 1) / nt * nt;
+  return PQ / n >= std::max(64, g.nr) ? n : 0;
+}
+
+// im2col + GEMM, the epilogue on each strip while it is in cache.
+//
+// When the batch does not split over the threads, the threads split each
+// image's strips instead: every thread lowers, multiplies and finishes its own
+// strips (single-threaded GEMMs), so the whole convolution is one parallel
+// region with one barrier per image, not two or three regions per strip,
+// whose wake-ups cost more than small strips' work (measured on 2 cores).
+void conv2d_fwd_im2col(const Conv2dParams& p, const float* x, const float* w, const Epilogue& e, float* y) {
+  const int CRS = p.C * p.R * p.S, PQ = p.P * p.Q;
+  const size_t x_img = (size_t)p.C * p.H * p.W, y_img = (size_t)p.K * PQ;
+  const bool pointwise = is_pointwise(p);
+  const GemmKernel& g = detail::active_gemm_kernel();
+  const int width = pointwise ? PQ : strip_width(g, CRS, PQ);
+
+  // W[K, CRS] is the A operand of every GEMM below: pack it once.
+  float* wpack = grow(weight_workspace(), detail::packed_a_size(g, p.K, CRS));
+  detail::pack_a_all(g, false, p.K, CRS, w, CRS, wpack);
+
+  // Y[:, j0:j0+nj] = W * col strip (a pointwise conv multiplies x itself),
+  // then the epilogue.
+  auto strip = [&](int n, int j0, int nj, bool parallel) {
+    const float* xn = x + n * x_img;
+    float* yn = y + n * y_img;
+    if (pointwise) {
+      detail::sgemm_packed_a(g, p.K, nj, CRS, 1.0f, wpack, false, xn + j0, PQ, 0.0f, yn + j0, PQ);
+    } else {
+      float* col = grow(col_workspace(), (size_t)CRS * nj);
+      lower(p, xn, j0, nj, col, parallel);
+      detail::sgemm_packed_a(g, p.K, nj, CRS, 1.0f, wpack, false, col, nj, 0.0f, yn + j0, PQ);
+    }
+    apply_epilogue(e, n, p.K, PQ, j0, nj, yn, parallel);  // while the strip is in cache
+  };
+
+  const int nt = max_threads();
+  const int strips = batch_threads(p.N) == 1 && nt > 1 ? shared_strips(g, nt, std::min(width, 8192), PQ) : 0;
+  if (strips > 0) {
+#pragma omp parallel num_threads(nt)
+    for (int n = 0; n < p.N; ++n) {
+#pragma omp for schedule(static)
+      for (int i = 0; i < strips; ++i) {
+        const int j0 = (int)((long)PQ * i / strips), j1 = (int)((long)PQ * (i + 1) / strips);
+        strip(n, j0, j1 - j0, false);
+      }
+    }
+    return;
+  }
+  for_each_image(p.N, [&](int n, bool parallel_inside) {
+    for (int j0 = 0; j0 < PQ; j0 += width) strip(n, j0, std::min(width, PQ - j0), parallel_inside);
+  });
+}
+
+// dx = conv2d backward-data, then the epilogue on each image of dx once its
+// col2im sums are complete (e may be null: none).
+//
+// Batch 1 (the batch does not split over the threads): the strips are bands
+// of whole rows of dY, each tall enough that the dx rows its col2im touches
+// do not reach the band after next. So the even bands run in parallel, then
+// the odd ones, each thread lowering its own band into dx with no race: one
+// parallel region per image with three barriers, not two regions per strip.
+void bwd_data(const Conv2dParams& p, const float* dy, const float* w, float* dx, const Epilogue* e) {
+  const int CRS = p.C * p.R * p.S, PQ = p.P * p.Q, HW = p.H * p.W;
+  const size_t x_img = (size_t)p.C * HW, y_img = (size_t)p.K * PQ;
+  const bool pointwise = is_pointwise(p);
+  const GemmKernel& g = detail::active_gemm_kernel();
+  const int width = strip_width(g, CRS, PQ);
+
+  // W^T[CRS, K] is the A operand of every GEMM below: pack it once.
+  float* wpack = grow(weight_workspace(), detail::packed_a_size(g, CRS, p.K));
+  detail::pack_a_all(g, true, CRS, p.K, w, CRS, wpack);
+
+  // dx_n += col2im(W^T * dY_n[:, j0:j0+nj]).
+  auto strip = [&](int n, int j0, int nj, bool parallel) {
+    float* dcol = grow(col_workspace(), (size_t)CRS * nj);
+    detail::sgemm_packed_a(g, CRS, nj, p.K, 1.0f, wpack, false, dy + n * y_img + j0, PQ, 0.0f, dcol, nj);
+    unlower(p, dcol, j0, nj, dx + n * x_img, parallel);
+  };
+
+  const int nt = max_threads();
+  // Band height: rows of dY per band, at least the rows of dx one row's
+  // window spans (in dY rows), so that bands two apart never meet.
+  const int min_rows = ((p.R - 1) * p.dil_h + 1 + p.stride_h - 1) / p.stride_h;
+  const int rows = std::max(min_rows, std::min(p.P, std::max(1, width / std::max(1, p.Q))));
+  const int bands = (p.P + rows - 1) / rows;
+  if (!pointwise && batch_threads(p.N) == 1 && nt > 1 && bands >= 2 * nt) {
+#pragma omp parallel num_threads(nt)
+    for (int n = 0; n < p.N; ++n) {
+      float* dxn = dx + n * x_img;
+#pragma omp for schedule(static)
+      for (int c = 0; c < p.C; ++c) std::fill(dxn + (size_t)c * HW, dxn + (size_t)(c + 1) * HW, 0.0f);
+      for (int parity = 0; parity < 2; ++parity) {
+#pragma omp for schedule(static)
+        for (int b = parity; b < bands; b += 2) {
+          const int p0 = b * rows, p1 = std::min(p.P, p0 + rows);
+          strip(n, p0 * p.Q, (p1 - p0) * p.Q, false);
+        }
+      }
+      if (e) {
+#pragma omp for schedule(static)
+        for (int c = 0; c < p.C; ++c) epilogue_strip(*e, n, p.C, HW, c, c + 1, 0, HW, dxn);
+      }
+    }
+    return;
+  }
+
+  for_each_image(p.N, [&](int n, bool parallel_inside) {
+    float* dxn = dx + n * x_img;
+    if (pointwise) {  // dx_n[C, HW] = W^T[C, K] * dY_n[K, HW], straight into dx
+      detail::sgemm_packed_a(g, p.C, PQ, p.K, 1.0f, wpack, false, dy + n * y_img, PQ, 0.0f, dxn, PQ);
+    } else {
+      std::fill(dxn, dxn + x_img, 0.0f);  // overwrite: col2im only accumulates
+      for (int j0 = 0; j0 < PQ; j0 += width) strip(n, j0, std::min(width, PQ - j0), parallel_inside);
+    }
+    if (e) apply_epilogue(*e, n, p.C, HW, 0, HW, dxn, parallel_inside);
+  });
+}
+
+}  // namespace
+
+void conv2d_fwd(const Conv2dParams& p, const float* x, const float* w, const float* b, float* y) {
+  Epilogue e;
+  e.shift = b;
+  conv2d_fwd_fused(p, x, w, e, y);
+}
+
+void conv2d_fwd_fused(const Conv2dParams& p, const float* x, const float* w, const Epilogue& e, float* y) {
+  if (conv2d_direct_pays(p)) {  // conv/cpu_direct.cpp: few output channels, stride 1
+    conv2d_fwd_direct(p, x, w, e, y);
+    return;
+  }
+  if (conv2d_winograd_pays(p)) {  // conv/cpu_winograd.cpp: 3x3 stride 1 where it measured faster
+    // The Winograd path adds a bias itself; any other epilogue runs after
+    // it, per image.
+    Epilogue rest = e;
+    rest.shift = nullptr;
+    const bool bias_only = rest.identity();
+    conv2d_fwd_winograd(p, x, w, bias_only ? e.shift : nullptr, y);
+    if (!bias_only) {
+      const int PQ = p.P * p.Q;
+      for (int n = 0; n < p.N; ++n) apply_epilogue(e, n, p.K, PQ, 0, PQ, y + (size_t)n * p.K * PQ, max_threads() > 1);
+    }
+    return;
+  }
+  conv2d_fwd_im2col(p, x, w, e, y);
+}
+
+// The im2col + GEMM forward alone, bias only (bench/bench_conv_winograd.cpp
+// times it against the Winograd path).
+void conv2d_fwd_im2col_for_bench(const Conv2dParams& p, const float* x, const float* w, const float* b,
+                                 float* y) {
+  Epilogue e;
+  e.shift = b;
+  conv2d_fwd_im2col(p, x, w, e, y);
+}
+
+void conv2d_bwd_data(const Conv2dParams& p, const float* dy, const float* w, float* dx) {
+  bwd_data(p, dy, w, dx, nullptr);
+}
+
+void conv_transpose2d_fwd_fused(const Conv2dParams& p, const float* x, const float* w, const Epilogue& e,
+                                float* y) {
+  bwd_data(p, x, w, y, &e);
+}
+
+void conv2d_bwd_filter(const Conv2dParams& p, const float* x, const float* dy, float* dw, float* db) {
+  const int CRS = p.C * p.R * p.S, PQ = p.P * p.Q;
+  const size_t x_img = (size_t)p.C * p.H * p.W, y_img = (size_t)p.K * PQ;
+  const size_t w_size = (size_t)p.K * CRS;
+  const bool pointwise = is_pointwise(p);
+  const GemmKernel& g = detail::active_gemm_kernel();
+  const int width = filter_chunk_width(g, CRS);
+
+  // db[k] += sum over the batch and the plane, in double, one k per thread.
+  if (db) {
+#pragma omp parallel for schedule(static) if (max_threads() > 1 && (size_t)p.N * y_img > 65536)
+    for (int k = 0; k < p.K; ++k) {
+      double sum = 0.0;
+      for (int n = 0; n < p.N; ++n) {
+        const float* row = dy + n * y_img + (size_t)k * PQ;
+        for (int i = 0; i < PQ; ++i) sum += row[i];
+      }
+      db[k] += (float)sum;
+    }
+  }
+
+  // dst = beta * dst + dY[:, t0:t1] * col[:, t0:t1]^T over pixels [t0, t1) of
+  // the batch's pixel stream (t = n*PQ + j), one GEMM per chunk of `width`.
+  // A chunk inside one image reads dY (and, pointwise, x) in place; one that
+  // spans images gathers its dY columns and lowers each image's part of it
+  // side by side.
+  auto run_range = [&](long t0, long t1, bool parallel_inside, float* dst, float beta) {
+    for (long c0 = t0; c0 < t1; c0 += width) {
+      const int nj = (int)std::min<long>(width, t1 - c0);
+      const int n0 = (int)(c0 / PQ), j0 = (int)(c0 % PQ);
+      const float *a, *b;
+      int lda, ldb;
+      if (j0 + nj <= PQ) {
+        const float* xn = x + n0 * x_img;
+        a = dy + n0 * y_img + j0, lda = PQ;
+        if (pointwise) {
+          b = xn + j0, ldb = PQ;
+        } else {
+          float* col = grow(col_workspace(), (size_t)CRS * nj);
+          lower(p, xn, j0, nj, col, parallel_inside);
+          b = col, ldb = nj;
+        }
+      } else {
+        float* dyb = grow(dy_workspace(), (size_t)p.K * nj);
+        float* col = grow(col_workspace(), (size_t)CRS * nj);
+        for (long t = c0; t < c0 + nj;) {
+          const int n = (int)(t / PQ), j = (int)(t % PQ);
+          const int len = (int)std::min<long>(PQ - j, c0 + nj - t), off = (int)(t - c0);
+          for (int k = 0; k < p.K; ++k)
+            std::memcpy(dyb + (size_t)k * nj + off, dy + n * y_img + (size_t)k * PQ + j,
+                        sizeof(float) * len);
+          if (pointwise) {
+            for (int c = 0; c < p.C; ++c)
+              std::memcpy(col + (size_t)c * nj + off, x + n * x_img + (size_t)c * PQ + j,
+                          sizeof(float) * len);
+          } else {
+            lower(p, x + n * x_img, j, len, col + off, parallel_inside, nj);
+          }
+          t += len;
+        }
+        a = dyb, lda = nj, b = col, ldb = nj;
+      }
+      detail::sgemm_with(g, false, true, p.K, CRS, nj, 1.0f, a, lda, b, ldb,
+                         c0 == t0 ? beta : 1.0f, dst, CRS);
+    }
+  };
+
+  const long total = (long)p.N * PQ;
+  const int nt = max_threads();
+  // Threads over the pixel stream when each gets a couple of chunks: one
+  // private dW per thread, then summed in thread order.
+  const int bt = nt > 1 && total >= 2L * nt * width ? nt : 1;
+  if (bt <= 1) {
+    run_range(0, total, nt > 1, dw, 1.0f);
+    return;
+  }
+  // Each thread's range is whole chunks (so a range starting inside an image
+  // still runs the same chunks at a given thread count: deterministic).
+  const long chunks = (total + width - 1) / width;
+  float* parts = grow(partial_workspace(), w_size * bt);
+#pragma omp parallel num_threads(bt)
+  {
+    const int t = omp_get_thread_num();
+    float* part = parts + w_size * t;
+    const long t0 = std::min(total, chunks * t / bt * width);
+    const long t1 = std::min(total, chunks * (t + 1) / bt * width);
+    if (t0 < t1) run_range(t0, t1, false, part, 0.0f);
+    else std::fill(part, part + w_size, 0.0f);  // this thread got no pixels
+#pragma omp barrier
+#pragma omp for schedule(static)
+    for (size_t i = 0; i < w_size; ++i) {
+      float sum = 0.0f;
+      for (int u = 0; u < bt; ++u) sum += parts[w_size * u + i];
+      dw[i] += sum;
+    }
+  }
+}
+
+}  // namespace tinct::cpu

@@ -1,0 +1,367 @@
+// gemm/cpu.cpp — the fast CPU single-precision GEMM of tinct.
+//
+// WHAT: the same contract as sgemm_ref (gemm/ref.cpp), row-major
+//   C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C,  beta == 0: C not read.
+//
+// HOW (the Goto / BLIS scheme, written from the published description):
+//
+//   for jc in N step NC                 B block  [KC x NC]  -> lives in L3
+//     for pc in K step KC               pack op(B)[pc:pc+KC, jc:jc+NC] into
+//                                       column panels of NR
+//       for ic in M step MC             pack op(A)[ic:ic+MC, pc:pc+KC] into row
+//                                       panels of MR                 -> lives in L2
+//         for jr in NC step NR          one B micro-panel [KC x NR] -> lives in L1
+//           for ir in MC step MR        micro-kernel: an MR x NR tile of C held
+//                                       in vector registers for the whole KC loop
+//
+// The register tile MR x NR, the block sizes and the micro-kernel belong to
+// the CPU kernel set in use (gemm/microkernels.h; 6x16 for AVX2 and the portable
+// fallback, 14x32 for AVX-512, each with its own KC / MC / NC), chosen once at
+// start-up by common/cpu_features.cpp; this file is the ISA-independent rest, built
+// at the baseline ISA. Packing makes every load in the micro-kernel
+// unit-stride and zero-pads the edges, so the kernel never branches on the
+// shape; only the final store of an edge tile is masked. Transposes are
+// absorbed by the packing routines. alpha and beta are applied when the tile
+// is stored; beta is used for the first KC slice only (later slices
+// accumulate with beta = 1).
+//
+// Threads: C is cut into one block of rows (or of columns, for wide C) per
+// thread and each thread runs the whole blocked loop on its part with its own
+// packing buffers (see gemm_driver for why not a shared B panel). Called from
+// inside a parallel region (e.g. conv parallel over the batch) it runs on the
+// calling thread only, so there is no nested oversubscription. Each C element
+// is summed by one thread in the same order whatever the thread count, so the
+// result does not depend on it.
+//
+// Internal entry points for conv/cpu.cpp (namespace detail at the bottom, declared
+// in gemm/microkernels.h, not part of kernels.h): pack_a_all packs op(A) once and
+// sgemm_packed_a multiplies that packed A with any number of B matrices, so a
+// convolution packs its weights once per call instead of once per image.
+//
+// BENCHMARK: build target bench_cpu_gemm_conv (bench/bench_cpu_gemm_conv.cpp),
+//   ./bench_cpu_gemm_conv --benchmark_filter=sgemm
+// which compares with OpenBLAS cblas_sgemm at 1 and 2 threads, for the kernel
+// set in use (TINCT_CPU_KERNELS to pick one); results are in bench/RESULTS.md.
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#if defined(__SSE2__)
+#include <xmmintrin.h>
+#endif
+
+#include "kernels/gemm/microkernels.h"
+
+namespace tinct::cpu {
+using detail::GemmKernel;
+namespace {
+
+// Below this many flops the OpenMP fork/join costs more than it saves.
+constexpr double kMinParallelFlops = 4.0e6;
+
+int ceil_div(int a, int b) { return (a + b - 1) / b; }
+
+// A 64-byte aligned scratch buffer that only grows: the packing buffers are
+// thread_local instances of it, so the steady state does no allocation.
+class ScratchBuffer {
+ public:
+  ~ScratchBuffer() { std::free(data_); }
+  float* get(size_t n) {
+    if (n > capacity_) {
+      std::free(data_);
+      const size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
+      data_ = static_cast<float*>(std::aligned_alloc(64, bytes));
+      if (!data_) std::abort();
+      capacity_ = bytes / sizeof(float);
+    }
+    return data_;
+  }
+
+ private:
+  float* data_ = nullptr;
+  size_t capacity_ = 0;
+};
+
+float* a_pack_buffer(size_t n) {
+  thread_local ScratchBuffer buf;
+  return buf.get(n);
+}
+float* b_pack_buffer(size_t n) {
+  thread_local ScratchBuffer buf;
+  return buf.get(n);
+}
+
+// Packs op(A)[i0:i0+mc, p0:p0+kc] as row panels of MR: panel r holds, for each
+// k, the MR values op(A)[i0+r*MR+ii, p0+k] contiguously. Rows past mc are 0.
+template <int MR>
+void pack_a_t(bool trans, const float* A, int lda, int i0, int mc, int p0, int kc, float* dst) {
+  for (int ip = 0; ip < mc; ip += MR) {
+    const int mr = std::min(MR, mc - ip);
+    float* d = dst + (size_t)ip * kc;
+    if (!trans) {
+      // op(A)[i,k] = A[i*lda + k]: MR row streams, gathered column by column.
+      const float* rows[MR];
+      for (int ii = 0; ii < MR; ++ii)
+        rows[ii] = A + (size_t)(i0 + ip + std::min(ii, mr - 1)) * lda + p0;
+      if (mr == MR) {
+        for (int k = 0; k < kc; ++k)
+          for (int ii = 0; ii < MR; ++ii) d[k * MR + ii] = rows[ii][k];
+      } else {
+        for (int k = 0; k < kc; ++k)
+          for (int ii = 0; ii < MR; ++ii) d[k * MR + ii] = ii < mr ? rows[ii][k] : 0.0f;
+      }
+    } else {
+      // op(A)[i,k] = A[k*lda + i]: each k is already a contiguous run of rows.
+      for (int k = 0; k < kc; ++k) {
+        const float* src = A + (size_t)(p0 + k) * lda + i0 + ip;
+        if (mr == MR) {
+          std::memcpy(d + k * MR, src, MR * sizeof(float));
+        } else {
+          for (int ii = 0; ii < MR; ++ii) d[k * MR + ii] = ii < mr ? src[ii] : 0.0f;
+        }
+      }
+    }
+  }
+}
+
+// Packs one column panel op(B)[p0:p0+kc, j0:j0+nr] (nr <= NR): for each k the
+// NR values of row k contiguously, columns past nr are 0.
+template <int NR>
+void pack_b_panel_t(bool trans, const float* B, int ldb, int p0, int kc, int j0, int nr, float* d) {
+  if (!trans) {
+    // op(B)[k,j] = B[k*ldb + j]: each k is a contiguous run of columns.
+    for (int k = 0; k < kc; ++k) {
+      const float* src = B + (size_t)(p0 + k) * ldb + j0;
+      float* dk = d + (size_t)k * NR;
+      if (nr == NR) {
+        std::memcpy(dk, src, NR * sizeof(float));
+      } else {
+        for (int jj = 0; jj < NR; ++jj) dk[jj] = jj < nr ? src[jj] : 0.0f;
+      }
+    }
+    return;
+  }
+  // op(B)[k,j] = B[j*ldb + k]: a transpose, in blocks of 4 (SSE) or 8 k by
+  // all NR columns, so the nr source rows are read in runs and each
+  // destination line is written whole while it is in L1.
+  const float* src[NR];
+  for (int jj = 0; jj < NR; ++jj) src[jj] = B + (size_t)(j0 + std::min(jj, nr - 1)) * ldb + p0;
+  int k = 0;
+#if defined(__SSE2__)
+  // 4x4 blocks transposed in SSE registers (the x86-64 baseline).
+  for (; k + 4 <= kc; k += 4) {
+    float* dk = d + (size_t)k * NR;
+    for (int jj = 0; jj < NR; jj += 4) {
+      __m128 r0 = _mm_loadu_ps(src[jj] + k), r1 = _mm_loadu_ps(src[jj + 1] + k);
+      __m128 r2 = _mm_loadu_ps(src[jj + 2] + k), r3 = _mm_loadu_ps(src[jj + 3] + k);
+      _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+      _mm_store_ps(dk + jj, r0);
+      _mm_store_ps(dk + NR + jj, r1);
+      _mm_store_ps(dk + 2 * NR + jj, r2);
+      _mm_store_ps(dk + 3 * NR + jj, r3);
+    }
+  }
+#endif
+  for (; k + 8 <= kc; k += 8) {
+    float* dk = d + (size_t)k * NR;
+    for (int jj = 0; jj < NR; ++jj) {
+      const float* s = src[jj] + k;
+      for (int kk = 0; kk < 8; ++kk) dk[kk * NR + jj] = s[kk];
+    }
+  }
+  for (; k < kc; ++k)
+    for (int jj = 0; jj < NR; ++jj) d[(size_t)k * NR + jj] = src[jj][k];
+  if (nr < NR)  // the columns past nr were filled from row nr-1: zero them
+    for (int kk = 0; kk < kc; ++kk)
+      for (int jj = nr; jj < NR; ++jj) d[(size_t)kk * NR + jj] = 0.0f;
+}
+
+// The packers for kernel g's tile (the tiles of gemm/microkernels.h: MR 6 or 14, NR 16 or 32).
+void pack_a(const GemmKernel& g, bool trans, const float* A, int lda, int i0, int mc, int p0,
+            int kc, float* dst) {
+  switch (g.mr) {
+    case 6: return pack_a_t<6>(trans, A, lda, i0, mc, p0, kc, dst);
+    case 14: return pack_a_t<14>(trans, A, lda, i0, mc, p0, kc, dst);
+  }
+  std::abort();
+}
+void pack_b_panel(const GemmKernel& g, bool trans, const float* B, int ldb, int p0, int kc, int j0,
+                  int nr, float* d) {
+  switch (g.nr) {
+    case 16: return pack_b_panel_t<16>(trans, B, ldb, p0, kc, j0, nr, d);
+    case 32: return pack_b_panel_t<32>(trans, B, ldb, p0, kc, j0, nr, d);
+  }
+  std::abort();
+}
+
+// C = beta * C, with beta == 0 writing zeros without reading C.
+void scale_c(int M, int N, float beta, float* C, int ldc) {
+  for (int i = 0; i < M; ++i) {
+    float* c = C + (size_t)i * ldc;
+    if (beta == 0.0f) {
+      std::fill(c, c + N, 0.0f);
+    } else if (beta != 1.0f) {
+      for (int j = 0; j < N; ++j) c[j] *= beta;
+    }
+  }
+}
+
+// Where the driver gets its packed A blocks: packed on the fly from op(A), or
+// read from a buffer that detail::pack_a_all filled beforehand (conv reuses one
+// weight matrix for every image).
+struct ASource {
+  bool trans = false;
+  const float* A = nullptr;
+  int lda = 0;
+  const float* prepacked = nullptr;  // when set, A/trans/lda are unused
+  int m_pad = 0;                     // rows of the prepacked matrix (a multiple of MR)
+  int row0 = 0;                      // first prepacked row of this (sub)product
+
+  // The same source starting m0 rows further down (m0 a multiple of MR).
+  ASource rows_from(int m0) const {
+    ASource s = *this;
+    if (prepacked) s.row0 += m0;
+    else s.A += trans ? (size_t)m0 : (size_t)m0 * lda;
+    return s;
+  }
+};
+
+// The blocked loops described at the top of the file, on the calling thread.
+void gemm_serial(const GemmKernel& g, const ASource& a, bool trans_b, int M, int N, int K,
+                 float alpha, const float* B, int ldb, float beta, float* C, int ldc) {
+  const int MR = g.mr, NR = g.nr, KC = g.kc, MC = g.mc, NC = g.nc;
+  const int kc_max = std::min(K, KC);
+  float* bpack = b_pack_buffer((size_t)kc_max * std::min(ceil_div(N, NR) * NR, NC));
+  float* apack = a.prepacked ? nullptr : a_pack_buffer((size_t)std::min(ceil_div(M, MR) * MR, MC) * kc_max);
+
+  for (int jc = 0; jc < N; jc += NC) {
+    const int nc = std::min(NC, N - jc);
+    const int n_panels = ceil_div(nc, NR);
+    for (int pc = 0; pc < K; pc += KC) {
+      const int kc = std::min(KC, K - pc);
+      const float beta_pc = pc == 0 ? beta : 1.0f;
+      for (int jp = 0; jp < n_panels; ++jp) {
+        pack_b_panel(g, trans_b, B, ldb, pc, kc, jc + jp * NR, std::min(NR, nc - jp * NR),
+                     bpack + (size_t)jp * NR * kc);
+      }
+      for (int ic = 0; ic < M; ic += MC) {
+        const int mc = std::min(MC, M - ic);
+        const float* ablock;
+        if (a.prepacked) {
+          // pack_a_all stores slice pc as one block of all rows: row i starts at i*kc.
+          ablock = a.prepacked + (size_t)a.m_pad * pc + (size_t)(a.row0 + ic) * kc;
+        } else {
+          pack_a(g, a.trans, a.A, a.lda, ic, mc, pc, kc, apack);
+          ablock = apack;
+        }
+        for (int jp = 0; jp < n_panels; ++jp) {
+          const int j = jp * NR;
+          const int nr = std::min(NR, nc - j);
+          const float* bp = bpack + (size_t)jp * NR * kc;
+          for (int ir = 0; ir < mc; ir += MR) {
+            g.kernel(kc, ablock + (size_t)ir * kc, bp, C + (size_t)(ic + ir) * ldc + jc + j, ldc,
+                     alpha, beta_pc, std::min(MR, mc - ir), nr);
+          }
+        }
+      }
+    }
+  }
+}
+
+// Splits C into one independent sub-product per thread, each run by
+// gemm_serial with its own packing buffers. There is no barrier inside: on a
+// machine shared with other work, a thread that loses its core for a while
+// delays only its own part, where a barrier per KC slice would stall everyone.
+// The price is packing the operand that the parts share once per thread:
+//   split rows of C    -> every thread packs all of op(B);
+//   split columns of C -> every thread packs all of op(A) (free if prepacked).
+// The sums for each C element are the same whichever split is used, so the
+// result does not depend on the thread count.
+void gemm_driver(const GemmKernel& g, const ASource& a, bool trans_b, int M, int N, int K,
+                 float alpha, const float* B, int ldb, float beta, float* C, int ldc) {
+  int nthreads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  if (2.0 * M * N * K < kMinParallelFlops) nthreads = 1;
+  nthreads = std::min(nthreads, std::max(ceil_div(M, g.mr), ceil_div(N, g.nr)));
+  if (nthreads <= 1) {
+    gemm_serial(g, a, trans_b, M, N, K, alpha, B, ldb, beta, C, ldc);
+    return;
+  }
+  // Split the larger side (the smaller shared operand is repacked); with A
+  // prepacked, columns cost nothing extra as long as each part is wide enough.
+  const bool split_rows = a.prepacked ? N < nthreads * 4 * g.nr : M >= N;
+  const int unit = split_rows ? g.mr : g.nr, extent = split_rows ? M : N;
+  const int units = ceil_div(extent, unit);
+#pragma omp parallel for num_threads(nthreads) schedule(static)
+  for (int t = 0; t < nthreads; ++t) {
+    const int begin = std::min(extent, (int)((long)units * t / nthreads) * unit);
+    const int end = std::min(extent, (int)((long)units * (t + 1) / nthreads) * unit);
+    if (begin >= end) continue;
+    if (split_rows) {
+      gemm_serial(g, a.rows_from(begin), trans_b, end - begin, N, K, alpha, B, ldb, beta,
+                  C + (size_t)begin * ldc, ldc);
+    } else {
+      const float* Bt = B + (trans_b ? (size_t)begin * ldb : (size_t)begin);
+      gemm_serial(g, a, trans_b, M, end - begin, K, alpha, Bt, ldb, beta, C + begin, ldc);
+    }
+  }
+}
+
+}  // namespace
+
+void sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A,
+           int lda, const float* B, int ldb, float beta, float* C, int ldc) {
+  detail::sgemm_with(detail::active_gemm_kernel(), trans_a, trans_b, M, N, K, alpha, A, lda, B,
+                     ldb, beta, C, ldc);
+}
+
+// Internal entry points (gemm/microkernels.h): an explicit kernel set, and op(A)
+// packed once and multiplied with many B matrices (conv/cpu.cpp).
+namespace detail {
+
+void sgemm_with(const GemmKernel& g, bool trans_a, bool trans_b, int M, int N, int K, float alpha,
+                const float* A, int lda, const float* B, int ldb, float beta, float* C, int ldc) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0 || alpha == 0.0f) {  // nothing to multiply: BLAS semantics, A and B unread
+    scale_c(M, N, beta, C, ldc);
+    return;
+  }
+  ASource a;
+  a.trans = trans_a, a.A = A, a.lda = lda;
+  gemm_driver(g, a, trans_b, M, N, K, alpha, B, ldb, beta, C, ldc);
+}
+
+size_t packed_a_size(const GemmKernel& g, int M, int K) {
+  return (size_t)ceil_div(M, g.mr) * g.mr * K;
+}
+
+// Packs op(A)[M,K] slice by slice (KC columns of op(A) each); every slice is
+// laid out as pack_a lays out one block holding all M rows, so any MC block
+// of it is a contiguous sub-range. Slices are packed in parallel.
+void pack_a_all(const GemmKernel& g, bool trans_a, int M, int K, const float* A, int lda,
+                float* packed) {
+  const size_t m_pad = (size_t)ceil_div(M, g.mr) * g.mr;
+  const int n_slices = ceil_div(K, g.kc);
+#pragma omp parallel for schedule(static) if (!omp_in_parallel() && (double)M * K > 1e5)
+  for (int sl = 0; sl < n_slices; ++sl) {
+    const int pc = sl * g.kc;
+    pack_a(g, trans_a, A, lda, 0, M, pc, std::min(g.kc, K - pc), packed + m_pad * pc);
+  }
+}
+
+// sgemm with op(A) taken from pack_a_all's buffer (packed for the same g).
+void sgemm_packed_a(const GemmKernel& g, int M, int N, int K, float alpha, const float* packed_a,
+                    bool trans_b, const float* B, int ldb, float beta, float* C, int ldc) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0 || alpha == 0.0f) {
+    scale_c(M, N, beta, C, ldc);
+    return;
+  }
+  ASource a;
+  a.prepacked = packed_a, a.m_pad = ceil_div(M, g.mr) * g.mr;
+  gemm_driver(g, a, trans_b, M, N, K, alpha, B, ldb, beta, C, ldc);
+}
+
+}  // namespace detail
+
+}  // namespace tinct::cpu
