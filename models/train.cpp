@@ -424,7 +424,11 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
     vo.batch_size = std::min<int>(o.batch, int(split.validation.size()));
     vo.threads = 1;
     data::Loader vl(pack, vo);
-    for (size_t i = 0; i < vl.batches_per_epoch(); ++i) val.push_back(vl.next());
+    try {
+      for (size_t i = 0; i < vl.batches_per_epoch(); ++i) val.push_back(vl.next());
+    } catch (const std::runtime_error& e) {
+      throw std::invalid_argument(e.what());  // a streamed image that cannot be read: bad input
+    }
   }
 
   Progress progress(o.quiet, total);

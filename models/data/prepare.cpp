@@ -542,17 +542,19 @@ PrepareResult prepare(const PrepareOptions& o) {
       if (ec) fs::copy_file(o.output, shard0, fs::copy_options::overwrite_existing);
     }
     write_set_manifest(o.output, manifest);
-    for (const std::string& f : stale) {
-      bool kept_name = false;
-      for (const auto& sh : manifest.shards)
-        if ((fs::path(o.output).parent_path() / sh.file).string() == f) kept_name = true;
-      if (!kept_name) fs::remove(f, ec);
-    }
     r.set_images = std::size_t(manifest.images());
     r.set_shards = manifest.shards.size();
     for (const std::string& f : output.paths()) r.shard_files.push_back(f);
   }
   output.commit();
+  // An overwritten set's shards that the new output does not name.
+  if (r.kept > 0)
+    for (const std::string& f : stale) {
+      bool named = false;
+      for (const auto& sh : manifest.shards)
+        if ((fs::path(o.output).parent_path() / sh.file).string() == f) named = true;
+      if (!named) fs::remove(f, ec);
+    }
 
   // Step 7, over every image of the output (all shards of a set). A prior
   // left from an earlier pack of this name would no longer match it:
