@@ -61,6 +61,16 @@ PrepareOptions options(const fs::path& src, const fs::path& out, int threads) {
   return o;
 }
 
+// DIR/set.tpk: `count` photos in shards of `shard_size`, no prior.
+std::string make_set(const fs::path& dir, int count, std::size_t shard_size) {
+  make_photos(dir / "src", 0, count);
+  auto o = options(dir / "src", dir / "set.tpk", 2);
+  o.shard_size = shard_size;
+  o.prior = false;
+  REQUIRE(prepare(o).kept == std::size_t(count));
+  return (dir / "set.tpk").string();
+}
+
 std::vector<std::uint8_t> bytes_of(const fs::path& p) { return read_file(p.string()); }
 
 std::string error_of(const std::function<void()>& f) {
@@ -225,12 +235,7 @@ TEST_CASE("append: new shards, duplicates dropped, settings checked, the prior o
 
 TEST_CASE("streaming: every training image once an epoch, from a window of the buffer's size") {
   TempDir dir;
-  make_photos(dir.path / "src", 0, 40);
-  auto o = options(dir.path / "src", dir.path / "set.tpk", 2);
-  o.shard_size = 8;
-  o.prior = false;
-  REQUIRE(prepare(o).kept == 40);
-  const auto set = PackSet::open((dir.path / "set.tpk").string(), PackSet::Hold::stream);
+  const auto set = PackSet::open(make_set(dir.path, 40, 8), PackSet::Hold::stream);
   const Split split = split_holdout(*set, 4);
   LoaderOptions lo;
   lo.batch_size = 4;
@@ -299,12 +304,7 @@ TEST_CASE("streaming: every training image once an epoch, from a window of the b
 
 TEST_CASE("missing, damaged and mismatched shards are refused by name") {
   TempDir dir;
-  make_photos(dir.path / "src", 0, 12);
-  auto o = options(dir.path / "src", dir.path / "set.tpk", 2);
-  o.shard_size = 4;
-  o.prior = false;
-  REQUIRE(prepare(o).kept == 12);
-  const std::string set = (dir.path / "set.tpk").string();
+  const std::string set = make_set(dir.path, 12, 4);
   const fs::path shard1 = dir.path / "set-00001.tpk";
   const auto good = bytes_of(shard1);
   auto open_error = [&](PackSet::Hold hold) { return error_of([&] { PackSet::open(set, hold); }); };
