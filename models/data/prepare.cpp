@@ -260,7 +260,6 @@ class Output {
     }
     if (o_.shards > 0) run_ = run_of(candidate);
     writer_->add(blob, name, m);
-    bytes_ += blob.size();
   }
 
   // Finishes the last pack; returns the bytes written.
@@ -298,7 +297,7 @@ class Output {
   bool sharded_;
   std::size_t number_, candidates_, run_ = 0;
   std::unique_ptr<PackWriter> writer_;
-  std::uint64_t bytes_ = 0, total_bytes_ = 0;
+  std::uint64_t total_bytes_ = 0;
   std::vector<SetManifest::Shard> shards_;
   std::vector<std::string> finished_paths_;
   bool committed_ = false;
