@@ -17,13 +17,19 @@ extern "C" void on_signal(int) { g_stop.store(true); }
 }  // namespace
 
 static const char* kTrainUsage =
-    "usage: tinct train --model regression|classification|gan --data PACK --out DIR [options]\n"
+    "usage: tinct train --model regression|classification|gan --data SET --out DIR [options]\n"
     "       tinct train --resume --out DIR [options]\n"
     "       tinct train --config RUN/config.json --out NEWDIR [options]\n"
     "\n"
     "Trains a colorizer on a pack made by `tinct prepare`. Ctrl-C saves a checkpoint\n"
     "and stops; --resume continues the run in DIR from its newest checkpoint.\n"
     "\n"
+    "  --data SET              a pack, a sharded set (prepare --shard-size), or several\n"
+    "                          of either: comma-separated, or --data given again\n"
+    "  --cache-mb N            keep the decoded images in memory when they fit in N MiB\n"
+    "                          (default 4096); a larger set streams from its files\n"
+    "  --shuffle-buffer N      streaming: shuffle within windows of N images, read from\n"
+    "                          8 places of the set at a time (default 10000)\n"
     "  --preset full|compact   model width (default compact; full = the papers' width)\n"
     "  --device auto|cpu|cuda  (default auto)\n"
     "  --batch N               images per step (default 32)\n"
@@ -68,7 +74,11 @@ static const char* kTrainUsage =
 static void take_train_options(Args& args, models::TrainOptions& o) {
   std::string v;
   take_option(args, "--model", o.model.kind);
-  take_option(args, "--data", o.data);
+  // --data may be given several times: the sets, in order.
+  for (std::string d, all; take_option(args, "--data", d);) {
+    all += (all.empty() ? "" : ",") + d;
+    o.data = all;
+  }
   take_option(args, "--out", o.out);
   take_option(args, "--preset", o.model.preset);
   take_option(args, "--device", o.device);
@@ -91,6 +101,9 @@ static void take_train_options(Args& args, models::TrainOptions& o) {
   if (take_option(args, "--ckpt-every", v)) o.ckpt_every = int(parse_int("--ckpt-every", v, 1, 1 << 30));
   if (take_option(args, "--keep", v)) o.keep = int(parse_int("--keep", v, 1, 1000));
   if (take_option(args, "--threads", v)) o.threads = int(parse_int("--threads", v, 1, 256));
+  if (take_option(args, "--cache-mb", v)) o.cache_mb = parse_int("--cache-mb", v, 0, 1L << 30);
+  if (take_option(args, "--shuffle-buffer", v))
+    o.shuffle_buffer = int(parse_int("--shuffle-buffer", v, 1, 1 << 30));
   take_option(args, "--init", o.init);
   if (take_option(args, "--warmup", v)) o.schedule.warmup = parse_int("--warmup", v, 0, 1L << 40);
   take_option(args, "--schedule", o.schedule.kind);

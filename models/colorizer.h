@@ -103,7 +103,7 @@ class Colorizer {
 
   // Work done once before training on the training images (the
   // classification model's rebalancing prior); a no-op for the others.
-  virtual void prepare(std::shared_ptr<const data::Pack> pack, const std::vector<uint32_t>& train) {}
+  virtual void prepare(std::shared_ptr<const data::PackSet> pack, const std::vector<uint32_t>& train) {}
   // Runs on the loader's worker threads on each batch (soft-encoding).
   virtual std::function<void(data::Batch&)> batch_transform() { return nullptr; }
   // Whether the loader must fill Batch::ab_raw.

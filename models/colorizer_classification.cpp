@@ -56,7 +56,7 @@ class ClassificationColorizer : public Colorizer {
 
   // The prior stored beside the pack, in its gamut; or computed here over
   // the training images. Runs before batch_transform() is taken.
-  void prepare(std::shared_ptr<const data::Pack> pack, const std::vector<uint32_t>& train) override {
+  void prepare(std::shared_ptr<const data::PackSet> pack, const std::vector<uint32_t>& train) override {
     bool stored = false;
     color::PackPrior prior = color::load_prior_for_pack(*pack, &stored);
     if (stored) {

@@ -192,11 +192,11 @@ class RunLock {
   int fd_ = -1;
 };
 
-// What the pack holds, independent of where it lies: its size, count and
-// every image's CRC and name hash. A resumed run must see the same data, or
-// its loader position and its rebalancing prior would silently mean
-// something else.
-std::string pack_fingerprint(const data::Pack& p) {
+// What the set holds, independent of where it lies or how it is cut into
+// shards: its size, count and every image's CRC and name hash. A resumed run
+// must see the same data, or its loader position and its rebalancing prior
+// would silently mean something else.
+std::string pack_fingerprint(const data::PackSet& p) {
   uint32_t crc = 0;
   auto mix = [&crc](uint64_t v) { crc = data::crc32(&v, sizeof v, crc); };
   mix(p.size());
@@ -208,6 +208,20 @@ std::string pack_fingerprint(const data::Pack& p) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%zu-%08x", p.size(), crc);
   return buf;
+}
+
+// The training set, held in memory when its decoded images fit the cache
+// (then decoded once, as always), else streamed from its files. A set that
+// cannot be read is bad input (exit 2), named with what is wrong.
+std::shared_ptr<const data::PackSet> open_training_set(const TrainOptions& o) {
+  using Hold = data::PackSet::Hold;
+  try {
+    auto set = data::PackSet::open(o.data, Hold::stream);  // the indexes only
+    if (set->decoded_bytes() <= uint64_t(o.cache_mb) << 20) set = data::PackSet::open(o.data, Hold::memory);
+    return set;
+  } catch (const std::runtime_error& e) {
+    throw std::invalid_argument(e.what());
+  }
 }
 
 // Tells a loss that has run away from one that is merely noisy. The
@@ -287,7 +301,9 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
   if (o.batch < 2) throw std::invalid_argument("--batch must be at least 2 (batch norm needs a batch)");
   const fs::path out(o.out);
 
-  auto pack = data::Pack::open(o.data);
+  if (o.data.empty()) throw std::invalid_argument("--data is required (a pack from tinct prepare)");
+  const auto pack = open_training_set(o);
+  const bool streaming = pack->hold() == data::PackSet::Hold::stream;
   if (pack->width() < o.crop || pack->height() < o.crop)
     throw std::invalid_argument(o.data + ": its images are " + std::to_string(pack->width()) + "x" +
                                 std::to_string(pack->height()) + ", smaller than the crop " + std::to_string(o.crop));
@@ -308,6 +324,9 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
   RunLock lock(out);
   remove_stale_temp_files(o.out);  // a checkpoint write that was killed
   const std::string fingerprint = pack_fingerprint(*pack);
+  // How the epochs are ordered (models/data/loader.h): a resume in the other
+  // order trains on, but is not the uninterrupted run.
+  const std::string data_order = streaming ? "stream " + std::to_string(o.shuffle_buffer) : "memory";
   const int threads = omp_get_max_threads();
   int64_t start = 0;
   data::LoaderState loader_state;
@@ -340,6 +359,11 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
                     std::to_string(threads) +
                     " (OMP_NUM_THREADS): it resumes correctly, but floating-point sums split per thread differ, so "
                     "the weights will not be bit-identical to an uninterrupted run";
+    const std::string was = c.metadata.count("data_order") ? c.metadata["data_order"] : "memory";
+    if (was != data_order)
+      resume_note += (resume_note.empty() ? "" : "\n") + std::string("note: the run ordered its data as '") + was +
+                     "' and this process as '" + data_order + "' (--cache-mb, --shuffle-buffer): it resumes, but " +
+                     "the batches from here differ from an uninterrupted run's";
     // Runs from before config.json are resumed with the options given.
     if (fs::exists(config_path)) lr_note = check_resume_recipe(read_config(config_path.string()), o);
     model->load_state(c.tensors, true);
@@ -375,6 +399,8 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
   lo.raw_ab = model->needs_raw_ab();
   lo.indices = split.train;
   lo.transform = model->batch_transform();
+  lo.cache_bytes = streaming ? 0 : size_t(o.cache_mb) << 20;
+  lo.shuffle_buffer = streaming ? size_t(o.shuffle_buffer) : 0;
   data::Loader loader(pack, lo);
   if (start > 0) loader.set_state(loader_state);  // a fresh loader already starts at (seed, 0, 0)
 
@@ -398,7 +424,11 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
     vo.batch_size = std::min<int>(o.batch, int(split.validation.size()));
     vo.threads = 1;
     data::Loader vl(pack, vo);
-    for (size_t i = 0; i < vl.batches_per_epoch(); ++i) val.push_back(vl.next());
+    try {
+      for (size_t i = 0; i < vl.batches_per_epoch(); ++i) val.push_back(vl.next());
+    } catch (const std::runtime_error& e) {
+      throw std::invalid_argument(e.what());  // a streamed image that cannot be read: bad input
+    }
   }
 
   Progress progress(o.quiet, total);
@@ -410,6 +440,11 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
                 " validation images, batch " + std::to_string(o.batch) + ", " +
                 (start ? "resuming at step " + std::to_string(start) + " of " : "") + std::to_string(total) +
                 " steps, on " + describe_device(o.model.device));
+  if (streaming)
+    progress.line("streaming " + std::to_string(pack->size()) + " images from " + std::to_string(pack->shards().size()) +
+                  " shard(s): " + std::to_string(pack->decoded_bytes() >> 20) + " MiB decoded, over --cache-mb " +
+                  std::to_string(o.cache_mb) + "; shuffled in windows of " + std::to_string(o.shuffle_buffer) +
+                  " images");
 
   const std::vector<std::string> names = model->loss_names();
   // The recipe's columns appear only when it is on: the default logs stay as they were.
@@ -497,6 +532,7 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
     md["loader_position"] = std::to_string(s.position);
     md["data"] = o.data;
     md["data_fingerprint"] = fingerprint;
+    md["data_order"] = data_order;
     md["threads"] = std::to_string(threads);
     if (!init_from.empty()) md["init"] = init_from;
     try {
@@ -574,8 +610,18 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
   auto t_last = t0;
   int64_t since_last = 0;
   double img_s = 0;
+  // The batch of the next step. A shard that cannot be read (damaged or
+  // removed since the run started) is bad input: the run stops, keeping
+  // its last checkpoint.
+  auto next_batch = [&]() {
+    try {
+      return loader.next();
+    } catch (const std::runtime_error& e) {
+      throw std::invalid_argument(std::string(e.what()) + " (the run stops here; " + newest_checkpoint() + ")");
+    }
+  };
   for (int64_t step = start + 1; step <= total; ++step) {
-    data::Batch b = loader.next();
+    data::Batch b = next_batch();
     StepRecipe recipe;
     recipe.lr = float(lr_at(o.schedule, step, total, double(o.model.lr)));
     recipe.weight_decay = float(o.weight_decay);

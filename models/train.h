@@ -30,7 +30,9 @@ namespace tinct::models {
 
 struct TrainOptions {
   ColorizerOptions model;
-  std::string data;  // a pack file from `tinct prepare`
+  // A pack or a sharded set from `tinct prepare`, or several of either
+  // separated by commas (models/data/pack_set.h).
+  std::string data;
   std::string out;   // the run's folder
   std::string device = "auto";  // auto | cpu | cuda: train() sets model.device from it
   int batch = 32;
@@ -43,6 +45,13 @@ struct TrainOptions {
   int log_every = 10;
   int keep = 3;         // checkpoints kept
   int threads = 2;      // loader workers
+  // The decoded images are kept in memory (each decoded once) when they fit
+  // in this many MiB; a larger set is streamed from its files: read as
+  // needed, decoded afresh every epoch, in the streaming order with windows
+  // of shuffle_buffer images (models/data/loader.h). 4096: every shipped set
+  // (train256: 113 MB decoded) stays in memory, trained as before.
+  int64_t cache_mb = 4096;
+  int shuffle_buffer = 10000;
   bool resume = false;
   std::string init;     // a new run starts from these weights (models/init_weights.h)
   // The recipe. Defaults: constant rate, no weight decay, no average, no clipping.

@@ -56,6 +56,8 @@ const std::vector<Field>& fields() {
       number("log_every", &TrainOptions::log_every),
       number("keep", &TrainOptions::keep),
       number("threads", &TrainOptions::threads),
+      number("cache_mb", &TrainOptions::cache_mb),
+      number("shuffle_buffer", &TrainOptions::shuffle_buffer),
       {"init", [](const TrainOptions& o) { return Value(o.init); },
        [](TrainOptions& o, const Value& v) { o.init = v.as_string(); }},
       {"schedule", [](const TrainOptions& o) { return Value(o.schedule.kind); },
@@ -88,7 +90,7 @@ constexpr const char* kFormat = "tinct-train-config-1";
 // Keys a resumed run may change (see the header).
 bool may_change_on_resume(const std::string& key) {
   for (const char* k : {"data", "device", "steps", "epochs", "eval_every", "ckpt_every", "log_every", "keep",
-                        "threads", "init", "lr"})
+                        "threads", "init", "lr", "cache_mb", "shuffle_buffer"})
     if (key == k) return true;
   return false;
 }

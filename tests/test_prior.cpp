@@ -285,7 +285,7 @@ TEST_CASE("classification: 313 bins by default, the pack prior's gamut, and old 
   const auto pack = data::Pack::open(flat_pack(dir / "p.tpk", {kGray, kRed, kBlue, kGray}, 32));
   const color::PackPrior p262 = color::compute_pack_prior(*pack, color::AbGamut::standard());
   color::save_pack_prior(color::prior_path(pack->path()), p262);
-  m->prepare(pack, {0, 1});  // the stored prior wins over the split
+  m->prepare(data::PackSet::of(pack), {0, 1});  // the stored prior wins over the split
   CHECK(m->metadata().at("gamut") == "srgb262");
   auto st = m->state(false);
   CHECK(st.at("model.conv8.6.weight").size(0) == 262);
@@ -302,7 +302,7 @@ TEST_CASE("classification: 313 bins by default, the pack prior's gamut, and old 
   // Without a stored prior: the default gamut, the prior of the split.
   fs::remove(color::prior_path(pack->path()));
   auto fresh = models::make_colorizer(o);
-  fresh->prepare(pack, {0, 1, 2, 3});
+  fresh->prepare(data::PackSet::of(pack), {0, 1, 2, 3});
   CHECK(fresh->metadata().at("gamut") == "zhang313");
   const color::PackPrior p313 = color::compute_pack_prior(*pack, color::AbGamut::zhang313());
   CHECK(fresh->state(false).at("prior.weights").to_vector() == p313.prior.weights);

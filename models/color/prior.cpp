@@ -15,6 +15,7 @@
 #include "models/color/lab.h"
 #include "models/data/loader.h"
 #include "models/data/pack.h"
+#include "models/data/pack_set.h"
 
 namespace tinct::color {
 
@@ -66,26 +67,27 @@ std::uint64_t to_u64(const std::string& s, const char* key, const std::string& p
 std::string prior_path(const std::string& pack_path) { return pack_path + ".prior.safetensors"; }
 std::string prior_picture_path(const std::string& pack_path) { return pack_path + ".prior.svg"; }
 
-std::uint64_t pack_fingerprint(const data::Pack& pack) {
-  // FNV-1a over the index's fields, 8 bytes at a time.
-  std::uint64_t h = 1469598103934665603ull;
-  auto mix = [&h](std::uint64_t v) {
-    for (int i = 0; i < 8; ++i) {
-      h ^= (v >> (8 * i)) & 0xff;
-      h *= 1099511628211ull;
-    }
-  };
-  mix(pack.size());
-  mix(std::uint64_t(pack.width()) << 32 | std::uint32_t(pack.height()));
-  for (std::size_t i = 0; i < pack.size(); ++i) {
-    const data::PackEntry& e = pack.entry(i);
-    mix(std::uint64_t(e.crc) << 32 | e.length);
-    mix(e.name_hash);
-  }
-  return h;
+namespace {
+
+// A pack as a set of one shard, for the calls that take a Pack (the pack
+// outlives the call; nothing is copied but its index).
+std::shared_ptr<const data::PackSet> as_set(const data::Pack& pack) {
+  return data::PackSet::of(std::shared_ptr<const data::Pack>(&pack, [](const data::Pack*) {}));
 }
 
-PackPrior compute_pack_prior(const data::Pack& pack, const AbGamut& gamut,
+}  // namespace
+
+std::uint64_t pack_fingerprint(const data::PackSet& set) { return data::set_fingerprint(set); }
+std::uint64_t pack_fingerprint(const data::Pack& pack) { return data::set_fingerprint(*as_set(pack)); }
+
+PackPrior compute_pack_prior(const data::Pack& pack, const AbGamut& gamut, const std::vector<std::uint32_t>& indices,
+                             int threads) {
+  return compute_pack_prior(*as_set(pack), gamut, indices, threads);
+}
+
+PackPrior load_prior_for_pack(const data::Pack& pack, bool* found) { return load_prior_for_pack(*as_set(pack), found); }
+
+PackPrior compute_pack_prior(const data::PackSet& pack, const AbGamut& gamut,
                              const std::vector<std::uint32_t>& indices_in, int threads) {
   std::vector<std::uint32_t> indices = indices_in;
   if (indices.empty())
@@ -197,7 +199,7 @@ PackPrior load_pack_prior(const std::string& path) {
   return pr;
 }
 
-PackPrior load_prior_for_pack(const data::Pack& pack, bool* found) {
+PackPrior load_prior_for_pack(const data::PackSet& pack, bool* found) {
   *found = false;
   const std::string path = prior_path(pack.path());
   std::error_code ec;

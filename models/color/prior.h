@@ -32,6 +32,7 @@
 
 namespace tinct::data {
 class Pack;
+class PackSet;
 }
 
 namespace tinct::color {
@@ -46,15 +47,22 @@ struct PackPrior {
 };
 
 // Where the prior of a pack lives: PACK + ".prior.safetensors" (".prior.svg").
+// For a sharded set (data/pack_set.h), beside its manifest: SET + ".prior...",
+// over the images of every shard.
 std::string prior_path(const std::string& pack_path);
 std::string prior_picture_path(const std::string& pack_path);
 
-// A hash of the pack's index (size, count, every image's CRC and name hash).
+// A hash of the pack's index (size, count, every image's CRC and name hash):
+// data::set_fingerprint, the same for a sharded set and the single pack of
+// the same images.
 std::uint64_t pack_fingerprint(const data::Pack& pack);
+std::uint64_t pack_fingerprint(const data::PackSet& set);
 
 // The prior over the images `indices` of the pack (all of them when empty),
 // on `threads` threads (0: all cores). The result does not depend on the
 // number of threads.
+PackPrior compute_pack_prior(const data::PackSet& set, const AbGamut& gamut,
+                             const std::vector<std::uint32_t>& indices = {}, int threads = 0);
 PackPrior compute_pack_prior(const data::Pack& pack, const AbGamut& gamut,
                              const std::vector<std::uint32_t>& indices = {}, int threads = 0);
 
@@ -66,6 +74,7 @@ PackPrior load_pack_prior(const std::string& path);
 // The prior stored beside `pack` (prior_path(pack.path())), checked against
 // the pack; found = false (and nothing else set) when there is none. Throws
 // std::runtime_error naming both files when it belongs to another pack.
+PackPrior load_prior_for_pack(const data::PackSet& set, bool* found);
 PackPrior load_prior_for_pack(const data::Pack& pack, bool* found);
 
 // The gamut a prior was computed over (the named one; its centres checked).

@@ -140,7 +140,10 @@ std::uint64_t below(std::uint64_t bits, std::uint64_t n) {
 // ---------------------------------------------------------------------------
 // Split
 
-Split split_holdout(const Pack& pack, std::size_t holdout) {
+namespace {
+
+template <class Set>
+Split split_by_name_hash(const Set& pack, std::size_t holdout) {
   const std::size_t n = pack.size();
   if (holdout > n)
     throw std::invalid_argument("split: holding out " + std::to_string(holdout) + " images of " +
@@ -158,6 +161,11 @@ Split split_holdout(const Pack& pack, std::size_t holdout) {
   return s;
 }
 
+}  // namespace
+
+Split split_holdout(const PackSet& set, std::size_t holdout) { return split_by_name_hash(set, holdout); }
+Split split_holdout(const Pack& pack, std::size_t holdout) { return split_by_name_hash(pack, holdout); }
+
 // ---------------------------------------------------------------------------
 // Loader
 
@@ -166,7 +174,7 @@ struct Loader::Slot {
   std::exception_ptr error;
 };
 
-Loader::Loader(std::shared_ptr<const Pack> pack, LoaderOptions options)
+Loader::Loader(std::shared_ptr<const PackSet> pack, LoaderOptions options)
     : pack_(std::move(pack)), opt_(std::move(options)) {
   if (!pack_) throw std::invalid_argument("loader: no pack");
   if (opt_.batch_size < 1) throw std::invalid_argument("loader: batch_size must be >= 1");
@@ -191,6 +199,18 @@ Loader::Loader(std::shared_ptr<const Pack> pack, LoaderOptions options)
     throw std::invalid_argument("loader: " + std::to_string(indices_.size()) +
                                 " images, fewer than one batch of " + std::to_string(opt_.batch_size) +
                                 " (use a smaller batch or drop_last = false)");
+  if (opt_.shuffle_buffer > 0) {
+    // Blocks: runs of consecutive images (in indices_ order) of one shard.
+    block_length_ = std::max<std::size_t>(1, opt_.shuffle_buffer / 8);
+    for (std::size_t i = 0; i < indices_.size();) {
+      const std::size_t shard = pack_->shard_of(indices_[i]);
+      std::size_t j = i + 1;
+      while (j < indices_.size() && j - i < block_length_ && pack_->shard_of(indices_[j]) == shard)
+        ++j;
+      blocks_.emplace_back(i, j);
+      i = j;
+    }
+  }
   const std::size_t decoded = pack_->size() * std::size_t(pack_->width()) * pack_->height() * 3;
   if (decoded <= opt_.cache_bytes) {
     // Not value-initialised: pages are touched only as images are decoded.
@@ -214,7 +234,31 @@ std::shared_ptr<const std::vector<std::uint32_t>> Loader::order_for(std::uint64_
   auto it = orders_.find(epoch);
   if (it != orders_.end()) return it->second;
   auto order = std::make_shared<std::vector<std::uint32_t>>(indices_);
-  if (opt_.shuffle) {
+  if (opt_.shuffle && opt_.shuffle_buffer > 0) {
+    // Streaming (see loader.h): the blocks in a random order, whole blocks
+    // gathered into windows of at least shuffle_buffer images, each window
+    // permuted; one SplitMix64 stream keyed on (seed, epoch) drives it all.
+    std::uint64_t state = mix(mix(opt_.seed ^ 0xb10cb10cb10cb10cull) ^ epoch);
+    std::vector<std::size_t> blocks(blocks_.size());
+    std::iota(blocks.begin(), blocks.end(), std::size_t(0));
+    for (std::size_t i = blocks.size(); i > 1; --i) {
+      state = mix(state);
+      std::swap(blocks[i - 1], blocks[below(state, i)]);
+    }
+    std::size_t out = 0, window = 0;
+    auto shuffle_window = [&](std::size_t end) {
+      for (std::size_t i = end - window; i > 1; --i) {
+        state = mix(state);
+        std::swap((*order)[window + i - 1], (*order)[window + below(state, i)]);
+      }
+      window = end;
+    };
+    for (std::size_t b : blocks) {
+      for (std::size_t k = blocks_[b].first; k < blocks_[b].second; ++k) (*order)[out++] = indices_[k];
+      if (out - window >= opt_.shuffle_buffer) shuffle_window(out);
+    }
+    if (out > window) shuffle_window(out);
+  } else if (opt_.shuffle) {
     // Fisher-Yates, driven by a SplitMix64 stream keyed on (seed, epoch).
     std::uint64_t state = mix(mix(opt_.seed ^ 0x5eed5eed5eed5eedull) ^ epoch);
     for (std::size_t i = order->size(); i > 1; --i) {
@@ -241,6 +285,11 @@ void Loader::advance(LoaderState& c, int* count) const {
 std::uint32_t Loader::image_at(std::uint64_t epoch, std::uint64_t position) const {
   std::lock_guard<std::mutex> lock(mu_);
   return order_for(epoch)->at(position);
+}
+
+std::vector<std::uint32_t> Loader::epoch_order(std::uint64_t epoch) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return *order_for(epoch);
 }
 
 const std::uint8_t* Loader::cached(std::uint32_t idx) const {

@@ -1,5 +1,6 @@
-// loader.h — training batches from a pack file (models/data/pack.h), made on
-// worker threads while the previous batch trains.
+// loader.h — training batches from a pack or a set of packs
+// (models/data/pack_set.h), made on worker threads while the previous batch
+// trains.
 //
 // One sample: decode the stored image (JPEG), cut a crop x crop square at a
 // random place (or the centre), mirror it left-right with probability 1/2,
@@ -20,7 +21,20 @@
 // Order and randomness are deterministic: the permutation of epoch e and the
 // crop/flip of the sample at position p of epoch e come from hashes of
 // (seed, e) and (seed, e, p), never from which thread made the batch, so the
-// same seed gives the same batches with any number of threads. The whole
+// same seed gives the same batches with any number of threads.
+//
+// Two orders. In memory (shuffle_buffer = 0), each epoch is a full random
+// permutation of the images. Streaming (shuffle_buffer = N > 0, for a set
+// too large for memory, held as PackSet::Hold::stream), the images are cut
+// into blocks of consecutive images of one shard (N / 8 images, at least 1);
+// each epoch takes the blocks in a random order, N images' worth at a time
+// (a window: whole blocks, at least N images), and permutes each window.
+// So at any point of an epoch the loader reads from the blocks of at most
+// two windows: the shards' bytes it touches stay within about 2N images,
+// while a window mixes 8 places of the set (a shard holds photos sorted by
+// name: one block alone would be one folder). Every image still comes once
+// an epoch, and the order is still a function of (seed, epoch): resuming
+// needs no more state than in memory, and stays exact. The whole
 // state is three integers (seed, epoch, position): state() after a batch,
 // saved with a checkpoint and given back to set_state(), makes the resumed
 // loader hand out exactly the batch that would have come next.
@@ -48,6 +62,7 @@
 #include <vector>
 
 #include "models/data/pack.h"
+#include "models/data/pack_set.h"
 
 namespace tinct::data {
 
@@ -57,7 +72,7 @@ struct Batch {
   std::vector<float> L;       // [n, 1, size, size], L/50 - 1
   std::vector<float> ab;      // [n, 2, size, size], ab/110
   std::vector<float> ab_raw;  // [n, 2, size, size], LAB units (only with raw_ab)
-  std::vector<std::uint32_t> index;  // [n] the pack image behind each sample
+  std::vector<std::uint32_t> index;  // [n] the set's image behind each sample
   std::uint64_t epoch = 0;     // where the batch starts: epoch ...
   std::uint64_t position = 0;  // ... and position in that epoch's order
   // Free slots for LoaderOptions::transform (e.g. soft targets, pixel weights).
@@ -78,8 +93,11 @@ struct LoaderOptions {
   std::uint64_t seed = 1;
   int threads = 2;           // worker threads (>= 1)
   int prefetch = 4;          // batches made ahead of the consumer (>= 1)
+  // Streaming order (see the top): shuffle within windows of this many
+  // images; 0: a full permutation of every epoch.
+  std::size_t shuffle_buffer = 0;
   // Keep every image decoded in memory after its first use when the whole
-  // pack, decoded, fits in this many bytes (0: never). Decoding the JPEG is
+  // set, decoded, fits in this many bytes (0: never). Decoding the JPEG is
   // most of a sample's cost; a 144x144 image takes 62 KB decoded, so the
   // default 4 GB holds 69,000 images (train256: 113 MB). Larger packs are
   // decoded afresh every time, on the workers.
@@ -111,11 +129,14 @@ struct Split {
   std::vector<std::uint32_t> train;
   std::vector<std::uint32_t> validation;
 };
+Split split_holdout(const PackSet& set, std::size_t holdout);
 Split split_holdout(const Pack& pack, std::size_t holdout);
 
 class Loader {
  public:
-  Loader(std::shared_ptr<const Pack> pack, LoaderOptions options);
+  Loader(std::shared_ptr<const PackSet> set, LoaderOptions options);
+  Loader(std::shared_ptr<const Pack> pack, LoaderOptions options)
+      : Loader(PackSet::of(std::move(pack)), std::move(options)) {}
   ~Loader();
   Loader(const Loader&) = delete;
   Loader& operator=(const Loader&) = delete;
@@ -139,8 +160,12 @@ class Loader {
   // tests and tools. `scratch` is decode space.
   void make_sample(std::uint64_t epoch, std::uint64_t position, Batch& batch, int slot,
                    Image& scratch) const;
-  // The pack index at `position` of epoch `epoch`'s order.
+  // The set's image at `position` of epoch `epoch`'s order.
   std::uint32_t image_at(std::uint64_t epoch, std::uint64_t position) const;
+  // The whole order of epoch `epoch` (tests, tools).
+  std::vector<std::uint32_t> epoch_order(std::uint64_t epoch) const;
+  // Streaming: the images of a block (see the top); 0 in memory.
+  std::size_t block_length() const { return block_length_; }
 
  private:
   struct Slot;
@@ -155,9 +180,12 @@ class Loader {
   std::shared_ptr<const std::vector<std::uint32_t>> order_for(std::uint64_t epoch) const;
   void advance(LoaderState& cursor, int* count) const;
 
-  std::shared_ptr<const Pack> pack_;
+  std::shared_ptr<const PackSet> pack_;
   LoaderOptions opt_;
   std::vector<std::uint32_t> indices_;
+  // Streaming: [begin, end) of each block within indices_.
+  std::vector<std::pair<std::size_t, std::size_t>> blocks_;
+  std::size_t block_length_ = 0;
   std::unique_ptr<std::uint8_t[]> cache_;  // [pack size, H, W, 3] or null
   std::unique_ptr<std::atomic<std::uint8_t>[]> cache_state_;  // kEmpty / kFilling / kReady
 

@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -177,12 +178,23 @@ std::shared_ptr<const Pack> Pack::open(const std::string& path, Verify verify) {
   return from_bytes(std::move(bytes), path, verify);
 }
 
-std::shared_ptr<const Pack> Pack::from_bytes(std::vector<std::uint8_t> bytes,
-                                             const std::string& name, Verify verify) {
-  const std::uint8_t* d = bytes.data();
-  const std::uint64_t n = bytes.size();
-  auto bad = [&](const std::string& what) { return std::runtime_error(name + ": " + what); };
+namespace {
 
+std::runtime_error pack_error(const std::string& name, const std::string& what) {
+  return std::runtime_error(name + ": " + what);
+}
+
+// The header's fields, checked against the file's size n. `d` holds the
+// first min(n, 64) bytes of the file.
+struct Header {
+  std::uint64_t count = 0, index_offset = 0;
+  std::uint32_t index_crc = 0;
+  int width = 0, height = 0, quality = 0;
+  PackEncoding encoding = PackEncoding::jpeg;
+};
+
+Header parse_header(const std::uint8_t* d, std::uint64_t n, const std::string& name) {
+  auto bad = [&](const std::string& what) { return pack_error(name, what); };
   if (n < 8 || std::memcmp(d, kPackMagic, 8) != 0)
     throw bad("not a tinct pack (no TINCTPK1 magic at the start; make one with `tinct prepare`)");
   if (n < kPackHeaderBytes) throw bad("truncated pack (" + std::to_string(n) + " bytes, shorter than its header)");
@@ -192,37 +204,41 @@ std::shared_ptr<const Pack> Pack::from_bytes(std::vector<std::uint8_t> bytes,
     throw bad("pack format version " + std::to_string(version) + ", this build reads version " +
               std::to_string(kPackVersion));
   if (get_u32(d + 12) != kPackHeaderBytes) throw bad("damaged pack (unexpected header size)");
-
-  auto pack = std::shared_ptr<Pack>(new Pack());
-  const std::uint64_t count = get_u64(d + 16);
-  pack->width_ = int(get_u32(d + 24));
-  pack->height_ = int(get_u32(d + 28));
+  Header h;
+  h.count = get_u64(d + 16);
+  h.width = int(get_u32(d + 24));
+  h.height = int(get_u32(d + 28));
   const std::uint32_t channels = get_u32(d + 32);
   const std::uint32_t encoding = get_u32(d + 36);
-  pack->quality_ = int(get_u32(d + 40));
-  const std::uint32_t index_crc = get_u32(d + 44);
-  const std::uint64_t index_offset = get_u64(d + 48);
+  h.quality = int(get_u32(d + 40));
+  h.index_crc = get_u32(d + 44);
+  h.index_offset = get_u64(d + 48);
   if (get_u32(d + 24) == 0 || get_u32(d + 28) == 0 || get_u32(d + 24) > 65536 || get_u32(d + 28) > 65536 ||
       channels != 3)
     throw bad("damaged pack (image size " + std::to_string(get_u32(d + 24)) + "x" +
               std::to_string(get_u32(d + 28)) + "x" + std::to_string(channels) + " in the header)");
   if (encoding != std::uint32_t(PackEncoding::jpeg) && encoding != std::uint32_t(PackEncoding::raw))
     throw bad("damaged pack (unknown image encoding " + std::to_string(encoding) + ")");
-  pack->encoding_ = PackEncoding(encoding);
-  if (index_offset < kPackHeaderBytes || index_offset > n || count > (n - index_offset) / kPackEntryBytes)
-    throw bad("truncated pack (the index lies beyond the end of the file: " + std::to_string(n) +
-              " bytes, " + std::to_string(count) + " images)");
-  const std::uint64_t names_offset = index_offset + count * kPackEntryBytes;
-  if (crc32(d + index_offset, n - index_offset) != index_crc)
-    throw bad("damaged or truncated pack (index CRC mismatch)");
+  h.encoding = PackEncoding(encoding);
+  if (h.index_offset < kPackHeaderBytes || h.index_offset > n || h.count > (n - h.index_offset) / kPackEntryBytes)
+    throw bad("truncated pack (the index lies beyond the end of the file: " + std::to_string(n) + " bytes, " +
+              std::to_string(h.count) + " images)");
+  return h;
+}
 
-  pack->entries_.resize(count);
-  std::uint64_t name_pos = names_offset;
+// The index and the names; `tail` holds bytes [index_offset, n) of the file.
+std::vector<PackEntry> parse_index(const Header& h, const std::uint8_t* tail, std::uint64_t n,
+                                   const std::string& name) {
+  auto bad = [&](const std::string& what) { return pack_error(name, what); };
+  const std::uint64_t tail_size = n - h.index_offset;
+  if (crc32(tail, tail_size) != h.index_crc) throw bad("damaged or truncated pack (index CRC mismatch)");
+  std::vector<PackEntry> entries(h.count);
+  std::uint64_t name_pos = h.count * kPackEntryBytes;  // within the tail
   std::uint64_t expected_offset = kPackHeaderBytes;
-  const std::uint64_t raw_size = std::uint64_t(pack->width_) * pack->height_ * 3;
-  for (std::uint64_t i = 0; i < count; ++i) {
-    const std::uint8_t* p = d + index_offset + i * kPackEntryBytes;
-    PackEntry& e = pack->entries_[i];
+  const std::uint64_t raw_size = std::uint64_t(h.width) * h.height * 3;
+  for (std::uint64_t i = 0; i < h.count; ++i) {
+    const std::uint8_t* p = tail + i * kPackEntryBytes;
+    PackEntry& e = entries[i];
     e.offset = get_u64(p + 0);
     e.length = get_u32(p + 8);
     e.crc = get_u32(p + 12);
@@ -231,19 +247,72 @@ std::shared_ptr<const Pack> Pack::from_bytes(std::vector<std::uint8_t> bytes,
     const std::uint32_t name_len = get_u32(p + 28);
     // Images are stored back to back in index order: each starts where the
     // previous one ended, and the last ends where the index starts.
-    if (e.offset != expected_offset || e.length == 0 || e.length > index_offset - e.offset)
+    if (e.offset != expected_offset || e.length == 0 || e.length > h.index_offset - e.offset)
       throw bad("damaged pack (image " + std::to_string(i) + " lies outside the image area)");
-    if (pack->encoding_ == PackEncoding::raw && e.length != raw_size)
+    if (h.encoding == PackEncoding::raw && e.length != raw_size)
       throw bad("damaged pack (raw image " + std::to_string(i) + " has the wrong size)");
     expected_offset = e.offset + e.length;
-    if (name_len > n - name_pos) throw bad("damaged pack (names run past the end of the file)");
-    e.name.assign(reinterpret_cast<const char*>(d + name_pos), name_len);
+    if (name_len > tail_size - name_pos) throw bad("damaged pack (names run past the end of the file)");
+    e.name.assign(reinterpret_cast<const char*>(tail + name_pos), name_len);
     name_pos += name_len;
-    if (verify == Verify::full && crc32(d + e.offset, e.length) != e.crc)
-      throw bad("damaged pack (CRC mismatch in image " + std::to_string(i) + ", " + e.name + ")");
   }
-  if (expected_offset != index_offset) throw bad("damaged pack (gap between the images and the index)");
-  if (name_pos != n) throw bad("damaged pack (" + std::to_string(n - name_pos) + " unexpected bytes at the end)");
+  if (expected_offset != h.index_offset) throw bad("damaged pack (gap between the images and the index)");
+  if (name_pos != tail_size)
+    throw bad("damaged pack (" + std::to_string(tail_size - name_pos) + " unexpected bytes at the end)");
+  return entries;
+}
+
+}  // namespace
+
+PackIndex read_pack_index(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) throw std::runtime_error(path + ": cannot open: " + std::strerror(errno));
+  struct Closer {
+    std::FILE* f;
+    ~Closer() { std::fclose(f); }
+  } closer{f};
+  auto read_at = [&](std::uint64_t offset, std::uint8_t* out, std::uint64_t size) {
+    if (std::fseek(f, long(offset), SEEK_SET) != 0 || std::fread(out, 1, size, f) != size)
+      throw std::runtime_error(path + ": read failed" + (std::ferror(f) ? std::string(": ") + std::strerror(errno) : ""));
+  };
+  if (std::fseek(f, 0, SEEK_END) != 0) throw std::runtime_error(path + ": cannot seek: " + std::strerror(errno));
+  const long end = std::ftell(f);
+  if (end < 0) throw std::runtime_error(path + ": cannot tell its size: " + std::strerror(errno));
+  const std::uint64_t n = std::uint64_t(end);
+  std::uint8_t head[kPackHeaderBytes] = {};
+  read_at(0, head, std::min<std::uint64_t>(n, kPackHeaderBytes));
+  const Header h = parse_header(head, n, path);
+  std::vector<std::uint8_t> tail(n - h.index_offset);
+  read_at(h.index_offset, tail.data(), tail.size());
+  PackIndex out;
+  out.entries = parse_index(h, tail.data(), n, path);
+  out.width = h.width;
+  out.height = h.height;
+  out.quality = h.quality;
+  out.encoding = h.encoding;
+  out.file_size = n;
+  out.index_crc = h.index_crc;
+  return out;
+}
+
+std::shared_ptr<const Pack> Pack::from_bytes(std::vector<std::uint8_t> bytes,
+                                             const std::string& name, Verify verify) {
+  const std::uint8_t* d = bytes.data();
+  const std::uint64_t n = bytes.size();
+  const Header h = parse_header(d, n, name);
+  auto pack = std::shared_ptr<Pack>(new Pack());
+  pack->entries_ = parse_index(h, d + h.index_offset, n, name);
+  if (verify == Verify::full)
+    for (std::size_t i = 0; i < pack->entries_.size(); ++i) {
+      const PackEntry& e = pack->entries_[i];
+      if (crc32(d + e.offset, e.length) != e.crc)
+        throw pack_error(name, "damaged pack (CRC mismatch in image " + std::to_string(i) + ", " + e.name + ")");
+    }
+  pack->width_ = h.width;
+  pack->height_ = h.height;
+  pack->quality_ = h.quality;
+  pack->encoding_ = h.encoding;
+  pack->index_crc_ = h.index_crc;
   pack->path_ = name;
   pack->bytes_ = std::move(bytes);
   return pack;
@@ -255,27 +324,35 @@ const std::uint8_t* Pack::blob(std::size_t i, std::size_t* size) const {
   return bytes_.data() + e.offset;
 }
 
-void Pack::decode(std::size_t i, Image& out) const {
-  std::size_t size = 0;
-  const std::uint8_t* data = blob(i, &size);
-  auto name = [&] { return path_ + ": image " + std::to_string(i) + " (" + entries_[i].name + ")"; };
-  if (encoding_ == PackEncoding::raw) {
-    out.width = width_;
-    out.height = height_;
+void decode_pack_image(const std::uint8_t* data, std::size_t size, PackEncoding encoding, int width, int height,
+                       Image& out, const std::string& what) {
+  if (encoding == PackEncoding::raw) {
+    if (size != std::size_t(width) * height * 3)
+      throw std::runtime_error(what + " does not decode: " + std::to_string(size) + " raw bytes for " +
+                               std::to_string(width) + "x" + std::to_string(height) + " pixels");
+    out.width = width;
+    out.height = height;
     out.channels = out.source_channels = 3;
     out.source_bits = 8;
-    out.pixels.assign(data, data + size);  // the reader checked the size
+    out.pixels.assign(data, data + size);
     return;
   }
   try {
     decode_image(data, size, out, DecodeLimits{}, "");
   } catch (const ImageError& e) {
-    throw std::runtime_error(name() + " does not decode: " + e.reason());
+    throw std::runtime_error(what + " does not decode: " + e.reason());
   }
-  if (out.width != width_ || out.height != height_)
-    throw std::runtime_error(name() + " does not decode: " + std::to_string(out.width) + "x" +
-                             std::to_string(out.height) + " instead of the pack's " + std::to_string(width_) +
-                             "x" + std::to_string(height_));
+  if (out.width != width || out.height != height)
+    throw std::runtime_error(what + " does not decode: " + std::to_string(out.width) + "x" +
+                             std::to_string(out.height) + " instead of the pack's " + std::to_string(width) + "x" +
+                             std::to_string(height));
+}
+
+void Pack::decode(std::size_t i, Image& out) const {
+  std::size_t size = 0;
+  const std::uint8_t* data = blob(i, &size);
+  decode_pack_image(data, size, encoding_, width_, height_, out,
+                    path_ + ": image " + std::to_string(i) + " (" + entries_[i].name + ")");
 }
 
 void Pack::decode(std::size_t i, std::vector<std::uint8_t>& out) const {

@@ -103,6 +103,27 @@ class PackWriter {
   bool finished_ = false;
 };
 
+// What a pack's header and index say, read without its images: what a
+// sharded set (pack_set.h) keeps of each shard when it streams from disk.
+struct PackIndex {
+  int width = 0, height = 0, quality = 0;
+  PackEncoding encoding = PackEncoding::jpeg;
+  std::uint64_t file_size = 0;
+  std::uint32_t index_crc = 0;  // header field 44: the CRC of the index and names
+  std::vector<PackEntry> entries;
+};
+
+// Reads and validates the header and the index of the pack at `path` (every
+// check of Pack::open but the images' CRCs, which a reader of an image checks
+// when it reads it). Throws std::runtime_error as Pack::open does.
+PackIndex read_pack_index(const std::string& path);
+
+// Decodes one stored image (the bytes of a pack entry) of a pack of
+// width x height in `encoding` into `out`; `what` names it in the error
+// (std::runtime_error "<what> does not decode: ...").
+void decode_pack_image(const std::uint8_t* data, std::size_t size, PackEncoding encoding, int width, int height,
+                       Image& out, const std::string& what);
+
 // A pack read into memory and validated. Immutable after open: any number
 // of threads may call blob()/decode() at once.
 class Pack {
@@ -124,6 +145,8 @@ class Pack {
   int quality() const { return quality_; }
   std::uint64_t file_size() const { return bytes_.size(); }
   const std::string& path() const { return path_; }
+  std::uint32_t index_crc() const { return index_crc_; }
+  const std::vector<PackEntry>& entries() const { return entries_; }
 
   const PackEntry& entry(std::size_t i) const { return entries_.at(i); }
   // The stored bytes of image i (JPEG or raw).
@@ -144,6 +167,7 @@ class Pack {
   std::vector<std::uint8_t> bytes_;
   std::vector<PackEntry> entries_;
   int width_ = 0, height_ = 0, quality_ = 0;
+  std::uint32_t index_crc_ = 0;
   PackEncoding encoding_ = PackEncoding::jpeg;
 };
 

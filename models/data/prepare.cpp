@@ -9,12 +9,14 @@
 #include <condition_variable>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
 
 #include "models/color/colorfulness.h"
 #include "models/color/prior.h"
+#include "models/data/pack_set.h"
 
 namespace tinct::data {
 
@@ -31,6 +33,7 @@ const char* to_string(DropReason r) {
     case DropReason::too_small: return "too_small";
     case DropReason::grayscale: return "grayscale";
     case DropReason::not_colorful: return "not_colorful";
+    case DropReason::duplicate: return "duplicate";
     case DropReason::failed: return "failed";
   }
   return "unknown";
@@ -218,16 +221,200 @@ std::vector<std::pair<std::string, std::string>> find_candidates(const std::vect
   return out;
 }
 
+namespace {
+
+// The settings an append compares (image_settings' keys).
+const char* const kImageSettings[] = {"size", "min_side", "min_colorfulness", "gray_spread", "max_megapixels",
+                                      "encoding", "quality", "gamut"};
+
+std::string number_text(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.9g", v);
+  return buf;
+}
+
+// Where kept images go: one pack, or the shards of a set, a PackWriter at a
+// time. Shards this run finished are removed again unless commit() is
+// called: a run that fails leaves no stray shard behind.
+class Output {
+ public:
+  Output(const PrepareOptions& o, std::size_t first_number, std::size_t candidates)
+      : o_(o), sharded_(o.shard_size > 0 || o.shards > 0 || o.append), number_(first_number),
+        candidates_(candidates) {
+    open_writer();  // before any work: an unwritable output fails at once
+  }
+  ~Output() {
+    writer_.reset();
+    if (!committed_)
+      for (const std::string& f : finished_paths_) std::remove(f.c_str());
+  }
+
+  void add(std::size_t candidate, const std::vector<std::uint8_t>& blob, const std::string& name, float m) {
+    if (sharded_ && writer_->count() > 0) {
+      const bool full = o_.shard_size > 0 && writer_->count() >= o_.shard_size;
+      const bool next_run = o_.shards > 0 && run_of(candidate) != run_;
+      if (full || next_run) {
+        finish_writer();
+        open_writer();
+      }
+    }
+    if (o_.shards > 0) run_ = run_of(candidate);
+    writer_->add(blob, name, m);
+  }
+
+  // Finishes the last pack; returns the bytes written.
+  std::uint64_t finish() {
+    if (writer_->count() > 0) finish_writer();
+    writer_.reset();  // an empty last shard: its temporary file goes
+    return total_bytes_;
+  }
+  void commit() { committed_ = true; }
+  const std::vector<SetManifest::Shard>& shards() const { return shards_; }
+  const std::vector<std::string>& paths() const { return finished_paths_; }
+
+ private:
+  std::size_t run_of(std::size_t candidate) const { return candidate * o_.shards / std::max<std::size_t>(1, candidates_); }
+  std::string path_of(std::size_t number) const {
+    return (fs::path(o_.output).parent_path() / shard_file_name(o_.output, number)).string();
+  }
+  void open_writer() {
+    writer_ = std::make_unique<PackWriter>(sharded_ ? path_of(number_) : o_.output, o_.size, o_.size, o_.encoding,
+                                           o_.quality);
+  }
+  void finish_writer() {
+    const std::size_t count = writer_->count();
+    const std::uint64_t bytes = writer_->finish();
+    total_bytes_ += bytes;
+    if (!sharded_) return;
+    const std::string path = path_of(number_);
+    finished_paths_.push_back(path);
+    const PackIndex index = read_pack_index(path);  // 64 bytes and the index: its CRC for the manifest
+    shards_.push_back({shard_file_name(o_.output, number_), count, bytes, index.index_crc});
+    ++number_;
+  }
+
+  const PrepareOptions& o_;
+  bool sharded_;
+  std::size_t number_, candidates_, run_ = 0;
+  std::unique_ptr<PackWriter> writer_;
+  std::uint64_t total_bytes_ = 0;
+  std::vector<SetManifest::Shard> shards_;
+  std::vector<std::string> finished_paths_;
+  bool committed_ = false;
+};
+
+}  // namespace
+
+std::map<std::string, std::string> image_settings(const PrepareOptions& o) {
+  return {{"size", std::to_string(o.size)},
+          {"min_side", std::to_string(o.min_side)},
+          {"min_colorfulness", number_text(o.min_colorfulness)},
+          {"gray_spread", std::to_string(o.gray_spread)},
+          {"max_megapixels", number_text(o.limits.max_megapixels)},
+          {"encoding", o.encoding == PackEncoding::raw ? "raw" : "jpeg"},
+          {"quality", std::to_string(o.encoding == PackEncoding::raw ? 0 : o.quality)},
+          {"gamut", o.gamut}};
+}
+
+void apply_image_settings(const std::map<std::string, std::string>& m, PrepareOptions& o) {
+  auto get = [&](const char* key, auto set) {
+    auto it = m.find(key);
+    if (it == m.end()) return;
+    try {
+      set(it->second);
+    } catch (const std::exception&) {
+      throw std::runtime_error(std::string("the set's setting ") + key + " '" + it->second + "' cannot be read");
+    }
+  };
+  get("size", [&](const std::string& v) { o.size = std::stoi(v); });
+  get("min_side", [&](const std::string& v) { o.min_side = std::stoi(v); });
+  get("min_colorfulness", [&](const std::string& v) { o.min_colorfulness = std::stod(v); });
+  get("gray_spread", [&](const std::string& v) { o.gray_spread = std::stoi(v); });
+  get("max_megapixels", [&](const std::string& v) { o.limits.max_megapixels = std::stod(v); });
+  get("encoding", [&](const std::string& v) { o.encoding = v == "raw" ? PackEncoding::raw : PackEncoding::jpeg; });
+  get("quality", [&](const std::string& v) {
+    if (std::stoi(v) > 0) o.quality = std::stoi(v);
+  });
+  get("gamut", [&](const std::string& v) { o.gamut = v; });
+}
+
+std::map<std::string, std::string> existing_image_settings(const std::string& output) {
+  if (is_set_manifest(output)) return read_set_manifest(output).settings;
+  const PackIndex index = read_pack_index(output);
+  return {{"size", std::to_string(index.width)},
+          {"encoding", index.encoding == PackEncoding::raw ? "raw" : "jpeg"},
+          {"quality", std::to_string(index.quality)}};
+}
+
 PrepareResult prepare(const PrepareOptions& o) {
   const auto t0 = std::chrono::steady_clock::now();
   if (o.sources.empty()) throw std::invalid_argument("no source files or folders given");
   if (o.output.empty()) throw std::invalid_argument("no output file given (-o FILE)");
   if (o.size < 1 || o.size > 4096) throw std::invalid_argument("--size must be in [1, 4096]");
   if (o.quality < 1 || o.quality > 100) throw std::invalid_argument("JPEG quality must be in [1, 100]");
+  if (o.shard_size > 0 && o.shards > 0) throw std::invalid_argument("--shard-size and --shards: give one of them");
+  if (o.append && o.overwrite) throw std::invalid_argument("--append adds to the set; --overwrite replaces it: give one");
   std::error_code ec;
   if (fs::is_directory(o.output, ec)) throw std::invalid_argument("output '" + o.output + "' is a folder");
-  if (fs::exists(o.output, ec) && !o.overwrite)
-    throw std::invalid_argument("output '" + o.output + "' exists (use --overwrite to replace it)");
+  const bool exists = fs::exists(o.output, ec);
+  if (exists && !o.overwrite && !o.append)
+    throw std::invalid_argument("output '" + o.output + "' exists (use --overwrite to replace it, or --append to add to it)");
+  if (o.append && !exists)
+    throw std::invalid_argument("--append: '" + o.output + "' does not exist (leave out --append to make it)");
+
+  // Appending: what the set holds (its shards checked against the manifest),
+  // and its settings, which this run must share.
+  SetManifest manifest;
+  bool was_single = false;
+  std::shared_ptr<const PackSet> before;
+  std::map<std::uint64_t, std::string> names_held;        // name hash -> name
+  std::map<std::pair<std::uint32_t, std::uint32_t>, std::string> bytes_held;  // (crc, length) -> name
+  PrepareOptions eff = o;
+  if (o.append) {
+    try {
+      was_single = !is_set_manifest(o.output);
+      before = PackSet::open(o.output, PackSet::Hold::stream);
+      const auto theirs = existing_image_settings(o.output);
+      const auto mine = image_settings(o);
+      for (const char* key : kImageSettings) {
+        auto it = theirs.find(key);
+        if (it != theirs.end() && it->second != mine.at(key))
+          throw std::invalid_argument("--append: " + o.output + " was made with " + key + " " + it->second +
+                                      ", this run asks " + mine.at(key) +
+                                      ": the images of a set are made alike (leave the option out to take the set's)");
+      }
+      if (was_single) {
+        const PackSet::Shard& only = before->shards().front();
+        manifest.width = before->width();
+        manifest.height = before->height();
+        manifest.encoding = only.encoding;
+        manifest.quality = only.quality;
+        manifest.shards.push_back({shard_file_name(o.output, 0), before->size(), only.bytes, only.index_crc});
+        manifest.settings = image_settings(o);
+      } else {
+        manifest = read_set_manifest(o.output);
+      }
+      if (o.shard_size == 0 && o.shards == 0) {
+        auto it = manifest.settings.find("shard_size");
+        if (it != manifest.settings.end()) eff.shard_size = std::size_t(std::stoull(it->second));
+      }
+    } catch (const std::runtime_error& e) {
+      throw std::invalid_argument(std::string("--append: ") + e.what());
+    }
+    for (std::size_t i = 0; i < before->size(); ++i) {
+      names_held.emplace(before->entry(i).name_hash, before->entry(i).name);
+      bytes_held.emplace(std::make_pair(before->entry(i).crc, before->entry(i).length), before->entry(i).name);
+    }
+  }
+  // The old shards an --overwrite of a sharded set leaves behind.
+  std::vector<std::string> stale;
+  if (exists && o.overwrite && is_set_manifest(o.output)) {
+    try {
+      for (const auto& sh : read_set_manifest(o.output).shards)
+        stale.push_back((fs::path(o.output).parent_path() / sh.file).string());
+    } catch (const std::exception&) {
+    }
+  }
 
   PrepareResult r;
   color::AbGamut::named(o.gamut);  // an unknown gamut fails before any work
@@ -237,8 +424,26 @@ PrepareResult prepare(const PrepareOptions& o) {
   r.threads = o.threads > 0 ? o.threads : int(std::max(1u, std::thread::hardware_concurrency()));
   r.threads = int(std::min<std::size_t>(std::size_t(r.threads), std::max<std::size_t>(n, 1)));
 
-  // Created before any work so that an unwritable output fails at once.
-  PackWriter writer(o.output, o.size, o.size, o.encoding, o.quality);
+  // A name already in the set is not even decoded.
+  std::vector<char> known(n, 0);
+  for (std::size_t i = 0; i < n; ++i) {
+    auto it = names_held.find(fnv1a64(files[i].first));
+    known[i] = it != names_held.end() && it->second == files[i].first;
+  }
+
+  // Created before any work so that an unwritable output fails at once. New
+  // shards are numbered after the set's (a converted single pack is 0).
+  std::size_t first_number = 0;
+  if (o.append) {
+    first_number = manifest.shards.size();
+    auto listed = [&](std::size_t k) {
+      for (const auto& sh : manifest.shards)
+        if (sh.file == shard_file_name(o.output, k)) return true;
+      return false;
+    };
+    while (listed(first_number)) ++first_number;
+  }
+  Output output(eff, first_number, n);
 
   // Workers claim files in order, but stay within `window` files of the
   // writer, so that a slow file cannot make the others pile up in memory.
@@ -259,7 +464,8 @@ PrepareResult prepare(const PrepareOptions& o) {
         if (abort || next >= n) return;
         i = next++;
       }
-      Outcome out = process(files[i].second, o);
+      Outcome out = known[i] ? drop(DropReason::duplicate, "already in " + o.output)
+                             : process(files[i].second, o);
       {
         std::lock_guard<std::mutex> lock(mu);
         outcomes[i] = std::move(out);
@@ -291,8 +497,12 @@ PrepareResult prepare(const PrepareOptions& o) {
         written = i + 1;
       }
       cv_work.notify_all();
+      if (out.kept && !bytes_held.empty()) {
+        auto it = bytes_held.find({crc32(out.blob.data(), out.blob.size()), std::uint32_t(out.blob.size())});
+        if (it != bytes_held.end()) out = drop(DropReason::duplicate, "the same image as " + it->second);
+      }
       if (out.kept) {
-        writer.add(out.blob, files[i].first, out.colorfulness);
+        output.add(i, out.blob, files[i].first, out.colorfulness);
         ++r.kept;
       } else {
         r.dropped.push_back({files[i].first, files[i].second, out.reason, out.detail});
@@ -307,17 +517,55 @@ PrepareResult prepare(const PrepareOptions& o) {
   stop_pool();
   progress.update(n, r.kept, true);
 
-  if (r.kept > 0) r.output_bytes = writer.finish();  // otherwise the temp file goes away
+  // Otherwise the temporary file goes away, and the output stays as it was.
+  if (r.kept > 0) r.output_bytes = output.finish();
 
-  // Step 7. A prior left from an earlier pack of this name would no longer
-  // match it: replaced, or removed when no prior is asked for.
+  const bool sharded = o.shard_size > 0 || o.shards > 0 || o.append;
+  if (r.kept > 0 && sharded) {
+    // The manifest last, atomically: until it is written the set is the old
+    // one (or none), and a shard of this run is an orphan.
+    if (!o.append) {
+      manifest.width = manifest.height = o.size;
+      manifest.encoding = o.encoding;
+      manifest.quality = o.encoding == PackEncoding::raw ? 0 : o.quality;
+      manifest.settings = image_settings(o);
+    }
+    if (eff.shard_size > 0) manifest.settings["shard_size"] = std::to_string(eff.shard_size);
+    for (const auto& sh : output.shards()) manifest.shards.push_back(sh);
+    if (was_single) {
+      // The single pack becomes shard 0: linked to that name (no copy of
+      // its bytes), or copied where links are not possible.
+      const fs::path shard0 = fs::path(o.output).parent_path() / manifest.shards.front().file;
+      fs::remove(shard0, ec);
+      fs::create_hard_link(o.output, shard0, ec);
+      if (ec) fs::copy_file(o.output, shard0, fs::copy_options::overwrite_existing);
+    }
+    write_set_manifest(o.output, manifest);
+    r.set_images = std::size_t(manifest.images());
+    r.set_shards = manifest.shards.size();
+    for (const std::string& f : output.paths()) r.shard_files.push_back(f);
+  }
+  output.commit();
+  // An overwritten set's shards that the new output does not name.
+  if (r.kept > 0)
+    for (const std::string& f : stale) {
+      bool named = false;
+      for (const auto& sh : manifest.shards)
+        if ((fs::path(o.output).parent_path() / sh.file).string() == f) named = true;
+      if (!named) fs::remove(f, ec);
+    }
+
+  // Step 7, over every image of the output (all shards of a set). A prior
+  // left from an earlier pack of this name would no longer match it:
+  // replaced, or removed when no prior is asked for.
   if (r.kept > 0) {
     const std::string prior_file = color::prior_path(o.output), picture = color::prior_picture_path(o.output);
     if (o.prior) {
       const auto p0 = std::chrono::steady_clock::now();
-      if (o.progress) std::fprintf(stderr, "prepare: the rebalancing prior (%s) over %zu images...\n", o.gamut.c_str(), r.kept);
-      const auto pack = Pack::open(o.output, Pack::Verify::structure);
-      const color::PackPrior prior = color::compute_pack_prior(*pack, color::AbGamut::named(o.gamut), {}, r.threads);
+      const auto set = PackSet::open(o.output, PackSet::Hold::stream);
+      if (o.progress)
+        std::fprintf(stderr, "prepare: the rebalancing prior (%s) over %zu images...\n", o.gamut.c_str(), set->size());
+      const color::PackPrior prior = color::compute_pack_prior(*set, color::AbGamut::named(o.gamut), {}, r.threads);
       color::save_pack_prior(prior_file, prior);
       const std::string svg = color::prior_svg(prior, fs::path(o.output).filename().string());
       write_file(picture, std::vector<std::uint8_t>(svg.begin(), svg.end()));
@@ -333,7 +581,14 @@ PrepareResult prepare(const PrepareOptions& o) {
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (r.kept > 0 && o.write_log) {
     r.log_path = o.output + ".log";
-    const std::string text = format_summary(o, r, true);
+    std::string text = format_summary(o, r, true);
+    if (o.append) {  // the log of an appended set tells its whole story
+      try {
+        const std::vector<std::uint8_t> old = read_file(r.log_path);
+        text = std::string(old.begin(), old.end()) + "\n" + text;
+      } catch (const std::exception&) {
+      }
+    }
     try {
       write_file(r.log_path, std::vector<std::uint8_t>(text.begin(), text.end()));
     } catch (const std::exception&) {
@@ -362,11 +617,17 @@ std::string format_summary(const PrepareOptions& o, const PrepareResult& r, bool
        std::to_string(o.gray_spread) + ", max " + fixed(o.limits.max_megapixels, 1) + " megapixels, " +
        stored + "\n";
   s += "  kept    " + std::to_string(r.kept);
-  if (r.kept)
+  if (r.kept && !r.shard_files.empty())
+    s += " -> " + std::to_string(r.shard_files.size()) + " shard(s) " + fs::path(r.shard_files.front()).filename().string() +
+         (r.shard_files.size() > 1 ? " .. " + fs::path(r.shard_files.back()).filename().string() : std::string()) +
+         " (" + megabytes(r.output_bytes) + ", " + std::to_string(o.size) + "x" + std::to_string(o.size) + " " + stored +
+         "); " + (o.append ? "the set " : "set ") + o.output + " now holds " + std::to_string(r.set_images) +
+         " images in " + std::to_string(r.set_shards) + " shards";
+  else if (r.kept)
     s += " -> " + o.output + " (" + megabytes(r.output_bytes) + ", " + std::to_string(o.size) + "x" +
          std::to_string(o.size) + " " + stored + ")";
   else
-    s += " (no pack written)";
+    s += o.append ? " (" + o.output + " unchanged)" : " (no pack written)";
   s += "\n  dropped " + std::to_string(r.dropped.size()) + "\n";
   for (const auto& [reason, count] : r.drops) {
     char line[96];

@@ -21,6 +21,23 @@
 // whatever the number of threads: the same input gives a byte-identical pack.
 // One bad file never stops the run; it is listed with its reason.
 //
+// A sharded set (shard_size or shards; models/data/pack_set.h): the same
+// images in the same order, cut into shard packs beside the output, which
+// becomes the set's manifest. The workers encode in parallel; one writer
+// takes the finished images in name order and starts a new shard every
+// shard_size kept images (or, with `shards`, at each of K even runs of the
+// candidates), so the shards are byte-identical whatever the threads.
+// Append (append = true): the output, a set or a single pack, gets the new
+// images as new shards (a single pack becomes shard 0 of a set: it is
+// hard-linked, or copied, to that name). A candidate whose name is in the set
+// already, or whose stored bytes equal an image's there, is dropped as
+// "duplicate" (so appending a folder again adds only its new photos). The
+// settings that make the images (size, min side, min colorfulness, gray
+// spread, max megapixels, encoding, quality, gamut) must be the set's: an
+// append that asks others is refused. The new shards are written first and
+// the manifest last, atomically: an append that fails leaves the set as it
+// was. The prior (step 7) is then recomputed over every image of the set.
+//
 // Candidates: the files named directly, and in named folders (recursively,
 // without following symbolic links to folders) every file whose extension is
 // an image format's (.jpg .jpeg .jpe .jfif .png .bmp, and .gif .webp .tif
@@ -77,6 +94,9 @@ struct PrepareOptions {
   bool progress = true;      // progress on stderr (a bar on a terminal, lines otherwise)
   bool write_log = true;     // the summary and every dropped file, to output + ".log"
   std::size_t max_per_source = 0;  // 0: every candidate; otherwise at most N per source
+  std::size_t shard_size = 0;  // > 0: a sharded set, a new shard every N kept images
+  std::size_t shards = 0;      // > 0: a sharded set of K shards, the candidates cut into K even runs
+  bool append = false;         // add to the existing set `output`, as new shards
   bool prior = true;               // step 7
   std::string gamut = color::kDefaultGamut;  // the prior's bins: zhang313 | srgb262 (AbGamut::named)
 };
@@ -92,6 +112,7 @@ enum class DropReason {
   too_small,
   grayscale,
   not_colorful,
+  duplicate,  // appending: already in the set (the same name or the same stored bytes)
   failed,  // anything else (out of memory, an unexpected exception)
 };
 const char* to_string(DropReason r);
@@ -117,7 +138,18 @@ struct PrepareResult {
   std::string prior_path, prior_picture;          // empty when no prior was written
   std::string prior_summary;                      // color::describe_prior
   double prior_seconds = 0.0;
+  std::vector<std::string> shard_files;  // the shards this run wrote (a sharded set)
+  std::size_t set_images = 0, set_shards = 0;  // the whole set afterwards (a sharded set)
 };
+
+// The settings that make a set's images, as text (what a manifest records;
+// an append must match them), and the same read back into options.
+std::map<std::string, std::string> image_settings(const PrepareOptions& options);
+void apply_image_settings(const std::map<std::string, std::string>& settings, PrepareOptions& options);
+// The settings of an existing output: a manifest's record, or what a
+// single pack's header says (size, encoding, quality). Throws
+// std::runtime_error when it is neither.
+std::map<std::string, std::string> existing_image_settings(const std::string& output);
 
 // Runs the pipeline. Throws std::invalid_argument for bad options (no
 // sources, size < 1, an existing output without overwrite, a source that

@@ -11,6 +11,7 @@
 #include "engine/checkpoint.h"
 #include "models/data/image.h"
 #include "models/data/pack.h"
+#include "models/data/pack_set.h"
 
 namespace fs = std::filesystem;
 using namespace tinct;
@@ -85,6 +86,17 @@ int main(int argc, char** argv) {
     for (int i = 0; i < 3; ++i) w.add_image(gradient(8, 8, 3), "dir/img" + std::to_string(i) + ".png", 20.f);
     w.finish();
     with_broken(pk, name, slurp(tmp / name));
+  }
+  // A sharded set's manifest (models/data/pack_set.h): fuzz_pack parses
+  // inputs that start with '{' as one.
+  {
+    data::SetManifest m;
+    m.width = m.height = 8;
+    m.quality = 90;
+    m.settings = {{"size", "8"}, {"quality", "90"}};
+    m.shards = {{"set-00000.tpk", 3, 400, 0x89abcdefu}, {"set-00001.tpk", 2, 300, 0x01234567u}};
+    const std::string text = data::set_manifest_text(m);
+    with_broken(pk, "set.json", std::vector<uint8_t>(text.begin(), text.end()));
   }
 
   // cli: the first byte picks the command (prepare, train, eval, colorize,
