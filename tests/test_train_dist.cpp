@@ -146,6 +146,13 @@ std::string describe(const Difference& d) {
   return buf;
 }
 
+int lines_of(const fs::path& file) {
+  std::ifstream in(file);
+  int n = 0;
+  for (std::string line; std::getline(in, line);) ++n;
+  return n;
+}
+
 testing::Run run(const std::string& cmd) {
   testing::Run r = run_shell(cmd + " 2>&1");
   if (r.code != 0) MESSAGE(cmd << "\n" << r.output);  // what went wrong, for the log
@@ -170,10 +177,7 @@ void compare_with_one_process(const std::string& kind, int steps) {
   CHECK(skip.share > 10 * kMaxShare);
 
   // The logs: rank 0 alone wrote them, a row at the last step (every 10th is logged).
-  std::ifstream log(d.path / "two" / "train_log.csv");
-  int rows = 0;
-  for (std::string line; std::getline(log, line);) ++rows;
-  CHECK(rows == 2);
+  CHECK(lines_of(d.path / "two" / "train_log.csv") == 2);
 }
 
 }  // namespace
@@ -197,34 +201,40 @@ TEST_CASE("a 2-rank run resumes on 1 process and continues as if it had not stop
   const Difference diff = compare(d.path / "run" / "model.safetensors", d.path / "ref" / "model.safetensors");
   std::printf("2 ranks 4 steps + 1 process 4 steps vs 1 process 8 steps: %s\n", describe(diff).c_str());
   CHECK(diff.share <= kMaxShare);
-  std::ifstream log(d.path / "run" / "train_log.csv");
-  int rows = 0;
-  for (std::string line; std::getline(log, line);) ++rows;
-  CHECK(rows == 3);  // the header, step 4 (2 ranks), step 8 (1 process)
+  CHECK(lines_of(d.path / "run" / "train_log.csv") == 3);  // the header, step 4 (2 ranks), step 8 (1 process)
+}
+
+// 2 ranks of 50 steps with a fault (TINCT_DIST_TEST_FAULT, models/train.cpp)
+// and a timeout; the run's exit code, output and seconds.
+struct Timed {
+  testing::Run run;
+  double seconds = 0;
+};
+Timed with_fault(const std::string& pack, const fs::path& out, const std::string& fault, const std::string& timeout) {
+  const auto t0 = std::chrono::steady_clock::now();
+  Timed t;
+  t.run = run_shell(mpirun(2, "TINCT_DIST_TEST_FAULT=" + fault) + train_args("regression", pack, out, 50) +
+                    " --dist-timeout " + timeout + " 2>&1");
+  t.seconds = seconds_since(t0);
+  std::printf("fault %s, --dist-timeout %s: exit %d after %.1f s\n%s\n", fault.c_str(), timeout.c_str(), t.run.code,
+              t.seconds, t.run.output.c_str());
+  return t;
 }
 
 TEST_CASE("a rank killed or hung mid-run stops the others within the timeout") {
   Dir d;
   const std::string pack = testing::make_tiny_pack(d.path);
   // SIGKILL at step 3: mpirun sees the rank die and ends the job.
-  auto t0 = std::chrono::steady_clock::now();
-  testing::Run killed = run_shell(mpirun(2, "TINCT_DIST_TEST_FAULT=1:3:die") +
-                                  train_args("regression", pack, d.path / "killed", 50) + " --dist-timeout 20s 2>&1");
-  const double t_killed = seconds_since(t0);
-  std::printf("rank 1 killed at step 3: exit %d after %.1f s\n%s\n", killed.code, t_killed, killed.output.c_str());
-  CHECK(killed.code != 0);
-  CHECK(t_killed < 20);
-  CHECK(killed.output.find("rank 1") != std::string::npos);
+  const Timed killed = with_fault(pack, d.path / "killed", "1:3:die", "20s");
+  CHECK(killed.run.code != 0);
+  CHECK(killed.seconds < 20);
+  CHECK(killed.run.output.find("rank 1") != std::string::npos);
 
   // Asleep at step 3: rank 0 gives up after --dist-timeout and says so.
-  t0 = std::chrono::steady_clock::now();
-  testing::Run hung = run_shell(mpirun(2, "TINCT_DIST_TEST_FAULT=1:3:hang") +
-                                train_args("regression", pack, d.path / "hung", 50) + " --dist-timeout 3s 2>&1");
-  const double t_hung = seconds_since(t0);
-  std::printf("rank 1 hung at step 3, timeout 3 s: exit %d after %.1f s\n%s\n", hung.code, t_hung, hung.output.c_str());
-  CHECK(hung.code != 0);
-  CHECK(t_hung < 30);
-  CHECK(hung.output.find("rank 0 of 2: waited 3 s for the other ranks in an all-reduce at step 3") !=
+  const Timed hung = with_fault(pack, d.path / "hung", "1:3:hang", "3s");
+  CHECK(hung.run.code != 0);
+  CHECK(hung.seconds < 30);
+  CHECK(hung.run.output.find("rank 0 of 2: waited 3 s for the other ranks in an all-reduce at step 3") !=
         std::string::npos);
 }
 
