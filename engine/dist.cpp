@@ -166,15 +166,19 @@ bool same_on_all_ranks(Communicator& c, const std::vector<std::string>& names, c
   return differs == 0;
 }
 
-void wait_or_exit(const Communicator& c, const char* what, bool (*done)(void*), void* ctx, void (*on_timeout)(void*)) {
+void wait_or_exit(Communicator& c, const char* what, bool (*done)(void*), void* ctx, void (*on_timeout)(void*)) {
   using Clock = std::chrono::steady_clock;
   const auto t0 = Clock::now();
   // Spin for the first millisecond (a step's all-reduce usually completes
   // within it), then nap 50 us between checks: a waiting rank must not take
   // a core from the rank it waits for on an oversubscribed machine.
-  for (long spins = 0;; ++spins) {
-    if (done(ctx)) return;
+  for (;;) {
+    const bool finished = done(ctx);
     const double waited = std::chrono::duration<double>(Clock::now() - t0).count();
+    if (finished) {
+      c.add_seconds_in_collectives(waited);
+      return;
+    }
     if (waited > c.timeout()) {
       std::fprintf(stderr,
                    "error: rank %d of %d: waited %.0f s for the other ranks in %s at step %lld; a rank has died or "

@@ -53,10 +53,15 @@ class Communicator {
   int64_t step() const { return step_; }
   void set_timeout(double seconds) { timeout_s_ = seconds; }
   double timeout() const { return timeout_s_; }
+  // Seconds spent in collectives so far: moving the data and waiting for the
+  // slowest rank.
+  double seconds_in_collectives() const { return waited_s_; }
+  void add_seconds_in_collectives(double s) { waited_s_ += s; }
 
  protected:
   int64_t step_ = 0;
   double timeout_s_ = 300;
+  double waited_s_ = 0;
 };
 
 // The single-process communicator (rank 0 of 1).
@@ -94,9 +99,10 @@ bool same_on_all_ranks(Communicator& c, const std::vector<std::string>& names, c
 
 // --- for the backends (engine/dist_mpi.cpp, engine/dist_nccl.cpp) -----------
 // Waits until done() is true, politely (spins briefly, then sleeps in short
-// naps); after c.timeout() seconds prints what the rank waited for and ends
-// the process with kTimeoutExit, after calling on_timeout (if given).
-void wait_or_exit(const Communicator& c, const char* what, bool (*done)(void*), void* ctx,
+// naps), adding the time to c.seconds_in_collectives(); after c.timeout()
+// seconds prints what the rank waited for and ends the process with
+// kTimeoutExit, after calling on_timeout (if given).
+void wait_or_exit(Communicator& c, const char* what, bool (*done)(void*), void* ctx,
                   void (*on_timeout)(void*) = nullptr);
 
 }  // namespace tinct::dist

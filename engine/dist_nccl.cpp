@@ -39,12 +39,11 @@ class Nccl : public Communicator {
   std::string backend() const override { return host_->backend() + "+nccl"; }
 
   void allreduce(float* p, size_t n, Device d, Reduce op) override {
-    sync_host();
-    if (d == Device::CPU) return host_->allreduce(p, n, d, op);
+    if (d == Device::CPU) return on_host([&] { host_->allreduce(p, n, d, op); });
     if (!comm_) {
       ncclUniqueId id{};
       if (rank() == 0) check(ncclGetUniqueId(&id), "ncclGetUniqueId");
-      host_->broadcast(&id, sizeof id, 0);
+      on_host([&] { host_->broadcast(&id, sizeof id, 0); });
       check(ncclCommInitRank(&comm_, size(), id, rank()), "ncclCommInitRank");
     }
     check(ncclAllReduce(p, p, n, ncclFloat, op == Reduce::Mean ? ncclAvg : ncclSum, comm_, nullptr),
@@ -53,19 +52,22 @@ class Nccl : public Communicator {
                  [](void* c) { ncclCommAbort(static_cast<Nccl*>(c)->comm_); });
   }
   void broadcast(void* p, size_t bytes, int root) override {
-    sync_host();
-    host_->broadcast(p, bytes, root);
+    on_host([&] { host_->broadcast(p, bytes, root); });
   }
   void barrier() override {
-    sync_host();
-    host_->barrier();
+    on_host([&] { host_->barrier(); });
   }
 
  private:
-  // The host communicator reports this one's step and waits as long.
-  void sync_host() {
+  // Runs f on the host communicator, which reports this one's step, waits
+  // as long, and whose time in collectives is counted here too.
+  template <class F>
+  void on_host(F f) {
     host_->set_step(step_);
     host_->set_timeout(timeout_s_);
+    const double before = host_->seconds_in_collectives();
+    f();
+    waited_s_ += host_->seconds_in_collectives() - before;
   }
   std::unique_ptr<Communicator> host_;
   ncclComm_t comm_ = nullptr;
