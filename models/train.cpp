@@ -763,7 +763,7 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
   if (lead) save_final(total);
   if (ranks > 1) {
     char buf[160];
-    const double run_s = std::chrono::duration<double>(Clock::now() - t0).count();
+    const double run_s = std::chrono::duration<double>(Clock::now() - t_start).count();
     std::snprintf(buf, sizeof buf, "rank 0 spent %.1f s of %.1f s in collectives (all-reduce, and waiting for the slowest rank)",
                   comm->seconds_in_collectives(), run_s);
     progress.line(buf);
