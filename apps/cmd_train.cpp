@@ -64,6 +64,14 @@ static const char* kTrainUsage =
     "                          process with a checkpoint and model.safetensors, exit 0; a\n"
     "                          resumed run has a budget of its own (none unless given again)\n"
     "\n"
+    "Several processes (data-parallel; see README): mpirun -np N tinct train ...\n"
+    "  each rank takes --batch/N of every batch (--batch must divide by N); the\n"
+    "  gradients are averaged (MPI on the CPU, NCCL on GPUs); rank 0 writes DIR.\n"
+    "  --dist-timeout T       a rank that waits longer than T (default 300s) for the\n"
+    "                         others stops with a message naming it and its step\n"
+    "  --check-sync N         every N steps, compare the ranks' weights and optimizer\n"
+    "                         state (a hash) and stop loudly if they differ\n"
+    "\n"
     "DIR/config.json records every option. --resume reads it: options given again must\n"
     "agree, except the run's length, device, loader threads, eval and checkpoint\n"
     "settings and --lr (a note says so). --config FILE starts a new run from a run's\n"
@@ -117,6 +125,16 @@ static void take_train_options(Args& args, models::TrainOptions& o) {
   models::check_recipe(o);
 }
 
+// How this launch runs on several processes; not part of the recipe.
+static void take_dist_options(Args& args, models::TrainOptions& o) {
+  std::string v;
+  if (take_option(args, "--dist-timeout", v)) {
+    o.dist_timeout = parse_duration("--dist-timeout", v);
+    if (!(o.dist_timeout > 0)) throw std::invalid_argument("--dist-timeout must be positive");
+  }
+  if (take_option(args, "--check-sync", v)) o.check_sync = parse_int("--check-sync", v, 0, 1L << 40);
+}
+
 int cmd_train(const Args& in) {
   Args args = in;
   if (take_flag(args, "--help") || take_flag(args, "-h")) {
@@ -147,6 +165,7 @@ int cmd_train(const Args& in) {
   if (!recipe && !take_option(given, "--data", v))
     throw std::invalid_argument("--data is required (a pack from tinct prepare)");
   take_train_options(args, o);
+  take_dist_options(args, o);
   o.quiet = quiet;
   o.resume = resume;
   if (!args.empty()) throw std::invalid_argument("unexpected argument '" + args[0] + "' (see tinct train --help)");

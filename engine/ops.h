@@ -56,6 +56,14 @@ bool fusion_enabled();
 // place (momentum as PyTorch); eval: normalise with the running statistics.
 Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
                   Tensor& running_var, bool training, float momentum = 0.1f, float eps = 1e-5f);
+// Ghost batch norm: TINCT_BN_GROUPS=G in the environment (read once) makes
+// training-mode batch_norm normalise each of G equal slices of the batch
+// (samples [g N/G, (g+1) N/G)) with its own statistics and set the running
+// statistics to the mean of the slices' updates: what G data-parallel ranks
+// with per-rank statistics compute when their running statistics are
+// averaged (engine/dist.h). 1 (plain batch norm) without it; tests use it to
+// compare 1 process with G ranks exactly in maths.
+int batch_norm_groups();
 // relu(batch_norm(...)), the same values and gradients. On the GPU in
 // training, one fused kernel each way, and the pre-activation is never
 // stored (the backward recomputes the ReLU mask from x and the statistics).

@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "engine/dist.h"
 #include "engine/optim.h"
 
 namespace tinct::models {
@@ -30,6 +31,7 @@ float default_lr(const std::string& kind) {
 }
 
 void Colorizer::optimizer_step(optim::Adam& opt, const std::string& norm_name) {
+  if (comm_) dist::allreduce_mean_grads(*comm_, opt.params());
   if (recipe_.clip_grad > 0.f) {
     const float norm = optim::clip_grad_norm(opt.params(), recipe_.clip_grad);
     auto it = std::find_if(grad_norms_.begin(), grad_norms_.end(), [&](auto& kv) { return kv.first == norm_name; });

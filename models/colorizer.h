@@ -29,6 +29,9 @@
 namespace tinct::optim {
 class Adam;
 }
+namespace tinct::dist {
+class Communicator;
+}
 
 namespace tinct::models {
 
@@ -118,6 +121,10 @@ class Colorizer {
   virtual std::map<std::string, std::string> metadata() const;
 
   void set_step_recipe(const StepRecipe& r) { recipe_ = r; }
+  // Data-parallel training (engine/dist.h): every network's gradients are
+  // averaged over the ranks of `c` after its backward pass, before the
+  // clip and the update. nullptr (the default): one process.
+  void set_communicator(dist::Communicator* c) { comm_ = c; }
   // With clipping on: each network's gradient norm at the last step, before
   // clipping ("grad_norm"; the gan: "grad_norm_g", "grad_norm_d"). Else empty.
   const Losses& grad_norms() const { return grad_norms_; }
@@ -126,13 +133,15 @@ class Colorizer {
  protected:
   explicit Colorizer(ColorizerOptions o) : opt_(std::move(o)) {}
   Device dev() const { return opt_.device; }  // where the weights live and the steps run
-  // The recipe's update of one network after its backward pass: the clip
+  // The recipe's update of one network after its backward pass: the
+  // gradients' average over the ranks (when data-parallel), the clip
   // (its norm recorded as `norm_name`), the step's learning rate and weight
   // decay, then opt.step().
   void optimizer_step(optim::Adam& opt, const std::string& norm_name);
   ColorizerOptions opt_;
   StepRecipe recipe_;
   Losses grad_norms_;
+  dist::Communicator* comm_ = nullptr;
 };
 
 std::unique_ptr<Colorizer> make_colorizer(const ColorizerOptions& o);

@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <omp.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -21,6 +22,7 @@
 #include "engine/atomic_file.h"
 #include "engine/checkpoint.h"
 #include "engine/device.h"
+#include "engine/dist.h"
 #include "models/color/lab.h"
 #include "models/data/image.h"
 #include "models/eval/plot.h"
@@ -256,6 +258,43 @@ class DivergenceGuard {
   std::map<std::string, double> ref_;
 };
 
+// Keeps rows [rank n, (rank + 1) n) of a global batch of ranks * n: this
+// rank's share, the same images as in a single process's batch.
+void shard_rows(data::Batch& b, int rank, int ranks) {
+  if (ranks == 1) return;
+  const int n = b.n / ranks;
+  auto keep = [&](auto& v) {
+    if (v.empty()) return;
+    if (v.size() % size_t(b.n) != 0) throw std::logic_error("shard_rows: a batch plane is not per-sample");
+    const size_t per = v.size() / size_t(b.n);
+    v.erase(v.begin(), v.begin() + long(per * size_t(rank) * size_t(n)));
+    v.resize(per * size_t(n));
+  };
+  keep(b.L);
+  keep(b.ab);
+  keep(b.ab_raw);
+  keep(b.index);
+  for (auto& kv : b.extra_f) keep(kv.second);
+  for (auto& kv : b.extra_i) keep(kv.second);
+  b.n = n;
+}
+
+// Faults for the data-parallel tests: TINCT_DIST_TEST_FAULT=RANK:STEP:WHAT
+// makes rank RANK, at step STEP, "die" (SIGKILL itself), "hang" (sleep
+// forever), or "desync" (returns true: the caller nudges a weight).
+bool test_fault(int rank, int64_t step) {
+  static const char* spec = std::getenv("TINCT_DIST_TEST_FAULT");
+  if (!spec) return false;
+  int r = -1;
+  long long s = -1;
+  char what[16] = {0};
+  if (std::sscanf(spec, "%d:%lld:%15s", &r, &s, what) != 3 || r != rank || s != step) return false;
+  if (std::strcmp(what, "die") == 0) ::raise(SIGKILL);
+  if (std::strcmp(what, "hang") == 0)
+    for (;;) ::sleep(1000);
+  return std::strcmp(what, "desync") == 0;
+}
+
 class Progress {
  public:
   Progress(bool quiet, int64_t total) : quiet_(quiet), tty_(isatty(2)), total_(total) {}
@@ -301,6 +340,16 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
   if (o.batch < 2) throw std::invalid_argument("--batch must be at least 2 (batch norm needs a batch)");
   const fs::path out(o.out);
 
+  // Data-parallel when launched by mpirun: rank 0 (the lead) alone writes
+  // the folder and prints; every rank takes o.batch / ranks of each batch.
+  std::unique_ptr<dist::Communicator> comm = dist::from_environment(o.dist_timeout);
+  const int rank = comm->rank(), ranks = comm->size();
+  const bool lead = rank == 0;
+  if (o.batch % ranks != 0)
+    throw std::invalid_argument("--batch " + std::to_string(o.batch) + " does not divide by the " +
+                                std::to_string(ranks) + " ranks (each rank takes an equal share of every batch)");
+  if (!lead) o.quiet = true;
+
   if (o.data.empty()) throw std::invalid_argument("--data is required (a pack from tinct prepare)");
   const auto pack = open_training_set(o);
   const bool streaming = pack->hold() == data::PackSet::Hold::stream;
@@ -319,10 +368,14 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
 
   // Where the run starts: fresh, or the newest checkpoint. The folder is
   // locked first, so two runs cannot both find it empty.
-  if (!o.resume) fs::create_directories(out);
-  else if (!fs::is_directory(out)) throw std::runtime_error(o.out + ": no checkpoint to resume from (no such folder)");
-  RunLock lock(out);
-  remove_stale_temp_files(o.out);  // a checkpoint write that was killed
+  if (!o.resume) {
+    if (lead) fs::create_directories(out);
+  } else if (!fs::is_directory(out)) throw std::runtime_error(o.out + ": no checkpoint to resume from (no such folder)");
+  std::unique_ptr<RunLock> lock;
+  if (lead) {
+    lock = std::make_unique<RunLock>(out);
+    remove_stale_temp_files(o.out);  // a checkpoint write that was killed
+  }
   const std::string fingerprint = pack_fingerprint(*pack);
   // How the epochs are ordered (models/data/loader.h): a resume in the other
   // order trains on, but is not the uninterrupted run.
@@ -364,6 +417,11 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
       resume_note += (resume_note.empty() ? "" : "\n") + std::string("note: the run ordered its data as '") + was +
                      "' and this process as '" + data_order + "' (--cache-mb, --shuffle-buffer): it resumes, but " +
                      "the batches from here differ from an uninterrupted run's";
+    if (c.metadata.count("ranks") ? c.metadata["ranks"] != std::to_string(ranks) : ranks > 1)
+      resume_note += (resume_note.empty() ? "" : "\n") + std::string("note: the run used ") +
+                     (c.metadata.count("ranks") ? c.metadata["ranks"] : std::string("1")) + " rank(s) and this one " +
+                     std::to_string(ranks) + ": it resumes with the same global batch and data order, but the "
+                     "gradients are summed in another order and batch norm sees other shares of each batch";
     // Runs from before config.json are resumed with the options given.
     if (fs::exists(config_path)) lr_note = check_resume_recipe(read_config(config_path.string()), o);
     model->load_state(c.tensors, true);
@@ -378,7 +436,7 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
                                "); pass --resume to continue it, or choose another --out");
     model->prepare(pack, split.train);
     if (!o.init.empty()) init_note = init_weights_from(*model, o.init);
-    fs::remove(best_path);  // no run here: a stray best is not this run's
+    if (lead) fs::remove(best_path);  // no run here: a stray best is not this run's
   }
 
   // The moving average of the weights: from the start, or the checkpoint's.
@@ -391,6 +449,45 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
   }
   resumed = Checkpoint();  // its tensors are loaded; free them
 
+  // Every rank starts from rank 0's weights, optimizer state and average.
+  // The state's tensors by name, for the broadcast and the sync check.
+  std::vector<std::string> state_names;
+  std::vector<Tensor> state_tensors, bn_stats;
+  auto gather_state = [&]() {
+    std::map<std::string, Tensor> st = model->state(true);
+    if (ema)
+      for (auto& kv : ema->state()) st[kv.first] = kv.second;
+    state_names.clear();
+    state_tensors.clear();
+    for (auto& kv : st) state_names.push_back(kv.first), state_tensors.push_back(kv.second);
+    return st;
+  };
+  if (ranks > 1) {
+    std::map<std::string, Tensor> st = gather_state();
+    dist::broadcast(*comm, state_tensors);
+    model->load_state(st, true);
+    if (ema) ema->load(st, "rank 0's state");
+    model->set_communicator(comm.get());
+    // Batch norm's running statistics, averaged over the ranks after each step.
+    for (auto& kv : model->state(false)) {
+      const std::string& k = kv.first;
+      if (k.size() > 12 && (k.compare(k.size() - 12, 12, "running_mean") == 0 ||
+                            k.compare(k.size() - 11, 11, "running_var") == 0))
+        bn_stats.push_back(kv.second);
+    }
+  }
+  // --check-sync: every rank's state hashed and compared with rank 0's.
+  auto check_sync = [&](int64_t step) {
+    gather_state();
+    std::string what;
+    if (dist::same_on_all_ranks(*comm, state_names, state_tensors, &what)) return;
+    std::fprintf(stderr, "error: step %lld: %s\n", (long long)step, what.c_str());
+    throw std::runtime_error("the ranks' weights or optimizer state differ at step " + std::to_string(step) +
+                             " (--check-sync); the data-parallel reduction is broken");
+  };
+  if (ranks > 1 && o.check_sync > 0) check_sync(start);
+
+  // Every rank draws the same global batches and keeps its rows (shard_rows).
   data::LoaderOptions lo;
   lo.batch_size = o.batch;
   lo.crop = o.crop;
@@ -408,7 +505,7 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
                                     : std::max<int64_t>(1, int64_t(std::ceil(o.epochs * double(loader.batches_per_epoch()))));
   if (start >= total) throw std::runtime_error(o.out + ": the run is already at step " + std::to_string(start) +
                                                " of " + std::to_string(total) + "; raise --steps or --epochs");
-  {
+  if (lead) {
     // The recipe as this run takes it (a resume may have changed its length or rate).
     TrainOptions recorded = o;
     recorded.init = init_from;
@@ -417,7 +514,7 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
 
   // Validation batches: centre crops of the held-out images, in pack order.
   std::vector<data::Batch> val;
-  if (!split.validation.empty()) {
+  if (!split.validation.empty() && lead) {
     data::LoaderOptions vo = lo;
     vo.random_crop = vo.flip = vo.shuffle = vo.drop_last = false;
     vo.indices = split.validation;
@@ -437,7 +534,11 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
   if (!init_note.empty()) progress.line(init_note);
   progress.line(o.model.kind + "/" + o.model.preset + ": " + std::to_string(model->num_parameters()) + " parameters, " +
                 std::to_string(split.train.size()) + " training and " + std::to_string(split.validation.size()) +
-                " validation images, batch " + std::to_string(o.batch) + ", " +
+                " validation images, batch " + std::to_string(o.batch) +
+                (ranks > 1 ? " (" + std::to_string(o.batch / ranks) + " on each of " + std::to_string(ranks) +
+                                 " ranks, " + comm->backend() + ")"
+                           : std::string()) +
+                ", " +
                 (start ? "resuming at step " + std::to_string(start) + " of " : "") + std::to_string(total) +
                 " steps, on " + describe_device(o.model.device));
   if (streaming)
@@ -457,16 +558,20 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
   if (log_lr) train_header += ",lr";
   for (auto& n : norm_names) train_header += "," + n;
   train_header += ",images_per_s";
-  trim_csv(out / "train_log.csv", train_header, start);
-  trim_csv(out / "val_log.csv", val_header, start);
-  std::ofstream train_log(out / "train_log.csv", std::ios::app), val_log(out / "val_log.csv", std::ios::app);
+  std::ofstream train_log, val_log;
+  if (lead) {
+    trim_csv(out / "train_log.csv", train_header, start);
+    trim_csv(out / "val_log.csv", val_header, start);
+    train_log.open(out / "train_log.csv", std::ios::app);
+    val_log.open(out / "val_log.csv", std::ios::app);
+  }
   val_log.precision(9);  // best.safetensors is the argmin of this file: no ties made by rounding
 
   // The best checkpoint so far: the lowest headline validation loss (of the
   // moving average when there is one) in val_log.csv up to the start.
   const std::string headline = (ema ? "ema_" : "") + names.front();
   double best_loss = INFINITY;
-  if (start > 0) {
+  if (start > 0 && lead) {
     const Series logged = read_csv(out / "val_log.csv");
     if (auto it = logged.values.find(headline); it != logged.values.end())
       for (double v : it->second) best_loss = std::min(best_loss, v);
@@ -534,6 +639,7 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
     md["data_fingerprint"] = fingerprint;
     md["data_order"] = data_order;
     md["threads"] = std::to_string(threads);
+    md["ranks"] = std::to_string(ranks);
     if (!init_from.empty()) md["init"] = init_from;
     try {
       save_checkpoint((out / ckpt_name(step)).string(), state, md);
@@ -620,19 +726,40 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
       throw std::invalid_argument(std::string(e.what()) + " (the run stops here; " + newest_checkpoint() + ")");
     }
   };
+  // Rank 0's verdict on its checkpoint, told to every rank: all go on or stop together.
+  auto save_everywhere = [&](int64_t step, const Losses& checked, const data::Batch* last) {
+    std::string bad = lead ? save(step, checked, last) : std::string();
+    if (ranks > 1) {
+      int32_t failed = bad.empty() ? 0 : 1;
+      comm->broadcast(&failed, sizeof failed, 0);
+      if (failed && bad.empty()) bad = "rank 0 refused the weights of step " + std::to_string(step);
+    }
+    return bad;
+  };
   for (int64_t step = start + 1; step <= total; ++step) {
+    comm->set_step(step);
     data::Batch b = next_batch();
+    shard_rows(b, rank, ranks);
+    if (test_fault(rank, step)) model->state(false).begin()->second.fill_(0.5f);
     StepRecipe recipe;
     recipe.lr = float(lr_at(o.schedule, step, total, double(o.model.lr)));
     recipe.weight_decay = float(o.weight_decay);
     recipe.clip_grad = float(o.clip_grad);
     model->set_step_recipe(recipe);
     Losses l = model->train_step(b);
+    if (ranks > 1) {
+      dist::allreduce_mean(*comm, bn_stats);
+      // The losses of the whole batch: every rank logs and guards the same values.
+      std::vector<float> v;
+      for (auto& kv : l) v.push_back(kv.second);
+      comm->allreduce(v.data(), v.size(), Device::CPU, dist::Reduce::Mean);
+      for (size_t i = 0; i < l.size(); ++i) l[i].second = v[i];
+    }
     if (ema) ema->update(*model);
     if (std::string bad = guard.check(l); !bad.empty()) return diverged(bad + " at step " + std::to_string(step));
     ++since_last;
     const bool log_now = step % o.log_every == 0 || step == total;
-    if (log_now) {
+    if (log_now && lead) {
       const auto now = Clock::now();
       const double dt = std::chrono::duration<double>(now - t_last).count();
       img_s = dt > 0 ? double(since_last * o.batch) / dt : 0;
@@ -654,26 +781,39 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
       progress.update(step, l, img_s, per_step * double(total - step), step % (10 * o.log_every) == 0);
     }
     Losses checked;
-    if (step % o.eval_every == 0 || step == total) checked = evaluate(step);
-    const bool interrupted = stop && stop->load();
-    const bool out_of_time =
+    if ((step % o.eval_every == 0 || step == total) && lead) checked = evaluate(step);
+    bool interrupted = stop && stop->load();
+    bool out_of_time =
         o.time_budget >= 0 && std::chrono::duration<double>(Clock::now() - t_start).count() >= o.time_budget;
+    if (ranks > 1) {  // one rank interrupted or out of time stops them all, at the same step
+      float flags[2] = {interrupted ? 1.f : 0.f, out_of_time ? 1.f : 0.f};
+      comm->allreduce(flags, 2, Device::CPU, dist::Reduce::Sum);
+      interrupted = flags[0] > 0, out_of_time = flags[1] > 0;
+      if (o.check_sync > 0 && step % o.check_sync == 0) check_sync(step);
+    }
     if (step % o.ckpt_every == 0 || step == total || interrupted || out_of_time)
-      if (std::string bad = save(step, checked, &b); !bad.empty()) return diverged(bad);
+      if (std::string bad = save_everywhere(step, checked, &b); !bad.empty()) return diverged(bad);
     if (interrupted) {
       progress.line("interrupted at step " + std::to_string(step) + ": saved " + (out / ckpt_name(step)).string() +
                     "; continue with --resume");
       return kTrainInterrupted;
     }
     if (out_of_time && step < total) {
-      save_final(step);
+      if (lead) save_final(step);
       progress.line("time budget reached at step " + std::to_string(step) + " of " + std::to_string(total) +
                     ": saved " + (out / ckpt_name(step)).string() + " and " + (out / "model.safetensors").string() +
                     "; continue with --resume");
       return kTrainDone;
     }
   }
-  save_final(total);
+  if (lead) save_final(total);
+  if (ranks > 1) {
+    char buf[160];
+    const double run_s = std::chrono::duration<double>(Clock::now() - t_start).count();
+    std::snprintf(buf, sizeof buf, "rank 0 spent %.1f s of %.1f s in collectives (all-reduce, and waiting for the slowest rank)",
+                  comm->seconds_in_collectives(), run_s);
+    progress.line(buf);
+  }
   progress.line("done: " + std::to_string(total) + " steps; weights in " + (out / "model.safetensors").string());
   return kTrainDone;
 }

@@ -14,6 +14,11 @@
 //                             validation loss so far; never removed by keep
 //   config.json               every option of the run (models/train_config.h):
 //                             what --resume and --config read back
+// Data-parallel: launched by `mpirun -np N`, each of the N ranks takes its
+// N-th of every batch (`batch` is the global batch, the same data order as
+// one process), the gradients are averaged between backward and update, and
+// rank 0 alone writes the folder. A checkpoint holds the global step and
+// loader position, so a run resumes on any number of ranks.
 // Resuming (resume = true) continues from the newest checkpoint in the
 // folder: N steps, then N more after a resume, give the same weights, bit
 // for bit on the CPU, as 2N steps in one go.
@@ -61,6 +66,10 @@ struct TrainOptions {
   double clip_grad = 0;     // global L2 gradient norm per network; 0: no clipping
   double time_budget = -1;  // seconds of this process, then a checkpoint and exit 0; < 0: none
   bool quiet = false;   // no progress output (tests)
+  // Data-parallel runs (mpirun -np N tinct train; engine/dist.h). These say
+  // how this launch runs, not what it trains: config.json does not keep them.
+  double dist_timeout = 300;  // seconds a rank waits for the others before it gives up
+  int64_t check_sync = 0;     // every N steps, compare the ranks' weights and optimizer state; 0: never
 };
 
 // Refuses a recipe value out of range (std::invalid_argument naming the option).

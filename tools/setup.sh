@@ -8,7 +8,10 @@ set -euo pipefail
 # clang + libclang-rt-dev (Debian 12: clang 14, libclang-rt-14-dev with
 # libFuzzer and the sanitizer runtimes): tools/sanitize.sh's build and fuzz
 # smoke. nlohmann-json3-dev: the JSON reader (header-only, engine/json.cpp).
-packages=(cmake g++ make libbenchmark-dev libopenblas-dev chromium clang libclang-rt-dev nlohmann-json3-dev)
+# openmpi-bin + libopenmpi-dev: `mpirun -np N tinct train` (engine/dist_mpi.cpp)
+# and its 2-rank tests.
+packages=(cmake g++ make libbenchmark-dev libopenblas-dev chromium clang libclang-rt-dev nlohmann-json3-dev
+          openmpi-bin libopenmpi-dev)
 
 missing=()
 for p in "${packages[@]}"; do

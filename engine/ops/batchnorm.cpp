@@ -1,7 +1,11 @@
 // batchnorm.cpp — batch_norm over NCHW, train and eval, CPU or CUDA; and
 // batch_norm_relu, fused on the GPU.
+#include <cstdlib>
 #include <stdexcept>
+#include <string>
+#include <vector>
 
+#include "engine/device.h"
 #include "engine/ops.h"
 #include "engine/ops/op_util.h"
 
@@ -28,7 +32,24 @@ BnDims check_bn(const Tensor& x, const Tensor& gamma, const Tensor& beta, const 
   return {N, C, HW, dev};
 }
 
+// G of TINCT_BN_GROUPS in training (1 without it); N must divide by it.
+int batch_norm_groups_for(int N, const char* op) {
+  const int G = batch_norm_groups();
+  check_arg(N % G == 0, op, "TINCT_BN_GROUPS=" + std::to_string(G) + " does not divide the batch of " +
+                                std::to_string(N));
+  return G;
+}
+
 }  // namespace
+
+int batch_norm_groups() {
+  static const int g = [] {
+    const char* e = std::getenv("TINCT_BN_GROUPS");
+    const int v = e ? std::atoi(e) : 1;
+    return v >= 1 ? v : 1;
+  }();
+  return g;
+}
 
 Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
                   Tensor& running_var, bool training, float momentum, float eps) {
@@ -39,24 +60,58 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tens
   const Device dev = d.dev;
   Tensor y = Tensor::empty(x.shape(), dev);
   if (training) {
-    Tensor save_mean = Tensor::empty({C}, dev), save_invstd = Tensor::empty({C}, dev);
-    TINCT_DISPATCH(dev,
-                   cuda::batchnorm_fwd_train(N, C, HW, x.data(), gamma.data(), beta.data(), eps, momentum,
-                                             running_mean.data(), running_var.data(), y.data(),
-                                             save_mean.data(), save_invstd.data()),
-                   cpu::batchnorm_fwd_train(N, C, HW, x.data(), gamma.data(), beta.data(), eps, momentum,
-                                                running_mean.data(), running_var.data(), y.data(),
-                                                save_mean.data(), save_invstd.data()));
+    // G > 1 (ghost batch norm, ops.h): slice g is samples [g n, (g+1) n),
+    // contiguous in NCHW, normalised with its own statistics.
+    const int G = batch_norm_groups_for(N, op), n = N / G;
+    const size_t per = size_t(n) * C * HW;
+    Tensor save_mean = Tensor::empty({int64_t(G) * C}, dev), save_invstd = Tensor::empty({int64_t(G) * C}, dev);
+    auto forward = [&](int g, float* rm, float* rv) {
+      const float* xg = x.data() + g * per;
+      float *yg = y.data() + g * per, *sm = save_mean.data() + size_t(g) * C, *si = save_invstd.data() + size_t(g) * C;
+      TINCT_DISPATCH(dev,
+                     cuda::batchnorm_fwd_train(n, C, HW, xg, gamma.data(), beta.data(), eps, momentum, rm, rv, yg,
+                                               sm, si),
+                     cpu::batchnorm_fwd_train(n, C, HW, xg, gamma.data(), beta.data(), eps, momentum, rm, rv, yg,
+                                              sm, si));
+    };
+    if (G == 1) {
+      forward(0, running_mean.data(), running_var.data());
+    } else {
+      // Each slice updates its own copy of the running statistics; they
+      // become the copies' mean, as data-parallel ranks' average does.
+      std::vector<float> mean_sum(size_t(C), 0.f), var_sum(size_t(C), 0.f);
+      for (int g = 0; g < G; ++g) {
+        Tensor rm = running_mean.clone(), rv = running_var.clone();
+        forward(g, rm.data(), rv.data());
+        const std::vector<float> m = rm.to_vector(), v = rv.to_vector();
+        for (int c = 0; c < C; ++c) mean_sum[size_t(c)] += m[size_t(c)], var_sum[size_t(c)] += v[size_t(c)];
+      }
+      for (int c = 0; c < C; ++c) mean_sum[size_t(c)] *= 1.f / float(G), var_sum[size_t(c)] *= 1.f / float(G);
+      device::copy(running_mean.data(), dev, mean_sum.data(), Device::CPU, size_t(C) * sizeof(float));
+      device::copy(running_var.data(), dev, var_sum.data(), Device::CPU, size_t(C) * sizeof(float));
+    }
     if (needs_grad({&x, &gamma, &beta})) {
       Tensor xs = x.detach(), gs = gamma.detach();
       record(y, op, {x, gamma, beta}, [=](const Tensor& gy) {
         Tensor gx = Tensor::empty(x.shape(), dev);
         Tensor gg = Tensor::zeros({C}, dev), gb = Tensor::zeros({C}, dev);
-        TINCT_DISPATCH(dev,
-                       cuda::batchnorm_bwd_train(N, C, HW, xs.data(), gy.data(), gs.data(), save_mean.data(),
-                                                 save_invstd.data(), gx.data(), gg.data(), gb.data()),
-                       cpu::batchnorm_bwd_train(N, C, HW, xs.data(), gy.data(), gs.data(), save_mean.data(),
-                                                    save_invstd.data(), gx.data(), gg.data(), gb.data()));
+        for (int g = 0; g < G; ++g) {
+          // Slices after the first get their own sums, added on the host.
+          Tensor ggs = g == 0 ? gg : Tensor::zeros({C}, dev), gbs = g == 0 ? gb : Tensor::zeros({C}, dev);
+          const float *xg = xs.data() + g * per, *gyg = gy.data() + g * per;
+          const float *sm = save_mean.data() + size_t(g) * C, *si = save_invstd.data() + size_t(g) * C;
+          float* gxg = gx.data() + g * per;
+          TINCT_DISPATCH(dev,
+                         cuda::batchnorm_bwd_train(n, C, HW, xg, gyg, gs.data(), sm, si, gxg, ggs.data(), gbs.data()),
+                         cpu::batchnorm_bwd_train(n, C, HW, xg, gyg, gs.data(), sm, si, gxg, ggs.data(), gbs.data()));
+          if (g > 0) {
+            std::vector<float> a = gg.to_vector(), b = gb.to_vector();
+            const std::vector<float> da = ggs.to_vector(), db = gbs.to_vector();
+            for (int c = 0; c < C; ++c) a[size_t(c)] += da[size_t(c)], b[size_t(c)] += db[size_t(c)];
+            device::copy(gg.data(), dev, a.data(), Device::CPU, size_t(C) * sizeof(float));
+            device::copy(gb.data(), dev, b.data(), Device::CPU, size_t(C) * sizeof(float));
+          }
+        }
         accumulate_grad(x, gx);
         accumulate_grad(gamma, gg);
         accumulate_grad(beta, gb);
@@ -92,7 +147,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tens
 Tensor batch_norm_relu(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
                        Tensor& running_var, bool training, float momentum, float eps) {
   // The CPU, and eval mode (no fused eval backward), compose the two ops.
-  if (x.device() != Device::CUDA || !training)
+  if (x.device() != Device::CUDA || !training || batch_norm_groups() > 1)
     return relu(batch_norm(x, gamma, beta, running_mean, running_var, training, momentum, eps));
   const char* op = "batch_norm_relu";
   ProfileRange range(op);
