@@ -267,31 +267,34 @@ constexpr int smem_bytes(bool ta, bool tb) {
   return kStages * (a + b);
 }
 
-template <class P, bool TA, bool TB, bool VEC>
-void launch_one(const GemmArgs<typename P::T>& q, cudaStream_t stream) {
+// The launch itself (k<<<...>>>) is written in each variant's .cu file, as
+// `launch`: launch.template run<TA, TB, VEC>(args, grid, smem bytes, stream).
+template <class P, bool TA, bool TB, bool VEC, class Launch>
+void launch_one(const GemmArgs<typename P::T>& q, const Launch& launch, cudaStream_t stream) {
   constexpr int bytes = smem_bytes<P>(TA, TB);
   static const bool configured = [] {  // once per instantiation: above 48 KB needs the opt-in
-    TINCT_CUDA_CHECK(cudaFuncSetAttribute(gemm_kernel<P, TA, TB, VEC>,
+    TINCT_CUDA_CHECK(cudaFuncSetAttribute(reinterpret_cast<const void*>(&gemm_kernel<P, TA, TB, VEC>),
                                           cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
     return true;
   }();
   (void)configured;
   const dim3 grid((q.M + kBM - 1) / kBM, (q.N + kBN - 1) / kBN);
-  gemm_kernel<P, TA, TB, VEC><<<grid, kThreads, bytes, stream>>>(q);
+  launch.template run<TA, TB, VEC>(q, grid, bytes, stream);
   TINCT_CUDA_LAUNCH_CHECK();
 }
 
-template <class P, bool TA, bool TB>
-void launch_vec(const GemmArgs<typename P::T>& q, bool vec, cudaStream_t stream) {
+template <class P, bool TA, bool TB, class Launch>
+void launch_vec(const GemmArgs<typename P::T>& q, bool vec, const Launch& launch, cudaStream_t stream) {
   if (vec)
-    launch_one<P, TA, TB, true>(q, stream);
+    launch_one<P, TA, TB, true>(q, launch, stream);
   else
-    launch_one<P, TA, TB, false>(q, stream);
+    launch_one<P, TA, TB, false>(q, launch, stream);
 }
 
 // Checks the arguments (as cuda::sgemm) and picks the instantiation.
-template <class P>
-void gemm(const char* name, bool ta, bool tb, const GemmArgs<typename P::T>& q, cudaStream_t stream) {
+template <class P, class Launch>
+void gemm(const char* name, bool ta, bool tb, const GemmArgs<typename P::T>& q, const Launch& launch,
+          cudaStream_t stream) {
   using T = typename P::T;
   if (q.M < 0 || q.N < 0 || q.K < 0) throw std::invalid_argument(std::string(name) + ": negative size");
   if (q.M == 0 || q.N == 0) return;
@@ -302,10 +305,10 @@ void gemm(const char* name, bool ta, bool tb, const GemmArgs<typename P::T>& q, 
     throw std::invalid_argument(std::string(name) + ": too many tiles");
   auto al16 = [](const void* ptr) { return (reinterpret_cast<uintptr_t>(ptr) & 15) == 0; };
   const bool vec = al16(q.A) && al16(q.B) && (q.lda * sizeof(T)) % 16 == 0 && (q.ldb * sizeof(T)) % 16 == 0;
-  if (!ta && !tb) launch_vec<P, false, false>(q, vec, stream);
-  if (!ta && tb) launch_vec<P, false, true>(q, vec, stream);
-  if (ta && !tb) launch_vec<P, true, false>(q, vec, stream);
-  if (ta && tb) launch_vec<P, true, true>(q, vec, stream);
+  if (!ta && !tb) launch_vec<P, false, false>(q, vec, launch, stream);
+  if (!ta && tb) launch_vec<P, false, true>(q, vec, launch, stream);
+  if (ta && !tb) launch_vec<P, true, false>(q, vec, launch, stream);
+  if (ta && tb) launch_vec<P, true, true>(q, vec, launch, stream);
 }
 
 }  // namespace tinct::cuda::tc

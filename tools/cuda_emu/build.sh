@@ -20,13 +20,17 @@ work=${1:-/tmp/tinct_cuda_emu}
 shift || true
 mkdir -p "$work/obj"
 rm -rf "$work/gen" && mkdir -p "$work/gen"
-python3 "$here/gen.py" "$work/gen" "$root"/kernels/cuda/*.cu "$root"/kernels/cuda/*.cuh
+python3 "$here/gen.py" "$work/gen" "$root"/kernels/cuda/*.cu "$root"/kernels/cuda/*.cuh "$root"/kernels/tensorcore/*.cu
+# the human test page's assets, embedded as by cmake/embed_assets.cmake
+a="$root/models/eval/assets"
+cmake -DOUT="$work/gen/inc/tinct_assets/human_page.h" -DNAMESPACE=tinct::eval::assets \
+      "-DFILES=$a/human.html|$a/human.css|$a/human.js" -P "$root/cmake/embed_assets.cmake"
 cuda_inc=/usr/local/cuda/include
 INC="-I$here -I$work/gen/inc -I$root -I$root/third_party -I$root/tests -I$cuda_inc"
 FLAGS="-std=c++20 -O1 -g -pthread -fopenmp -ffp-contract=off -w ${EMU_SAN:-}"
 DEFS="-DTINCT_HAS_CUDA=1 -DTINCT_VERSION=\"emu\" -DTINCT_SOURCE_DIR=\"$root\""
 objs=""
-for f in "$work"/gen/*.cpp "$root"/kernels/cpu/*.cpp "$root"/engine/*.cpp "$root"/engine/ops/*.cpp \
+for f in "$work"/gen/*.cpp "$root"/kernels/cpu/*.cpp "$root"/kernels/tensorcore/*.cpp "$root"/engine/*.cpp "$root"/engine/ops/*.cpp \
          "$root"/engine/nn/*.cpp $(find "$root/models" -name '*.cpp') "$here/emu_runtime.cpp" \
          "$root/tests/doctest_main.cpp" "$root"/tests/gpu/test_gpu_*.cpp; do
   o="$work/obj/$(basename "$f" .cpp)_$(echo "$f" | md5sum | cut -c1-6).o"
