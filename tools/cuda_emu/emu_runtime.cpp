@@ -6,6 +6,7 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -26,6 +27,7 @@ struct Fiber {
   ucontext_t ctx;
   bool done;
   uint3 tid;
+  long block_wait;  // the __syncthreads generation it waits for the end of, or -1
 };
 ucontext_t g_sched;
 std::vector<Fiber> g_fibers;
@@ -52,9 +54,12 @@ void bar_wait(Bar& b, int expected) {
     b.count = 0;
     ++b.gen;
   } else {
+    if (&b == &g_block_bar) g_fibers[g_current].block_wait = g;
     while (b.gen == g) yield();
+    g_fibers[g_current].block_wait = -1;
   }
 }
+bool blocked(int i) { return g_fibers[i].block_wait >= 0 && g_fibers[i].block_wait == g_block_bar.gen; }
 
 void entry() {
   (*g_body)();
@@ -75,6 +80,7 @@ void run_block(uint3 b, int T, const std::function<void()>& f) {
   for (int i = 0; i < T; ++i) {
     Fiber& fb = g_fibers[i];
     fb.done = false;
+    fb.block_wait = -1;
     fb.tid = make_uint3(i % blockDim.x, (i / blockDim.x) % blockDim.y, i / (blockDim.x * blockDim.y));
     getcontext(&fb.ctx);
     fb.ctx.uc_stack.ss_sp = g_stacks[i].get();
@@ -83,14 +89,30 @@ void run_block(uint3 b, int T, const std::function<void()>& f) {
     makecontext(&fb.ctx, entry, 0);
   }
   int left = T;
+  auto resume = [&](int i) {
+    g_current = i;
+    threadIdx = g_fibers[i].tid;
+    swapcontext(&g_sched, &g_fibers[i].ctx);
+    if (g_fibers[i].done) --left;
+  };
+  // EMU_SCHED=ahead: each warp in turn runs as far as it can (to the next
+  // __syncthreads or its end) before the next warp starts, instead of all
+  // threads taking turns at every barrier: shared memory overwritten while a
+  // slower warp still has to read it (a missing __syncthreads, a pipeline
+  // stage refilled too early) then reaches that warp.
+  static const bool ahead = getenv("EMU_SCHED") && std::string(getenv("EMU_SCHED")) == "ahead";
   while (left > 0) {
-    for (int i = 0; i < T; ++i) {
-      if (g_fibers[i].done) continue;
-      g_current = i;
-      threadIdx = g_fibers[i].tid;
-      swapcontext(&g_sched, &g_fibers[i].ctx);
-      if (g_fibers[i].done) --left;
+    if (ahead) {
+      for (int w = 0; w * 32 < T; ++w)
+        for (bool ran = true; ran;) {
+          ran = false;
+          for (int i = 32 * w; i < std::min(T, 32 * w + 32); ++i)
+            if (!g_fibers[i].done && !blocked(i)) resume(i), ran = true;
+        }
+      continue;
     }
+    for (int i = 0; i < T; ++i)
+      if (!g_fibers[i].done) resume(i);
   }
 }
 }  // namespace
