@@ -37,6 +37,7 @@ inline Exact exact_gemm(bool ta, bool tb, int M, int N, int K, double alpha, con
   Exact e;
   e.c.assign((size_t)M * N, 0.0);
   e.s.assign((size_t)M * N, 0.0);
+#pragma omp parallel for schedule(static)
   for (int i = 0; i < M; ++i)
     for (int j = 0; j < N; ++j) {
       double sum = 0, abs_sum = 0;

@@ -136,7 +136,7 @@ std::vector<Case> cases() {
     v.push_back({ta, tb, 5, 40, 9 * 64, true, -1.5f, 0.25f});      // many K slices: the pipeline wraps
     if (!emu) {
       v.push_back({ta, tb, 313, 313, 313, false, 1.0f, 1.0f});
-      v.push_back({ta, tb, 512, 512, 4608, true, 1.0f, 0.0f});
+      if (t == 0 || t == 3) v.push_back({ta, tb, 512, 512, 4608, true, 1.0f, 0.0f});  // ~5 s of CPU reference each
     }
   }
   if (!emu) v.push_back({false, false, 512, 16 * 16 * 4, 512 * 9, true, 1.0f, 0.0f});  // conv 512->512 16x16, batch 4
