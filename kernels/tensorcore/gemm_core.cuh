@@ -7,7 +7,7 @@
 // MACs per loaded element, enough to keep the tensor cores fed from shared
 // memory; 64x32 per warp loads 4 A + 4 B fragments for 16 mma per k-step.
 // K slice per stage: 128 bytes of each row (BK = 32 fp32 or 64 bf16), in a
-// 3-stage cp.async pipeline (110.6 KB of dynamic shared memory, 2 blocks per
+// 3-stage cp.async pipeline (up to 110.6 KB of dynamic shared memory, 2 blocks per
 // H100 SM): while the tensor cores work on slice k, slices k+1 and k+2 are
 // in flight.
 //
@@ -47,7 +47,7 @@ constexpr int kWarpM = 64, kWarpN = 32;  // 2 x 4 warps
 constexpr int kMI = kWarpM / 16, kNI = kWarpN / 8;
 constexpr int kRowBytes = 128;  // one K slice of a row
 
-// The two precisions: element type, mma K, fragment loads.
+// The two precisions: element type and the K of one mma.
 struct Tf32 {
   using T = float;
   static constexpr int kMmaK = 8;

@@ -13,6 +13,8 @@
 #
 # usage: tools/cuda_emu/build.sh [WORKDIR] [doctest args, e.g. -tc=conv2d*]
 #   EMU_SAN="-fsanitize=address,undefined" tools/cuda_emu/build.sh /tmp/emu_asan
+#   EMU_SCHED=ahead ...: each warp runs to its next __syncthreads before the
+#     next warp starts (catches shared memory overwritten while still read)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
