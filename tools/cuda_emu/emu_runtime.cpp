@@ -194,9 +194,10 @@ cudaError_t cudaOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(int* n, const
 // ---- tensor-core instructions (emu_cuda.h) -------------------------------------
 namespace emu {
 namespace {
-// Exchange slots of warp_allgather, two generations so one barrier suffices:
-// a lane can write generation g+1 only after every lane of its warp arrived
-// at the barrier of generation g+1's predecessor, i.e. finished reading g.
+// warp_allgather's slots, two per lane used in turn, so that one barrier per
+// exchange suffices: a lane reaches exchange g+2 (the same slot as g) only
+// after every lane of its warp arrived at the barrier of g+1, that is after
+// they all finished reading exchange g.
 constexpr int kSlot = 64;
 unsigned char g_xchg[2][1024 * kSlot];
 int g_xchg_gen[1024];
