@@ -71,9 +71,12 @@ namespace emu {
 // Lane i's `bytes` (<= 64) from `mine` land at out + i * bytes, for the 32
 // lanes of the calling warp. Collective: every lane of the warp calls it.
 void warp_allgather(const void* mine, int bytes, void* out);
-// mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 d, a, b, c: the low 13
-// bits of each tf32 operand are ignored (as the tensor core does), products
-// are exact in fp32 and are added to c in k order, rounding to fp32 each time.
+// mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 d, a, b, c: only the 19
+// tf32 bits of each operand are read (the low 13 dropped: the PTX ISA leaves
+// unrounded inputs to the hardware; kernels round with cvt.rna first),
+// products are exact in fp32 and are added to c in k order, rounding to fp32
+// each time (the reference's order; the tensor core's own order and
+// rounding differ within the tolerance the tests state).
 void mma_m16n8k8_tf32(float d[4], const uint32_t a[4], const uint32_t b[2], const float c[4]);
 // mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 (same accumulation model).
 void mma_m16n8k16_bf16(float d[4], const uint32_t a[4], const uint32_t b[2], const float c[4]);
