@@ -24,7 +24,7 @@
 #   8. prints a short table last: tests, kernels vs cuDNN, images/s of tinct
 #      and PyTorch and their ratio, parity, colorize time.
 # Full logs go to OUT_DIR (env.txt, configure.log, build.log, gpu_tests.log,
-# bench_gpu_kernels.log/.json, train_tinct.log, train_tinct_igemm.log, train_torch.log, parity.log,
+# bench_gpu_kernels.log/.json, bench_gpu_tensorcore.log, train_tinct.log, train_tinct_igemm.log, train_torch.log, parity.log,
 # colorize.log, sanitizer.log, summary.txt).
 # Through the device tool (which returns at most 8 files from $OUT):
 #   tools/gpu_check.sh /tmp/gc; tar -czf $OUT/gpu_check.tgz -C /tmp gc
@@ -154,6 +154,9 @@ if [ $CONF_RC -eq 0 ]; then
   timeout "$(tmo "${BUILD_TIMEOUT:-300}")" cmake --build "$BUILD" -j"$JOBS" --target test_gpu_kernels test_gpu_engine \
     test_gpu_color bench_gpu_kernels bench_train_step bench_model_dump tinct tinct-kbench > "$OUT/build.log" 2>&1
   BUILD_RC=$?
+  # the tensor-core GEMMs (issue 12): ctest -L gpu runs test_gpu_tensorcore too
+  [ $BUILD_RC -ne 0 ] || timeout "$(tmo 200)" cmake --build "$BUILD" -j"$JOBS" --target test_gpu_tensorcore \
+    bench_gpu_tensorcore >> "$OUT/build.log" 2>&1 || BUILD_RC=$?
 fi
 [ $BUILD_RC -eq 0 ] || { echo "build failed (rc $BUILD_RC), last lines of build.log:"; tail -30 "$OUT/build.log"; }
 fi
@@ -164,7 +167,8 @@ if [ -x "$BUILD/tests/test_gpu_kernels" ]; then
   if [ "${SKIP_BUILD:-0}" = "1" ]; then
     stamp "gpu tests (direct)"
     worst=0
-    for t in test_gpu_kernels test_gpu_engine test_gpu_color; do
+    for t in test_gpu_kernels test_gpu_engine test_gpu_color test_gpu_tensorcore; do
+      [ -x "$BUILD/tests/$t" ] || { echo "=== $t: not in the prebuilt binaries"; continue; }
       echo "=== $t"
       timeout "$(tmo 200)" "$BUILD/tests/$t"
       rc=$?
@@ -209,6 +213,10 @@ if [ -x "$BUILD/bench/bench_gpu_kernels" ]; then
     --benchmark_out="$OUT/bench_gpu_kernels.json" --benchmark_out_format=json \
     > "$OUT/bench_gpu_kernels.log" 2>&1
   BENCH_RC=$?
+fi
+if [ -x "$BUILD/bench/bench_gpu_tensorcore" ]; then
+  stamp "bench_gpu_tensorcore (iters $TINCT_BENCH_ITERS)"
+  timeout "$(tmo 120)" "$BUILD/bench/bench_gpu_tensorcore" > "$OUT/bench_gpu_tensorcore.log" 2>&1
 fi
 
 # ---- 5. training step and 512x512 forward: tinct and PyTorch -------------------------------
@@ -290,6 +298,11 @@ fi
     echo "--- kernels vs cuDNN / cuBLAS (% vendor = vendor ms / tinct ms; > 100% = tinct faster)"
     sed -n '/=== SUMMARY BEGIN ===/,/=== SUMMARY END ===/p' "$OUT/bench_gpu_kernels.log" | grep -v "=== SUMMARY"
     grep -iE "error|skipped" "$OUT/bench_gpu_kernels.log" | head -5
+  fi
+  if [ -f "$OUT/bench_gpu_tensorcore.log" ]; then
+    echo "--- tensor-core GEMM vs cuBLAS at the same precision (pct_of_cublas = cuBLAS ms / tinct ms)"
+    sed -n '/=== SUMMARY BEGIN ===/,/=== SUMMARY END ===/p' "$OUT/bench_gpu_tensorcore.log" | grep -v "=== SUMMARY"
+    grep -iE "error|no CUDA" "$OUT/bench_gpu_tensorcore.log" | head -3
   fi
   echo "--- training step, full presets, batch 64, 128x128, FP32 (images/s; ratio = tinct / PyTorch;"
   echo "    no-wino = tinct with TINCT_CONV_WINOGRAD=0, every conv by implicit GEMM)"

@@ -15,6 +15,8 @@
 #   then WORKDIR/emu_kbench runs tinct-kbench's GPU variants (at its small
 #   default shapes; --no-time) the same way.
 #   EMU_SAN="-fsanitize=address,undefined" tools/cuda_emu/build.sh /tmp/emu_asan
+#   EMU_SCHED=ahead ...: each warp runs to its next __syncthreads before the
+#     next warp starts (catches shared memory overwritten while still read)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
