@@ -20,6 +20,7 @@
 #include "models/data/pack_set.h"
 #include "models/data/prepare.h"
 #include "models/train.h"
+#include "tiny_pack.h"
 
 using namespace tinct;
 using namespace tinct::data;
@@ -361,20 +362,7 @@ TEST_CASE("missing, damaged and mismatched shards are refused by name") {
 namespace {
 
 models::TrainOptions train_options(const std::string& data, const fs::path& out, int64_t steps) {
-  models::TrainOptions o;
-  o.model.kind = "regression";
-  o.model.preset = "compact";
-  o.data = data;
-  o.out = out.string();
-  o.batch = 4;
-  o.crop = 32;
-  o.steps = steps;
-  o.holdout = 6;
-  o.eval_every = 4;
-  o.ckpt_every = 3;
-  o.log_every = 1;
-  o.threads = 2;
-  o.quiet = true;
+  models::TrainOptions o = testing::tiny_train_options("regression", data, out, steps, /*eval_every=*/4, /*ckpt_every=*/3);
   o.cache_mb = 0;  // stream
   o.shuffle_buffer = 8;
   return o;

@@ -32,21 +32,7 @@ struct TempDir : testing::TempDir {
 std::string make_pack(const fs::path& dir, int variant = 0) { return testing::make_tiny_pack(dir, variant); }
 
 models::TrainOptions options(const std::string& kind, const std::string& data, const fs::path& out, int64_t steps) {
-  models::TrainOptions o;
-  o.model.kind = kind;
-  o.model.preset = "compact";
-  o.data = data;
-  o.out = out.string();
-  o.batch = 4;
-  o.crop = 32;
-  o.steps = steps;
-  o.holdout = 6;
-  o.eval_every = 3;
-  o.ckpt_every = 2;
-  o.log_every = 1;
-  o.threads = 2;
-  o.quiet = true;
-  return o;
+  return testing::tiny_train_options(kind, data, out, steps, /*eval_every=*/3, /*ckpt_every=*/2);
 }
 
 std::map<std::string, Tensor> weights(const fs::path& file) { return load_checkpoint(file.string()).tensors; }

@@ -38,19 +38,7 @@ struct TempDir : testing::TempDir {
 std::string make_pack(const fs::path& dir, int variant = 0) { return testing::make_tiny_pack(dir, variant); }
 
 models::TrainOptions options(const std::string& kind, const std::string& data, const fs::path& out, int64_t steps) {
-  models::TrainOptions o;
-  o.model.kind = kind;
-  o.data = data;
-  o.out = out.string();
-  o.batch = 4;
-  o.crop = 32;
-  o.steps = steps;
-  o.holdout = 6;
-  o.eval_every = 2;
-  o.ckpt_every = 2;
-  o.log_every = 1;
-  o.quiet = true;
-  return o;
+  return testing::tiny_train_options(kind, data, out, steps, /*eval_every=*/2, /*ckpt_every=*/2);
 }
 
 // The whole recipe on.
