@@ -1,10 +1,24 @@
-// profile.h — NVTX ranges: each op of the engine, forward and backward, shows
-// by name in an Nsight Systems timeline (nsys profile ...) and can be picked
-// by name in Nsight Compute (ncu --nvtx --nvtx-include "conv2d/").
+// profile.h — where the time goes, per op: each op of the engine, forward
+// and backward, opens a ProfileRange with its name.
 //
-// The header-only NVTX 3 of the CUDA toolkit costs a branch per range when
-// no profiler is attached. Without the CUDA backend a range is nothing.
+// Two consumers:
+// - NVTX (CUDA builds): the range shows by name in an Nsight Systems
+//   timeline (nsys profile ...) and can be picked in Nsight Compute
+//   (ncu --nvtx --nvtx-include "conv2d/"). A branch per range when no
+//   profiler is attached.
+// - The built-in op table: with TINCT_PROFILE=1 in the environment (or
+//   profile::enable()), every range's wall time is summed per name — calls,
+//   total, self (total less the ranges opened inside it) — and the table is
+//   printed to stderr when the process exits, largest self time first.
+//   CUDA ops return before their kernels finish, so on a GPU the table
+//   shows launch times unless TINCT_PROFILE=sync, which synchronises the
+//   device at the end of each range (slower, but each op's own time).
+//   Off, a range costs one load and branch.
 #pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
 
 #ifdef TINCT_HAS_CUDA
 #include <nvtx3/nvToolsExt.h>
@@ -12,16 +26,52 @@
 
 namespace tinct {
 
+namespace profile {
+
+struct Row {
+  std::string name;
+  std::int64_t calls = 0;
+  double total_ms = 0;  // wall time inside the range
+  double self_ms = 0;   // less the ranges opened inside it (on the same thread)
+};
+
+// Whether ranges are timed (TINCT_PROFILE set, read once at start-up, or enable()).
+extern bool g_enabled;
+inline bool enabled() { return g_enabled; }
+// sync: synchronise the device at the end of each range (see the top).
+void enable(bool sync = false);
+void disable();
+void reset();
+// The table so far, largest self time first.
+std::vector<Row> table();
+// The table as text (name, calls, total ms, self ms, share of all self time).
+std::string format(const std::vector<Row>& rows);
+
+// The timing half of a ProfileRange (out of line: only runs when enabled).
+std::int64_t begin(const char* name);
+void end(std::int64_t token);
+
+}  // namespace profile
+
 class ProfileRange {
  public:
+  explicit ProfileRange(const char* name) {
 #ifdef TINCT_HAS_CUDA
-  explicit ProfileRange(const char* name) { nvtxRangePushA(name); }
-  ~ProfileRange() { nvtxRangePop(); }
-#else
-  explicit ProfileRange(const char*) {}
+    nvtxRangePushA(name);
 #endif
+    if (profile::enabled()) token_ = profile::begin(name);
+  }
+  ~ProfileRange() {
+    if (token_ >= 0) profile::end(token_);
+#ifdef TINCT_HAS_CUDA
+    nvtxRangePop();
+#endif
+  }
   ProfileRange(const ProfileRange&) = delete;
   ProfileRange& operator=(const ProfileRange&) = delete;
+
+ private:
+  std::int64_t token_ = -1;
 };
 
 }  // namespace tinct
