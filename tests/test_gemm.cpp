@@ -202,19 +202,18 @@ TEST_CASE("sgemm gives the same bits at every thread count") {
   });
 }
 
-TEST_CASE("sgemm on several threads: each way of splitting the work, against the reference and 1 thread") {
-  // gemm/cpu.cpp splits a product over the threads three ways: rows with op(B)
-  // packed once and shared (gemm_shared_b, one phase or several when op(B)
-  // exceeds its buffer), columns with op(A) repacked per thread (few rows,
-  // many columns), and the larger side (few rows). Each must match the
-  // reference and give the 1-thread bits.
+TEST_CASE("sgemm on several threads: rows and columns of C split, against the reference and 1 thread") {
+  // gemm/cpu.cpp's gemm_driver cuts C into one sub-product per thread: bands
+  // of rows (whole MR tiles) when M >= N, of columns (whole NR panels)
+  // otherwise. Each must match the reference and give the 1-thread bits,
+  // including splits that leave a thread an edge tile or several MC / NC blocks.
   const GemmCase cases[] = {
-      {false, false, 300, 500, 800, 0, 1.0f, 0.0f},   // shared op(B), KC slices in one phase
-      {true, true, 97, 61, 450, 3, -1.0f, 0.5f},      // shared op(B), odd sizes, transposes
-      {false, true, 131, 333, 257, 1, 1.0f, 1.0f},    // shared op(B), the bwd-filter transpose
-      {true, false, 57, 4097, 1100, 0, 1.0f, 0.5f},   // shared op(B), two NC blocks, two phases
-      {false, true, 20, 3000, 300, 2, 1.0f, 1.0f},    // columns, op(A) repacked per thread
-      {true, false, 30, 200, 700, 0, 2.0f, 0.0f},     // too few rows for sharing
+      {false, false, 300, 500, 800, 0, 1.0f, 0.0f},   // columns, three KC slices (avx512)
+      {true, true, 97, 61, 450, 3, -1.0f, 0.5f},      // rows, odd sizes, transposes
+      {false, true, 700, 45, 400, 1, 1.0f, 1.0f},     // rows, two MC blocks a thread; the bwd-filter transpose
+      {true, false, 57, 8300, 300, 0, 1.0f, 0.5f},    // columns, two NC blocks a thread
+      {false, true, 20, 3000, 300, 2, 1.0f, 1.0f},    // columns, one edge row tile
+      {true, false, 30, 29, 2500, 0, 2.0f, 0.0f},     // rows, a thread ending on an edge tile
   };
   const int saved = omp_get_max_threads();
   const int threads = std::max(2, saved);

@@ -36,7 +36,9 @@
 // Internal entry points for conv/cpu.cpp (namespace detail at the bottom, declared
 // in gemm/microkernels.h, not part of kernels.h): pack_a_all packs op(A) once and
 // sgemm_packed_a multiplies that packed A with any number of B matrices, so a
-// convolution packs its weights once per call instead of once per image.
+// convolution packs its weights once per call instead of once per image;
+// sgemm_b_panels takes its B panels from a producer instead of a matrix, so
+// backward-filter lowers its input straight into them.
 //
 // BENCHMARK: build target bench_cpu_gemm_conv (bench/bench_cpu_gemm_conv.cpp),
 //   ./bench_cpu_gemm_conv --benchmark_filter=sgemm
@@ -227,40 +229,32 @@ struct ASource {
   }
 };
 
-// Multiplies the rows [r0, r1) of C (r0 a multiple of MR) by one packed
-// KC x nc block of op(B) (n_panels NR panels at bpack): packs op(A) for each
-// MC block of those rows into apack (unless prepacked) and runs the
-// micro-kernel over every MR x NR tile. The inner three loops of the blocking.
-void multiply_rows(const GemmKernel& g, const ASource& a, float* apack, int r0, int r1, int pc,
-                   int kc, const float* bpack, int jc, int nc, float alpha, float beta,
-                   float* C, int ldc) {
-  const int MR = g.mr, NR = g.nr, MC = g.mc;
-  const int n_panels = ceil_div(nc, NR);
-  for (int ic = r0; ic < r1; ic += MC) {
-    const int mc = std::min(MC, r1 - ic);
-    const float* ablock;
-    if (a.prepacked) {
-      // pack_a_all stores slice pc as one block of all rows: row i starts at i*kc.
-      ablock = a.prepacked + (size_t)a.m_pad * pc + (size_t)(a.row0 + ic) * kc;
-    } else {
-      pack_a(g, a.trans, a.A, a.lda, ic, mc, pc, kc, apack);
-      ablock = apack;
-    }
-    for (int jp = 0; jp < n_panels; ++jp) {
-      const int j = jp * NR;
-      const int nr = std::min(NR, nc - j);
-      const float* bp = bpack + (size_t)jp * NR * kc;
-      for (int ir = 0; ir < mc; ir += MR) {
-        g.kernel(kc, ablock + (size_t)ir * kc, bp, C + (size_t)(ic + ir) * ldc + jc + j, ldc,
-                 alpha, beta, std::min(MR, mc - ir), nr);
-      }
-    }
+// Where the driver gets its packed B panels: packed from op(B), or produced on
+// request by a detail::BPanelSource (conv backward-filter lowers its input
+// straight into them).
+struct BSource {
+  bool trans = false;
+  const float* B = nullptr;
+  int ldb = 0;
+  const detail::BPanelSource* producer = nullptr;  // when set, B/trans/ldb are unused
+  int col0 = 0;                                     // first column of this (sub)product
+
+  void pack(const GemmKernel& g, int p0, int kc, int j0, int nr, float* d) const {
+    if (producer) producer->pack(p0, kc, col0 + j0, nr, d);
+    else pack_b_panel(g, trans, B, ldb, p0, kc, j0, nr, d);
   }
-}
+  // The same source starting n0 columns further right.
+  BSource cols_from(int n0) const {
+    BSource s = *this;
+    if (producer) s.col0 += n0;
+    else s.B += trans ? (size_t)n0 * ldb : (size_t)n0;
+    return s;
+  }
+};
 
 // The blocked loops described at the top of the file, on the calling thread.
-void gemm_serial(const GemmKernel& g, const ASource& a, bool trans_b, int M, int N, int K,
-                 float alpha, const float* B, int ldb, float beta, float* C, int ldc) {
+void gemm_serial(const GemmKernel& g, const ASource& a, const BSource& b, int M, int N, int K,
+                 float alpha, float beta, float* C, int ldc) {
   const int MR = g.mr, NR = g.nr, KC = g.kc, MC = g.mc, NC = g.nc;
   const int kc_max = std::min(K, KC);
   float* bpack = b_pack_buffer((size_t)kc_max * std::min(ceil_div(N, NR) * NR, NC));
@@ -271,105 +265,59 @@ void gemm_serial(const GemmKernel& g, const ASource& a, bool trans_b, int M, int
     const int n_panels = ceil_div(nc, NR);
     for (int pc = 0; pc < K; pc += KC) {
       const int kc = std::min(KC, K - pc);
+      const float beta_pc = pc == 0 ? beta : 1.0f;
       for (int jp = 0; jp < n_panels; ++jp) {
-        pack_b_panel(g, trans_b, B, ldb, pc, kc, jc + jp * NR, std::min(NR, nc - jp * NR),
-                     bpack + (size_t)jp * NR * kc);
+        b.pack(g, pc, kc, jc + jp * NR, std::min(NR, nc - jp * NR), bpack + (size_t)jp * NR * kc);
       }
-      multiply_rows(g, a, apack, 0, M, pc, kc, bpack, jc, nc, alpha, pc == 0 ? beta : 1.0f, C,
-                    ldc);
-    }
-  }
-}
-
-// The most floats of packed op(B) that the threads of gemm_shared_b pack
-// between two barriers (16 MiB): as many KC slices of an NC block as fit, so a
-// GEMM of up to 1024 x 4096 (K x N) packs all of op(B) in one phase and waits
-// at one barrier, not one per KC slice. The slices wait in L3 (or memory)
-// until their turn, as the one NC block of the serial loops does.
-constexpr size_t kSharedBFloats = (size_t)4 << 20;
-
-// Rows of C split over the threads, op(B) packed once for all of them (the
-// BLIS scheme): the threads pack a group of KC x NC blocks of op(B) together,
-// each its share of the NR panels, into one buffer; after a barrier each
-// multiplies its own rows by all of it, packing its own blocks of op(A); a
-// second barrier before the buffer is refilled. Splitting C instead into
-// independent sub-products (gemm_driver's other schemes, no barrier) makes
-// every thread pack all of op(B): at 512^3 on 2 threads that is a tenth of each
-// thread's time. The tile grid, the KC slices and so every sum are those of
-// gemm_serial: the result does not depend on the thread count.
-void gemm_shared_b(const GemmKernel& g, const ASource& a, bool trans_b, int M, int N, int K,
-                   float alpha, const float* B, int ldb, float beta, float* C, int ldc,
-                   int nthreads) {
-  const int MR = g.mr, NR = g.nr, KC = g.kc, NC = g.nc;
-  const int nc_max = std::min(ceil_div(N, NR) * NR, NC);
-  const int kc_max = std::min(K, KC);
-  // KC slices packed per phase: the whole depth where it fits the budget.
-  const int slices = std::max(1, std::min(ceil_div(K, KC), (int)(kSharedBFloats / ((size_t)KC * nc_max))));
-  float* bpack = b_pack_buffer((size_t)slices * kc_max * nc_max);  // the calling thread's, shared
-  const int units = ceil_div(M, MR);
-#pragma omp parallel num_threads(nthreads)
-  {
-    const int nt = omp_get_num_threads(), t = omp_get_thread_num();
-    const int r0 = std::min(M, (int)((long)units * t / nt) * MR);
-    const int r1 = std::min(M, (int)((long)units * (t + 1) / nt) * MR);
-    float* apack = a.prepacked || r0 >= r1
-                       ? nullptr
-                       : a_pack_buffer((size_t)std::min(ceil_div(r1 - r0, MR) * MR, g.mc) * kc_max);
-    for (int jc = 0; jc < N; jc += NC) {
-      const int nc = std::min(NC, N - jc);
-      const int n_panels = ceil_div(nc, NR);
-      for (int pc0 = 0; pc0 < K; pc0 += slices * KC) {
-        const int pc1 = std::min(K, pc0 + slices * KC);
-        // Slice pc sits at bpack + (pc - pc0) * nc_max, panel jp of it jp*NR*kc further.
-        const int jobs = ceil_div(pc1 - pc0, KC) * n_panels;
-#pragma omp for schedule(static)
-        for (int job = 0; job < jobs; ++job) {
-          const int pc = pc0 + job / n_panels * KC, jp = job % n_panels;
-          const int kc = std::min(KC, K - pc);
-          pack_b_panel(g, trans_b, B, ldb, pc, kc, jc + jp * NR, std::min(NR, nc - jp * NR),
-                       bpack + (size_t)(pc - pc0) * nc_max + (size_t)jp * NR * kc);
-        }  // (implied barrier: the block is packed)
-        for (int pc = pc0; pc < pc1; pc += KC) {
-          if (r0 < r1)
-            multiply_rows(g, a, apack, r0, r1, pc, std::min(KC, K - pc),
-                          bpack + (size_t)(pc - pc0) * nc_max, jc, nc, alpha,
-                          pc == 0 ? beta : 1.0f, C, ldc);
+      for (int ic = 0; ic < M; ic += MC) {
+        const int mc = std::min(MC, M - ic);
+        const float* ablock;
+        if (a.prepacked) {
+          // pack_a_all stores slice pc as one block of all rows: row i starts at i*kc.
+          ablock = a.prepacked + (size_t)a.m_pad * pc + (size_t)(a.row0 + ic) * kc;
+        } else {
+          pack_a(g, a.trans, a.A, a.lda, ic, mc, pc, kc, apack);
+          ablock = apack;
         }
-#pragma omp barrier
+        for (int jp = 0; jp < n_panels; ++jp) {
+          const int j = jp * NR;
+          const int nr = std::min(NR, nc - j);
+          const float* bp = bpack + (size_t)jp * NR * kc;
+          for (int ir = 0; ir < mc; ir += MR) {
+            g.kernel(kc, ablock + (size_t)ir * kc, bp, C + (size_t)(ic + ir) * ldc + jc + j, ldc,
+                     alpha, beta_pc, std::min(MR, mc - ir), nr);
+          }
+        }
       }
     }
   }
 }
 
-// Splits the product over the threads. Rows of C with op(B) packed once and
-// shared (gemm_shared_b) wherever each thread gets a couple of row tiles;
-// otherwise C is cut into one independent sub-product per thread, each run by
-// gemm_serial with its own packing buffers and no barrier inside, at the price
-// of packing the operand that the parts share once per thread:
+// Splits C into one independent sub-product per thread, each run by
+// gemm_serial with its own packing buffers. There is no barrier inside: on a
+// machine shared with other work, a thread that loses its core for a while
+// delays only its own part, where a barrier per KC slice would stall everyone.
+// The price is packing the operand that the parts share once per thread:
 //   split rows of C    -> every thread packs all of op(B);
 //   split columns of C -> every thread packs all of op(A) (free if prepacked).
-// That is the better choice where op(A) is prepacked (conv weights) or small
-// next to op(B) (few rows, many columns). The sums for each C element are the
-// same whichever split is used, so the result does not depend on the thread
-// count.
-void gemm_driver(const GemmKernel& g, const ASource& a, bool trans_b, int M, int N, int K,
-                 float alpha, const float* B, int ldb, float beta, float* C, int ldc) {
+// The sums for each C element are the same whichever split is used, so the
+// result does not depend on the thread count. (Rows of C sharing one packed
+// op(B), the BLIS way, with a barrier after each packed block, was measured
+// 2026-12-05 on a 2-core Intel Xeon, AVX-512, idle: 0.92x this scheme's
+// GFLOP/s at 512^3 and 0.98x at 1024^3, the two barriers with
+// OMP_WAIT_POLICY=passive costing more than half of op(B)'s packing saves.)
+void gemm_driver(const GemmKernel& g, const ASource& a, const BSource& b, int M, int N, int K,
+                 float alpha, float beta, float* C, int ldc) {
   int nthreads = omp_in_parallel() ? 1 : omp_get_max_threads();
   if (2.0 * M * N * K < kMinParallelFlops) nthreads = 1;
   nthreads = std::min(nthreads, std::max(ceil_div(M, g.mr), ceil_div(N, g.nr)));
   if (nthreads <= 1) {
-    gemm_serial(g, a, trans_b, M, N, K, alpha, B, ldb, beta, C, ldc);
-    return;
-  }
-  const bool wide = N >= nthreads * 4 * g.nr;  // every thread gets 4 column panels or more
-  const bool a_cheap = a.prepacked || (wide && (long)M * 8 <= N);
-  if (!a_cheap && ceil_div(M, g.mr) >= 2 * nthreads) {
-    gemm_shared_b(g, a, trans_b, M, N, K, alpha, B, ldb, beta, C, ldc, nthreads);
+    gemm_serial(g, a, b, M, N, K, alpha, beta, C, ldc);
     return;
   }
   // Split the larger side (the smaller shared operand is repacked); with A
   // prepacked, columns cost nothing extra as long as each part is wide enough.
-  const bool split_rows = a.prepacked ? !wide : !a_cheap && M >= N;
+  const bool split_rows = a.prepacked ? N < nthreads * 4 * g.nr : M >= N;
   const int unit = split_rows ? g.mr : g.nr, extent = split_rows ? M : N;
   const int units = ceil_div(extent, unit);
 #pragma omp parallel for num_threads(nthreads) schedule(static)
@@ -378,11 +326,10 @@ void gemm_driver(const GemmKernel& g, const ASource& a, bool trans_b, int M, int
     const int end = std::min(extent, (int)((long)units * (t + 1) / nthreads) * unit);
     if (begin >= end) continue;
     if (split_rows) {
-      gemm_serial(g, a.rows_from(begin), trans_b, end - begin, N, K, alpha, B, ldb, beta,
+      gemm_serial(g, a.rows_from(begin), b, end - begin, N, K, alpha, beta,
                   C + (size_t)begin * ldc, ldc);
     } else {
-      const float* Bt = B + (trans_b ? (size_t)begin * ldb : (size_t)begin);
-      gemm_serial(g, a, trans_b, M, end - begin, K, alpha, Bt, ldb, beta, C + begin, ldc);
+      gemm_serial(g, a, b.cols_from(begin), M, end - begin, K, alpha, beta, C + begin, ldc);
     }
   }
 }
@@ -408,7 +355,29 @@ void sgemm_with(const GemmKernel& g, bool trans_a, bool trans_b, int M, int N, i
   }
   ASource a;
   a.trans = trans_a, a.A = A, a.lda = lda;
-  gemm_driver(g, a, trans_b, M, N, K, alpha, B, ldb, beta, C, ldc);
+  BSource b;
+  b.trans = trans_b, b.B = B, b.ldb = ldb;
+  gemm_driver(g, a, b, M, N, K, alpha, beta, C, ldc);
+}
+
+void sgemm_b_panels(const GemmKernel& g, bool trans_a, int M, int N, int K, float alpha,
+                    const float* A, int lda, const BPanelSource& producer, float beta, float* C,
+                    int ldc) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0 || alpha == 0.0f) {
+    scale_c(M, N, beta, C, ldc);
+    return;
+  }
+  ASource a;
+  a.trans = trans_a, a.A = A, a.lda = lda;
+  BSource b;
+  b.producer = &producer;
+  gemm_driver(g, a, b, M, N, K, alpha, beta, C, ldc);
+}
+
+void pack_b_panel_transposed(const GemmKernel& g, const float* src, int ld, int kc, int nr,
+                             float* dst) {
+  pack_b_panel(g, true, src, ld, 0, kc, 0, nr, dst);
 }
 
 size_t packed_a_size(const GemmKernel& g, int M, int K) {
@@ -439,7 +408,9 @@ void sgemm_packed_a(const GemmKernel& g, int M, int N, int K, float alpha, const
   }
   ASource a;
   a.prepacked = packed_a, a.m_pad = ceil_div(M, g.mr) * g.mr;
-  gemm_driver(g, a, trans_b, M, N, K, alpha, B, ldb, beta, C, ldc);
+  BSource b;
+  b.trans = trans_b, b.B = B, b.ldb = ldb;
+  gemm_driver(g, a, b, M, N, K, alpha, beta, C, ldc);
 }
 
 }  // namespace detail
