@@ -303,9 +303,10 @@ void gemm_serial(const GemmKernel& g, const ASource& a, const BSource& b, int M,
 // The sums for each C element are the same whichever split is used, so the
 // result does not depend on the thread count. (Rows of C sharing one packed
 // op(B), the BLIS way, with a barrier after each packed block, was measured
-// 2026-12-05 on a 2-core Intel Xeon, AVX-512, idle: 0.92x this scheme's
-// GFLOP/s at 512^3 and 0.98x at 1024^3, the two barriers with
-// OMP_WAIT_POLICY=passive costing more than half of op(B)'s packing saves.)
+// 2026-12-05 on a 2-core Intel Xeon, AVX-512, load 1-2, 2 threads: tinct /
+// OpenBLAS 0.96 -> 0.93 at 512^3 and 0.91 -> 0.88 at 1024^3 (medians of 6-10),
+// the barriers with OMP_WAIT_POLICY=passive costing more than half of op(B)'s
+// packing saves; it was not kept.)
 void gemm_driver(const GemmKernel& g, const ASource& a, const BSource& b, int M, int N, int K,
                  float alpha, float beta, float* C, int ldc) {
   int nthreads = omp_in_parallel() ? 1 : omp_get_max_threads();
