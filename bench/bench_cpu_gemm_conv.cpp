@@ -26,8 +26,9 @@
 // 12) does not know processors newer than it (an Intel Xeon of model 207, AMD
 // Zen 4) and falls back to its SSE3 "Prescott" kernels, 5-7x slower than its
 // AVX-512 ones: then the benchmark re-runs itself with OPENBLAS_CORETYPE set
-// to the widest core this processor runs (SkylakeX for AVX-512, Haswell for
-// AVX2), and says so. Set OPENBLAS_CORETYPE yourself to choose another.
+// to the widest core this processor runs (Cooperlake for AVX-512 with BF16,
+// SkylakeX for AVX-512, Haswell for AVX2), and says so. Set OPENBLAS_CORETYPE
+// yourself to choose another.
 // On a machine shared with other work, interleave tinct and OpenBLAS and
 // repeat, so both see the same disturbance (what bench/RESULTS.md used):
 //   ./bench_cpu_gemm_conv --benchmark_repetitions=5
@@ -363,9 +364,14 @@ BENCHMARK_TEMPLATE(BM_conv_openblas, kBwdFilter)->Name("conv_bwd_filter/im2col+o
 void use_a_fitting_openblas_core(char** argv) {
   const std::string core = openblas_get_corename();
   if (core != "Prescott" || std::getenv("OPENBLAS_CORETYPE")) return;
-  const char* fit = cpu::cpu_kernels_supported(cpu::CpuKernels::Avx512) ? "SkylakeX"
-                    : cpu::cpu_kernels_supported(cpu::CpuKernels::Avx2) ? "Haswell"
-                                                                          : nullptr;
+  const char* fit = nullptr;
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  if (cpu::cpu_kernels_supported(cpu::CpuKernels::Avx512))
+    fit = __builtin_cpu_supports("avx512bf16") ? "Cooperlake" : "SkylakeX";
+  else if (cpu::cpu_kernels_supported(cpu::CpuKernels::Avx2))
+    fit = "Haswell";
+#endif
   if (!fit) return;
   std::printf("OpenBLAS chose its Prescott (SSE3) kernels for this processor; "
               "re-running with OPENBLAS_CORETYPE=%s\n", fit);
