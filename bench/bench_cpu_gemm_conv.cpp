@@ -21,7 +21,14 @@
 //   ./bench_cpu_gemm_conv --benchmark_filter=sgemm
 //   TINCT_BENCH_BATCH=16 ./bench_cpu_gemm_conv    # smaller conv batch (default 64)
 //   TINCT_CPU_KERNELS=avx2 ./bench_cpu_gemm_conv  # another kernel set than the best
-// The kernel set in use is printed first and in the context (tinct_cpu_kernels).
+// The kernel set in use is printed first and in the context (tinct_cpu_kernels),
+// and so is the core OpenBLAS picked (openblas_core). OpenBLAS 0.3.21 (Debian
+// 12) does not know processors newer than it (an Intel Xeon of model 207, AMD
+// Zen 4) and falls back to its SSE3 "Prescott" kernels, 5-7x slower than its
+// AVX-512 ones: then the benchmark re-runs itself with OPENBLAS_CORETYPE set
+// to the widest core this processor runs (Cooperlake for AVX-512 with BF16,
+// SkylakeX for AVX-512, Haswell for AVX2), and says so. Set OPENBLAS_CORETYPE
+// yourself to choose another.
 // On a machine shared with other work, interleave tinct and OpenBLAS and
 // repeat, so both see the same disturbance (what bench/RESULTS.md used):
 //   ./bench_cpu_gemm_conv --benchmark_repetitions=5
@@ -34,7 +41,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <random>
+#include <string>
 #include <vector>
+#if TINCT_HAVE_OPENBLAS
+#include <unistd.h>
+#endif
 
 #include "kernels/kernels.h"
 
@@ -346,9 +357,39 @@ BENCHMARK_TEMPLATE(BM_conv_tinct, kBwdFilter)->Name("conv_bwd_filter/tinct")->Ap
 BENCHMARK_TEMPLATE(BM_conv_openblas, kBwdFilter)->Name("conv_bwd_filter/im2col+openblas")->Apply(conv_args);
 #endif
 
+#if TINCT_HAVE_OPENBLAS
+// OpenBLAS reads OPENBLAS_CORETYPE when it is loaded, before main: to change
+// its core the process has to start again. Returns only when no restart is
+// needed (or it failed).
+void use_a_fitting_openblas_core(char** argv) {
+  const std::string core = openblas_get_corename();
+  if (core != "Prescott" || std::getenv("OPENBLAS_CORETYPE")) return;
+  const char* fit = nullptr;
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  if (cpu::cpu_kernels_supported(cpu::CpuKernels::Avx512))
+    fit = __builtin_cpu_supports("avx512bf16") ? "Cooperlake" : "SkylakeX";
+  else if (cpu::cpu_kernels_supported(cpu::CpuKernels::Avx2))
+    fit = "Haswell";
+#endif
+  if (!fit) return;
+  std::printf("OpenBLAS chose its Prescott (SSE3) kernels for this processor; "
+              "re-running with OPENBLAS_CORETYPE=%s\n", fit);
+  std::fflush(stdout);
+  setenv("OPENBLAS_CORETYPE", fit, 1);
+  execv("/proc/self/exe", argv);
+  std::perror("execv /proc/self/exe: going on with Prescott");
+}
+#endif
+
 }  // namespace
 
 int main(int argc, char** argv) {
+#if TINCT_HAVE_OPENBLAS
+  use_a_fitting_openblas_core(argv);
+  std::printf("openblas core: %s\n", openblas_get_corename());
+  benchmark::AddCustomContext("openblas_core", openblas_get_corename());
+#endif
   // The kernel set tinct runs (TINCT_CPU_KERNELS=avx512|avx2|generic forces one).
   const char* isa = cpu::cpu_kernels_name(cpu::cpu_kernels());
   std::printf("tinct cpu kernels: %s\n", isa);

@@ -229,6 +229,11 @@ TEST_CASE("fast conv2d matches the reference at awkward shapes, 1 thread and all
       {5, 600, 4, 4, 8, 1, 1, 1, 1, 0, 0, 1, 1, false},
       {3, 512, 20, 20, 8, 3, 3, 1, 1, 1, 1, 1, 1, true},
       {3, 4096, 20, 20, 4, 1, 1, 1, 1, 0, 0, 1, 1, true},
+      // bwd_filter's lowering runs inside the GEMM's packing, one B panel at a
+      // time: a GEMM split by rows (more filters than taps) has each thread
+      // lower all panels; an odd tap count leaves a partial panel.
+      {1, 2, 48, 40, 64, 3, 3, 1, 1, 1, 1, 1, 1, true},
+      {2, 3, 41, 37, 70, 3, 3, 2, 2, 1, 1, 2, 2, false},
   };
   const int saved = omp_get_max_threads();
   for_each_kernel_set([&] {

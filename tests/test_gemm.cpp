@@ -5,7 +5,8 @@
 // Every transpose combination at sizes that are not multiples of any register
 // tile (6x16, 14x32), sizes that cross every set's KC / MC / NC cache blocks,
 // padded leading dimensions (the padding must stay untouched), beta == 0 on a
-// C full of NaN (C must not be read), and thread-count independence.
+// C full of NaN (C must not be read), each way of splitting a product over
+// threads, and thread-count independence.
 #include <omp.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -199,6 +200,44 @@ TEST_CASE("sgemm gives the same bits at every thread count") {
     CHECK(std::memcmp(C1.data(), C2.data(), C1.size() * sizeof(float)) == 0);
     CHECK(std::memcmp(C2.data(), C3.data(), C2.size() * sizeof(float)) == 0);
   });
+}
+
+TEST_CASE("sgemm on several threads: rows and columns of C split, against the reference and 1 thread") {
+  // gemm/cpu.cpp's gemm_driver cuts C into one sub-product per thread: bands
+  // of rows (whole MR tiles) when M >= N, of columns (whole NR panels)
+  // otherwise. Each must match the reference and give the 1-thread bits,
+  // including splits that leave a thread an edge tile or several MC / NC blocks.
+  const GemmCase cases[] = {
+      {false, false, 300, 500, 800, 0, 1.0f, 0.0f},   // columns, three KC slices (avx512)
+      {true, true, 97, 61, 450, 3, -1.0f, 0.5f},      // rows, odd sizes, transposes
+      {false, true, 700, 45, 400, 1, 1.0f, 1.0f},     // rows, two MC blocks a thread; the bwd-filter transpose
+      {true, false, 57, 8300, 300, 0, 1.0f, 0.5f},    // columns, two NC blocks a thread
+      {false, true, 20, 3000, 300, 2, 1.0f, 1.0f},    // columns, one edge row tile
+      {true, false, 30, 29, 2500, 0, 2.0f, 0.0f},     // rows, a thread ending on an edge tile
+  };
+  const int saved = omp_get_max_threads();
+  const int threads = std::max(2, saved);
+  for_each_kernel_set([&] {
+    uint32_t seed = 3000;
+    for (const auto& c : cases) {
+      omp_set_num_threads(threads);
+      CHECK(run_case(c, seed += 7));
+      // The same product at 1 thread and at `threads`: bit for bit.
+      const int lda = c.ta ? c.M : c.K, ldb = c.tb ? c.K : c.N;
+      const auto A = kcheck::random_vec((size_t)c.M * c.K, seed), B = kcheck::random_vec((size_t)c.K * c.N, seed + 1);
+      const auto C0 = kcheck::random_vec((size_t)c.M * c.N, seed + 2);
+      std::vector<float> C1 = C0, Cn = C0;
+      omp_set_num_threads(1);
+      cpu::sgemm(c.ta, c.tb, c.M, c.N, c.K, c.alpha, A.data(), lda, B.data(), ldb, c.beta, C1.data(), c.N);
+      omp_set_num_threads(threads);
+      cpu::sgemm(c.ta, c.tb, c.M, c.N, c.K, c.alpha, A.data(), lda, B.data(), ldb, c.beta, Cn.data(), c.N);
+      size_t differ = 0;
+      for (size_t i = 0; i < C1.size(); ++i) differ += C1[i] != Cn[i];
+      if (differ) std::printf("  %zu of %zu elements differ between 1 and %d threads\n", differ, C1.size(), threads);
+      CHECK(differ == 0);
+    }
+  });
+  omp_set_num_threads(saved);
 }
 
 TEST_CASE("sgemm with K == 0 or alpha == 0 only scales C by beta") {

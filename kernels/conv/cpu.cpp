@@ -23,7 +23,11 @@
 //     GEMMs whose depth is a multiple of KC whatever the image size (chunks
 //     span images: dY columns gathered, each image's part lowered beside the
 //     last), so dW, the operand every chunk reuses, is read and written once
-//     per full KC slice, as W is packed once in fwd.
+//     per full KC slice, as W is packed once in fwd; and its col^T is never
+//     stored: the GEMM asks for its B panels one at a time (FilterPanels)
+//     and each is lowered into a small block in L1 and transposed from there
+//     (detail::sgemm_b_panels), instead of a 7 MiB col written to L3 and read
+//     back transposed.
 // A 1x1 convolution with stride 1 and no padding needs no lowering: col is the
 // image itself ([C, H*W]) and dx_n is the GEMM output directly.
 //
@@ -89,6 +93,10 @@ std::vector<float>& partial_workspace() {  // private dW per thread, the calling
   thread_local std::vector<float> v;
   return v;
 }
+std::vector<float>& panel_workspace() {  // one lowered B panel of bwd_filter, per thread
+  thread_local std::vector<float> v;
+  return v;
+}
 
 // A 1x1, stride 1, unpadded convolution: P == H, Q == W and col == x.
 bool is_pointwise(const Conv2dParams& p) {
@@ -112,8 +120,8 @@ int strip_width(const GemmKernel& g, int CRS, int PQ) {
 // cut as one stream (t = n*PQ + j) into chunks that may span images: each
 // chunk is one GEMM of depth `width`, a multiple of the kernel's KC, so every
 // KC slice is full however small the image (an 8x8 layer would otherwise run
-// GEMMs 64 deep, reading and writing all of dW every 64 pixels), and its
-// lowered columns stay about kStripBytes.
+// GEMMs 64 deep, reading and writing all of dW every 64 pixels), and the dY
+// columns a chunk spanning images gathers stay small.
 int filter_chunk_width(const GemmKernel& g, int CRS) {
   const int want = (int)(kStripBytes / (sizeof(float) * CRS));
   return std::max(1, want / g.kc) * g.kc;
@@ -130,7 +138,7 @@ void valid_range(int size, int out, int stride, int offset, int* lo, int* hi) {
 }
 
 // The lowering of output pixels [j0, j1) (j = p*Q + q) for col rows [row0,
-// row1) (row = (c*R + r)*S + s): col[row*ld + (j - j0)] = x[c, h, w] or 0.
+// row1) (row = (c*R + r)*S + s): col[(row - row0)*ld + (j - j0)] = x[c, h, w] or 0.
 void im2col_block(const Conv2dParams& p, const float* x, int row0, int row1, int j0, int j1,
                   float* col, size_t ld) {
   for (int row = row0; row < row1; ++row) {
@@ -138,7 +146,7 @@ void im2col_block(const Conv2dParams& p, const float* x, int row0, int row1, int
     const int w_off = s * p.dil_w - p.pad_w;  // input column = q*stride_w + w_off
     int q_lo, q_hi;
     valid_range(p.W, p.Q, p.stride_w, w_off, &q_lo, &q_hi);
-    float* dst = col + (size_t)row * ld;
+    float* dst = col + (size_t)(row - row0) * ld;
     for (int j = j0; j < j1;) {  // one output row p at a time: [q0, q1) of it
       const int op = j / p.Q, q0 = j % p.Q, q1 = std::min(p.Q, q0 + (j1 - j));
       float* d = dst + (j - j0) - q0;  // d[q] is output (op, q)
@@ -227,8 +235,8 @@ void lower(const Conv2dParams& p, const float* x, int j0, int nj, float* col, bo
 #pragma omp parallel
   {
     const int nt = omp_get_num_threads(), t = omp_get_thread_num();
-    im2col_block(p, x, (int)((long)rows * t / nt), (int)((long)rows * (t + 1) / nt), j0, j0 + nj,
-                 col, ld);
+    const int r0 = (int)((long)rows * t / nt), r1 = (int)((long)rows * (t + 1) / nt);
+    im2col_block(p, x, r0, r1, j0, j0 + nj, col + (size_t)r0 * ld, ld);
   }
 }
 
@@ -464,6 +472,43 @@ void conv_transpose2d_fwd_fused(const Conv2dParams& p, const float* x, const flo
   bwd_data(p, x, w, y, &e);
 }
 
+namespace {
+
+// The B operand of one backward-filter GEMM, op(B) = col^T over the pixels
+// [t0, t0 + depth) of the batch's pixel stream, produced panel by panel as the
+// GEMM packs it: the panel's NR rows of col (filter taps) are lowered for its
+// KC pixels into a small per-thread block (48 KiB at most: in L1 / L2), then
+// transposed into the panel. Lowering the chunk's whole col first (CRS x 384
+// floats, 7 MiB for 512 channels 3x3) wrote it out to L3 and read it back
+// for the packing's transpose.
+class FilterPanels final : public detail::BPanelSource {
+ public:
+  FilterPanels(const GemmKernel& g, const Conv2dParams& p, const float* x, long t0)
+      : g_(g), p_(p), x_(x), t0_(t0) {}
+
+  void pack(int p0, int kc, int j0, int nr, float* dst) const override {
+    const int PQ = p_.P * p_.Q;
+    const size_t x_img = (size_t)p_.C * p_.H * p_.W;
+    float* block = grow(panel_workspace(), (size_t)nr * kc);  // col[j0:j0+nr, pixels], row stride kc
+    const long first = t0_ + p0, last = first + kc;
+    for (long t = first; t < last;) {  // a piece of the pixels per image they span
+      const int n = (int)(t / PQ), j = (int)(t % PQ);
+      const int len = (int)std::min<long>(PQ - j, last - t);
+      im2col_block(p_, x_ + n * x_img, j0, j0 + nr, j, j + len, block + (t - first), kc);
+      t += len;
+    }
+    detail::pack_b_panel_transposed(g_, block, kc, kc, nr, dst);
+  }
+
+ private:
+  const GemmKernel& g_;
+  const Conv2dParams& p_;
+  const float* x_;
+  long t0_;
+};
+
+}  // namespace
+
 void conv2d_bwd_filter(const Conv2dParams& p, const float* x, const float* dy, float* dw, float* db) {
   const int CRS = p.C * p.R * p.S, PQ = p.P * p.Q;
   const size_t x_img = (size_t)p.C * p.H * p.W, y_img = (size_t)p.K * PQ;
@@ -488,46 +533,43 @@ void conv2d_bwd_filter(const Conv2dParams& p, const float* x, const float* dy, f
   // dst = beta * dst + dY[:, t0:t1] * col[:, t0:t1]^T over pixels [t0, t1) of
   // the batch's pixel stream (t = n*PQ + j), one GEMM per chunk of `width`.
   // A chunk inside one image reads dY (and, pointwise, x) in place; one that
-  // spans images gathers its dY columns and lowers each image's part of it
-  // side by side.
-  auto run_range = [&](long t0, long t1, bool parallel_inside, float* dst, float beta) {
+  // spans images gathers its dY columns (and, pointwise, x's) side by side.
+  // Otherwise col^T is never stored: the GEMM's B panels are lowered on request
+  // (FilterPanels).
+  auto run_range = [&](long t0, long t1, float* dst, float beta) {
     for (long c0 = t0; c0 < t1; c0 += width) {
       const int nj = (int)std::min<long>(width, t1 - c0);
       const int n0 = (int)(c0 / PQ), j0 = (int)(c0 % PQ);
-      const float *a, *b;
-      int lda, ldb;
+      const float *a, *b = nullptr;
+      int lda, ldb = 0;
       if (j0 + nj <= PQ) {
-        const float* xn = x + n0 * x_img;
         a = dy + n0 * y_img + j0, lda = PQ;
-        if (pointwise) {
-          b = xn + j0, ldb = PQ;
-        } else {
-          float* col = grow(col_workspace(), (size_t)CRS * nj);
-          lower(p, xn, j0, nj, col, parallel_inside);
-          b = col, ldb = nj;
-        }
+        if (pointwise) b = x + n0 * x_img + j0, ldb = PQ;
       } else {
         float* dyb = grow(dy_workspace(), (size_t)p.K * nj);
-        float* col = grow(col_workspace(), (size_t)CRS * nj);
+        float* col = pointwise ? grow(col_workspace(), (size_t)CRS * nj) : nullptr;
         for (long t = c0; t < c0 + nj;) {
           const int n = (int)(t / PQ), j = (int)(t % PQ);
           const int len = (int)std::min<long>(PQ - j, c0 + nj - t), off = (int)(t - c0);
           for (int k = 0; k < p.K; ++k)
             std::memcpy(dyb + (size_t)k * nj + off, dy + n * y_img + (size_t)k * PQ + j,
                         sizeof(float) * len);
-          if (pointwise) {
+          if (pointwise)
             for (int c = 0; c < p.C; ++c)
               std::memcpy(col + (size_t)c * nj + off, x + n * x_img + (size_t)c * PQ + j,
                           sizeof(float) * len);
-          } else {
-            lower(p, x + n * x_img, j, len, col + off, parallel_inside, nj);
-          }
           t += len;
         }
-        a = dyb, lda = nj, b = col, ldb = nj;
+        a = dyb, lda = nj;
+        if (pointwise) b = col, ldb = nj;
       }
-      detail::sgemm_with(g, false, true, p.K, CRS, nj, 1.0f, a, lda, b, ldb,
-                         c0 == t0 ? beta : 1.0f, dst, CRS);
+      const float beta_c = c0 == t0 ? beta : 1.0f;
+      if (pointwise) {
+        detail::sgemm_with(g, false, true, p.K, CRS, nj, 1.0f, a, lda, b, ldb, beta_c, dst, CRS);
+      } else {
+        const FilterPanels panels(g, p, x, c0);
+        detail::sgemm_b_panels(g, false, p.K, CRS, nj, 1.0f, a, lda, panels, beta_c, dst, CRS);
+      }
     }
   };
 
@@ -537,7 +579,7 @@ void conv2d_bwd_filter(const Conv2dParams& p, const float* x, const float* dy, f
   // private dW per thread, then summed in thread order.
   const int bt = nt > 1 && total >= 2L * nt * width ? nt : 1;
   if (bt <= 1) {
-    run_range(0, total, nt > 1, dw, 1.0f);
+    run_range(0, total, dw, 1.0f);
     return;
   }
   // Each thread's range is whole chunks (so a range starting inside an image
@@ -550,7 +592,7 @@ void conv2d_bwd_filter(const Conv2dParams& p, const float* x, const float* dy, f
     float* part = parts + w_size * t;
     const long t0 = std::min(total, chunks * t / bt * width);
     const long t1 = std::min(total, chunks * (t + 1) / bt * width);
-    if (t0 < t1) run_range(t0, t1, false, part, 0.0f);
+    if (t0 < t1) run_range(t0, t1, part, 0.0f);
     else std::fill(part, part + w_size, 0.0f);  // this thread got no pixels
 #pragma omp barrier
 #pragma omp for schedule(static)

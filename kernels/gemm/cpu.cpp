@@ -36,7 +36,9 @@
 // Internal entry points for conv/cpu.cpp (namespace detail at the bottom, declared
 // in gemm/microkernels.h, not part of kernels.h): pack_a_all packs op(A) once and
 // sgemm_packed_a multiplies that packed A with any number of B matrices, so a
-// convolution packs its weights once per call instead of once per image.
+// convolution packs its weights once per call instead of once per image;
+// sgemm_b_panels takes its B panels from a producer instead of a matrix, so
+// backward-filter lowers its input straight into them.
 //
 // BENCHMARK: build target bench_cpu_gemm_conv (bench/bench_cpu_gemm_conv.cpp),
 //   ./bench_cpu_gemm_conv --benchmark_filter=sgemm
@@ -227,9 +229,32 @@ struct ASource {
   }
 };
 
+// Where the driver gets its packed B panels: packed from op(B), or produced on
+// request by a detail::BPanelSource (conv backward-filter lowers its input
+// straight into them).
+struct BSource {
+  bool trans = false;
+  const float* B = nullptr;
+  int ldb = 0;
+  const detail::BPanelSource* producer = nullptr;  // when set, B/trans/ldb are unused
+  int col0 = 0;                                     // first column of this (sub)product
+
+  void pack(const GemmKernel& g, int p0, int kc, int j0, int nr, float* d) const {
+    if (producer) producer->pack(p0, kc, col0 + j0, nr, d);
+    else pack_b_panel(g, trans, B, ldb, p0, kc, j0, nr, d);
+  }
+  // The same source starting n0 columns further right.
+  BSource cols_from(int n0) const {
+    BSource s = *this;
+    if (producer) s.col0 += n0;
+    else s.B += trans ? (size_t)n0 * ldb : (size_t)n0;
+    return s;
+  }
+};
+
 // The blocked loops described at the top of the file, on the calling thread.
-void gemm_serial(const GemmKernel& g, const ASource& a, bool trans_b, int M, int N, int K,
-                 float alpha, const float* B, int ldb, float beta, float* C, int ldc) {
+void gemm_serial(const GemmKernel& g, const ASource& a, const BSource& b, int M, int N, int K,
+                 float alpha, float beta, float* C, int ldc) {
   const int MR = g.mr, NR = g.nr, KC = g.kc, MC = g.mc, NC = g.nc;
   const int kc_max = std::min(K, KC);
   float* bpack = b_pack_buffer((size_t)kc_max * std::min(ceil_div(N, NR) * NR, NC));
@@ -242,8 +267,7 @@ void gemm_serial(const GemmKernel& g, const ASource& a, bool trans_b, int M, int
       const int kc = std::min(KC, K - pc);
       const float beta_pc = pc == 0 ? beta : 1.0f;
       for (int jp = 0; jp < n_panels; ++jp) {
-        pack_b_panel(g, trans_b, B, ldb, pc, kc, jc + jp * NR, std::min(NR, nc - jp * NR),
-                     bpack + (size_t)jp * NR * kc);
+        b.pack(g, pc, kc, jc + jp * NR, std::min(NR, nc - jp * NR), bpack + (size_t)jp * NR * kc);
       }
       for (int ic = 0; ic < M; ic += MC) {
         const int mc = std::min(MC, M - ic);
@@ -277,14 +301,19 @@ void gemm_serial(const GemmKernel& g, const ASource& a, bool trans_b, int M, int
 //   split rows of C    -> every thread packs all of op(B);
 //   split columns of C -> every thread packs all of op(A) (free if prepacked).
 // The sums for each C element are the same whichever split is used, so the
-// result does not depend on the thread count.
-void gemm_driver(const GemmKernel& g, const ASource& a, bool trans_b, int M, int N, int K,
-                 float alpha, const float* B, int ldb, float beta, float* C, int ldc) {
+// result does not depend on the thread count. (Rows of C sharing one packed
+// op(B), the BLIS way, with a barrier after each packed block, was measured
+// 2026-12-05 on a 2-core Intel Xeon, AVX-512, load 1-2, 2 threads: tinct /
+// OpenBLAS 0.96 -> 0.93 at 512^3 and 0.91 -> 0.88 at 1024^3 (medians of 6-10),
+// the barriers with OMP_WAIT_POLICY=passive costing more than half of op(B)'s
+// packing saves; it was not kept.)
+void gemm_driver(const GemmKernel& g, const ASource& a, const BSource& b, int M, int N, int K,
+                 float alpha, float beta, float* C, int ldc) {
   int nthreads = omp_in_parallel() ? 1 : omp_get_max_threads();
   if (2.0 * M * N * K < kMinParallelFlops) nthreads = 1;
   nthreads = std::min(nthreads, std::max(ceil_div(M, g.mr), ceil_div(N, g.nr)));
   if (nthreads <= 1) {
-    gemm_serial(g, a, trans_b, M, N, K, alpha, B, ldb, beta, C, ldc);
+    gemm_serial(g, a, b, M, N, K, alpha, beta, C, ldc);
     return;
   }
   // Split the larger side (the smaller shared operand is repacked); with A
@@ -298,11 +327,10 @@ void gemm_driver(const GemmKernel& g, const ASource& a, bool trans_b, int M, int
     const int end = std::min(extent, (int)((long)units * (t + 1) / nthreads) * unit);
     if (begin >= end) continue;
     if (split_rows) {
-      gemm_serial(g, a.rows_from(begin), trans_b, end - begin, N, K, alpha, B, ldb, beta,
+      gemm_serial(g, a.rows_from(begin), b, end - begin, N, K, alpha, beta,
                   C + (size_t)begin * ldc, ldc);
     } else {
-      const float* Bt = B + (trans_b ? (size_t)begin * ldb : (size_t)begin);
-      gemm_serial(g, a, trans_b, M, end - begin, K, alpha, Bt, ldb, beta, C + begin, ldc);
+      gemm_serial(g, a, b.cols_from(begin), M, end - begin, K, alpha, beta, C + begin, ldc);
     }
   }
 }
@@ -328,7 +356,29 @@ void sgemm_with(const GemmKernel& g, bool trans_a, bool trans_b, int M, int N, i
   }
   ASource a;
   a.trans = trans_a, a.A = A, a.lda = lda;
-  gemm_driver(g, a, trans_b, M, N, K, alpha, B, ldb, beta, C, ldc);
+  BSource b;
+  b.trans = trans_b, b.B = B, b.ldb = ldb;
+  gemm_driver(g, a, b, M, N, K, alpha, beta, C, ldc);
+}
+
+void sgemm_b_panels(const GemmKernel& g, bool trans_a, int M, int N, int K, float alpha,
+                    const float* A, int lda, const BPanelSource& producer, float beta, float* C,
+                    int ldc) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0 || alpha == 0.0f) {
+    scale_c(M, N, beta, C, ldc);
+    return;
+  }
+  ASource a;
+  a.trans = trans_a, a.A = A, a.lda = lda;
+  BSource b;
+  b.producer = &producer;
+  gemm_driver(g, a, b, M, N, K, alpha, beta, C, ldc);
+}
+
+void pack_b_panel_transposed(const GemmKernel& g, const float* src, int ld, int kc, int nr,
+                             float* dst) {
+  pack_b_panel(g, true, src, ld, 0, kc, 0, nr, dst);
 }
 
 size_t packed_a_size(const GemmKernel& g, int M, int K) {
@@ -359,7 +409,9 @@ void sgemm_packed_a(const GemmKernel& g, int M, int N, int K, float alpha, const
   }
   ASource a;
   a.prepacked = packed_a, a.m_pad = ceil_div(M, g.mr) * g.mr;
-  gemm_driver(g, a, trans_b, M, N, K, alpha, B, ldb, beta, C, ldc);
+  BSource b;
+  b.trans = trans_b, b.B = B, b.ldb = ldb;
+  gemm_driver(g, a, b, M, N, K, alpha, beta, C, ldc);
 }
 
 }  // namespace detail

@@ -50,6 +50,26 @@ void pack_a_all(const GemmKernel& g, bool trans_a, int M, int K, const float* A,
                 float* packed);
 void sgemm_packed_a(const GemmKernel& g, int M, int N, int K, float alpha, const float* packed_a,
                     bool trans_b, const float* B, int ldb, float beta, float* C, int ldc);
+// Produces the packed panels of an op(B) that is never stored whole (conv
+// backward-filter lowers its input into them): pack(p0, kc, j0, nr, dst) writes
+// op(B)[p0:p0+kc, j0:j0+nr] (nr <= g.nr) as kc rows of g.nr floats, zero past
+// nr, to the 64-byte aligned dst. Called for different panels from several
+// threads at once when the product is split over threads.
+class BPanelSource {
+ public:
+  virtual void pack(int p0, int kc, int j0, int nr, float* dst) const = 0;
+
+ protected:
+  ~BPanelSource() = default;
+};
+// C = alpha * op(A) * B + beta * C with B's panels from `producer`.
+void sgemm_b_panels(const GemmKernel& g, bool trans_a, int M, int N, int K, float alpha,
+                    const float* A, int lda, const BPanelSource& producer, float beta, float* C,
+                    int ldc);
+// The panel of the transpose of src[nr x kc] (row stride ld): dst[k*g.nr + j] =
+// src[j*ld + k], zero for j >= nr. A producer's lowering lands in src first.
+void pack_b_panel_transposed(const GemmKernel& g, const float* src, int ld, int kc, int nr,
+                             float* dst);
 // sgemm with an explicit kernel set.
 void sgemm_with(const GemmKernel& g, bool trans_a, bool trans_b, int M, int N, int K, float alpha,
                 const float* A, int lda, const float* B, int ldb, float beta, float* C, int ldc);
