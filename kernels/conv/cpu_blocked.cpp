@@ -165,7 +165,9 @@ void piece(const Conv2dParams& p, const Plan& g, detail::BlockedTileFn const* ti
 }  // namespace
 
 bool conv2d_blocked_supported(const Conv2dParams& p) {
-  return active_tiles() && (p.stride_w == 1 || p.stride_w == 2);
+  // The tap offsets are ints: the rows one output row reads must span less than 2^31 floats.
+  const long reach = (long)p.R * p.dil_h * p.C * ((p.Q - 1) * p.stride_w + (p.S - 1) * p.dil_w + 1);
+  return active_tiles() && (p.stride_w == 1 || p.stride_w == 2) && reach < (1L << 31);
 }
 
 bool conv2d_blocked_pays(const Conv2dParams& p) {
@@ -176,9 +178,10 @@ bool conv2d_blocked_pays(const Conv2dParams& p) {
   if (mode == 0 || !conv2d_blocked_supported(p)) return false;
   if (mode == 2) return true;
   // Measured on the models' layers (bench_conv_blocked, 1 thread, Xeon
-  // avx512, 2026-12-05, loaded machine): 3x3 stride 1 with 16-128 channels
-  // in, 17-128 out (K <= 16 is the direct path's) 1.1-1.9x im2col + GEMM at 32-256-wide rows; stride 2 0.3-0.9x
-  // (stays with the GEMM); wider layers are Winograd's or the GEMM's.
+  // avx512, 2026-12-05, loaded machine; bench/RESULTS.md): 3x3 stride 1 with
+  // 16-128 channels in and 17-128 out 1.1-1.9x im2col + GEMM at 32-256-wide
+  // rows; stride 2 0.3-0.9x (stays with the GEMM). K <= 16 is the direct
+  // path's, wider layers Winograd's or the GEMM's.
   return p.R == 3 && p.S == 3 && p.stride_h == 1 && p.stride_w == 1 && p.C >= 16 && p.C <= 128 && p.K > 16 &&
          p.K <= 128 && p.Q >= 32;
 }
