@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "doctest/doctest.h"
-#include "kernel_check.h"
+#include "conv_fused_check.h"
 #include "kernel_sets.h"
 #include "kernels/kernels.h"
 
@@ -48,31 +48,11 @@ bool blocked_active() {
 // residual, leaky ReLU, post scale / shift) through `run` against the reference.
 template <class Run>
 double check(const Case& c, int v, int threads, Run run) {
-  const Conv2dParams p = params_of(c);
-  const size_t nx = size_t(p.N) * p.C * p.H * p.W, nw = size_t(p.K) * p.C * p.R * p.S,
-               ny = size_t(p.N) * p.K * p.P * p.Q;
-  const auto x = kcheck::random_vec(nx, 51 + c.K), w = kcheck::random_vec(nw, 52 + c.C);
-  const auto scale = kcheck::random_vec(p.K, 53, -2.f, 2.f), shift = kcheck::random_vec(p.K, 54);
-  const auto residual = kcheck::random_vec(ny, 55), post_scale = kcheck::random_vec(p.K, 56, 0.2f, 2.f),
-             post_shift = kcheck::random_vec(p.K, 57);
-  cpu::Epilogue e;
-  if (v >= 1) e.shift = shift.data();
-  if (v >= 2) {
-    e.scale = scale.data(), e.residual = residual.data(), e.has_act = true;
-    e.act = Act::LeakyRelu, e.slope = 0.2f, e.post_scale = post_scale.data(), e.post_shift = post_shift.data();
-  }
-  std::vector<float> ref(ny), got(ny, std::numeric_limits<float>::quiet_NaN());
-  cpu::conv2d_fwd_ref(p, x.data(), w.data(), nullptr, ref.data());
-  cpu::epilogue_ref(e, p.N, p.K, p.P * p.Q, ref.data());
-  run(p, x.data(), w.data(), e, got.data());
-  const kcheck::Diff df = kcheck::diff(got.data(), ref.data(), ny);
   char what[160];
   std::snprintf(what, sizeof what,
                 "blocked N%d C%d %dx%d K%d %dx%d stride %d,%d pad %d dil %d epilogue %d, %d threads", c.N, c.C,
                 c.H, c.W, c.K, c.R, c.S, c.stride_h, c.stride_w, c.pad, c.dil, v, threads);
-  CAPTURE(what);
-  CHECK(kcheck::report(what, df, kcheck::tolerance(2e-6, double(p.C) * p.R * p.S, df)));
-  return df.max_abs;
+  return kcheck::check_conv_fused(params_of(c), v, what, 51, run);
 }
 
 }  // namespace
