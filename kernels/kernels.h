@@ -128,6 +128,14 @@ bool conv2d_winograd_pays(const Conv2dParams& p);
 bool conv2d_direct_supported(const Conv2dParams& p);
 bool conv2d_direct_pays(const Conv2dParams& p);
 void conv2d_fwd_direct(const Conv2dParams& p, const float* x, const float* w, const Epilogue& e, float* y);
+// Blocked direct convolution (kernels/conv/cpu_blocked.cpp), no im2col: any
+// K and C, column stride 1 or 2, any padding, dilation and row stride, on the
+// AVX-512 kernel set; register tiles of several output channels x a row
+// segment, input chunks kept in L1. conv2d_fwd uses it where
+// conv2d_blocked_pays (TINCT_CONV_BLOCKED=0: never, =force: every supported shape).
+bool conv2d_blocked_supported(const Conv2dParams& p);
+bool conv2d_blocked_pays(const Conv2dParams& p);
+void conv2d_fwd_blocked(const Conv2dParams& p, const float* x, const float* w, const Epilogue& e, float* y);
 // im2col for one image: col[(c*R + r)*S + s][P*Q]; col2im accumulates back.
 void im2col(const Conv2dParams& p, const float* x_img, float* col);
 void col2im(const Conv2dParams& p, const float* col, float* dx_img);  // dx_img += ...

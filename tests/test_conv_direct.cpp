@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "doctest/doctest.h"
-#include "kernel_check.h"
+#include "conv_fused_check.h"
 #include "kernel_sets.h"
 #include "kernels/kernels.h"
 
@@ -44,30 +44,10 @@ bool direct_active() {
 // residual, leaky ReLU, post scale / shift) through `run` against the reference.
 template <class Run>
 double check(const Case& c, int v, int threads, Run run) {
-  const Conv2dParams p = params_of(c);
-  const size_t nx = size_t(p.N) * p.C * p.H * p.W, nw = size_t(p.K) * p.C * p.R * p.S,
-               ny = size_t(p.N) * p.K * p.P * p.Q;
-  const auto x = kcheck::random_vec(nx, 41 + c.K), w = kcheck::random_vec(nw, 42 + c.C);
-  const auto scale = kcheck::random_vec(p.K, 43, -2.f, 2.f), shift = kcheck::random_vec(p.K, 44);
-  const auto residual = kcheck::random_vec(ny, 45), post_scale = kcheck::random_vec(p.K, 46, 0.2f, 2.f),
-             post_shift = kcheck::random_vec(p.K, 47);
-  cpu::Epilogue e;
-  if (v >= 1) e.shift = shift.data();
-  if (v >= 2) {
-    e.scale = scale.data(), e.residual = residual.data(), e.has_act = true;
-    e.act = Act::LeakyRelu, e.slope = 0.2f, e.post_scale = post_scale.data(), e.post_shift = post_shift.data();
-  }
-  std::vector<float> ref(ny), got(ny, std::numeric_limits<float>::quiet_NaN());
-  cpu::conv2d_fwd_ref(p, x.data(), w.data(), nullptr, ref.data());
-  cpu::epilogue_ref(e, p.N, p.K, p.P * p.Q, ref.data());
-  run(p, x.data(), w.data(), e, got.data());
-  const kcheck::Diff df = kcheck::diff(got.data(), ref.data(), ny);
   char what[112];
   std::snprintf(what, sizeof what, "direct N%d C%d %dx%d K%d %dx%d pad %d,%d dil %d epilogue %d, %d threads", c.N, c.C,
                 c.H, c.W, c.K, c.R, c.S, c.pad_h, c.pad_w, c.dil, v, threads);
-  CAPTURE(what);
-  CHECK(kcheck::report(what, df, kcheck::tolerance(2e-6, double(p.C) * p.R * p.S, df)));
-  return df.max_abs;
+  return kcheck::check_conv_fused(params_of(c), v, what, 41, run);
 }
 
 }  // namespace

@@ -438,6 +438,10 @@ void conv2d_fwd_fused(const Conv2dParams& p, const float* x, const float* w, con
     conv2d_fwd_direct(p, x, w, e, y);
     return;
   }
+  if (conv2d_blocked_pays(p)) {  // conv/cpu_blocked.cpp: the 32-128-channel layers
+    conv2d_fwd_blocked(p, x, w, e, y);
+    return;
+  }
   if (conv2d_winograd_pays(p)) {  // conv/cpu_winograd.cpp: 3x3 stride 1 where it measured faster
     // The Winograd path adds a bias itself; any other epilogue runs after
     // it, per image.

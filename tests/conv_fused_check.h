@@ -1,0 +1,45 @@
+// conv_fused_check.h — a fused CPU convolution forward (conv2d_fwd_fused or
+// one of its paths) against conv2d_fwd_ref + epilogue_ref, for the tests of
+// the paths (test_conv_direct.cpp, test_conv_blocked.cpp).
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "doctest/doctest.h"
+#include "kernel_check.h"
+#include "kernels/kernels.h"
+
+namespace kcheck {
+
+// Runs run(p, x, w, e, y) with epilogue variant v (0: none; 1: bias; 2:
+// scale, shift, residual, leaky ReLU, post scale / shift) on random data made
+// from `seed`, checks it against the reference, reports the worst error under
+// `what` and returns the worst absolute error.
+template <class Run>
+double check_conv_fused(const tinct::Conv2dParams& p, int v, const char* what, uint32_t seed, Run run) {
+  using namespace tinct;
+  const size_t nx = size_t(p.N) * p.C * p.H * p.W, nw = size_t(p.K) * p.C * p.R * p.S,
+               ny = size_t(p.N) * p.K * p.P * p.Q;
+  const auto x = random_vec(nx, seed + p.K), w = random_vec(nw, seed + 1 + p.C);
+  const auto scale = random_vec(p.K, seed + 2, -2.f, 2.f), shift = random_vec(p.K, seed + 3);
+  const auto residual = random_vec(ny, seed + 4), post_scale = random_vec(p.K, seed + 5, 0.2f, 2.f),
+             post_shift = random_vec(p.K, seed + 6);
+  cpu::Epilogue e;
+  if (v >= 1) e.shift = shift.data();
+  if (v >= 2) {
+    e.scale = scale.data(), e.residual = residual.data(), e.has_act = true;
+    e.act = Act::LeakyRelu, e.slope = 0.2f, e.post_scale = post_scale.data(), e.post_shift = post_shift.data();
+  }
+  std::vector<float> ref(ny), got(ny, std::numeric_limits<float>::quiet_NaN());
+  cpu::conv2d_fwd_ref(p, x.data(), w.data(), nullptr, ref.data());
+  cpu::epilogue_ref(e, p.N, p.K, p.P * p.Q, ref.data());
+  run(p, x.data(), w.data(), e, got.data());
+  const Diff df = diff(got.data(), ref.data(), ny);
+  CAPTURE(what);
+  CHECK(report(what, df, tolerance(2e-6, double(p.C) * p.R * p.S, df)));
+  return df.max_abs;
+}
+
+}  // namespace kcheck
