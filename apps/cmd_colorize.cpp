@@ -236,7 +236,7 @@ int cmd_colorize(const Args& in) {
   std::vector<std::pair<std::string, bool>> compared;
   size_t ok = 0;
   const auto t0 = std::chrono::steady_clock::now();
-  if (profile_on) profile::enable(true);
+  if (profile_on) profile::enable();
   for (size_t g0 = 0; g0 < inputs.size(); g0 += size_t(batch)) {
     const auto t_group = std::chrono::steady_clock::now();
     const size_t nb = std::min(inputs.size() - g0, size_t(batch));
@@ -350,8 +350,8 @@ int cmd_colorize(const Args& in) {
   if (compare && !compared.empty()) write_index(out, compared, kinds);
   const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (profile_on) {
-    profile::enable(false);
-    std::fputs(profile::table(profile::take()).c_str(), stderr);
+    profile::disable();
+    std::fputs(profile::format(profile::table()).c_str(), stderr);
   }
   std::fprintf(stderr, "%zu photo(s) colorized, %d failed, %.1f s; outputs in %s%s\n", ok, failed, total,
                out.string().c_str(), compare ? " (open index.html)" : "");

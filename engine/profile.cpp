@@ -1,5 +1,4 @@
-// profile.cpp — the CPU wall-clock table of profile.h: a stack of open ranges
-// per thread, their exclusive times summed per name under one lock.
+// profile.cpp — the op table of profile.h: wall time per range name.
 #include "engine/profile.h"
 
 #include <algorithm>
@@ -12,109 +11,131 @@
 
 #include <time.h>
 
+#include "engine/device.h"
+
 namespace tinct::profile {
 
 namespace {
 
-bool from_environment() {
-  const char* e = std::getenv("TINCT_PROFILE");
-  return e && *e && std::strcmp(e, "0") != 0;
-}
+using Clock = std::chrono::steady_clock;
 
-struct Times {
-  double wall = 0, thread = 0, process = 0;
-  Times operator-(const Times& o) const { return {wall - o.wall, thread - o.thread, process - o.process}; }
-  Times& operator+=(const Times& o) {
-    wall += o.wall, thread += o.thread, process += o.process;
-    return *this;
-  }
-};
-
-double clock_seconds(clockid_t c) {
+double cpu_ms(clockid_t clock) {
   timespec ts{};
-  clock_gettime(c, &ts);
-  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+  clock_gettime(clock, &ts);
+  return 1e3 * double(ts.tv_sec) + 1e-6 * double(ts.tv_nsec);
 }
 
-Times now_times() {
-  return {now_seconds(), clock_seconds(CLOCK_THREAD_CPUTIME_ID), clock_seconds(CLOCK_PROCESS_CPUTIME_ID)};
-}
-
-struct Open {
+struct Frame {
   const char* name;
-  Times start;
-  Times nested;  // time of the ranges closed inside this one
+  Clock::time_point start;
+  double child_ms;  // time of the ranges opened inside this one
+  double thread_cpu_start, process_cpu_start;
+  double child_thread_cpu_ms = 0, child_process_cpu_ms = 0;
 };
 
-thread_local std::vector<Open> t_stack;
+struct Totals {
+  std::int64_t calls = 0;
+  double total_ms = 0, self_ms = 0, self_thread_cpu_ms = 0, self_process_cpu_ms = 0;
+};
 
-std::mutex g_mutex;
-std::map<std::string, Entry>& totals() {
-  static std::map<std::string, Entry> m;
-  return m;
+bool g_sync = false;
+std::mutex g_mu;
+// Never destroyed: the table is printed by an atexit handler, which may run
+// after static objects made later than its registration are gone.
+std::map<std::string, Totals>& totals() {
+  static auto* t = new std::map<std::string, Totals>;
+  return *t;
+}
+thread_local std::vector<Frame> t_stack;
+
+void print_at_exit() {
+  const std::vector<Row> rows = table();
+  if (rows.empty()) return;
+  std::fprintf(stderr, "\nTINCT_PROFILE: wall time per op (%s)\n%s", g_sync ? "device synchronised per op" : "host",
+               format(rows).c_str());
+}
+
+bool from_environment() {
+  const char* v = std::getenv("TINCT_PROFILE");
+  if (!v || !*v || std::strcmp(v, "0") == 0) return false;
+  g_sync = std::strcmp(v, "sync") == 0;
+  std::atexit(print_at_exit);
+  return true;
 }
 
 }  // namespace
 
-std::atomic<bool> g_enabled{from_environment()};
+bool g_enabled = from_environment();
 
-void enable(bool on) { g_enabled.store(on, std::memory_order_relaxed); }
-
-double now_seconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+void enable(bool sync) {
+  g_sync = sync;
+  g_enabled = true;
 }
 
-void push(const char* name) { t_stack.push_back({name, now_times(), {}}); }
+void disable() { g_enabled = false; }
 
-void pop() {
-  if (t_stack.empty()) return;  // enabled while a range was open
-  const Open o = t_stack.back();
+void reset() {
+  std::lock_guard<std::mutex> lock(g_mu);
+  totals().clear();
+}
+
+std::int64_t begin(const char* name) {
+  if (g_sync) device::synchronize();  // the work queued before this range is not its time
+  t_stack.push_back(Frame{name, Clock::now(), 0.0, cpu_ms(CLOCK_THREAD_CPUTIME_ID),
+                           cpu_ms(CLOCK_PROCESS_CPUTIME_ID)});
+  return std::int64_t(t_stack.size()) - 1;
+}
+
+void end(std::int64_t token) {
+  // A range enabled while another was open has no frame below it: pop only ours.
+  if (token != std::int64_t(t_stack.size()) - 1) return;
+  if (g_sync) device::synchronize();
+  const Frame f = t_stack.back();
   t_stack.pop_back();
-  const Times total = now_times() - o.start;
-  if (!t_stack.empty()) t_stack.back().nested += total;
-  const Times own = total - o.nested;
-  std::lock_guard<std::mutex> lock(g_mutex);
-  Entry& e = totals()[o.name];
-  e.name = o.name;
-  e.seconds += own.wall;
-  e.thread_cpu += own.thread;
-  e.process_cpu += own.process;
-  ++e.calls;
+  const double ms = std::chrono::duration<double, std::milli>(Clock::now() - f.start).count();
+  const double thread_cpu = cpu_ms(CLOCK_THREAD_CPUTIME_ID) - f.thread_cpu_start;
+  const double process_cpu = cpu_ms(CLOCK_PROCESS_CPUTIME_ID) - f.process_cpu_start;
+  if (!t_stack.empty()) {
+    t_stack.back().child_ms += ms;
+    t_stack.back().child_thread_cpu_ms += thread_cpu;
+    t_stack.back().child_process_cpu_ms += process_cpu;
+  }
+  std::lock_guard<std::mutex> lock(g_mu);
+  Totals& t = totals()[f.name];
+  ++t.calls;
+  t.total_ms += ms;
+  t.self_ms += std::max(0.0, ms - f.child_ms);
+  t.self_thread_cpu_ms += std::max(0.0, thread_cpu - f.child_thread_cpu_ms);
+  t.self_process_cpu_ms += std::max(0.0, process_cpu - f.child_process_cpu_ms);
 }
 
-std::vector<Entry> take() {
-  std::vector<Entry> out;
+std::vector<Row> table() {
+  std::vector<Row> rows;
   {
-    std::lock_guard<std::mutex> lock(g_mutex);
-    for (auto& kv : totals()) out.push_back(kv.second);
-    totals().clear();
+    std::lock_guard<std::mutex> lock(g_mu);
+    for (const auto& kv : totals()) rows.push_back(Row{kv.first, kv.second.calls, kv.second.total_ms, kv.second.self_ms,
+                                                         kv.second.self_thread_cpu_ms, kv.second.self_process_cpu_ms});
   }
-  std::sort(out.begin(), out.end(), [](const Entry& a, const Entry& b) { return a.seconds > b.seconds; });
-  return out;
+  std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
+    return a.self_ms != b.self_ms ? a.self_ms > b.self_ms : a.name < b.name;
+  });
+  return rows;
 }
 
-std::string table(const std::vector<Entry>& entries, int runs) {
-  Entry sum;
-  for (const Entry& e : entries) {
-    sum.seconds += e.seconds;
-    sum.thread_cpu += e.thread_cpu;
-    sum.process_cpu += e.process_cpu;
-  }
-  runs = std::max(runs, 1);
+std::string format(const std::vector<Row>& rows) {
+  double all = 0;
+  for (const Row& r : rows) all += r.self_ms;
   std::string out;
-  char line[200];
-  std::snprintf(line, sizeof line, "%-34s %9s %9s %9s %8s %7s\n", "range (ms per run)", "wall", "cpu this",
-                "cpu all", "calls", "share");
+  char line[256];
+  std::snprintf(line, sizeof line, "%-32s %8s %11s %11s %7s\n", "op", "calls", "total ms", "self ms", "self %");
   out += line;
-  auto row = [&](const std::string& name, const Entry& e, bool with_calls) {
-    std::snprintf(line, sizeof line, "%-34s %9.3f %9.3f %9.3f %8s %6.1f%%\n", name.c_str(), 1e3 * e.seconds / runs,
-                  1e3 * e.thread_cpu / runs, 1e3 * e.process_cpu / runs,
-                  with_calls ? std::to_string(e.calls / runs).c_str() : "",
-                  sum.seconds > 0 ? 100.0 * e.seconds / sum.seconds : 0.0);
+  for (const Row& r : rows) {
+    std::snprintf(line, sizeof line, "%-32s %8lld %11.2f %11.2f %6.1f%%\n", r.name.c_str(), (long long)r.calls,
+                  r.total_ms, r.self_ms, all > 0 ? 100.0 * r.self_ms / all : 0.0);
     out += line;
-  };
-  for (const Entry& e : entries) row(e.name, e, true);
-  row("total", sum, false);
+  }
+  std::snprintf(line, sizeof line, "%-32s %8s %11s %11.2f\n", "all ops", "", "", all);
+  out += line;
   return out;
 }
 

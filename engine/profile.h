@@ -1,23 +1,22 @@
-// profile.h — where the time goes, two ways:
+// profile.h — where the time goes, per op: each op of the engine, forward
+// and backward, opens a ProfileRange with its name.
 //
-//  * NVTX ranges: each op of the engine, forward and backward, shows by name
-//    in an Nsight Systems timeline (nsys profile ...) and can be picked by
-//    name in Nsight Compute (ncu --nvtx --nvtx-include "conv2d/"). The
-//    header-only NVTX 3 of the CUDA toolkit costs a branch per range when no
-//    profiler is attached; without the CUDA backend it is nothing.
-//  * A wall-clock table on the CPU (`tinct colorize --profile`,
-//    `bench_cpu_colorize --profile`, or TINCT_PROFILE=1 in the environment):
-//    each range's time, exclusive of the ranges opened inside it, summed per
-//    name over the calls on the thread that opened it (the ops are called
-//    from one thread; their OpenMP teams run inside the range), and beside
-//    it the CPU time of that thread and of the whole process in the range:
-//    on a machine shared with other work, where wall time says little, the
-//    larger of the opening thread's CPU time and the other threads' is what
-//    the range would take on idle cores, less the waits. Off, a range costs
-//    one relaxed load.
+// Two consumers:
+// - NVTX (CUDA builds): the range shows by name in an Nsight Systems
+//   timeline (nsys profile ...) and can be picked in Nsight Compute
+//   (ncu --nvtx --nvtx-include "conv2d/"). A branch per range when no
+//   profiler is attached.
+// - The built-in op table: with TINCT_PROFILE=1 in the environment (or
+//   profile::enable()), every range's wall time is summed per name — calls,
+//   total, self (total less the ranges opened inside it) — and the table is
+//   printed to stderr when the process exits, largest self time first.
+//   CUDA ops return before their kernels finish, so on a GPU the table
+//   shows launch times unless TINCT_PROFILE=sync, which synchronises the
+//   device at the end of each range (slower, but each op's own time).
+//   Off, a range costs one load and branch.
 #pragma once
 
-#include <atomic>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -29,40 +28,48 @@ namespace tinct {
 
 namespace profile {
 
-struct Entry {
+struct Row {
   std::string name;
-  double seconds = 0;      // wall, exclusive of nested ranges
-  double thread_cpu = 0;   // CPU time of the thread that opened the range, exclusive
-  double process_cpu = 0;  // CPU time of the whole process, exclusive
-  long calls = 0;
+  std::int64_t calls = 0;
+  double total_ms = 0;  // wall time inside the range
+  double self_ms = 0;   // less the ranges opened inside it (on the same thread)
+  // CPU time in the range less the ranges inside it: of the thread that
+  // opened it, and of the whole process (its OpenMP team included). On a
+  // machine shared with other work, where wall time says little, the larger
+  // of the opening thread's and the other threads' CPU time is what the
+  // range takes on idle cores, less the waits (bench_cpu_colorize --profile).
+  double self_thread_cpu_ms = 0;
+  double self_process_cpu_ms = 0;
 };
 
-extern std::atomic<bool> g_enabled;
-inline bool enabled() { return g_enabled.load(std::memory_order_relaxed); }
-// On or off (TINCT_PROFILE=1 turns it on at start-up).
-void enable(bool on);
-// The entries gathered since the last take(), largest first; clears them.
-std::vector<Entry> take();
-// The entries as a text table: name, ms per `runs`, calls per run, share.
-std::string table(const std::vector<Entry>& entries, int runs = 1);
+// Whether ranges are timed (TINCT_PROFILE set, read once at start-up, or enable()).
+extern bool g_enabled;
+inline bool enabled() { return g_enabled; }
+// sync: synchronise the device at the end of each range (see the top).
+void enable(bool sync = false);
+void disable();
+void reset();
+// The table so far, largest self time first.
+std::vector<Row> table();
+// The table as text (name, calls, total ms, self ms, share of all self time).
+std::string format(const std::vector<Row>& rows);
 
-// Used by ProfileRange.
-double now_seconds();
-void push(const char* name);
-void pop();
+// The timing half of a ProfileRange (out of line: only runs when enabled).
+std::int64_t begin(const char* name);
+void end(std::int64_t token);
 
 }  // namespace profile
 
 class ProfileRange {
  public:
-  explicit ProfileRange(const char* name) : on_(profile::enabled()) {
+  explicit ProfileRange(const char* name) {
 #ifdef TINCT_HAS_CUDA
     nvtxRangePushA(name);
 #endif
-    if (on_) profile::push(name);
+    if (profile::enabled()) token_ = profile::begin(name);
   }
   ~ProfileRange() {
-    if (on_) profile::pop();
+    if (token_ >= 0) profile::end(token_);
 #ifdef TINCT_HAS_CUDA
     nvtxRangePop();
 #endif
@@ -71,7 +78,7 @@ class ProfileRange {
   ProfileRange& operator=(const ProfileRange&) = delete;
 
  private:
-  bool on_;
+  std::int64_t token_ = -1;
 };
 
 }  // namespace tinct

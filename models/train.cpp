@@ -258,27 +258,6 @@ class DivergenceGuard {
   std::map<std::string, double> ref_;
 };
 
-// Keeps rows [rank n, (rank + 1) n) of a global batch of ranks * n: this
-// rank's share, the same images as in a single process's batch.
-void shard_rows(data::Batch& b, int rank, int ranks) {
-  if (ranks == 1) return;
-  const int n = b.n / ranks;
-  auto keep = [&](auto& v) {
-    if (v.empty()) return;
-    if (v.size() % size_t(b.n) != 0) throw std::logic_error("shard_rows: a batch plane is not per-sample");
-    const size_t per = v.size() / size_t(b.n);
-    v.erase(v.begin(), v.begin() + long(per * size_t(rank) * size_t(n)));
-    v.resize(per * size_t(n));
-  };
-  keep(b.L);
-  keep(b.ab);
-  keep(b.ab_raw);
-  keep(b.index);
-  for (auto& kv : b.extra_f) keep(kv.second);
-  for (auto& kv : b.extra_i) keep(kv.second);
-  b.n = n;
-}
-
 // Faults for the data-parallel tests: TINCT_DIST_TEST_FAULT=RANK:STEP:WHAT
 // makes rank RANK, at step STEP, "die" (SIGKILL itself), "hang" (sleep
 // forever), or "desync" (returns true: the caller nudges a weight).
@@ -487,7 +466,7 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
   };
   if (ranks > 1 && o.check_sync > 0) check_sync(start);
 
-  // Every rank draws the same global batches and keeps its rows (shard_rows).
+  // Every rank walks the same global batches and makes only its rows of each.
   data::LoaderOptions lo;
   lo.batch_size = o.batch;
   lo.crop = o.crop;
@@ -498,6 +477,8 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
   lo.transform = model->batch_transform();
   lo.cache_bytes = streaming ? 0 : size_t(o.cache_mb) << 20;
   lo.shuffle_buffer = streaming ? size_t(o.shuffle_buffer) : 0;
+  lo.part = rank;
+  lo.parts = ranks;
   data::Loader loader(pack, lo);
   if (start > 0) loader.set_state(loader_state);  // a fresh loader already starts at (seed, 0, 0)
 
@@ -517,6 +498,8 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
   if (!split.validation.empty() && lead) {
     data::LoaderOptions vo = lo;
     vo.random_crop = vo.flip = vo.shuffle = vo.drop_last = false;
+    vo.part = 0;
+    vo.parts = 1;  // rank 0 validates on whole batches
     vo.indices = split.validation;
     vo.batch_size = std::min<int>(o.batch, int(split.validation.size()));
     vo.threads = 1;
@@ -739,7 +722,6 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
   for (int64_t step = start + 1; step <= total; ++step) {
     comm->set_step(step);
     data::Batch b = next_batch();
-    shard_rows(b, rank, ranks);
     if (test_fault(rank, step)) model->state(false).begin()->second.fill_(0.5f);
     StepRecipe recipe;
     recipe.lr = float(lr_at(o.schedule, step, total, double(o.model.lr)));

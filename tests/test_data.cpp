@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <numeric>
 #include <random>
 #include <set>
@@ -1037,6 +1038,58 @@ TEST_CASE("loader: state() and set_state() resume with the batch that would have
   LoaderState end_of_epoch{saved.seed, 2, 8};
   b.set_state(end_of_epoch);
   CHECK(b.state() == LoaderState{saved.seed, 3, 0});
+}
+
+TEST_CASE("loader: the parts of a batch (data-parallel ranks) are its rows, and resume alike") {
+  TempDir dir;
+  auto pack = test_pack(dir, 13);
+  LoaderOptions whole = small_options(6, 2);
+  whole.raw_ab = true;
+  whole.transform = [](Batch& b) { b.extra_i["index"].assign(b.index.begin(), b.index.end()); };
+  Loader all(pack, whole);
+  std::vector<std::unique_ptr<Loader>> parts;
+  for (int p = 0; p < 3; ++p) {
+    LoaderOptions o = whole;
+    o.part = p;
+    o.parts = 3;
+    o.threads = 1 + p % 2;
+    parts.push_back(std::make_unique<Loader>(pack, o));
+  }
+  auto rows = [](const std::vector<float>& v, int n, int first, int count) {
+    const std::size_t per = v.size() / std::size_t(n);
+    return std::vector<float>(v.begin() + long(per * first), v.begin() + long(per * (first + count)));
+  };
+  for (int i = 0; i < 7; ++i) {  // 2 batches an epoch: crosses three epoch boundaries
+    const Batch b = all.next();
+    for (int p = 0; p < 3; ++p) {
+      const Batch q = parts[p]->next();
+      INFO("batch " << i << ", part " << p);
+      REQUIRE(q.n == 2);
+      CHECK(q.epoch == b.epoch);
+      CHECK(q.position == b.position);
+      CHECK(q.index == std::vector<std::uint32_t>(b.index.begin() + 2 * p, b.index.begin() + 2 * p + 2));
+      CHECK(q.L == rows(b.L, 6, 2 * p, 2));
+      CHECK(q.ab == rows(b.ab, 6, 2 * p, 2));
+      CHECK(q.ab_raw == rows(b.ab_raw, 6, 2 * p, 2));
+      CHECK(q.extra_i.at("index").size() == 2);  // the transform saw only the part
+      CHECK(parts[p]->state() == all.state());  // the whole batch is used up on every rank
+    }
+  }
+  // A part resumes from the whole loader's state (another rank count).
+  LoaderOptions o = whole;
+  o.part = 1;
+  o.parts = 2;
+  Loader half(pack, o);
+  half.set_state(all.state());
+  const Batch b = all.next(), q = half.next();
+  CHECK(q.index == std::vector<std::uint32_t>(b.index.begin() + 3, b.index.end()));
+  CHECK(q.L == rows(b.L, 6, 3, 3));
+  // Parts that do not divide the batch, or a part out of range, are refused.
+  o.parts = 4;
+  CHECK_THROWS_AS(Loader(pack, o), std::invalid_argument);
+  o.parts = 2;
+  o.part = 2;
+  CHECK_THROWS_AS(Loader(pack, o), std::invalid_argument);
 }
 
 TEST_CASE("loader: the decoded-image cache does not change the batches") {

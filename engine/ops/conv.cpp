@@ -18,12 +18,14 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, int stride, int
     Tensor xs = x.detach(), ws = w.detach();
     record(y, op, {x, w, b}, [=](const Tensor& gy) {
       if (x.requires_grad()) {
+        ProfileRange pass("conv2d backward-data");  // the two passes timed apart (TINCT_PROFILE)
         Tensor gx = Tensor::empty(x.shape(), dev);
         TINCT_DISPATCH(dev, cuda::conv2d_bwd_data(p, gy.data(), ws.data(), gx.data()),
                        cpu::conv2d_bwd_data(p, gy.data(), ws.data(), gx.data()));
         accumulate_grad(x, gx);
       }
       if (w.requires_grad() || (b.defined() && b.requires_grad())) {
+        ProfileRange pass("conv2d backward-filter");
         Tensor gw = Tensor::zeros(w.shape(), dev);
         Tensor gb = b.defined() ? Tensor::zeros(b.shape(), dev) : Tensor();
         float* gbp = gb.defined() ? gb.data() : nullptr;

@@ -30,12 +30,14 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, int s
     Tensor xs = x.detach(), ws = w.detach();
     record(y, op, {x, w, b}, [=](const Tensor& gy) {
       if (x.requires_grad()) {
+        ProfileRange pass("conv_transpose2d backward-data");  // the passes timed apart (TINCT_PROFILE)
         Tensor gx = Tensor::empty(x.shape(), dev);
         TINCT_DISPATCH(dev, cuda::conv2d_fwd(p, gy.data(), ws.data(), nullptr, gx.data()),
                        cpu::conv2d_fwd(p, gy.data(), ws.data(), nullptr, gx.data()));
         accumulate_grad(x, gx);
       }
       if (w.requires_grad()) {
+        ProfileRange pass("conv_transpose2d backward-filter");
         Tensor gw = Tensor::zeros(w.shape(), dev);
         TINCT_DISPATCH(dev, cuda::conv2d_bwd_filter(p, gy.data(), xs.data(), gw.data(), nullptr),
                        cpu::conv2d_bwd_filter(p, gy.data(), xs.data(), gw.data(), nullptr));

@@ -171,6 +171,7 @@ Split split_holdout(const Pack& pack, std::size_t holdout) { return split_by_nam
 
 struct Loader::Slot {
   Batch batch;
+  std::uint64_t taken = 0;  // samples of the order this batch used up (all parts')
   std::exception_ptr error;
 };
 
@@ -180,6 +181,11 @@ Loader::Loader(std::shared_ptr<const PackSet> pack, LoaderOptions options)
   if (opt_.batch_size < 1) throw std::invalid_argument("loader: batch_size must be >= 1");
   if (opt_.threads < 1) throw std::invalid_argument("loader: threads must be >= 1");
   if (opt_.prefetch < 1) throw std::invalid_argument("loader: prefetch must be >= 1");
+  if (opt_.parts < 1 || opt_.part < 0 || opt_.part >= opt_.parts)
+    throw std::invalid_argument("loader: part " + std::to_string(opt_.part) + " of " + std::to_string(opt_.parts));
+  if (opt_.parts > 1 && (opt_.batch_size % opt_.parts != 0 || !opt_.drop_last))
+    throw std::invalid_argument("loader: a batch of " + std::to_string(opt_.batch_size) + " does not split into " +
+                                std::to_string(opt_.parts) + " equal parts (it must divide, with drop_last)");
   if (opt_.crop < 1 || opt_.crop > pack_->width() || opt_.crop > pack_->height())
     throw std::invalid_argument("loader: crop " + std::to_string(opt_.crop) + " does not fit the pack's " +
                                 std::to_string(pack_->width()) + "x" + std::to_string(pack_->height()) +
@@ -377,6 +383,10 @@ void Loader::worker_loop() {
     try {
       Batch& b = slot->batch;
       const std::size_t plane = std::size_t(opt_.crop) * opt_.crop;
+      slot->taken = std::uint64_t(count);
+      // This part's rows of the batch (drop_last: count == batch_size).
+      const std::uint64_t first = std::uint64_t(count / opt_.parts) * std::uint64_t(opt_.part);
+      count /= opt_.parts;
       b.n = count;
       b.size = opt_.crop;
       b.epoch = start.epoch;
@@ -385,7 +395,8 @@ void Loader::worker_loop() {
       b.ab.resize(count * 2 * plane);
       if (opt_.raw_ab) b.ab_raw.resize(count * 2 * plane);
       b.index.resize(std::size_t(count));
-      for (int i = 0; i < count; ++i) make_sample(start.epoch, start.position + std::uint64_t(i), b, i, scratch);
+      for (int i = 0; i < count; ++i)
+        make_sample(start.epoch, start.position + first + std::uint64_t(i), b, i, scratch);
       if (opt_.transform) opt_.transform(b);
     } catch (...) {
       slot->error = std::current_exception();
@@ -426,7 +437,7 @@ Batch Loader::next() {
   }
   ++next_out_;
   Batch& b = slot->batch;
-  consumed_ = LoaderState{opt_.seed, b.epoch, b.position + std::uint64_t(b.n)};
+  consumed_ = LoaderState{opt_.seed, b.epoch, b.position + slot->taken};
   advance(consumed_, nullptr);  // an epoch that is used up reads as (epoch + 1, 0)
   lock.unlock();
   cv_work_.notify_all();  // room for one more batch ahead

@@ -93,6 +93,13 @@ struct LoaderOptions {
   std::uint64_t seed = 1;
   int threads = 2;           // worker threads (>= 1)
   int prefetch = 4;          // batches made ahead of the consumer (>= 1)
+  // Data parallelism: of every batch of batch_size samples, make only rows
+  // [part * batch_size / parts, (part + 1) * batch_size / parts) — one
+  // rank's share. The order, crops and flips are those of the whole batch,
+  // so the parts of all ranks together are exactly a one-process batch, and
+  // each rank decodes only its own images. batch_size must divide by parts.
+  int part = 0;
+  int parts = 1;
   // Streaming order (see the top): shuffle within windows of this many
   // images; 0: a full permutation of every epoch.
   std::size_t shuffle_buffer = 0;
