@@ -18,6 +18,7 @@
 #include "apps/cli.h"
 #include "engine/atomic_file.h"
 #include "engine/device.h"
+#include "engine/profile.h"
 #include "models/color/colorfulness.h"
 #include "models/eval/plot.h"
 #include "models/inference.h"
@@ -40,13 +41,16 @@ const char* kColorizeUsage =
     "  --weights FILE      weights for a single --model (default: the shipped ones)\n"
     "  --device auto|cpu|cuda                      (default auto)\n"
     "  --size N            short side the model sees (default 256)\n"
+    "  --batch N           photos decoded, colorized and encoded together (default 4; memory grows\n"
+    "                      with N times the largest photo); the outputs are the same at any N\n"
     "  --decoding zhang|plausible  classification: Zhang et al.'s decoding (T 0.38, vivid, a\n"
     "                      golden cast) or the default plausible (T 0.6, a quarter of the\n"
     "                      rebalancing's tilt divided out; docs/quality.md)\n"
     "  --temperature T     classification: annealed-mean temperature (1 the mean, towards 0 the mode)\n"
     "  --prior-correction B  classification: how much of the rebalancing's tilt is divided out, 0..1\n"
     "  --compare           also OUTDIR/compare/<name>.png: gray | models | original, and OUTDIR/index.html\n"
-    "  --overwrite         replace existing outputs (otherwise they are kept and reported)\n";
+    "  --overwrite         replace existing outputs (otherwise they are kept and reported)\n"
+    "  --profile           print where the time went (per stage and op, engine/profile.h)\n";
 
 struct Input {
   fs::path path;
@@ -54,6 +58,16 @@ struct Input {
   // argument without the extension ('/' kept: the outputs mirror the tree),
   // or the file's stem; see make_names_unique.
   std::string name;
+};
+
+// One photo of a group on its way through (cmd_colorize).
+struct Job {
+  std::vector<fs::path> targets;  // one per model, then the comparison
+  std::string error;              // the first failure; the photo writes nothing
+  data::Image photo;
+  std::vector<data::Image> results;  // one per model
+  bool had_colour = false;
+  std::vector<std::vector<uint8_t>> files;  // encoded, one per target
 };
 
 std::vector<Input> collect_inputs(const std::vector<std::string>& args, std::vector<std::string>& missing) {
@@ -161,6 +175,9 @@ int cmd_colorize(const Args& in) {
   take_option(args, "--device", device);
   models::ColorizeOptions co;
   if (take_option(args, "--size", v)) co.size = int(parse_int("--size", v, 32, 4096));
+  int batch = 4;
+  if (take_option(args, "--batch", v)) batch = int(parse_int("--batch", v, 1, 64));
+  const bool profile_on = take_flag(args, "--profile");
   const bool compare = take_flag(args, "--compare");
   const bool overwrite = take_flag(args, "--overwrite");
   const DecodingArgs decoding = take_decoding(args);
@@ -210,58 +227,132 @@ int cmd_colorize(const Args& in) {
   }
   for (const fs::path& d : folders) remove_stale_temp_files(d.string());
 
+  // Photos go through in groups of up to --batch, in input order: decoded
+  // side by side (one thread each), each model's network run once on the
+  // group's photos of one input size (models::colorize_images: the same bytes
+  // as one at a time), the outputs encoded side by side, then each photo's
+  // files written. A photo that fails (exists, corrupt, a bad prediction, a
+  // failed write) is reported and the others go on.
   std::vector<std::pair<std::string, bool>> compared;
   size_t ok = 0;
   const auto t0 = std::chrono::steady_clock::now();
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    const Input& inp = inputs[i];
-    std::fprintf(stderr, "[%zu/%zu] %s", i + 1, inputs.size(), inp.path.string().c_str());
-    try {
-      std::vector<fs::path> targets;
-      for (auto& k : kinds) targets.push_back(out / (inp.name + "_" + k + ".png"));
-      if (compare) targets.push_back(out / "compare" / (inp.name + ".png"));
+  if (profile_on) profile::enable();
+  for (size_t g0 = 0; g0 < inputs.size(); g0 += size_t(batch)) {
+    const auto t_group = std::chrono::steady_clock::now();
+    const size_t nb = std::min(inputs.size() - g0, size_t(batch));
+    std::vector<Job> jobs(nb);
+    for (size_t k = 0; k < nb; ++k) {
+      Job& job = jobs[k];
+      const Input& inp = inputs[g0 + k];
+      for (auto& kind : kinds) job.targets.push_back(out / (inp.name + "_" + kind + ".png"));
+      if (compare) job.targets.push_back(out / "compare" / (inp.name + ".png"));
       if (!overwrite)
-        for (auto& t : targets)
-          if (fs::exists(t)) throw std::runtime_error(t.string() + " exists; pass --overwrite to replace it");
-      data::Image photo = data::load_image(inp.path.string());
-      const auto t_img = std::chrono::steady_clock::now();
-      std::vector<data::Image> results;
-      for (auto& net : nets) results.push_back(models::colorize_image(*net, photo, co));
-      std::vector<std::vector<uint8_t>> files;
-      for (auto& r : results) files.push_back(data::encode_png(r));
-      bool had_colour = false;
+        for (auto& t : job.targets)
+          if (job.error.empty() && fs::exists(t)) job.error = t.string() + " exists; pass --overwrite to replace it";
+    }
+    {
+      // stb decodes on one thread: the photos share the threads instead.
+      ProfileRange range("colorize: decode");
+#pragma omp parallel for schedule(dynamic, 1) if (nb > 1)
+      for (size_t k = 0; k < nb; ++k) {
+        if (!jobs[k].error.empty()) continue;
+        try {
+          jobs[k].photo = data::load_image(inputs[g0 + k].path.string());
+        } catch (const std::exception& e) {
+          jobs[k].error = e.what();
+        }
+      }
+    }
+    std::vector<size_t> live;  // the jobs still going
+    auto refresh_live = [&] {
+      live.clear();
+      for (size_t k = 0; k < nb; ++k)
+        if (jobs[k].error.empty()) live.push_back(k);
+    };
+    refresh_live();
+    for (auto& net : nets) {
+      std::vector<const data::Image*> photos;
+      for (size_t k : live) photos.push_back(&jobs[k].photo);
+      std::vector<models::Colorized> results = models::colorize_images(*net, photos, co, batch);
+      for (size_t m = 0; m < live.size(); ++m) {
+        Job& job = jobs[live[m]];
+        if (!results[m].error.empty() && job.error.empty()) job.error = results[m].error;
+        job.results.push_back(std::move(results[m].image));
+      }
+    }
+    refresh_live();
+    // What each photo writes: its models' results, then the comparison strip.
+    std::vector<std::pair<size_t, size_t>> to_encode;  // (job, file)
+    std::vector<data::Image> strips(nb);
+    for (size_t k : live) {
+      Job& job = jobs[k];
+      for (size_t f = 0; f < job.results.size(); ++f) to_encode.push_back({k, f});
       if (compare) {
-        data::Image gray = models::grayscale_of(photo);
-        // A colour input is shown last, for reference.
-        had_colour = photo.source_channels >= 3 &&
-                     color::colorfulness(photo.pixels.data(), photo.pixel_count()) > 1.0;
-        std::vector<const data::Image*> panels{&gray};
-        for (auto& r : results) panels.push_back(&r);
-        if (had_colour) panels.push_back(&photo);
-        files.push_back(data::encode_png(side_by_side(panels)));
+        try {
+          data::Image gray = models::grayscale_of(job.photo);
+          // A colour input is shown last, for reference.
+          job.had_colour = job.photo.source_channels >= 3 &&
+                           color::colorfulness(job.photo.pixels.data(), job.photo.pixel_count()) > 1.0;
+          std::vector<const data::Image*> panels{&gray};
+          for (auto& r : job.results) panels.push_back(&r);
+          if (job.had_colour) panels.push_back(&job.photo);
+          strips[k] = side_by_side(panels);
+          to_encode.push_back({k, job.results.size()});
+        } catch (const std::exception& e) {
+          job.error = e.what();
+        }
       }
-      // All of a photo's outputs or none: each is written in full to its
-      // temporary file first, and only then are they renamed into place. A
-      // failed write (a full disk) leaves no partial file, and no file that
-      // would make the rerun stop at "exists".
-      std::vector<std::unique_ptr<AtomicFile>> pending;
-      for (size_t k = 0; k < files.size(); ++k) {
-        fs::create_directories(targets[k].parent_path());
-        pending.push_back(std::make_unique<AtomicFile>(targets[k].string()));
-        pending.back()->write(files[k].data(), files[k].size());
+      job.files.resize(job.targets.size());
+    }
+    {
+      // PNG encoding is single-threaded too: the files share the threads.
+      ProfileRange range("colorize: encode PNG");
+#pragma omp parallel for schedule(dynamic, 1) if (to_encode.size() > 1)
+      for (size_t e = 0; e < to_encode.size(); ++e) {
+        Job& job = jobs[to_encode[e].first];
+        const size_t f = to_encode[e].second;
+        try {
+          job.files[f] = data::encode_png(f < job.results.size() ? job.results[f] : strips[to_encode[e].first]);
+        } catch (const std::exception& ex) {
+#pragma omp critical(colorize_encode_error)
+          if (job.error.empty()) job.error = ex.what();
+        }
       }
-      for (auto& f : pending) f->commit();
-      if (compare) compared.push_back({inp.name, had_colour});
-      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_img).count();
-      std::fprintf(stderr, "  %dx%d  %.2f s\n", photo.width, photo.height, secs);
-      ++ok;
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "  FAILED: %s\n", e.what());
-      ++failed;
+    }
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t_group).count() / double(nb);
+    for (size_t k = 0; k < nb; ++k) {
+      Job& job = jobs[k];
+      const Input& inp = inputs[g0 + k];
+      std::fprintf(stderr, "[%zu/%zu] %s", g0 + k + 1, inputs.size(), inp.path.string().c_str());
+      try {
+        if (!job.error.empty()) throw std::runtime_error(job.error);
+        // All of a photo's outputs or none: each is written in full to its
+        // temporary file first, and only then are they renamed into place. A
+        // failed write (a full disk) leaves no partial file, and no file that
+        // would make the rerun stop at "exists".
+        std::vector<std::unique_ptr<AtomicFile>> pending;
+        for (size_t f = 0; f < job.files.size(); ++f) {
+          fs::create_directories(job.targets[f].parent_path());
+          pending.push_back(std::make_unique<AtomicFile>(job.targets[f].string()));
+          pending.back()->write(job.files[f].data(), job.files[f].size());
+        }
+        for (auto& f : pending) f->commit();
+        if (compare) compared.push_back({inp.name, job.had_colour});
+        std::fprintf(stderr, "  %dx%d  %.2f s\n", job.photo.width, job.photo.height, secs);
+        ++ok;
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "  FAILED: %s\n", e.what());
+        ++failed;
+      }
     }
   }
   if (compare && !compared.empty()) write_index(out, compared, kinds);
   const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (profile_on) {
+    profile::disable();
+    std::fputs(profile::format(profile::table()).c_str(), stderr);
+  }
   std::fprintf(stderr, "%zu photo(s) colorized, %d failed, %.1f s; outputs in %s%s\n", ok, failed, total,
                out.string().c_str(), compare ? " (open index.html)" : "");
   return failed ? 1 : 0;

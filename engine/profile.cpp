@@ -9,6 +9,8 @@
 #include <map>
 #include <mutex>
 
+#include <time.h>
+
 #include "engine/device.h"
 
 namespace tinct::profile {
@@ -17,15 +19,23 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+double cpu_ms(clockid_t clock) {
+  timespec ts{};
+  clock_gettime(clock, &ts);
+  return 1e3 * double(ts.tv_sec) + 1e-6 * double(ts.tv_nsec);
+}
+
 struct Frame {
   const char* name;
   Clock::time_point start;
   double child_ms;  // time of the ranges opened inside this one
+  double thread_cpu_start, process_cpu_start;
+  double child_thread_cpu_ms = 0, child_process_cpu_ms = 0;
 };
 
 struct Totals {
   std::int64_t calls = 0;
-  double total_ms = 0, self_ms = 0;
+  double total_ms = 0, self_ms = 0, self_thread_cpu_ms = 0, self_process_cpu_ms = 0;
 };
 
 bool g_sync = false;
@@ -71,7 +81,8 @@ void reset() {
 
 std::int64_t begin(const char* name) {
   if (g_sync) device::synchronize();  // the work queued before this range is not its time
-  t_stack.push_back(Frame{name, Clock::now(), 0.0});
+  t_stack.push_back(Frame{name, Clock::now(), 0.0, cpu_ms(CLOCK_THREAD_CPUTIME_ID),
+                           cpu_ms(CLOCK_PROCESS_CPUTIME_ID)});
   return std::int64_t(t_stack.size()) - 1;
 }
 
@@ -82,19 +93,28 @@ void end(std::int64_t token) {
   const Frame f = t_stack.back();
   t_stack.pop_back();
   const double ms = std::chrono::duration<double, std::milli>(Clock::now() - f.start).count();
-  if (!t_stack.empty()) t_stack.back().child_ms += ms;
+  const double thread_cpu = cpu_ms(CLOCK_THREAD_CPUTIME_ID) - f.thread_cpu_start;
+  const double process_cpu = cpu_ms(CLOCK_PROCESS_CPUTIME_ID) - f.process_cpu_start;
+  if (!t_stack.empty()) {
+    t_stack.back().child_ms += ms;
+    t_stack.back().child_thread_cpu_ms += thread_cpu;
+    t_stack.back().child_process_cpu_ms += process_cpu;
+  }
   std::lock_guard<std::mutex> lock(g_mu);
   Totals& t = totals()[f.name];
   ++t.calls;
   t.total_ms += ms;
   t.self_ms += std::max(0.0, ms - f.child_ms);
+  t.self_thread_cpu_ms += std::max(0.0, thread_cpu - f.child_thread_cpu_ms);
+  t.self_process_cpu_ms += std::max(0.0, process_cpu - f.child_process_cpu_ms);
 }
 
 std::vector<Row> table() {
   std::vector<Row> rows;
   {
     std::lock_guard<std::mutex> lock(g_mu);
-    for (const auto& kv : totals()) rows.push_back(Row{kv.first, kv.second.calls, kv.second.total_ms, kv.second.self_ms});
+    for (const auto& kv : totals()) rows.push_back(Row{kv.first, kv.second.calls, kv.second.total_ms, kv.second.self_ms,
+                                                         kv.second.self_thread_cpu_ms, kv.second.self_process_cpu_ms});
   }
   std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
     return a.self_ms != b.self_ms ? a.self_ms > b.self_ms : a.name < b.name;

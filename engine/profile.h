@@ -33,6 +33,13 @@ struct Row {
   std::int64_t calls = 0;
   double total_ms = 0;  // wall time inside the range
   double self_ms = 0;   // less the ranges opened inside it (on the same thread)
+  // CPU time in the range less the ranges inside it: of the thread that
+  // opened it, and of the whole process (its OpenMP team included). On a
+  // machine shared with other work, where wall time says little, the larger
+  // of the opening thread's and the other threads' CPU time is what the
+  // range takes on idle cores, less the waits (bench_cpu_colorize --profile).
+  double self_thread_cpu_ms = 0;
+  double self_process_cpu_ms = 0;
 };
 
 // Whether ranges are timed (TINCT_PROFILE set, read once at start-up, or enable()).

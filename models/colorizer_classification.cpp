@@ -20,6 +20,7 @@
 #include "engine/autograd.h"
 #include "engine/checkpoint.h"
 #include "engine/optim.h"
+#include "engine/profile.h"
 #include "models/classification.h"
 #include "models/color/decode.h"
 #include "models/color/gamut.h"
@@ -149,6 +150,7 @@ class ClassificationColorizer : public Colorizer {
     const size_t hw = size_t(h) * w;
     Tensor ab = Tensor::empty({N, 2, h, w});
     const std::vector<float> offset = color::prior_correction_offsets(*weights_, decoding_.prior_correction);
+    ProfileRange range("colorize: decode bins");
     for (int n = 0; n < N; ++n)
       color::decode_logits(*gamut_, logits.data() + size_t(n) * Q * hw, hw, ab.data() + size_t(n) * 2 * hw,
                            decoding_.temperature, offset.data());

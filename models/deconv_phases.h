@@ -37,8 +37,17 @@ class DeconvPhases {
   bool equalized() const { return !trained_.empty(); }
 
  private:
+  // Layer i's equalized weights for `trained`: the cached ones while
+  // `trained` holds the values they were made from, else made anew.
+  Tensor cached_equalized(size_t i, const Tensor& trained);
+
+  struct Cached {
+    std::vector<float> source;  // the trained values `equalized` came from
+    Tensor equalized;
+  };
   std::vector<std::shared_ptr<nn::ConvTranspose2d>> layers_;
   std::vector<Tensor> trained_;  // their weights while equalized
+  std::vector<Cached> cache_;
 };
 
 // Whether inference equalizes: yes, unless TINCT_PHASE_EQUALIZE=0 is in

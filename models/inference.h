@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "models/colorizer.h"
 #include "models/data/image.h"
@@ -23,6 +24,19 @@ struct ColorizeOptions {
 
 // RGB 8-bit in, RGB 8-bit out, same size.
 data::Image colorize_image(Colorizer& model, const data::Image& photo, const ColorizeOptions& o = {});
+
+// One photo's result from colorize_images: the image, or why it failed.
+struct Colorized {
+  data::Image image;
+  std::string error;  // empty: colorized
+};
+
+// Several photos, the same bytes as colorize_image gives each: photos of one
+// model input size go through the network together, up to `batch` at a time
+// (in input order); the rest of the pipeline runs per photo. A photo the
+// model cannot colour (not RGB; a non-finite prediction) fails alone.
+std::vector<Colorized> colorize_images(Colorizer& model, const std::vector<const data::Image*>& photos,
+                                       const ColorizeOptions& o = {}, int batch = 4);
 
 // The width and height the model sees for a photo of width x height at
 // ColorizeOptions::size `size`, for a model whose sides are multiples of m

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <vector>
 
 #include "doctest/doctest.h"
@@ -180,6 +181,40 @@ TEST_CASE("phase equalization changes the generator's forward, never its trained
     after.insert(after.end(), x.begin(), x.end());
   }
   CHECK(after == first);
+}
+
+TEST_CASE("the equalized phases are reused while the trained weights hold the same values, remade when they change") {
+  Rng rng(6);
+  models::Generator gen(8, rng);
+  gen.eval();
+  NoGrad ng;
+  const Tensor L = Tensor::full({1, 1, 64, 64}, 0.1f);
+  gen.set_phase_equalized(true);
+  const std::vector<float> eq1 = gen(L).to_vector();
+  gen.set_phase_equalized(false);
+  gen.set_phase_equalized(true);  // from the cache
+  CHECK(gen(L).to_vector() == eq1);
+  gen.set_phase_equalized(false);
+  // The trained weights change in place (as an optimizer step does): the
+  // next equalization must follow them, like a fresh generator with them.
+  std::map<std::string, Tensor> changed = gen.state_dict();
+  for (auto& [name, t] : changed)
+    if (t.dim() == 4 && t.size(2) == 4) {
+      std::vector<float> v = t.to_vector();
+      for (size_t i = 0; i < v.size(); i += 3) v[i] *= 1.5f;
+      Tensor(t).copy_from(Tensor::from_vector(t.shape(), v));
+    }
+  Rng rng2(7);
+  models::Generator fresh(8, rng2);
+  fresh.eval();
+  fresh.load_state_dict(gen.state_dict());
+  fresh.set_phase_equalized(true);
+  const std::vector<float> want = fresh(L).to_vector();
+  gen.set_phase_equalized(true);
+  const std::vector<float> got = gen(L).to_vector();
+  gen.set_phase_equalized(false);
+  CHECK(got != eq1);
+  CHECK(got == want);
 }
 
 TEST_CASE("the shipped GAN's lattice on Kodak photo 15: flagged with its trained phases, gone when equalized") {

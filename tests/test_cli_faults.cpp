@@ -228,3 +228,35 @@ TEST_CASE("train: resuming with another thread count says the weights will not b
   CHECK(other.output.find("the run used 1 compute threads and this process has 2") != std::string::npos);
   CHECK(other.output.find("will not be bit-identical") != std::string::npos);
 }
+
+TEST_CASE("colorize --batch: a folder gives the same bytes at any batch, a corrupt photo fails alone") {
+  TempDir t;
+  const fs::path in = t.path / "in";
+  fs::create_directories(in);
+  data::save_png((in / "a.png").string(), photo(64, 48));
+  data::save_jpeg((in / "b.jpg").string(), photo(48, 64));
+  { std::ofstream(in / "c_broken.png") << "not a png at all"; }
+  data::save_png((in / "d.png").string(), photo(64, 48));
+  data::save_png((in / "e.png").string(), photo(50, 50));
+  std::vector<std::string> listing[2];
+  std::vector<std::string> bytes[2];
+  const int batches[2] = {1, 3};
+  for (int k = 0; k < 2; ++k) {
+    const fs::path out = t.path / ("out" + std::to_string(batches[k]));
+    Run r = run("colorize " + quote(in.string()) + " -o " + quote(out.string()) +
+                " --model all --compare --size 32 --batch " + std::to_string(batches[k]));
+    INFO(r.output);
+    CHECK(r.code == 1);
+    CHECK(r.output.find("c_broken.png  FAILED") != std::string::npos);
+    CHECK(r.output.find("4 photo(s) colorized, 1 failed") != std::string::npos);
+    listing[k] = files_under(out);
+    for (const std::string& f : listing[k]) {
+      if (f == "index.html") continue;
+      std::ifstream s(out / f, std::ios::binary);
+      bytes[k].push_back(std::string((std::istreambuf_iterator<char>(s)), std::istreambuf_iterator<char>()));
+    }
+  }
+  CHECK(listing[0].size() == 4 * 4 + 1);  // 3 models + compare per photo, index.html
+  CHECK(listing[0] == listing[1]);
+  CHECK(bytes[0] == bytes[1]);
+}

@@ -9,6 +9,8 @@
 #include <functional>
 #include <stdexcept>
 
+#include <omp.h>
+
 #include "doctest/doctest.h"
 #include "engine/checkpoint.h"
 #include "models/color/colorfulness.h"
@@ -104,4 +106,51 @@ TEST_CASE("damaged weights never colorize to a black photo: refused at load, or 
     CHECK_THROWS_WITH_AS(models::colorize_image(*model, photo), doctest::Contains("weights are damaged"),
                          std::runtime_error);
   }
+}
+
+// A folder is colorized in batches (models::colorize_images, `tinct colorize
+// --batch`): each photo must come out with the bytes it gets alone, at 1 and
+// 2 threads, with photos of several model input sizes mixed in one call and
+// a photo that cannot be coloured failing alone.
+TEST_CASE("colorize_images: batched photos get the bytes each gets alone, mixed sizes, 1 and 2 threads") {
+  const fs::path weights = source_dir() / "weights";
+  const data::Image full = data::load_image((source_dir() / "demo" / "kodim23.png").string());
+  // Two input sizes (96x64 and 80x80 at --size 64), interleaved; one crop
+  // differs from its twin so a mix-up of photos within a batch shows.
+  std::vector<data::Image> photos = {data::resize(full, 96, 64), data::resize(full, 80, 80),
+                                     data::crop(full, 100, 50, 96, 64), data::resize(full, 81, 79),
+                                     data::crop(full, 300, 200, 96, 64)};
+  data::Image not_rgb(8, 8, 1);
+  models::ColorizeOptions o;
+  o.size = 64;
+  const int threads_before = omp_get_max_threads();
+  for (std::string kind : {"regression", "classification", "gan"}) {
+    auto model = models::load_colorizer((weights / (kind + ".safetensors")).string(), kind);
+    for (int threads : {1, 2}) {
+      omp_set_num_threads(threads);
+      std::vector<data::Image> alone;
+      for (auto& p : photos) alone.push_back(models::colorize_image(*model, p, o));
+      for (int batch : {1, 2, 4}) {
+        std::vector<const data::Image*> in;
+        for (auto& p : photos) in.push_back(&p);
+        in.insert(in.begin() + 2, &not_rgb);
+        const std::vector<models::Colorized> got = models::colorize_images(*model, in, o, batch);
+        REQUIRE(got.size() == in.size());
+        CHECK(got[2].error.find("expected an RGB image") != std::string::npos);
+        size_t worst_at = 0, differing = 0;
+        for (size_t i = 0, k = 0; i < in.size(); ++i) {
+          if (i == 2) continue;
+          const data::Image& a = alone[k++];
+          CHECK(got[i].error.empty());
+          REQUIRE(got[i].image.pixels.size() == a.pixels.size());
+          for (size_t j = 0; j < a.pixels.size(); ++j)
+            if (got[i].image.pixels[j] != a.pixels[j] && differing++ == 0) worst_at = j;
+        }
+        INFO(kind << ", " << threads << " thread(s), batch " << batch << ": " << differing
+                  << " bytes differ, the first at " << worst_at);
+        CHECK(differing == 0);
+      }
+    }
+  }
+  omp_set_num_threads(threads_before);
 }

@@ -9,9 +9,9 @@ set -euo pipefail
 # libFuzzer and the sanitizer runtimes): tools/sanitize.sh's build and fuzz
 # smoke. nlohmann-json3-dev: the JSON reader (header-only, engine/json.cpp).
 # openmpi-bin + libopenmpi-dev: `mpirun -np N tinct train` (engine/dist_mpi.cpp)
-# and its 2-rank tests.
+# and its 2-rank tests. zlib1g-dev: PNG's deflate (models/data/stb_impl.cpp).
 packages=(cmake g++ make libbenchmark-dev libopenblas-dev chromium clang libclang-rt-dev nlohmann-json3-dev
-          openmpi-bin libopenmpi-dev)
+          openmpi-bin libopenmpi-dev zlib1g-dev)
 
 missing=()
 for p in "${packages[@]}"; do

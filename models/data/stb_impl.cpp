@@ -47,6 +47,8 @@
 #include <string>
 #include <vector>
 
+#include <zlib.h>
+
 namespace tinct::data::detail {
 
 namespace {
@@ -131,6 +133,18 @@ void stb_free(void* p) {
   std::free(p);
 }
 
+unsigned char* zlib_compress(unsigned char* data, int len, int* out_len, int /*stb's quality*/) {
+  uLongf n = compressBound(uLong(len));
+  auto* out = static_cast<unsigned char*>(std::malloc(n));  // stb frees it with free()
+  if (!out) return nullptr;
+  if (compress2(out, &n, data, uLong(len), Z_BEST_SPEED) != Z_OK) {
+    std::free(out);
+    return nullptr;  // stb reports the encode as failed
+  }
+  *out_len = int(n);
+  return out;
+}
+
 [[noreturn]] void stb_check_failed(const char* expr, int line) {
   throw StbCheckFailed("stb_image's internal check " + std::string(expr) + " failed (stb_image.h line " +
                        std::to_string(line) + ")");
@@ -149,6 +163,10 @@ void stb_free(void* p) {
 #define STBI_NO_STDIO
 #define STBI_MAX_DIMENSIONS (::tinct::data::detail::kMaxSide)
 #define STBI_WRITE_NO_STDIO
+// PNG's deflate by zlib at its fastest level instead of stb's own: on a
+// 512x512 colorized photo 20 ms instead of 57 and 381 KB instead of 503
+// (`tinct colorize` spent more time encoding than in the regression network).
+#define STBIW_ZLIB_COMPRESS ::tinct::data::detail::zlib_compress
 
 // Third-party code: keep our warning flags for our own files only.
 #pragma GCC diagnostic push

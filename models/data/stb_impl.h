@@ -39,4 +39,8 @@ class StbDecodeScope {
 // through stb's own error paths frees its blocks itself and adds nothing.
 std::size_t stb_blocks_reclaimed();
 
+// stb_image_write's deflate (STBIW_ZLIB_COMPRESS): zlib's compress2 at
+// Z_BEST_SPEED, into a malloc'd block; nullptr on failure.
+unsigned char* zlib_compress(unsigned char* data, int len, int* out_len, int quality);
+
 }  // namespace tinct::data::detail
