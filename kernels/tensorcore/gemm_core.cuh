@@ -267,7 +267,7 @@ constexpr int smem_bytes(bool ta, bool tb) {
   return kStages * (a + b);
 }
 
-// The launch itself (k<<<...>>>) is written in each variant's .cu file, as
+// The launch itself (the triple-chevron call) is written in each variant's .cu file, as
 // `launch`: launch.template run<TA, TB, VEC>(args, grid, smem bytes, stream).
 template <class P, bool TA, bool TB, bool VEC, class Launch>
 void launch_one(const GemmArgs<typename P::T>& q, const Launch& launch, cudaStream_t stream) {
