@@ -39,6 +39,8 @@ const char* kColorizeUsage =
     "  --model regression|classification|gan|all   (default all)\n"
     "  --weights FILE      weights for a single --model (default: the shipped ones)\n"
     "  --device auto|cpu|cuda                      (default auto)\n"
+    "  --precision fp32|tf32|bf16  the convolutions' operands (default fp32): tf32 / bf16\n"
+    "                      round them as the tensor cores do, fp32 accumulation\n"
     "  --size N            short side the model sees (default 256)\n"
     "  --decoding zhang|plausible  classification: Zhang et al.'s decoding (T 0.38, vivid, a\n"
     "                      golden cast) or the default plausible (T 0.6, a quarter of the\n"
@@ -159,6 +161,7 @@ int cmd_colorize(const Args& in) {
   take_option(args, "--model", model_arg);
   take_option(args, "--weights", weights);
   take_option(args, "--device", device);
+  const PrecisionScope precision_scope(take_precision(args));
   models::ColorizeOptions co;
   if (take_option(args, "--size", v)) co.size = int(parse_int("--size", v, 32, 4096));
   const bool compare = take_flag(args, "--compare");
