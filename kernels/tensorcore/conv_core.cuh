@@ -256,12 +256,7 @@ __global__ void __launch_bounds__(kThreads, 2) conv_kernel(const __grid_constant
   LB lb(q, n0);
 
   float acc[kMI][kNI][4];
-#pragma unroll
-  for (int mi = 0; mi < kMI; ++mi)
-#pragma unroll
-    for (int ni = 0; ni < kNI; ++ni)
-#pragma unroll
-      for (int i = 0; i < 4; ++i) acc[mi][ni][i] = 0.0f;
+  zero_acc(acc);
 
 #pragma unroll
   for (int s = 0; s < kStages - 1; ++s) {
@@ -285,20 +280,7 @@ __global__ void __launch_bounds__(kThreads, 2) conv_kernel(const __grid_constant
     cp_async_commit();
     const T* as = As + (i % kStages) * TlA::kElems;
     const T* bs = Bs + (i % kStages) * TlB::kElems;
-#pragma unroll
-    for (int kk = 0; kk < BK; kk += P::kMmaK) {
-      uint32_t a[kMI][4], b[kNI][2];
-      load_fragments<P, true, KC_B>(as, bs, kk, wm, wn, a, b);
-#pragma unroll
-      for (int mi = 0; mi < kMI; ++mi)
-#pragma unroll
-        for (int ni = 0; ni < kNI; ++ni) {
-          if constexpr (sizeof(T) == 4)
-            mma_m16n8k8_tf32(acc[mi][ni], a[mi], b[ni]);
-          else
-            mma_m16n8k16_bf16(acc[mi][ni], a[mi], b[ni]);
-        }
-    }
+    mma_stage<P, true, KC_B>(as, bs, wm, wn, acc);
     if (more) {  // the gathered registers into the stage freed by this step's barrier
       la.store(As + sn * TlA::kElems);
       lb.store(Bs + sn * TlB::kElems);
@@ -414,28 +396,31 @@ inline void check_tc(const Conv2dParams& p, const char* name) {
     throw std::invalid_argument(std::string(name) + ": too many channels");
 }
 
+// Forward (A = W [K][C*R*S]) and backward-data (A = Wt [C][K*R*S]): the
+// weights packed into the dense A, then the pixel-gather kernel.
 template <class P>
-void conv_fwd(const Conv2dParams& p, const float* x, const float* w, const float* b, float* y, cudaStream_t stream) {
+void conv_dense_a(Pass pass, const Conv2dParams& p, const float* in, const float* w, const float* b, float* out,
+                  cudaStream_t stream) {
   using T = typename P::T;
-  check_tc(p, "conv2d_fwd (tensor cores)");
-  const int J = p.C * p.R * p.S, ld = pad16(J, sizeof(T));
-  detail::Scratch ws(size_t(p.K) * ld * sizeof(T), stream);
+  const bool fwd = pass == Pass::fwd;
+  check_tc(p, fwd ? "conv2d_fwd (tensor cores)" : "conv2d_bwd_data (tensor cores)");
+  const int M = fwd ? p.K : p.C, J = (fwd ? p.C : p.K) * p.R * p.S, ld = pad16(J, sizeof(T));
+  detail::Scratch ws(size_t(M) * ld * sizeof(T), stream);
   T* a = static_cast<T*>(ws.get());
-  pack<T>(w, a, p.K, J, ld, p.C, p.R * p.S, false, stream);
-  const ConvArgs<T> q{Pass::fwd, Geom(p), p.K, p.N * p.P * p.Q, J, a, ld, x, nullptr, b, y, 1 << 30, 1};
+  pack<T>(w, a, M, J, ld, p.C, p.R * p.S, !fwd, stream);
+  const int ncol = fwd ? p.N * p.P * p.Q : p.N * p.H * p.W;
+  const ConvArgs<T> q{pass, Geom(p), M, ncol, J, a, ld, in, nullptr, b, out, 1 << 30, 1};
   launch_conv<P, false, DenseA<T>, PixelGather<T>>(q, 1, stream);
 }
 
 template <class P>
+void conv_fwd(const Conv2dParams& p, const float* x, const float* w, const float* b, float* y, cudaStream_t stream) {
+  conv_dense_a<P>(Pass::fwd, p, x, w, b, y, stream);
+}
+
+template <class P>
 void conv_bwd_data(const Conv2dParams& p, const float* dy, const float* w, float* dx, cudaStream_t stream) {
-  using T = typename P::T;
-  check_tc(p, "conv2d_bwd_data (tensor cores)");
-  const int J = p.K * p.R * p.S, ld = pad16(J, sizeof(T));
-  detail::Scratch ws(size_t(p.C) * ld * sizeof(T), stream);
-  T* a = static_cast<T*>(ws.get());
-  pack<T>(w, a, p.C, J, ld, p.C, p.R * p.S, true, stream);
-  const ConvArgs<T> q{Pass::bwd_data, Geom(p), p.C, p.N * p.H * p.W, J, a, ld, dy, nullptr, nullptr, dx, 1 << 30, 1};
-  launch_conv<P, false, DenseA<T>, PixelGather<T>>(q, 1, stream);
+  conv_dense_a<P>(Pass::bwd_data, p, dy, w, nullptr, dx, stream);
 }
 
 // Split-K of backward-filter: enough blocks for two waves on ~132 SMs, each
