@@ -31,13 +31,7 @@ void conv2d_bwd_filter_ref(Precision prec, const Conv2dParams& p, const float* x
                            float* db) {
   // db sums dy itself (fp32, as bias_grad on the GPU): only the products' operands are rounded.
   conv2d_bwd_filter_ref(p, rounded(prec, x, x_size(p)).data(), rounded(prec, dy, y_size(p)).data(), dw, nullptr);
-  if (db)
-    for (int k = 0; k < p.K; ++k) {
-      float sum = 0.0f;
-      for (int n = 0; n < p.N; ++n)
-        for (int i = 0; i < p.P * p.Q; ++i) sum += dy[(size_t(n) * p.K + k) * p.P * p.Q + i];
-      db[k] += sum;
-    }
+  if (db) bias_grad_ref(p.N, p.K, p.P * p.Q, dy, db);
 }
 
 }  // namespace tinct::cpu
