@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/precision.h"
 #include "models/colorizer.h"
 
 namespace tinct::cli {
@@ -35,6 +36,10 @@ double parse_double(const std::string& option, const std::string& value);
 // A duration in seconds: "90m", "2h", "3600s" or a plain number of seconds
 // (fractions allowed, not negative); throws std::invalid_argument naming the option.
 double parse_duration(const std::string& option, const std::string& value);
+
+// --precision fp32|tf32|bf16 (engine/precision.h): the value given, else
+// fp32; another value throws std::invalid_argument (exit 2).
+Precision take_precision(Args& args);
 
 // --decoding zhang|plausible, --temperature T and --prior-correction B: the
 // classification model's decoding (models::Decoding); each is unset when not

@@ -67,6 +67,8 @@ const char* kEvalUsage =
     "  --prior-correction B    classification: how much of the rebalancing's tilt is divided\n"
     "                          out before decoding, 0..1\n"
     "  --device auto|cpu|cuda  where the models run (default auto)\n"
+    "  --precision fp32|tf32|bf16  the convolutions' operands (default fp32): tf32 / bf16\n"
+    "                          round them as the tensor cores do, fp32 accumulation\n"
     "  --save-images           save every output image (default: sets of up to 50)\n"
     "  --no-save-images        do not save them\n"
     "  --human                 write the real-vs-fake page instead of the report\n"
@@ -146,6 +148,7 @@ int cmd_eval(const Args& in) {
   std::string device = "auto";
   take_option(args, "--device", device);
   o.device = parse_device(device);
+  const PrecisionScope precision_scope(take_precision(args));
   if (take_flag(args, "--save-images")) o.save_images = 1;
   if (take_flag(args, "--no-save-images")) o.save_images = 0;
   const bool human = take_flag(args, "--human");

@@ -32,6 +32,11 @@ static const char* kTrainUsage =
     "                          8 places of the set at a time (default 10000)\n"
     "  --preset full|compact   model width (default compact; full = the papers' width)\n"
     "  --device auto|cpu|cuda  (default auto)\n"
+    "  --precision fp32|tf32|bf16\n"
+    "                          the convolutions' operands (default fp32): tf32 / bf16 round\n"
+    "                          them (tensor cores on a GPU, the same rounding on the CPU),\n"
+    "                          fp32 accumulation; weights, optimizer, batch norm and losses\n"
+    "                          stay fp32. Part of the recipe: --resume keeps it\n"
     "  --batch N               images per step (default 32)\n"
     "  --steps N | --epochs E  length of the whole run (default 10 epochs)\n"
     "  --lr X                  peak learning rate (default: regression 1e-3, classification 3e-4, gan 2e-4)\n"
@@ -90,6 +95,7 @@ static void take_train_options(Args& args, models::TrainOptions& o) {
   take_option(args, "--out", o.out);
   take_option(args, "--preset", o.model.preset);
   take_option(args, "--device", o.device);
+  take_option(args, "--precision", o.precision);
   if (take_option(args, "--batch", v)) o.batch = int(parse_int("--batch", v, 2, 4096));
   if (take_option(args, "--steps", v)) o.steps = parse_int("--steps", v, 1, 1L << 40);
   if (take_option(args, "--epochs", v)) {

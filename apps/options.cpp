@@ -121,4 +121,9 @@ int run_command(const std::string& cmd, const Args& args) {
   }
 }
 
+Precision take_precision(Args& args) {
+  std::string v;
+  return take_option(args, "--precision", v) ? parse_precision(v) : Precision::fp32;
+}
+
 }  // namespace tinct::cli

@@ -32,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "gpu_bench_util.h"
 #include "kernels/cuda.h"
 #include "kernels/tensorcore/tensorcore.h"
 #include "kernels/tensorcore/tensorcore_cuda.h"
@@ -48,40 +49,9 @@ namespace gpu = tinct::cuda;
 
 namespace {
 
-int env_int(const char* name, int fallback) {
-  const char* v = std::getenv(name);
-  return v && *v ? std::atoi(v) : fallback;
-}
-
-template <class T>
-T* dev_alloc(size_t n) {
-  T* p = nullptr;
-  TINCT_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&p), n * sizeof(T)));
-  return p;
-}
-
-// Median ms of `iters` calls, each after an untimed L2 flush.
-double time_ms(const std::function<void()>& f, int iters, void* flush, size_t flush_bytes) {
-  cudaEvent_t a, b;
-  TINCT_CUDA_CHECK(cudaEventCreate(&a));
-  TINCT_CUDA_CHECK(cudaEventCreate(&b));
-  for (int i = 0; i < 3; ++i) f();
-  std::vector<double> ms;
-  for (int i = 0; i < iters; ++i) {
-    TINCT_CUDA_CHECK(cudaMemsetAsync(flush, i & 0xff, flush_bytes));
-    TINCT_CUDA_CHECK(cudaEventRecord(a));
-    f();
-    TINCT_CUDA_CHECK(cudaEventRecord(b));
-    TINCT_CUDA_CHECK(cudaEventSynchronize(b));
-    float t = 0;
-    TINCT_CUDA_CHECK(cudaEventElapsedTime(&t, a, b));
-    ms.push_back(t);
-  }
-  cudaEventDestroy(a);
-  cudaEventDestroy(b);
-  std::sort(ms.begin(), ms.end());
-  return ms[ms.size() / 2];
-}
+using benchutil::dev_alloc;
+using benchutil::env_int;
+using benchutil::time_ms;
 
 double max_rel_diff(const float* d_got, const float* d_ref, size_t n) {
   std::vector<float> g(n), r(n);

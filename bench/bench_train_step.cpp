@@ -8,10 +8,11 @@
 // stops after the device has finished each block. Steps do not read their
 // losses back (no synchronisation inside a block), as PyTorch's loop doesn't.
 // GAN: one D update (real + detached fake, LSGAN) and one G update
-// (100 * L1 + LSGAN), Adam 2e-4 (0.5, 0.999).
+// (100 * L1 + LSGAN), Adam 2e-4 (0.5, 0.999). --precision tf32|bf16 runs the
+// convolutions at that precision (engine/precision.h; default fp32).
 //
 // usage: bench_train_step [--model regression|classification|gan|all]
-//        [--device auto|cpu|cuda] [--preset full|compact] [--batch 64]
+//        [--device auto|cpu|cuda] [--precision fp32|tf32|bf16] [--preset full|compact] [--batch 64]
 //        [--size 128] [--warmup 5] [--steps 20] [--blocks 3] [--no-infer]
 // Last lines, for scripts:
 //   RESULT tinct train <model> <images/s> <ms/step>
@@ -30,6 +31,7 @@
 #include "engine/autograd.h"
 #include "engine/device.h"
 #include "engine/optim.h"
+#include "engine/precision.h"
 #include "engine/random.h"
 #include "models/classification.h"
 #include "models/gan.h"
@@ -186,6 +188,7 @@ int main(int argc, char** argv) {
       };
       if (a == "--model") o.model = val();
       else if (a == "--device") o.device = val();
+      else if (a == "--precision") set_precision(parse_precision(val()));
       else if (a == "--preset") o.preset = val();
       else if (a == "--batch") o.batch = parse_int("--batch", val());
       else if (a == "--size") o.size = parse_int("--size", val());
@@ -195,7 +198,7 @@ int main(int argc, char** argv) {
       else if (a == "--no-infer") o.infer = false;
       else if (a == "--help" || a == "-h") {
         std::puts("usage: bench_train_step [--model regression|classification|gan|all] [--device auto|cpu|cuda]\n"
-                  "       [--preset full|compact] [--batch 64] [--size 128] [--warmup 5] [--steps 20] [--blocks 3]\n"
+                  "       [--precision fp32|tf32|bf16] [--preset full|compact] [--batch 64] [--size 128] [--warmup 5] [--steps 20] [--blocks 3]\n"
                   "       [--no-infer]");
         return 0;
       } else {
@@ -204,8 +207,9 @@ int main(int argc, char** argv) {
     }
     if (o.size % 32) throw std::invalid_argument("--size must be a multiple of 32 (the GAN's U-Net)");
     const Device dev = parse_device(o.device);
-    std::printf("tinct train step: %s, preset %s, batch %d of %dx%d, FP32; %d warm-up, median of %d blocks of %d\n",
-                describe_device(dev).c_str(), o.preset.c_str(), o.batch, o.size, o.size, o.warmup, o.blocks, o.steps);
+    std::printf("tinct train step: %s, preset %s, batch %d of %dx%d, convolutions %s; %d warm-up, median of %d blocks of %d\n",
+                describe_device(dev).c_str(), o.preset.c_str(), o.batch, o.size, o.size, precision_name(precision()),
+                o.warmup, o.blocks, o.steps);
     std::vector<std::string> kinds;
     if (o.model == "all") kinds = {"regression", "classification", "gan"};
     else kinds = {o.model};

@@ -163,6 +163,14 @@ void conv2d_bwd_filter(const Conv2dParams& p, const float* x, const float* dy, f
 // The same, with the workspace taken from the stream-ordered pool.
 void conv2d_bwd_filter(const Conv2dParams& p, const float* x, const float* dy, float* dw, float* db,
                        cudaStream_t stream = 0);
+// The same three passes at a precision (kernels/tensorcore/tensorcore.h):
+// fp32 as above, tf32 variant 4, bf16 variant 5 (below).
+void conv2d_fwd(Precision prec, const Conv2dParams& p, const float* x, const float* w, const float* b, float* y,
+                cudaStream_t stream = 0);
+void conv2d_bwd_data(Precision prec, const Conv2dParams& p, const float* dy, const float* w, float* dx,
+                     cudaStream_t stream = 0);
+void conv2d_bwd_filter(Precision prec, const Conv2dParams& p, const float* x, const float* dy, float* dw, float* db,
+                       cudaStream_t stream = 0);
 // Variant 1 (cuda_1_naive.cu): direct, one thread per output element, loops in
 // the order of the reference. Slow; the baseline, and a second opinion in the tests.
 void conv2d_fwd_naive(const Conv2dParams& p, const float* x, const float* w, const float* b, float* y,
@@ -179,6 +187,24 @@ void conv2d_bwd_data_igemm(const Conv2dParams& p, const float* dy, const float* 
 size_t conv2d_bwd_filter_igemm_workspace_bytes(const Conv2dParams& p);
 void conv2d_bwd_filter_igemm(const Conv2dParams& p, const float* x, const float* dy, float* dw, float* db,
                              void* workspace, size_t workspace_bytes, cudaStream_t stream = 0);
+// Variants 4 and 5 (cuda_4_igemm_tf32.cu, cuda_5_igemm_bf16.cu): the implicit
+// GEMMs on the tensor cores, operands rounded to TF32 / BF16, fp32
+// accumulation (kernels/tensorcore/ref_conv.cpp is their specification).
+// Any shape conv2d_fwd takes; temporaries (packed weights, split-K partial
+// sums) from the stream-ordered pool. Same contracts as conv2d_fwd,
+// conv2d_bwd_data (overwrites dx), conv2d_bwd_filter (dw += , db += ).
+void conv2d_fwd_tf32(const Conv2dParams& p, const float* x, const float* w, const float* b, float* y,
+                     cudaStream_t stream = 0);
+void conv2d_bwd_data_tf32(const Conv2dParams& p, const float* dy, const float* w, float* dx,
+                          cudaStream_t stream = 0);
+void conv2d_bwd_filter_tf32(const Conv2dParams& p, const float* x, const float* dy, float* dw, float* db,
+                            cudaStream_t stream = 0);
+void conv2d_fwd_bf16(const Conv2dParams& p, const float* x, const float* w, const float* b, float* y,
+                     cudaStream_t stream = 0);
+void conv2d_bwd_data_bf16(const Conv2dParams& p, const float* dy, const float* w, float* dx,
+                          cudaStream_t stream = 0);
+void conv2d_bwd_filter_bf16(const Conv2dParams& p, const float* x, const float* dy, float* dw, float* db,
+                            cudaStream_t stream = 0);
 // Variant 3 (cuda_3_winograd.cu): Winograd F(4x4, 3x3), non-fused (filter, input and output
 // transforms around 36 batched GEMMs; kernels/conv/ref_winograd.cpp is
 // its specification). Any channel counts; 3x3, stride 1, padding a multiple

@@ -62,6 +62,12 @@ struct Pool2dParams {
 enum class Act { Relu, LeakyRelu, Tanh, Sigmoid };
 enum class Upsample { Nearest, Bilinear };
 
+// The arithmetic of the operands of convolutions and matrix products
+// (engine/precision.h sets it for a run; kernels/tensorcore/tensorcore.h
+// defines the roundings): fp32 as stored, or each operand rounded to TF32 /
+// BF16 before an exact product, fp32 accumulation.
+enum class Precision { fp32, tf32, bf16 };
+
 namespace cpu {
 
 // --- GEMM (kernels/gemm/: ref.cpp, cpu.cpp + cpu_{avx512,avx2,generic}.cpp) --

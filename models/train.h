@@ -40,6 +40,10 @@ struct TrainOptions {
   std::string data;
   std::string out;   // the run's folder
   std::string device = "auto";  // auto | cpu | cuda: train() sets model.device from it
+  // fp32 | tf32 | bf16: the operands of the convolutions (engine/precision.h;
+  // weights, optimizer state, batch norm and losses stay fp32). Part of the
+  // recipe: a resumed run keeps it.
+  std::string precision = "fp32";
   int batch = 32;
   int crop = 128;
   int64_t steps = 0;    // total steps of the run; 0: from epochs

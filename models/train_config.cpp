@@ -41,6 +41,8 @@ const std::vector<Field>& fields() {
        [](TrainOptions& o, const Value& v) { o.data = v.as_string(); }},
       {"device", [](const TrainOptions& o) { return Value(o.device); },
        [](TrainOptions& o, const Value& v) { o.device = v.as_string(); }},
+      {"precision", [](const TrainOptions& o) { return Value(o.precision); },
+       [](TrainOptions& o, const Value& v) { o.precision = v.as_string(); }},
       number("batch", &TrainOptions::batch),
       number("crop", &TrainOptions::crop),
       number("steps", &TrainOptions::steps),

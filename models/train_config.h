@@ -29,8 +29,9 @@ TrainOptions read_config(const std::string& path);
 // holds. The length of the run, the device, the loader threads, the
 // evaluation and checkpoint settings and the pack's path (the pack's
 // content is checked by its fingerprint) may change; the learning rate may
-// change too, with a note returned ("" when none). Any other difference is
-// refused (std::invalid_argument naming the option and both values).
+// change too, with a note returned ("" when none). Any other difference (the
+// precision too) is refused (std::invalid_argument naming the option and
+// both values).
 std::string check_resume_recipe(const TrainOptions& saved, const TrainOptions& now);
 
 }  // namespace tinct::models

@@ -14,17 +14,24 @@
 #   3b. runs test_gpu_kernels on small shapes under compute-sanitizer memcheck
 #      and racecheck (sanitizer.log; skipped where it is not found);
 #   4. runs the kernel benchmark (cuDNN / cuBLAS vs tinct), modest repetitions;
-#   5. times a training step of each model (full presets, batch 64, 128x128,
-#      FP32) and the 512x512 forward: tinct (bench_train_step; again with
-#      TINCT_CONV_WINOGRAD=0) and PyTorch (bench/torch_ref/torch_ref.py --time)
-#      in the same run;
+#   4b. the tensor-core convolutions (issue 12) against cuDNN at TF32 / BF16,
+#      all three passes, 512->512 16x16 and 256->256 32x32 at batch 64
+#      (bench_gpu_conv_tc; bench_gpu_tensorcore: the GEMMs against cuBLAS);
+#   5. times a training step of each model (full presets, batch 64, 128x128)
+#      and the 512x512 forward: tinct (bench_train_step at --precision fp32,
+#      tf32 and bf16; fp32 again with TINCT_CONV_WINOGRAD=0) and PyTorch
+#      (bench/torch_ref/torch_ref.py --time: FP32 as before, and its strongest
+#      settings, --precision tf32 / bf16 --channels-last, TORCH_COMPILE=1 adds
+#      --compile) in the same run;
 #   6. checks PyTorch against tinct on one training step of each model
 #      (bench_model_dump + torch_ref.py --check, on the GPU);
 #   7. colorizes the demo photos with all three models on the GPU;
 #   8. prints a short table last: tests, kernels vs cuDNN, images/s of tinct
 #      and PyTorch and their ratio, parity, colorize time.
 # Full logs go to OUT_DIR (env.txt, configure.log, build.log, gpu_tests.log,
-# bench_gpu_kernels.log/.json, bench_gpu_tensorcore.log, train_tinct.log, train_tinct_igemm.log, train_torch.log, parity.log,
+# bench_gpu_kernels.log/.json, bench_gpu_tensorcore.log, bench_gpu_conv_tc.log, train_tinct.log,
+# train_tinct_tf32.log, train_tinct_bf16.log, train_tinct_igemm.log, train_torch.log, train_torch_tf32.log,
+# train_torch_bf16.log, parity.log,
 # colorize.log, sanitizer.log, summary.txt).
 # Through the device tool (which returns at most 8 files from $OUT):
 #   tools/gpu_check.sh /tmp/gc; tar -czf $OUT/gpu_check.tgz -C /tmp gc
@@ -154,9 +161,12 @@ if [ $CONF_RC -eq 0 ]; then
   timeout "$(tmo "${BUILD_TIMEOUT:-300}")" cmake --build "$BUILD" -j"$JOBS" --target test_gpu_kernels test_gpu_engine \
     test_gpu_color bench_gpu_kernels bench_train_step bench_model_dump tinct tinct-kbench > "$OUT/build.log" 2>&1
   BUILD_RC=$?
-  # the tensor-core GEMMs (issue 12): ctest -L gpu runs test_gpu_tensorcore too
+  # the tensor-core GEMMs and convolutions (issue 12): ctest -L gpu runs their tests too
   [ $BUILD_RC -ne 0 ] || timeout "$(tmo 200)" cmake --build "$BUILD" -j"$JOBS" --target test_gpu_tensorcore \
-    bench_gpu_tensorcore >> "$OUT/build.log" 2>&1 || BUILD_RC=$?
+    test_gpu_conv_tc bench_gpu_tensorcore >> "$OUT/build.log" 2>&1 || BUILD_RC=$?
+  # needs cuDNN; a build without it has no such target (not an error)
+  [ $BUILD_RC -ne 0 ] || timeout "$(tmo 100)" cmake --build "$BUILD" -j"$JOBS" --target bench_gpu_conv_tc \
+    >> "$OUT/build.log" 2>&1 || echo "bench_gpu_conv_tc not built (no cuDNN?)"
 fi
 [ $BUILD_RC -eq 0 ] || { echo "build failed (rc $BUILD_RC), last lines of build.log:"; tail -30 "$OUT/build.log"; }
 fi
@@ -167,7 +177,7 @@ if [ -x "$BUILD/tests/test_gpu_kernels" ]; then
   if [ "${SKIP_BUILD:-0}" = "1" ]; then
     stamp "gpu tests (direct)"
     worst=0
-    for t in test_gpu_kernels test_gpu_engine test_gpu_color test_gpu_tensorcore; do
+    for t in test_gpu_kernels test_gpu_engine test_gpu_color test_gpu_tensorcore test_gpu_conv_tc; do
       [ -x "$BUILD/tests/$t" ] || { echo "=== $t: not in the prebuilt binaries"; continue; }
       echo "=== $t"
       timeout "$(tmo 200)" "$BUILD/tests/$t"
@@ -218,6 +228,10 @@ if [ -x "$BUILD/bench/bench_gpu_tensorcore" ]; then
   stamp "bench_gpu_tensorcore (iters $TINCT_BENCH_ITERS)"
   timeout "$(tmo 120)" "$BUILD/bench/bench_gpu_tensorcore" > "$OUT/bench_gpu_tensorcore.log" 2>&1
 fi
+if [ -x "$BUILD/bench/bench_gpu_conv_tc" ]; then
+  stamp "bench_gpu_conv_tc (iters $TINCT_BENCH_ITERS)"
+  timeout "$(tmo 150)" "$BUILD/bench/bench_gpu_conv_tc" > "$OUT/bench_gpu_conv_tc.log" 2>&1
+fi
 
 # ---- 5. training step and 512x512 forward: tinct and PyTorch -------------------------------
 TRAIN_RC=-1
@@ -230,12 +244,24 @@ if [ -x "$BUILD/bench/bench_train_step" ]; then
   stamp "bench_train_step (tinct, cuda, TINCT_CONV_WINOGRAD=0)"
   TINCT_CONV_WINOGRAD=0 timeout "$(tmo 120)" "$BUILD/bench/bench_train_step" --device cuda --steps 10 \
     > "$OUT/train_tinct_igemm.log" 2>&1
+  # the tensor-core convolutions: every conv at TF32 / BF16 (engine/precision.h)
+  for pr in tf32 bf16; do
+    stamp "bench_train_step (tinct, cuda, --precision $pr)"
+    timeout "$(tmo 120)" "$BUILD/bench/bench_train_step" --device cuda --precision $pr --steps 10 \
+      > "$OUT/train_tinct_$pr.log" 2>&1
+  done
 fi
 if python3 -c "import torch" > /dev/null 2>&1; then
   stamp "torch_ref --time (PyTorch, cuda)"
   (cd "$ROOT" && PYTHONUNBUFFERED=1 timeout "$(tmo 180)" python3 bench/torch_ref/torch_ref.py --time --model all --device cuda) \
     > "$OUT/train_torch.log" 2>&1
   TORCH_RC=$?
+  # PyTorch's strongest settings (../shared/anchors/README.md): TF32 or BF16 autocast, channels_last, fused Adam
+  for pr in tf32 bf16; do
+    stamp "torch_ref --time --precision $pr --channels-last${TORCH_COMPILE:+ --compile}"
+    (cd "$ROOT" && PYTHONUNBUFFERED=1 timeout "$(tmo 150)" python3 bench/torch_ref/torch_ref.py --time --model all \
+      --device cuda --steps 10 --precision $pr --channels-last ${TORCH_COMPILE:+--compile}) > "$OUT/train_torch_$pr.log" 2>&1
+  done
 else
   echo "PyTorch is not installed here" > "$OUT/train_torch.log"
 fi
@@ -299,6 +325,12 @@ fi
     sed -n '/=== SUMMARY BEGIN ===/,/=== SUMMARY END ===/p' "$OUT/bench_gpu_kernels.log" | grep -v "=== SUMMARY"
     grep -iE "error|skipped" "$OUT/bench_gpu_kernels.log" | head -5
   fi
+  if [ -f "$OUT/bench_gpu_conv_tc.log" ]; then
+    echo "--- tensor-core convolutions vs cuDNN at the same precision (batch 64; pct_of_cudnn = cuDNN ms / tinct ms;"
+    echo "    target >= 70% for variants 4 tf32 / 5 bf16; fp32 = the FP32 dispatcher, for scale)"
+    sed -n '/=== SUMMARY BEGIN ===/,/=== SUMMARY END ===/p' "$OUT/bench_gpu_conv_tc.log" | grep -v "=== SUMMARY"
+    grep -iE "error|no CUDA" "$OUT/bench_gpu_conv_tc.log" | head -3
+  fi
   if [ -f "$OUT/bench_gpu_tensorcore.log" ]; then
     echo "--- tensor-core GEMM vs cuBLAS at the same precision (pct_of_cublas = cuBLAS ms / tinct ms)"
     sed -n '/=== SUMMARY BEGIN ===/,/=== SUMMARY END ===/p' "$OUT/bench_gpu_tensorcore.log" | grep -v "=== SUMMARY"
@@ -323,6 +355,35 @@ fi
       }
     }'
   grep -h "GPU memory" "$OUT/train_tinct.log" 2>/dev/null | head -1
+  echo "--- training step by precision (images/s; torch tf32 / bf16 = --channels-last, fused Adam$([ -n "${TORCH_COMPILE:-}" ] && echo ', compiled');"
+  echo "    best = the fastest of the three; ratio = tinct best / torch best, issue 12's target >= 1.0x)"
+  for pr in fp32 tf32 bf16; do
+    f=train_tinct_$pr.log; [ $pr = fp32 ] && f=train_tinct.log
+    sed "s/^RESULT tinct /RESULT tinct_$pr /" "$OUT/$f" 2>/dev/null
+    f=train_torch_$pr.log; [ $pr = fp32 ] && f=train_torch.log
+    sed "s/^RESULT torch /RESULT torch_$pr /" "$OUT/$f" 2>/dev/null
+  done | awk '
+    $1 == "RESULT" && $3 == "train" { ips[$2 "," $4] = $5 }
+    $1 == "RESULT" && $3 == "infer512" { inf[$2 "," $4] = $5 }
+    function v(x) { return x == "" ? "-" : x }
+    END {
+      printf "%-15s %9s %9s %9s %9s %9s %9s %7s   %s\n", "model", "tinct32", "tinctTF32", "tinctBF16", "torch32",
+             "torchTF32", "torchBF16", "ratio", "512 fwd ms tinct fp32/tf32/bf16 | torch fp32/tf32/bf16"
+      n = split("regression classification gan", ms, " ")
+      for (i = 1; i <= n; i++) {
+        m = ms[i]; bt = 0; bp = 0
+        for (j = 1; j <= 3; j++) {
+          pr = (j == 1 ? "fp32" : j == 2 ? "tf32" : "bf16")
+          if (ips["tinct_" pr "," m] + 0 > bt) bt = ips["tinct_" pr "," m] + 0
+          if (ips["torch_" pr "," m] + 0 > bp) bp = ips["torch_" pr "," m] + 0
+        }
+        r = (bt > 0 && bp > 0) ? sprintf("%.2fx", bt / bp) : "-"
+        printf "%-15s %9s %9s %9s %9s %9s %9s %7s   %s/%s/%s | %s/%s/%s\n", m, v(ips["tinct_fp32," m]),
+               v(ips["tinct_tf32," m]), v(ips["tinct_bf16," m]), v(ips["torch_fp32," m]), v(ips["torch_tf32," m]),
+               v(ips["torch_bf16," m]), r, v(inf["tinct_fp32," m]), v(inf["tinct_tf32," m]), v(inf["tinct_bf16," m]),
+               v(inf["torch_fp32," m]), v(inf["torch_tf32," m]), v(inf["torch_bf16," m])
+      }
+    }'
   if [ -f "$OUT/parity.log" ]; then
     echo "--- PyTorch vs tinct (both on the GPU), one training step (compact, batch 4, 64x64)"
     grep -E "^=== |^rc |FAIL|PASS|worst" "$OUT/parity.log" | head -30 | cut -c1-160

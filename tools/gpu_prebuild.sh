@@ -13,8 +13,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 tools/gpu_deps.sh > /dev/null
 rm -rf /tmp/tinct-deps && tools/gpu_deps.sh --unpack /tmp/tinct-deps
-targets="test_gpu_kernels test_gpu_engine test_gpu_color test_gpu_tensorcore bench_gpu_kernels bench_gpu_tensorcore
-         bench_train_step bench_model_dump tinct"
+targets="test_gpu_kernels test_gpu_engine test_gpu_color test_gpu_tensorcore test_gpu_conv_tc bench_gpu_kernels
+         bench_gpu_tensorcore bench_gpu_conv_tc bench_train_step bench_model_dump tinct"
 # links left by an older gpu_check dry run would stand in for the binaries
 find build-gpu -type l -delete 2>/dev/null || true
 cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DTINCT_CUDA=ON -DTINCT_NATIVE=OFF \

@@ -11,11 +11,19 @@ and FP32 timings beside tinct's.
 
   torch_ref.py --time [--model all] [--preset full] [--batch 64] [--size 128]
                       [--device cuda] [--steps 20] [--warmup 5]
+                      [--precision fp32|tf32|bf16] [--channels-last] [--compile]
       Training step (median of 3 blocks of --steps after --warmup) and one
       512x512 inference per model; RESULT lines last.
+      --precision tf32: TF32 allowed in matmul and cuDNN; bf16: that plus
+      torch.autocast(bfloat16) around the step and the forwards (fp32 master
+      weights, as tinct's bf16). --channels-last: NHWC modules and batch,
+      fused Adam on CUDA. --compile: torch.compile on each network (compile
+      time not counted). Together: the strongest settings of
+      ../shared/anchors/README.md (issue 12's yardstick).
 
-TF32 is off for matmul and cuDNN in both modes.
+TF32 is off for matmul and cuDNN unless --time --precision tf32|bf16.
 """
+import contextlib
 import argparse
 import itertools
 import os
@@ -406,30 +414,55 @@ def timed_ms(fn, steps, warmup, device, blocks=3):
     return statistics.median(times)
 
 
-def time_models(kinds, preset, batch, size, device, steps, warmup):
+def time_models(kinds, preset, batch, size, device, steps, warmup, precision="fp32", channels_last=False,
+                compile_nets=False):
     torch.backends.cudnn.benchmark = True
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = precision != "fp32"
+    dev_type = "cuda" if device.startswith("cuda") else "cpu"
+
+    def amp():
+        if precision == "bf16":
+            return torch.autocast(dev_type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    to_fmt = lambda t: None if t is None or t.dim() != 4 else t.contiguous(memory_format=fmt)  # noqa: E731
+    setting = f"{precision}{', channels_last, fused Adam' if channels_last else ''}{', compiled' if compile_nets else ''}"
     if device.startswith("cuda"):
         where = (f"{torch.cuda.get_device_name()}, CUDA {torch.version.cuda}, cuDNN {torch.backends.cudnn.version()}"
                  f", cudnn.benchmark, TF32 matmul {torch.backends.cuda.matmul.allow_tf32}"
                  f" conv {torch.backends.cudnn.allow_tf32}")
     else:
         where = f"CPU, {torch.get_num_threads()} threads"
-    print(f"torch {torch.__version__}, {where}; FP32, Adam, preset {preset}, train batch {batch} x {size}^2, "
+    print(f"torch {torch.__version__}, {where}; {setting}, Adam, preset {preset}, train batch {batch} x {size}^2, "
           f"median of 3 blocks of {steps} after {warmup} warm-up")
     rows = []
     for kind in kinds:
         ref = models.Colorizer(kind, preset, 313, None, device)
+        for p, m in ref.modules.items():
+            m.to(memory_format=fmt)
+            if channels_last and dev_type == "cuda":
+                ref.optims[p] = torch.optim.Adam(m.parameters(), **ref.adam, fused=True)
+        if compile_nets:
+            ref.modules = {p: torch.compile(m) for p, m in ref.modules.items()}
         L, ab, target, weight = synthetic_batch(kind, batch, size, 313, device)
-        train = timed_ms(lambda: ref.step(L, ab, target, weight), steps, warmup, device)
-        L512 = synthetic_batch(kind, 1, 512, 313, device)[0]
+        L, ab, target, weight = to_fmt(L), to_fmt(ab), to_fmt(target), to_fmt(weight)
+
+        def train_step():
+            with amp():
+                ref.step(L, ab, target, weight)
+        train = timed_ms(train_step, steps, warmup, device)
+        L512 = to_fmt(synthetic_batch(kind, 1, 512, 313, device)[0])
         # classification: the colorize path's annealed mean over 313 stand-in
         # centres (values do not change the work) and the bilinear upsampling
         centres = (torch.rand(313, 2, generator=torch.Generator().manual_seed(2)) * 220 - 110).to(device)
-        predict = timed_ms(lambda: ref.predict_ab(L512, centres), steps, warmup, device)
+        def predict_step():
+            with amp():
+                ref.predict_ab(L512, centres)
+        predict = timed_ms(predict_step, steps, warmup, device)
         # the network's forward alone, as tinct's bench_train_step and the anchors time it
         net = ref.modules["gen." if kind == "gan" else ""]
         net.train(False)
-        with torch.no_grad():
+        with torch.no_grad(), amp():
             infer = timed_ms(lambda: net(L512), steps, warmup, device)
         rows.append((kind, ref.num_parameters(), train, batch * 1e3 / train, infer, predict))
     print(f"\n{'model':<16}{'params':>12}{'train ms/step':>15}{'images/s':>11}{'fwd 512^2 ms':>14}"
@@ -458,6 +491,9 @@ def main():
     ap.add_argument("--device", default=None, help="cpu | cuda (default: cuda when available)")
     ap.add_argument("--steps", type=int, default=20, help="steps per timed block")
     ap.add_argument("--warmup", type=int, default=None, help="warm-up steps (default 5 on cuda, 1 on cpu)")
+    ap.add_argument("--precision", default="fp32", choices=["fp32", "tf32", "bf16"], help="--time: see above")
+    ap.add_argument("--channels-last", action="store_true", help="--time: NHWC and fused Adam")
+    ap.add_argument("--compile", action="store_true", help="--time: torch.compile each network")
     a = ap.parse_args()
     if not a.check and not a.time:
         ap.error("give --check FILE or --time")
@@ -469,7 +505,7 @@ def main():
         return check(a.check, device, dtypes)
     kinds = ["regression", "classification", "gan"] if a.model == "all" else [a.model]
     warmup = a.warmup if a.warmup is not None else (5 if device.startswith("cuda") else 1)
-    time_models(kinds, a.preset, a.batch, a.size, device, a.steps, warmup)
+    time_models(kinds, a.preset, a.batch, a.size, device, a.steps, warmup, a.precision, a.channels_last, a.compile)
     return 0
 
 

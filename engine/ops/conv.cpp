@@ -1,7 +1,9 @@
 // conv.cpp — conv2d: forward, backward-data, backward-filter (the CPU fast path,
-// or the CUDA implicit-GEMM kernels).
+// or the CUDA implicit-GEMM kernels), at the engine's precision
+// (engine/precision.h; the backward passes use the forward's).
 #include "engine/ops.h"
 #include "engine/ops/conv_geometry.h"
+#include "engine/ops/conv_precision.h"
 
 namespace tinct::ops {
 
@@ -12,16 +14,15 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, int stride, int
   const Conv2dParams p = conv2d_geometry(x, w, b, stride, padding, dilation, op);
   Tensor y = Tensor::empty({p.N, p.K, p.P, p.Q}, dev);
   const float* bp = b.defined() ? b.data() : nullptr;
-  TINCT_DISPATCH(dev, cuda::conv2d_fwd(p, x.data(), w.data(), bp, y.data()),
-                 cpu::conv2d_fwd(p, x.data(), w.data(), bp, y.data()));
+  const Precision prec = precision();
+  conv2d_fwd_at(prec, dev, p, x, w, bp, y.data());
   if (needs_grad({&x, &w, &b})) {
     Tensor xs = x.detach(), ws = w.detach();
     record(y, op, {x, w, b}, [=](const Tensor& gy) {
       if (x.requires_grad()) {
         ProfileRange pass("conv2d backward-data");  // the two passes timed apart (TINCT_PROFILE)
         Tensor gx = Tensor::empty(x.shape(), dev);
-        TINCT_DISPATCH(dev, cuda::conv2d_bwd_data(p, gy.data(), ws.data(), gx.data()),
-                       cpu::conv2d_bwd_data(p, gy.data(), ws.data(), gx.data()));
+        conv2d_bwd_data_at(prec, dev, p, gy, ws, gx.data());
         accumulate_grad(x, gx);
       }
       if (w.requires_grad() || (b.defined() && b.requires_grad())) {
@@ -29,8 +30,7 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, int stride, int
         Tensor gw = Tensor::zeros(w.shape(), dev);
         Tensor gb = b.defined() ? Tensor::zeros(b.shape(), dev) : Tensor();
         float* gbp = gb.defined() ? gb.data() : nullptr;
-        TINCT_DISPATCH(dev, cuda::conv2d_bwd_filter(p, xs.data(), gy.data(), gw.data(), gbp),
-                       cpu::conv2d_bwd_filter(p, xs.data(), gy.data(), gw.data(), gbp));
+        conv2d_bwd_filter_at(prec, dev, p, xs, gy, gw.data(), gbp);
         accumulate_grad(w, gw);
         if (b.defined()) accumulate_grad(b, gb);
       }

@@ -4,9 +4,11 @@
 // gradient of the conv2d that maps [N,Cout,Ho,Wo] to [N,Cin,H,W] with the same
 // weight read as [K=Cin, C=Cout, R, S]. So forward = conv2d backward-data,
 // backward-data = conv2d forward, backward-filter = conv2d backward-filter
-// with the roles of input and output-gradient swapped.
+// with the roles of input and output-gradient swapped. All at the engine's
+// precision (engine/precision.h; the backward passes use the forward's).
 #include "engine/ops.h"
 #include "engine/ops/conv_geometry.h"
+#include "engine/ops/conv_precision.h"
 
 namespace tinct::ops {
 
@@ -18,12 +20,14 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, int s
   const Conv2dParams p = conv_transpose2d_geometry(x, w, b, stride, padding, output_padding, dilation, op);
 
   Tensor y = Tensor::empty({p.N, p.C, p.H, p.W}, dev);
+  const Precision prec = precision();
   if (dev == Device::CPU) {  // the bias added as each image's epilogue
     cpu::Epilogue e;
     e.shift = b.defined() ? b.data() : nullptr;
-    cpu::conv_transpose2d_fwd_fused(p, x.data(), w.data(), e, y.data());
+    std::vector<float> xr, wr;
+    cpu::conv_transpose2d_fwd_fused(p, cpu_operand(prec, x, xr), cpu_operand(prec, w, wr), e, y.data());
   } else {
-    TINCT_DISPATCH(dev, cuda::conv2d_bwd_data(p, x.data(), w.data(), y.data()), (void)0);
+    conv2d_bwd_data_at(prec, dev, p, x, w, y.data());
     if (b.defined()) TINCT_DISPATCH(dev, cuda::bias_add(p.N, p.C, p.H * p.W, b.data(), y.data()), (void)0);
   }
   if (needs_grad({&x, &w, &b})) {
@@ -32,15 +36,13 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, int s
       if (x.requires_grad()) {
         ProfileRange pass("conv_transpose2d backward-data");  // the passes timed apart (TINCT_PROFILE)
         Tensor gx = Tensor::empty(x.shape(), dev);
-        TINCT_DISPATCH(dev, cuda::conv2d_fwd(p, gy.data(), ws.data(), nullptr, gx.data()),
-                       cpu::conv2d_fwd(p, gy.data(), ws.data(), nullptr, gx.data()));
+        conv2d_fwd_at(prec, dev, p, gy, ws, nullptr, gx.data());
         accumulate_grad(x, gx);
       }
       if (w.requires_grad()) {
         ProfileRange pass("conv_transpose2d backward-filter");
         Tensor gw = Tensor::zeros(w.shape(), dev);
-        TINCT_DISPATCH(dev, cuda::conv2d_bwd_filter(p, gy.data(), xs.data(), gw.data(), nullptr),
-                       cpu::conv2d_bwd_filter(p, gy.data(), xs.data(), gw.data(), nullptr));
+        conv2d_bwd_filter_at(prec, dev, p, gy, xs, gw.data(), nullptr);
         accumulate_grad(w, gw);
       }
       if (b.defined() && b.requires_grad()) {

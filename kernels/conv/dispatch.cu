@@ -9,7 +9,10 @@
 //   2 implicit GEMM with split-K weight gradients (cuda_2_igemm.cu, the
 //     default), 3 Winograd F(4x4, 3x3) (cuda_3_winograd.cu) for 3x3 stride-1
 //     layers with >= 32 channels in and out (use_winograd below);
-//   TINCT_CONV_WINOGRAD=0 keeps every shape on variant 2.
+//   TINCT_CONV_WINOGRAD=0 keeps every shape on variant 2;
+//   4 / 5 tensor-core implicit GEMMs at TF32 / BF16 (cuda_4_igemm_tf32.cu,
+//     cuda_5_igemm_bf16.cu): every shape, when the overloads taking a
+//     Precision (engine/precision.h) are asked for tf32 / bf16.
 // Benchmark: tinct-kbench conv2d_fwd dispatch (or 2, 3) --n 8 --c 64 --h 64
 // --w 64 --k 64; build/bench/bench_gpu_kernels --benchmark_filter=conv
 // (cuDNN beside it).
@@ -88,6 +91,36 @@ void conv2d_bwd_filter(const Conv2dParams& p, const float* x, const float* dy, f
   const size_t bytes = conv2d_bwd_filter_workspace_bytes(p);
   detail::Scratch ws(bytes, stream);
   conv2d_bwd_filter(p, x, dy, dw, db, ws.get(), bytes, stream);
+}
+
+void conv2d_fwd(Precision prec, const Conv2dParams& p, const float* x, const float* w, const float* b, float* y,
+                cudaStream_t stream) {
+  if (prec == Precision::tf32)
+    conv2d_fwd_tf32(p, x, w, b, y, stream);
+  else if (prec == Precision::bf16)
+    conv2d_fwd_bf16(p, x, w, b, y, stream);
+  else
+    conv2d_fwd(p, x, w, b, y, stream);
+}
+
+void conv2d_bwd_data(Precision prec, const Conv2dParams& p, const float* dy, const float* w, float* dx,
+                     cudaStream_t stream) {
+  if (prec == Precision::tf32)
+    conv2d_bwd_data_tf32(p, dy, w, dx, stream);
+  else if (prec == Precision::bf16)
+    conv2d_bwd_data_bf16(p, dy, w, dx, stream);
+  else
+    conv2d_bwd_data(p, dy, w, dx, stream);
+}
+
+void conv2d_bwd_filter(Precision prec, const Conv2dParams& p, const float* x, const float* dy, float* dw, float* db,
+                       cudaStream_t stream) {
+  if (prec == Precision::tf32)
+    conv2d_bwd_filter_tf32(p, x, dy, dw, db, stream);
+  else if (prec == Precision::bf16)
+    conv2d_bwd_filter_bf16(p, x, dy, dw, db, stream);
+  else
+    conv2d_bwd_filter(p, x, dy, dw, db, stream);
 }
 
 std::string conv2d_plan(const Conv2dParams& p) {

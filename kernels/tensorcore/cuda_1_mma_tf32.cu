@@ -13,13 +13,9 @@
 // Test: tests/gpu/test_gpu_tensorcore.cpp (on the CPU: tools/cuda_emu/build.sh
 // /tmp/emu_tc '-tc=*tensorcore*'). Benchmark: ./build/bench/bench_gpu_tensorcore
 //
-// For the convolutions (not wired yet): the implicit-GEMM forward is this
-// GEMM with M = K_out, N = N*P*Q, K = C*R*S, op(A) = the weights [K_out][C*R*S]
-// as stored (K contiguous), and op(B)[k][n] = x gathered at (c, p*stride + r*dil
-// - pad, ...): load_tile's B loader becomes a gather (16-byte chunks along n
-// where Q is contiguous, zero-fill at the padding) and nothing else changes.
-// Backward-data is the same with the weights transposed (trans_a) over the
-// flipped kernel; backward-filter has the gather on the K side (dW = dY X^T).
+// The convolutions run on the same core: kernels/tensorcore/conv_core.cuh
+// (CUDA conv variants 4 tf32 / 5 bf16) replaces the operand loaders by the
+// im2col / dy gathers and the epilogue by the NCHW store.
 #include <cuda_runtime.h>
 
 #include "kernels/tensorcore/gemm_core.cuh"

@@ -13,9 +13,9 @@
 // CUBLAS_COMPUTE_32F, benchmarks only), 1 = cuda_1_mma_tf32.cu, 2 = this file.
 // Test: tests/gpu/test_gpu_tensorcore.cpp (on the CPU: tools/cuda_emu/build.sh
 // /tmp/emu_tc '-tc=*tensorcore*'). Benchmark: ./build/bench/bench_gpu_tensorcore
-// The convolutions would use it as cuda_1_mma_tf32.cu describes, with the
-// activations stored as bf16 (channels-last makes the gathered dimension C
-// contiguous: 16-byte chunks of 8 channels).
+// The convolutions on the same core: kernels/tensorcore/conv_core.cuh (conv
+// variant 5 converts the fp32 NCHW activations to bf16 as it stages them;
+// channels-last bf16 storage, 16-byte chunks of 8 channels, is still to come).
 #include <cuda_runtime.h>
 
 #include "kernels/tensorcore/gemm_core.cuh"

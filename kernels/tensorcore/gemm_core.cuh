@@ -179,6 +179,38 @@ __device__ __forceinline__ void load_fragments(const typename P::T* As, const ty
   }
 }
 
+// The warp's 4 x 4 m16n8 accumulators (64 fp32 a thread), zeroed.
+__device__ __forceinline__ void zero_acc(float (&acc)[kMI][kNI][4]) {
+#pragma unroll
+  for (int mi = 0; mi < kMI; ++mi)
+#pragma unroll
+    for (int ni = 0; ni < kNI; ++ni)
+#pragma unroll
+      for (int i = 0; i < 4; ++i) acc[mi][ni][i] = 0.0f;
+}
+
+// One stage's tensor-core work of this warp: the BK / kMmaK k-steps of its
+// 4 x 4 mma tiles, on the stage's A tile `as` and B tile `bs`.
+template <class P, bool KC_A, bool KC_B>
+__device__ __forceinline__ void mma_stage(const typename P::T* as, const typename P::T* bs, int wm, int wn,
+                                          float (&acc)[kMI][kNI][4]) {
+  constexpr int BK = Tile<typename P::T, kBM, KC_A>::BK;
+#pragma unroll
+  for (int kk = 0; kk < BK; kk += P::kMmaK) {
+    uint32_t a[kMI][4], b[kNI][2];
+    load_fragments<P, KC_A, KC_B>(as, bs, kk, wm, wn, a, b);
+#pragma unroll
+    for (int mi = 0; mi < kMI; ++mi)
+#pragma unroll
+      for (int ni = 0; ni < kNI; ++ni) {
+        if constexpr (sizeof(typename P::T) == 4)
+          mma_m16n8k8_tf32(acc[mi][ni], a[mi], b[ni]);
+        else
+          mma_m16n8k16_bf16(acc[mi][ni], a[mi], b[ni]);
+      }
+  }
+}
+
 template <class P, bool TA, bool TB, bool VEC>
 __global__ void __launch_bounds__(kThreads, 2) gemm_kernel(const GemmArgs<typename P::T> p) {
   using T = typename P::T;
@@ -201,12 +233,7 @@ __global__ void __launch_bounds__(kThreads, 2) gemm_kernel(const GemmArgs<typena
   };
 
   float acc[kMI][kNI][4];
-#pragma unroll
-  for (int mi = 0; mi < kMI; ++mi)
-#pragma unroll
-    for (int ni = 0; ni < kNI; ++ni)
-#pragma unroll
-      for (int i = 0; i < 4; ++i) acc[mi][ni][i] = 0.0f;
+  zero_acc(acc);
 
   const int nk = (p.K + BK - 1) / BK;
 #pragma unroll
@@ -222,20 +249,7 @@ __global__ void __launch_bounds__(kThreads, 2) gemm_kernel(const GemmArgs<typena
     cp_async_commit();
     const T* as = As + (kt % kStages) * TlA::kElems;
     const T* bs = Bs + (kt % kStages) * TlB::kElems;
-#pragma unroll
-    for (int kk = 0; kk < BK; kk += P::kMmaK) {
-      uint32_t a[kMI][4], b[kNI][2];
-      load_fragments<P, KC_A, KC_B>(as, bs, kk, wm, wn, a, b);
-#pragma unroll
-      for (int mi = 0; mi < kMI; ++mi)
-#pragma unroll
-        for (int ni = 0; ni < kNI; ++ni) {
-          if constexpr (sizeof(T) == 4)
-            mma_m16n8k8_tf32(acc[mi][ni], a[mi], b[ni]);
-          else
-            mma_m16n8k16_bf16(acc[mi][ni], a[mi], b[ni]);
-        }
-    }
+    mma_stage<P, KC_A, KC_B>(as, bs, wm, wn, acc);
   }
 
   // Epilogue: c0, c1 at (g, 2t + i), c2, c3 at (g + 8, 2t + i) of each m16n8 tile.
@@ -267,7 +281,7 @@ constexpr int smem_bytes(bool ta, bool tb) {
   return kStages * (a + b);
 }
 
-// The launch itself (k<<<...>>>) is written in each variant's .cu file, as
+// The launch itself (the triple-chevron call) is written in each variant's .cu file, as
 // `launch`: launch.template run<TA, TB, VEC>(args, grid, smem bytes, stream).
 template <class P, bool TA, bool TB, bool VEC, class Launch>
 void launch_one(const GemmArgs<typename P::T>& q, const Launch& launch, cudaStream_t stream) {

@@ -2,6 +2,7 @@
 // device function per instruction (sm_80+):
 //   as_bits / as_float   the bit pattern of an fp32 register and back
 //   f32_to_tf32          cvt.rna.tf32.f32
+//   f32_to_bf16          cvt.rn.bf16.f32
 //   mma_m16n8k8_tf32     mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32   d += a b
 //   mma_m16n8k16_bf16    mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32  d += a b
 //   ldmatrix_x4(_trans)  ldmatrix.sync.aligned.m8n8.x4{.trans}.shared.b16
@@ -54,6 +55,19 @@ __device__ __forceinline__ uint32_t f32_to_tf32(float x) {
 #else
   uint32_t r;
   asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(x));
+  return r;
+#endif
+}
+
+// The bf16 bit pattern of x, rounded to nearest even (as tinct::cpu::bf16_from_float).
+__device__ __forceinline__ uint16_t f32_to_bf16(float x) {
+#ifdef TINCT_CUDA_EMU
+  const uint32_t u = as_bits(x);
+  if (std::isnan(x)) return uint16_t((u >> 16) | 0x0040u);
+  return uint16_t((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+#else
+  uint16_t r;
+  asm("cvt.rn.bf16.f32 %0, %1;" : "=h"(r) : "f"(x));
   return r;
 #endif
 }

@@ -42,6 +42,20 @@ uint16_t bf16_from_float(float x) {
 
 float bf16_to_float(uint16_t b) { return float_of(uint32_t(b) << 16); }
 
+void round_operands(Precision prec, const float* in, float* out, size_t n) {
+  switch (prec) {
+    case Precision::fp32:
+      if (in != out) std::memmove(out, in, n * sizeof(float));
+      break;
+    case Precision::tf32:
+      for (size_t i = 0; i < n; ++i) out[i] = round_tf32(in[i]);
+      break;
+    case Precision::bf16:
+      for (size_t i = 0; i < n; ++i) out[i] = round_bf16(in[i]);
+      break;
+  }
+}
+
 namespace {
 template <class T, class Widen>
 void gemm_rounded(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const T* A, int lda,

@@ -13,7 +13,10 @@
 // with fp32 rounding after each add, then apply alpha and beta in fp32.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+
+#include "kernels/kernels.h"  // Conv2dParams, Precision
 
 namespace tinct::cpu {
 
@@ -30,6 +33,10 @@ uint16_t bf16_from_float(float x);
 float bf16_to_float(uint16_t b);  // exact
 inline float round_bf16(float x) { return bf16_to_float(bf16_from_float(x)); }
 
+// out[i] = in[i] rounded as `prec` rounds an operand (fp32: copied; tf32:
+// round_tf32; bf16: round_bf16). in == out is allowed.
+void round_operands(Precision prec, const float* in, float* out, size_t n);
+
 // Row-major C[M,N] = alpha * op(A)[M,K] op(B)[K,N] + beta * C, the contract
 // of cpu::sgemm_ref (kernels.h): op(A) = A (stored [M,K], lda >= K) or A^T
 // (stored [K,M], lda >= M); likewise B; beta == 0: C is not read.
@@ -39,5 +46,16 @@ void gemm_tf32_ref(bool trans_a, bool trans_b, int M, int N, int K, float alpha,
 // BF16: A and B are bf16 bit patterns; C is fp32.
 void gemm_bf16_ref(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const uint16_t* A,
                    int lda, const uint16_t* B, int ldb, float beta, float* C, int ldc);
+
+// The convolutions at a precision (ref_conv.cpp): conv2d_fwd_ref,
+// conv2d_bwd_data_ref and conv2d_bwd_filter_ref (kernels/conv/ref.cpp) on
+// the operands rounded by round_operands (x, w, dy; the bias and the dw / db
+// accumulation stay fp32): the specification of CUDA conv variants 4 (tf32)
+// and 5 (bf16). The products of rounded operands are exact in fp32, so the
+// only other rounding is the fp32 accumulation, as on the tensor cores.
+void conv2d_fwd_ref(Precision prec, const Conv2dParams& p, const float* x, const float* w, const float* b, float* y);
+void conv2d_bwd_data_ref(Precision prec, const Conv2dParams& p, const float* dy, const float* w, float* dx);
+void conv2d_bwd_filter_ref(Precision prec, const Conv2dParams& p, const float* x, const float* dy, float* dw,
+                           float* db);
 
 }  // namespace tinct::cpu

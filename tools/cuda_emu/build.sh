@@ -42,6 +42,8 @@ for f in "$work"/gen/*.cpp "$root"/kernels/*/*.cpp "$root"/engine/*.cpp "$root"/
          "$root/tests/doctest_main.cpp" "$root"/tests/gpu/test_gpu_*.cpp \
          "$root"/tools/kbench/main.cpp "$root"/tools/kbench/gpu.cpp "$root"/tools/kbench/peak.cpp \
          "$root"/tools/kbench/ops_*.cpp; do
+  # One process, as a CMake build without MPI / NCCL (engine/dist.cpp's single-rank communicator).
+  case "$f" in "$root"/engine/dist_mpi.cpp | "$root"/engine/dist_nccl.cpp) continue ;; esac
   o="$work/obj/$(basename "$f" .cpp)_$(echo "$f" | md5sum | cut -c1-6).o"
   if [ ! -f "$o" ] || [ "$f" -nt "$o" ] || [ "$here/emu_cuda.h" -nt "$o" ]; then
     g++ $FLAGS $DEFS -DTINCT_CUDA_EMU=1 $INC -c "$f" -o "$o" &

@@ -1,0 +1,231 @@
+// bench_gpu_conv_tc.cpp — the tensor-core convolutions (kernels/conv/
+// cuda_4_igemm_tf32.cu, cuda_5_igemm_bf16.cu) against cuDNN at the same
+// precision, all three passes, on the same GPU in the same run (issue 12's
+// yardstick: 70% of cuDNN or more).
+//
+//   variant 0  cuDNN, the fastest algorithm cudnnFind*AlgorithmEx returns:
+//              TF32 = fp32 NCHW tensors, CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION
+//              (TF32 tensor cores allowed); BF16 = bf16 NCHW tensors
+//              (CUDNN_DATA_BFLOAT16), fp32 compute, CUDNN_TENSOR_OP_MATH:
+//              the vendor's best at that precision, reading half the bytes
+//              tinct reads (tinct keeps fp32 tensors and converts on the way)
+//   variant 4  cuda::conv2d_*_tf32      variant 5  cuda::conv2d_*_bf16
+//   fp32       cuda::conv2d_* (the FP32 dispatcher, variants 2 / 3), for scale
+// Shapes: 3x3 pad 1 stride 1, 512->512 at 16x16 and 256->256 at 32x32, batch
+// 64 (TINCT_BENCH_BATCH). Before timing, each tinct variant's
+// max|out - out_cudnn| / max|out_cudnn| is printed (~1e-3 tf32, ~1e-2 bf16
+// expected from the input rounding; a wrong kernel is O(1)).
+// Timing: CUDA events around one call, L2 flushed before each (untimed), 3
+// warm-up calls, median of TINCT_BENCH_ITERS (15). One line per (precision,
+// shape, pass, variant) between "=== SUMMARY BEGIN ===" and "=== SUMMARY END
+// ===": ms, TFLOP/s (2 N K C R S P Q), pct_of_cudnn = cuDNN ms / variant ms.
+//
+// Usage: ./build/bench/bench_gpu_conv_tc
+#include <cuda_runtime_api.h>
+#include <cudnn.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "gpu_bench_util.h"
+#include "kernels/cuda.h"
+#include "kernels/tensorcore/tensorcore.h"
+
+namespace gpu = tinct::cuda;
+using tinct::Conv2dParams;
+
+#define CUDNN_CHECK(call)                                                                              \
+  do {                                                                                                 \
+    const cudnnStatus_t s_ = (call);                                                                   \
+    if (s_ != CUDNN_STATUS_SUCCESS)                                                                    \
+      throw std::runtime_error(std::string(__FILE__) + ":" + std::to_string(__LINE__) + ": " + #call + \
+                               ": " + cudnnGetErrorString(s_));                                        \
+  } while (0)
+
+namespace {
+
+using benchutil::dev_alloc;
+using benchutil::env_int;
+using benchutil::time_ms;
+
+std::vector<float> host(const float* d, size_t n) {
+  std::vector<float> h(n);
+  TINCT_CUDA_CHECK(cudaDeviceSynchronize());
+  TINCT_CUDA_CHECK(cudaMemcpy(h.data(), d, n * 4, cudaMemcpyDeviceToHost));
+  return h;
+}
+
+// cuDNN's output is fp32 or bf16 (bf16 runs): widen it for the comparison.
+double max_rel_diff(const std::vector<float>& got, const std::vector<float>& ref) {
+  double m = 0, e = 0;
+  for (size_t i = 0; i < got.size(); ++i)
+    m = std::max(m, double(std::fabs(ref[i]))), e = std::max(e, double(std::fabs(got[i] - ref[i])));
+  return m > 0 ? e / m : e;
+}
+
+std::vector<float> host_bf16(const uint16_t* d, size_t n) {
+  std::vector<uint16_t> h(n);
+  TINCT_CUDA_CHECK(cudaDeviceSynchronize());
+  TINCT_CUDA_CHECK(cudaMemcpy(h.data(), d, n * 2, cudaMemcpyDeviceToHost));
+  std::vector<float> f(n);
+  for (size_t i = 0; i < n; ++i) f[i] = tinct::cpu::bf16_to_float(h[i]);
+  return f;
+}
+
+struct Row {
+  std::string prec, shape, pass, variant;
+  double ms, tflops, pct, rel;
+};
+
+}  // namespace
+
+int main() {
+  try {
+    std::string why;
+    if (!gpu::device_available(&why)) {
+      std::printf("no CUDA device (%s)\n", why.c_str());
+      return 1;
+    }
+    std::printf("GPU: %s\n", gpu::device_description().c_str());
+    const int batch = env_int("TINCT_BENCH_BATCH", 64), iters = env_int("TINCT_BENCH_ITERS", 15);
+    struct Shape {
+      const char* name;
+      int C, HW;
+    };
+    const Shape shapes[] = {{"conv512_16x16", 512, 16}, {"conv256_32x32", 256, 32}};
+    int l2 = 0;
+    TINCT_CUDA_CHECK(cudaDeviceGetAttribute(&l2, cudaDevAttrL2CacheSize, 0));
+    const size_t flush_bytes = size_t(std::max(l2, 1 << 20)) * 2;
+    void* flush = dev_alloc<unsigned char>(flush_bytes);
+    cudnnHandle_t h;
+    CUDNN_CHECK(cudnnCreate(&h));
+    std::vector<Row> rows;
+
+    for (const Shape& s : shapes) {
+      Conv2dParams p;
+      p.N = batch, p.C = p.K = s.C, p.H = p.W = s.HW, p.R = p.S = 3, p.pad_h = p.pad_w = 1;
+      p.finalize();
+      const size_t nx = size_t(p.N) * p.C * p.H * p.W, nw = size_t(p.K) * p.C * 9, ny = size_t(p.N) * p.K * p.P * p.Q;
+      const double flop = 2.0 * p.N * p.K * p.C * 9.0 * p.P * p.Q;
+      std::mt19937 gen(1);
+      std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+      std::vector<float> hx(nx), hw(nw), hdy(ny);
+      for (auto& v : hx) v = u(gen);
+      for (auto& v : hw) v = u(gen) * 0.05f;
+      for (auto& v : hdy) v = u(gen);
+      std::vector<uint16_t> hx16(nx), hw16(nw), hdy16(ny);
+      for (size_t i = 0; i < nx; ++i) hx16[i] = tinct::cpu::bf16_from_float(hx[i]);
+      for (size_t i = 0; i < nw; ++i) hw16[i] = tinct::cpu::bf16_from_float(hw[i]);
+      for (size_t i = 0; i < ny; ++i) hdy16[i] = tinct::cpu::bf16_from_float(hdy[i]);
+      float *x = dev_alloc<float>(nx), *w = dev_alloc<float>(nw), *dy = dev_alloc<float>(ny);
+      float *y = dev_alloc<float>(ny), *dx = dev_alloc<float>(nx), *dw = dev_alloc<float>(nw);
+      float *y0 = dev_alloc<float>(ny), *dx0 = dev_alloc<float>(nx), *dw0 = dev_alloc<float>(nw);
+      uint16_t *x16 = dev_alloc<uint16_t>(nx), *w16 = dev_alloc<uint16_t>(nw), *dy16 = dev_alloc<uint16_t>(ny);
+      uint16_t *y16 = dev_alloc<uint16_t>(ny), *dx16 = dev_alloc<uint16_t>(nx), *dw16 = dev_alloc<uint16_t>(nw);
+      TINCT_CUDA_CHECK(cudaMemcpy(x, hx.data(), nx * 4, cudaMemcpyHostToDevice));
+      TINCT_CUDA_CHECK(cudaMemcpy(w, hw.data(), nw * 4, cudaMemcpyHostToDevice));
+      TINCT_CUDA_CHECK(cudaMemcpy(dy, hdy.data(), ny * 4, cudaMemcpyHostToDevice));
+      TINCT_CUDA_CHECK(cudaMemcpy(x16, hx16.data(), nx * 2, cudaMemcpyHostToDevice));
+      TINCT_CUDA_CHECK(cudaMemcpy(w16, hw16.data(), nw * 2, cudaMemcpyHostToDevice));
+      TINCT_CUDA_CHECK(cudaMemcpy(dy16, hdy16.data(), ny * 2, cudaMemcpyHostToDevice));
+
+      for (int bf16 = 0; bf16 < 2; ++bf16) {
+        const char* prec = bf16 ? "bf16" : "tf32";
+        const cudnnDataType_t dt = bf16 ? CUDNN_DATA_BFLOAT16 : CUDNN_DATA_FLOAT;
+        cudnnTensorDescriptor_t xd, yd;
+        cudnnFilterDescriptor_t wd;
+        cudnnConvolutionDescriptor_t cd;
+        CUDNN_CHECK(cudnnCreateTensorDescriptor(&xd));
+        CUDNN_CHECK(cudnnCreateTensorDescriptor(&yd));
+        CUDNN_CHECK(cudnnCreateFilterDescriptor(&wd));
+        CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&cd));
+        CUDNN_CHECK(cudnnSetTensor4dDescriptor(xd, CUDNN_TENSOR_NCHW, dt, p.N, p.C, p.H, p.W));
+        CUDNN_CHECK(cudnnSetTensor4dDescriptor(yd, CUDNN_TENSOR_NCHW, dt, p.N, p.K, p.P, p.Q));
+        CUDNN_CHECK(cudnnSetFilter4dDescriptor(wd, dt, CUDNN_TENSOR_NCHW, p.K, p.C, p.R, p.S));
+        CUDNN_CHECK(cudnnSetConvolution2dDescriptor(cd, 1, 1, 1, 1, 1, 1, CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
+        CUDNN_CHECK(cudnnSetConvolutionMathType(
+            cd, bf16 ? CUDNN_TENSOR_OP_MATH : CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION));
+        void *cx = bf16 ? (void*)x16 : (void*)x, *cw = bf16 ? (void*)w16 : (void*)w, *cdy = bf16 ? (void*)dy16 : (void*)dy;
+        void *cy = bf16 ? (void*)y16 : (void*)y0, *cdx = bf16 ? (void*)dx16 : (void*)dx0,
+             *cdw = bf16 ? (void*)dw16 : (void*)dw0;
+        const size_t ws_bytes = size_t(1) << 30;
+        void* ws = dev_alloc<unsigned char>(ws_bytes);
+        cudnnConvolutionFwdAlgoPerf_t fp[16];
+        cudnnConvolutionBwdDataAlgoPerf_t dp[16];
+        cudnnConvolutionBwdFilterAlgoPerf_t wp[16];
+        int n = 0;
+        CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithmEx(h, xd, cx, wd, cw, cd, yd, cy, 16, &n, fp, ws, ws_bytes));
+        CUDNN_CHECK(
+            cudnnFindConvolutionBackwardDataAlgorithmEx(h, wd, cw, yd, cdy, cd, xd, cdx, 16, &n, dp, ws, ws_bytes));
+        CUDNN_CHECK(
+            cudnnFindConvolutionBackwardFilterAlgorithmEx(h, xd, cx, yd, cdy, cd, wd, cdw, 16, &n, wp, ws, ws_bytes));
+        const float one = 1.0f, zero = 0.0f;
+        auto vendor = [&](int pass) {
+          if (pass == 0)
+            CUDNN_CHECK(cudnnConvolutionForward(h, &one, xd, cx, wd, cw, cd, fp[0].algo, ws, ws_bytes, &zero, yd, cy));
+          else if (pass == 1)
+            CUDNN_CHECK(cudnnConvolutionBackwardData(h, &one, wd, cw, yd, cdy, cd, dp[0].algo, ws, ws_bytes, &zero, xd,
+                                                     cdx));
+          else
+            CUDNN_CHECK(cudnnConvolutionBackwardFilter(h, &one, xd, cx, yd, cdy, cd, wp[0].algo, ws, ws_bytes, &zero,
+                                                       wd, cdw));
+        };
+        // tinct on the fp32 tensors; backward-filter accumulates, so dw is cleared in the timed call (as the engine does).
+        auto mine = [&](int pass, bool fp32) {
+          const tinct::Precision pr = fp32 ? tinct::Precision::fp32 : bf16 ? tinct::Precision::bf16 : tinct::Precision::tf32;
+          if (pass == 0) gpu::conv2d_fwd(pr, p, x, w, nullptr, y);
+          if (pass == 1) gpu::conv2d_bwd_data(pr, p, dy, w, dx);
+          if (pass == 2) {
+            TINCT_CUDA_CHECK(cudaMemsetAsync(dw, 0, nw * 4));
+            gpu::conv2d_bwd_filter(pr, p, x, dy, dw, nullptr);
+          }
+        };
+        const char* passes[] = {"fwd", "bwd_data", "bwd_filter"};
+        for (int pass = 0; pass < 3; ++pass) {
+          const size_t n_out = pass == 0 ? ny : pass == 1 ? nx : nw;
+          vendor(pass);
+          mine(pass, false);
+          const std::vector<float> ref = bf16 ? host_bf16(pass == 0 ? y16 : pass == 1 ? dx16 : dw16, n_out)
+                                              : host(pass == 0 ? y0 : pass == 1 ? dx0 : dw0, n_out);
+          const double rel = max_rel_diff(host(pass == 0 ? y : pass == 1 ? dx : dw, n_out), ref);
+          const double t0 = time_ms([&] { vendor(pass); }, iters, flush, flush_bytes);
+          const double t1 = time_ms([&] { mine(pass, false); }, iters, flush, flush_bytes);
+          const double t2 = time_ms([&] { mine(pass, true); }, iters, flush, flush_bytes);
+          rows.push_back({prec, s.name, passes[pass], "0 cudnn", t0, flop / t0 * 1e-9, 100.0, 0.0});
+          rows.push_back({prec, s.name, passes[pass], bf16 ? "5 bf16" : "4 tf32", t1, flop / t1 * 1e-9, t0 / t1 * 100.0,
+                          rel});
+          rows.push_back({prec, s.name, passes[pass], "fp32", t2, flop / t2 * 1e-9, t0 / t2 * 100.0, -1.0});
+        }
+        cudaFree(ws);
+        cudnnDestroyTensorDescriptor(xd);
+        cudnnDestroyTensorDescriptor(yd);
+        cudnnDestroyFilterDescriptor(wd);
+        cudnnDestroyConvolutionDescriptor(cd);
+      }
+      for (void* q : {(void*)x, (void*)w, (void*)dy, (void*)y, (void*)dx, (void*)dw, (void*)y0, (void*)dx0, (void*)dw0,
+                      (void*)x16, (void*)w16, (void*)dy16, (void*)y16, (void*)dx16, (void*)dw16})
+        cudaFree(q);
+    }
+    std::printf("=== SUMMARY BEGIN ===\n%-5s %-15s %-11s %-8s %9s %9s %13s %13s\n", "prec", "shape", "pass", "variant",
+                "ms", "TFLOP/s", "pct_of_cudnn", "rel_vs_cudnn");
+    for (const Row& r : rows)
+      std::printf("%-5s %-15s %-11s %-8s %9.3f %9.1f %12.1f%% %13s\n", r.prec.c_str(), r.shape.c_str(), r.pass.c_str(),
+                  r.variant.c_str(), r.ms, r.tflops, r.pct,
+                  r.rel < 0 ? "-" : (std::to_string(r.rel).substr(0, 8)).c_str());
+    std::printf("=== SUMMARY END ===\n");
+    cudnnDestroy(h);
+    cudaFree(flush);
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_gpu_conv_tc: %s\n", e.what());
+    return 1;
+  }
+}

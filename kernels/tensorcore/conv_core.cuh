@@ -1,0 +1,466 @@
+// conv_core.cuh — the tensor-core implicit-GEMM convolutions shared by
+// kernels/conv/cuda_4_igemm_tf32.cu and cuda_5_igemm_bf16.cu (not a public
+// API; the entry points are declared in kernels/cuda.h).
+//
+// The three passes are GEMMs whose operands are gathered from NCHW fp32
+// tensors (kernels/conv/ref.cpp is the specification, kernels/tensorcore/
+// ref_conv.cpp the same maths with the operands rounded):
+//   forward        y[K][N*P*Q]      = W[K][C*R*S]       . im2col(x)[C*R*S][N*P*Q]
+//   backward-data  dx[C][N*H*W]     = Wt[C][K*R*S]      . col(dy)[K*R*S][N*H*W]
+//   backward-filter dw[K][C*R*S]   += dy[K][N*P*Q]      . im2col(x)^T[N*P*Q][C*R*S]
+// on gemm_core.cuh's machinery: 128x128 block tile, 8 warps of 64x32,
+// 128 bytes of K per row and stage (BK = 32 tf32 / 64 bf16), a 3-stage ring
+// of padded shared-memory tiles, fragments by ldmatrix (load_fragments) and
+// mma.sync m16n8k8 (tf32) / m16n8k16 (bf16) with fp32 accumulators.
+//
+// Operand loaders (one per operand, chosen per pass):
+//   DenseA     the weights as a dense K-contiguous matrix in the precision's
+//              element type, packed once per call by pack_kernel (fwd: W as
+//              it is; bwd-data: W transposed per tap, Wt[c][k*R*S + r*S + s];
+//              rows padded to a multiple of 16 bytes, so every 16-byte chunk
+//              is contiguous and aligned): cp.async straight into the stage,
+//              zero-filled past the edges.
+//   the gathers (im2col of x, the strided-transposed gather of dy, dy's rows
+//              per pixel): not 16-byte contiguous in general (stride,
+//              dilation, padding, image edges), so register-staged: each
+//              thread loads its elements of slice kt+2 into registers before
+//              the tensor cores work on slice kt and stores them (converted:
+//              bf16 by cvt.rn here; tf32 keeps fp32 and load_fragments
+//              rounds with cvt.rna) into the free stage after.
+//              Consecutive threads take consecutive pixels: coalesced global
+//              reads, consecutive shared-memory words.
+// The gathered operand is stored [BK][128 + 8] (pixels contiguous) in the
+// forward and backward-data passes (the MN-contiguous B of gemm_core), and
+// [128][BK + pad] (pixels = the reduction contiguous) in backward-filter.
+// Backward-data for stride > 1 gathers every tap and zeroes those whose
+// (h + pad - r*dil) is not a multiple of the stride (cuda_2_igemm.cu's phase
+// split, which skips them, is not done here yet). Backward-filter splits
+// the N*P*Q reduction over blockIdx.z; each split writes its partial tile to
+// a workspace and reduce_splits adds them to dw in a fixed order
+// (deterministic); one split adds into dw directly.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+
+#include "kernels/common/common.cuh"
+#include "kernels/conv/cuda_check.cuh"
+#include "kernels/kernels.h"
+#include "kernels/tensorcore/gemm_core.cuh"
+
+namespace tinct::cuda::tc {
+
+using detail::FastDiv;
+
+// fp32 -> the element type the tensor core reads: tf32 stays fp32 (rounded by
+// load_fragments), bf16 is rounded to nearest even here.
+template <class T>
+__device__ __forceinline__ T to_elem(float v) {
+  if constexpr (sizeof(T) == 4)
+    return v;
+  else
+    return f32_to_bf16(v);
+}
+
+// Registers holding one thread's gathered elements of one stage; bf16 packed
+// two to a register (32 bf16 values would otherwise take 32 registers).
+template <class T, int N>
+struct Stash {
+  uint32_t w[sizeof(T) == 4 ? N : N / 2];
+  __device__ __forceinline__ void set(int i, float v) {
+    if constexpr (sizeof(T) == 4) {
+      w[i] = as_bits(v);
+    } else {
+      const uint32_t b = f32_to_bf16(v);
+      w[i / 2] = (i & 1) ? ((w[i / 2] & 0xffffu) | (b << 16)) : b;
+    }
+  }
+  __device__ __forceinline__ T get(int i) const {
+    if constexpr (sizeof(T) == 4)
+      return as_float(w[i]);
+    else
+      return T((i & 1) ? (w[i / 2] >> 16) : (w[i / 2] & 0xffffu));
+  }
+};
+
+// The convolution's geometry, with the divisions the gathers need.
+struct Geom {
+  int N, C, H, W, K, P, Q, R, S, sh, sw, ph, pw, dh, dw;
+  FastDiv div_RS, div_S, div_PQ, div_Q, div_HW, div_W, div_sh, div_sw;
+  explicit Geom(const Conv2dParams& p)
+      : N(p.N), C(p.C), H(p.H), W(p.W), K(p.K), P(p.P), Q(p.Q), R(p.R), S(p.S), sh(p.stride_h),
+        sw(p.stride_w), ph(p.pad_h), pw(p.pad_w), dh(p.dil_h), dw(p.dil_w), div_RS(p.R * p.S), div_S(p.S),
+        div_PQ(p.P * p.Q), div_Q(p.Q), div_HW(p.H * p.W), div_W(p.W), div_sh(p.stride_h), div_sw(p.stride_w) {}
+};
+
+enum class Pass { fwd, bwd_data, bwd_filter };
+
+// Everything a pass's kernel needs (passed by value as the kernel argument).
+template <class T>
+struct ConvArgs {
+  Pass pass;
+  Geom g;
+  int M, Ncol, Kred;   // the GEMM
+  const T* a;          // DenseA: packed weights [M][lda]
+  int lda;
+  const float* x;      // fwd, bwd-filter: the input; bwd-data: dy
+  const float* dy;     // bwd-filter: the output gradient
+  const float* bias;   // fwd, may be null
+  float* out;          // fwd: y; bwd-data: dx; bwd-filter: dw (one split) or the workspace
+  int kt_per_split;    // bwd-filter: K slices per blockIdx.z
+  int splits;
+};
+
+// ---- A: packed weights, cp.async ------------------------------------------
+template <class T>
+struct DenseA {
+  const ConvArgs<T>& q;
+  int m0;
+  __device__ DenseA(const ConvArgs<T>& q_, int m0_) : q(q_), m0(m0_) {}
+  __device__ __forceinline__ void fetch(T* s, int kt) {
+    load_tile<T, kBM, true, true>(s, q.a, q.lda, m0, q.M, kt * Tile<T, kBM, true>::BK, q.Kred);
+  }
+  __device__ __forceinline__ void store(T*) {}
+};
+
+// ---- B of forward / backward-data: one pixel column per thread -------------
+// Stored [BK][128 + 8]; thread t owns column t % 128 and rows t / 128 + 2 i.
+template <class T>
+struct PixelGather {
+  using Tl = Tile<T, kBN, false>;
+  static constexpr int kStep = kThreads / kBN, kPer = Tl::BK / kStep;
+  const ConvArgs<T>& q;
+  const float* img = nullptr;  // this pixel's image (x, or dy for backward-data); null past the last pixel
+  int hb = 0, wb = 0;          // fwd: p*sh - ph, q*sw - pw; bwd-data: h + ph, w + pw
+  Stash<T, kPer> st;
+  __device__ PixelGather(const ConvArgs<T>& q_, int n0) : q(q_) {
+    const int j = n0 + int(threadIdx.x) % kBN;
+    if (j >= q.Ncol) return;
+    const Geom& g = q.g;
+    if (q.pass == Pass::fwd) {
+      const int n = g.div_PQ.div(j), pq = j - n * g.P * g.Q, p = g.div_Q.div(pq), qq = pq - p * g.Q;
+      img = q.x + size_t(n) * g.C * g.H * g.W;
+      hb = p * g.sh - g.ph;
+      wb = qq * g.sw - g.pw;
+    } else {
+      const int n = g.div_HW.div(j), hw = j - n * g.H * g.W, h = g.div_W.div(hw), w = hw - h * g.W;
+      img = q.x + size_t(n) * g.K * g.P * g.Q;
+      hb = h + g.ph;
+      wb = w + g.pw;
+    }
+  }
+  // Element k of the reduction for this pixel (0 outside).
+  __device__ __forceinline__ float at(int k) const {
+    const Geom& g = q.g;
+    if (img == nullptr || k >= q.Kred) return 0.0f;
+    const int c = g.div_RS.div(k), rs = k - c * g.R * g.S, r = g.div_S.div(rs), s = rs - r * g.S;
+    if (q.pass == Pass::fwd) {  // k = (c, r, s): x[n, c, p*sh - ph + r*dh, q*sw - pw + s*dw]
+      const int h = hb + r * g.dh, w = wb + s * g.dw;
+      return (h >= 0 && h < g.H && w >= 0 && w < g.W) ? img[(size_t(c) * g.H + h) * g.W + w] : 0.0f;
+    }
+    // bwd-data: k = (k_out, r, s): dy[n, k_out, p, q] with p*sh = h + ph - r*dh (taps that miss: 0)
+    const int th = hb - r * g.dh, tw = wb - s * g.dw;
+    if (th < 0 || tw < 0) return 0.0f;
+    const int p = g.div_sh.div(th), qq = g.div_sw.div(tw);
+    if (p * g.sh != th || qq * g.sw != tw || p >= g.P || qq >= g.Q) return 0.0f;
+    return img[(size_t(c) * g.P + p) * g.Q + qq];
+  }
+  __device__ __forceinline__ void fetch(T*, int kt) {
+    const int k0 = kt * Tl::BK + int(threadIdx.x) / kBN;
+#pragma unroll
+    for (int i = 0; i < kPer; ++i) st.set(i, at(k0 + i * kStep));
+  }
+  __device__ __forceinline__ void store(T* s) {
+    T* d = s + (int(threadIdx.x) / kBN) * Tl::kLd + int(threadIdx.x) % kBN;
+#pragma unroll
+    for (int i = 0; i < kPer; ++i) d[i * kStep * Tl::kLd] = st.get(i);
+  }
+};
+
+// ---- backward-filter: both operands indexed by pixel along the reduction ---
+// Stored [128][BK + pad]; thread t owns reduction column t % BK and rows
+// t / BK + (256 / BK) i. A: dy[n, m, pq]; B: x at tap (c, r, s) = row.
+template <class T, bool kIsA>
+struct ReductionGather {
+  using Tl = Tile<T, 128, true>;
+  static constexpr int kStep = kThreads / Tl::BK, kPer = 128 / kStep;
+  const ConvArgs<T>& q;
+  int r0;
+  Stash<T, kPer> st;
+  __device__ ReductionGather(const ConvArgs<T>& q_, int r0_) : q(q_), r0(r0_) {}
+  __device__ __forceinline__ void fetch(T*, int kt) {
+    const Geom& g = q.g;
+    const int pix = kt * Tl::BK + int(threadIdx.x) % Tl::BK, row0 = r0 + int(threadIdx.x) / Tl::BK;
+    const int rows = kIsA ? q.M : q.Ncol;
+    if (pix >= q.Kred) {
+#pragma unroll
+      for (int i = 0; i < kPer; ++i) st.set(i, 0.0f);
+      return;
+    }
+    const int n = g.div_PQ.div(pix), pq = pix - n * g.P * g.Q;
+    if constexpr (kIsA) {
+      const float* base = q.dy + size_t(n) * g.K * g.P * g.Q + pq;
+#pragma unroll
+      for (int i = 0; i < kPer; ++i) {
+        const int m = row0 + i * kStep;
+        st.set(i, m < rows ? base[size_t(m) * g.P * g.Q] : 0.0f);
+      }
+    } else {
+      const int p = g.div_Q.div(pq), qq = pq - p * g.Q;
+      const int hb = p * g.sh - g.ph, wb = qq * g.sw - g.pw;
+      const float* img = q.x + size_t(n) * g.C * g.H * g.W;
+#pragma unroll
+      for (int i = 0; i < kPer; ++i) {
+        const int crs = row0 + i * kStep;
+        float v = 0.0f;
+        if (crs < rows) {
+          const int c = g.div_RS.div(crs), rs = crs - c * g.R * g.S, r = g.div_S.div(rs), s = rs - r * g.S;
+          const int h = hb + r * g.dh, w = wb + s * g.dw;
+          if (h >= 0 && h < g.H && w >= 0 && w < g.W) v = img[(size_t(c) * g.H + h) * g.W + w];
+        }
+        st.set(i, v);
+      }
+    }
+  }
+  __device__ __forceinline__ void store(T* s) {
+    T* d = s + (int(threadIdx.x) / Tl::BK) * Tl::kLd + int(threadIdx.x) % Tl::BK;
+#pragma unroll
+    for (int i = 0; i < kPer; ++i) d[i * kStep * Tl::kLd] = st.get(i);
+  }
+};
+
+// The main loop of all three passes: gemm_core's pipeline with the loaders
+// above (LA / LB), then the pass's epilogue.
+template <class P, bool KC_B, class LA, class LB>
+__global__ void __launch_bounds__(kThreads, 2) conv_kernel(const __grid_constant__ ConvArgs<typename P::T> q) {
+  using T = typename P::T;
+  using TlA = Tile<T, kBM, true>;
+  using TlB = Tile<T, kBN, KC_B>;
+  constexpr int BK = TlA::BK;
+  TINCT_DYNAMIC_SMEM(smem);
+  T* As = reinterpret_cast<T*>(smem);
+  T* Bs = As + kStages * TlA::kElems;
+
+  // Pixel tiles on x (up to 2^31 - 1 of them), weight rows on y.
+  const int m0 = blockIdx.y * kBM, n0 = blockIdx.x * kBN;
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const int wm = (warp >> 2) * kWarpM, wn = (warp & 3) * kWarpN;
+  const int nk_all = (q.Kred + BK - 1) / BK;
+  const int kt0 = blockIdx.z * q.kt_per_split, kt1 = min(nk_all, kt0 + q.kt_per_split);
+  const int nk = max(kt1 - kt0, 0);  // an empty split still writes its (zero) partial tile
+
+  LA la(q, m0);
+  LB lb(q, n0);
+
+  float acc[kMI][kNI][4];
+  zero_acc(acc);
+
+#pragma unroll
+  for (int s = 0; s < kStages - 1; ++s) {
+    if (s < nk) {
+      la.fetch(As + s * TlA::kElems, kt0 + s);
+      lb.fetch(Bs + s * TlB::kElems, kt0 + s);
+      la.store(As + s * TlA::kElems);
+      lb.store(Bs + s * TlB::kElems);
+    }
+    cp_async_commit();
+  }
+  for (int i = 0; i < nk; ++i) {
+    cp_async_wait<kStages - 2>();
+    __syncthreads();  // slice i visible to all; slice i-1's stage no longer read
+    const int next = i + kStages - 1, sn = next % kStages;
+    const bool more = next < nk;
+    if (more) {  // cp.async requests and the gathers' global loads, in flight during the mma below
+      la.fetch(As + sn * TlA::kElems, kt0 + next);
+      lb.fetch(Bs + sn * TlB::kElems, kt0 + next);
+    }
+    cp_async_commit();
+    const T* as = As + (i % kStages) * TlA::kElems;
+    const T* bs = Bs + (i % kStages) * TlB::kElems;
+    mma_stage<P, true, KC_B>(as, bs, wm, wn, acc);
+    if (more) {  // the gathered registers into the stage freed by this step's barrier
+      la.store(As + sn * TlA::kElems);
+      lb.store(Bs + sn * TlB::kElems);
+    }
+  }
+
+  // Epilogue: c0, c1 at (g, 2t + i), c2, c3 at (g + 8, 2t + i) of each m16n8 tile.
+  const Geom& g = q.g;
+  const int gr = lane >> 2, t = lane & 3;
+  const int plane = q.pass == Pass::fwd ? g.P * g.Q : g.H * g.W;
+  const FastDiv& div_plane = q.pass == Pass::fwd ? g.div_PQ : g.div_HW;
+  float* part = q.out + size_t(blockIdx.z) * q.M * q.Ncol;  // bwd-filter with splits
+#pragma unroll
+  for (int ni = 0; ni < kNI; ++ni)
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+      const int n = n0 + wn + ni * 8 + 2 * t + i;
+      if (n >= q.Ncol) continue;
+      size_t col = n;  // fwd / bwd-data: image n / plane, pixel n % plane
+      if (q.pass != Pass::bwd_filter) {
+        const int img = div_plane.div(n);
+        col = size_t(img) * q.M * plane + (n - img * plane);
+      }
+#pragma unroll
+      for (int mi = 0; mi < kMI; ++mi)
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+          const int m = m0 + wm + mi * 16 + gr + 8 * h;
+          if (m >= q.M) continue;
+          const float v = acc[mi][ni][2 * h + i];
+          if (q.pass == Pass::bwd_filter) {
+            if (q.splits == 1)
+              q.out[size_t(m) * q.Ncol + n] += v;
+            else
+              part[size_t(m) * q.Ncol + n] = v;
+          } else {
+            q.out[col + size_t(m) * plane] = q.bias ? v + q.bias[m] : v;
+          }
+        }
+    }
+}
+
+// Packs the weights into the dense A operand: dst[m][j] (row length ld,
+// zeros in the padding) = fwd: w[m][j]; bwd-data (m = c, j = k*R*S + rs):
+// w[k][c][rs].
+template <class T>
+__global__ void pack_kernel(const float* __restrict__ w, T* __restrict__ dst, int M, int J, int ld, int C, int RS,
+                            bool transpose) {
+  const long long total = 1LL * M * ld;
+  for (long long i = blockIdx.x * 1LL * blockDim.x + threadIdx.x; i < total; i += 1LL * gridDim.x * blockDim.x) {
+    const int m = int(i / ld), j = int(i % ld);
+    float v = 0.0f;
+    if (j < J) {
+      if (!transpose) {
+        v = w[size_t(m) * J + j];
+      } else {
+        const int k = j / RS, rs = j - k * RS;
+        v = w[(size_t(k) * C + m) * RS + rs];
+      }
+    }
+    dst[i] = to_elem<T>(v);
+  }
+}
+
+// dw[i] += sum over splits z (in order) of ws[z][i]. (A template only so
+// that the two variant files may both instantiate it.)
+template <int kUnused = 0>
+__global__ void reduce_splits(const float* __restrict__ ws, float* __restrict__ dw, int n, int splits) {
+  for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) {
+    float s = 0.0f;
+    for (int z = 0; z < splits; ++z) s += ws[size_t(z) * n + i];
+    dw[i] += s;
+  }
+}
+
+// ---- host side -----------------------------------------------------------
+
+template <class P, bool KC_B>
+constexpr int conv_smem_bytes() {
+  using T = typename P::T;
+  return kStages * (Tile<T, kBM, true>::kBytes + Tile<T, kBN, KC_B>::kBytes);
+}
+
+template <class P, bool KC_B, class LA, class LB>
+void launch_conv(const ConvArgs<typename P::T>& q, int splits, cudaStream_t stream) {
+  constexpr int bytes = conv_smem_bytes<P, KC_B>();
+  static const bool configured = [] {  // once per instantiation: above 48 KB needs the opt-in
+    TINCT_CUDA_CHECK(cudaFuncSetAttribute(reinterpret_cast<const void*>(&conv_kernel<P, KC_B, LA, LB>),
+                                          cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
+    return true;
+  }();
+  (void)configured;
+  const dim3 grid((q.Ncol + kBN - 1) / kBN, (q.M + kBM - 1) / kBM, splits);
+  conv_kernel<P, KC_B, LA, LB><<<grid, kThreads, bytes, stream>>>(q);
+  TINCT_CUDA_LAUNCH_CHECK();
+}
+
+inline int pad16(int elems, int elem_bytes) {
+  const int v = 16 / elem_bytes;
+  return (elems + v - 1) / v * v;
+}
+
+template <class T>
+void pack(const float* w, T* dst, int M, int J, int ld, int C, int RS, bool transpose, cudaStream_t stream) {
+  const int blocks = int(std::min<long long>((1LL * M * ld + 255) / 256, 4096));
+  pack_kernel<T><<<blocks, 256, 0, stream>>>(w, dst, M, J, ld, C, RS, transpose);
+  TINCT_CUDA_LAUNCH_CHECK();
+}
+
+inline void check_tc(const Conv2dParams& p, const char* name) {
+  detail::check_conv(p);
+  if ((p.K + kBM - 1) / kBM > 65535 || (p.C + kBM - 1) / kBM > 65535)
+    throw std::invalid_argument(std::string(name) + ": too many channels");
+}
+
+// Forward (A = W [K][C*R*S]) and backward-data (A = Wt [C][K*R*S]): the
+// weights packed into the dense A, then the pixel-gather kernel.
+template <class P>
+void conv_dense_a(Pass pass, const Conv2dParams& p, const float* in, const float* w, const float* b, float* out,
+                  cudaStream_t stream) {
+  using T = typename P::T;
+  const bool fwd = pass == Pass::fwd;
+  check_tc(p, fwd ? "conv2d_fwd (tensor cores)" : "conv2d_bwd_data (tensor cores)");
+  const int M = fwd ? p.K : p.C, J = (fwd ? p.C : p.K) * p.R * p.S, ld = pad16(J, sizeof(T));
+  detail::Scratch ws(size_t(M) * ld * sizeof(T), stream);
+  T* a = static_cast<T*>(ws.get());
+  pack<T>(w, a, M, J, ld, p.C, p.R * p.S, !fwd, stream);
+  const int ncol = fwd ? p.N * p.P * p.Q : p.N * p.H * p.W;
+  const ConvArgs<T> q{pass, Geom(p), M, ncol, J, a, ld, in, nullptr, b, out, 1 << 30, 1};
+  launch_conv<P, false, DenseA<T>, PixelGather<T>>(q, 1, stream);
+}
+
+template <class P>
+void conv_fwd(const Conv2dParams& p, const float* x, const float* w, const float* b, float* y, cudaStream_t stream) {
+  conv_dense_a<P>(Pass::fwd, p, x, w, b, y, stream);
+}
+
+template <class P>
+void conv_bwd_data(const Conv2dParams& p, const float* dy, const float* w, float* dx, cudaStream_t stream) {
+  conv_dense_a<P>(Pass::bwd_data, p, dy, w, nullptr, dx, stream);
+}
+
+// Split-K of backward-filter: enough blocks for two waves on ~132 SMs, each
+// split at least 8 K slices long.
+template <class P>
+int bwd_filter_splits(const Conv2dParams& p) {
+  constexpr int BK = Tile<typename P::T, kBM, true>::BK;
+  const long long tiles = 1LL * ((p.K + kBM - 1) / kBM) * ((p.C * p.R * p.S + kBN - 1) / kBN);
+  const long long nk = (1LL * p.N * p.P * p.Q + BK - 1) / BK;
+  long long s = std::min<long long>((264 + tiles - 1) / tiles, nk / 8);
+  return int(std::max<long long>(1, std::min<long long>(s, 64)));
+}
+
+template <class P>
+size_t bwd_filter_workspace_bytes(const Conv2dParams& p) {
+  check_tc(p, "conv2d_bwd_filter (tensor cores)");
+  const int s = bwd_filter_splits<P>(p);
+  return s == 1 ? 0 : size_t(s) * p.K * p.C * p.R * p.S * sizeof(float);
+}
+
+template <class P>
+void conv_bwd_filter(const Conv2dParams& p, const float* x, const float* dy, float* dw, float* db,
+                     cudaStream_t stream) {
+  using T = typename P::T;
+  constexpr int BK = Tile<T, kBM, true>::BK;
+  const size_t bytes = bwd_filter_workspace_bytes<P>(p);
+  const int splits = bwd_filter_splits<P>(p);
+  const int nk = int((1LL * p.N * p.P * p.Q + BK - 1) / BK);
+  const int per = (nk + splits - 1) / splits;
+  detail::Scratch ws(bytes, stream);
+  float* out = splits == 1 ? dw : static_cast<float*>(ws.get());
+  const ConvArgs<T> q{Pass::bwd_filter, Geom(p), p.K,   p.C * p.R * p.S, p.N * p.P * p.Q, nullptr, 0, x, dy,
+                      nullptr,          out,     per, splits};
+  launch_conv<P, true, ReductionGather<T, true>, ReductionGather<T, false>>(q, splits, stream);
+  if (splits > 1) {
+    const int n = p.K * p.C * p.R * p.S;
+    reduce_splits<><<<std::min((n + 255) / 256, 4096), 256, 0, stream>>>(out, dw, n, splits);
+    TINCT_CUDA_LAUNCH_CHECK();
+  }
+  if (db) bias_grad(p.N, p.K, p.P * p.Q, dy, db, stream);
+}
+
+}  // namespace tinct::cuda::tc

@@ -1,0 +1,220 @@
+// test_gpu_conv_tc.cpp — the tensor-core convolutions (kernels/conv/
+// cuda_4_igemm_tf32.cu, cuda_5_igemm_bf16.cu; core kernels/tensorcore/
+// conv_core.cuh) against their precision-aware reference
+// (kernels/tensorcore/ref_conv.cpp): forward, backward-data and
+// backward-filter (+ bias gradient), at awkward shapes: 1, 3 and 313
+// channels, odd spatial sizes, sizes that are not multiples of the 128x128
+// tile or of the K slice, stride 2, dilation 2 and 4, padding, 4x4 stride-2
+// (the deconvolutions' backward-data), 1x1, several images, split-K.
+//
+// Tolerance, per output: kernel and reference multiply the same rounded
+// operands exactly and accumulate in fp32 in different orders (tiles,
+// k-steps, split-K partial sums), so (tests/tensorcore_check.h)
+//   |kernel - ref| <= 3 (Kred + 2) u S,  S = sum |a b| (+ |bias| or |dw0|),
+// Kred the reduction length (C*R*S, K*R*S or N*P*Q), u = 2^-24. A wrong
+// gather (tap, pixel, channel) is an error of O(|a b|), far above it. The
+// worst err/tol and its place are printed for every case.
+//
+// Run: ctest -L gpu -R conv_tc, or on the CPU:
+//   tools/cuda_emu/build.sh /tmp/emu_tc '-tc=*conv tc*'   (EMU_SCHED=ahead too)
+#include <cuda_runtime_api.h>
+
+#include <cmath>
+#include <cstdio>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "doctest/doctest.h"
+#include "gpu/gpu_skip.h"
+#include "kernels/cuda.h"
+#include "kernels/tensorcore/tensorcore.h"
+#include "tensorcore_check.h"
+
+using namespace tinct;
+
+namespace {
+
+bool on_emulator() {
+  cudaDeviceProp p;
+  TINCT_CUDA_CHECK(cudaGetDeviceProperties(&p, 0));
+  return std::string(p.name) == "CPU emulator";
+}
+
+struct Shape {
+  int N, C, H, W, K, R, S, stride, pad, dil;
+};
+
+Conv2dParams params(const Shape& s) {
+  Conv2dParams p;
+  p.N = s.N, p.C = s.C, p.H = s.H, p.W = s.W, p.K = s.K, p.R = s.R, p.S = s.S;
+  p.stride_h = p.stride_w = s.stride;
+  p.pad_h = p.pad_w = s.pad;
+  p.dil_h = p.dil_w = s.dil;
+  REQUIRE(p.finalize());
+  return p;
+}
+
+std::vector<float> random_vec(size_t n, std::mt19937& gen) {
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  std::vector<float> v(n);
+  for (float& x : v) x = u(gen);
+  return v;
+}
+
+std::vector<float> absolute(Precision prec, const std::vector<float>& v) {
+  std::vector<float> r(v.size());
+  cpu::round_operands(prec, v.data(), r.data(), v.size());
+  for (float& x : r) x = std::fabs(x);
+  return r;
+}
+
+float* to_device(const std::vector<float>& h) {
+  float* d = nullptr;
+  TINCT_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&d), h.size() * sizeof(float) + 16));
+  TINCT_CUDA_CHECK(cudaMemcpy(d, h.data(), h.size() * sizeof(float), cudaMemcpyHostToDevice));
+  return d;
+}
+
+std::vector<float> to_host(const float* d, size_t n) {
+  std::vector<float> h(n);
+  TINCT_CUDA_CHECK(cudaDeviceSynchronize());
+  TINCT_CUDA_CHECK(cudaMemcpy(h.data(), d, n * sizeof(float), cudaMemcpyDeviceToHost));
+  return h;
+}
+
+// Compares got with want (tensor [d0][d1][d2][d3]) under tol = per_s * S;
+// prints the worst err/tol and its index. Returns it (<= 1 passes).
+double compare(const std::string& what, const std::vector<float>& got, const std::vector<float>& want,
+               const std::vector<float>& s, const int (&dims)[4], double per_s) {
+  double worst = 0, worst_err = 0, worst_tol = 0;
+  size_t wi = 0, exact = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    const double err = std::isfinite(got[i]) ? std::fabs(double(got[i]) - want[i]) : INFINITY;
+    const double tol = per_s * s[i];
+    const double r = err == 0 ? 0 : err / tol;
+    exact += got[i] == want[i];
+    if (r > worst || (r == worst && err > worst_err)) worst = r, worst_err = err, worst_tol = tol, wi = i;
+  }
+  const int d3 = dims[3], d2 = dims[2], d1 = dims[1];
+  std::printf("  %-58s worst |err| %.3g at [%zu,%zu,%zu,%zu], tol %.3g, err/tol %.3g, %zu/%zu bit-exact %s\n",
+              what.c_str(), worst_err, wi / d3 / d2 / d1, wi / d3 / d2 % d1, wi / d3 % d2, wi % d3, worst_tol, worst,
+              exact, got.size(), worst <= 1 ? "ok" : "FAIL");
+  std::fflush(stdout);
+  return worst;
+}
+
+struct Variant {
+  const char* name;
+  Precision prec;
+  void (*fwd)(const Conv2dParams&, const float*, const float*, const float*, float*, cudaStream_t);
+  void (*bwd_data)(const Conv2dParams&, const float*, const float*, float*, cudaStream_t);
+  void (*bwd_filter)(const Conv2dParams&, const float*, const float*, float*, float*, cudaStream_t);
+};
+
+const Variant kVariants[] = {
+    {"tf32", Precision::tf32, cuda::conv2d_fwd_tf32, cuda::conv2d_bwd_data_tf32, cuda::conv2d_bwd_filter_tf32},
+    {"bf16", Precision::bf16, cuda::conv2d_fwd_bf16, cuda::conv2d_bwd_data_bf16, cuda::conv2d_bwd_filter_bf16},
+};
+
+void check_shape(const Variant& v, const Shape& sh) {
+  const Conv2dParams p = params(sh);
+  char name[160];
+  std::snprintf(name, sizeof name, "%s %dx%dx%dx%d -> %d, %dx%d s%d p%d d%d", v.name, p.N, p.C, p.H, p.W, p.K, p.R,
+                p.S, sh.stride, sh.pad, sh.dil);
+  std::mt19937 gen(uint32_t(p.N * 1000003 + p.C * 7919 + p.K * 131 + p.H * 17 + p.R * 3 + sh.stride + sh.dil));
+  const size_t nx = size_t(p.N) * p.C * p.H * p.W, nw = size_t(p.K) * p.C * p.R * p.S,
+               ny = size_t(p.N) * p.K * p.P * p.Q;
+  const std::vector<float> x = random_vec(nx, gen), w = random_vec(nw, gen), b = random_vec(p.K, gen),
+                           dy = random_vec(ny, gen), dw0 = random_vec(nw, gen), db0 = random_vec(p.K, gen);
+  const std::vector<float> ax = absolute(v.prec, x), aw = absolute(v.prec, w), ady = absolute(v.prec, dy);
+  std::vector<float> ab(p.K), adw0(nw);
+  for (int k = 0; k < p.K; ++k) ab[k] = std::fabs(b[k]);
+  for (size_t i = 0; i < nw; ++i) adw0[i] = std::fabs(dw0[i]);
+
+  float *dx_ = to_device(x), *dw_ = to_device(w), *db_ = to_device(b), *ddy = to_device(dy);
+  const int ydims[4] = {p.N, p.K, p.P, p.Q}, xdims[4] = {p.N, p.C, p.H, p.W}, wdims[4] = {p.K, p.C, p.R, p.S};
+
+  {  // forward, with bias
+    std::vector<float> want(ny), s(ny);
+    cpu::conv2d_fwd_ref(v.prec, p, x.data(), w.data(), b.data(), want.data());
+    cpu::conv2d_fwd_ref(p, ax.data(), aw.data(), ab.data(), s.data());
+    float* dy_out = to_device(std::vector<float>(ny, NAN));
+    v.fwd(p, dx_, dw_, db_, dy_out, 0);
+    const double r = compare(std::string(name) + " fwd", to_host(dy_out, ny), want, s, ydims,
+                             3.0 * (p.C * p.R * p.S + 2) * tccheck::kU);
+    CHECK_MESSAGE(r <= 1.0, name << " fwd");
+    cudaFree(dy_out);
+  }
+  {  // backward-data (overwrites dx: starts as NaN)
+    std::vector<float> want(nx), s(nx);
+    cpu::conv2d_bwd_data_ref(v.prec, p, dy.data(), w.data(), want.data());
+    cpu::conv2d_bwd_data_ref(p, ady.data(), aw.data(), s.data());
+    float* dgx = to_device(std::vector<float>(nx, NAN));
+    v.bwd_data(p, ddy, dw_, dgx, 0);
+    const double r = compare(std::string(name) + " bwd-data", to_host(dgx, nx), want, s, xdims,
+                             3.0 * (p.K * p.R * p.S + 2) * tccheck::kU);
+    CHECK_MESSAGE(r <= 1.0, name << " bwd-data");
+    cudaFree(dgx);
+  }
+  {  // backward-filter: accumulates into dw0 and db0
+    std::vector<float> want = dw0, s = adw0, want_b = db0, s_b = db0;
+    cpu::conv2d_bwd_filter_ref(v.prec, p, x.data(), dy.data(), want.data(), want_b.data());
+    for (int k = 0; k < p.K; ++k) s_b[k] = std::fabs(db0[k]);
+    cpu::conv2d_bwd_filter_ref(p, ax.data(), ady.data(), s.data(), s_b.data());
+    float *dgw = to_device(dw0), *dgb = to_device(db0);
+    v.bwd_filter(p, dx_, ddy, dgw, dgb, 0);
+    const int splits_tol = 64;  // split-K adds at most this many partial sums more
+    const double r = compare(std::string(name) + " bwd-filter", to_host(dgw, nw), want, s, wdims,
+                             3.0 * (double(p.N) * p.P * p.Q + 2 + splits_tol) * tccheck::kU);
+    CHECK_MESSAGE(r <= 1.0, name << " bwd-filter");
+    const int bdims[4] = {1, 1, 1, p.K};
+    const double rb = compare(std::string(name) + " bias grad", to_host(dgb, p.K), want_b, s_b, bdims,
+                              3.0 * (double(p.N) * p.P * p.Q + 2) * tccheck::kU);
+    CHECK_MESSAGE(rb <= 1.0, name << " bias grad");
+    cudaFree(dgw);
+    cudaFree(dgb);
+  }
+  cudaFree(dx_);
+  cudaFree(dw_);
+  cudaFree(db_);
+  cudaFree(ddy);
+}
+
+std::vector<Shape> shapes() {
+  std::vector<Shape> v = {
+      // N  C   H   W   K  R  S  str pad dil
+      {2, 1, 9, 11, 5, 3, 3, 1, 1, 1},      // 1 input channel (the L channel), odd sizes
+      {1, 3, 7, 5, 313, 1, 1, 1, 0, 1},     // 313 outputs (the classification head), 1x1, 3 tiles of M
+      {1, 313, 5, 6, 3, 1, 1, 1, 0, 1},     // 313 reduction channels: K slices not a multiple of BK
+      {2, 5, 11, 13, 7, 3, 3, 2, 1, 1},     // stride 2
+      {1, 8, 13, 12, 16, 3, 3, 1, 2, 2},    // dilation 2
+      {1, 16, 17, 15, 9, 3, 3, 1, 4, 4},    // dilation 4
+      {2, 6, 10, 9, 10, 4, 4, 2, 1, 1},     // 4x4 stride 2: the deconvolutions' backward-data
+      {4, 8, 16, 16, 8, 3, 3, 1, 1, 1},     // N*P*Q = 1024: split-K in backward-filter
+      {1, 40, 12, 11, 130, 3, 3, 1, 1, 1},  // 2 tiles of M, 2 of pixels, C*R*S = 360
+  };
+  if (!on_emulator()) {
+    v.push_back({2, 512, 16, 16, 512, 3, 3, 1, 1, 1});  // the benchmark shapes, batch 2
+    v.push_back({1, 256, 32, 32, 256, 3, 3, 1, 1, 1});
+    v.push_back({3, 64, 37, 41, 313, 3, 3, 2, 2, 2});
+  }
+  return v;
+}
+
+}  // namespace
+
+TEST_CASE("conv tc: tensor-core convolutions (variants 4 tf32, 5 bf16) match the precision-aware reference") {
+  for (const Variant& v : kVariants)
+    for (const Shape& s : shapes()) check_shape(v, s);
+}
+
+TEST_CASE("conv tc: invalid geometry is refused") {
+  Conv2dParams p;  // an empty batch
+  p.H = p.W = 5, p.R = p.S = 3;
+  REQUIRE(p.finalize());
+  p.N = 0;
+  CHECK_THROWS_AS(cuda::conv2d_fwd_tf32(p, nullptr, nullptr, nullptr, nullptr, 0), std::invalid_argument);
+  CHECK_THROWS_AS(cuda::conv2d_bwd_data_bf16(p, nullptr, nullptr, nullptr, 0), std::invalid_argument);
+  CHECK_THROWS_AS(cuda::conv2d_bwd_filter_bf16(p, nullptr, nullptr, nullptr, nullptr, 0), std::invalid_argument);
+}
