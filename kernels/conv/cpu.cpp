@@ -467,12 +467,27 @@ void conv2d_fwd_im2col_for_bench(const Conv2dParams& p, const float* x, const fl
   conv2d_fwd_im2col(p, x, w, e, y);
 }
 
+// The GEMM + col2im backward-data alone (bench/bench_conv_transpose.cpp times
+// it against the phase-wise path).
+void conv_transpose2d_fwd_gemm_for_bench(const Conv2dParams& p, const float* x, const float* w, const Epilogue& e,
+                                         float* y) {
+  bwd_data(p, x, w, y, &e);
+}
+
 void conv2d_bwd_data(const Conv2dParams& p, const float* dy, const float* w, float* dx) {
+  if (conv_transpose2d_phases_pays(p)) {  // conv/cpu_transpose_phases.cpp: no column buffer
+    conv_transpose2d_fwd_phases(p, dy, w, Epilogue{}, dx);
+    return;
+  }
   bwd_data(p, dy, w, dx, nullptr);
 }
 
 void conv_transpose2d_fwd_fused(const Conv2dParams& p, const float* x, const float* w, const Epilogue& e,
                                 float* y) {
+  if (conv_transpose2d_phases_pays(p)) {  // conv/cpu_transpose_phases.cpp: no column buffer
+    conv_transpose2d_fwd_phases(p, x, w, e, y);
+    return;
+  }
   bwd_data(p, x, w, y, &e);
 }
 
