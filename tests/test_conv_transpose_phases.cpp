@@ -6,8 +6,9 @@
 // 6- and 12-channel tiles), 300 input channels (two chunks), other strides,
 // kernels and paddings (stride 3, stride 1, kernels not a multiple of the
 // stride, a phase no tap reaches, a stride in one direction only), batches
-// that do and do not split over the threads, four epilogues (none; bias; batch
-// norm + ReLU; scale, shift, residual, leaky ReLU, post scale / shift), at 1
+// that do and do not split over the threads, five epilogues (none; bias; batch
+// norm + ReLU; batch norm + leaky ReLU; scale, shift, residual, leaky ReLU,
+// post scale / shift), at 1
 // and 2 threads, on every kernel set the processor has (only avx512 has the
 // path; the others check the dispatch falls back). The worst error and where
 // are printed. Also: conv_transpose2d_fwd_fused and conv2d_bwd_data take the
@@ -58,7 +59,8 @@ bool phases_active() {
 using Run = void (*)(const Conv2dParams&, const float*, const float*, const cpu::Epilogue&, float*);
 
 // Runs `run` on case c with epilogue variant v (0: none; 1: bias; 2: batch
-// norm + ReLU; 3: scale, shift, residual, leaky ReLU, post scale / shift),
+// norm + ReLU; 3: scale, shift, residual, leaky ReLU, post scale / shift; 4:
+// batch norm + leaky ReLU; all but 3 are applied by the interleaving store),
 // checks it against the reference and returns the worst absolute error;
 // `out` (if given) receives the result.
 double check(const Case& c, int v, int threads, Run run, std::vector<float>* out = nullptr) {
@@ -74,6 +76,7 @@ double check(const Case& c, int v, int threads, Run run, std::vector<float>* out
   cpu::Epilogue e;
   if (v >= 1) e.shift = shift.data();
   if (v == 2) e.scale = scale.data(), e.has_act = true, e.act = Act::Relu;
+  if (v == 4) e.scale = scale.data(), e.has_act = true, e.act = Act::LeakyRelu, e.slope = 0.2f;
   if (v == 3) {
     e.scale = scale.data(), e.residual = residual.data(), e.has_act = true;
     e.act = Act::LeakyRelu, e.slope = 0.2f, e.post_scale = post_scale.data(), e.post_shift = post_shift.data();
@@ -109,11 +112,11 @@ TEST_CASE("conv_transpose2d_fwd_phases matches conv2d_bwd_data_ref + epilogue_re
       cases.push_back({1, ch, 3, 7, 13, 4, 4, 2, 2, 1, 1, op});
       cases.push_back({1, 5, ch, 9, 6, 4, 4, 2, 2, 1, 1, op});
     }
-  // Channel blocks: every output count 1..13 on the 12-channel tile (phase rows
-  // of <= 32) and on the 6-channel one (70 phase columns: 2 segments of 35).
+  // Channel blocks: 2, 6, 7, 12 and 13 outputs on the 12-channel tile (phase
+  // rows of <= 32) and on the 6-channel one (70-71 phase columns: 2 segments of 35-36).
   for (int cout : {2, 6, 7, 12, 13}) {
     cases.push_back({1, 4, cout, 5, 21, 4, 4, 2, 2, 1, 1, 0});
-    cases.push_back({1, 4, cout, 3, 70, 4, 4, 2, 2, 1, 1, 1});
+    cases.push_back({1, 4, cout, 3, 70, 4, 4, 2, 2, 1, 1, cout % 2});
   }
   const Case more[] = {
       {1, 3, 2, 1, 1, 4, 4, 2, 2, 1, 1, 0},     // 1x1 input
@@ -141,8 +144,8 @@ TEST_CASE("conv_transpose2d_fwd_phases matches conv2d_bwd_data_ref + epilogue_re
     at_thread_counts([&](int threads) {
       double worst = 0;
       for (const Case& c : cases)
-        for (int v = 0; v < 4; ++v) worst = std::max(worst, check(c, v, threads, cpu::conv_transpose2d_fwd_phases));
-      std::printf("  %s conv_transpose2d_fwd_phases vs reference, %zu shapes x 4 epilogues: worst abs error %.3g "
+        for (int v = 0; v < 5; ++v) worst = std::max(worst, check(c, v, threads, cpu::conv_transpose2d_fwd_phases));
+      std::printf("  %s conv_transpose2d_fwd_phases vs reference, %zu shapes x 5 epilogues: worst abs error %.3g "
                   "(%d threads)\n",
                   cpu::cpu_kernels_name(cpu::cpu_kernels()), cases.size(), worst, threads);
     });
@@ -155,14 +158,17 @@ TEST_CASE("conv_transpose2d_fwd_fused and conv2d_bwd_data take the phases for th
   const Case deconv = {1, 32, 16, 24, 40, 4, 4, 2, 2, 1, 1, 0};
   const Case disc = {2, 64, 32, 16, 16, 4, 4, 2, 2, 1, 1, 0};
   const Case other = {1, 16, 16, 12, 12, 3, 3, 1, 1, 1, 1, 0};
+  const Case wide = {1, 512, 256, 3, 5, 4, 4, 2, 2, 1, 1, 0};  // 512 x 256 channels: the GEMM's
   for_each_kernel_set([&] {
     const bool on = phases_active();
     CHECK(cpu::conv_transpose2d_phases_pays(params_of(deconv)) == on);
     CHECK(cpu::conv_transpose2d_phases_pays(params_of(disc)) == on);
     CHECK_FALSE(cpu::conv_transpose2d_phases_pays(params_of(other)));
+    CHECK_FALSE(cpu::conv_transpose2d_phases_pays(params_of(wide)));
     at_thread_counts([&](int threads) {
       for (int v = 0; v < 4; ++v) check(deconv, v, threads, cpu::conv_transpose2d_fwd_fused);
       check(other, 2, threads, cpu::conv_transpose2d_fwd_fused);
+      check(wide, 2, threads, cpu::conv_transpose2d_fwd_fused);
       check(disc, 0, threads, bwd_data_as_run);
       check(deconv, 0, threads, bwd_data_as_run);
     });

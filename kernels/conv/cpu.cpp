@@ -31,6 +31,10 @@
 // A 1x1 convolution with stride 1 and no padding needs no lowering: col is the
 // image itself ([C, H*W]) and dx_n is the GEMM output directly.
 //
+// The transposed convolutions that conv_transpose2d_phases_pays picks (the
+// decoders' 4x4 stride 2) skip all of this: conv/cpu_transpose_phases.cpp
+// computes them per output phase, with no column buffer and no col2im.
+//
 // Eval-mode layers after a convolution (batch norm, bias, residual,
 // activation) run as an Epilogue (epilogue/cpu.cpp) on each output strip right
 // after its GEMM: conv2d_fwd_fused, conv_transpose2d_fwd_fused.

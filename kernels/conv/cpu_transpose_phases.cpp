@@ -28,8 +28,10 @@
 //      convolution's register tile (conv/cpu_blocked_avx512.cpp) sums each
 //      column phase b into a small buffer in L1, and the phases of the
 //      segment are interleaved into output row s i + a (AVX-512 permutes for
-//      s = 2, conv/cpu_transpose_phases_avx512.cpp);
-//   4. the epilogue on each piece of work while it is in cache.
+//      s = 2, conv/cpu_transpose_phases_avx512.cpp), applying a simple
+//      epilogue (scale, shift, ReLU / leaky ReLU: the decoders' folded batch
+//      norm + ReLU) on the way;
+//   4. any other epilogue on each piece of work while it is in cache.
 // Threads: over images when the batch divides among them, otherwise inside
 // each image: the padded copy over channels, then pieces of (a band of phase
 // rows) x (a group of channel blocks), which write disjoint output rows.
@@ -185,6 +187,20 @@ void pad_channels(const Conv2dParams& p, const Plan& g, const float* x, int c0, 
   }
 }
 
+// Whether the interleaving store can apply e itself: no residual, no post
+// scale or shift, activation none, ReLU or leaky ReLU (the decoders' batch norm + ReLU).
+bool is_simple(const Epilogue& e) {
+  return !e.residual && !e.post_scale && !e.post_shift && (!e.has_act || e.act == Act::Relu || e.act == Act::LeakyRelu);
+}
+detail::SimpleEpilogue simple_epilogue(const Epilogue& e, int k) {
+  detail::SimpleEpilogue s;
+  s.scale = e.scale ? e.scale[k] : 1.0f;
+  s.shift = e.shift ? e.shift[k] : 0.0f;
+  s.act = !e.has_act ? 0 : e.act == Act::Relu ? 1 : 2;
+  s.slope = e.slope;
+  return s;
+}
+
 // Phase rows [i0, i1) (output rows stride_h * i + a) and channel blocks
 // [b0, b1) of one image, then their epilogue.
 void piece(const Conv2dParams& p, const Plan& g, const detail::BlockedTileFn* tiles, detail::InterleaveFn interleave,
@@ -193,6 +209,7 @@ void piece(const Conv2dParams& p, const Plan& g, const detail::BlockedTileFn* ti
   const int sh = p.stride_h, sw = p.stride_w, HW = p.H * p.W;
   const int ld = (g.seg + 15) / 16 * 16;  // a phase row segment in the buffer
   const int mk_max = detail::blocked_max_mk(g.V);
+  const bool fused = sw == 2 && interleave && is_simple(e);  // the store applies e
   std::vector<float>& buf = phase_workspace();
   if (buf.size() < (size_t)sw * mk_max * ld) buf.resize((size_t)sw * mk_max * ld);
   float* tmp = buf.data();
@@ -223,7 +240,8 @@ void piece(const Conv2dParams& p, const Plan& g, const detail::BlockedTileFn* ti
           for (int m = 0; m < mk; ++m) {
             float* yrow = yn + (size_t)(k0 + m) * HW + (size_t)h * p.W + sw * q0;
             if (sw == 2 && interleave) {
-              interleave(tmp + (size_t)m * ld, tmp + (size_t)(mk_max + m) * ld, n_out, yrow);
+              const detail::SimpleEpilogue se = fused ? simple_epilogue(e, k0 + m) : detail::SimpleEpilogue{};
+              interleave(tmp + (size_t)m * ld, tmp + (size_t)(mk_max + m) * ld, n_out, se, yrow);
             } else {
               for (int o = 0; o < n_out; ++o) yrow[o] = tmp[(size_t)(o % sw * mk_max + m) * ld + o / sw];
             }
@@ -231,7 +249,7 @@ void piece(const Conv2dParams& p, const Plan& g, const detail::BlockedTileFn* ti
         }
       }
     }
-  if (!e.identity()) {
+  if (!fused && !e.identity()) {
     const int h0 = sh * i0, h1 = std::min(p.H, sh * i1);
     epilogue_strip(e, n, p.C, HW, g.block_k0(b0, p.C), g.block_k0(b1, p.C), h0 * p.W, (h1 - h0) * p.W, yn);
   }
@@ -253,7 +271,13 @@ bool conv_transpose2d_phases_pays(const Conv2dParams& p) {
   }();
   if (mode == 0 || !conv_transpose2d_phases_supported(p)) return false;
   if (mode == 2) return true;
-  return p.stride_h == 2 && p.stride_w == 2 && p.R == 4 && p.S == 4;
+  // Measured on the models' 4x4 stride 2 layers (bench_conv_transpose, Zen 4
+  // avx512, 1 thread, 2026-12-05, loaded machine; bench/RESULTS.md): 1.3-1.8x
+  // the GEMM + col2im with up to 256 x 128 channels, even at 16x16 inputs;
+  // with 512 x 256 (the full GAN's first and the full classifier's deconv)
+  // the GEMM's reuse of its packed operands wins (0.45-0.8x); other strides
+  // and kernels were not measured.
+  return p.stride_h == 2 && p.stride_w == 2 && p.R == 4 && p.S == 4 && (long)p.K * p.C <= 256 * 128;
 }
 
 void conv_transpose2d_fwd_phases(const Conv2dParams& p, const float* x, const float* w, const Epilogue& e,

@@ -7,10 +7,18 @@
 
 namespace tinct::cpu::detail {
 
-// y[2 j] = even[j], y[2 j + 1] = odd[j] for the n outputs 0 <= 2 j (+1) < n:
-// the two column phases of one output row segment, interleaved into y.
-// even and odd are read for j < (n + 1) / 2 only.
-using InterleaveFn = void (*)(const float* even, const float* odd, int n, float* y);
+// The simple epilogues (the decoders' folded batch norm + ReLU) that the
+// store applies itself: v = act(scale * v + shift), act none / ReLU / leaky ReLU.
+struct SimpleEpilogue {
+  float scale = 1.0f, shift = 0.0f;
+  int act = 0;  // 0 none, 1 ReLU, 2 leaky ReLU
+  float slope = 0.0f;
+};
+
+// y[2 j] = f(even[j]), y[2 j + 1] = f(odd[j]) for the n outputs 0 <= 2 j (+1) < n,
+// f the epilogue e: the two column phases of one output row segment of one
+// channel, interleaved into y. even and odd are read for j < (n + 1) / 2 only.
+using InterleaveFn = void (*)(const float* even, const float* odd, int n, const SimpleEpilogue& e, float* y);
 // nullptr where the file was built without AVX-512.
 InterleaveFn interleave2_avx512();
 
