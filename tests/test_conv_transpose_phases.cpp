@@ -156,7 +156,8 @@ TEST_CASE("conv_transpose2d_fwd_fused and conv2d_bwd_data take the phases for th
   // Regression compact's 32 -> 16 at 128x128 (smaller here), the PatchGAN's
   // 4x4 stride 2 backward-data, a 3x3 stride 1 (not handled by phases: GEMM).
   const Case deconv = {1, 32, 16, 24, 40, 4, 4, 2, 2, 1, 1, 0};
-  const Case disc = {2, 64, 32, 16, 16, 4, 4, 2, 2, 1, 1, 0};
+  const Case disc = {2, 64, 32, 32, 32, 4, 4, 2, 2, 1, 1, 0};
+  const Case narrow = {1, 64, 32, 16, 16, 4, 4, 2, 2, 1, 1, 0};  // 16 wide: the GEMM's
   const Case other = {1, 16, 16, 12, 12, 3, 3, 1, 1, 1, 1, 0};
   const Case wide = {1, 512, 256, 3, 5, 4, 4, 2, 2, 1, 1, 0};  // 512 x 256 channels: the GEMM's
   for_each_kernel_set([&] {
@@ -165,10 +166,12 @@ TEST_CASE("conv_transpose2d_fwd_fused and conv2d_bwd_data take the phases for th
     CHECK(cpu::conv_transpose2d_phases_pays(params_of(disc)) == on);
     CHECK_FALSE(cpu::conv_transpose2d_phases_pays(params_of(other)));
     CHECK_FALSE(cpu::conv_transpose2d_phases_pays(params_of(wide)));
+    CHECK_FALSE(cpu::conv_transpose2d_phases_pays(params_of(narrow)));
     at_thread_counts([&](int threads) {
       for (int v = 0; v < 4; ++v) check(deconv, v, threads, cpu::conv_transpose2d_fwd_fused);
       check(other, 2, threads, cpu::conv_transpose2d_fwd_fused);
       check(wide, 2, threads, cpu::conv_transpose2d_fwd_fused);
+      check(narrow, 3, threads, cpu::conv_transpose2d_fwd_fused);
       check(disc, 0, threads, bwd_data_as_run);
       check(deconv, 0, threads, bwd_data_as_run);
     });

@@ -272,12 +272,13 @@ bool conv_transpose2d_phases_pays(const Conv2dParams& p) {
   if (mode == 0 || !conv_transpose2d_phases_supported(p)) return false;
   if (mode == 2) return true;
   // Measured on the models' 4x4 stride 2 layers (bench_conv_transpose, Zen 4
-  // avx512, 1 thread, 2026-12-05, loaded machine; bench/RESULTS.md): 1.3-1.8x
-  // the GEMM + col2im with up to 256 x 128 channels, even at 16x16 inputs;
-  // with 512 x 256 (the full GAN's first and the full classifier's deconv)
-  // the GEMM's reuse of its packed operands wins (0.45-0.8x); other strides
-  // and kernels were not measured.
-  return p.stride_h == 2 && p.stride_w == 2 && p.R == 4 && p.S == 4 && (long)p.K * p.C <= 256 * 128;
+  // avx512, 1 thread, 2026-12-05, machine at load 5-11; bench/RESULTS.md):
+  // 1.2-2.5x the GEMM + col2im with up to 256 x 128 channels on inputs 32 or
+  // more wide; on 16-wide inputs the tile fills half its 2 vectors and the
+  // compact GAN's 256 -> 128 measured 0.8-1.3x; with 512 x 256 channels (the
+  // full GAN's first deconv, the full classifier's) the GEMM is as fast or
+  // faster (0.4-1.0x). Other strides and kernels were not measured.
+  return p.stride_h == 2 && p.stride_w == 2 && p.R == 4 && p.S == 4 && p.Q >= 32 && (long)p.K * p.C <= 256 * 128;
 }
 
 void conv_transpose2d_fwd_phases(const Conv2dParams& p, const float* x, const float* w, const Epilogue& e,
