@@ -142,6 +142,17 @@ void conv2d_fwd_direct(const Conv2dParams& p, const float* x, const float* w, co
 bool conv2d_blocked_supported(const Conv2dParams& p);
 bool conv2d_blocked_pays(const Conv2dParams& p);
 void conv2d_fwd_blocked(const Conv2dParams& p, const float* x, const float* w, const Epilogue& e, float* y);
+// Transposed convolution by output phases (kernels/conv/cpu_transpose_phases.cpp),
+// no column buffer: with stride s each of the s^2 output phases is a small
+// stride-1 convolution of x with its own sub-kernel (2x2 for the decoders'
+// 4x4 stride 2), run on the blocked convolution's register tiles. Dilation 1,
+// any stride, kernel, padding and output size; the AVX-512 kernel set.
+// conv_transpose2d_fwd_fused and conv2d_bwd_data use it where
+// conv_transpose2d_phases_pays (TINCT_CONV_PHASES=0: never, =force: every supported shape).
+bool conv_transpose2d_phases_supported(const Conv2dParams& p);
+bool conv_transpose2d_phases_pays(const Conv2dParams& p);
+void conv_transpose2d_fwd_phases(const Conv2dParams& p, const float* x, const float* w, const Epilogue& e,
+                                 float* y);
 // im2col for one image: col[(c*R + r)*S + s][P*Q]; col2im accumulates back.
 void im2col(const Conv2dParams& p, const float* x_img, float* col);
 void col2im(const Conv2dParams& p, const float* col, float* dx_img);  // dx_img += ...

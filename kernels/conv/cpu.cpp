@@ -31,6 +31,10 @@
 // A 1x1 convolution with stride 1 and no padding needs no lowering: col is the
 // image itself ([C, H*W]) and dx_n is the GEMM output directly.
 //
+// The transposed convolutions that conv_transpose2d_phases_pays picks (the
+// decoders' 4x4 stride 2) skip all of this: conv/cpu_transpose_phases.cpp
+// computes them per output phase, with no column buffer and no col2im.
+//
 // Eval-mode layers after a convolution (batch norm, bias, residual,
 // activation) run as an Epilogue (epilogue/cpu.cpp) on each output strip right
 // after its GEMM: conv2d_fwd_fused, conv_transpose2d_fwd_fused.
@@ -467,12 +471,27 @@ void conv2d_fwd_im2col_for_bench(const Conv2dParams& p, const float* x, const fl
   conv2d_fwd_im2col(p, x, w, e, y);
 }
 
+// The GEMM + col2im backward-data alone (bench/bench_conv_transpose.cpp times
+// it against the phase-wise path).
+void conv_transpose2d_fwd_gemm_for_bench(const Conv2dParams& p, const float* x, const float* w, const Epilogue& e,
+                                         float* y) {
+  bwd_data(p, x, w, y, &e);
+}
+
 void conv2d_bwd_data(const Conv2dParams& p, const float* dy, const float* w, float* dx) {
+  if (conv_transpose2d_phases_pays(p)) {  // conv/cpu_transpose_phases.cpp: no column buffer
+    conv_transpose2d_fwd_phases(p, dy, w, Epilogue{}, dx);
+    return;
+  }
   bwd_data(p, dy, w, dx, nullptr);
 }
 
 void conv_transpose2d_fwd_fused(const Conv2dParams& p, const float* x, const float* w, const Epilogue& e,
                                 float* y) {
+  if (conv_transpose2d_phases_pays(p)) {  // conv/cpu_transpose_phases.cpp: no column buffer
+    conv_transpose2d_fwd_phases(p, x, w, e, y);
+    return;
+  }
   bwd_data(p, x, w, y, &e);
 }
 
