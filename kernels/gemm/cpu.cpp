@@ -18,7 +18,9 @@
 // the CPU kernel set in use (gemm/microkernels.h; 6x16 for AVX2 and the portable
 // fallback, 14x32 for AVX-512, each with its own KC / MC / NC), chosen once at
 // start-up by common/cpu_features.cpp; this file is the ISA-independent rest, built
-// at the baseline ISA. Packing makes every load in the micro-kernel
+// at the baseline ISA. A bf16 set (AVX-512 BF16, for Precision::bf16) runs the
+// same loops on panels packed as bf16 pairs (pack_*_bf16_t below, which do the
+// rounding); offsets into packed panels count 32-bit slots (packed_depth). Packing makes every load in the micro-kernel
 // unit-stride and zero-pads the edges, so the kernel never branches on the
 // shape; only the final store of an edge tile is masked. Transposes are
 // absorbed by the packing routines. alpha and beta are applied when the tile
@@ -47,8 +49,10 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <stdexcept>
 #if defined(__SSE2__)
 #include <xmmintrin.h>
 #endif
@@ -179,9 +183,87 @@ void pack_b_panel_t(bool trans, const float* B, int ldb, int p0, int kc, int j0,
       for (int jj = nr; jj < NR; ++jj) d[(size_t)kk * NR + jj] = 0.0f;
 }
 
-// The packers for kernel g's tile (the tiles of gemm/microkernels.h: MR 6 or 14, NR 16 or 32).
+// --- The bf16 layout (gemm/microkernels.h): one 32-bit slot per k pair,
+// k = 2t in the low half, each value rounded as cpu::bf16_from_float
+// (tensorcore/ref.cpp) rounds it: to nearest even, a NaN kept (quiet).
+// Written here, at the baseline ISA, in a form the compiler vectorises.
+
+inline uint32_t bf16_bits(float x) {
+  uint32_t u;
+  std::memcpy(&u, &x, 4);
+  const uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+  const uint32_t nan = (u >> 16) | 0x0040u;
+  return (u & 0x7fffffffu) > 0x7f800000u ? nan : rounded;
+}
+// The slot of the pair (lo, hi), stored as the float of the same bits.
+inline void store_pair(float* d, float lo, float hi) {
+  const uint32_t w = bf16_bits(lo) | (bf16_bits(hi) << 16);
+  std::memcpy(d, &w, 4);
+}
+
+// pack_a_t in the bf16 layout: panel r holds, for each pair t, MR slots.
+template <int MR>
+void pack_a_bf16_t(bool trans, const float* A, int lda, int i0, int mc, int p0, int kc, float* dst) {
+  const int pairs = (kc + 1) / 2;
+  for (int ip = 0; ip < mc; ip += MR) {
+    const int mr = std::min(MR, mc - ip);
+    float* d = dst + (size_t)ip * pairs;
+    for (int t = 0; t < pairs; ++t) {
+      const int k0 = p0 + 2 * t;
+      const bool has_hi = 2 * t + 1 < kc;
+      for (int ii = 0; ii < MR; ++ii) {
+        float lo = 0.0f, hi = 0.0f;
+        if (ii < mr) {
+          const int i = i0 + ip + ii;
+          lo = trans ? A[(size_t)k0 * lda + i] : A[(size_t)i * lda + k0];
+          if (has_hi) hi = trans ? A[(size_t)(k0 + 1) * lda + i] : A[(size_t)i * lda + k0 + 1];
+        }
+        store_pair(d + (size_t)t * MR + ii, lo, hi);
+      }
+    }
+  }
+}
+
+// pack_b_panel_t in the bf16 layout: for each pair t, NR slots.
+template <int NR>
+void pack_b_panel_bf16_t(bool trans, const float* B, int ldb, int p0, int kc, int j0, int nr, float* d) {
+  const int pairs = (kc + 1) / 2;
+  if (!trans) {
+    // Two rows of op(B) (k and k+1), each a contiguous run of columns.
+    for (int t = 0; t < pairs; ++t) {
+      const float* r0 = B + (size_t)(p0 + 2 * t) * ldb + j0;
+      const float* r1 = 2 * t + 1 < kc ? r0 + ldb : nullptr;
+      float* dt = d + (size_t)t * NR;
+      if (nr == NR && r1) {
+        for (int jj = 0; jj < NR; ++jj) store_pair(dt + jj, r0[jj], r1[jj]);
+      } else {
+        for (int jj = 0; jj < NR; ++jj)
+          store_pair(dt + jj, jj < nr ? r0[jj] : 0.0f, jj < nr && r1 ? r1[jj] : 0.0f);
+      }
+    }
+    return;
+  }
+  // op(B)[k,j] = B[j*ldb + k]: column jj's pairs are adjacent in its source row.
+  for (int jj = 0; jj < NR; ++jj) {
+    if (jj >= nr) {
+      for (int t = 0; t < pairs; ++t) store_pair(d + (size_t)t * NR + jj, 0.0f, 0.0f);
+      continue;
+    }
+    const float* s = B + (size_t)(j0 + jj) * ldb + p0;
+    const int full = kc / 2;
+    for (int t = 0; t < full; ++t) store_pair(d + (size_t)t * NR + jj, s[2 * t], s[2 * t + 1]);
+    if (kc % 2) store_pair(d + (size_t)full * NR + jj, s[kc - 1], 0.0f);
+  }
+}
+
+// The packers for kernel g's tile (the tiles of gemm/microkernels.h: MR 6 or 14, NR 16 or 32)
+// and layout (fp32 or bf16 pairs).
 void pack_a(const GemmKernel& g, bool trans, const float* A, int lda, int i0, int mc, int p0,
             int kc, float* dst) {
+  if (g.bf16) {
+    if (g.mr == 14) return pack_a_bf16_t<14>(trans, A, lda, i0, mc, p0, kc, dst);
+    std::abort();
+  }
   switch (g.mr) {
     case 6: return pack_a_t<6>(trans, A, lda, i0, mc, p0, kc, dst);
     case 14: return pack_a_t<14>(trans, A, lda, i0, mc, p0, kc, dst);
@@ -190,6 +272,10 @@ void pack_a(const GemmKernel& g, bool trans, const float* A, int lda, int i0, in
 }
 void pack_b_panel(const GemmKernel& g, bool trans, const float* B, int ldb, int p0, int kc, int j0,
                   int nr, float* d) {
+  if (g.bf16) {
+    if (g.nr == 32) return pack_b_panel_bf16_t<32>(trans, B, ldb, p0, kc, j0, nr, d);
+    std::abort();
+  }
   switch (g.nr) {
     case 16: return pack_b_panel_t<16>(trans, B, ldb, p0, kc, j0, nr, d);
     case 32: return pack_b_panel_t<32>(trans, B, ldb, p0, kc, j0, nr, d);
@@ -265,16 +351,18 @@ void gemm_serial(const GemmKernel& g, const ASource& a, const BSource& b, int M,
     const int n_panels = ceil_div(nc, NR);
     for (int pc = 0; pc < K; pc += KC) {
       const int kc = std::min(KC, K - pc);
+      const int kw = detail::packed_depth(g, kc);  // 32-bit slots per packed row / column
       const float beta_pc = pc == 0 ? beta : 1.0f;
       for (int jp = 0; jp < n_panels; ++jp) {
-        b.pack(g, pc, kc, jc + jp * NR, std::min(NR, nc - jp * NR), bpack + (size_t)jp * NR * kc);
+        b.pack(g, pc, kc, jc + jp * NR, std::min(NR, nc - jp * NR), bpack + (size_t)jp * NR * kw);
       }
       for (int ic = 0; ic < M; ic += MC) {
         const int mc = std::min(MC, M - ic);
         const float* ablock;
         if (a.prepacked) {
-          // pack_a_all stores slice pc as one block of all rows: row i starts at i*kc.
-          ablock = a.prepacked + (size_t)a.m_pad * pc + (size_t)(a.row0 + ic) * kc;
+          // pack_a_all stores slice pc as one block of all rows: row i starts at
+          // i*kw (pc is a multiple of KC, even for a bf16 set).
+          ablock = a.prepacked + (size_t)a.m_pad * detail::packed_depth(g, pc) + (size_t)(a.row0 + ic) * kw;
         } else {
           pack_a(g, a.trans, a.A, a.lda, ic, mc, pc, kc, apack);
           ablock = apack;
@@ -282,9 +370,9 @@ void gemm_serial(const GemmKernel& g, const ASource& a, const BSource& b, int M,
         for (int jp = 0; jp < n_panels; ++jp) {
           const int j = jp * NR;
           const int nr = std::min(NR, nc - j);
-          const float* bp = bpack + (size_t)jp * NR * kc;
+          const float* bp = bpack + (size_t)jp * NR * kw;
           for (int ir = 0; ir < mc; ir += MR) {
-            g.kernel(kc, ablock + (size_t)ir * kc, bp, C + (size_t)(ic + ir) * ldc + jc + j, ldc,
+            g.kernel(kc, ablock + (size_t)ir * kw, bp, C + (size_t)(ic + ir) * ldc + jc + j, ldc,
                      alpha, beta_pc, std::min(MR, mc - ir), nr);
           }
         }
@@ -343,6 +431,13 @@ void sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const f
                      ldb, beta, C, ldc);
 }
 
+void sgemm_bf16(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,
+                const float* B, int ldb, float beta, float* C, int ldc) {
+  const GemmKernel* g = detail::active_bf16_gemm_kernel();
+  if (!g) throw std::logic_error("sgemm_bf16: the bf16 GEMM is not in use (cpu_bf16_gemm())");
+  detail::sgemm_with(*g, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
 // Internal entry points (gemm/microkernels.h): an explicit kernel set, and op(A)
 // packed once and multiplied with many B matrices (conv/cpu.cpp).
 namespace detail {
@@ -382,7 +477,7 @@ void pack_b_panel_transposed(const GemmKernel& g, const float* src, int ld, int 
 }
 
 size_t packed_a_size(const GemmKernel& g, int M, int K) {
-  return (size_t)ceil_div(M, g.mr) * g.mr * K;
+  return (size_t)ceil_div(M, g.mr) * g.mr * detail::packed_depth(g, K);  // every slice but the last has even KC
 }
 
 // Packs op(A)[M,K] slice by slice (KC columns of op(A) each); every slice is
@@ -395,7 +490,7 @@ void pack_a_all(const GemmKernel& g, bool trans_a, int M, int K, const float* A,
 #pragma omp parallel for schedule(static) if (!omp_in_parallel() && (double)M * K > 1e5)
   for (int sl = 0; sl < n_slices; ++sl) {
     const int pc = sl * g.kc;
-    pack_a(g, trans_a, A, lda, 0, M, pc, std::min(g.kc, K - pc), packed + m_pad * pc);
+    pack_a(g, trans_a, A, lda, 0, M, pc, std::min(g.kc, K - pc), packed + m_pad * packed_depth(g, pc));
   }
 }
 
