@@ -182,7 +182,7 @@ TEST_CASE("sgemm_bf16: the result does not depend on the thread count") {
   CHECK(std::memcmp(c1.data(), c2.data(), c1.size() * sizeof(float)) == 0);
 }
 
-TEST_CASE("sgemm_bf16 rounds as bf16_from_float: ties to even, overflow to inf, inf and NaN kept") {
+TEST_CASE("sgemm_bf16 rounds as bf16_from_float: ties to even, overflow to inf, inf and NaN kept (quiet)") {
   Bf16On on;
   if (!on.ok()) return;
   const float tie_down = 1.0f + std::ldexp(1.0f, -8);                          // halfway, even below: 1
@@ -190,19 +190,34 @@ TEST_CASE("sgemm_bf16 rounds as bf16_from_float: ties to even, overflow to inf, 
   const float above = 1.0f + std::ldexp(1.0f, -8) + std::ldexp(1.0f, -20);     // just past halfway
   const float inf = std::numeric_limits<float>::infinity();
   const float big = std::numeric_limits<float>::max();  // past the last bf16 below inf: rounds to inf
-  const std::vector<float> vals = {tie_down, tie_up, -tie_up, above, -above, big,
-                                   -big,     inf,    -inf,    1.0f,  -1.5f,  std::numeric_limits<float>::quiet_NaN()};
-  const int M = (int)vals.size();
-  // A = vals (one column, K = 1: an odd depth, padded with a zero k), B = 1:
-  // C holds the rounded values themselves; then the same with the roles swapped.
-  for (int side = 0; side < 2; ++side) {
-    const std::vector<float> ones(M, 1.0f);
-    std::vector<float> c((size_t)M, 0.0f);
-    if (side == 0) cpu::sgemm_bf16(false, false, M, 1, 1, 1.0f, vals.data(), 1, ones.data(), 1, 0.0f, c.data(), 1);
-    else cpu::sgemm_bf16(false, false, 1, M, 1, 1.0f, ones.data(), 1, vals.data(), M, 0.0f, c.data(), M);
-    for (int i = 0; i < M; ++i) {
+  // A NaN whose payload lies in the dropped bits: rounding its bits alone would give inf.
+  const uint32_t low_nan_bits = 0x7f800001u, neg_low_nan_bits = 0xff800001u;
+  float low_nan, neg_low_nan;
+  std::memcpy(&low_nan, &low_nan_bits, 4);
+  std::memcpy(&neg_low_nan, &neg_low_nan_bits, 4);
+  const std::vector<float> vals = {tie_down, tie_up, -tie_up, above, -above,  big,
+                                   -big,     inf,    -inf,    1.0f,  -1.5f,   std::numeric_limits<float>::quiet_NaN(),
+                                   low_nan,  neg_low_nan};
+  const int n = (int)vals.size(), K = 8;
+  // Output i sums K products of which one is vals[i] * 1 and the others 0 * 1,
+  // so it is the rounded value itself. vals[i] sits at k = 3i mod 8, in A
+  // (output row i; A stored as is, then transposed) or in B (output column i;
+  // likewise): every packing path, 8 k so the four-at-a-time code runs too.
+  for (int variant = 0; variant < 4; ++variant) {
+    const bool in_a = variant < 2, trans = variant % 2 == 1;
+    std::vector<float> sel((size_t)n * K, 0.0f), ones(K, 1.0f), c((size_t)n, 0.0f);
+    for (int i = 0; i < n; ++i) {
+      const int k = 3 * i % K;
+      // op(X)[i, k] of an [n x K] operand (A), or op(X)[k, i] of a [K x n] one (B).
+      const bool rows_are_i = in_a != trans;
+      sel[rows_are_i ? (size_t)i * K + k : (size_t)k * n + i] = vals[i];
+    }
+    const int ld = (in_a != trans) ? K : n;
+    if (in_a) cpu::sgemm_bf16(trans, false, n, 1, K, 1.0f, sel.data(), ld, ones.data(), 1, 0.0f, c.data(), 1);
+    else cpu::sgemm_bf16(false, trans, 1, n, K, 1.0f, ones.data(), K, sel.data(), ld, 0.0f, c.data(), n);
+    for (int i = 0; i < n; ++i) {
       const float want = cpu::round_bf16(vals[i]);
-      CAPTURE(side);
+      CAPTURE(variant);
       CAPTURE(i);
       if (std::isnan(want)) CHECK(std::isnan(c[i]));
       else CHECK(std::memcmp(&c[i], &want, 4) == 0);
