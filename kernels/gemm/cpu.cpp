@@ -189,6 +189,9 @@ void pack_b_panel_t(bool trans, const float* B, int ldb, int p0, int kc, int j0,
 // --- The bf16 layout (gemm/microkernels.h): one 32-bit slot per k pair,
 // k = 2t in the low half, each value rounded as cpu::bf16_from_float
 // (tensorcore/ref.cpp) rounds it: to nearest even, a NaN kept (quiet).
+// Not the hardware's VCVTNE2PS2BF16 (_mm512_cvtne2ps_pbh): it rounds to
+// nearest even and quiets NaNs alike, but flushes subnormal inputs to zero
+// (checked on the Zen 4: 1e-39f -> 0x0000, the reference's 0x000b).
 // Two shapes of source, four values at a time in SSE4.1 (the x86-64-v2
 // baseline) with a scalar rest: a pair's values side by side in one row
 // (row_slots), or the same column of two rows (column_slots). Scalar code
