@@ -39,8 +39,10 @@ int main(int argc, char** argv) {
 #else
     std::printf("tinct %s (backends: cpu)\n", TINCT_VERSION);
 #endif
-    // The GEMM / conv kernel set chosen at start-up (TINCT_CPU_KERNELS forces one).
-    std::printf("cpu kernels: %s\n", tinct::cpu::cpu_kernels_name(tinct::cpu::cpu_kernels()));
+    // The GEMM / conv kernel set chosen at start-up (TINCT_CPU_KERNELS forces one),
+    // and the bf16 GEMM that --precision bf16 runs on (TINCT_CPU_BF16=on|off).
+    std::printf("cpu kernels: %s (bf16: %s)\n", tinct::cpu::cpu_kernels_name(tinct::cpu::cpu_kernels()),
+                tinct::cpu::cpu_bf16_gemm_name());
     return 0;
   }
   const std::string cmd = args[0];

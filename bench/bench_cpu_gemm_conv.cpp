@@ -8,6 +8,12 @@
 //       bwd-filter of the fast path, and the same lowering with OpenBLAS doing
 //       the GEMMs (tinct's im2col / col2im, same threading), which separates
 //       GEMM speed from lowering cost.
+//   (d) Precision::bf16 on the AVX-512 BF16 GEMM set, where the processor has
+//       it (rows named .../tinct-bf16): sgemm_bf16 in (a) and (b), and the
+//       conv's three passes (conv2d_*_bf16), against tinct fp32 and OpenBLAS
+//       fp32 above. (Debian's OpenBLAS 0.3.21 is built without BUILD_BFLOAT16:
+//       it has no cblas_sbgemm to compare with.) Without the bf16 set these
+//       rows are skipped with a message.
 // Every benchmark runs at 1 and 2 threads (omp_set_num_threads for tinct and
 // for the OpenMP batch loop of the OpenBLAS conv; openblas_set_num_threads for
 // OpenBLAS's own GEMM threads). Times are wall-clock (UseRealTime) and the
@@ -21,6 +27,7 @@
 //   ./bench_cpu_gemm_conv --benchmark_filter=sgemm
 //   TINCT_BENCH_BATCH=16 ./bench_cpu_gemm_conv    # smaller conv batch (default 64)
 //   TINCT_CPU_KERNELS=avx2 ./bench_cpu_gemm_conv  # another kernel set than the best
+//   ./bench_cpu_gemm_conv --benchmark_filter='bf16|sgemm/|conv_'   # bf16 vs fp32
 // The kernel set in use is printed first and in the context (tinct_cpu_kernels),
 // and so is the core OpenBLAS picked (openblas_core). OpenBLAS 0.3.21 (Debian
 // 12) does not know processors newer than it (an Intel Xeon of model 207, AMD
@@ -39,7 +46,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -57,6 +66,15 @@ using tinct::Conv2dParams;
 namespace cpu = tinct::cpu;
 
 namespace {
+
+// x rounded to bf16, to nearest even (cpu::bf16_from_float; no NaN here).
+float bf16_round(float x) {
+  uint32_t u;
+  std::memcpy(&u, &x, 4);
+  u = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
+  std::memcpy(&x, &u, 4);
+  return x;
+}
 
 std::vector<float> random_vec(size_t n, unsigned seed) {
   std::mt19937 gen(seed);
@@ -236,6 +254,24 @@ bool validate() {
   ok &= close("im2col+openblas bwd_data", dx, dx_ref, p.K * 9);
   ok &= close("im2col+openblas bwd_filter", dw, dw_ref, p.N * p.P * p.Q);
 #endif
+  if (cpu::cpu_bf16_gemm()) {
+    // The bf16 GEMM against sgemm_ref on bf16-rounded operands (RNE as
+    // cpu::round_operands; tests/test_gemm_bf16.cpp for the full check).
+    const int M = 67, N = 45, K = 301;
+    auto A = random_vec((size_t)M * K, 6), B = random_vec((size_t)K * N, 7);
+    std::vector<float> got((size_t)M * N), ref((size_t)M * N);
+    cpu::sgemm_bf16(false, true, M, N, K, 1.0f, A.data(), K, B.data(), K, 0.0f, got.data(), N);
+    for (auto* v : {&A, &B})
+      for (float& a : *v) a = bf16_round(a);
+    cpu::sgemm_ref(false, true, M, N, K, 1.0f, A.data(), K, B.data(), K, 0.0f, ref.data(), N);
+    ok &= close("sgemm_bf16 NT", got, ref, K);
+    std::vector<float> y_bf(ys), y_r(ys), xr = x, wr = w;
+    for (auto* v : {&xr, &wr})
+      for (float& a : *v) a = bf16_round(a);
+    cpu::conv2d_fwd_fused_bf16(p, x.data(), w.data(), cpu::Epilogue{}, y_bf.data());
+    cpu::conv2d_fwd_ref(p, xr.data(), wr.data(), nullptr, y_r.data());
+    ok &= close("conv2d_fwd_fused_bf16", y_bf, y_r, p.C * 9);
+  }
   return ok;
 }
 
@@ -244,6 +280,10 @@ bool validate() {
 
 template <GemmFn Fn>
 void BM_gemm(benchmark::State& state) {
+  if (Fn == cpu::sgemm_bf16 && !cpu::cpu_bf16_gemm()) {
+    state.SkipWithError("no AVX-512 BF16 GEMM here (or TINCT_CPU_BF16=off)");
+    return;
+  }
   const int M = state.range(0), N = state.range(1), K = state.range(2);
   const bool ta = state.range(3) & 1, tb = state.range(3) & 2;
   const float beta = (float)state.range(4);
@@ -280,7 +320,9 @@ BENCHMARK_TEMPLATE(BM_gemm, cpu::sgemm)->Name("sgemm/tinct")->Apply(gemm_args);
 #if TINCT_HAVE_OPENBLAS
 BENCHMARK_TEMPLATE(BM_gemm, openblas_gemm)->Name("sgemm/openblas")->Apply(gemm_args);
 #endif
+BENCHMARK_TEMPLATE(BM_gemm, cpu::sgemm_bf16)->Name("sgemm/tinct-bf16")->Apply(gemm_args);
 BENCHMARK_TEMPLATE(BM_gemm, cpu::sgemm)->Name("convgemm/tinct")->Apply(conv_gemm_args);
+BENCHMARK_TEMPLATE(BM_gemm, cpu::sgemm_bf16)->Name("convgemm/tinct-bf16")->Apply(conv_gemm_args);
 #if TINCT_HAVE_OPENBLAS
 BENCHMARK_TEMPLATE(BM_gemm, openblas_gemm)->Name("convgemm/openblas")->Apply(conv_gemm_args);
 #endif
@@ -304,6 +346,24 @@ ConvData& conv_data() {
 }
 
 enum Pass { kFwd, kBwdData, kBwdFilter };
+
+template <Pass P>
+void BM_conv_tinct_bf16(benchmark::State& state) {
+  if (!cpu::cpu_bf16_gemm()) {
+    state.SkipWithError("no AVX-512 BF16 GEMM here (or TINCT_CPU_BF16=off)");
+    return;
+  }
+  set_threads(state.range(0));
+  auto& d = conv_data();
+  for (auto _ : state) {
+    if (P == kFwd) cpu::conv2d_fwd_fused_bf16(d.p, d.x.data(), d.w.data(), cpu::Epilogue{}, d.y.data());
+    if (P == kBwdData) cpu::conv2d_bwd_data_bf16(d.p, d.dy.data(), d.w.data(), d.dx.data());
+    if (P == kBwdFilter) cpu::conv2d_bwd_filter_bf16(d.p, d.x.data(), d.dy.data(), d.dw.data(), nullptr);
+    benchmark::ClobberMemory();
+  }
+  state.counters["FLOP/s"] = flop_rate(d.p.flops());
+  state.SetLabel("N=" + std::to_string(d.p.N));
+}
 
 template <Pass P>
 void BM_conv_tinct(benchmark::State& state) {
@@ -345,14 +405,17 @@ void conv_args(benchmark::internal::Benchmark* b) {
 }
 
 BENCHMARK_TEMPLATE(BM_conv_tinct, kFwd)->Name("conv_fwd/tinct")->Apply(conv_args);
+BENCHMARK_TEMPLATE(BM_conv_tinct_bf16, kFwd)->Name("conv_fwd/tinct-bf16")->Apply(conv_args);
 #if TINCT_HAVE_OPENBLAS
 BENCHMARK_TEMPLATE(BM_conv_openblas, kFwd)->Name("conv_fwd/im2col+openblas")->Apply(conv_args);
 #endif
 BENCHMARK_TEMPLATE(BM_conv_tinct, kBwdData)->Name("conv_bwd_data/tinct")->Apply(conv_args);
+BENCHMARK_TEMPLATE(BM_conv_tinct_bf16, kBwdData)->Name("conv_bwd_data/tinct-bf16")->Apply(conv_args);
 #if TINCT_HAVE_OPENBLAS
 BENCHMARK_TEMPLATE(BM_conv_openblas, kBwdData)->Name("conv_bwd_data/openblas+col2im")->Apply(conv_args);
 #endif
 BENCHMARK_TEMPLATE(BM_conv_tinct, kBwdFilter)->Name("conv_bwd_filter/tinct")->Apply(conv_args);
+BENCHMARK_TEMPLATE(BM_conv_tinct_bf16, kBwdFilter)->Name("conv_bwd_filter/tinct-bf16")->Apply(conv_args);
 #if TINCT_HAVE_OPENBLAS
 BENCHMARK_TEMPLATE(BM_conv_openblas, kBwdFilter)->Name("conv_bwd_filter/im2col+openblas")->Apply(conv_args);
 #endif
@@ -392,8 +455,9 @@ int main(int argc, char** argv) {
 #endif
   // The kernel set tinct runs (TINCT_CPU_KERNELS=avx512|avx2|generic forces one).
   const char* isa = cpu::cpu_kernels_name(cpu::cpu_kernels());
-  std::printf("tinct cpu kernels: %s\n", isa);
+  std::printf("tinct cpu kernels: %s (bf16: %s)\n", isa, cpu::cpu_bf16_gemm_name());
   benchmark::AddCustomContext("tinct_cpu_kernels", isa);
+  benchmark::AddCustomContext("tinct_bf16_gemm", cpu::cpu_bf16_gemm_name());
   if (!validate()) {
     std::fprintf(stderr, "validation failed: not timing wrong code\n");
     return 1;

@@ -8,6 +8,10 @@
 //   params <kind> <preset>                 -> "params <n>" (generator alone for gan)
 //   fwd <kind> <preset> <threads> <reps>   -> "ms <t1> <t2> ..." one per rep
 //   train <kind> <preset> <threads> <batch> <size> <reps> -> "ms ..." per step
+//   precision fp32|tf32|bf16               -> "precision <name>": the convolutions'
+//                                             arithmetic from then on (engine/precision.h;
+//                                             bf16 on the CPU: the AVX-512 BF16 GEMM where
+//                                             present), default fp32
 //   quit
 // kind: regression | classification (313 bins) | gan (the generator, as
 // colorize runs it). Models are built once per (kind, preset) from seed 1 and
@@ -30,6 +34,7 @@
 
 #include "engine/autograd.h"
 #include "engine/optim.h"
+#include "engine/precision.h"
 #include "engine/random.h"
 #include "models/classification.h"
 #include "models/gan.h"
@@ -156,6 +161,14 @@ int main() {
     if (cmd.empty()) continue;
     if (cmd == "quit") break;
     try {
+      if (cmd == "precision") {
+        std::string name;
+        in >> name;
+        set_precision(parse_precision(name, "precision"));
+        std::printf("precision %s\n", precision_name(precision()));
+        std::fflush(stdout);
+        continue;
+      }
       in >> kind >> preset;
       if (!in) throw std::invalid_argument("usage: params|fwd|train <kind> <preset> ...");
       auto& e = cache[kind + "/" + preset];

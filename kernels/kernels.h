@@ -95,6 +95,24 @@ CpuKernels cpu_kernels();
 // if it is not supported. Not to be called while kernels run on other threads.
 void set_cpu_kernels(CpuKernels k);
 
+// --- The bf16 GEMM (kernels/gemm/cpu_avx512bf16.cpp, AVX-512 BF16) ----------
+// The CPU arithmetic of Precision::bf16 where the processor has avx512_bf16:
+// operands rounded to bf16 (RNE, as bf16_from_float) while they are packed,
+// products summed in fp32. Chosen at start-up by cpuid, independently of the
+// fp32 set; TINCT_CPU_BF16=off disables it (bf16 then rounds copies of the
+// operands for the fp32 kernels), =on requires it (exit code 2 if missing).
+bool cpu_bf16_gemm_supported();      // compiled in and runnable here
+bool cpu_bf16_gemm();                // in use
+const char* cpu_bf16_gemm_name();    // "avx512-bf16", or "none" when not in use
+// Switches it on or off (tests, benchmarks); throws std::invalid_argument when
+// turning on an unsupported one. Not while kernels run on other threads.
+void set_cpu_bf16_gemm(bool on);
+// sgemm's contract with op(A), op(B) rounded to bf16 and fp32 accumulation
+// (gemm_bf16_ref on the rounded operands, up to the order of the additions).
+// Requires cpu_bf16_gemm() (std::logic_error otherwise).
+void sgemm_bf16(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,
+                const float* B, int ldb, float beta, float* C, int ldc);
+
 // --- conv2d (kernels/conv/: ref.cpp, cpu.cpp, cpu_direct*.cpp, cpu_winograd.cpp)
 // y = conv(x, w) + b. b may be null.
 void conv2d_fwd_ref(const Conv2dParams& p, const float* x, const float* w, const float* b, float* y);
@@ -114,6 +132,15 @@ struct Epilogue;
 void conv2d_fwd_fused(const Conv2dParams& p, const float* x, const float* w, const Epilogue& e, float* y);
 void conv_transpose2d_fwd_fused(const Conv2dParams& p, const float* x, const float* w, const Epilogue& e,
                                 float* y);
+// The same four at Precision::bf16 on the bf16 GEMM (requires cpu_bf16_gemm()):
+// im2col + GEMM for every shape (no direct / blocked / Winograd path: those
+// run fp32 arithmetic), the operands read as bf16, fp32 accumulation. The
+// bias gradient (db) sums the unrounded dy.
+void conv2d_fwd_fused_bf16(const Conv2dParams& p, const float* x, const float* w, const Epilogue& e, float* y);
+void conv2d_bwd_data_bf16(const Conv2dParams& p, const float* dy, const float* w, float* dx);
+void conv2d_bwd_filter_bf16(const Conv2dParams& p, const float* x, const float* dy, float* dw, float* db);
+void conv_transpose2d_fwd_fused_bf16(const Conv2dParams& p, const float* x, const float* w, const Epilogue& e,
+                                     float* y);
 // Winograd F(4x4, 3x3) (kernels/conv/ref_winograd.cpp): the readable
 // specification of the CUDA Winograd path; 3x3, stride 1, padding a multiple
 // of the dilation, pad / dilation <= 2 (dilation d: d^2 phases of tiles).

@@ -125,8 +125,7 @@ Tensor conv2d_fused(const Tensor& x, const Tensor& w, const Tensor& b, int strid
   ProfileRange range(op);
   const Conv2dParams p = conv2d_geometry(x, w, b, stride, padding, dilation, op);
   return run_fused({p.N, p.K, p.P, p.Q}, b, f, op, [&](const cpu::Epilogue& e, float* y) {
-    std::vector<float> xr, wr;  // the operands at the engine's precision (conv_precision.h)
-    cpu::conv2d_fwd_fused(p, cpu_operand(precision(), x, xr), cpu_operand(precision(), w, wr), e, y);
+    cpu_conv2d_fwd_fused_at(precision(), p, x, w, e, y);  // at the engine's precision (conv_precision.h)
   });
 }
 
@@ -141,8 +140,7 @@ Tensor conv_transpose2d_fused(const Tensor& x, const Tensor& w, const Tensor& b,
   ProfileRange range(op);
   const Conv2dParams p = conv_transpose2d_geometry(x, w, b, stride, padding, output_padding, dilation, op);
   return run_fused({p.N, p.C, p.H, p.W}, b, f, op, [&](const cpu::Epilogue& e, float* y) {
-    std::vector<float> xr, wr;
-    cpu::conv_transpose2d_fwd_fused(p, cpu_operand(precision(), x, xr), cpu_operand(precision(), w, wr), e, y);
+    cpu_conv_transpose2d_fwd_fused_at(precision(), p, x, w, e, y);
   });
 }
 

@@ -6,6 +6,11 @@
 
 namespace tinct::ops {
 
+namespace {
+// bf16 on the bf16 GEMM, which rounds the operands as it packs them.
+bool bf16_gemm(Precision prec) { return prec == Precision::bf16 && cpu::cpu_bf16_gemm(); }
+}  // namespace
+
 const float* cpu_operand(Precision prec, const Tensor& t, std::vector<float>& store) {
   if (prec == Precision::fp32) return t.data();
   store.resize(size_t(t.numel()));
@@ -19,8 +24,9 @@ void conv2d_fwd_at(Precision prec, Device dev, const Conv2dParams& p, const Tens
   if (dev == Device::CUDA) return cuda::conv2d_fwd(prec, p, x.data(), w.data(), b, y);
 #endif
   (void)dev;
-  std::vector<float> xr, wr;
-  cpu::conv2d_fwd(p, cpu_operand(prec, x, xr), cpu_operand(prec, w, wr), b, y);
+  cpu::Epilogue e;
+  e.shift = b;
+  cpu_conv2d_fwd_fused_at(prec, p, x, w, e, y);
 }
 
 void conv2d_bwd_data_at(Precision prec, Device dev, const Conv2dParams& p, const Tensor& dy, const Tensor& w,
@@ -29,6 +35,7 @@ void conv2d_bwd_data_at(Precision prec, Device dev, const Conv2dParams& p, const
   if (dev == Device::CUDA) return cuda::conv2d_bwd_data(prec, p, dy.data(), w.data(), dx);
 #endif
   (void)dev;
+  if (bf16_gemm(prec)) return cpu::conv2d_bwd_data_bf16(p, dy.data(), w.data(), dx);
   std::vector<float> dyr, wr;
   cpu::conv2d_bwd_data(p, cpu_operand(prec, dy, dyr), cpu_operand(prec, w, wr), dx);
 }
@@ -40,9 +47,24 @@ void conv2d_bwd_filter_at(Precision prec, Device dev, const Conv2dParams& p, con
 #endif
   (void)dev;
   if (prec == Precision::fp32) return cpu::conv2d_bwd_filter(p, x.data(), dy.data(), dw, db);
+  if (bf16_gemm(prec)) return cpu::conv2d_bwd_filter_bf16(p, x.data(), dy.data(), dw, db);
   std::vector<float> xr, dyr;
   cpu::conv2d_bwd_filter(p, cpu_operand(prec, x, xr), cpu_operand(prec, dy, dyr), dw, nullptr);
   if (db) cpu::bias_grad(p.N, p.K, p.P * p.Q, dy.data(), db);
+}
+
+void cpu_conv2d_fwd_fused_at(Precision prec, const Conv2dParams& p, const Tensor& x, const Tensor& w,
+                             const cpu::Epilogue& e, float* y) {
+  if (bf16_gemm(prec)) return cpu::conv2d_fwd_fused_bf16(p, x.data(), w.data(), e, y);
+  std::vector<float> xr, wr;
+  cpu::conv2d_fwd_fused(p, cpu_operand(prec, x, xr), cpu_operand(prec, w, wr), e, y);
+}
+
+void cpu_conv_transpose2d_fwd_fused_at(Precision prec, const Conv2dParams& p, const Tensor& x, const Tensor& w,
+                                       const cpu::Epilogue& e, float* y) {
+  if (bf16_gemm(prec)) return cpu::conv_transpose2d_fwd_fused_bf16(p, x.data(), w.data(), e, y);
+  std::vector<float> xr, wr;
+  cpu::conv_transpose2d_fwd_fused(p, cpu_operand(prec, x, xr), cpu_operand(prec, w, wr), e, y);
 }
 
 }  // namespace tinct::ops

@@ -3,9 +3,11 @@
 // conv_transpose2d and their fused forms call.
 //
 // CUDA: cuda::conv2d_* with the precision (dispatch.cu: fp32 variants 2 / 3,
-// tf32 variant 4, bf16 variant 5). CPU: the fp32 kernels on copies of the
-// operands rounded as the tensor cores round them (cpu::round_operands); the
-// bias gradient sums the unrounded dy, as bias_grad does on the GPU.
+// tf32 variant 4, bf16 variant 5). CPU: bf16 runs the bf16 GEMM convolutions
+// (cpu::conv2d_*_bf16, AVX-512 BF16) where cpu::cpu_bf16_gemm(); otherwise,
+// and for tf32, the fp32 kernels on copies of the operands rounded as the
+// tensor cores round them (cpu::round_operands). Either way the bias gradient
+// sums the unrounded dy, as bias_grad does on the GPU.
 #pragma once
 
 #include <vector>
@@ -27,5 +29,12 @@ void conv2d_bwd_data_at(Precision prec, Device dev, const Conv2dParams& p, const
                         float* dx);
 void conv2d_bwd_filter_at(Precision prec, Device dev, const Conv2dParams& p, const Tensor& x, const Tensor& dy,
                           float* dw, float* db);
+
+// The fused CPU forwards at a precision (conv_fused.cpp, conv_transpose.cpp):
+// cpu::conv2d_fwd_fused / conv_transpose2d_fwd_fused, or their _bf16 forms.
+void cpu_conv2d_fwd_fused_at(Precision prec, const Conv2dParams& p, const Tensor& x, const Tensor& w,
+                             const cpu::Epilogue& e, float* y);
+void cpu_conv_transpose2d_fwd_fused_at(Precision prec, const Conv2dParams& p, const Tensor& x, const Tensor& w,
+                                       const cpu::Epilogue& e, float* y);
 
 }  // namespace tinct::ops

@@ -24,8 +24,7 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, int s
   if (dev == Device::CPU) {  // the bias added as each image's epilogue
     cpu::Epilogue e;
     e.shift = b.defined() ? b.data() : nullptr;
-    std::vector<float> xr, wr;
-    cpu::conv_transpose2d_fwd_fused(p, cpu_operand(prec, x, xr), cpu_operand(prec, w, wr), e, y.data());
+    cpu_conv_transpose2d_fwd_fused_at(prec, p, x, w, e, y.data());
   } else {
     conv2d_bwd_data_at(prec, dev, p, x, w, y.data());
     if (b.defined()) TINCT_DISPATCH(dev, cuda::bias_add(p.N, p.C, p.H * p.W, b.data(), y.data()), (void)0);

@@ -7,6 +7,11 @@
 // start-up (a clear message, exit code 2) rather than run into SIGILL.
 // set_cpu_kernels() switches at run time, so one test process can check every
 // set the processor has.
+//
+// The bf16 GEMM set (gemm/cpu_avx512bf16.cpp) is chosen apart from the fp32
+// one, as it only serves Precision::bf16: on where compiled in and cpuid shows
+// avx512f + avx512_bf16, unless TINCT_CPU_BF16=off; TINCT_CPU_BF16=on makes
+// its absence a start-up error (exit 2), for benchmarks that must measure it.
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -69,8 +74,36 @@ std::atomic<int>& current() {
   return k;
 }
 
-// Make the choice (and refuse a bad TINCT_CPU_KERNELS) before main().
-[[maybe_unused]] const bool chosen_at_startup = (current(), true);
+bool processor_has_bf16() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bf16");
+#else
+  return false;
+#endif
+}
+
+bool initial_bf16_choice() {
+  const char* env = std::getenv("TINCT_CPU_BF16");
+  if (!env || !*env) return cpu_bf16_gemm_supported();
+  if (std::strcmp(env, "off") == 0) return false;
+  if (std::strcmp(env, "on") == 0) {
+    if (cpu_bf16_gemm_supported()) return true;
+    std::fprintf(stderr, "tinct: TINCT_CPU_BF16=on, but this %s the AVX-512 BF16 GEMM\n",
+                 detail::gemm_kernel_avx512_bf16() ? "processor lacks" : "build does not have");
+    std::exit(2);
+  }
+  std::fprintf(stderr, "tinct: TINCT_CPU_BF16=%s: must be on or off\n", env);
+  std::exit(2);
+}
+
+std::atomic<bool>& bf16_current() {
+  static std::atomic<bool> on{initial_bf16_choice()};
+  return on;
+}
+
+// Make the choices (and refuse a bad TINCT_CPU_KERNELS / TINCT_CPU_BF16) before main().
+[[maybe_unused]] const bool chosen_at_startup = (current(), bf16_current(), true);
 
 }  // namespace
 
@@ -94,8 +127,21 @@ void set_cpu_kernels(CpuKernels k) {
   current().store((int)k, std::memory_order_relaxed);
 }
 
+bool cpu_bf16_gemm_supported() { return detail::gemm_kernel_avx512_bf16() != nullptr && processor_has_bf16(); }
+
+bool cpu_bf16_gemm() { return bf16_current().load(std::memory_order_relaxed); }
+
+const char* cpu_bf16_gemm_name() { return cpu_bf16_gemm() ? "avx512-bf16" : "none"; }
+
+void set_cpu_bf16_gemm(bool on) {
+  if (on && !cpu_bf16_gemm_supported())
+    throw std::invalid_argument("the AVX-512 BF16 GEMM is not supported by this processor or build");
+  bf16_current().store(on, std::memory_order_relaxed);
+}
+
 namespace detail {
 const GemmKernel& active_gemm_kernel() { return *kernel_of(cpu_kernels()); }
+const GemmKernel* active_bf16_gemm_kernel() { return cpu_bf16_gemm() ? gemm_kernel_avx512_bf16() : nullptr; }
 }  // namespace detail
 
 }  // namespace tinct::cpu

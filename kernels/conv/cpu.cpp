@@ -28,6 +28,8 @@
 //     and each is lowered into a small block in L1 and transposed from there
 //     (detail::sgemm_b_panels), instead of a 7 MiB col written to L3 and read
 //     back transposed.
+// Precision::bf16 (the *_bf16 entry points at the bottom) runs the same
+// im2col + GEMM code on the bf16 GEMM set, which rounds while packing.
 // A 1x1 convolution with stride 1 and no padding needs no lowering: col is the
 // image itself ([C, H*W]) and dx_n is the GEMM output directly.
 //
@@ -66,6 +68,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "kernels/gemm/microkernels.h"
@@ -320,11 +324,11 @@ int shared_strips(const GemmKernel& g, int nt, int width, int PQ) {
 // strips (single-threaded GEMMs), so the whole convolution is one parallel
 // region with one barrier per image, not two or three regions per strip,
 // whose wake-ups cost more than small strips' work (measured on 2 cores).
-void conv2d_fwd_im2col(const Conv2dParams& p, const float* x, const float* w, const Epilogue& e, float* y) {
+void conv2d_fwd_im2col(const GemmKernel& g, const Conv2dParams& p, const float* x, const float* w,
+                       const Epilogue& e, float* y) {
   const int CRS = p.C * p.R * p.S, PQ = p.P * p.Q;
   const size_t x_img = (size_t)p.C * p.H * p.W, y_img = (size_t)p.K * PQ;
   const bool pointwise = is_pointwise(p);
-  const GemmKernel& g = detail::active_gemm_kernel();
   const int width = pointwise ? PQ : strip_width(g, CRS, PQ);
 
   // W[K, CRS] is the A operand of every GEMM below: pack it once.
@@ -372,11 +376,11 @@ void conv2d_fwd_im2col(const Conv2dParams& p, const float* x, const float* w, co
 // do not reach the band after next. So the even bands run in parallel, then
 // the odd ones, each thread lowering its own band into dx with no race: one
 // parallel region per image with three barriers, not two regions per strip.
-void bwd_data(const Conv2dParams& p, const float* dy, const float* w, float* dx, const Epilogue* e) {
+void bwd_data(const GemmKernel& g, const Conv2dParams& p, const float* dy, const float* w, float* dx,
+              const Epilogue* e) {
   const int CRS = p.C * p.R * p.S, PQ = p.P * p.Q, HW = p.H * p.W;
   const size_t x_img = (size_t)p.C * HW, y_img = (size_t)p.K * PQ;
   const bool pointwise = is_pointwise(p);
-  const GemmKernel& g = detail::active_gemm_kernel();
   const int width = strip_width(g, CRS, PQ);
 
   // W^T[CRS, K] is the A operand of every GEMM below: pack it once.
@@ -459,7 +463,7 @@ void conv2d_fwd_fused(const Conv2dParams& p, const float* x, const float* w, con
     }
     return;
   }
-  conv2d_fwd_im2col(p, x, w, e, y);
+  conv2d_fwd_im2col(detail::active_gemm_kernel(), p, x, w, e, y);
 }
 
 // The im2col + GEMM forward alone, bias only (bench/bench_conv_winograd.cpp
@@ -468,14 +472,14 @@ void conv2d_fwd_im2col_for_bench(const Conv2dParams& p, const float* x, const fl
                                  float* y) {
   Epilogue e;
   e.shift = b;
-  conv2d_fwd_im2col(p, x, w, e, y);
+  conv2d_fwd_im2col(detail::active_gemm_kernel(), p, x, w, e, y);
 }
 
 // The GEMM + col2im backward-data alone (bench/bench_conv_transpose.cpp times
 // it against the phase-wise path).
 void conv_transpose2d_fwd_gemm_for_bench(const Conv2dParams& p, const float* x, const float* w, const Epilogue& e,
                                          float* y) {
-  bwd_data(p, x, w, y, &e);
+  bwd_data(detail::active_gemm_kernel(), p, x, w, y, &e);
 }
 
 void conv2d_bwd_data(const Conv2dParams& p, const float* dy, const float* w, float* dx) {
@@ -483,7 +487,7 @@ void conv2d_bwd_data(const Conv2dParams& p, const float* dy, const float* w, flo
     conv_transpose2d_fwd_phases(p, dy, w, Epilogue{}, dx);
     return;
   }
-  bwd_data(p, dy, w, dx, nullptr);
+  bwd_data(detail::active_gemm_kernel(), p, dy, w, dx, nullptr);
 }
 
 void conv_transpose2d_fwd_fused(const Conv2dParams& p, const float* x, const float* w, const Epilogue& e,
@@ -492,7 +496,7 @@ void conv_transpose2d_fwd_fused(const Conv2dParams& p, const float* x, const flo
     conv_transpose2d_fwd_phases(p, x, w, e, y);
     return;
   }
-  bwd_data(p, x, w, y, &e);
+  bwd_data(detail::active_gemm_kernel(), p, x, w, y, &e);
 }
 
 namespace {
@@ -530,14 +534,12 @@ class FilterPanels final : public detail::BPanelSource {
   long t0_;
 };
 
-}  // namespace
-
-void conv2d_bwd_filter(const Conv2dParams& p, const float* x, const float* dy, float* dw, float* db) {
+void bwd_filter(const GemmKernel& g, const Conv2dParams& p, const float* x, const float* dy, float* dw,
+                float* db) {
   const int CRS = p.C * p.R * p.S, PQ = p.P * p.Q;
   const size_t x_img = (size_t)p.C * p.H * p.W, y_img = (size_t)p.K * PQ;
   const size_t w_size = (size_t)p.K * CRS;
   const bool pointwise = is_pointwise(p);
-  const GemmKernel& g = detail::active_gemm_kernel();
   const int width = filter_chunk_width(g, CRS);
 
   // db[k] += sum over the batch and the plane, in double, one k per thread.
@@ -625,6 +627,35 @@ void conv2d_bwd_filter(const Conv2dParams& p, const float* x, const float* dy, f
       dw[i] += sum;
     }
   }
+}
+
+// The bf16 GEMM set, for the *_bf16 entry points.
+const GemmKernel& bf16_gemm(const char* who) {
+  const GemmKernel* g = detail::active_bf16_gemm_kernel();
+  if (!g) throw std::logic_error(std::string(who) + ": the bf16 GEMM is not in use (cpu_bf16_gemm())");
+  return *g;
+}
+
+}  // namespace
+
+void conv2d_bwd_filter(const Conv2dParams& p, const float* x, const float* dy, float* dw, float* db) {
+  bwd_filter(detail::active_gemm_kernel(), p, x, dy, dw, db);
+}
+
+// Precision::bf16: the im2col + GEMM paths above on the bf16 set, whose packing
+// rounds the operands (the direct / blocked / Winograd paths are fp32 arithmetic).
+void conv2d_fwd_fused_bf16(const Conv2dParams& p, const float* x, const float* w, const Epilogue& e, float* y) {
+  conv2d_fwd_im2col(bf16_gemm("conv2d_fwd_fused_bf16"), p, x, w, e, y);
+}
+void conv2d_bwd_data_bf16(const Conv2dParams& p, const float* dy, const float* w, float* dx) {
+  bwd_data(bf16_gemm("conv2d_bwd_data_bf16"), p, dy, w, dx, nullptr);
+}
+void conv2d_bwd_filter_bf16(const Conv2dParams& p, const float* x, const float* dy, float* dw, float* db) {
+  bwd_filter(bf16_gemm("conv2d_bwd_filter_bf16"), p, x, dy, dw, db);
+}
+void conv_transpose2d_fwd_fused_bf16(const Conv2dParams& p, const float* x, const float* w, const Epilogue& e,
+                                     float* y) {
+  bwd_data(bf16_gemm("conv_transpose2d_fwd_fused_bf16"), p, x, w, y, &e);
 }
 
 }  // namespace tinct::cpu

@@ -18,7 +18,9 @@
 // the CPU kernel set in use (gemm/microkernels.h; 6x16 for AVX2 and the portable
 // fallback, 14x32 for AVX-512, each with its own KC / MC / NC), chosen once at
 // start-up by common/cpu_features.cpp; this file is the ISA-independent rest, built
-// at the baseline ISA. Packing makes every load in the micro-kernel
+// at the baseline ISA. A bf16 set (AVX-512 BF16, for Precision::bf16) runs the
+// same loops on panels packed as bf16 pairs (pack_*_bf16_t below, which do the
+// rounding); offsets into packed panels count 32-bit slots (packed_depth). Packing makes every load in the micro-kernel
 // unit-stride and zero-pads the edges, so the kernel never branches on the
 // shape; only the final store of an edge tile is masked. Transposes are
 // absorbed by the packing routines. alpha and beta are applied when the tile
@@ -47,10 +49,15 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <stdexcept>
 #if defined(__SSE2__)
 #include <xmmintrin.h>
+#endif
+#if defined(__SSE4_1__)
+#include <smmintrin.h>
 #endif
 
 #include "kernels/gemm/microkernels.h"
@@ -179,9 +186,128 @@ void pack_b_panel_t(bool trans, const float* B, int ldb, int p0, int kc, int j0,
       for (int jj = nr; jj < NR; ++jj) d[(size_t)kk * NR + jj] = 0.0f;
 }
 
-// The packers for kernel g's tile (the tiles of gemm/microkernels.h: MR 6 or 14, NR 16 or 32).
+// --- The bf16 layout (gemm/microkernels.h): one 32-bit slot per k pair,
+// k = 2t in the low half, each value rounded as cpu::bf16_from_float
+// (tensorcore/ref.cpp) rounds it: to nearest even, a NaN kept (quiet).
+// Not the hardware's VCVTNE2PS2BF16 (_mm512_cvtne2ps_pbh): it rounds to
+// nearest even and quiets NaNs alike, but flushes subnormal inputs to zero
+// (checked on the Zen 4: 1e-39f -> 0x0000, the reference's 0x000b).
+// Two shapes of source, four values at a time in SSE4.1 (the x86-64-v2
+// baseline) with a scalar rest: a pair's values side by side in one row
+// (row_slots), or the same column of two rows (column_slots). Scalar code
+// here spent a quarter of the GAN's bf16 forward in packing B (perf, 2026-12-05).
+
+inline uint32_t bf16_bits(float x) {
+  uint32_t u;
+  std::memcpy(&u, &x, 4);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return (u >> 16) | 0x0040u;  // NaN: keep the sign, force quiet
+  return (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;  // RNE on the 16 dropped bits
+}
+inline void store_slot(float* d, uint32_t w) { std::memcpy(d, &w, 4); }
+
+#if defined(__SSE4_1__)
+// bf16_bits of four floats, left in the upper 16 bits of each lane.
+inline __m128i bf16_high4(__m128 x) {
+  const __m128i u = _mm_castps_si128(x);
+  const __m128i lsb = _mm_and_si128(_mm_srli_epi32(u, 16), _mm_set1_epi32(1));
+  const __m128i rne = _mm_add_epi32(u, _mm_add_epi32(lsb, _mm_set1_epi32(0x7fff)));
+  const __m128i nan = _mm_cmpgt_epi32(_mm_and_si128(u, _mm_set1_epi32(0x7fffffff)), _mm_set1_epi32(0x7f800000));
+  return _mm_blendv_epi8(rne, _mm_or_si128(u, _mm_set1_epi32(0x00400000)), nan);
+}
+#endif
+
+// d[t * stride] = the slot of (s[2t], s[2t+1]) for t < kc / 2, then (s[kc-1], 0) when kc is odd.
+void row_slots(const float* s, int kc, float* d, int stride) {
+  const int full = kc / 2;
+  int t = 0;
+#if defined(__SSE4_1__)
+  // 8 values -> 4 slots: the high halves of lanes 0..3 of each vector, in order.
+  const __m128i pick = _mm_setr_epi8(2, 3, 6, 7, 10, 11, 14, 15, -1, -1, -1, -1, -1, -1, -1, -1);
+  for (; t + 4 <= full; t += 4) {
+    const __m128i a = _mm_shuffle_epi8(bf16_high4(_mm_loadu_ps(s + 2 * t)), pick);
+    const __m128i b = _mm_shuffle_epi8(bf16_high4(_mm_loadu_ps(s + 2 * t + 4)), pick);
+    const __m128i w = _mm_unpacklo_epi64(a, b);
+    float* dt = d + (size_t)t * stride;
+    store_slot(dt, (uint32_t)_mm_cvtsi128_si32(w));
+    store_slot(dt + stride, (uint32_t)_mm_extract_epi32(w, 1));
+    store_slot(dt + 2 * stride, (uint32_t)_mm_extract_epi32(w, 2));
+    store_slot(dt + 3 * stride, (uint32_t)_mm_extract_epi32(w, 3));
+  }
+#endif
+  for (; t < full; ++t) store_slot(d + (size_t)t * stride, bf16_bits(s[2 * t]) | (bf16_bits(s[2 * t + 1]) << 16));
+  if (kc % 2) store_slot(d + (size_t)full * stride, bf16_bits(s[kc - 1]));
+}
+
+// d[j] = the slot of (r0[j], r1[j]) for j < n (r1 null: a zero k), then zero slots up to `width`.
+void column_slots(const float* r0, const float* r1, int n, int width, float* d) {
+  int j = 0;
+#if defined(__SSE4_1__)
+  for (; j + 4 <= n; j += 4) {
+    const __m128i lo = _mm_srli_epi32(bf16_high4(_mm_loadu_ps(r0 + j)), 16);
+    const __m128i w = r1 ? _mm_blend_epi16(lo, bf16_high4(_mm_loadu_ps(r1 + j)), 0xAA) : lo;
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(d + j), w);
+  }
+#endif
+  for (; j < n; ++j) store_slot(d + j, bf16_bits(r0[j]) | (r1 ? bf16_bits(r1[j]) << 16 : 0u));
+  for (; j < width; ++j) store_slot(d + j, 0u);
+}
+
+// pack_a_t in the bf16 layout: panel r holds, for each pair t, MR slots.
+template <int MR>
+void pack_a_bf16_t(bool trans, const float* A, int lda, int i0, int mc, int p0, int kc, float* dst) {
+  const int pairs = (kc + 1) / 2;
+  for (int ip = 0; ip < mc; ip += MR) {
+    const int mr = std::min(MR, mc - ip);
+    float* d = dst + (size_t)ip * pairs;
+    if (!trans) {
+      // op(A)[i,k] = A[i*lda + k]: a row's pairs are adjacent; rows past mr are 0.
+      for (int ii = 0; ii < MR; ++ii) {
+        if (ii < mr) {
+          row_slots(A + (size_t)(i0 + ip + ii) * lda + p0, kc, d + ii, MR);
+        } else {
+          for (int t = 0; t < pairs; ++t) store_slot(d + (size_t)t * MR + ii, 0u);
+        }
+      }
+    } else {
+      // op(A)[i,k] = A[k*lda + i]: rows k and k+1 of A are runs of i.
+      for (int t = 0; t < pairs; ++t) {
+        const float* r0 = A + (size_t)(p0 + 2 * t) * lda + i0 + ip;
+        column_slots(r0, 2 * t + 1 < kc ? r0 + lda : nullptr, mr, MR, d + (size_t)t * MR);
+      }
+    }
+  }
+}
+
+// pack_b_panel_t in the bf16 layout: for each pair t, NR slots.
+template <int NR>
+void pack_b_panel_bf16_t(bool trans, const float* B, int ldb, int p0, int kc, int j0, int nr, float* d) {
+  const int pairs = (kc + 1) / 2;
+  if (!trans) {
+    // op(B)[k,j] = B[k*ldb + j]: rows k and k+1 of B are runs of columns.
+    for (int t = 0; t < pairs; ++t) {
+      const float* r0 = B + (size_t)(p0 + 2 * t) * ldb + j0;
+      column_slots(r0, 2 * t + 1 < kc ? r0 + ldb : nullptr, nr, NR, d + (size_t)t * NR);
+    }
+    return;
+  }
+  // op(B)[k,j] = B[j*ldb + k]: column jj's pairs are adjacent in its source row.
+  for (int jj = 0; jj < NR; ++jj) {
+    if (jj < nr) {
+      row_slots(B + (size_t)(j0 + jj) * ldb + p0, kc, d + jj, NR);
+    } else {
+      for (int t = 0; t < pairs; ++t) store_slot(d + (size_t)t * NR + jj, 0u);
+    }
+  }
+}
+
+// The packers for kernel g's tile (the tiles of gemm/microkernels.h: MR 6 or 14, NR 16 or 32)
+// and layout (fp32 or bf16 pairs).
 void pack_a(const GemmKernel& g, bool trans, const float* A, int lda, int i0, int mc, int p0,
             int kc, float* dst) {
+  if (g.bf16) {
+    if (g.mr == 14) return pack_a_bf16_t<14>(trans, A, lda, i0, mc, p0, kc, dst);
+    std::abort();
+  }
   switch (g.mr) {
     case 6: return pack_a_t<6>(trans, A, lda, i0, mc, p0, kc, dst);
     case 14: return pack_a_t<14>(trans, A, lda, i0, mc, p0, kc, dst);
@@ -190,6 +316,10 @@ void pack_a(const GemmKernel& g, bool trans, const float* A, int lda, int i0, in
 }
 void pack_b_panel(const GemmKernel& g, bool trans, const float* B, int ldb, int p0, int kc, int j0,
                   int nr, float* d) {
+  if (g.bf16) {
+    if (g.nr == 32) return pack_b_panel_bf16_t<32>(trans, B, ldb, p0, kc, j0, nr, d);
+    std::abort();
+  }
   switch (g.nr) {
     case 16: return pack_b_panel_t<16>(trans, B, ldb, p0, kc, j0, nr, d);
     case 32: return pack_b_panel_t<32>(trans, B, ldb, p0, kc, j0, nr, d);
@@ -265,16 +395,18 @@ void gemm_serial(const GemmKernel& g, const ASource& a, const BSource& b, int M,
     const int n_panels = ceil_div(nc, NR);
     for (int pc = 0; pc < K; pc += KC) {
       const int kc = std::min(KC, K - pc);
+      const int kw = detail::packed_depth(g, kc);  // 32-bit slots per packed row / column
       const float beta_pc = pc == 0 ? beta : 1.0f;
       for (int jp = 0; jp < n_panels; ++jp) {
-        b.pack(g, pc, kc, jc + jp * NR, std::min(NR, nc - jp * NR), bpack + (size_t)jp * NR * kc);
+        b.pack(g, pc, kc, jc + jp * NR, std::min(NR, nc - jp * NR), bpack + (size_t)jp * NR * kw);
       }
       for (int ic = 0; ic < M; ic += MC) {
         const int mc = std::min(MC, M - ic);
         const float* ablock;
         if (a.prepacked) {
-          // pack_a_all stores slice pc as one block of all rows: row i starts at i*kc.
-          ablock = a.prepacked + (size_t)a.m_pad * pc + (size_t)(a.row0 + ic) * kc;
+          // pack_a_all stores slice pc as one block of all rows: row i starts at
+          // i*kw (pc is a multiple of KC, even for a bf16 set).
+          ablock = a.prepacked + (size_t)a.m_pad * detail::packed_depth(g, pc) + (size_t)(a.row0 + ic) * kw;
         } else {
           pack_a(g, a.trans, a.A, a.lda, ic, mc, pc, kc, apack);
           ablock = apack;
@@ -282,9 +414,9 @@ void gemm_serial(const GemmKernel& g, const ASource& a, const BSource& b, int M,
         for (int jp = 0; jp < n_panels; ++jp) {
           const int j = jp * NR;
           const int nr = std::min(NR, nc - j);
-          const float* bp = bpack + (size_t)jp * NR * kc;
+          const float* bp = bpack + (size_t)jp * NR * kw;
           for (int ir = 0; ir < mc; ir += MR) {
-            g.kernel(kc, ablock + (size_t)ir * kc, bp, C + (size_t)(ic + ir) * ldc + jc + j, ldc,
+            g.kernel(kc, ablock + (size_t)ir * kw, bp, C + (size_t)(ic + ir) * ldc + jc + j, ldc,
                      alpha, beta_pc, std::min(MR, mc - ir), nr);
           }
         }
@@ -343,6 +475,13 @@ void sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const f
                      ldb, beta, C, ldc);
 }
 
+void sgemm_bf16(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,
+                const float* B, int ldb, float beta, float* C, int ldc) {
+  const GemmKernel* g = detail::active_bf16_gemm_kernel();
+  if (!g) throw std::logic_error("sgemm_bf16: the bf16 GEMM is not in use (cpu_bf16_gemm())");
+  detail::sgemm_with(*g, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
 // Internal entry points (gemm/microkernels.h): an explicit kernel set, and op(A)
 // packed once and multiplied with many B matrices (conv/cpu.cpp).
 namespace detail {
@@ -382,7 +521,7 @@ void pack_b_panel_transposed(const GemmKernel& g, const float* src, int ld, int 
 }
 
 size_t packed_a_size(const GemmKernel& g, int M, int K) {
-  return (size_t)ceil_div(M, g.mr) * g.mr * K;
+  return (size_t)ceil_div(M, g.mr) * g.mr * detail::packed_depth(g, K);  // every slice but the last has even KC
 }
 
 // Packs op(A)[M,K] slice by slice (KC columns of op(A) each); every slice is
@@ -395,7 +534,7 @@ void pack_a_all(const GemmKernel& g, bool trans_a, int M, int K, const float* A,
 #pragma omp parallel for schedule(static) if (!omp_in_parallel() && (double)M * K > 1e5)
   for (int sl = 0; sl < n_slices; ++sl) {
     const int pc = sl * g.kc;
-    pack_a(g, trans_a, A, lda, 0, M, pc, std::min(g.kc, K - pc), packed + m_pad * pc);
+    pack_a(g, trans_a, A, lda, 0, M, pc, std::min(g.kc, K - pc), packed + m_pad * packed_depth(g, pc));
   }
 }
 
