@@ -3,7 +3,10 @@
 // at awkward shapes (odd sizes, widths not multiples of 4, 1x1 and 5x3
 // images, pad 0/1/2, dilation 2 and 4, channels off the GEMM tiles, batch 1
 // and 3, tile blocks that span images), for every CPU kernel set and at 1 and
-// all threads. Tolerance as tests/test_conv_winograd.cpp.
+// all threads. Tolerance as tests/test_conv_winograd.cpp. The second case
+// checks the fused form (conv2d_fwd_winograd_fused: batch norm, residual,
+// ReLU / leaky / tanh, post scale) against conv2d_fwd_ref + epilogue_ref,
+// with widths that put groups of 16 tiles across the GEMM's column panels.
 #include <omp.h>
 
 #include <cstdio>
@@ -33,6 +36,8 @@ TEST_CASE("fast CPU Winograd forward matches the direct convolution") {
       {3, 65, 12, 10, 67, 1, 1, true},  // > one block of tiles, blocks spanning images
       {3, 5, 15, 13, 6, 2, 2, true, 2, 2},  {1, 3, 17, 9, 4, 4, 0, false, 4, 1},
       {1, 9, 19, 21, 10, 4, 4, true, 4, 4}, {3, 64, 11, 13, 64, 2, 2, false, 2, 2},
+      {1, 17, 70, 90, 3, 1, 1, true},       // tile rows of 23 tiles: groups of 16 + 7 across panels
+      {2, 3, 133, 67, 17, 2, 2, true, 2, 1}, {1, 1, 150, 37, 1, 1, 1, false},
   };
   const int saved = omp_get_max_threads();
   for_each_kernel_set([&] {
@@ -59,6 +64,66 @@ TEST_CASE("fast CPU Winograd forward matches the direct convolution") {
                       p.C, p.H, p.W, p.K, p.pad_h, p.pad_w, p.dil_h, p.dil_w, p.P, p.Q);
         const kcheck::Diff d = kcheck::diff(got.data(), ref.data(), ref.size());
         CHECK_MESSAGE(kcheck::report((std::string("wino fwd ") + what).c_str(), d,
+                                     kcheck::tolerance(5e-6, 9.0 * p.C, d)),
+                      what);
+        if (d.max_abs > worst) worst = d.max_abs, worst_at = what;
+      }
+      std::printf("  worst abs error %.3g at %s\n", worst, worst_at.c_str());
+    }
+  });
+  omp_set_num_threads(saved);
+}
+
+TEST_CASE("fast CPU Winograd forward with a fused epilogue matches conv + epilogue_ref") {
+  struct FCase {
+    Case c;
+    bool scale, residual, act, post;
+    Act a;
+  };
+  const FCase cases[] = {
+      {{1, 17, 66, 71, 19, 1, 1, true}, true, true, true, false, Act::Relu},
+      {{2, 3, 37, 29, 17, 2, 2, false, 2, 2}, true, false, true, true, Act::LeakyRelu},
+      {{1, 1, 9, 130, 3, 4, 4, true, 4, 4}, false, true, false, false, Act::Relu},
+      {{1, 5, 23, 19, 7, 1, 1, true}, true, true, true, true, Act::Tanh},
+      {{3, 33, 17, 35, 40, 1, 1, true}, false, false, true, false, Act::Relu},
+  };
+  const int saved = omp_get_max_threads();
+  for_each_kernel_set([&] {
+    for (int threads : {1, std::max(2, saved)}) {
+      omp_set_num_threads(threads);
+      uint32_t seed = 77;
+      double worst = 0;
+      std::string worst_at;
+      for (const FCase& f : cases) {
+        const Case& c = f.c;
+        Conv2dParams p;
+        p.N = c.N, p.C = c.C, p.H = c.H, p.W = c.W, p.K = c.K, p.R = 3, p.S = 3;
+        p.pad_h = c.pad_h, p.pad_w = c.pad_w, p.dil_h = c.dil_h, p.dil_w = c.dil_w;
+        REQUIRE(p.finalize());
+        REQUIRE(cpu::conv2d_winograd_supported(p));
+        const size_t ysize = size_t(p.N) * p.K * p.P * p.Q;
+        const auto x = kcheck::random_vec(size_t(p.N) * p.C * p.H * p.W, seed++);
+        const auto w = kcheck::random_vec(size_t(p.K) * p.C * 9, seed++);
+        const auto sc = kcheck::random_vec(size_t(p.K), seed++), sh = kcheck::random_vec(size_t(p.K), seed++);
+        const auto psc = kcheck::random_vec(size_t(p.K), seed++), psh = kcheck::random_vec(size_t(p.K), seed++);
+        const auto res = kcheck::random_vec(ysize, seed++);
+        cpu::Epilogue e;
+        e.scale = f.scale ? sc.data() : nullptr;
+        e.shift = c.bias ? sh.data() : nullptr;
+        e.residual = f.residual ? res.data() : nullptr;
+        e.has_act = f.act, e.act = f.a, e.slope = 0.1f;
+        e.post_scale = f.post ? psc.data() : nullptr;
+        e.post_shift = f.post ? psh.data() : nullptr;
+        std::vector<float> ref(ysize), got(ysize, -7.0f);
+        cpu::conv2d_fwd_ref(p, x.data(), w.data(), nullptr, ref.data());
+        cpu::epilogue_ref(e, p.N, p.K, p.P * p.Q, ref.data());
+        cpu::conv2d_fwd_winograd_fused(p, x.data(), w.data(), e, got.data());
+        char what[160];
+        std::snprintf(what, sizeof what, "%d thr: N%d C%d %dx%d K%d pad %d,%d dil %d,%d act %d -> %dx%d", threads,
+                      p.N, p.C, p.H, p.W, p.K, p.pad_h, p.pad_w, p.dil_h, p.dil_w, f.act ? (int)f.a : -1, p.P, p.Q);
+        const kcheck::Diff d = kcheck::diff(got.data(), ref.data(), ref.size());
+        // the scale and post scale (|.| < 1) only shrink Winograd's error
+        CHECK_MESSAGE(kcheck::report((std::string("wino fused ") + what).c_str(), d,
                                      kcheck::tolerance(5e-6, 9.0 * p.C, d)),
                       what);
         if (d.max_abs > worst) worst = d.max_abs, worst_at = what;

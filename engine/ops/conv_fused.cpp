@@ -126,6 +126,7 @@ Tensor conv2d_fused(const Tensor& x, const Tensor& w, const Tensor& b, int strid
   const Conv2dParams p = conv2d_geometry(x, w, b, stride, padding, dilation, op);
   return run_fused({p.N, p.K, p.P, p.Q}, b, f, op, [&](const cpu::Epilogue& e, float* y) {
     std::vector<float> xr, wr;  // the operands at the engine's precision (conv_precision.h)
+    const cpu::WinogradOffScope exact(precision() != Precision::fp32);  // Winograd: fp32 only
     cpu::conv2d_fwd_fused(p, cpu_operand(precision(), x, xr), cpu_operand(precision(), w, wr), e, y);
   });
 }

@@ -443,16 +443,7 @@ void conv2d_fwd_fused(const Conv2dParams& p, const float* x, const float* w, con
     return;
   }
   if (conv2d_winograd_pays(p)) {  // conv/cpu_winograd.cpp: 3x3 stride 1 where it measured faster
-    // The Winograd path adds a bias itself; any other epilogue runs after
-    // it, per image.
-    Epilogue rest = e;
-    rest.shift = nullptr;
-    const bool bias_only = rest.identity();
-    conv2d_fwd_winograd(p, x, w, bias_only ? e.shift : nullptr, y);
-    if (!bias_only) {
-      const int PQ = p.P * p.Q;
-      for (int n = 0; n < p.N; ++n) apply_epilogue(e, n, p.K, PQ, 0, PQ, y + (size_t)n * p.K * PQ, max_threads() > 1);
-    }
+    conv2d_fwd_winograd_fused(p, x, w, e, y);
     return;
   }
   conv2d_fwd_im2col(p, x, w, e, y);
