@@ -434,16 +434,16 @@ void conv2d_fwd(const Conv2dParams& p, const float* x, const float* w, const flo
 }
 
 void conv2d_fwd_fused(const Conv2dParams& p, const float* x, const float* w, const Epilogue& e, float* y) {
+  if (conv2d_winograd_pays(p)) {  // conv/cpu_winograd.cpp: 3x3 stride 1, measured fastest where it pays
+    conv2d_fwd_winograd_fused(p, x, w, e, y);
+    return;
+  }
   if (conv2d_direct_pays(p)) {  // conv/cpu_direct.cpp: few output channels, stride 1
     conv2d_fwd_direct(p, x, w, e, y);
     return;
   }
   if (conv2d_blocked_pays(p)) {  // conv/cpu_blocked.cpp: the 32-128-channel layers
     conv2d_fwd_blocked(p, x, w, e, y);
-    return;
-  }
-  if (conv2d_winograd_pays(p)) {  // conv/cpu_winograd.cpp: 3x3 stride 1 where it measured faster
-    conv2d_fwd_winograd_fused(p, x, w, e, y);
     return;
   }
   conv2d_fwd_im2col(p, x, w, e, y);

@@ -182,9 +182,15 @@ const WinoTransforms& active_transforms() {
 
 // U[t] = G g G^T for every (k, c), written where pack_a_all would put it:
 // slice pc = c / KC of U[t] is one block of all m_pad rows, row panels of MR
-// (gemm/cpu.cpp); rows K..m_pad are zero.
-void filter_transform(const GemmKernel& g, const Conv2dParams& p, const float* w, float* U, size_t upack) {
-  const int MR = g.mr, KC = g.kc, m_pad = (p.K + MR - 1) / MR * MR;
+// (gemm/cpu.cpp); rows K..m_pad are zero. One row panel and one c at a time:
+// the MR filters' 36 values land as 36 contiguous runs of MR floats (one
+// store per (k, c, t) scattered over 36 U[t] megabytes apart cost a TLB miss
+// each: 100 ms for 512 x 512 channels), the loops over the MR rows innermost
+// so they vectorise.
+template <int MR>
+void filter_transform_t(int KC, const Conv2dParams& p, const float* w, float* U, size_t upack) {
+  const int panels = (p.K + MR - 1) / MR, m_pad = panels * MR;
+  constexpr int kMaxMr = MR;
   const float G[6][3] = {{0.25f, 0, 0},
                          {-1.0f / 6, -1.0f / 6, -1.0f / 6},
                          {-1.0f / 6, 1.0f / 6, -1.0f / 6},
@@ -192,24 +198,34 @@ void filter_transform(const GemmKernel& g, const Conv2dParams& p, const float* w
                          {1.0f / 24, -1.0f / 12, 1.0f / 6},
                          {0, 0, 1}};
 #pragma omp parallel for schedule(static) if (!omp_in_parallel() && (long)p.K * p.C >= 4096)
-  for (int k = 0; k < m_pad; ++k) {
+  for (int ip = 0; ip < panels; ++ip) {
+    const int rows = std::min(MR, p.K - ip * MR);
     for (int c = 0; c < p.C; ++c) {
-      float u[36];
-      if (k < p.K) {
-        const float* gk = w + ((size_t)k * p.C + c) * 9;
-        float e[6][3];
-        for (int i = 0; i < 6; ++i)
-          for (int q = 0; q < 3; ++q) e[i][q] = G[i][0] * gk[q] + G[i][1] * gk[3 + q] + G[i][2] * gk[6 + q];
-        for (int i = 0; i < 6; ++i)
-          for (int j = 0; j < 6; ++j) u[i * 6 + j] = e[i][0] * G[j][0] + e[i][1] * G[j][1] + e[i][2] * G[j][2];
-      } else {
-        std::fill(u, u + 36, 0.0f);
-      }
+      float gm[9][kMaxMr] = {}, e[6][3][kMaxMr], u[36][kMaxMr];
+      for (int m = 0; m < rows; ++m)
+        for (int q = 0; q < 9; ++q) gm[q][m] = w[((size_t)(ip * MR + m) * p.C + c) * 9 + q];
+      for (int i = 0; i < 6; ++i)
+        for (int q = 0; q < 3; ++q)
+          for (int m = 0; m < kMaxMr; ++m)
+            e[i][q][m] = G[i][0] * gm[q][m] + G[i][1] * gm[3 + q][m] + G[i][2] * gm[6 + q][m];
+      for (int i = 0; i < 6; ++i)
+        for (int j = 0; j < 6; ++j)
+          for (int m = 0; m < kMaxMr; ++m)
+            u[i * 6 + j][m] = e[i][0][m] * G[j][0] + e[i][1][m] * G[j][1] + e[i][2][m] * G[j][2];
       const int pc = c / KC * KC, kcs = std::min(KC, p.C - pc);
-      const size_t at = (size_t)m_pad * pc + (size_t)(k / MR) * MR * kcs + (size_t)(c - pc) * MR + k % MR;
-      for (int t = 0; t < 36; ++t) U[t * upack + at] = u[t];
+      const size_t at = (size_t)m_pad * pc + (size_t)ip * MR * kcs + (size_t)(c - pc) * MR;
+      for (int t = 0; t < 36; ++t)
+        for (int m = 0; m < MR; ++m) U[t * upack + at + m] = u[t][m];
     }
   }
+}
+// The tiles of gemm/microkernels.h: MR 6 or 14.
+void filter_transform(const GemmKernel& g, const Conv2dParams& p, const float* w, float* U, size_t upack) {
+  switch (g.mr) {
+    case 6: return filter_transform_t<6>(g.kc, p, w, U, upack);
+    case 14: return filter_transform_t<14>(g.kc, p, w, U, upack);
+  }
+  std::abort();
 }
 
 struct Group {
@@ -337,20 +353,23 @@ void conv2d_fwd_winograd(const Conv2dParams& p, const float* x, const float* w, 
 
 namespace tinct::cpu {
 
-// Where conv2d_fwd takes this path (bench/bench_conv_winograd.cpp, RESULTS.md
-// "CPU Winograd (issue 13)"): it measured faster than im2col + GEMM at both 1
-// and 2 threads only with >= 256 channels in and out and >= 64x64 outputs
-// (the classification model's dilated and head convs at 512x512 input:
-// +1..25% at 1 thread); below that the 36 filter transforms and packings per
-// call and the narrow GEMMs cost more than the 4x fewer multiplies save.
-// TINCT_CONV_WINOGRAD=0 turns it off, =force takes it for every supported
-// shape (to check a model's outputs against the im2col path).
 namespace {
 thread_local bool t_winograd_off = false;
 }  // namespace
 WinogradOffScope::WinogradOffScope(bool off) : saved_(t_winograd_off) { t_winograd_off = saved_ || off; }
 WinogradOffScope::~WinogradOffScope() { t_winograd_off = saved_; }
 
+// Where conv2d_fwd takes this path, ahead of the direct and blocked convs
+// (bench/bench_conv_winograd.cpp, RESULTS.md "CPU Winograd F(4x4,3x3),
+// vectorised"; Zen 4, batch 1, 1 thread, loaded machine): 1.6-5x im2col + GEMM
+// and 1.2-4x the blocked conv on every 3x3 stride-1 layer of the models at
+// 512x512 input with >= 16 channels in and out and >= 64 tiles (a 32 x 32
+// output), 2.4x the direct conv on 16 -> 16 at 256 x 256; on 16 x 16 outputs
+// (16 tiles) it lost to im2col (0.5-0.9x): the filter transform (36 K C
+// values written per call) costs as much as the products there.
+// TINCT_CONV_WINOGRAD=0 turns it off, =force takes it for every supported
+// shape (to check a model's outputs against the im2col path). Other kernel
+// sets (scalar transforms) keep the earlier rule: >= 256 channels, >= 64 x 64.
 bool conv2d_winograd_pays(const Conv2dParams& p) {
   if (t_winograd_off) return false;
   static const int mode = [] {  // 0 off, 1 where it pays, 2 always
@@ -358,7 +377,10 @@ bool conv2d_winograd_pays(const Conv2dParams& p) {
     return !e ? 1 : std::strcmp(e, "0") == 0 ? 0 : std::strcmp(e, "force") == 0 ? 2 : 1;
   }();
   if (mode == 0 || !conv2d_winograd_supported(p)) return false;
-  return mode == 2 || (p.C >= 256 && p.K >= 256 && (long)p.P * p.Q >= 64 * 64);
+  if (mode == 2) return true;
+  if (cpu_kernels() != CpuKernels::Avx512)  // portable transforms: the old rule, measured with them
+    return p.C >= 256 && p.K >= 256 && (long)p.P * p.Q >= 64 * 64;
+  return p.C >= 16 && p.K >= 16 && (long)p.N * winograd::Tiles(p).per_image() >= 64;
 }
 
 }  // namespace tinct::cpu
