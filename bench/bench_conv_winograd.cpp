@@ -10,6 +10,9 @@
 // With --direct, the direct convolution (kernels/conv/cpu_direct.cpp) against
 // im2col + GEMM instead, on the models' layers with few output channels:
 //   ./bench_conv_winograd --direct [reps=5]
+// With --bwd, conv2d_bwd_data: col2im + GEMM (Winograd off) against the
+// Winograd forward of dy with the flipped filter (conv2d_bwd_data_winograd):
+//   ./bench_conv_winograd --bwd [reps=5] [layers] [threads]
 // Layer shapes, batch 1, 512x512 model input: the compact presets' 3x3
 // stride-1 convs (regression / GAN ResNet-18 encoder base 32: stage s has
 // 32 << (s-1) channels at 512 / 2^(s+1); the GAN decoder's fuse convs
@@ -52,6 +55,13 @@ void blocked_with_bias(const Conv2dParams& p, const float* x, const float* w, co
   e.shift = b;
   cpu::conv2d_fwd_blocked(p, x, w, e, y);
 }
+void bwd_im2col(const Conv2dParams& p, const float* dy, const float* w, const float*, float* dx) {
+  const cpu::WinogradOffScope off(true);
+  cpu::conv2d_bwd_data(p, dy, w, dx);
+}
+void bwd_wino(const Conv2dParams& p, const float* dy, const float* w, const float*, float* dx) {
+  cpu::conv2d_bwd_data_winograd(p, dy, w, dx);
+}
 void direct_with_bias(const Conv2dParams& p, const float* x, const float* w, const float* b, float* y) {
   cpu::Epilogue e;
   e.shift = b;
@@ -62,10 +72,13 @@ void direct_with_bias(const Conv2dParams& p, const float* x, const float* w, con
 int main(int argc, char** argv) {
   const bool direct = argc > 1 && std::string(argv[1]) == "--direct";
   if (direct) --argc, ++argv;
+  const bool bwd = argc > 1 && std::string(argv[1]) == "--bwd";
+  if (bwd) --argc, ++argv;
+  auto base = bwd ? bwd_im2col : cpu::conv2d_fwd_im2col_for_bench;
   const int reps = argc > 1 ? std::atoi(argv[1]) : 5;
   const std::string only = argc > 2 ? argv[2] : "";
   const int threads_only = argc > 3 ? std::atoi(argv[3]) : 0;  // 1 or 2: that thread count only
-  auto variant = direct ? direct_with_bias : cpu::conv2d_fwd_winograd;
+  auto variant = direct ? direct_with_bias : bwd ? bwd_wino : cpu::conv2d_fwd_winograd;
   std::vector<Layer> layers;
   if (direct) {
     if (!cpu::conv2d_direct_supported([] {
@@ -104,8 +117,9 @@ int main(int argc, char** argv) {
     p.N = 1, p.C = L.C, p.H = p.W = L.HW, p.K = L.K, p.R = p.S = 3;
     p.pad_h = p.pad_w = p.dil_h = p.dil_w = L.dil;
     p.finalize();
-    const bool blocked = cpu::conv2d_blocked_supported(p);
-    std::vector<float> x((size_t)p.C * p.H * p.W), w((size_t)p.K * p.C * 9), b(p.K), y((size_t)p.K * p.P * p.Q);
+    const bool blocked = !bwd && cpu::conv2d_blocked_supported(p);
+    const size_t xs = (size_t)p.C * p.H * p.W, ys = (size_t)p.K * p.P * p.Q;  // bwd: dy in x, dx in y
+    std::vector<float> x(std::max(xs, ys)), w((size_t)p.K * p.C * 9), b(p.K), y(std::max(xs, ys));
     for (auto& v : x) v = u(rng);
     for (auto& v : w) v = u(rng);
     for (auto& v : b) v = u(rng);
@@ -113,12 +127,12 @@ int main(int argc, char** argv) {
     for (int thr : {1, 2}) {
       if (threads_only > 0 && thr != threads_only) continue;
       omp_set_num_threads(thr);
-      time_ms(cpu::conv2d_fwd_im2col_for_bench, p, x, w, b, y);  // warm the workspaces
+      time_ms(base, p, x, w, b, y);  // warm the workspaces
       if (blocked) time_ms(blocked_with_bias, p, x, w, b, y);
       time_ms(variant, p, x, w, b, y);
       std::vector<double> ta, tk, tb;
       for (int r = 0; r < reps; ++r) {
-        ta.push_back(time_ms(cpu::conv2d_fwd_im2col_for_bench, p, x, w, b, y));
+        ta.push_back(time_ms(base, p, x, w, b, y));
         if (blocked) tk.push_back(time_ms(blocked_with_bias, p, x, w, b, y));
         tb.push_back(time_ms(variant, p, x, w, b, y));
       }

@@ -128,6 +128,12 @@ void conv2d_fwd_winograd(const Conv2dParams& p, const float* x, const float* w, 
 void conv2d_fwd_winograd_fused(const Conv2dParams& p, const float* x, const float* w, const Epilogue& e,
                                float* y);
 bool conv2d_winograd_pays(const Conv2dParams& p);
+// conv2d_bwd_data of a 3x3 stride-1 conv as the Winograd forward of dy with the
+// flipped, transposed filter (padding d or 2 d, or 0); conv2d_bwd_data uses it
+// where conv2d_bwd_data_winograd_pays (the forward's rule on that shape).
+bool conv2d_bwd_data_winograd_supported(const Conv2dParams& p);
+bool conv2d_bwd_data_winograd_pays(const Conv2dParams& p);
+void conv2d_bwd_data_winograd(const Conv2dParams& p, const float* dy, const float* w, float* dx);  // overwrites dx
 // Winograd's transforms change the arithmetic, so it is not the "rounded
 // operands, fp32 sums" that --precision tf32 / bf16 promise: the engine holds
 // a WinogradOffScope(prec != fp32) around its CPU convolutions, which keeps

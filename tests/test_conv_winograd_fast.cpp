@@ -133,3 +133,72 @@ TEST_CASE("fast CPU Winograd forward with a fused epilogue matches conv + epilog
   });
   omp_set_num_threads(saved);
 }
+
+TEST_CASE("CPU Winograd backward-data (flipped filter, forward conv of dy) matches conv2d_bwd_data_ref") {
+  const Case cases[] = {
+      {1, 17, 66, 71, 19, 1, 1, false},        {2, 3, 37, 29, 17, 2, 2, false, 2, 2},
+      {1, 1, 9, 130, 3, 4, 4, false, 4, 4},     {3, 33, 17, 35, 40, 0, 0, false},
+      {1, 16, 23, 19, 1, 2, 2, false},          {1, 5, 31, 20, 7, 4, 2, false, 2, 1},
+  };
+  const int saved = omp_get_max_threads();
+  for_each_kernel_set([&] {
+    for (int threads : {1, std::max(2, saved)}) {
+      omp_set_num_threads(threads);
+      uint32_t seed = 91;
+      double worst = 0;
+      std::string worst_at;
+      for (const Case& c : cases) {
+        Conv2dParams p;
+        p.N = c.N, p.C = c.C, p.H = c.H, p.W = c.W, p.K = c.K, p.R = 3, p.S = 3;
+        p.pad_h = c.pad_h, p.pad_w = c.pad_w, p.dil_h = c.dil_h, p.dil_w = c.dil_w;
+        REQUIRE(p.finalize());
+        REQUIRE(cpu::conv2d_bwd_data_winograd_supported(p));
+        const auto dy = kcheck::random_vec(size_t(p.N) * p.K * p.P * p.Q, seed++);
+        const auto w = kcheck::random_vec(size_t(p.K) * p.C * 9, seed++);
+        std::vector<float> ref(size_t(p.N) * p.C * p.H * p.W), got(ref.size(), -7.0f);
+        cpu::conv2d_bwd_data_ref(p, dy.data(), w.data(), ref.data());
+        cpu::conv2d_bwd_data_winograd(p, dy.data(), w.data(), got.data());
+        char what[140];
+        std::snprintf(what, sizeof what, "%d thr: N%d C%d %dx%d K%d pad %d,%d dil %d,%d", threads, p.N, p.C, p.H,
+                      p.W, p.K, p.pad_h, p.pad_w, p.dil_h, p.dil_w);
+        const kcheck::Diff d = kcheck::diff(got.data(), ref.data(), ref.size());
+        CHECK_MESSAGE(kcheck::report((std::string("wino bwd-data ") + what).c_str(), d,
+                                     kcheck::tolerance(5e-6, 9.0 * p.K, d)),
+                      what);
+        if (d.max_abs > worst) worst = d.max_abs, worst_at = what;
+      }
+      std::printf("  worst abs error %.3g at %s\n", worst, worst_at.c_str());
+    }
+  });
+  omp_set_num_threads(saved);
+}
+
+TEST_CASE("Winograd bwd-data support: 3x3 stride 1 with padding d, 2d or 0 only") {
+  Conv2dParams p;
+  p.N = 1, p.C = 4, p.H = 20, p.W = 20, p.K = 4, p.R = 3, p.S = 3, p.pad_h = p.pad_w = 1;
+  REQUIRE(p.finalize());
+  CHECK(cpu::conv2d_bwd_data_winograd_supported(p));
+  Conv2dParams s2 = p;
+  s2.stride_h = s2.stride_w = 2;
+  REQUIRE(s2.finalize());
+  CHECK_FALSE(cpu::conv2d_bwd_data_winograd_supported(s2));
+  Conv2dParams odd = p;
+  odd.dil_h = odd.dil_w = 2, odd.pad_h = odd.pad_w = 3;  // padding not a multiple of the dilation
+  REQUIRE(odd.finalize());
+  CHECK_FALSE(cpu::conv2d_bwd_data_winograd_supported(odd));
+}
+
+TEST_CASE("Winograd stays off while a WinogradOffScope(true) is held (tf32 / bf16 runs)") {
+  Conv2dParams p;
+  p.N = 1, p.C = 64, p.H = 64, p.W = 64, p.K = 64, p.R = 3, p.S = 3, p.pad_h = p.pad_w = 1;
+  REQUIRE(p.finalize());
+  const bool pays = cpu::conv2d_winograd_pays(p);
+  {
+    const cpu::WinogradOffScope off(true);
+    CHECK_FALSE(cpu::conv2d_winograd_pays(p));
+    CHECK_FALSE(cpu::conv2d_bwd_data_winograd_pays(p));
+    const cpu::WinogradOffScope inner(false);  // nested: stays off
+    CHECK_FALSE(cpu::conv2d_winograd_pays(p));
+  }
+  CHECK(cpu::conv2d_winograd_pays(p) == pays);
+}

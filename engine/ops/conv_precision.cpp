@@ -31,6 +31,7 @@ void conv2d_bwd_data_at(Precision prec, Device dev, const Conv2dParams& p, const
 #endif
   (void)dev;
   std::vector<float> dyr, wr;
+  const cpu::WinogradOffScope exact(prec != Precision::fp32);  // Winograd is not the rounded-operand maths
   cpu::conv2d_bwd_data(p, cpu_operand(prec, dy, dyr), cpu_operand(prec, w, wr), dx);
 }
 

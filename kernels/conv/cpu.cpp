@@ -459,6 +459,10 @@ void conv2d_fwd_im2col_for_bench(const Conv2dParams& p, const float* x, const fl
 }
 
 void conv2d_bwd_data(const Conv2dParams& p, const float* dy, const float* w, float* dx) {
+  if (conv2d_bwd_data_winograd_pays(p)) {  // conv/cpu_winograd.cpp: 3x3 stride 1 as a forward conv
+    conv2d_bwd_data_winograd(p, dy, w, dx);
+    return;
+  }
   bwd_data(p, dy, w, dx, nullptr);
 }
 

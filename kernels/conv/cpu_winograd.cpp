@@ -349,6 +349,35 @@ void conv2d_fwd_winograd(const Conv2dParams& p, const float* x, const float* w, 
   conv2d_fwd_winograd_fused(p, x, w, e, y);
 }
 
+// Backward-data of a 3x3 stride-1 convolution as a forward one: dx[c, h, w] =
+// sum dy[k, h + pad - d r, w + pad - d s] w[k, c, r, s] is the convolution of dy
+// with w'[c, k, r, s] = w[k, c, 2 - r, 2 - s] (flipped, transposed) at padding
+// 2 d - pad, which Winograd supports whenever p's padding is d or 2 d (or 0).
+Conv2dParams winograd_bwd_data_params(const Conv2dParams& p) {
+  Conv2dParams q = p;
+  q.C = p.K, q.K = p.C, q.H = p.P, q.W = p.Q;
+  q.pad_h = 2 * p.dil_h - p.pad_h, q.pad_w = 2 * p.dil_w - p.pad_w;
+  if (p.R != 3 || p.S != 3 || p.stride_h != 1 || p.stride_w != 1 || q.pad_h < 0 || q.pad_w < 0 || !q.finalize() ||
+      q.P != p.H || q.Q != p.W)
+    q.N = 0;
+  return q;
+}
+
+bool conv2d_bwd_data_winograd_supported(const Conv2dParams& p) {
+  const Conv2dParams q = winograd_bwd_data_params(p);
+  return q.N > 0 && conv2d_winograd_supported(q);
+}
+
+void conv2d_bwd_data_winograd(const Conv2dParams& p, const float* dy, const float* w, float* dx) {
+  const Conv2dParams q = winograd_bwd_data_params(p);
+  thread_local std::vector<float> wt;
+  wt.resize((size_t)p.K * p.C * 9);
+  for (int k = 0; k < p.K; ++k)
+    for (int c = 0; c < p.C; ++c)
+      for (int t = 0; t < 9; ++t) wt[((size_t)c * p.K + k) * 9 + t] = w[((size_t)k * p.C + c) * 9 + 8 - t];
+  conv2d_fwd_winograd_fused(q, dy, wt.data(), Epilogue{}, dx);
+}
+
 }  // namespace tinct::cpu
 
 namespace tinct::cpu {
@@ -363,8 +392,8 @@ WinogradOffScope::~WinogradOffScope() { t_winograd_off = saved_; }
 // (bench/bench_conv_winograd.cpp, RESULTS.md "CPU Winograd F(4x4,3x3),
 // vectorised"; Zen 4, batch 1, 1 thread, loaded machine): 1.6-5x im2col + GEMM
 // and 1.2-4x the blocked conv on every 3x3 stride-1 layer of the models at
-// 512x512 input with >= 16 channels in and out and >= 64 tiles (a 32 x 32
-// output), 2.4x the direct conv on 16 -> 16 at 256 x 256; on 16 x 16 outputs
+// 512x512 input with >= 16 channels in and out and >= 64 tiles an image (a
+// 32 x 32 output), 2.4x the direct conv on 16 -> 16 at 256 x 256; on 16 x 16 outputs
 // (16 tiles) it lost to im2col (0.5-0.9x): the filter transform (36 K C
 // values written per call) costs as much as the products there.
 // TINCT_CONV_WINOGRAD=0 turns it off, =force takes it for every supported
@@ -380,7 +409,15 @@ bool conv2d_winograd_pays(const Conv2dParams& p) {
   if (mode == 2) return true;
   if (cpu_kernels() != CpuKernels::Avx512)  // portable transforms: the old rule, measured with them
     return p.C >= 256 && p.K >= 256 && (long)p.P * p.Q >= 64 * 64;
-  return p.C >= 16 && p.K >= 16 && (long)p.N * winograd::Tiles(p).per_image() >= 64;
+  // Per image, not per batch: the path (and so the rounding) of a layer must
+  // not depend on the batch size, or a batch split over ranks would not train
+  // as one process (tests/test_train_dist.cpp).
+  return p.C >= 16 && p.K >= 16 && winograd::Tiles(p).per_image() >= 64;
+}
+
+bool conv2d_bwd_data_winograd_pays(const Conv2dParams& p) {
+  if (t_winograd_off || !conv2d_bwd_data_winograd_supported(p)) return false;
+  return conv2d_winograd_pays(winograd_bwd_data_params(p));
 }
 
 }  // namespace tinct::cpu
