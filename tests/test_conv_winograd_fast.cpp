@@ -202,3 +202,25 @@ TEST_CASE("Winograd stays off while a WinogradOffScope(true) is held (tf32 / bf1
   }
   CHECK(cpu::conv2d_winograd_pays(p) == pays);
 }
+
+TEST_CASE("fast CPU Winograd forward: the same bits at 1 and 2 threads (batch 1, blocks cut per thread count)") {
+  Conv2dParams p;
+  p.N = 1, p.C = 24, p.H = 70, p.W = 93, p.K = 20, p.R = 3, p.S = 3, p.pad_h = p.pad_w = 1;
+  REQUIRE(p.finalize());
+  const auto x = kcheck::random_vec(size_t(p.C) * p.H * p.W, 3);
+  const auto w = kcheck::random_vec(size_t(p.K) * p.C * 9, 4);
+  const auto b = kcheck::random_vec(size_t(p.K), 5);
+  const int saved = omp_get_max_threads();
+  for_each_kernel_set([&] {
+    std::vector<float> one(size_t(p.K) * p.P * p.Q), two(one.size());
+    omp_set_num_threads(1);
+    cpu::conv2d_fwd_winograd(p, x.data(), w.data(), b.data(), one.data());
+    omp_set_num_threads(2);
+    cpu::conv2d_fwd_winograd(p, x.data(), w.data(), b.data(), two.data());
+    size_t differ = 0;
+    for (size_t i = 0; i < one.size(); ++i) differ += one[i] != two[i];
+    std::printf("  1 vs 2 threads: %zu of %zu values differ\n", differ, one.size());
+    CHECK(differ == 0);
+  });
+  omp_set_num_threads(saved);
+}

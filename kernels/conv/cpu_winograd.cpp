@@ -27,13 +27,17 @@
 // and every tile's sums are the same whatever block it lands in, so the result
 // does not depend on the thread count or the schedule); batch 1 is cut into at
 // least two blocks per thread. The filter transform is split over the threads.
-// Variants: forward only (backward-data / -filter stay im2col + GEMM).
+// Variants: forward (conv2d_fwd_winograd_fused / conv2d_fwd_winograd) and
+// backward-data as the forward of dy with the flipped, transposed filter
+// (conv2d_bwd_data_winograd); backward-filter stays im2col + GEMM.
 // Workspaces are thread_local, 64-byte aligned, and only grow.
 //
 // BENCHMARK: bench/bench_conv_winograd.cpp (target bench_conv_winograd) prints
 // ms and GFLOP/s (direct-conv flops) of im2col + GEMM, the blocked direct conv
-// and this file on the models' 3x3 stride-1 layers, at 1 and 2 threads:
+// and this file on the models' 3x3 stride-1 layers, at 1 and 2 threads
+// (--bwd: backward-data against col2im + GEMM):
 //   ./build-cpu/bench/bench_conv_winograd 5
+//   ./build-cpu/bench/bench_conv_winograd --bwd 5
 #include <omp.h>
 
 #include <algorithm>
@@ -274,7 +278,11 @@ void conv2d_fwd_winograd_fused(const Conv2dParams& p, const float* x, const floa
   const int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
   int nb = (int)((1u << 20) / (sizeof(float) * 36 * (size_t)std::max(p.C, 1)));
   nb = std::max(64, std::min(256, nb / 16 * 16));
-  if (nt > 1) nb = std::min<long>(nb, std::max<long>(32, (total + 2 * nt - 1) / (2 * nt) + 15) / 16 * 16);
+  if (nt > 1) {  // a multiple of the thread count of equal blocks (5 on 2 threads would run as 3 + 2)
+    long want = std::max<long>(2 * nt, (total + nb - 1) / nb);
+    want = (want + nt - 1) / nt * nt;
+    nb = (int)std::max<long>(16, ((total + want - 1) / want + 15) / 16 * 16);
+  }
   std::vector<Block> blocks;
   for (int i = 0; i < (int)groups.size(); ++i) {
     if (blocks.empty() || blocks.back().tiles + groups[i].cnt > nb) blocks.push_back({i, i, 0});
