@@ -176,7 +176,7 @@ void output_portable(const WinoOut& o, const WinoEpi& e, const float* M, int ldm
   }
 }
 
-const WinoTransforms kPortable{input_portable, output_portable};
+const WinoTransforms kPortable{input_portable, output_portable, nullptr};
 
 const WinoTransforms& active_transforms() {
   if (cpu_kernels() == CpuKernels::Avx512)
@@ -223,8 +223,24 @@ void filter_transform_t(int KC, const Conv2dParams& p, const float* w, float* U,
     }
   }
 }
-// The tiles of gemm/microkernels.h: MR 6 or 14.
-void filter_transform(const GemmKernel& g, const Conv2dParams& p, const float* w, float* U, size_t upack) {
+// The tiles of gemm/microkernels.h: MR 6 or 14; or the kernel set's own
+// vectorised transform (one row panel of MR filters at a time, the same layout).
+void filter_transform(const GemmKernel& g, const WinoTransforms& tf, const Conv2dParams& p, const float* w, float* U,
+                      size_t upack) {
+  if (tf.filter && g.mr <= 16) {
+    const int MR = g.mr, KC = g.kc, panels = (p.K + MR - 1) / MR;
+    const size_t m_pad = (size_t)panels * MR;
+#pragma omp parallel for schedule(static) if (!omp_in_parallel() && (long)p.K * p.C >= 4096)
+    for (int ip = 0; ip < panels; ++ip) {
+      const int rows = std::min(MR, p.K - ip * MR);
+      for (int c = 0; c < p.C; ++c) {
+        const int pc = c / KC * KC, kcs = std::min(KC, p.C - pc);
+        tf.filter(w + ((size_t)ip * MR * p.C + c) * 9, (size_t)p.C * 9, rows, MR,
+                  U + m_pad * pc + (size_t)ip * MR * kcs + (size_t)(c - pc) * MR, upack);
+      }
+    }
+    return;
+  }
   switch (g.mr) {
     case 6: return filter_transform_t<6>(g.kc, p, w, U, upack);
     case 14: return filter_transform_t<14>(g.kc, p, w, U, upack);
@@ -249,7 +265,7 @@ void conv2d_fwd_winograd_fused(const Conv2dParams& p, const float* x, const floa
   const int MR = g.mr, NR = g.nr, KC = g.kc;
   const size_t m_pad = (size_t)(p.K + MR - 1) / MR * MR, upack = m_pad * p.C;
   float* U = u_buffer(upack * 36);
-  filter_transform(g, p, w, U, upack);
+  filter_transform(g, tf, p, w, U, upack);
 
   // The epilogue's constants (1s and 0s for what it lacks); tanh and sigmoid
   // are left to a second pass.

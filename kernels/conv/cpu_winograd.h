@@ -41,9 +41,14 @@ struct WinoEpi {
 // channel k and tile column j, M[(k * 36 + t) * ldm + j]; outputs past P, Q dropped.
 using WinoOutputFn = void (*)(const WinoOut& out, const WinoEpi& e, const float* M, int ldm, int col);
 
+// U[t * upack + m] = (G g_m G^T)[t] for the filters g_m = g + m * kstride (3 x 3
+// each), m < rows; zeros for rows <= m < mr (the packed panel's padding rows).
+using WinoFilterFn = void (*)(const float* g, size_t kstride, int rows, int mr, float* U, size_t upack);
+
 struct WinoTransforms {
   WinoInputFn input;
   WinoOutputFn output;
+  WinoFilterFn filter;  // null: the portable loops of conv/cpu_winograd.cpp
 };
 // nullptr where the file was built without the instruction set.
 const WinoTransforms* winograd_transforms_avx512();

@@ -18,6 +18,8 @@
 //           values in registers, then each output row's 4 column vectors
 //           interleaved back into 64 contiguous pixels and stored with a mask
 //           (a scatter for dilation > 1).
+//   filter: the MR filters of a packed row panel in the lanes (gathers), G g
+//           G^T, 36 masked stores straight into the packed-A panel.
 // BENCHMARK: bench_conv_winograd (see conv/cpu_winograd.cpp).
 #include "kernels/conv/cpu_winograd.h"
 
@@ -201,7 +203,37 @@ void output(const WinoOut& o, const WinoEpi& ep, const float* M, int ldm, int co
   }
 }
 
-const WinoTransforms kAvx512{input, output};
+// G (a, b, c) for the 6 rows of G (kWinoG of conv/ref_winograd.cpp).
+inline void g6(__m512 a, __m512 b, __m512 c, __m512* o) {
+  const __m512 s = _mm512_add_ps(a, c), m6 = _mm512_set1_ps(-1.0f / 6);
+  const __m512 t = _mm512_fmadd_ps(_mm512_set1_ps(1.0f / 24), a, _mm512_mul_ps(_mm512_set1_ps(1.0f / 6), c));
+  const __m512 b12 = _mm512_mul_ps(_mm512_set1_ps(1.0f / 12), b);
+  o[0] = _mm512_mul_ps(_mm512_set1_ps(0.25f), a);
+  o[1] = _mm512_mul_ps(m6, _mm512_add_ps(s, b));
+  o[2] = _mm512_mul_ps(m6, _mm512_sub_ps(s, b));
+  o[3] = _mm512_add_ps(t, b12);
+  o[4] = _mm512_sub_ps(t, b12);
+  o[5] = c;
+}
+
+// The filter transform, the mr (<= 16) filters of one packed row panel in the
+// lanes: 9 gathers, G g, (G g) G^T, 36 masked stores of mr floats.
+void filter(const float* g, size_t kstride, int rows, int mr, float* U, size_t upack) {
+  const __mmask16 valid = first_lanes(rows), store = first_lanes(mr);
+  const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                         _mm512_set1_epi32((int)kstride));
+  __m512 w[9];
+  for (int q = 0; q < 9; ++q) w[q] = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), valid, idx, g + q, 4);
+  __m512 e[3][6];  // e[q][i] = (G g)[i][q]
+  for (int q = 0; q < 3; ++q) g6(w[q], w[3 + q], w[6 + q], e[q]);
+  for (int i = 0; i < 6; ++i) {
+    __m512 u[6];
+    g6(e[0][i], e[1][i], e[2][i], u);
+    for (int j = 0; j < 6; ++j) _mm512_mask_storeu_ps(U + (size_t)(i * 6 + j) * upack, store, u[j]);
+  }
+}
+
+const WinoTransforms kAvx512{input, output, filter};
 
 }  // namespace
 
