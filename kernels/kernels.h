@@ -152,7 +152,29 @@ void conv2d_bwd_filter_winograd_ref(const Conv2dParams& p, const float* x, const
 // Fast CPU Winograd forward (kernels/conv/cpu_winograd.cpp), same shapes and contract;
 // conv2d_fwd uses it where conv2d_winograd_pays (TINCT_CONV_WINOGRAD=0: never, =force: always).
 void conv2d_fwd_winograd(const Conv2dParams& p, const float* x, const float* w, const float* b, float* y);
+void conv2d_fwd_winograd_fused(const Conv2dParams& p, const float* x, const float* w, const Epilogue& e,
+                               float* y);
 bool conv2d_winograd_pays(const Conv2dParams& p);
+// conv2d_bwd_data of a 3x3 stride-1 conv as the Winograd forward of dy with the
+// flipped, transposed filter (padding d or 2 d, or 0); conv2d_bwd_data uses it
+// where conv2d_bwd_data_winograd_pays (the forward's rule on that shape).
+bool conv2d_bwd_data_winograd_supported(const Conv2dParams& p);
+bool conv2d_bwd_data_winograd_pays(const Conv2dParams& p);
+void conv2d_bwd_data_winograd(const Conv2dParams& p, const float* dy, const float* w, float* dx);  // overwrites dx
+// Winograd's transforms change the arithmetic, so it is not the "rounded
+// operands, fp32 sums" that --precision tf32 / bf16 promise: the engine holds
+// a WinogradOffScope(prec != fp32) around its CPU convolutions, which keeps
+// conv2d_winograd_pays false on the calling thread (the thread that picks the path).
+class WinogradOffScope {
+ public:
+  explicit WinogradOffScope(bool off);
+  ~WinogradOffScope();
+  WinogradOffScope(const WinogradOffScope&) = delete;
+  WinogradOffScope& operator=(const WinogradOffScope&) = delete;
+
+ private:
+  bool saved_;
+};
 // Direct convolution (kernels/conv/cpu_direct.cpp), no im2col: the layers
 // with few output channels (<= 16), stride 1, any padding and dilation, where
 // im2col + GEMM spends its time packing C*R*S floats per output pixel for a

@@ -3,7 +3,10 @@
 // at awkward shapes (odd sizes, widths not multiples of 4, 1x1 and 5x3
 // images, pad 0/1/2, dilation 2 and 4, channels off the GEMM tiles, batch 1
 // and 3, tile blocks that span images), for every CPU kernel set and at 1 and
-// all threads. Tolerance as tests/test_conv_winograd.cpp.
+// all threads. Tolerance as tests/test_conv_winograd.cpp. The second case
+// checks the fused form (conv2d_fwd_winograd_fused: batch norm, residual,
+// ReLU / leaky / tanh, post scale) against conv2d_fwd_ref + epilogue_ref,
+// with widths that put groups of 16 tiles across the GEMM's column panels.
 #include <omp.h>
 
 #include <cstdio>
@@ -33,6 +36,8 @@ TEST_CASE("fast CPU Winograd forward matches the direct convolution") {
       {3, 65, 12, 10, 67, 1, 1, true},  // > one block of tiles, blocks spanning images
       {3, 5, 15, 13, 6, 2, 2, true, 2, 2},  {1, 3, 17, 9, 4, 4, 0, false, 4, 1},
       {1, 9, 19, 21, 10, 4, 4, true, 4, 4}, {3, 64, 11, 13, 64, 2, 2, false, 2, 2},
+      {1, 17, 70, 90, 3, 1, 1, true},       // tile rows of 23 tiles: groups of 16 + 7 across panels
+      {2, 3, 133, 67, 17, 2, 2, true, 2, 1}, {1, 1, 150, 37, 1, 1, 1, false},
   };
   const int saved = omp_get_max_threads();
   for_each_kernel_set([&] {
@@ -65,6 +70,157 @@ TEST_CASE("fast CPU Winograd forward matches the direct convolution") {
       }
       std::printf("  worst abs error %.3g at %s\n", worst, worst_at.c_str());
     }
+  });
+  omp_set_num_threads(saved);
+}
+
+TEST_CASE("fast CPU Winograd forward with a fused epilogue matches conv + epilogue_ref") {
+  struct FCase {
+    Case c;
+    bool scale, residual, act, post;
+    Act a;
+  };
+  const FCase cases[] = {
+      {{1, 17, 66, 71, 19, 1, 1, true}, true, true, true, false, Act::Relu},
+      {{2, 3, 37, 29, 17, 2, 2, false, 2, 2}, true, false, true, true, Act::LeakyRelu},
+      {{1, 1, 9, 130, 3, 4, 4, true, 4, 4}, false, true, false, false, Act::Relu},
+      {{1, 5, 23, 19, 7, 1, 1, true}, true, true, true, true, Act::Tanh},
+      {{3, 33, 17, 35, 40, 1, 1, true}, false, false, true, false, Act::Relu},
+  };
+  const int saved = omp_get_max_threads();
+  for_each_kernel_set([&] {
+    for (int threads : {1, std::max(2, saved)}) {
+      omp_set_num_threads(threads);
+      uint32_t seed = 77;
+      double worst = 0;
+      std::string worst_at;
+      for (const FCase& f : cases) {
+        const Case& c = f.c;
+        Conv2dParams p;
+        p.N = c.N, p.C = c.C, p.H = c.H, p.W = c.W, p.K = c.K, p.R = 3, p.S = 3;
+        p.pad_h = c.pad_h, p.pad_w = c.pad_w, p.dil_h = c.dil_h, p.dil_w = c.dil_w;
+        REQUIRE(p.finalize());
+        REQUIRE(cpu::conv2d_winograd_supported(p));
+        const size_t ysize = size_t(p.N) * p.K * p.P * p.Q;
+        const auto x = kcheck::random_vec(size_t(p.N) * p.C * p.H * p.W, seed++);
+        const auto w = kcheck::random_vec(size_t(p.K) * p.C * 9, seed++);
+        const auto sc = kcheck::random_vec(size_t(p.K), seed++), sh = kcheck::random_vec(size_t(p.K), seed++);
+        const auto psc = kcheck::random_vec(size_t(p.K), seed++), psh = kcheck::random_vec(size_t(p.K), seed++);
+        const auto res = kcheck::random_vec(ysize, seed++);
+        cpu::Epilogue e;
+        e.scale = f.scale ? sc.data() : nullptr;
+        e.shift = c.bias ? sh.data() : nullptr;
+        e.residual = f.residual ? res.data() : nullptr;
+        e.has_act = f.act, e.act = f.a, e.slope = 0.1f;
+        e.post_scale = f.post ? psc.data() : nullptr;
+        e.post_shift = f.post ? psh.data() : nullptr;
+        std::vector<float> ref(ysize), got(ysize, -7.0f);
+        cpu::conv2d_fwd_ref(p, x.data(), w.data(), nullptr, ref.data());
+        cpu::epilogue_ref(e, p.N, p.K, p.P * p.Q, ref.data());
+        cpu::conv2d_fwd_winograd_fused(p, x.data(), w.data(), e, got.data());
+        char what[160];
+        std::snprintf(what, sizeof what, "%d thr: N%d C%d %dx%d K%d pad %d,%d dil %d,%d act %d -> %dx%d", threads,
+                      p.N, p.C, p.H, p.W, p.K, p.pad_h, p.pad_w, p.dil_h, p.dil_w, f.act ? (int)f.a : -1, p.P, p.Q);
+        const kcheck::Diff d = kcheck::diff(got.data(), ref.data(), ref.size());
+        // the scale and post scale (|.| < 1) only shrink Winograd's error
+        CHECK_MESSAGE(kcheck::report((std::string("wino fused ") + what).c_str(), d,
+                                     kcheck::tolerance(5e-6, 9.0 * p.C, d)),
+                      what);
+        if (d.max_abs > worst) worst = d.max_abs, worst_at = what;
+      }
+      std::printf("  worst abs error %.3g at %s\n", worst, worst_at.c_str());
+    }
+  });
+  omp_set_num_threads(saved);
+}
+
+TEST_CASE("CPU Winograd backward-data (flipped filter, forward conv of dy) matches conv2d_bwd_data_ref") {
+  const Case cases[] = {
+      {1, 17, 66, 71, 19, 1, 1, false},        {2, 3, 37, 29, 17, 2, 2, false, 2, 2},
+      {1, 1, 9, 130, 3, 4, 4, false, 4, 4},     {3, 33, 17, 35, 40, 0, 0, false},
+      {1, 16, 23, 19, 1, 2, 2, false},          {1, 5, 31, 20, 7, 4, 2, false, 2, 1},
+  };
+  const int saved = omp_get_max_threads();
+  for_each_kernel_set([&] {
+    for (int threads : {1, std::max(2, saved)}) {
+      omp_set_num_threads(threads);
+      uint32_t seed = 91;
+      double worst = 0;
+      std::string worst_at;
+      for (const Case& c : cases) {
+        Conv2dParams p;
+        p.N = c.N, p.C = c.C, p.H = c.H, p.W = c.W, p.K = c.K, p.R = 3, p.S = 3;
+        p.pad_h = c.pad_h, p.pad_w = c.pad_w, p.dil_h = c.dil_h, p.dil_w = c.dil_w;
+        REQUIRE(p.finalize());
+        REQUIRE(cpu::conv2d_bwd_data_winograd_supported(p));
+        const auto dy = kcheck::random_vec(size_t(p.N) * p.K * p.P * p.Q, seed++);
+        const auto w = kcheck::random_vec(size_t(p.K) * p.C * 9, seed++);
+        std::vector<float> ref(size_t(p.N) * p.C * p.H * p.W), got(ref.size(), -7.0f);
+        cpu::conv2d_bwd_data_ref(p, dy.data(), w.data(), ref.data());
+        cpu::conv2d_bwd_data_winograd(p, dy.data(), w.data(), got.data());
+        char what[140];
+        std::snprintf(what, sizeof what, "%d thr: N%d C%d %dx%d K%d pad %d,%d dil %d,%d", threads, p.N, p.C, p.H,
+                      p.W, p.K, p.pad_h, p.pad_w, p.dil_h, p.dil_w);
+        const kcheck::Diff d = kcheck::diff(got.data(), ref.data(), ref.size());
+        CHECK_MESSAGE(kcheck::report((std::string("wino bwd-data ") + what).c_str(), d,
+                                     kcheck::tolerance(5e-6, 9.0 * p.K, d)),
+                      what);
+        if (d.max_abs > worst) worst = d.max_abs, worst_at = what;
+      }
+      std::printf("  worst abs error %.3g at %s\n", worst, worst_at.c_str());
+    }
+  });
+  omp_set_num_threads(saved);
+}
+
+TEST_CASE("Winograd bwd-data support: 3x3 stride 1 with padding d, 2d or 0 only") {
+  Conv2dParams p;
+  p.N = 1, p.C = 4, p.H = 20, p.W = 20, p.K = 4, p.R = 3, p.S = 3, p.pad_h = p.pad_w = 1;
+  REQUIRE(p.finalize());
+  CHECK(cpu::conv2d_bwd_data_winograd_supported(p));
+  Conv2dParams s2 = p;
+  s2.stride_h = s2.stride_w = 2;
+  REQUIRE(s2.finalize());
+  CHECK_FALSE(cpu::conv2d_bwd_data_winograd_supported(s2));
+  Conv2dParams odd = p;
+  odd.dil_h = odd.dil_w = 2, odd.pad_h = odd.pad_w = 3;  // padding not a multiple of the dilation
+  REQUIRE(odd.finalize());
+  CHECK_FALSE(cpu::conv2d_bwd_data_winograd_supported(odd));
+}
+
+TEST_CASE("Winograd stays off while a WinogradOffScope(true) is held (tf32 / bf16 runs)") {
+  Conv2dParams p;
+  p.N = 1, p.C = 64, p.H = 64, p.W = 64, p.K = 64, p.R = 3, p.S = 3, p.pad_h = p.pad_w = 1;
+  REQUIRE(p.finalize());
+  const bool pays = cpu::conv2d_winograd_pays(p);
+  {
+    const cpu::WinogradOffScope off(true);
+    CHECK_FALSE(cpu::conv2d_winograd_pays(p));
+    CHECK_FALSE(cpu::conv2d_bwd_data_winograd_pays(p));
+    const cpu::WinogradOffScope inner(false);  // nested: stays off
+    CHECK_FALSE(cpu::conv2d_winograd_pays(p));
+  }
+  CHECK(cpu::conv2d_winograd_pays(p) == pays);
+}
+
+TEST_CASE("fast CPU Winograd forward: the same bits at 1 and 2 threads (batch 1, blocks cut per thread count)") {
+  Conv2dParams p;
+  p.N = 1, p.C = 24, p.H = 70, p.W = 93, p.K = 20, p.R = 3, p.S = 3, p.pad_h = p.pad_w = 1;
+  REQUIRE(p.finalize());
+  const auto x = kcheck::random_vec(size_t(p.C) * p.H * p.W, 3);
+  const auto w = kcheck::random_vec(size_t(p.K) * p.C * 9, 4);
+  const auto b = kcheck::random_vec(size_t(p.K), 5);
+  const int saved = omp_get_max_threads();
+  for_each_kernel_set([&] {
+    std::vector<float> one(size_t(p.K) * p.P * p.Q), two(one.size());
+    omp_set_num_threads(1);
+    cpu::conv2d_fwd_winograd(p, x.data(), w.data(), b.data(), one.data());
+    omp_set_num_threads(2);
+    cpu::conv2d_fwd_winograd(p, x.data(), w.data(), b.data(), two.data());
+    size_t differ = 0;
+    for (size_t i = 0; i < one.size(); ++i) differ += one[i] != two[i];
+    std::printf("  1 vs 2 threads: %zu of %zu values differ\n", differ, one.size());
+    CHECK(differ == 0);
   });
   omp_set_num_threads(saved);
 }

@@ -37,6 +37,7 @@ void conv2d_bwd_data_at(Precision prec, Device dev, const Conv2dParams& p, const
   (void)dev;
   if (bf16_gemm(prec)) return cpu::conv2d_bwd_data_bf16(p, dy.data(), w.data(), dx);
   std::vector<float> dyr, wr;
+  const cpu::WinogradOffScope exact(prec != Precision::fp32);  // Winograd is not the rounded-operand maths
   cpu::conv2d_bwd_data(p, cpu_operand(prec, dy, dyr), cpu_operand(prec, w, wr), dx);
 }
 
@@ -57,6 +58,7 @@ void cpu_conv2d_fwd_fused_at(Precision prec, const Conv2dParams& p, const Tensor
                              const cpu::Epilogue& e, float* y) {
   if (bf16_gemm(prec)) return cpu::conv2d_fwd_fused_bf16(p, x.data(), w.data(), e, y);
   std::vector<float> xr, wr;
+  const cpu::WinogradOffScope exact(prec != Precision::fp32);  // Winograd is not the rounded-operand maths
   cpu::conv2d_fwd_fused(p, cpu_operand(prec, x, xr), cpu_operand(prec, w, wr), e, y);
 }
 

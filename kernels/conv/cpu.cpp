@@ -442,25 +442,16 @@ void conv2d_fwd(const Conv2dParams& p, const float* x, const float* w, const flo
 }
 
 void conv2d_fwd_fused(const Conv2dParams& p, const float* x, const float* w, const Epilogue& e, float* y) {
+  if (conv2d_winograd_pays(p)) {  // conv/cpu_winograd.cpp: 3x3 stride 1, measured fastest where it pays
+    conv2d_fwd_winograd_fused(p, x, w, e, y);
+    return;
+  }
   if (conv2d_direct_pays(p)) {  // conv/cpu_direct.cpp: few output channels, stride 1
     conv2d_fwd_direct(p, x, w, e, y);
     return;
   }
   if (conv2d_blocked_pays(p)) {  // conv/cpu_blocked.cpp: the 32-128-channel layers
     conv2d_fwd_blocked(p, x, w, e, y);
-    return;
-  }
-  if (conv2d_winograd_pays(p)) {  // conv/cpu_winograd.cpp: 3x3 stride 1 where it measured faster
-    // The Winograd path adds a bias itself; any other epilogue runs after
-    // it, per image.
-    Epilogue rest = e;
-    rest.shift = nullptr;
-    const bool bias_only = rest.identity();
-    conv2d_fwd_winograd(p, x, w, bias_only ? e.shift : nullptr, y);
-    if (!bias_only) {
-      const int PQ = p.P * p.Q;
-      for (int n = 0; n < p.N; ++n) apply_epilogue(e, n, p.K, PQ, 0, PQ, y + (size_t)n * p.K * PQ, max_threads() > 1);
-    }
     return;
   }
   conv2d_fwd_im2col(detail::active_gemm_kernel(), p, x, w, e, y);
@@ -485,6 +476,10 @@ void conv_transpose2d_fwd_gemm_for_bench(const Conv2dParams& p, const float* x, 
 void conv2d_bwd_data(const Conv2dParams& p, const float* dy, const float* w, float* dx) {
   if (conv_transpose2d_phases_pays(p)) {  // conv/cpu_transpose_phases.cpp: no column buffer
     conv_transpose2d_fwd_phases(p, dy, w, Epilogue{}, dx);
+    return;
+  }
+  if (conv2d_bwd_data_winograd_pays(p)) {  // conv/cpu_winograd.cpp: 3x3 stride 1 as a forward conv
+    conv2d_bwd_data_winograd(p, dy, w, dx);
     return;
   }
   bwd_data(detail::active_gemm_kernel(), p, dy, w, dx, nullptr);

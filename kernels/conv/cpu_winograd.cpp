@@ -1,29 +1,44 @@
 // conv/cpu_winograd.cpp — the fast CPU Winograd F(4x4, 3x3) forward convolution.
 //
-// WHAT: conv2d_fwd_winograd computes y = conv(x, w) + b for the shapes
+// WHAT: conv2d_fwd_winograd_fused computes y = epilogue(conv(x, w)) (the
+// Epilogue of kernels.h: bias, batch norm, residual, activation) for the shapes
 // conv2d_winograd_supported accepts (3x3, stride 1, padding a multiple of the
 // dilation, pad / dil <= 2; dilation d as d^2 phases), the same result as
-// conv2d_fwd_ref up to Winograd's rounding (~1e-4 relative in FP32). Its
-// specification is conv/ref_winograd.cpp: the same tiles, the same matrices.
+// conv2d_fwd_ref + epilogue_ref up to Winograd's rounding (~1e-4 relative in
+// FP32). Its specification is conv/ref_winograd.cpp: the same tiles, the same
+// matrices. conv2d_fwd_winograd is the bias-only form.
 //
-// HOW: the filter transform U[t] = G g G^T (t = 0..35, [K, C] each) is done
-// once per call and each U[t] packed for the GEMM (detail::pack_a_all). The
-// tiles of the whole batch form one stream cut into blocks of `tb` tiles; for
-// each block:
-//   V[t][C][tb] = B^T d B     (input transform, straight into GEMM layout)
-//   M[t][K][tb] = U[t] V[t]   (36 GEMMs on the active kernel set)
-//   y           = A^T M A + b (output transform, tiles cropped at the edges)
-// tb is chosen so V of one block stays about 1 MiB (in L2 between the
-// transform writing it and the GEMM reading it), at least 32 tiles.
-// Threads: OpenMP over the blocks (dynamic; blocks write disjoint outputs, so
-// the result does not depend on the schedule), each GEMM single-threaded; so
-// batch 1 uses every core as soon as there are two blocks.
-// Variants: forward only (backward-data / -filter stay im2col + GEMM).
-// Workspaces are thread_local vectors that only grow.
+// HOW: U[t] = G g G^T (t = 0..35, [K, C] each) is computed once per call and
+// written straight in the packed-A layout of the active GEMM kernel set. The
+// tiles of the batch are cut into groups of <= 16 consecutive tiles of a tile
+// row, and the groups into blocks of about nb tiles; for each block:
+//   V[t][C][nb] = B^T d B     (input transform, written straight into the
+//                              GEMM's kc x nr packed-B panels: no repacking)
+//   M[K][t][nb] = U[t] V[t]   (the micro-kernel of the kernel set called
+//                              directly on the 36 products; M per output
+//                              channel holds its 36 t rows together, as the
+//                              output transform reads them)
+//   y           = epilogue(A^T M A)  (output transform, tiles cropped at the
+//                              edges, the epilogue applied in registers)
+// The transforms come from conv/cpu_winograd_avx512.cpp on the avx512 kernel
+// set (16 tiles in the 16 lanes) and from the portable loops below otherwise.
+// Tanh / sigmoid epilogues run as a second pass (epilogue_strip).
+// Threads: OpenMP over the blocks (dynamic; blocks write disjoint outputs,
+// and every tile's sums are the same whatever block it lands in, so the result
+// does not depend on the thread count or the schedule); batch 1 is cut into a
+// multiple of the thread count of blocks, each at least one GEMM panel wide.
+// The filter transform is split over the threads.
+// Variants: forward (conv2d_fwd_winograd_fused / conv2d_fwd_winograd) and
+// backward-data as the forward of dy with the flipped, transposed filter
+// (conv2d_bwd_data_winograd); backward-filter stays im2col + GEMM.
+// Workspaces are thread_local, 64-byte aligned, and only grow.
 //
 // BENCHMARK: bench/bench_conv_winograd.cpp (target bench_conv_winograd) prints
-// ms and GFLOP/s (direct-conv flops) of im2col + GEMM against this file on
-// the models' 3x3 stride-1 layers, at 1 and 2 threads.
+// ms and GFLOP/s (direct-conv flops) of im2col + GEMM, the blocked direct conv
+// and this file on the models' 3x3 stride-1 layers, at 1 and 2 threads
+// (--bwd: backward-data against col2im + GEMM):
+//   ./build-cpu/bench/bench_conv_winograd 5
+//   ./build-cpu/bench/bench_conv_winograd --bwd 5
 #include <omp.h>
 
 #include <algorithm>
@@ -31,45 +46,58 @@
 #include <cstring>
 #include <vector>
 
-#include "kernels/gemm/microkernels.h"
+#include "kernels/conv/cpu_winograd.h"
 #include "kernels/conv/winograd_tiles.h"
+#include "kernels/gemm/microkernels.h"
 
 namespace tinct::cpu {
 
 using detail::GemmKernel;
+using detail::WinoEpi;
+using detail::WinoIn;
+using detail::WinoOut;
+using detail::WinoTransforms;
 
 namespace {
 
-float* grow(std::vector<float>& v, size_t n) {
-  if (v.size() < n) v.resize(n);
+// A 64-byte aligned buffer that only grows (the GEMM micro-kernels load B
+// panels aligned).
+class Scratch {
+ public:
+  ~Scratch() { std::free(data_); }
+  float* get(size_t n) {
+    if (n > cap_) {
+      std::free(data_);
+      const size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
+      data_ = static_cast<float*>(std::aligned_alloc(64, bytes));
+      if (!data_) std::abort();
+      cap_ = bytes / sizeof(float);
+    }
+    return data_;
+  }
+
+ private:
+  float* data_ = nullptr;
+  size_t cap_ = 0;
+};
+float* u_buffer(size_t n) {  // the 36 packed U[t], the calling thread's
+  thread_local Scratch s;
+  return s.get(n);
+}
+float* v_buffer(size_t n) {  // V of one block, per thread
+  thread_local Scratch s;
+  return s.get(n);
+}
+float* m_buffer(size_t n) {  // M of one block, per thread
+  thread_local Scratch s;
+  return s.get(n);
+}
+const float* filled(std::vector<float>& v, int n, float value) {
+  v.assign(n, value);
   return v.data();
-}
-std::vector<float>& u_workspace() {  // 36 packed U[t], the calling thread's
-  thread_local std::vector<float> v;
-  return v;
-}
-std::vector<float>& v_workspace() {  // V of one block, per thread
-  thread_local std::vector<float> v;
-  return v;
-}
-std::vector<float>& m_workspace() {  // M of one block, per thread
-  thread_local std::vector<float> v;
-  return v;
-}
-std::vector<float>& ut_workspace() {  // U[t] unpacked, one t at a time
-  thread_local std::vector<float> v;
-  return v;
 }
 
 using winograd::Tiles;
-
-constexpr size_t kBlockBytes = 1u << 20;
-
-int block_tiles(int C, long total) {
-  int tb = (int)(kBlockBytes / (sizeof(float) * 36 * (size_t)C));
-  tb = std::max(32, std::min(256, tb / 32 * 32));
-  return (int)std::min<long>(tb, total);
-}
 
 // Row transform of 6 values by B^T (kWinoBT of the ref).
 inline void bt6(const float* d, int st, float* o, int os) {
@@ -91,39 +119,28 @@ inline void at6(const float* m, int st, float* o, int os) {
   o[3 * os] = d12 + 8 * d34 + m5;
 }
 
-// V[t][c][j] for tiles [t0, t0 + nb) of the batch's stream.
-void input_block(const Conv2dParams& p, const Tiles& T, const float* x, long t0, int nb, int ld,
-                 float* V) {
-  const int per = T.per_image();
-  const size_t tstride = (size_t)p.C * ld;
-  for (int j = 0; j < nb; ++j) {
-    const long id = t0 + j;
-    const int n = (int)(id / per), u = (int)(id % per);
-    int a, b, th, tw;
-    T.decode(u, a, b, th, tw);
-    const int h0 = a + T.dh * (4 * th - T.ph), w0 = b + T.dw * (4 * tw - T.pw);
+// The portable input transform (contract: conv/cpu_winograd.h), one tile at a time.
+void input_portable(const WinoIn& in, float* V, size_t tstride, int col, int nr) {
+  for (int l = 0; l < in.n; ++l) {
+    const int j = col + l;
+    float* vj = V + (size_t)(j / nr) * nr * in.C + j % nr;
     int hs[6], ws[6];
     bool inside = true;
     for (int i = 0; i < 6; ++i) {
-      hs[i] = h0 + T.dh * i, ws[i] = w0 + T.dw * i;
-      inside = inside && hs[i] >= 0 && hs[i] < p.H && ws[i] >= 0 && ws[i] < p.W;
+      hs[i] = in.h0 + in.dh * i, ws[i] = in.w0 + in.dw * (4 * l + i);
+      inside = inside && hs[i] >= 0 && hs[i] < in.H && ws[i] >= 0 && ws[i] < in.W;
     }
-    for (int c = 0; c < p.C; ++c) {
-      const float* xc = x + ((size_t)n * p.C + c) * p.H * p.W;
+    for (int c = 0; c < in.C; ++c) {
+      const float* xc = in.x + (size_t)c * in.plane;
       float d[36], e[36];
-      if (inside) {
-        for (int i = 0; i < 6; ++i)
-          for (int k = 0; k < 6; ++k) d[i * 6 + k] = xc[(size_t)hs[i] * p.W + ws[k]];
-      } else {
-        for (int i = 0; i < 6; ++i)
-          for (int k = 0; k < 6; ++k) {
-            const bool ok = hs[i] >= 0 && hs[i] < p.H && ws[k] >= 0 && ws[k] < p.W;
-            d[i * 6 + k] = ok ? xc[(size_t)hs[i] * p.W + ws[k]] : 0.0f;
-          }
-      }
-      for (int k = 0; k < 6; ++k) bt6(d + k, 6, e + k, 6);     // columns: B^T d
-      float* v = V + (size_t)c * ld + j;
-      for (int i = 0; i < 6; ++i) {                            // rows: (B^T d) B
+      for (int i = 0; i < 6; ++i)
+        for (int k = 0; k < 6; ++k) {
+          const bool ok = inside || (hs[i] >= 0 && hs[i] < in.H && ws[k] >= 0 && ws[k] < in.W);
+          d[i * 6 + k] = ok ? xc[(size_t)hs[i] * in.W + ws[k]] : 0.0f;
+        }
+      for (int k = 0; k < 6; ++k) bt6(d + k, 6, e + k, 6);  // columns: B^T d
+      float* v = vj + (size_t)c * nr;
+      for (int i = 0; i < 6; ++i) {  // rows: (B^T d) B
         float r[6];
         bt6(e + i * 6, 1, r, 1);
         for (int k = 0; k < 6; ++k) v[(i * 6 + k) * tstride] = r[k];
@@ -132,109 +149,302 @@ void input_block(const Conv2dParams& p, const Tiles& T, const float* x, long t0,
   }
 }
 
-// y = A^T M A + b for tiles [t0, t0 + nb).
-void output_block(const Conv2dParams& p, const Tiles& T, const float* M, long t0, int nb, int ld,
-                  const float* bias, float* y) {
-  const int per = T.per_image();
-  const size_t tstride = (size_t)p.K * ld;
-  for (int j = 0; j < nb; ++j) {
-    const long id = t0 + j;
-    const int n = (int)(id / per), u = (int)(id % per);
-    int a, b, th, tw;
-    T.decode(u, a, b, th, tw);
-    const int p0 = a + T.dh * 4 * th, q0 = b + T.dw * 4 * tw;
-    for (int k = 0; k < p.K; ++k) {
-      const float* mk = M + (size_t)k * ld + j;
-      float m[36], e[24], o[16];
-      for (int t = 0; t < 36; ++t) m[t] = mk[t * tstride];
-      for (int c = 0; c < 6; ++c) at6(m + c, 6, e + c, 6);  // A^T M: 4 x 6
-      for (int i = 0; i < 4; ++i) at6(e + i * 6, 1, o + i * 4, 1);
-      const float bk = bias ? bias[k] : 0.0f;
-      float* yk = y + ((size_t)n * p.K + k) * p.P * p.Q;
+// The portable output transform and epilogue, one tile at a time.
+void output_portable(const WinoOut& o, const WinoEpi& e, const float* M, int ldm, int col) {
+  const size_t PQ = (size_t)o.P * o.Q;
+  for (int l = 0; l < o.n; ++l) {
+    for (int k = 0; k < o.K; ++k) {
+      const float* mk = M + (size_t)k * 36 * ldm + col + l;
+      float m[36], t[24], v[16];
+      for (int i = 0; i < 36; ++i) m[i] = mk[(size_t)i * ldm];
+      for (int c = 0; c < 6; ++c) at6(m + c, 6, t + c, 6);  // A^T M: 4 x 6
+      for (int i = 0; i < 4; ++i) at6(t + i * 6, 1, v + i * 4, 1);
       for (int i = 0; i < 4; ++i) {
-        const int op = p0 + T.dh * i;
-        if (op >= p.P) break;
+        const int op = o.p0 + o.dh * i;
+        if (op >= o.P) break;
         for (int c = 0; c < 4; ++c) {
-          const int oq = q0 + T.dw * c;
-          if (oq >= p.Q) break;
-          yk[(size_t)op * p.Q + oq] = o[i * 4 + c] + bk;
+          const int oq = o.q0 + o.dw * (4 * l + c);
+          if (oq >= o.Q) break;
+          const size_t at = (size_t)k * PQ + (size_t)op * o.Q + oq;
+          float r = v[i * 4 + c] * e.sc[k] + e.sh[k];
+          if (o.residual) r += o.residual[at];
+          if (e.act == 1) r = r < 0.0f ? 0.0f : r;
+          else if (e.act == 2) r = r < 0.0f ? e.slope * r : r;
+          o.y[at] = r * e.psc[k] + e.psh[k];
         }
       }
     }
   }
 }
 
-}  // namespace
+const WinoTransforms kPortable{input_portable, output_portable, nullptr};
 
-void conv2d_fwd_winograd(const Conv2dParams& p, const float* x, const float* w, const float* b,
-                         float* y) {
-  const GemmKernel& g = detail::active_gemm_kernel();
-  const Tiles T(p);
-  // U[t] = G g G^T, [K, C] each, packed as GEMM A operands.
-  const size_t upack = detail::packed_a_size(g, p.K, p.C);
-  float* U = grow(u_workspace(), upack * 36);
-  {
-    float* ut = grow(ut_workspace(), (size_t)36 * p.K * p.C);
-    const float G[6][3] = {{0.25f, 0, 0},
-                           {-1.0f / 6, -1.0f / 6, -1.0f / 6},
-                           {-1.0f / 6, 1.0f / 6, -1.0f / 6},
-                           {1.0f / 24, 1.0f / 12, 1.0f / 6},
-                           {1.0f / 24, -1.0f / 12, 1.0f / 6},
-                           {0, 0, 1}};
-    const size_t KC = (size_t)p.K * p.C;
-#pragma omp parallel for schedule(static) if (!omp_in_parallel() && KC >= 4096)
-    for (long kc = 0; kc < (long)KC; ++kc) {
-      const float* gk = w + kc * 9;
-      float e[6][3];
+const WinoTransforms& active_transforms() {
+  if (cpu_kernels() == CpuKernels::Avx512)
+    if (const WinoTransforms* t = detail::winograd_transforms_avx512()) return *t;
+  return kPortable;
+}
+
+// U[t] = G g G^T for every (k, c), written where pack_a_all would put it:
+// slice pc = c / KC of U[t] is one block of all m_pad rows, row panels of MR
+// (gemm/cpu.cpp); rows K..m_pad are zero. One row panel and one c at a time:
+// the MR filters' 36 values land as 36 contiguous runs of MR floats (one
+// store per (k, c, t) scattered over 36 U[t] megabytes apart cost a TLB miss
+// each: 100 ms for 512 x 512 channels), the loops over the MR rows innermost
+// so they vectorise.
+template <int MR>
+void filter_transform_t(int KC, const Conv2dParams& p, const float* w, float* U, size_t upack) {
+  const int panels = (p.K + MR - 1) / MR, m_pad = panels * MR;
+  constexpr int kMaxMr = MR;
+  const float G[6][3] = {{0.25f, 0, 0},
+                         {-1.0f / 6, -1.0f / 6, -1.0f / 6},
+                         {-1.0f / 6, 1.0f / 6, -1.0f / 6},
+                         {1.0f / 24, 1.0f / 12, 1.0f / 6},
+                         {1.0f / 24, -1.0f / 12, 1.0f / 6},
+                         {0, 0, 1}};
+#pragma omp parallel for schedule(static) if (!omp_in_parallel() && (long)p.K * p.C >= 4096)
+  for (int ip = 0; ip < panels; ++ip) {
+    const int rows = std::min(MR, p.K - ip * MR);
+    for (int c = 0; c < p.C; ++c) {
+      float gm[9][kMaxMr] = {}, e[6][3][kMaxMr], u[36][kMaxMr];
+      for (int m = 0; m < rows; ++m)
+        for (int q = 0; q < 9; ++q) gm[q][m] = w[((size_t)(ip * MR + m) * p.C + c) * 9 + q];
       for (int i = 0; i < 6; ++i)
         for (int q = 0; q < 3; ++q)
-          e[i][q] = G[i][0] * gk[q] + G[i][1] * gk[3 + q] + G[i][2] * gk[6 + q];
+          for (int m = 0; m < kMaxMr; ++m)
+            e[i][q][m] = G[i][0] * gm[q][m] + G[i][1] * gm[3 + q][m] + G[i][2] * gm[6 + q][m];
       for (int i = 0; i < 6; ++i)
         for (int j = 0; j < 6; ++j)
-          ut[(i * 6 + j) * KC + kc] = e[i][0] * G[j][0] + e[i][1] * G[j][1] + e[i][2] * G[j][2];
+          for (int m = 0; m < kMaxMr; ++m)
+            u[i * 6 + j][m] = e[i][0][m] * G[j][0] + e[i][1][m] * G[j][1] + e[i][2][m] * G[j][2];
+      const int pc = c / KC * KC, kcs = std::min(KC, p.C - pc);
+      const size_t at = (size_t)m_pad * pc + (size_t)ip * MR * kcs + (size_t)(c - pc) * MR;
+      for (int t = 0; t < 36; ++t)
+        for (int m = 0; m < MR; ++m) U[t * upack + at + m] = u[t][m];
     }
-#pragma omp parallel for schedule(static) if (!omp_in_parallel() && KC >= 4096)
-    for (int t = 0; t < 36; ++t)
-      detail::pack_a_all(g, false, p.K, p.C, ut + t * KC, p.C, U + t * upack);
+  }
+}
+// The tiles of gemm/microkernels.h: MR 6 or 14; or the kernel set's own
+// vectorised transform (one row panel of MR filters at a time, the same layout).
+void filter_transform(const GemmKernel& g, const WinoTransforms& tf, const Conv2dParams& p, const float* w, float* U,
+                      size_t upack) {
+  if (tf.filter && g.mr <= 16) {
+    const int MR = g.mr, KC = g.kc, panels = (p.K + MR - 1) / MR;
+    const size_t m_pad = (size_t)panels * MR;
+#pragma omp parallel for schedule(static) if (!omp_in_parallel() && (long)p.K * p.C >= 4096)
+    for (int ip = 0; ip < panels; ++ip) {
+      const int rows = std::min(MR, p.K - ip * MR);
+      for (int c = 0; c < p.C; ++c) {
+        const int pc = c / KC * KC, kcs = std::min(KC, p.C - pc);
+        tf.filter(w + ((size_t)ip * MR * p.C + c) * 9, (size_t)p.C * 9, rows, MR,
+                  U + m_pad * pc + (size_t)ip * MR * kcs + (size_t)(c - pc) * MR, upack);
+      }
+    }
+    return;
+  }
+  switch (g.mr) {
+    case 6: return filter_transform_t<6>(g.kc, p, w, U, upack);
+    case 14: return filter_transform_t<14>(g.kc, p, w, U, upack);
+  }
+  std::abort();
+}
+
+struct Group {
+  int n, a, b, th, tw0, cnt;
+};
+struct Block {
+  int g0, g1, tiles;  // groups [g0, g1)
+};
+
+}  // namespace
+
+void conv2d_fwd_winograd_fused(const Conv2dParams& p, const float* x, const float* w, const Epilogue& e,
+                               float* y) {
+  const GemmKernel& g = detail::active_gemm_kernel();
+  const WinoTransforms& tf = active_transforms();
+  const Tiles T(p);
+  const int MR = g.mr, NR = g.nr, KC = g.kc;
+  const size_t m_pad = (size_t)(p.K + MR - 1) / MR * MR, upack = m_pad * p.C;
+  float* U = u_buffer(upack * 36);
+  filter_transform(g, tf, p, w, U, upack);
+
+  // The epilogue's constants (1s and 0s for what it lacks); tanh and sigmoid
+  // are left to a second pass.
+  const bool vector_act = !e.has_act || e.act == Act::Relu || e.act == Act::LeakyRelu;
+  thread_local std::vector<float> ones, zeros;
+  const float* one = filled(ones, p.K, 1.0f);
+  const float* zero = filled(zeros, p.K, 0.0f);
+  WinoEpi ep{one, zero, one, zero, 0, 0.0f};
+  if (vector_act) {
+    ep.sc = e.scale ? e.scale : one, ep.sh = e.shift ? e.shift : zero;
+    ep.psc = e.post_scale ? e.post_scale : one, ep.psh = e.post_shift ? e.post_shift : zero;
+    ep.act = !e.has_act ? 0 : e.act == Act::Relu ? 1 : 2;
+    ep.slope = e.slope;
   }
 
+  // Groups of <= 16 tiles of one tile row; blocks of about nb tiles: V of a
+  // block about 1 MiB, and at least two blocks per thread where there are
+  // tiles enough.
+  std::vector<Group> groups;
+  for (int n = 0; n < p.N; ++n)
+    for (int a = 0; a < T.dh; ++a)
+      for (int b = 0; b < T.dw; ++b)
+        for (int th = 0; th < T.TH; ++th)
+          for (int tw = 0; tw < T.TW; tw += 16) groups.push_back({n, a, b, th, tw, std::min(16, T.TW - tw)});
   const long total = (long)p.N * T.per_image();
-  const int tb = block_tiles(p.C, total);
-  const long blocks = (total + tb - 1) / tb;
-  const int nt = omp_in_parallel() ? 1 : (int)std::min<long>(omp_get_max_threads(), blocks);
-#pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (nt > 1)
-  for (long blk = 0; blk < blocks; ++blk) {
-    const long t0 = blk * tb;
-    const int nb = (int)std::min<long>(tb, total - t0);
-    float* V = grow(v_workspace(), (size_t)36 * p.C * tb);
-    float* M = grow(m_workspace(), (size_t)36 * p.K * tb);
-    input_block(p, T, x, t0, nb, tb, V);
-    for (int t = 0; t < 36; ++t)
-      detail::sgemm_packed_a(g, p.K, nb, p.C, 1.0f, U + t * upack, false, V + (size_t)t * p.C * tb,
-                             tb, 0.0f, M + (size_t)t * p.K * tb, tb);
-    output_block(p, T, M, t0, nb, tb, b, y);
+  const int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
+  int nb = (int)((1u << 20) / (sizeof(float) * 36 * (size_t)std::max(p.C, 1)));
+  nb = std::max(64, std::min(256, nb / 16 * 16));
+  if (nt > 1) {  // a multiple of the thread count of equal blocks (5 on 2 threads would run as 3 + 2)
+    long want = std::max<long>(nt, (total + nb - 1) / nb);
+    want = (want + nt - 1) / nt * nt;
+    // at least one whole GEMM panel a block: 64 tiles on 2 threads as 4 x 16
+    // ran the micro-kernel on half-empty panels (0.94x im2col instead of 2.7x)
+    nb = (int)std::max<long>(std::min<long>(NR, total), ((total + want - 1) / want + 15) / 16 * 16);
   }
+  std::vector<Block> blocks;
+  for (int i = 0; i < (int)groups.size(); ++i) {
+    if (blocks.empty() || blocks.back().tiles + groups[i].cnt > nb) blocks.push_back({i, i, 0});
+    blocks.back().g1 = i + 1, blocks.back().tiles += groups[i].cnt;
+  }
+  int max_tiles = 0;
+  for (const Block& bl : blocks) max_tiles = std::max(max_tiles, bl.tiles);
+  const int ld = (max_tiles + NR - 1) / NR * NR;  // columns of V and M: whole panels
+  const size_t tstride = (size_t)p.C * ld, PQ = (size_t)p.P * p.Q, HW = (size_t)p.H * p.W;
+
+  const int threads = std::min<int>(nt, (int)blocks.size());
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1) if (threads > 1)
+  for (int bi = 0; bi < (int)blocks.size(); ++bi) {
+    const Block& bl = blocks[bi];
+    float* V = v_buffer(36 * tstride);
+    float* M = m_buffer((size_t)36 * p.K * ld);
+    const int nb_pad = (bl.tiles + NR - 1) / NR * NR;
+    if (nb_pad > bl.tiles) {  // the last panel's unused columns: zeros, not stale values
+      const int jp = bl.tiles / NR, off = bl.tiles % NR;
+      for (int t = 0; t < 36; ++t)
+        for (int c = 0; c < p.C; ++c)
+          std::fill_n(V + t * tstride + (size_t)jp * NR * p.C + (size_t)c * NR + off, NR - off, 0.0f);
+    }
+    int col = 0;
+    for (int gi = bl.g0; gi < bl.g1; ++gi) {
+      const Group& G = groups[gi];
+      const WinoIn in{x + (size_t)G.n * p.C * HW, HW, p.H, p.W, G.a + T.dh * (4 * G.th - T.ph),
+                      G.b + T.dw * (4 * G.tw0 - T.pw), T.dh, T.dw, G.cnt, p.C};
+      tf.input(in, V, tstride, col, NR);
+      col += G.cnt;
+    }
+    // M[k][t][j] = sum_c U[t][k][c] V[t][c][j]: per t, KC slices of C, B
+    // panels of NR tiles (in L1 across the row tiles), row tiles of MR.
+    const int ldc = 36 * ld;
+    for (int t = 0; t < 36; ++t) {
+      const float* Ut = U + t * upack;
+      const float* Vt = V + t * tstride;
+      for (int pc = 0; pc < p.C; pc += KC) {
+        const int kcs = std::min(KC, p.C - pc);
+        const float beta = pc == 0 ? 0.0f : 1.0f;
+        for (int j = 0; j < bl.tiles; j += NR) {
+          const float* bp = Vt + (size_t)j * p.C + (size_t)pc * NR;
+          for (int ir = 0; ir < p.K; ir += MR)
+            g.kernel(kcs, Ut + m_pad * pc + (size_t)ir * kcs, bp, M + (size_t)ir * ldc + (size_t)t * ld + j, ldc,
+                     1.0f, beta, std::min(MR, p.K - ir), std::min(NR, bl.tiles - j));
+        }
+      }
+    }
+    col = 0;
+    for (int gi = bl.g0; gi < bl.g1; ++gi) {
+      const Group& G = groups[gi];
+      const size_t img = (size_t)G.n * p.K * PQ;
+      const WinoOut out{y + img, e.residual && vector_act ? e.residual + img : nullptr, p.P, p.Q,
+                        G.a + T.dh * 4 * G.th, G.b + T.dw * 4 * G.tw0, T.dh, T.dw, G.cnt, p.K};
+      tf.output(out, ep, M, ld, col);
+      col += G.cnt;
+    }
+  }
+
+  if (!vector_act) {  // tanh / sigmoid: the whole epilogue as a second pass
+#pragma omp parallel for schedule(static) if (!omp_in_parallel() && nt > 1)
+    for (long nk = 0; nk < (long)p.N * p.K; ++nk) {
+      const int n = (int)(nk / p.K), k = (int)(nk % p.K);
+      epilogue_strip(e, n, p.K, (int)PQ, k, k + 1, 0, (int)PQ, y + (size_t)n * p.K * PQ);
+    }
+  }
+}
+
+void conv2d_fwd_winograd(const Conv2dParams& p, const float* x, const float* w, const float* b, float* y) {
+  Epilogue e;
+  e.shift = b;
+  conv2d_fwd_winograd_fused(p, x, w, e, y);
+}
+
+// Backward-data of a 3x3 stride-1 convolution as a forward one: dx[c, h, w] =
+// sum dy[k, h + pad - d r, w + pad - d s] w[k, c, r, s] is the convolution of dy
+// with w'[c, k, r, s] = w[k, c, 2 - r, 2 - s] (flipped, transposed) at padding
+// 2 d - pad, which Winograd supports whenever p's padding is d or 2 d (or 0).
+Conv2dParams winograd_bwd_data_params(const Conv2dParams& p) {
+  Conv2dParams q = p;
+  q.C = p.K, q.K = p.C, q.H = p.P, q.W = p.Q;
+  q.pad_h = 2 * p.dil_h - p.pad_h, q.pad_w = 2 * p.dil_w - p.pad_w;
+  if (p.R != 3 || p.S != 3 || p.stride_h != 1 || p.stride_w != 1 || q.pad_h < 0 || q.pad_w < 0 || !q.finalize() ||
+      q.P != p.H || q.Q != p.W)
+    q.N = 0;
+  return q;
+}
+
+bool conv2d_bwd_data_winograd_supported(const Conv2dParams& p) {
+  const Conv2dParams q = winograd_bwd_data_params(p);
+  return q.N > 0 && conv2d_winograd_supported(q);
+}
+
+void conv2d_bwd_data_winograd(const Conv2dParams& p, const float* dy, const float* w, float* dx) {
+  const Conv2dParams q = winograd_bwd_data_params(p);
+  thread_local std::vector<float> wt;
+  wt.resize((size_t)p.K * p.C * 9);
+  for (int k = 0; k < p.K; ++k)
+    for (int c = 0; c < p.C; ++c)
+      for (int t = 0; t < 9; ++t) wt[((size_t)c * p.K + k) * 9 + t] = w[((size_t)k * p.C + c) * 9 + 8 - t];
+  conv2d_fwd_winograd_fused(q, dy, wt.data(), Epilogue{}, dx);
 }
 
 }  // namespace tinct::cpu
 
 namespace tinct::cpu {
 
-// Where conv2d_fwd takes this path (bench/bench_conv_winograd.cpp, RESULTS.md
-// "CPU Winograd (issue 13)"): it measured faster than im2col + GEMM at both 1
-// and 2 threads only with >= 256 channels in and out and >= 64x64 outputs
-// (the classification model's dilated and head convs at 512x512 input:
-// +1..25% at 1 thread); below that the 36 filter transforms and packings per
-// call and the narrow GEMMs cost more than the 4x fewer multiplies save.
+namespace {
+thread_local bool t_winograd_off = false;
+}  // namespace
+WinogradOffScope::WinogradOffScope(bool off) : saved_(t_winograd_off) { t_winograd_off = saved_ || off; }
+WinogradOffScope::~WinogradOffScope() { t_winograd_off = saved_; }
+
+// Where conv2d_fwd takes this path, ahead of the direct and blocked convs
+// (bench/bench_conv_winograd.cpp, RESULTS.md "CPU Winograd F(4x4,3x3),
+// vectorised"; Zen 4, batch 1, 1 thread, loaded machine): 1.6-5x im2col + GEMM
+// and 1.2-4x the blocked conv on every 3x3 stride-1 layer of the models at
+// 512x512 input with >= 16 channels in and out and >= 64 tiles an image (a
+// 32 x 32 output), 2.4x the direct conv on 16 -> 16 at 256 x 256; on 16 x 16 outputs
+// (16 tiles) it lost to im2col (0.5-0.9x): the filter transform (36 K C
+// values written per call) costs as much as the products there.
 // TINCT_CONV_WINOGRAD=0 turns it off, =force takes it for every supported
-// shape (to check a model's outputs against the im2col path).
+// shape (to check a model's outputs against the im2col path). Other kernel
+// sets (scalar transforms) keep the earlier rule: >= 256 channels, >= 64 x 64.
 bool conv2d_winograd_pays(const Conv2dParams& p) {
+  if (t_winograd_off) return false;
   static const int mode = [] {  // 0 off, 1 where it pays, 2 always
     const char* e = std::getenv("TINCT_CONV_WINOGRAD");
     return !e ? 1 : std::strcmp(e, "0") == 0 ? 0 : std::strcmp(e, "force") == 0 ? 2 : 1;
   }();
   if (mode == 0 || !conv2d_winograd_supported(p)) return false;
-  return mode == 2 || (p.C >= 256 && p.K >= 256 && (long)p.P * p.Q >= 64 * 64);
+  if (mode == 2) return true;
+  if (cpu_kernels() != CpuKernels::Avx512)  // portable transforms: the old rule, measured with them
+    return p.C >= 256 && p.K >= 256 && (long)p.P * p.Q >= 64 * 64;
+  // Per image, not per batch: the path (and so the rounding) of a layer must
+  // not depend on the batch size, or a batch split over ranks would not train
+  // as one process (tests/test_train_dist.cpp).
+  return p.C >= 16 && p.K >= 16 && winograd::Tiles(p).per_image() >= 64;
+}
+
+bool conv2d_bwd_data_winograd_pays(const Conv2dParams& p) {
+  if (t_winograd_off || !conv2d_bwd_data_winograd_supported(p)) return false;
+  return conv2d_winograd_pays(winograd_bwd_data_params(p));
 }
 
 }  // namespace tinct::cpu

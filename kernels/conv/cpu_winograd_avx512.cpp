@@ -1,0 +1,250 @@
+// conv/cpu_winograd_avx512.cpp — the AVX-512 input and output transforms of the
+// CPU Winograd F(4x4, 3x3) forward (conv/cpu_winograd.cpp drives them; the
+// interface and the portable versions: conv/cpu_winograd.h, cpu_winograd.cpp).
+// Compiled with -mavx512f -mavx2 -mfma (CMakeLists.txt); only called on the
+// avx512 kernel set. Nothing but intrinsics here (see gemm/microkernels.h).
+//
+// The 16 lanes hold the 16 tiles of a group (consecutive tiles of one tile
+// row), so every operation is a plain vector add / FMA:
+//   input:  per channel, the 6 input rows' vertical transform B^T d on
+//           contiguous row segments (masked loads do the zero padding; a
+//           gather for dilation > 1), to a 6 x 80 buffer in L1; each of its
+//           rows deinterleaved (stride 4, 8 shuffles) into the 6 columns of the
+//           16 tiles; the horizontal transform; 36 vectors stored straight into
+//           the GEMM's packed-B panels (two masked stores where the group
+//           crosses a panel).
+//   output: per output channel, 36 vector loads of M, A^T M A, the epilogue
+//           (scale, shift, residual, ReLU / leaky, post scale and shift) on the
+//           values in registers, then each output row's 4 column vectors
+//           interleaved back into 64 contiguous pixels and stored with a mask
+//           (a scatter for dilation > 1).
+//   filter: the MR filters of a packed row panel in the lanes (gathers), G g
+//           G^T, 36 masked stores straight into the packed-A panel.
+// BENCHMARK: bench_conv_winograd (see conv/cpu_winograd.cpp).
+#include "kernels/conv/cpu_winograd.h"
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+
+namespace tinct::cpu::detail {
+namespace {
+
+inline __mmask16 first_lanes(int n) { return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? 0 : (__mmask16)((1u << n) - 1); }
+
+// Stores lanes [0, n) of v at columns col.. of row c of panel-major V (panel width nr).
+inline void store_cols(float* Vt, int C, int c, int col, int n, int nr, __m512 v) {
+  const int off = col % nr, first = nr - off < n ? nr - off : n;
+  float* p = Vt + (size_t)(col / nr) * nr * C + (size_t)c * nr + off;
+  const __mmask16 lo = first_lanes(first);
+  _mm512_mask_storeu_ps(p, lo, v);
+  if (first < n)  // lanes first.. go to the next panel, from its column 0
+    _mm512_mask_storeu_ps(p + (size_t)nr * C - nr, (__mmask16)(first_lanes(n) & ~lo), v);
+}
+
+void input(const WinoIn& in, float* V, size_t tstride, int col, int nr) {
+  const int d = in.dw, ncols = 4 * in.n + 2, nv = (ncols + 15) / 16;
+  const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  __mmask16 cm[5];
+  __m512i idx[5];  // input column offsets from the row start (for the gather)
+  for (int v = 0; v < nv; ++v) {
+    const __m512i j = _mm512_add_epi32(iota, _mm512_set1_epi32(16 * v));
+    idx[v] = _mm512_add_epi32(_mm512_set1_epi32(in.w0), _mm512_mullo_epi32(j, _mm512_set1_epi32(d)));
+    cm[v] = _mm512_cmplt_epi32_mask(j, _mm512_set1_epi32(ncols)) &
+            _mm512_cmpge_epi32_mask(idx[v], _mm512_setzero_si512()) &
+            _mm512_cmplt_epi32_mask(idx[v], _mm512_set1_epi32(in.W));
+  }
+  long roff[6];
+  bool rok[6];
+  for (int i = 0; i < 6; ++i) {
+    const int h = in.h0 + in.dh * i;
+    rok[i] = h >= 0 && h < in.H;
+    roff[i] = (long)h * in.W;
+  }
+  // Deinterleave indices: lanes 0-7 column k of tiles 0-3 (first source) and
+  // 4-7 (second), lanes 8-15 column k + 1 of the same.
+  const __m512i i01 = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 1, 5, 9, 13, 17, 21, 25, 29);
+  const __m512i i23 = _mm512_add_epi32(i01, _mm512_set1_epi32(2));
+  alignas(64) float E[6][80] = {};
+  const __m512 c2 = _mm512_set1_ps(2.0f), c4 = _mm512_set1_ps(4.0f), c5 = _mm512_set1_ps(5.0f);
+  for (int c = 0; c < in.C; ++c) {
+    const float* xc = in.x + (size_t)c * in.plane;
+    for (int v = 0; v < nv; ++v) {
+      __m512 r[6];
+      for (int i = 0; i < 6; ++i) {
+        if (!rok[i]) r[i] = _mm512_setzero_ps();
+        else if (d == 1) r[i] = _mm512_maskz_loadu_ps(cm[v], xc + roff[i] + in.w0 + 16 * v);
+        else r[i] = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), cm[v], idx[v], xc + roff[i], 4);
+      }
+      // B^T d: the rows' combinations (kWinoBT of conv/ref_winograd.cpp)
+      _mm512_store_ps(&E[0][16 * v], _mm512_add_ps(_mm512_fmsub_ps(c4, r[0], _mm512_mul_ps(c5, r[2])), r[4]));
+      const __m512 a = _mm512_fmsub_ps(c4, r[2], _mm512_add_ps(r[3], r[4]));  // 4 r2 - r3 - r4
+      const __m512 b = _mm512_mul_ps(c4, r[1]);
+      _mm512_store_ps(&E[1][16 * v], _mm512_sub_ps(_mm512_setzero_ps(), _mm512_add_ps(b, a)));  // -4r1-4r2+r3+r4
+      const __m512 a2 = _mm512_fmsub_ps(c4, r[2], r[4]);                                       // 4 r2 - r4
+      _mm512_store_ps(&E[2][16 * v], _mm512_sub_ps(_mm512_sub_ps(b, r[3]), a2));                // 4r1-4r2-r3+r4
+      const __m512 t13 = _mm512_mul_ps(c2, _mm512_sub_ps(r[3], r[1]));                         // 2 (r3 - r1)
+      const __m512 t24 = _mm512_sub_ps(r[4], r[2]);                                            // r4 - r2
+      _mm512_store_ps(&E[3][16 * v], _mm512_add_ps(t13, t24));
+      _mm512_store_ps(&E[4][16 * v], _mm512_sub_ps(t24, t13));
+      _mm512_store_ps(&E[5][16 * v], _mm512_add_ps(_mm512_fmsub_ps(c4, r[1], _mm512_mul_ps(c5, r[3])), r[5]));
+    }
+    for (int i = 0; i < 6; ++i) {
+      const __m512 e0 = _mm512_load_ps(&E[i][0]), e1 = _mm512_load_ps(&E[i][16]);
+      const __m512 e2 = _mm512_load_ps(&E[i][32]), e3 = _mm512_load_ps(&E[i][48]);
+      const __m512 e4 = _mm512_load_ps(&E[i][64]);
+      const __m512 A = _mm512_permutex2var_ps(e0, i01, e1), B = _mm512_permutex2var_ps(e0, i23, e1);
+      const __m512 Cc = _mm512_permutex2var_ps(e2, i01, e3), D = _mm512_permutex2var_ps(e2, i23, e3);
+      // k[j]: lane l = column 4 l + j of the segment, i.e. column j of tile l
+      const __m512 k0 = _mm512_shuffle_f32x4(A, Cc, 0x44), k1 = _mm512_shuffle_f32x4(A, Cc, 0xEE);
+      const __m512 k2 = _mm512_shuffle_f32x4(B, D, 0x44), k3 = _mm512_shuffle_f32x4(B, D, 0xEE);
+      const __m512 k4 = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(e4), _mm512_castps_si512(k0), 1));
+      const __m512i e4s = _mm512_alignr_epi32(_mm512_castps_si512(e4), _mm512_castps_si512(e4), 1);
+      const __m512 k5 = _mm512_castsi512_ps(_mm512_alignr_epi32(e4s, _mm512_castps_si512(k1), 1));
+      // (B^T d) B: the same combinations across the columns
+      float* Vt = V + (size_t)(i * 6) * tstride;
+      const __m512 b1 = _mm512_mul_ps(c4, k1);
+      const __m512 o0 = _mm512_add_ps(_mm512_fmsub_ps(c4, k0, _mm512_mul_ps(c5, k2)), k4);
+      const __m512 a = _mm512_fmsub_ps(c4, k2, _mm512_add_ps(k3, k4));
+      const __m512 o1 = _mm512_sub_ps(_mm512_setzero_ps(), _mm512_add_ps(b1, a));
+      const __m512 o2 = _mm512_sub_ps(_mm512_sub_ps(b1, k3), _mm512_fmsub_ps(c4, k2, k4));
+      const __m512 t13 = _mm512_mul_ps(c2, _mm512_sub_ps(k3, k1)), t24 = _mm512_sub_ps(k4, k2);
+      const __m512 o3 = _mm512_add_ps(t13, t24), o4 = _mm512_sub_ps(t24, t13);
+      const __m512 o5 = _mm512_add_ps(_mm512_fmsub_ps(c4, k1, _mm512_mul_ps(c5, k3)), k5);
+      store_cols(Vt, in.C, c, col, in.n, nr, o0);
+      store_cols(Vt + tstride, in.C, c, col, in.n, nr, o1);
+      store_cols(Vt + 2 * tstride, in.C, c, col, in.n, nr, o2);
+      store_cols(Vt + 3 * tstride, in.C, c, col, in.n, nr, o3);
+      store_cols(Vt + 4 * tstride, in.C, c, col, in.n, nr, o4);
+      store_cols(Vt + 5 * tstride, in.C, c, col, in.n, nr, o5);
+    }
+  }
+}
+
+// A^T of 6 vectors (kWinoAT of conv/ref_winograd.cpp).
+inline void at6(__m512 m0, __m512 m1, __m512 m2, __m512 m3, __m512 m4, __m512 m5, __m512* o) {
+  const __m512 s12 = _mm512_add_ps(m1, m2), d12 = _mm512_sub_ps(m1, m2);
+  const __m512 s34 = _mm512_add_ps(m3, m4), d34 = _mm512_sub_ps(m3, m4);
+  o[0] = _mm512_add_ps(_mm512_add_ps(m0, s12), s34);
+  o[1] = _mm512_fmadd_ps(_mm512_set1_ps(2.0f), d34, d12);
+  o[2] = _mm512_fmadd_ps(_mm512_set1_ps(4.0f), s34, s12);
+  o[3] = _mm512_add_ps(_mm512_fmadd_ps(_mm512_set1_ps(8.0f), d34, d12), m5);
+}
+
+struct Epi {
+  __m512 sc, sh, psc, psh, slope;
+  int act;
+  const float* res;  // this channel's residual plane, or null
+  // v = psc * act(sc * v + sh + res) + psh; r: the residual values (or 0)
+  __m512 apply(__m512 v, __m512 r) const {
+    v = _mm512_add_ps(_mm512_fmadd_ps(v, sc, sh), r);
+    if (act == 1) v = _mm512_max_ps(v, _mm512_setzero_ps());
+    else if (act == 2) v = _mm512_mask_mul_ps(v, _mm512_cmplt_ps_mask(v, _mm512_setzero_ps()), v, slope);
+    return _mm512_fmadd_ps(v, psc, psh);
+  }
+};
+
+void output(const WinoOut& o, const WinoEpi& ep, const float* M, int ldm, int col) {
+  const int n = o.n, d = o.dw, dh = o.dh;
+  const size_t PQ = (size_t)o.P * o.Q;
+  const __mmask16 lanes = first_lanes(n);
+  int rows = 0;
+  while (rows < 4 && o.p0 + dh * rows < o.P) ++rows;
+  // Interleave indices (the inverse of the input's deinterleave).
+  const __m512i j0 = _mm512_setr_epi32(0, 8, 16, 24, 1, 9, 17, 25, 2, 10, 18, 26, 3, 11, 19, 27);
+  const __m512i j1 = _mm512_add_epi32(j0, _mm512_set1_epi32(4));
+  const int count = o.Q - o.q0 < 4 * n ? o.Q - o.q0 : 4 * n;  // output columns of the group (d == 1)
+  // d > 1: lane l, column c -> output column q0 + d (4 l + c)
+  const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  __m512i sidx[4];
+  __mmask16 smask[4];
+  for (int c = 0; c < 4; ++c) {
+    const __m512i q = _mm512_mullo_epi32(_mm512_set1_epi32(d), _mm512_add_epi32(_mm512_slli_epi32(iota, 2), _mm512_set1_epi32(c)));
+    sidx[c] = q;
+    smask[c] = lanes & _mm512_cmplt_epi32_mask(q, _mm512_set1_epi32(o.Q - o.q0));
+  }
+  for (int k = 0; k < o.K; ++k) {
+    const float* mk = M + (size_t)k * 36 * ldm + col;
+    __m512 e[4][6];
+    for (int c = 0; c < 6; ++c) {
+      __m512 m[6];
+      for (int i = 0; i < 6; ++i) m[i] = _mm512_maskz_loadu_ps(lanes, mk + (size_t)(i * 6 + c) * ldm);
+      __m512 t[4];
+      at6(m[0], m[1], m[2], m[3], m[4], m[5], t);
+      for (int r = 0; r < 4; ++r) e[r][c] = t[r];
+    }
+    Epi E;
+    E.sc = _mm512_set1_ps(ep.sc[k]), E.sh = _mm512_set1_ps(ep.sh[k]);
+    E.psc = _mm512_set1_ps(ep.psc[k]), E.psh = _mm512_set1_ps(ep.psh[k]);
+    E.slope = _mm512_set1_ps(ep.slope), E.act = ep.act;
+    float* yk = o.y + (size_t)k * PQ;
+    const float* rk = o.residual ? o.residual + (size_t)k * PQ : nullptr;
+    for (int r = 0; r < rows; ++r) {
+      __m512 v[4];
+      at6(e[r][0], e[r][1], e[r][2], e[r][3], e[r][4], e[r][5], v);
+      const size_t row = (size_t)(o.p0 + dh * r) * o.Q + o.q0;
+      if (d == 1) {
+        const __m512 A = _mm512_shuffle_f32x4(v[0], v[1], 0x44), Cc = _mm512_shuffle_f32x4(v[0], v[1], 0xEE);
+        const __m512 B = _mm512_shuffle_f32x4(v[2], v[3], 0x44), D = _mm512_shuffle_f32x4(v[2], v[3], 0xEE);
+        __m512 w[4] = {_mm512_permutex2var_ps(A, j0, B), _mm512_permutex2var_ps(A, j1, B),
+                       _mm512_permutex2var_ps(Cc, j0, D), _mm512_permutex2var_ps(Cc, j1, D)};
+        for (int s = 0; s * 16 < count; ++s) {
+          const __mmask16 m = first_lanes(count - 16 * s);
+          const __m512 res = rk ? _mm512_maskz_loadu_ps(m, rk + row + 16 * s) : _mm512_setzero_ps();
+          _mm512_mask_storeu_ps(yk + row + 16 * s, m, E.apply(w[s], res));
+        }
+      } else {
+        for (int c = 0; c < 4; ++c) {
+          const __m512 res = rk ? _mm512_mask_i32gather_ps(_mm512_setzero_ps(), smask[c], sidx[c], rk + row, 4)
+                                : _mm512_setzero_ps();
+          _mm512_mask_i32scatter_ps(yk + row, smask[c], sidx[c], E.apply(v[c], res), 4);
+        }
+      }
+    }
+  }
+}
+
+// G (a, b, c) for the 6 rows of G (kWinoG of conv/ref_winograd.cpp).
+inline void g6(__m512 a, __m512 b, __m512 c, __m512* o) {
+  const __m512 s = _mm512_add_ps(a, c), m6 = _mm512_set1_ps(-1.0f / 6);
+  const __m512 t = _mm512_fmadd_ps(_mm512_set1_ps(1.0f / 24), a, _mm512_mul_ps(_mm512_set1_ps(1.0f / 6), c));
+  const __m512 b12 = _mm512_mul_ps(_mm512_set1_ps(1.0f / 12), b);
+  o[0] = _mm512_mul_ps(_mm512_set1_ps(0.25f), a);
+  o[1] = _mm512_mul_ps(m6, _mm512_add_ps(s, b));
+  o[2] = _mm512_mul_ps(m6, _mm512_sub_ps(s, b));
+  o[3] = _mm512_add_ps(t, b12);
+  o[4] = _mm512_sub_ps(t, b12);
+  o[5] = c;
+}
+
+// The filter transform, the mr (<= 16) filters of one packed row panel in the
+// lanes: 9 gathers, G g, (G g) G^T, 36 masked stores of mr floats.
+void filter(const float* g, size_t kstride, int rows, int mr, float* U, size_t upack) {
+  const __mmask16 valid = first_lanes(rows), store = first_lanes(mr);
+  const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                         _mm512_set1_epi32((int)kstride));
+  __m512 w[9];
+  for (int q = 0; q < 9; ++q) w[q] = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), valid, idx, g + q, 4);
+  __m512 e[3][6];  // e[q][i] = (G g)[i][q]
+  for (int q = 0; q < 3; ++q) g6(w[q], w[3 + q], w[6 + q], e[q]);
+  for (int i = 0; i < 6; ++i) {
+    __m512 u[6];
+    g6(e[0][i], e[1][i], e[2][i], u);
+    for (int j = 0; j < 6; ++j) _mm512_mask_storeu_ps(U + (size_t)(i * 6 + j) * upack, store, u[j]);
+  }
+}
+
+const WinoTransforms kAvx512{input, output, filter};
+
+}  // namespace
+
+const WinoTransforms* winograd_transforms_avx512() { return &kAvx512; }
+
+}  // namespace tinct::cpu::detail
+
+#else  // built without AVX-512
+
+namespace tinct::cpu::detail {
+const WinoTransforms* winograd_transforms_avx512() { return nullptr; }
+}  // namespace tinct::cpu::detail
+
+#endif
