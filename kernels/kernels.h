@@ -213,7 +213,27 @@ void batchnorm_relu_bwd_train_ref(int N, int C, int HW, const float* x, const fl
                                   const float* gamma, const float* beta, const float* save_mean,
                                   const float* save_invstd, float* dx, float* dgamma, float* dbeta);
 
+// Fused batch norm + ReLU or leaky ReLU in training, the specification of
+// the CPU's fused op: y = act(bn(x)) (act: Relu or LeakyRelu with slope >= 0,
+// as act_fwd_ref). The backward takes the mask from the output y, which is
+// positive exactly where bn(x) is: dz = y > 0 ? dy : (Relu ? 0 : slope * dy),
+// then the batch-norm backward of dz (batchnorm_bwd_train_ref).
+void batchnorm_act_fwd_train_ref(Act a, float slope, int N, int C, int HW, const float* x, const float* gamma,
+                                 const float* beta, float eps, float momentum, float* running_mean,
+                                 float* running_var, float* y, float* save_mean, float* save_invstd);
+void batchnorm_act_bwd_train_ref(Act a, float slope, int N, int C, int HW, const float* x, const float* y,
+                                 const float* dy, const float* gamma, const float* save_mean,
+                                 const float* save_invstd, float* dx, float* dgamma, float* dbeta);
+
 // Fast versions (kernels/batchnorm/cpu.cpp), the same contracts to float rounding.
+// The fused ones are bit-identical to the fast batch norm followed by act_fwd
+// (forward) and to act_bwd followed by the fast batch-norm backward (backward).
+void batchnorm_act_fwd_train(Act a, float slope, int N, int C, int HW, const float* x, const float* gamma,
+                             const float* beta, float eps, float momentum, float* running_mean, float* running_var,
+                             float* y, float* save_mean, float* save_invstd);
+void batchnorm_act_bwd_train(Act a, float slope, int N, int C, int HW, const float* x, const float* y,
+                             const float* dy, const float* gamma, const float* save_mean, const float* save_invstd,
+                             float* dx, float* dgamma, float* dbeta);
 void batchnorm_fwd_train(int N, int C, int HW, const float* x, const float* gamma, const float* beta,
                          float eps, float momentum, float* running_mean, float* running_var, float* y,
                          float* save_mean, float* save_invstd);
