@@ -336,6 +336,19 @@ void sgd_step_ref(size_t n, float* w, const float* g, float* m, float lr, float 
 void adam_step_ref(size_t n, float* w, const float* g, float* m, float* v, float lr, float beta1,
                    float beta2, float eps, float weight_decay, bool decoupled, int64_t step);
 // Fast (optim/cpu.cpp): the same, threaded; bit-identical.
+// adam_step_many: adam_step on each of `count` tensors (each with its own
+// weight decay and step count), all in one parallel region.
+struct AdamTensor {
+  float* w;
+  const float* g;
+  float* m;
+  float* v;
+  size_t n;
+  float weight_decay;
+  int64_t step;
+};
+void adam_step_many(const AdamTensor* tensors, size_t count, float lr, float beta1, float beta2, float eps,
+                    bool decoupled);
 void sgd_step(size_t n, float* w, const float* g, float* m, float lr, float momentum, float weight_decay,
               bool nesterov, bool first_step);
 void adam_step(size_t n, float* w, const float* g, float* m, float* v, float lr, float beta1, float beta2,
