@@ -25,4 +25,15 @@ inline float select(bool c, float a, float b) {
   return out;
 }
 
+inline double select(bool c, double a, double b) {
+  uint64_t ia, ib;
+  std::memcpy(&ia, &a, sizeof ia);
+  std::memcpy(&ib, &b, sizeof ib);
+  const uint64_t m = 0u - uint64_t(c);
+  const uint64_t r = (ia & m) | (ib & ~m);
+  double out;
+  std::memcpy(&out, &r, sizeof out);
+  return out;
+}
+
 }  // namespace tinct::cpu::detail
