@@ -310,6 +310,11 @@ double mse_ref(size_t n, const float* pred, const float* target, float gscale, f
 double l1_ref(size_t n, const float* pred, const float* target, float gscale, float* grad);
 // mean((pred - c)^2): the LSGAN loss against a constant label c (1 real, 0 fake)
 double mse_const_ref(size_t n, const float* pred, float c, float gscale, float* grad);
+// Fast (loss/cpu.cpp): the gradient bit-identical, threaded; the value summed
+// in fixed blocks (independent of the threads), to ~1e-13 relative.
+double mse(size_t n, const float* pred, const float* target, float gscale, float* grad);
+double l1(size_t n, const float* pred, const float* target, float gscale, float* grad);
+double mse_const(size_t n, const float* pred, float c, float gscale, float* grad);
 // Soft-target cross-entropy with per-pixel weights over logits[N,Q,HW]:
 //   loss = (1 / (N*HW)) * sum_{n,i} w[n,i] * sum_q -t[n,q,i] * log softmax(z[n,:,i])_q
 // w may be null (all ones). Value and gradient in one pass:

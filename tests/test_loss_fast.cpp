@@ -73,3 +73,47 @@ TEST_CASE("fast soft_ce matches the reference") {
   }
   omp_set_num_threads(saved);
 }
+
+// mse, l1, mse_const (loss/cpu.cpp) against their references: the gradient
+// bit for bit (the same expression per element), the value to 1e-12 relative
+// (summed in blocks), and independent of the thread count; sizes 1, 7, 8,
+// 16385 (one past a block) and 262147, a negative upstream gradient, and
+// entries where pred == target (l1's zero gradient).
+TEST_CASE("fast mse, l1, mse_const match the reference") {
+  const int saved = omp_get_max_threads();
+  for (size_t n : {size_t(1), size_t(7), size_t(8), size_t(16385), size_t(262147)}) {
+    std::vector<float> p = kcheck::random_vec(n, 41, -2.f, 2.f), t = kcheck::random_vec(n, 42, -2.f, 2.f);
+    for (size_t i = 0; i < n; i += 5) t[i] = p[i];
+    for (float gscale : {1.f, -0.37f})
+      for (int kind = 0; kind < 3; ++kind) {
+        const char* name = kind == 0 ? "mse" : kind == 1 ? "l1" : "mse_const";
+        auto run = [&](bool fast, float* g) {
+          if (kind == 0) return fast ? cpu::mse(n, p.data(), t.data(), gscale, g) : cpu::mse_ref(n, p.data(), t.data(), gscale, g);
+          if (kind == 1) return fast ? cpu::l1(n, p.data(), t.data(), gscale, g) : cpu::l1_ref(n, p.data(), t.data(), gscale, g);
+          return fast ? cpu::mse_const(n, p.data(), 0.5f, gscale, g) : cpu::mse_const_ref(n, p.data(), 0.5f, gscale, g);
+        };
+        std::vector<float> g_ref(n), g(n), g1;
+        const double v_ref = run(false, g_ref.data());
+        double v1 = 0;
+        for (int threads : {1, std::max(2, saved)}) {
+          omp_set_num_threads(threads);
+          std::fill(g.begin(), g.end(), 9.f);
+          const double v = run(true, g.data());
+          size_t bad = 0, where = 0;
+          for (size_t i = 0; i < n; ++i)
+            if (std::memcmp(&g[i], &g_ref[i], sizeof(float)) != 0 && bad++ == 0) where = i;
+          const double rel = std::fabs(v - v_ref) / std::max(std::fabs(v_ref), 1e-300);
+          std::printf("  %-9s n=%-7zu gscale %5.2f, %d threads: value rel err %.3g, gradient entries differing %zu (first at %zu)\n",
+                      name, n, gscale, threads, rel, bad, where);
+          CHECK(rel <= 1e-12);
+          CHECK(bad == 0);
+          CHECK(v == run(true, nullptr));
+          if (threads == 1)
+            v1 = v, g1 = g;
+          else
+            CHECK(v == v1);
+        }
+      }
+  }
+  omp_set_num_threads(saved);
+}
