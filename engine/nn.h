@@ -92,7 +92,8 @@ class BatchNorm2d : public Module {
  public:
   explicit BatchNorm2d(int channels, float eps = 1e-5f, float momentum = 0.1f);
   Tensor forward(const Tensor& x) override;
-  Tensor forward_relu(const Tensor& x);  // relu(forward(x)), fused on the GPU
+  Tensor forward_relu(const Tensor& x);  // relu(forward(x)), fused in training
+  Tensor forward_act(const Tensor& x, Act act, float slope = 0.f);  // ops::batch_norm_act
   // Its eval-mode form, for a fused convolution (use only when !is_training()).
   ops::EvalBatchNorm eval_form() const { return {weight, bias, running_mean, running_var, eps}; }
   Tensor weight, bias, running_mean, running_var;
@@ -119,7 +120,8 @@ class Sigmoid : public Module {
 };
 
 // Children named "0", "1", ... as in PyTorch. A BatchNorm2d followed by a
-// ReLU runs as one fused op (names and results unchanged).
+// ReLU or a LeakyReLU runs as one fused op (ops::batch_norm_act; names and
+// results unchanged).
 // In eval mode, a convolution (plain or transposed) followed by a batch
 // norm, an activation and a batch norm after it (each optional, in that
 // order) runs as one fused op (ops::conv2d_fused): the same values, one pass.

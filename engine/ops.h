@@ -64,9 +64,16 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tens
 // averaged (engine/dist.h). 1 (plain batch norm) without it; tests use it to
 // compare 1 process with G ranks exactly in maths.
 int batch_norm_groups();
-// relu(batch_norm(...)), the same values and gradients. On the GPU in
-// training, one fused kernel each way, and the pre-activation is never
-// stored (the backward recomputes the ReLU mask from x and the statistics).
+// act(batch_norm(...)), the same values and gradients (to float rounding).
+// In training (without ghost batches), one fused kernel each way and the
+// pre-activation is never stored: on the CPU for ReLU and leaky ReLU with
+// slope >= 0 (the backward reads the mask off the output; TINCT_FUSE=0
+// composes instead), on the GPU for ReLU (the backward recomputes the mask
+// from x and the statistics). Otherwise the two ops run one after the other.
+Tensor batch_norm_act(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
+                      Tensor& running_var, bool training, Act act, float slope = 0.f, float momentum = 0.1f,
+                      float eps = 1e-5f);
+// batch_norm_act with Act::Relu.
 Tensor batch_norm_relu(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
                        Tensor& running_var, bool training, float momentum = 0.1f, float eps = 1e-5f);
 

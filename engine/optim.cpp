@@ -1,6 +1,6 @@
 // optim.cpp — the optimizers; the arithmetic lives in the kernels
-// (cpu::sgd_step, cpu::adam_step, one call per parameter; on the GPU
-// cuda::sgd_step per parameter and cuda::adam_step_multi for all at once).
+// (cpu::sgd_step per parameter, cpu::adam_step_many for all at once; on the
+// GPU cuda::sgd_step per parameter and cuda::adam_step_multi for all at once).
 #include "engine/optim.h"
 
 #include <cmath>
@@ -151,6 +151,7 @@ void Adam::step() {
   // (normally all; two with decay on: the decayed weights and the rest).
   std::map<std::pair<int64_t, bool>, std::vector<cuda::ParamChunk>> fused;
 #endif
+  std::vector<cpu::AdamTensor> host;  // the CPU parameters, updated in one call
   for (size_t i = 0; i < params_.size(); ++i) {
     Tensor& p = params_[i];
     Tensor g = p.grad();
@@ -174,9 +175,9 @@ void Adam::step() {
       continue;
     }
 #endif
-    cpu::adam_step(size_t(p.numel()), p.data(), g.data(), m_[i].data(), v_[i].data(), lr_, o_.beta1, o_.beta2,
-                   o_.eps, wd, o_.decoupled, t);
+    host.push_back({p.data(), g.data(), m_[i].data(), v_[i].data(), size_t(p.numel()), wd, t});
   }
+  if (!host.empty()) cpu::adam_step_many(host.data(), host.size(), lr_, o_.beta1, o_.beta2, o_.eps, o_.decoupled);
 #ifdef TINCT_HAS_CUDA
   int64_t counts = 0;  // distinct step counts
   for (auto it = fused.begin(); it != fused.end(); ++it)

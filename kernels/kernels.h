@@ -273,7 +273,27 @@ void batchnorm_relu_bwd_train_ref(int N, int C, int HW, const float* x, const fl
                                   const float* gamma, const float* beta, const float* save_mean,
                                   const float* save_invstd, float* dx, float* dgamma, float* dbeta);
 
+// Fused batch norm + ReLU or leaky ReLU in training, the specification of
+// the CPU's fused op: y = act(bn(x)) (act: Relu or LeakyRelu with slope >= 0,
+// as act_fwd_ref). The backward takes the mask from the output y, which is
+// positive exactly where bn(x) is: dz = y > 0 ? dy : (Relu ? 0 : slope * dy),
+// then the batch-norm backward of dz (batchnorm_bwd_train_ref).
+void batchnorm_act_fwd_train_ref(Act a, float slope, int N, int C, int HW, const float* x, const float* gamma,
+                                 const float* beta, float eps, float momentum, float* running_mean,
+                                 float* running_var, float* y, float* save_mean, float* save_invstd);
+void batchnorm_act_bwd_train_ref(Act a, float slope, int N, int C, int HW, const float* x, const float* y,
+                                 const float* dy, const float* gamma, const float* save_mean,
+                                 const float* save_invstd, float* dx, float* dgamma, float* dbeta);
+
 // Fast versions (kernels/batchnorm/cpu.cpp), the same contracts to float rounding.
+// The fused ones are bit-identical to the fast batch norm followed by act_fwd
+// (forward) and to act_bwd followed by the fast batch-norm backward (backward).
+void batchnorm_act_fwd_train(Act a, float slope, int N, int C, int HW, const float* x, const float* gamma,
+                             const float* beta, float eps, float momentum, float* running_mean, float* running_var,
+                             float* y, float* save_mean, float* save_invstd);
+void batchnorm_act_bwd_train(Act a, float slope, int N, int C, int HW, const float* x, const float* y,
+                             const float* dy, const float* gamma, const float* save_mean, const float* save_invstd,
+                             float* dx, float* dgamma, float* dbeta);
 void batchnorm_fwd_train(int N, int C, int HW, const float* x, const float* gamma, const float* beta,
                          float eps, float momentum, float* running_mean, float* running_var, float* y,
                          float* save_mean, float* save_invstd);
@@ -350,6 +370,11 @@ double mse_ref(size_t n, const float* pred, const float* target, float gscale, f
 double l1_ref(size_t n, const float* pred, const float* target, float gscale, float* grad);
 // mean((pred - c)^2): the LSGAN loss against a constant label c (1 real, 0 fake)
 double mse_const_ref(size_t n, const float* pred, float c, float gscale, float* grad);
+// Fast (loss/cpu.cpp): the gradient bit-identical, threaded; the value summed
+// in fixed blocks (independent of the threads), to ~1e-13 relative.
+double mse(size_t n, const float* pred, const float* target, float gscale, float* grad);
+double l1(size_t n, const float* pred, const float* target, float gscale, float* grad);
+double mse_const(size_t n, const float* pred, float c, float gscale, float* grad);
 // Soft-target cross-entropy with per-pixel weights over logits[N,Q,HW]:
 //   loss = (1 / (N*HW)) * sum_{n,i} w[n,i] * sum_q -t[n,q,i] * log softmax(z[n,:,i])_q
 // w may be null (all ones). Value and gradient in one pass:
@@ -361,7 +386,8 @@ double soft_ce_ref(int N, int Q, int HW, const float* logits, const float* targe
 // divisor count = N*HW of the whole batch. soft_ce_ref = sum over images / count.
 double soft_ce_image_ref(int Q, int HW, const float* z, const float* t, const float* w, float gscale,
                          double count, float* dz);
-// Fast (loss/cpu.cpp): images split over threads; bit-identical.
+// Fast (loss/cpu.cpp): pixel blocks, a vectorised float exp, images split over
+// threads; to ~1e-6 relative (loss and gradient), independent of the threads.
 double soft_ce(int N, int Q, int HW, const float* logits, const float* target, const float* weight,
                float gscale, float* grad);
 
@@ -376,6 +402,19 @@ void sgd_step_ref(size_t n, float* w, const float* g, float* m, float lr, float 
 void adam_step_ref(size_t n, float* w, const float* g, float* m, float* v, float lr, float beta1,
                    float beta2, float eps, float weight_decay, bool decoupled, int64_t step);
 // Fast (optim/cpu.cpp): the same, threaded; bit-identical.
+// adam_step_many: adam_step on each of `count` tensors (each with its own
+// weight decay and step count), all in one parallel region.
+struct AdamTensor {
+  float* w;
+  const float* g;
+  float* m;
+  float* v;
+  size_t n;
+  float weight_decay;
+  int64_t step;
+};
+void adam_step_many(const AdamTensor* tensors, size_t count, float lr, float beta1, float beta2, float eps,
+                    bool decoupled);
 void sgd_step(size_t n, float* w, const float* g, float* m, float lr, float momentum, float weight_decay,
               bool nesterov, bool first_step);
 void adam_step(size_t n, float* w, const float* g, float* m, float* v, float lr, float beta1, float beta2,

@@ -10,6 +10,9 @@ A/B (> 1: B is faster). A setting is a binary plus environment variables:
       --b build/bench/bench_peer_forward --rounds 9 "regression compact 1" "gan compact 2"
 
 A case is "kind preset threads" (kind: regression | classification | gan).
+By default each case is the 512x512 eval forward; --train times one training
+step instead (batch --batch of --size x --size, Adam: bench_peer_forward's
+"train" command; the GAN's step is one D and one G update).
 """
 import argparse
 import os
@@ -24,6 +27,9 @@ def main():
     ap.add_argument("--a-env", action="append", default=[], help="NAME=VALUE for A (repeatable)")
     ap.add_argument("--b-env", action="append", default=[], help="NAME=VALUE for B (repeatable)")
     ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--train", action="store_true", help="time a training step instead of the forward")
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--size", type=int, default=128)
     ap.add_argument("cases", nargs="+")
     o = ap.parse_args()
 
@@ -44,17 +50,21 @@ def main():
             raise SystemExit("bench_peer_forward answered %r to %r" % (" ".join(words), cmd))
         return [float(x) for x in words[1:]]
 
+    def command(c):
+        return "train %s %d %d 1" % (c, o.batch, o.size) if o.train else "fwd %s 1" % c
+
     times = {(n, c): [] for n in procs for c in o.cases}
-    for c in o.cases:  # warm-up: builds the model and its workspaces
+    for c in o.cases:  # warm-up: builds the model and its workspaces (and the training step)
         for p in procs.values():
-            ask(p, "fwd %s 1" % c)
+            ask(p, command(c))
     for r in range(o.rounds):
         for c in o.cases:
             for n in (("A", "B") if r % 2 == 0 else ("B", "A")):
-                times[(n, c)] += ask(procs[n], "fwd %s 1" % c)
+                times[(n, c)] += ask(procs[n], command(c))
     with open("/proc/loadavg") as f:
         load = f.read().split()[0]
-    print("512x512 forward, median of %d interleaved rounds, ms (load %s at the end)" % (o.rounds, load))
+    what = "training step (batch %d, %dx%d)" % (o.batch, o.size, o.size) if o.train else "512x512 forward"
+    print("%s, median of %d interleaved rounds, ms (load %s at the end)" % (what, o.rounds, load))
     for c in o.cases:
         a, b = statistics.median(times[("A", c)]), statistics.median(times[("B", c)])
         print("  %-28s A %9.1f   B %9.1f   A/B %.3f" % (c, a, b, a / b))

@@ -46,8 +46,10 @@ Tensor BatchNorm2d::forward(const Tensor& x) {
   return ops::batch_norm(x, weight, bias, running_mean, running_var, is_training(), momentum, eps);
 }
 
-Tensor BatchNorm2d::forward_relu(const Tensor& x) {
-  return ops::batch_norm_relu(x, weight, bias, running_mean, running_var, is_training(), momentum, eps);
+Tensor BatchNorm2d::forward_relu(const Tensor& x) { return forward_act(x, Act::Relu); }
+
+Tensor BatchNorm2d::forward_act(const Tensor& x, Act act, float slope) {
+  return ops::batch_norm_act(x, weight, bias, running_mean, running_var, is_training(), act, slope, momentum, eps);
 }
 
 }  // namespace tinct::nn

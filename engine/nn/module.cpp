@@ -179,8 +179,13 @@ Tensor Sequential::forward(const Tensor& x) {
       continue;
     }
     auto* bn = dynamic_cast<BatchNorm2d*>(m);
-    if (bn && i + 1 < layers_.size() && dynamic_cast<ReLU*>(layers_[i + 1].get())) {
+    Module* next = bn && i + 1 < layers_.size() ? layers_[i + 1].get() : nullptr;
+    auto* leaky = dynamic_cast<LeakyReLU*>(next);
+    if (next && dynamic_cast<ReLU*>(next)) {
       h = bn->forward_relu(h);
+      ++i;
+    } else if (leaky) {
+      h = bn->forward_act(h, Act::LeakyRelu, leaky->slope);
       ++i;
     } else {
       h = m->forward(h);

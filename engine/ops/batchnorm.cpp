@@ -1,5 +1,5 @@
 // batchnorm.cpp — batch_norm over NCHW, train and eval, CPU or CUDA; and
-// batch_norm_relu, fused on the GPU.
+// batch_norm_act (batch norm + ReLU / leaky ReLU), fused in training.
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
@@ -144,15 +144,33 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tens
   return y;
 }
 
-Tensor batch_norm_relu(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
-                       Tensor& running_var, bool training, float momentum, float eps) {
-  // The CPU, and eval mode (no fused eval backward), compose the two ops.
-  if (x.device() != Device::CUDA || !training || batch_norm_groups() > 1)
-    return relu(batch_norm(x, gamma, beta, running_mean, running_var, training, momentum, eps));
-  const char* op = "batch_norm_relu";
+// act(y) for the composed path.
+static Tensor apply_act(const Tensor& y, Act act, float slope) {
+  switch (act) {
+    case Act::Relu: return relu(y);
+    case Act::LeakyRelu: return leaky_relu(y, slope);
+    case Act::Tanh: return tanh(y);
+    case Act::Sigmoid: return sigmoid(y);
+  }
+  return y;
+}
+
+Tensor batch_norm_act(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
+                      Tensor& running_var, bool training, Act act, float slope, float momentum, float eps) {
+  // Fused in training only (eval mode has no fused backward; it fuses into
+  // the convolution instead), without ghost batches: on the CPU ReLU and
+  // leaky ReLU (slope >= 0: the backward's mask is read off the output), on
+  // the GPU ReLU.
+  const bool simple = training && batch_norm_groups() == 1 && x.defined();
+  const bool cpu_fused = simple && x.device() == Device::CPU && fusion_enabled() &&
+                         (act == Act::Relu || (act == Act::LeakyRelu && slope >= 0.f));
+  const bool cuda_fused = simple && x.device() == Device::CUDA && act == Act::Relu;
+  if (!cpu_fused && !cuda_fused)
+    return apply_act(batch_norm(x, gamma, beta, running_mean, running_var, training, momentum, eps), act, slope);
+  const char* op = act == Act::Relu ? "batch_norm_relu" : "batch_norm_leaky_relu";
   ProfileRange range(op);
   const BnDims d = check_bn(x, gamma, beta, running_mean, running_var, training, op);
-  [[maybe_unused]] const int N = d.N, C = d.C, HW = d.HW;  // plain variables: lambdas capture them (N, HW: CUDA only)
+  [[maybe_unused]] const int N = d.N, C = d.C, HW = d.HW;  // plain variables: lambdas capture them
   const Device dev = d.dev;
   Tensor y = Tensor::empty(x.shape(), dev);
   Tensor save_mean = Tensor::empty({C}, dev), save_invstd = Tensor::empty({C}, dev);
@@ -160,9 +178,13 @@ Tensor batch_norm_relu(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                  cuda::batchnorm_relu_fwd_train(N, C, HW, x.data(), gamma.data(), beta.data(), eps, momentum,
                                                 running_mean.data(), running_var.data(), y.data(),
                                                 save_mean.data(), save_invstd.data()),
-                 throw std::logic_error("batch_norm_relu: no CPU kernel"));
+                 cpu::batchnorm_act_fwd_train(act, slope, N, C, HW, x.data(), gamma.data(), beta.data(), eps,
+                                              momentum, running_mean.data(), running_var.data(), y.data(),
+                                              save_mean.data(), save_invstd.data()));
   if (needs_grad({&x, &gamma, &beta})) {
-    Tensor xs = x.detach(), gs = gamma.detach(), bs = beta.detach();
+    // The GPU recomputes the mask from x and the statistics (beta needed);
+    // the CPU reads it off the output y (detached: y must not own its node).
+    Tensor xs = x.detach(), gs = gamma.detach(), bs = beta.detach(), ys = y.detach();
     record(y, op, {x, gamma, beta}, [=](const Tensor& gy) {
       Tensor gx = Tensor::empty(x.shape(), dev);
       Tensor gg = Tensor::zeros({C}, dev), gb = Tensor::zeros({C}, dev);
@@ -170,13 +192,20 @@ Tensor batch_norm_relu(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                      cuda::batchnorm_relu_bwd_train(N, C, HW, xs.data(), gy.data(), gs.data(), bs.data(),
                                                     save_mean.data(), save_invstd.data(), gx.data(), gg.data(),
                                                     gb.data()),
-                     throw std::logic_error("batch_norm_relu: no CPU kernel"));
+                     cpu::batchnorm_act_bwd_train(act, slope, N, C, HW, xs.data(), ys.data(), gy.data(), gs.data(),
+                                                  save_mean.data(), save_invstd.data(), gx.data(), gg.data(),
+                                                  gb.data()));
       accumulate_grad(x, gx);
       accumulate_grad(gamma, gg);
       accumulate_grad(beta, gb);
     });
   }
   return y;
+}
+
+Tensor batch_norm_relu(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
+                       Tensor& running_var, bool training, float momentum, float eps) {
+  return batch_norm_act(x, gamma, beta, running_mean, running_var, training, Act::Relu, 0.f, momentum, eps);
 }
 
 }  // namespace tinct::ops

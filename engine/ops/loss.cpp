@@ -10,9 +10,10 @@ namespace tinct::ops {
 
 enum class Pair { Mse, L1 };
 
-// The value (forward: grad null) or gscale-scaled gradient of mse / l1.
-static double pair_ref(Pair k, size_t n, const float* p, const float* t, float gscale, float* grad) {
-  return k == Pair::Mse ? cpu::mse_ref(n, p, t, gscale, grad) : cpu::l1_ref(n, p, t, gscale, grad);
+// The value (forward: grad null) or gscale-scaled gradient of mse / l1 (the
+// fast CPU paths of loss/cpu.cpp).
+static double pair_cpu(Pair k, size_t n, const float* p, const float* t, float gscale, float* grad) {
+  return k == Pair::Mse ? cpu::mse(n, p, t, gscale, grad) : cpu::l1(n, p, t, gscale, grad);
 }
 #ifdef TINCT_HAS_CUDA
 static void pair_cuda(Pair k, size_t n, const float* p, const float* t, float gscale, float* grad, double* loss) {
@@ -37,7 +38,7 @@ static Tensor pair_loss(const Tensor& pred, const Tensor& target, Pair k, const 
                  DeviceDouble acc(dev);
                  pair_cuda(k, n, pred.data(), target.data(), 0.f, nullptr, acc.ptr());
                  cuda::store_scalar(acc.ptr(), 1.0, y.data()),
-                 y.data()[0] = float(pair_ref(k, n, pred.data(), target.data(), 0.f, nullptr)));
+                 y.data()[0] = float(pair_cpu(k, n, pred.data(), target.data(), 0.f, nullptr)));
   if (needs_grad({&pred, &target})) {
     Tensor ps = pred.detach(), ts = target.detach();
     record(y, op, {pred, target}, [=](const Tensor& gy) {
@@ -45,7 +46,7 @@ static Tensor pair_loss(const Tensor& pred, const Tensor& target, Pair k, const 
       TINCT_DISPATCH(dev,
                      pair_cuda(k, n, ps.data(), ts.data(), 1.f, g.data(), nullptr);
                      cuda::scale_by_scalar(n, gy.data(), 1.f, g.data(), g.data()),
-                     pair_ref(k, n, ps.data(), ts.data(), gy.item(), g.data()));
+                     pair_cpu(k, n, ps.data(), ts.data(), gy.item(), g.data()));
       if (target.requires_grad()) {
         Tensor gt = Tensor::empty(target.shape(), dev);
         TINCT_DISPATCH(dev, cuda::scale(n, -1.f, g.data(), gt.data()), cpu::scale(n, -1.f, g.data(), gt.data()));
@@ -72,7 +73,7 @@ Tensor lsgan_loss(const Tensor& pred, bool real) {
                  DeviceDouble acc(dev);
                  cuda::mse_const(n, pred.data(), c, 0.f, nullptr, acc.ptr());
                  cuda::store_scalar(acc.ptr(), 1.0, y.data()),
-                 y.data()[0] = float(cpu::mse_const_ref(n, pred.data(), c, 0.f, nullptr)));
+                 y.data()[0] = float(cpu::mse_const(n, pred.data(), c, 0.f, nullptr)));
   if (needs_grad({&pred})) {
     Tensor ps = pred.detach();
     record(y, op, {pred}, [=](const Tensor& gy) {
@@ -80,7 +81,7 @@ Tensor lsgan_loss(const Tensor& pred, bool real) {
       TINCT_DISPATCH(dev,
                      cuda::mse_const(n, ps.data(), c, 1.f, g.data(), nullptr);
                      cuda::scale_by_scalar(n, gy.data(), 1.f, g.data(), g.data()),
-                     cpu::mse_const_ref(n, ps.data(), c, gy.item(), g.data()));
+                     cpu::mse_const(n, ps.data(), c, gy.item(), g.data()));
       accumulate_grad(pred, g);
     });
   }

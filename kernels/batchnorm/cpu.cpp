@@ -20,8 +20,10 @@
 // BENCHMARK: the training step, `bench_train_step --device cpu` (perf record
 // shows the share of batchnorm_* in it).
 #include <cmath>
+#include <stdexcept>
 
 #include "kernels/batchnorm/stats.h"
+#include "kernels/common/select.h"
 #include "kernels/kernels.h"
 
 namespace tinct::cpu {
@@ -33,16 +35,19 @@ constexpr int kLanes = 8;
 const float* plane(const float* t, int n, int C, int c, int HW) { return t + (size_t(n) * C + c) * HW; }
 float* plane(float* t, int n, int C, int c, int HW) { return t + (size_t(n) * C + c) * HW; }
 
-// sum over the channel of f(i, n) in kLanes accumulators.
-template <class F>
-double channel_sum(int N, int HW, F&& f) {
+// sum over the channel of f(i) for i < HW in each of its N rows, with f =
+// row(n), in kLanes accumulators. The row's function sees plain pointers
+// (no index arithmetic per element), so the lane loop vectorises.
+template <class Row>
+double channel_sum(int N, int HW, Row&& row) {
   double lane[kLanes] = {};
   double tail = 0.0;
   for (int n = 0; n < N; ++n) {
+    const auto f = row(n);
     int i = 0;
     for (; i + kLanes <= HW; i += kLanes)
-      for (int l = 0; l < kLanes; ++l) lane[l] += f(n, i + l);
-    for (; i < HW; ++i) tail += f(n, i);
+      for (int l = 0; l < kLanes; ++l) lane[l] += f(i + l);
+    for (; i < HW; ++i) tail += f(i);
   }
   double s = tail;
   for (int l = 0; l < kLanes; ++l) s += lane[l];
@@ -59,18 +64,42 @@ struct Split {
   float centre(float x) const { return (x - hi) - lo; }
 };
 
-}  // namespace
+// The activations the fused ops apply to z = bn(x), written as act_fwd_ref
+// writes them (so the fused result is the unfused one bit for bit), and the
+// gradient mask read off the output y (ref.cpp: y > 0 exactly where z > 0).
+struct Identity {
+  float operator()(float z) const { return z; }
+  float grad(float, float g) const { return g; }
+};
+// The selects are common/select.h's: a plain ?: with a product in it stays a
+// branch, which mispredicts on data of random sign.
+struct Relu {
+  float operator()(float z) const { return detail::select(z < 0.0f, 0.0f, z); }
+  float grad(float y, float g) const { return detail::select(y > 0.0f, g, 0.0f); }
+};
+struct LeakyRelu {
+  float slope;
+  float operator()(float z) const { return detail::select(z < 0.0f, slope * z, z); }
+  float grad(float y, float g) const { return detail::select(y > 0.0f, g, slope * g); }
+};
 
-void batchnorm_fwd_train(int N, int C, int HW, const float* x, const float* gamma, const float* beta,
-                         float eps, float momentum, float* running_mean, float* running_var, float* y,
-                         float* save_mean, float* save_invstd) {
+template <class A>
+void fwd_train(A act, int N, int C, int HW, const float* x, const float* gamma, const float* beta, float eps,
+               float momentum, float* running_mean, float* running_var, float* y, float* save_mean,
+               float* save_invstd) {
   const double M = double(N) * HW;
 #pragma omp parallel for schedule(static)
   for (int c = 0; c < C; ++c) {
-    const double mean = channel_sum(N, HW, [&](int n, int i) { return double(plane(x, n, C, c, HW)[i]); }) / M;
-    const double var = channel_sum(N, HW, [&](int n, int i) {
-                         const double d = plane(x, n, C, c, HW)[i] - mean;
-                         return d * d;
+    const double mean = channel_sum(N, HW, [&](int n) {
+                          const float* xp = plane(x, n, C, c, HW);
+                          return [xp](int i) { return double(xp[i]); };
+                        }) / M;
+    const double var = channel_sum(N, HW, [&](int n) {
+                         const float* xp = plane(x, n, C, c, HW);
+                         return [xp, mean](int i) {
+                           const double d = xp[i] - mean;
+                           return d * d;
+                         };
                        }) / M;  // biased: normalises (two passes: see the reference)
     const double invstd = 1.0 / std::sqrt(var + eps);
     const double g = gamma ? gamma[c] : 1.0, b = beta ? beta[c] : 0.0;
@@ -79,12 +108,47 @@ void batchnorm_fwd_train(int N, int C, int HW, const float* x, const float* gamm
     for (int n = 0; n < N; ++n) {
       const float* xp = plane(x, n, C, c, HW);
       float* yp = plane(y, n, C, c, HW);
-      for (int i = 0; i < HW; ++i) yp[i] = a * m.centre(xp[i]) + bf;
+      for (int i = 0; i < HW; ++i) yp[i] = act(a * m.centre(xp[i]) + bf);
     }
     detail::store_channel_stats(c, M, mean, var, invstd, momentum, running_mean, running_var, save_mean,
                                 save_invstd);
   }
 }
+
+// The batch-norm backward of dz = act.grad(y, dy) (Identity: dz = dy; y is not read, any non-null pointer).
+template <class A>
+void bwd_train(A act, int N, int C, int HW, const float* x, const float* y, const float* dy, const float* gamma,
+               const float* save_mean, const float* save_invstd, float* dx, float* dgamma, float* dbeta) {
+  const double M = double(N) * HW;
+#pragma omp parallel for schedule(static)
+  for (int c = 0; c < C; ++c) {
+    const double mean = save_mean[c], invstd = save_invstd[c];
+    const double sum_dy = channel_sum(N, HW, [&](int n) {
+      const float *yp = plane(y, n, C, c, HW), *dyp = plane(dy, n, C, c, HW);
+      return [=](int i) { return double(act.grad(yp[i], dyp[i])); };
+    });
+    const double sum_dy_xhat = invstd * channel_sum(N, HW, [&](int n) {
+                                 const float *xp = plane(x, n, C, c, HW), *yp = plane(y, n, C, c, HW),
+                                             *dyp = plane(dy, n, C, c, HW);
+                                 return [=](int i) { return double(act.grad(yp[i], dyp[i])) * (xp[i] - mean); };
+                               });
+    // dx = k (M dy - sum_dy - xhat sum_dy_xhat), xhat = (x - mean) invstd
+    const double g = gamma ? gamma[c] : 1.0, k = g * invstd / M;
+    const float a1 = float(k * M), a2 = float(-k * sum_dy_xhat * invstd), a0 = float(-k * sum_dy);
+    const Split m(mean);
+    for (int n = 0; n < N; ++n) {
+      const float* xp = plane(x, n, C, c, HW);
+      const float* yp = plane(y, n, C, c, HW);
+      const float* dyp = plane(dy, n, C, c, HW);
+      float* dxp = plane(dx, n, C, c, HW);
+      for (int i = 0; i < HW; ++i) dxp[i] = a1 * act.grad(yp[i], dyp[i]) + a2 * m.centre(xp[i]) + a0;
+    }
+    if (dgamma) dgamma[c] += float(sum_dy_xhat);
+    if (dbeta) dbeta[c] += float(sum_dy);
+  }
+}
+
+}  // namespace
 
 void batchnorm_fwd_eval(int N, int C, int HW, const float* x, const float* gamma, const float* beta,
                         const float* running_mean, const float* running_var, float eps, float* y) {
@@ -101,30 +165,40 @@ void batchnorm_fwd_eval(int N, int C, int HW, const float* x, const float* gamma
   }
 }
 
+void batchnorm_fwd_train(int N, int C, int HW, const float* x, const float* gamma, const float* beta,
+                         float eps, float momentum, float* running_mean, float* running_var, float* y,
+                         float* save_mean, float* save_invstd) {
+  fwd_train(Identity{}, N, C, HW, x, gamma, beta, eps, momentum, running_mean, running_var, y, save_mean,
+            save_invstd);
+}
+
 void batchnorm_bwd_train(int N, int C, int HW, const float* x, const float* dy, const float* gamma,
                          const float* save_mean, const float* save_invstd, float* dx, float* dgamma,
                          float* dbeta) {
-  const double M = double(N) * HW;
-#pragma omp parallel for schedule(static)
-  for (int c = 0; c < C; ++c) {
-    const double mean = save_mean[c], invstd = save_invstd[c];
-    const double sum_dy = channel_sum(N, HW, [&](int n, int i) { return double(plane(dy, n, C, c, HW)[i]); });
-    const double sum_dy_xhat = invstd * channel_sum(N, HW, [&](int n, int i) {
-                                 return double(plane(dy, n, C, c, HW)[i]) * (plane(x, n, C, c, HW)[i] - mean);
-                               });
-    // dx = k (M dy - sum_dy - xhat sum_dy_xhat), xhat = (x - mean) invstd
-    const double g = gamma ? gamma[c] : 1.0, k = g * invstd / M;
-    const float a1 = float(k * M), a2 = float(-k * sum_dy_xhat * invstd), a0 = float(-k * sum_dy);
-    const Split m(mean);
-    for (int n = 0; n < N; ++n) {
-      const float* xp = plane(x, n, C, c, HW);
-      const float* dyp = plane(dy, n, C, c, HW);
-      float* dxp = plane(dx, n, C, c, HW);
-      for (int i = 0; i < HW; ++i) dxp[i] = a1 * dyp[i] + a2 * m.centre(xp[i]) + a0;
-    }
-    if (dgamma) dgamma[c] += float(sum_dy_xhat);
-    if (dbeta) dbeta[c] += float(sum_dy);
-  }
+  bwd_train(Identity{}, N, C, HW, x, dy, dy, gamma, save_mean, save_invstd, dx, dgamma, dbeta);
+}
+
+void batchnorm_act_fwd_train(Act a, float slope, int N, int C, int HW, const float* x, const float* gamma,
+                             const float* beta, float eps, float momentum, float* running_mean, float* running_var,
+                             float* y, float* save_mean, float* save_invstd) {
+  if (a == Act::Relu)
+    fwd_train(Relu{}, N, C, HW, x, gamma, beta, eps, momentum, running_mean, running_var, y, save_mean, save_invstd);
+  else if (a == Act::LeakyRelu)
+    fwd_train(LeakyRelu{slope}, N, C, HW, x, gamma, beta, eps, momentum, running_mean, running_var, y, save_mean,
+              save_invstd);
+  else
+    throw std::invalid_argument("batchnorm_act_fwd_train: only Relu and LeakyRelu are fused");
+}
+
+void batchnorm_act_bwd_train(Act a, float slope, int N, int C, int HW, const float* x, const float* y,
+                             const float* dy, const float* gamma, const float* save_mean, const float* save_invstd,
+                             float* dx, float* dgamma, float* dbeta) {
+  if (a == Act::Relu)
+    bwd_train(Relu{}, N, C, HW, x, y, dy, gamma, save_mean, save_invstd, dx, dgamma, dbeta);
+  else if (a == Act::LeakyRelu)
+    bwd_train(LeakyRelu{slope}, N, C, HW, x, y, dy, gamma, save_mean, save_invstd, dx, dgamma, dbeta);
+  else
+    throw std::invalid_argument("batchnorm_act_bwd_train: only Relu and LeakyRelu are fused");
 }
 
 // Eval-mode backward: the reference's per-channel loop (stats.h), channels

@@ -176,4 +176,25 @@ void batchnorm_relu_bwd_train_ref(int N, int C, int HW, const float* x, const fl
   batchnorm_bwd_train_ref(N, C, HW, x, dz.data(), gamma, save_mean, save_invstd, dx, dgamma, dbeta);
 }
 
+// Fused batch norm + ReLU / leaky ReLU in training (the CPU's fused op,
+// batchnorm/cpu.cpp): y = act(bn(x)). The backward reads the mask off the
+// output y: for a slope >= 0, y > 0 exactly where z = bn(x) > 0 (a negative
+// z gives a y <= 0), so the normalised value need never be formed again.
+void batchnorm_act_fwd_train_ref(Act a, float slope, int N, int C, int HW, const float* x, const float* gamma,
+                                 const float* beta, float eps, float momentum, float* running_mean,
+                                 float* running_var, float* y, float* save_mean, float* save_invstd) {
+  batchnorm_fwd_train_ref(N, C, HW, x, gamma, beta, eps, momentum, running_mean, running_var, y, save_mean,
+                          save_invstd);
+  act_fwd_ref(a, slope, size_t(N) * C * HW, y, y);
+}
+
+void batchnorm_act_bwd_train_ref(Act a, float slope, int N, int C, int HW, const float* x, const float* y,
+                                 const float* dy, const float* gamma, const float* save_mean,
+                                 const float* save_invstd, float* dx, float* dgamma, float* dbeta) {
+  const size_t n = size_t(N) * C * HW;
+  std::vector<float> dz(n);
+  for (size_t i = 0; i < n; ++i) dz[i] = y[i] > 0.0f ? dy[i] : (a == Act::Relu ? 0.0f : slope * dy[i]);
+  batchnorm_bwd_train_ref(N, C, HW, x, dz.data(), gamma, save_mean, save_invstd, dx, dgamma, dbeta);
+}
+
 }  // namespace tinct::cpu

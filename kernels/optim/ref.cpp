@@ -24,6 +24,15 @@
 
 #include "kernels/kernels.h"
 
+// No fused multiply-adds here, whatever the target (-march=native, x86-64-v3):
+// the reference's bits must not depend on the build, and the fast path
+// (optim/cpu_avx512.cpp) rounds every product and sum on its own.
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
+
 namespace tinct::cpu {
 
 void sgd_step_ref(size_t n, float* w, const float* g, float* m, float lr, float momentum,

@@ -71,12 +71,16 @@ void maxpool2d_fwd(const Pool2dParams& p, const float* x, float* y, int32_t* arg
                 yr[q] = (v > b || v != v) ? v : b;
               }
             } else {
+              // The reference's test, without branches (non-short-circuit
+              // | and selects) so that the compiler vectorises it: a branch
+              // per tap mispredicts on data of no order.
+              const int32_t base = h * p.W + off;
               for (int q = lo; q < hi; ++q) {
                 const float v = xr[q * sw + off], b = yr[q];
-                if (ar[q] < 0 || v > b || (std::isnan(v) && !std::isnan(b))) {
-                  yr[q] = v;
-                  ar[q] = h * p.W + q * sw + off;
-                }
+                const int32_t a = ar[q];
+                const bool take = (a < 0) | (v > b) | ((v != v) & (b == b));
+                yr[q] = take ? v : b;
+                ar[q] = take ? base + q * sw : a;
               }
             }
           }
