@@ -18,7 +18,7 @@
 // the CPU kernel set in use (gemm/microkernels.h; 6x16 for AVX2 and the portable
 // fallback, 14x32 for AVX-512, each with its own KC / MC / NC), chosen once at
 // start-up by common/cpu_features.cpp; this file is the ISA-independent rest, built
-// at the baseline ISA. A bf16 set (AVX-512 BF16, for Precision::bf16) runs the
+// at the baseline ISA. A bf16 set (AVX-512 BF16 or AMX, for Precision::bf16) runs the
 // same loops on panels packed as bf16 pairs (pack_*_bf16_t below, which do the
 // rounding); offsets into packed panels count 32-bit slots (packed_depth). Packing makes every load in the micro-kernel
 // unit-stride and zero-pads the edges, so the kernel never branches on the
@@ -300,10 +300,49 @@ void pack_b_panel_bf16_t(bool trans, const float* B, int ldb, int p0, int kc, in
   }
 }
 
-// The packers for kernel g's tile (the tiles of gemm/microkernels.h: MR 6 or 14, NR 16 or 32)
-// and layout (fp32 or bf16 pairs).
+// --- The AMX layout (gemm/microkernels.h): A per 32-k chunk as MR rows x 16
+// slots, B as pack_b_panel_bf16_t; both padded with zero pairs to whole chunks.
+template <int MR>
+void pack_a_amx_t(bool trans, const float* A, int lda, int i0, int mc, int p0, int kc, float* dst) {
+  const int chunks = (kc + 31) / 32, kw = chunks * 16;
+  for (int ip = 0; ip < mc; ip += MR) {
+    const int mr = std::min(MR, mc - ip);
+    float* d = dst + (size_t)ip * kw;
+    std::memset(d, 0, (size_t)MR * kw * sizeof(float));  // rows past mr, pairs past kc
+    for (int c = 0; c < chunks; ++c) {
+      const int k0 = 32 * c, klen = std::min(32, kc - k0);
+      float* dc = d + (size_t)c * MR * 16;
+      if (!trans) {
+        // op(A)[i,k] = A[i*lda + k]: a row's chunk is one run of k.
+        for (int ii = 0; ii < mr; ++ii)
+          row_slots(A + (size_t)(i0 + ip + ii) * lda + p0 + k0, klen, dc + ii * 16, 1);
+      } else {
+        // op(A)[i,k] = A[k*lda + i]: rows k and k+1 of A are runs of i, scattered to the rows' slots.
+        float pair[MR];
+        for (int t = 0; t < (klen + 1) / 2; ++t) {
+          const float* r0 = A + (size_t)(p0 + k0 + 2 * t) * lda + i0 + ip;
+          column_slots(r0, 2 * t + 1 < klen ? r0 + lda : nullptr, mr, mr, pair);
+          for (int ii = 0; ii < mr; ++ii) dc[ii * 16 + t] = pair[ii];
+        }
+      }
+    }
+  }
+}
+template <int NR>
+void pack_b_panel_amx_t(bool trans, const float* B, int ldb, int p0, int kc, int j0, int nr, float* d) {
+  pack_b_panel_bf16_t<NR>(trans, B, ldb, p0, kc, j0, nr, d);
+  const int pairs = (kc + 1) / 2, kw = (kc + 31) / 32 * 16;
+  std::memset(d + (size_t)pairs * NR, 0, (size_t)(kw - pairs) * NR * sizeof(float));
+}
+
+// The packers for kernel g's tile (the tiles of gemm/microkernels.h: MR 6, 14 or 32, NR 16 or 32)
+// and layout (fp32, bf16 pairs, or AMX).
 void pack_a(const GemmKernel& g, bool trans, const float* A, int lda, int i0, int mc, int p0,
             int kc, float* dst) {
+  if (g.amx) {
+    if (g.mr == 32) return pack_a_amx_t<32>(trans, A, lda, i0, mc, p0, kc, dst);
+    std::abort();
+  }
   if (g.bf16) {
     if (g.mr == 14) return pack_a_bf16_t<14>(trans, A, lda, i0, mc, p0, kc, dst);
     std::abort();
@@ -316,6 +355,10 @@ void pack_a(const GemmKernel& g, bool trans, const float* A, int lda, int i0, in
 }
 void pack_b_panel(const GemmKernel& g, bool trans, const float* B, int ldb, int p0, int kc, int j0,
                   int nr, float* d) {
+  if (g.amx) {
+    if (g.nr == 32) return pack_b_panel_amx_t<32>(trans, B, ldb, p0, kc, j0, nr, d);
+    std::abort();
+  }
   if (g.bf16) {
     if (g.nr == 32) return pack_b_panel_bf16_t<32>(trans, B, ldb, p0, kc, j0, nr, d);
     std::abort();
@@ -386,9 +429,9 @@ struct BSource {
 void gemm_serial(const GemmKernel& g, const ASource& a, const BSource& b, int M, int N, int K,
                  float alpha, float beta, float* C, int ldc) {
   const int MR = g.mr, NR = g.nr, KC = g.kc, MC = g.mc, NC = g.nc;
-  const int kc_max = std::min(K, KC);
-  float* bpack = b_pack_buffer((size_t)kc_max * std::min(ceil_div(N, NR) * NR, NC));
-  float* apack = a.prepacked ? nullptr : a_pack_buffer((size_t)std::min(ceil_div(M, MR) * MR, MC) * kc_max);
+  const int kw_max = detail::packed_depth(g, std::min(K, KC));  // AMX pads: may exceed K
+  float* bpack = b_pack_buffer((size_t)kw_max * std::min(ceil_div(N, NR) * NR, NC));
+  float* apack = a.prepacked ? nullptr : a_pack_buffer((size_t)std::min(ceil_div(M, MR) * MR, MC) * kw_max);
 
   for (int jc = 0; jc < N; jc += NC) {
     const int nc = std::min(NC, N - jc);
