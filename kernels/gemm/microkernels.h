@@ -51,6 +51,11 @@ struct GemmKernel {
   MicroKernel kernel;
   bool bf16 = false;  // packed panels hold bf16 pairs (see above), not floats
   bool amx = false;   // bf16 in the AMX layout (see above)
+  // Optional, bf16 sets: d[j] = the slot of (r0[j], r1[j]) (r1 null: a zero
+  // k) for j < n, zero slots up to width; rounding exactly as gemm/cpu.cpp's
+  // bf16_bits. The ISA file's wider version of cpu.cpp's column_slots, which
+  // packs op(B) = im2col's col (a quarter of a bf16 forward at SSE width).
+  void (*column_slots)(const float* r0, const float* r1, int n, int width, float* d) = nullptr;
 };
 
 // 32-bit slots one packed row or column of depth kc takes in g's layout.
