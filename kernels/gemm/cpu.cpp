@@ -355,16 +355,7 @@ void pack_a(const GemmKernel& g, bool trans, const float* A, int lda, int i0, in
 }
 void pack_b_panel(const GemmKernel& g, bool trans, const float* B, int ldb, int p0, int kc, int j0,
                   int nr, float* d) {
-  if (g.amx) {
-    if (g.nr == 32 && !trans && g.column_slots) {  // the set's own (wider) packer: rows k, k+1 of B
-      const int pairs = (kc + 1) / 2, kw = (kc + 31) / 32 * 16;
-      for (int t = 0; t < pairs; ++t) {
-        const float* r0 = B + (size_t)(p0 + 2 * t) * ldb + j0;
-        g.column_slots(r0, 2 * t + 1 < kc ? r0 + ldb : nullptr, nr, 32, d + (size_t)t * 32);
-      }
-      std::memset(d + (size_t)pairs * 32, 0, (size_t)(kw - pairs) * 32 * sizeof(float));
-      return;
-    }
+  if (g.amx) {  // (a plain op(B) with the set's own packer goes to pack_b_block_rows instead)
     if (g.nr == 32) return pack_b_panel_amx_t<32>(trans, B, ldb, p0, kc, j0, nr, d);
     std::abort();
   }
