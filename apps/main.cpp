@@ -40,7 +40,7 @@ int main(int argc, char** argv) {
     std::printf("tinct %s (backends: cpu)\n", TINCT_VERSION);
 #endif
     // The GEMM / conv kernel set chosen at start-up (TINCT_CPU_KERNELS forces one),
-    // and the bf16 GEMM that --precision bf16 runs on (TINCT_CPU_BF16=on|off).
+    // and the bf16 GEMM that --precision bf16 runs on (TINCT_CPU_BF16=amx|avx512|on|off).
     std::printf("cpu kernels: %s (bf16: %s)\n", tinct::cpu::cpu_kernels_name(tinct::cpu::cpu_kernels()),
                 tinct::cpu::cpu_bf16_gemm_name());
     return 0;

@@ -8,8 +8,9 @@
 //       bwd-filter of the fast path, and the same lowering with OpenBLAS doing
 //       the GEMMs (tinct's im2col / col2im, same threading), which separates
 //       GEMM speed from lowering cost.
-//   (d) Precision::bf16 on the AVX-512 BF16 GEMM set, where the processor has
-//       it (rows named .../tinct-bf16): sgemm_bf16 in (a) and (b), and the
+//   (d) Precision::bf16 on the bf16 GEMM set in use (amx-bf16 or avx512-bf16,
+//       printed first and in the context as tinct_bf16_gemm; TINCT_CPU_BF16=
+//       amx|avx512 picks one), where the processor has one (rows named .../tinct-bf16): sgemm_bf16 in (a) and (b), and the
 //       conv's three passes (conv2d_*_bf16), against tinct fp32 and OpenBLAS
 //       fp32 above. (Debian's OpenBLAS 0.3.21 is built without BUILD_BFLOAT16:
 //       it has no cblas_sbgemm to compare with.) Without the bf16 set these
@@ -28,6 +29,7 @@
 //   TINCT_BENCH_BATCH=16 ./bench_cpu_gemm_conv    # smaller conv batch (default 64)
 //   TINCT_CPU_KERNELS=avx2 ./bench_cpu_gemm_conv  # another kernel set than the best
 //   ./bench_cpu_gemm_conv --benchmark_filter='bf16|sgemm/|conv_'   # bf16 vs fp32
+//   TINCT_CPU_BF16=avx512 ./bench_cpu_gemm_conv --benchmark_filter=bf16  # the other bf16 set
 // The kernel set in use is printed first and in the context (tinct_cpu_kernels),
 // and so is the core OpenBLAS picked (openblas_core). OpenBLAS 0.3.21 (Debian
 // 12) does not know processors newer than it (an Intel Xeon of model 207, AMD
@@ -281,7 +283,7 @@ bool validate() {
 template <GemmFn Fn>
 void BM_gemm(benchmark::State& state) {
   if (Fn == cpu::sgemm_bf16 && !cpu::cpu_bf16_gemm()) {
-    state.SkipWithError("no AVX-512 BF16 GEMM here (or TINCT_CPU_BF16=off)");
+    state.SkipWithError("no bf16 GEMM (AMX or AVX-512 BF16) here (or TINCT_CPU_BF16=off)");
     return;
   }
   const int M = state.range(0), N = state.range(1), K = state.range(2);
@@ -350,7 +352,7 @@ enum Pass { kFwd, kBwdData, kBwdFilter };
 template <Pass P>
 void BM_conv_tinct_bf16(benchmark::State& state) {
   if (!cpu::cpu_bf16_gemm()) {
-    state.SkipWithError("no AVX-512 BF16 GEMM here (or TINCT_CPU_BF16=off)");
+    state.SkipWithError("no bf16 GEMM (AMX or AVX-512 BF16) here (or TINCT_CPU_BF16=off)");
     return;
   }
   set_threads(state.range(0));

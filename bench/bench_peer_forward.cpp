@@ -10,8 +10,10 @@
 //   train <kind> <preset> <threads> <batch> <size> <reps> -> "ms ..." per step
 //   precision fp32|tf32|bf16               -> "precision <name>": the convolutions'
 //                                             arithmetic from then on (engine/precision.h;
-//                                             bf16 on the CPU: the AVX-512 BF16 GEMM where
+//                                             bf16 on the CPU: the AMX / AVX-512 BF16 GEMM where
 //                                             present), default fp32
+//   cputime on|off                         -> "cputime on": fwd / train report the
+//                                             process's CPU time, "cpu_ms <t1> ...", from then on
 //   quit
 // kind: regression | classification (313 bins) | gan (the generator, as
 // colorize runs it). Models are built once per (kind, preset) from seed 1 and
@@ -22,6 +24,7 @@
 #include <omp.h>
 
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <functional>
 #include <iostream>
@@ -136,14 +139,23 @@ void build_step(Entry& e, const std::string& kind, int N, int S) {
   e.step();  // warm-up
 }
 
+// The process's CPU time (all threads), ms: on a loaded machine the work
+// itself, where wall time carries the waits for a core.
+double cpu_ms() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
+}
+bool g_cpu_time = false;  // "cputime on": times() reports CPU ms ("cpu_ms ...")
+
 std::string times(int reps, const std::function<void()>& f) {
   std::ostringstream os;
-  os << "ms";
+  os << (g_cpu_time ? "cpu_ms" : "ms");
   char buf[32];
   for (int i = 0; i < reps; ++i) {
-    const double t0 = now_ms();
+    const double t0 = g_cpu_time ? cpu_ms() : now_ms();
     f();
-    std::snprintf(buf, sizeof buf, " %.3f", now_ms() - t0);
+    std::snprintf(buf, sizeof buf, " %.3f", (g_cpu_time ? cpu_ms() : now_ms()) - t0);
     os << buf;
   }
   return os.str();
@@ -166,6 +178,14 @@ int main() {
         in >> name;
         set_precision(parse_precision(name, "precision"));
         std::printf("precision %s\n", precision_name(precision()));
+        std::fflush(stdout);
+        continue;
+      }
+      if (cmd == "cputime") {
+        std::string on;
+        in >> on;
+        g_cpu_time = on == "on";
+        std::printf("cputime %s\n", g_cpu_time ? "on" : "off");
         std::fflush(stdout);
         continue;
       }

@@ -12,10 +12,11 @@
 // into a copy and the fp32 kernels run on it (products of rounded operands
 // are exact, so only the order of the fp32 additions differs), which is what
 // lets a small model's training at each precision be compared without a GPU.
-// Where the processor has AVX-512 BF16 (cpu::cpu_bf16_gemm()), bf16 on the
-// CPU instead runs the convolutions on the bf16 GEMM (kernels/gemm/
-// cpu_avx512bf16.cpp), whose packing does the same rounding: the same maths,
-// about twice the fp32 multiply rate (engine/ops/conv_precision.cpp).
+// Where the processor has AMX-BF16 or AVX-512 BF16 (cpu::cpu_bf16_gemm()),
+// bf16 on the CPU instead runs the convolutions on the bf16 GEMM (kernels/gemm/
+// cpu_amx.cpp or cpu_avx512bf16.cpp), whose packing does the same rounding:
+// the same maths, about 4x (AMX) or 2x the fp32 GEMM's rate
+// (engine/ops/conv_precision.cpp).
 #pragma once
 
 #include <string>

@@ -95,17 +95,25 @@ CpuKernels cpu_kernels();
 // if it is not supported. Not to be called while kernels run on other threads.
 void set_cpu_kernels(CpuKernels k);
 
-// --- The bf16 GEMM (kernels/gemm/cpu_avx512bf16.cpp, AVX-512 BF16) ----------
-// The CPU arithmetic of Precision::bf16 where the processor has avx512_bf16:
-// operands rounded to bf16 (RNE, as bf16_from_float) while they are packed,
-// products summed in fp32. Chosen at start-up by cpuid, independently of the
-// fp32 set; TINCT_CPU_BF16=off disables it (bf16 then rounds copies of the
-// operands for the fp32 kernels), =on requires it (exit code 2 if missing).
-bool cpu_bf16_gemm_supported();      // compiled in and runnable here
-bool cpu_bf16_gemm();                // in use
-const char* cpu_bf16_gemm_name();    // "avx512-bf16", or "none" when not in use
-// Switches it on or off (tests, benchmarks); throws std::invalid_argument when
-// turning on an unsupported one. Not while kernels run on other threads.
+// --- The bf16 GEMM sets (kernels/gemm/cpu_amx.cpp, cpu_avx512bf16.cpp) ------
+// The CPU arithmetic of Precision::bf16 where the processor has AMX-BF16 or
+// AVX-512 BF16: operands rounded to bf16 (RNE, as bf16_from_float) while they
+// are packed, products summed in fp32. Chosen at start-up by cpuid (AMX
+// preferred; it also needs the OS's permission for the tile state),
+// independently of the fp32 set; TINCT_CPU_BF16=off disables it (bf16 then
+// rounds copies of the operands for the fp32 kernels), =amx / =avx512 force
+// one set, =on the best one (exit code 2 if the forced one is missing).
+enum class CpuBf16 { none, avx512, amx };
+const char* cpu_bf16_name(CpuBf16 s);  // "none", "avx512-bf16", "amx-bf16"
+bool cpu_bf16_supported(CpuBf16 s);    // compiled in and runnable here (none: always)
+CpuBf16 cpu_bf16();                    // the set in use
+// Switches sets (tests, benchmarks); throws std::invalid_argument for an
+// unsupported one. Not while kernels run on other threads.
+void set_cpu_bf16(CpuBf16 s);
+bool cpu_bf16_gemm_supported();      // some bf16 set is compiled in and runnable here
+bool cpu_bf16_gemm();                // a bf16 set is in use
+const char* cpu_bf16_gemm_name();    // cpu_bf16_name(cpu_bf16())
+// on: the best supported set (std::invalid_argument if none); off: none.
 void set_cpu_bf16_gemm(bool on);
 // sgemm's contract with op(A), op(B) rounded to bf16 and fp32 accumulation
 // (gemm_bf16_ref on the rounded operands, up to the order of the additions).

@@ -1,8 +1,9 @@
-// test_gemm_bf16.cpp — the bf16 GEMM (kernels/gemm/cpu_avx512bf16.cpp, AVX-512
-// BF16) and the bf16 convolutions on it (conv/cpu.cpp: *_bf16) against the
+// test_gemm_bf16.cpp — the bf16 GEMM sets (kernels/gemm/cpu_avx512bf16.cpp,
+// AVX-512 BF16; kernels/gemm/cpu_amx.cpp, AMX-BF16; each test runs on every set
+// the processor has) and the bf16 convolutions on them (conv/cpu.cpp: *_bf16) against the
 // reference arithmetic: the operands rounded to bf16 by cpu::round_operands
 // (round to nearest even, tensorcore/ref.cpp), then sgemm_ref / conv ref, fp32
-// accumulation. Skipped (with a message) on processors without avx512_bf16.
+// accumulation. A set the processor lacks is skipped (with a message).
 //
 // Tolerance, from the order of the additions: with exact products (bf16 x
 // bf16 fits in fp32) each result is a sum of K terms, so reference and kernel
@@ -29,6 +30,7 @@
 #include "doctest/doctest.h"
 #include "kernel_check.h"
 #include "kernel_sets.h"
+#include "kernels/gemm/microkernels.h"
 #include "kernels/kernels.h"
 #include "kernels/tensorcore/tensorcore.h"
 
@@ -38,22 +40,26 @@ namespace {
 
 constexpr double kU = 1.0 / (1 << 24);
 
-// Turns the bf16 GEMM on for the scope (restoring the previous state), or
-// reports that this processor has none.
-class Bf16On {
- public:
-  Bf16On() : saved_(cpu::cpu_bf16_gemm()), ok_(cpu::cpu_bf16_gemm_supported()) {
-    if (ok_) cpu::set_cpu_bf16_gemm(true);
-    else MESSAGE("no AVX-512 BF16 on this processor (or build): bf16 GEMM tests skipped");
-  }
-  ~Bf16On() {
-    if (ok_) cpu::set_cpu_bf16_gemm(saved_);
-  }
-  bool ok() const { return ok_; }
-
- private:
-  bool saved_, ok_;
+// Runs body once with each bf16 GEMM set this processor has (forced in turn),
+// saying which; a set it lacks (AMX on most CI machines) is skipped with a
+// message. Restores the set in use afterwards.
+struct Bf16Restore {
+  cpu::CpuBf16 saved = cpu::cpu_bf16();
+  ~Bf16Restore() { cpu::set_cpu_bf16(saved); }
 };
+template <class F>
+void for_each_bf16_set(F body) {
+  Bf16Restore restore;
+  for (cpu::CpuBf16 s : {cpu::CpuBf16::avx512, cpu::CpuBf16::amx}) {
+    if (!cpu::cpu_bf16_supported(s)) {
+      MESSAGE(cpu::cpu_bf16_name(s) << " is not on this processor (or build): its bf16 GEMM tests skipped");
+      continue;
+    }
+    cpu::set_cpu_bf16(s);
+    std::printf(" [bf16 set %s]\n", cpu::cpu_bf16_name(s));
+    body();
+  }
+}
 
 std::vector<float> rounded(const std::vector<float>& v) {
   std::vector<float> r(v.size());
@@ -87,6 +93,10 @@ struct Worst {
   int i = 0, j = 0;
 };
 
+template <class Round>
+Worst compare(const Case& c, const std::vector<float>& A, int lda, const std::vector<float>& B, int ldb,
+              const std::vector<float>& C0, const std::vector<float>& got, int ldc, Round round);
+
 // C from sgemm_bf16 against sgemm_ref on operands rounded by `round` (RNE:
 // the specification; truncation: a wrong one). Returns the worst error / tol.
 template <class Round>
@@ -99,8 +109,17 @@ Worst run_case(const Case& c, uint32_t seed, Round round) {
   auto C0 = kcheck::random_vec((size_t)c.M * ldc, seed + 2);
   if (c.beta == 0.0f)
     for (float& v : C0) v = std::numeric_limits<float>::quiet_NaN();  // must not be read
-  std::vector<float> got = C0, want = C0, s((size_t)c.M * ldc, 0.0f);
+  std::vector<float> got = C0;
   cpu::sgemm_bf16(c.ta, c.tb, c.M, c.N, c.K, c.alpha, A.data(), lda, B.data(), ldb, c.beta, got.data(), ldc);
+  return compare(c, A, lda, B, ldb, C0, got, ldc, round);
+}
+
+// got (C0 updated by some bf16 GEMM entry point) against sgemm_ref on the
+// operands rounded by `round`: the worst error / tol, inf if the padding of C changed.
+template <class Round>
+Worst compare(const Case& c, const std::vector<float>& A, int lda, const std::vector<float>& B, int ldb,
+              const std::vector<float>& C0, const std::vector<float>& got, int ldc, Round round) {
+  std::vector<float> want = C0, s((size_t)c.M * ldc, 0.0f);
   const auto Ar = round(A), Br = round(B);
   cpu::sgemm_ref(c.ta, c.tb, c.M, c.N, c.K, c.alpha, Ar.data(), lda, Br.data(), ldb, c.beta, want.data(), ldc);
   cpu::sgemm_ref(c.ta, c.tb, c.M, c.N, c.K, 1.0f, abs_of(Ar).data(), lda, abs_of(Br).data(), ldb, 0.0f, s.data(),
@@ -126,123 +145,178 @@ Worst run_case(const Case& c, uint32_t seed, Round round) {
 }  // namespace
 
 TEST_CASE("sgemm_bf16: sgemm_ref on bf16-rounded operands, every small shape, transposes, beta 0 / 1, 1 and 2 threads") {
-  Bf16On on;
-  if (!on.ok()) return;
-  const int ks[] = {1, 2, 3, 4, 5, 7, 8, 15, 16, 17, 31, 32, 33};
-  at_thread_counts([&](int threads) {
-    Worst worst;
-    Case worst_case{};
-    int cases = 0;
-    for (int M = 1; M <= 33; ++M)
-      for (int N = 1; N <= 33; ++N)
-        for (int K : ks) {
-          const int v = M * 7 + N * 3 + K;  // every transpose / beta combination, spread over the shapes
-          const Case c{(v & 1) != 0, (v & 2) != 0, M, N, K, (v & 8) ? 0.5f : 1.0f, (v & 4) ? 1.0f : 0.0f};
-          const Worst w = run_case(c, 1000u + (uint32_t)v, rounded);
-          ++cases;
-          if (w.ratio > worst.ratio) worst = w, worst_case = c;
-        }
-    std::printf("  %d threads, %d cases M,N 1..33, K 1..33: worst err/tol %.3g at C[%d,%d] of M=%d N=%d K=%d ta=%d tb=%d "
-                "beta=%g\n",
-                threads, cases, worst.ratio, worst.i, worst.j, worst_case.M, worst_case.N, worst_case.K,
-                (int)worst_case.ta, (int)worst_case.tb, worst_case.beta);
-    CHECK(worst.ratio <= 1.0);
+  for_each_bf16_set([&] {
+    const int ks[] = {1, 2, 3, 4, 5, 7, 8, 15, 16, 17, 31, 32, 33};
+    at_thread_counts([&](int threads) {
+      Worst worst;
+      Case worst_case{};
+      int cases = 0;
+      for (int M = 1; M <= 33; ++M)
+        for (int N = 1; N <= 33; ++N)
+          for (int K : ks) {
+            const int v = M * 7 + N * 3 + K;  // every transpose / beta combination, spread over the shapes
+            const Case c{(v & 1) != 0, (v & 2) != 0, M, N, K, (v & 8) ? 0.5f : 1.0f, (v & 4) ? 1.0f : 0.0f};
+            const Worst w = run_case(c, 1000u + (uint32_t)v, rounded);
+            ++cases;
+            if (w.ratio > worst.ratio) worst = w, worst_case = c;
+          }
+      std::printf("  %d threads, %d cases M,N 1..33, K 1..33: worst err/tol %.3g at C[%d,%d] of M=%d N=%d K=%d ta=%d tb=%d "
+                  "beta=%g\n",
+                  threads, cases, worst.ratio, worst.i, worst.j, worst_case.M, worst_case.N, worst_case.K,
+                  (int)worst_case.ta, (int)worst_case.tb, worst_case.beta);
+      CHECK(worst.ratio <= 1.0);
+    });
   });
 }
 
 TEST_CASE("sgemm_bf16: shapes that cross the KC / MC / NC blocks and the thread splits") {
-  Bf16On on;
-  if (!on.ok()) return;
-  // KC = 768 (a second, odd slice), MC = 336, NC = 4096, tall and wide C.
-  const Case cases[] = {{false, false, 350, 45, 1601, 1.0f, 0.0f}, {true, true, 29, 4100, 9, 1.0f, 1.0f},
-                        {false, true, 97, 130, 769, 2.0f, 1.0f},   {true, false, 700, 33, 70, 1.0f, 0.0f},
-                        {false, false, 15, 600, 1537, 1.0f, 1.0f}};
-  at_thread_counts([&](int threads) {
-    for (const Case& c : cases) {
-      const Worst w = run_case(c, 77u + (uint32_t)c.K, rounded);
-      std::printf("  %d threads M=%d N=%d K=%d ta=%d tb=%d beta=%g: worst err/tol %.3g at C[%d,%d]\n", threads, c.M,
-                  c.N, c.K, (int)c.ta, (int)c.tb, c.beta, w.ratio, w.i, w.j);
-      CHECK(w.ratio <= 1.0);
-    }
+  for_each_bf16_set([&] {
+    // avx512-bf16: KC = 768 (a second, odd slice), MC = 336, NC = 4096; amx-bf16:
+    // KC = 1024, MC = 256, NC = 4096 (K = 2081: a third slice of one part chunk); tall and wide C.
+    const Case cases[] = {{false, false, 350, 45, 1601, 1.0f, 0.0f}, {true, true, 29, 4100, 9, 1.0f, 1.0f},
+                          {false, true, 97, 130, 769, 2.0f, 1.0f},   {true, false, 700, 33, 70, 1.0f, 0.0f},
+                          {false, false, 15, 600, 1537, 1.0f, 1.0f}, {true, true, 47, 65, 2081, 0.5f, 1.0f}};
+    at_thread_counts([&](int threads) {
+      for (const Case& c : cases) {
+        const Worst w = run_case(c, 77u + (uint32_t)c.K, rounded);
+        std::printf("  %d threads M=%d N=%d K=%d ta=%d tb=%d beta=%g: worst err/tol %.3g at C[%d,%d]\n", threads, c.M,
+                    c.N, c.K, (int)c.ta, (int)c.tb, c.beta, w.ratio, w.i, w.j);
+        CHECK(w.ratio <= 1.0);
+      }
+    });
+  });
+}
+
+// op(B) handed out panel by panel, as conv backward-filter does: B stored as
+// its transpose [N x K] (row stride ld), each panel transposed on request.
+class TransposedPanels final : public cpu::detail::BPanelSource {
+ public:
+  TransposedPanels(const cpu::detail::GemmKernel& g, const float* bt, int ld) : g_(g), bt_(bt), ld_(ld) {}
+  void pack(int p0, int kc, int j0, int nr, float* dst) const override {
+    cpu::detail::pack_b_panel_transposed(g_, bt_ + (size_t)j0 * ld_ + p0, ld_, kc, nr, dst);
+  }
+
+ private:
+  const cpu::detail::GemmKernel& g_;
+  const float* bt_;
+  int ld_;
+};
+
+TEST_CASE("bf16 sets: the packed-A (conv weights) and B-panel (conv backward-filter) entry points") {
+  // K = 1, 33 (a part chunk of 32), 2049 (past the KC slices of both sets), M and N odd or below a tile.
+  const Case cases[] = {{false, false, 37, 45, 1100, 1.0f, 0.0f}, {true, false, 5, 70, 33, 0.5f, 1.0f},
+                        {false, false, 70, 3, 1, 1.0f, 1.0f},     {true, false, 33, 97, 2049, 1.0f, 0.0f},
+                        {false, false, 300, 17, 515, 2.0f, 1.0f}};
+  for_each_bf16_set([&] {
+    const cpu::detail::GemmKernel& g = *cpu::detail::active_bf16_gemm_kernel();
+    at_thread_counts([&](int threads) {
+      for (const Case& c : cases) {
+        const int a_rows = c.ta ? c.K : c.M, a_cols = c.ta ? c.M : c.K, lda = a_cols + 1, ldc = c.N + 2;
+        const auto A = kcheck::random_vec((size_t)a_rows * lda, 31u + c.K);
+        const auto C0 = kcheck::random_vec((size_t)c.M * ldc, 33u + c.K);
+        // Packed A against a plain [K x N] B.
+        const int ldb = c.N + 3;
+        const auto B = kcheck::random_vec((size_t)c.K * ldb, 32u + c.K);
+        std::vector<float> packed(cpu::detail::packed_a_size(g, c.M, c.K), 1e30f), got = C0;
+        cpu::detail::pack_a_all(g, c.ta, c.M, c.K, A.data(), lda, packed.data());
+        cpu::detail::sgemm_packed_a(g, c.M, c.N, c.K, c.alpha, packed.data(), false, B.data(), ldb, c.beta,
+                                    got.data(), ldc);
+        const Worst wa = compare(c, A, lda, B, ldb, C0, got, ldc, rounded);
+        // B panels from a producer; the reference reads the same values through trans_b.
+        const int ldt = c.K + 5;
+        const auto Bt = kcheck::random_vec((size_t)c.N * ldt, 34u + c.K);
+        got = C0;
+        cpu::detail::sgemm_b_panels(g, c.ta, c.M, c.N, c.K, c.alpha, A.data(), lda, TransposedPanels(g, Bt.data(), ldt),
+                                    c.beta, got.data(), ldc);
+        Case ct = c;
+        ct.tb = true;
+        const Worst wb = compare(ct, A, lda, Bt, ldt, C0, got, ldc, rounded);
+        std::printf("  %d threads M=%d N=%d K=%d ta=%d alpha=%g beta=%g: packed A worst err/tol %.3g at C[%d,%d]; "
+                    "B panels %.3g at C[%d,%d]\n",
+                    threads, c.M, c.N, c.K, (int)c.ta, c.alpha, c.beta, wa.ratio, wa.i, wa.j, wb.ratio, wb.i, wb.j);
+        CHECK(wa.ratio <= 1.0);
+        CHECK(wb.ratio <= 1.0);
+      }
+    });
   });
 }
 
 TEST_CASE("sgemm_bf16: the result does not depend on the thread count") {
-  Bf16On on;
-  if (!on.ok()) return;
-  const int M = 200, N = 300, K = 1000;
-  const auto A = kcheck::random_vec((size_t)M * K, 5), B = kcheck::random_vec((size_t)K * N, 6);
-  std::vector<float> c1((size_t)M * N), c2((size_t)M * N);
-  const int saved = omp_get_max_threads();
-  omp_set_num_threads(1);
-  cpu::sgemm_bf16(false, false, M, N, K, 1.0f, A.data(), K, B.data(), N, 0.0f, c1.data(), N);
-  omp_set_num_threads(std::max(2, saved));
-  cpu::sgemm_bf16(false, false, M, N, K, 1.0f, A.data(), K, B.data(), N, 0.0f, c2.data(), N);
-  omp_set_num_threads(saved);
-  CHECK(std::memcmp(c1.data(), c2.data(), c1.size() * sizeof(float)) == 0);
+  for_each_bf16_set([&] {
+    const int M = 200, N = 300, K = 1000;
+    const auto A = kcheck::random_vec((size_t)M * K, 5), B = kcheck::random_vec((size_t)K * N, 6);
+    std::vector<float> c1((size_t)M * N), c2((size_t)M * N);
+    const int saved = omp_get_max_threads();
+    omp_set_num_threads(1);
+    cpu::sgemm_bf16(false, false, M, N, K, 1.0f, A.data(), K, B.data(), N, 0.0f, c1.data(), N);
+    omp_set_num_threads(std::max(2, saved));
+    cpu::sgemm_bf16(false, false, M, N, K, 1.0f, A.data(), K, B.data(), N, 0.0f, c2.data(), N);
+    omp_set_num_threads(saved);
+    CHECK(std::memcmp(c1.data(), c2.data(), c1.size() * sizeof(float)) == 0);
+  });
 }
 
 TEST_CASE("sgemm_bf16 rounds as bf16_from_float: ties to even, overflow to inf, inf and NaN kept (quiet)") {
-  Bf16On on;
-  if (!on.ok()) return;
-  const float tie_down = 1.0f + std::ldexp(1.0f, -8);                          // halfway, even below: 1
-  const float tie_up = 1.0f + 3 * std::ldexp(1.0f, -8);                        // halfway, even above
-  const float above = 1.0f + std::ldexp(1.0f, -8) + std::ldexp(1.0f, -20);     // just past halfway
-  const float inf = std::numeric_limits<float>::infinity();
-  const float big = std::numeric_limits<float>::max();  // past the last bf16 below inf: rounds to inf
-  // A NaN whose payload lies in the dropped bits: rounding its bits alone would give inf.
-  const uint32_t low_nan_bits = 0x7f800001u, neg_low_nan_bits = 0xff800001u;
-  float low_nan, neg_low_nan;
-  std::memcpy(&low_nan, &low_nan_bits, 4);
-  std::memcpy(&neg_low_nan, &neg_low_nan_bits, 4);
-  const std::vector<float> vals = {tie_down, tie_up, -tie_up, above, -above,  big,
-                                   -big,     inf,    -inf,    1.0f,  -1.5f,   std::numeric_limits<float>::quiet_NaN(),
-                                   low_nan,  neg_low_nan};
-  const int n = (int)vals.size(), K = 8;
-  // Output i sums K products of which one is vals[i] * 1 and the others 0 * 1,
-  // so it is the rounded value itself. vals[i] sits at k = 3i mod 8, in A
-  // (output row i; A stored as is, then transposed) or in B (output column i;
-  // likewise): every packing path, 8 k so the four-at-a-time code runs too.
-  for (int variant = 0; variant < 4; ++variant) {
-    const bool in_a = variant < 2, trans = variant % 2 == 1;
-    std::vector<float> sel((size_t)n * K, 0.0f), ones(K, 1.0f), c((size_t)n, 0.0f);
-    for (int i = 0; i < n; ++i) {
-      const int k = 3 * i % K;
-      // op(X)[i, k] of an [n x K] operand (A), or op(X)[k, i] of a [K x n] one (B).
-      const bool rows_are_i = in_a != trans;
-      sel[rows_are_i ? (size_t)i * K + k : (size_t)k * n + i] = vals[i];
+  for_each_bf16_set([&] {
+    const float tie_down = 1.0f + std::ldexp(1.0f, -8);                          // halfway, even below: 1
+    const float tie_up = 1.0f + 3 * std::ldexp(1.0f, -8);                        // halfway, even above
+    const float above = 1.0f + std::ldexp(1.0f, -8) + std::ldexp(1.0f, -20);     // just past halfway
+    const float inf = std::numeric_limits<float>::infinity();
+    const float big = std::numeric_limits<float>::max();  // past the last bf16 below inf: rounds to inf
+    // A NaN whose payload lies in the dropped bits: rounding its bits alone would give inf.
+    const uint32_t low_nan_bits = 0x7f800001u, neg_low_nan_bits = 0xff800001u;
+    float low_nan, neg_low_nan;
+    std::memcpy(&low_nan, &low_nan_bits, 4);
+    std::memcpy(&neg_low_nan, &neg_low_nan_bits, 4);
+    const std::vector<float> vals = {tie_down, tie_up, -tie_up, above, -above,  big,
+                                     -big,     inf,    -inf,    1.0f,  -1.5f,   std::numeric_limits<float>::quiet_NaN(),
+                                     low_nan,  neg_low_nan};
+    const int n = (int)vals.size(), K = 8;
+    // Output i sums K products of which one is vals[i] * 1 and the others 0 * 1,
+    // so it is the rounded value itself. vals[i] sits at k = 3i mod 8, in A
+    // (output row i; A stored as is, then transposed) or in B (output column i;
+    // likewise): every packing path, 8 k so the four-at-a-time code runs too.
+    for (int variant = 0; variant < 4; ++variant) {
+      const bool in_a = variant < 2, trans = variant % 2 == 1;
+      std::vector<float> sel((size_t)n * K, 0.0f), ones(K, 1.0f), c((size_t)n, 0.0f);
+      for (int i = 0; i < n; ++i) {
+        const int k = 3 * i % K;
+        // op(X)[i, k] of an [n x K] operand (A), or op(X)[k, i] of a [K x n] one (B).
+        const bool rows_are_i = in_a != trans;
+        sel[rows_are_i ? (size_t)i * K + k : (size_t)k * n + i] = vals[i];
+      }
+      const int ld = (in_a != trans) ? K : n;
+      if (in_a) cpu::sgemm_bf16(trans, false, n, 1, K, 1.0f, sel.data(), ld, ones.data(), 1, 0.0f, c.data(), 1);
+      else cpu::sgemm_bf16(false, trans, 1, n, K, 1.0f, ones.data(), K, sel.data(), ld, 0.0f, c.data(), n);
+      for (int i = 0; i < n; ++i) {
+        const float want = cpu::round_bf16(vals[i]);
+        CAPTURE(variant);
+        CAPTURE(i);
+        if (std::isnan(want)) CHECK(std::isnan(c[i]));
+        else CHECK(std::memcmp(&c[i], &want, 4) == 0);
+      }
     }
-    const int ld = (in_a != trans) ? K : n;
-    if (in_a) cpu::sgemm_bf16(trans, false, n, 1, K, 1.0f, sel.data(), ld, ones.data(), 1, 0.0f, c.data(), 1);
-    else cpu::sgemm_bf16(false, trans, 1, n, K, 1.0f, ones.data(), K, sel.data(), ld, 0.0f, c.data(), n);
-    for (int i = 0; i < n; ++i) {
-      const float want = cpu::round_bf16(vals[i]);
-      CAPTURE(variant);
-      CAPTURE(i);
-      if (std::isnan(want)) CHECK(std::isnan(c[i]));
-      else CHECK(std::memcmp(&c[i], &want, 4) == 0);
-    }
-  }
-  CHECK(cpu::round_bf16(tie_up) == 1.0f + std::ldexp(1.0f, -6));  // the values above test what they claim
-  CHECK(cpu::round_bf16(tie_down) == 1.0f);
-  CHECK(std::isinf(cpu::round_bf16(big)));
+    CHECK(cpu::round_bf16(tie_up) == 1.0f + std::ldexp(1.0f, -6));  // the values above test what they claim
+    CHECK(cpu::round_bf16(tie_down) == 1.0f);
+    CHECK(std::isinf(cpu::round_bf16(big)));
+  });
 }
 
 TEST_CASE("sgemm_bf16: a truncating rounding of the operands is detected by the tolerance") {
-  Bf16On on;
-  if (!on.ok()) return;
-  // The same comparison as above with the reference's operands truncated
-  // instead of rounded to nearest even: it must fail, or the test above could
-  // not tell a wrong rounding in the packing from the right one.
-  const Case cases[] = {{false, false, 17, 19, 33, 1.0f, 0.0f}, {true, true, 14, 32, 7, 1.0f, 1.0f},
-                        {false, true, 5, 40, 300, 1.0f, 0.0f}};
-  for (const Case& c : cases) {
-    const Worst right = run_case(c, 4242u, rounded), wrong = run_case(c, 4242u, truncated);
-    std::printf("  M=%d N=%d K=%d: RNE reference err/tol %.3g; truncating reference err/tol %.3g at C[%d,%d]\n", c.M,
-                c.N, c.K, right.ratio, wrong.ratio, wrong.i, wrong.j);
-    CHECK(right.ratio <= 1.0);
-    CHECK(wrong.ratio > 1.0);  // detected
-  }
+  for_each_bf16_set([&] {
+    // The same comparison as above with the reference's operands truncated
+    // instead of rounded to nearest even: it must fail, or the test above could
+    // not tell a wrong rounding in the packing from the right one.
+    const Case cases[] = {{false, false, 17, 19, 33, 1.0f, 0.0f}, {true, true, 14, 32, 7, 1.0f, 1.0f},
+                          {false, true, 5, 40, 300, 1.0f, 0.0f}};
+    for (const Case& c : cases) {
+      const Worst right = run_case(c, 4242u, rounded), wrong = run_case(c, 4242u, truncated);
+      std::printf("  M=%d N=%d K=%d: RNE reference err/tol %.3g; truncating reference err/tol %.3g at C[%d,%d]\n", c.M,
+                  c.N, c.K, right.ratio, wrong.ratio, wrong.i, wrong.j);
+      CHECK(right.ratio <= 1.0);
+      CHECK(wrong.ratio > 1.0);  // detected
+    }
+  });
 }
 
 // --- the convolutions at bf16 ------------------------------------------------
@@ -311,31 +385,33 @@ Conv2dParams conv(int N, int C, int H, int W, int K, int R, int stride, int pad,
 }  // namespace
 
 TEST_CASE("conv2d at bf16 on the bf16 GEMM: forward, backward-data, transposed, backward-filter vs the bf16 reference") {
-  Bf16On on;
-  if (!on.ok()) return;
-  check_conv(conv(2, 3, 11, 9, 5, 3, 2, 2, 2), "stride 2, dilation 2, odd sizes");
-  check_conv(conv(1, 1, 13, 17, 1, 3, 1, 1, 1), "1 channel in and out");
-  check_conv(conv(3, 5, 20, 21, 7, 3, 1, 4, 4), "dilation 4, chunks across images");
-  check_conv(conv(2, 33, 9, 9, 17, 1, 1, 0, 1), "pointwise 1x1");
-  check_conv(conv(1, 16, 40, 40, 30, 3, 1, 1, 1), "batch 1, strips shared by threads");
-  check_conv(conv(4, 100, 8, 8, 40, 3, 2, 1, 1), "CRS 900 over two KC slices, stride 2");
+  for_each_bf16_set([&] {
+    check_conv(conv(2, 3, 11, 9, 5, 3, 2, 2, 2), "stride 2, dilation 2, odd sizes");
+    check_conv(conv(1, 1, 13, 17, 1, 3, 1, 1, 1), "1 channel in and out");
+    check_conv(conv(3, 5, 20, 21, 7, 3, 1, 4, 4), "dilation 4, chunks across images");
+    check_conv(conv(2, 33, 9, 9, 17, 1, 1, 0, 1), "pointwise 1x1");
+    check_conv(conv(1, 16, 40, 40, 30, 3, 1, 1, 1), "batch 1, strips shared by threads");
+    check_conv(conv(4, 100, 8, 8, 40, 3, 2, 1, 1), "CRS 900 over two KC slices, stride 2");
+  });
 }
 
 TEST_CASE("the bf16 GEMM can be switched off and on; sgemm_bf16 refuses to run while off") {
   if (!cpu::cpu_bf16_gemm_supported()) {
-    MESSAGE("no AVX-512 BF16 here");
+    MESSAGE("no bf16 GEMM (AMX or AVX-512 BF16) here");
+    CHECK_THROWS_AS(cpu::set_cpu_bf16(cpu::CpuBf16::amx), std::invalid_argument);
     CHECK_THROWS_AS(cpu::set_cpu_bf16_gemm(true), std::invalid_argument);
     CHECK(!cpu::cpu_bf16_gemm());
     return;
   }
-  const bool saved = cpu::cpu_bf16_gemm();
+  Bf16Restore restore;
   cpu::set_cpu_bf16_gemm(false);
   CHECK(std::string(cpu::cpu_bf16_gemm_name()) == "none");
   float a = 1, b = 1, c = 0;
   CHECK_THROWS_AS(cpu::sgemm_bf16(false, false, 1, 1, 1, 1.0f, &a, 1, &b, 1, 0.0f, &c, 1), std::logic_error);
-  cpu::set_cpu_bf16_gemm(true);
-  CHECK(std::string(cpu::cpu_bf16_gemm_name()) == "avx512-bf16");
+  cpu::set_cpu_bf16_gemm(true);  // on: the best set, AMX where the processor has it
+  const bool amx = cpu::cpu_bf16_supported(cpu::CpuBf16::amx);
+  CHECK(std::string(cpu::cpu_bf16_gemm_name()) == (amx ? "amx-bf16" : "avx512-bf16"));
   cpu::sgemm_bf16(false, false, 1, 1, 1, 1.0f, &a, 1, &b, 1, 0.0f, &c, 1);
   CHECK(c == 1.0f);
-  cpu::set_cpu_bf16_gemm(saved);
+  if (!amx) CHECK_THROWS_AS(cpu::set_cpu_bf16(cpu::CpuBf16::amx), std::invalid_argument);
 }

@@ -8,16 +8,24 @@
 // set_cpu_kernels() switches at run time, so one test process can check every
 // set the processor has.
 //
-// The bf16 GEMM set (gemm/cpu_avx512bf16.cpp) is chosen apart from the fp32
-// one, as it only serves Precision::bf16: on where compiled in and cpuid shows
-// avx512f + avx512_bf16, unless TINCT_CPU_BF16=off; TINCT_CPU_BF16=on makes
-// its absence a start-up error (exit 2), for benchmarks that must measure it.
+// The bf16 GEMM set is chosen apart from the fp32 one, as it only serves
+// Precision::bf16: amx-bf16 (gemm/cpu_amx.cpp) where compiled in, cpuid shows
+// amx_tile + amx_bf16 + avx512f and the OS grants the tile state, else
+// avx512-bf16 (gemm/cpu_avx512bf16.cpp) where cpuid shows avx512f +
+// avx512_bf16, else none. TINCT_CPU_BF16=off: none; =amx / =avx512 force a
+// set, =on the best one, a missing one being a start-up error (exit 2), for
+// benchmarks that must measure it.
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__linux__)
+#include <cpuid.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 #include "kernels/gemm/microkernels.h"
 
@@ -83,23 +91,66 @@ bool processor_has_bf16() {
 #endif
 }
 
-bool initial_bf16_choice() {
+// AMX: cpuid leaf 7 EDX bits 24 (amx-tile) and 22 (amx-bf16), avx512f for the
+// kernel's edge stores, and the OS's permission for the tile data state
+// (Linux keeps it off until a process asks: arch_prctl(ARCH_REQ_XCOMP_PERM,
+// XFEATURE_XTILEDATA)). Asked once per process; threads inherit it.
+bool processor_has_amx() {
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__linux__)
+  static const bool ok = [] {
+    unsigned a, b, c, d;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+    if (!(d & (1u << 24)) || !(d & (1u << 22))) return false;
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx512f")) return false;
+    constexpr long kArchReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
+    return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+  }();
+  return ok;
+#else
+  return false;
+#endif
+}
+
+const detail::GemmKernel* bf16_kernel_of(CpuBf16 s) {
+  switch (s) {
+    case CpuBf16::avx512: return detail::gemm_kernel_avx512_bf16();
+    case CpuBf16::amx: return detail::gemm_kernel_amx_bf16();
+    case CpuBf16::none: return nullptr;
+  }
+  return nullptr;
+}
+
+CpuBf16 best_bf16() {
+  for (CpuBf16 s : {CpuBf16::amx, CpuBf16::avx512})
+    if (cpu_bf16_supported(s)) return s;
+  return CpuBf16::none;
+}
+
+CpuBf16 initial_bf16_choice() {
   const char* env = std::getenv("TINCT_CPU_BF16");
-  if (!env || !*env) return cpu_bf16_gemm_supported();
-  if (std::strcmp(env, "off") == 0) return false;
-  if (std::strcmp(env, "on") == 0) {
-    if (cpu_bf16_gemm_supported()) return true;
-    std::fprintf(stderr, "tinct: TINCT_CPU_BF16=on, but this %s the AVX-512 BF16 GEMM\n",
-                 detail::gemm_kernel_avx512_bf16() ? "processor lacks" : "build does not have");
+  if (!env || !*env) return best_bf16();
+  if (std::strcmp(env, "off") == 0) return CpuBf16::none;
+  CpuBf16 want;
+  if (std::strcmp(env, "on") == 0) want = best_bf16();
+  else if (std::strcmp(env, "amx") == 0) want = CpuBf16::amx;
+  else if (std::strcmp(env, "avx512") == 0) want = CpuBf16::avx512;
+  else {
+    std::fprintf(stderr, "tinct: TINCT_CPU_BF16=%s: must be amx, avx512, on or off\n", env);
     std::exit(2);
   }
-  std::fprintf(stderr, "tinct: TINCT_CPU_BF16=%s: must be on or off\n", env);
+  if (want != CpuBf16::none && cpu_bf16_supported(want)) return want;
+  std::fprintf(stderr, "tinct: TINCT_CPU_BF16=%s, but this processor or build has no such bf16 GEMM "
+                       "(supported here:%s%s%s)\n", env,
+               cpu_bf16_supported(CpuBf16::amx) ? " amx" : "",
+               cpu_bf16_supported(CpuBf16::avx512) ? " avx512" : "",
+               cpu_bf16_gemm_supported() ? "" : " none");
   std::exit(2);
 }
 
-std::atomic<bool>& bf16_current() {
-  static std::atomic<bool> on{initial_bf16_choice()};
-  return on;
+std::atomic<int>& bf16_current() {
+  static std::atomic<int> s{(int)initial_bf16_choice()};
+  return s;
 }
 
 // Make the choices (and refuse a bad TINCT_CPU_KERNELS / TINCT_CPU_BF16) before main().
@@ -127,21 +178,48 @@ void set_cpu_kernels(CpuKernels k) {
   current().store((int)k, std::memory_order_relaxed);
 }
 
-bool cpu_bf16_gemm_supported() { return detail::gemm_kernel_avx512_bf16() != nullptr && processor_has_bf16(); }
+const char* cpu_bf16_name(CpuBf16 s) {
+  switch (s) {
+    case CpuBf16::none: return "none";
+    case CpuBf16::avx512: return "avx512-bf16";
+    case CpuBf16::amx: return "amx-bf16";
+  }
+  return "?";
+}
 
-bool cpu_bf16_gemm() { return bf16_current().load(std::memory_order_relaxed); }
+bool cpu_bf16_supported(CpuBf16 s) {
+  switch (s) {
+    case CpuBf16::none: return true;
+    case CpuBf16::avx512: return bf16_kernel_of(s) != nullptr && processor_has_bf16();
+    case CpuBf16::amx: return bf16_kernel_of(s) != nullptr && processor_has_amx();
+  }
+  return false;
+}
 
-const char* cpu_bf16_gemm_name() { return cpu_bf16_gemm() ? "avx512-bf16" : "none"; }
+CpuBf16 cpu_bf16() { return (CpuBf16)bf16_current().load(std::memory_order_relaxed); }
+
+void set_cpu_bf16(CpuBf16 s) {
+  if (!cpu_bf16_supported(s))
+    throw std::invalid_argument(std::string("the bf16 GEMM ") + cpu_bf16_name(s) +
+                                " is not supported by this processor or build");
+  bf16_current().store((int)s, std::memory_order_relaxed);
+}
+
+bool cpu_bf16_gemm_supported() { return best_bf16() != CpuBf16::none; }
+
+bool cpu_bf16_gemm() { return cpu_bf16() != CpuBf16::none; }
+
+const char* cpu_bf16_gemm_name() { return cpu_bf16_name(cpu_bf16()); }
 
 void set_cpu_bf16_gemm(bool on) {
   if (on && !cpu_bf16_gemm_supported())
-    throw std::invalid_argument("the AVX-512 BF16 GEMM is not supported by this processor or build");
-  bf16_current().store(on, std::memory_order_relaxed);
+    throw std::invalid_argument("no bf16 GEMM (AMX-BF16 or AVX-512 BF16) is supported by this processor or build");
+  set_cpu_bf16(on ? best_bf16() : CpuBf16::none);
 }
 
 namespace detail {
 const GemmKernel& active_gemm_kernel() { return *kernel_of(cpu_kernels()); }
-const GemmKernel* active_bf16_gemm_kernel() { return cpu_bf16_gemm() ? gemm_kernel_avx512_bf16() : nullptr; }
+const GemmKernel* active_bf16_gemm_kernel() { return bf16_kernel_of(cpu_bf16()); }
 }  // namespace detail
 
 }  // namespace tinct::cpu

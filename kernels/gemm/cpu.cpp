@@ -18,7 +18,7 @@
 // the CPU kernel set in use (gemm/microkernels.h; 6x16 for AVX2 and the portable
 // fallback, 14x32 for AVX-512, each with its own KC / MC / NC), chosen once at
 // start-up by common/cpu_features.cpp; this file is the ISA-independent rest, built
-// at the baseline ISA. A bf16 set (AVX-512 BF16, for Precision::bf16) runs the
+// at the baseline ISA. A bf16 set (AVX-512 BF16 or AMX, for Precision::bf16) runs the
 // same loops on panels packed as bf16 pairs (pack_*_bf16_t below, which do the
 // rounding); offsets into packed panels count 32-bit slots (packed_depth). Packing makes every load in the micro-kernel
 // unit-stride and zero-pads the edges, so the kernel never branches on the
@@ -300,10 +300,49 @@ void pack_b_panel_bf16_t(bool trans, const float* B, int ldb, int p0, int kc, in
   }
 }
 
-// The packers for kernel g's tile (the tiles of gemm/microkernels.h: MR 6 or 14, NR 16 or 32)
-// and layout (fp32 or bf16 pairs).
+// --- The AMX layout (gemm/microkernels.h): A per 32-k chunk as MR rows x 16
+// slots, B as pack_b_panel_bf16_t; both padded with zero pairs to whole chunks.
+template <int MR>
+void pack_a_amx_t(bool trans, const float* A, int lda, int i0, int mc, int p0, int kc, float* dst) {
+  const int chunks = (kc + 31) / 32, kw = chunks * 16;
+  for (int ip = 0; ip < mc; ip += MR) {
+    const int mr = std::min(MR, mc - ip);
+    float* d = dst + (size_t)ip * kw;
+    std::memset(d, 0, (size_t)MR * kw * sizeof(float));  // rows past mr, pairs past kc
+    for (int c = 0; c < chunks; ++c) {
+      const int k0 = 32 * c, klen = std::min(32, kc - k0);
+      float* dc = d + (size_t)c * MR * 16;
+      if (!trans) {
+        // op(A)[i,k] = A[i*lda + k]: a row's chunk is one run of k.
+        for (int ii = 0; ii < mr; ++ii)
+          row_slots(A + (size_t)(i0 + ip + ii) * lda + p0 + k0, klen, dc + ii * 16, 1);
+      } else {
+        // op(A)[i,k] = A[k*lda + i]: rows k and k+1 of A are runs of i, scattered to the rows' slots.
+        float pair[MR];
+        for (int t = 0; t < (klen + 1) / 2; ++t) {
+          const float* r0 = A + (size_t)(p0 + k0 + 2 * t) * lda + i0 + ip;
+          column_slots(r0, 2 * t + 1 < klen ? r0 + lda : nullptr, mr, mr, pair);
+          for (int ii = 0; ii < mr; ++ii) dc[ii * 16 + t] = pair[ii];
+        }
+      }
+    }
+  }
+}
+template <int NR>
+void pack_b_panel_amx_t(bool trans, const float* B, int ldb, int p0, int kc, int j0, int nr, float* d) {
+  pack_b_panel_bf16_t<NR>(trans, B, ldb, p0, kc, j0, nr, d);
+  const int pairs = (kc + 1) / 2, kw = (kc + 31) / 32 * 16;
+  std::memset(d + (size_t)pairs * NR, 0, (size_t)(kw - pairs) * NR * sizeof(float));
+}
+
+// The packers for kernel g's tile (the tiles of gemm/microkernels.h: MR 6, 14 or 32, NR 16 or 32)
+// and layout (fp32, bf16 pairs, or AMX).
 void pack_a(const GemmKernel& g, bool trans, const float* A, int lda, int i0, int mc, int p0,
             int kc, float* dst) {
+  if (g.amx) {
+    if (g.mr == 32) return pack_a_amx_t<32>(trans, A, lda, i0, mc, p0, kc, dst);
+    std::abort();
+  }
   if (g.bf16) {
     if (g.mr == 14) return pack_a_bf16_t<14>(trans, A, lda, i0, mc, p0, kc, dst);
     std::abort();
@@ -316,6 +355,10 @@ void pack_a(const GemmKernel& g, bool trans, const float* A, int lda, int i0, in
 }
 void pack_b_panel(const GemmKernel& g, bool trans, const float* B, int ldb, int p0, int kc, int j0,
                   int nr, float* d) {
+  if (g.amx) {  // (a plain op(B) with the set's own packer goes to pack_b_block_rows instead)
+    if (g.nr == 32) return pack_b_panel_amx_t<32>(trans, B, ldb, p0, kc, j0, nr, d);
+    std::abort();
+  }
   if (g.bf16) {
     if (g.nr == 32) return pack_b_panel_bf16_t<32>(trans, B, ldb, p0, kc, j0, nr, d);
     std::abort();
@@ -382,13 +425,32 @@ struct BSource {
   }
 };
 
+// All panels of op(B)[p0:p0+kc, j0:j0+nc] (B not transposed) for a bf16 set
+// with its own GemmKernel::column_slots, row pair by row pair: each pass reads
+// two rows of B along their length. Panel by panel, it read 2 x 128 bytes of
+// each of kc rows (col strips are 1-8 KiB a row apart) and stalled on the
+// misses: the packing was a fifth of a bf16 forward with AMX (perf, 2026-12-06).
+void pack_b_block_rows(const GemmKernel& g, const float* B, int ldb, int p0, int kc, int j0, int nc, float* d) {
+  const int NR = g.nr, pairs = (kc + 1) / 2, kw = detail::packed_depth(g, kc);
+  const int n_panels = ceil_div(nc, NR);
+  for (int t = 0; t < pairs; ++t) {
+    const float* r0 = B + (size_t)(p0 + 2 * t) * ldb + j0;
+    const float* r1 = 2 * t + 1 < kc ? r0 + ldb : nullptr;
+    for (int jp = 0; jp < n_panels; ++jp)
+      g.column_slots(r0 + jp * NR, r1 ? r1 + jp * NR : nullptr, std::min(NR, nc - jp * NR), NR,
+                     d + (size_t)jp * NR * kw + (size_t)t * NR);
+  }
+  for (int jp = 0; jp < n_panels; ++jp)  // zero pairs up to the padded depth
+    std::memset(d + (size_t)jp * NR * kw + (size_t)pairs * NR, 0, (size_t)(kw - pairs) * NR * sizeof(float));
+}
+
 // The blocked loops described at the top of the file, on the calling thread.
 void gemm_serial(const GemmKernel& g, const ASource& a, const BSource& b, int M, int N, int K,
                  float alpha, float beta, float* C, int ldc) {
   const int MR = g.mr, NR = g.nr, KC = g.kc, MC = g.mc, NC = g.nc;
-  const int kc_max = std::min(K, KC);
-  float* bpack = b_pack_buffer((size_t)kc_max * std::min(ceil_div(N, NR) * NR, NC));
-  float* apack = a.prepacked ? nullptr : a_pack_buffer((size_t)std::min(ceil_div(M, MR) * MR, MC) * kc_max);
+  const int kw_max = detail::packed_depth(g, std::min(K, KC));  // AMX pads: may exceed K
+  float* bpack = b_pack_buffer((size_t)kw_max * std::min(ceil_div(N, NR) * NR, NC));
+  float* apack = a.prepacked ? nullptr : a_pack_buffer((size_t)std::min(ceil_div(M, MR) * MR, MC) * kw_max);
 
   for (int jc = 0; jc < N; jc += NC) {
     const int nc = std::min(NC, N - jc);
@@ -397,8 +459,12 @@ void gemm_serial(const GemmKernel& g, const ASource& a, const BSource& b, int M,
       const int kc = std::min(KC, K - pc);
       const int kw = detail::packed_depth(g, kc);  // 32-bit slots per packed row / column
       const float beta_pc = pc == 0 ? beta : 1.0f;
-      for (int jp = 0; jp < n_panels; ++jp) {
-        b.pack(g, pc, kc, jc + jp * NR, std::min(NR, nc - jp * NR), bpack + (size_t)jp * NR * kw);
+      if (g.column_slots && !b.producer && !b.trans) {
+        pack_b_block_rows(g, b.B, b.ldb, pc, kc, jc, nc, bpack);
+      } else {
+        for (int jp = 0; jp < n_panels; ++jp) {
+          b.pack(g, pc, kc, jc + jp * NR, std::min(NR, nc - jp * NR), bpack + (size_t)jp * NR * kw);
+        }
       }
       for (int ic = 0; ic < M; ic += MC) {
         const int mc = std::min(MC, M - ic);

@@ -9,6 +9,8 @@
 //   gemm/cpu_avx512bf16.cpp 14 x 32, AVX-512 BF16 (VDPBF16PS): the bf16 set,
 //                         used only for Precision::bf16 (operands rounded to
 //                         bf16 as they are packed, products summed in fp32).
+//   gemm/cpu_amx.cpp     32 x 32, AMX-BF16 tiles (TDPBF16PS): the other bf16
+//                         set, preferred where the processor has it.
 // The ISA files hold nothing but intrinsics in an anonymous namespace and one
 // exported getter, so no inline function compiled with wider instructions can
 // be picked by the linker for code that runs on a narrower processor.
@@ -21,6 +23,10 @@
 // with kc replaced by ceil(kc/2) slots (packed_depth), slot = pair: what
 // VDPBF16PS multiplies (a broadcast A pair against 16 B pairs). The rounding
 // is cpu::bf16_from_float's (tensorcore/ref.cpp: RNE, NaN kept quiet).
+// The AMX layout (GemmKernel::amx): B panels as above; A panels per chunk of
+// 16 pairs (32 k) as MR rows x 16 slots (a tile's rows: 64 bytes of one row's
+// pairs); both padded with zero pairs to whole chunks, so packed_depth is a
+// multiple of 16 slots.
 #pragma once
 
 #include <cstddef>
@@ -44,10 +50,18 @@ struct GemmKernel {
   int nc;      // columns of a packed B block (multiple of nr): in L3
   MicroKernel kernel;
   bool bf16 = false;  // packed panels hold bf16 pairs (see above), not floats
+  bool amx = false;   // bf16 in the AMX layout (see above)
+  // Optional, bf16 sets: d[j] = the slot of (r0[j], r1[j]) (r1 null: a zero
+  // k) for j < n, zero slots up to width; rounding exactly as gemm/cpu.cpp's
+  // bf16_bits. The ISA file's wider version of cpu.cpp's column_slots, which
+  // packs op(B) = im2col's col (a quarter of a bf16 forward at SSE width).
+  void (*column_slots)(const float* r0, const float* r1, int n, int width, float* d) = nullptr;
 };
 
 // 32-bit slots one packed row or column of depth kc takes in g's layout.
-inline int packed_depth(const GemmKernel& g, int kc) { return g.bf16 ? (kc + 1) / 2 : kc; }
+inline int packed_depth(const GemmKernel& g, int kc) {
+  return g.amx ? (kc + 31) / 32 * 16 : g.bf16 ? (kc + 1) / 2 : kc;
+}
 
 // Defined in their ISA files; nullptr where the file was compiled without its
 // instruction set (a non-x86 build).
@@ -55,10 +69,11 @@ const GemmKernel* gemm_kernel_generic();
 const GemmKernel* gemm_kernel_avx2();
 const GemmKernel* gemm_kernel_avx512();
 const GemmKernel* gemm_kernel_avx512_bf16();
+const GemmKernel* gemm_kernel_amx_bf16();
 
 // The kernel set in use (common/cpu_features.cpp).
 const GemmKernel& active_gemm_kernel();
-// The bf16 set in use, or nullptr when none (no avx512_bf16, or TINCT_CPU_BF16=off).
+// The bf16 set in use, or nullptr when none (no avx512_bf16 / AMX, or TINCT_CPU_BF16=off).
 const GemmKernel* active_bf16_gemm_kernel();
 
 // gemm/cpu.cpp: pack op(A) once, multiply it with many B matrices (conv weights).
@@ -72,7 +87,7 @@ void sgemm_packed_a(const GemmKernel& g, int M, int N, int K, float alpha, const
 // backward-filter lowers its input into them): pack(p0, kc, j0, nr, dst) writes
 // op(B)[p0:p0+kc, j0:j0+nr] (nr <= g.nr) as kc rows of g.nr floats, zero past
 // nr, to the 64-byte aligned dst (in g's layout: bf16 pairs for a bf16 set,
-// which pack_b_panel_transposed takes care of). Called for different panels from several
+// padded to whole chunks for AMX, which pack_b_panel_transposed takes care of). Called for different panels from several
 // threads at once when the product is split over threads.
 class BPanelSource {
  public:
