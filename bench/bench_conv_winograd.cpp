@@ -16,7 +16,7 @@
 // With --wgrad, conv2d_bwd_filter (dw only): im2col + GEMM (Winograd off)
 // against the Winograd backward-filter (kernels/conv/cpu_winograd_wgrad.cpp),
 // at the training step's shapes: batch 8, the layers at 128x128 model input
-// (a quarter of the sizes below):
+// (a quarter of the sizes below; WGRAD_BATCH=n for another batch):
 //   ./bench_conv_winograd --wgrad [reps=5] [layers] [threads]
 // Layer shapes, batch 1, 512x512 model input: the compact presets' 3x3
 // stride-1 convs (regression / GAN ResNet-18 encoder base 32: stage s has
@@ -30,6 +30,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <random>
 #include <string>
 #include <vector>
@@ -51,6 +52,17 @@ struct Layer {
 double time_ms(void (*f)(const Conv2dParams&, const float*, const float*, const float*, float*),
                const Conv2dParams& p, const std::vector<float>& x, const std::vector<float>& w,
                const std::vector<float>& b, std::vector<float>& y) {
+  // BENCH_CPU_TIME=1: the process's CPU time instead of wall time (less
+  // sensitive to other processes on a loaded machine; at 2 threads run with
+  // OMP_WAIT_POLICY=passive so that spinning threads do not count)
+  static const bool cpu_time = std::getenv("BENCH_CPU_TIME") && std::atoi(std::getenv("BENCH_CPU_TIME")) != 0;
+  if (cpu_time) {
+    timespec a, z;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &a);
+    f(p, x.data(), w.data(), b.data(), y.data());
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &z);
+    return (z.tv_sec - a.tv_sec) * 1e3 + (z.tv_nsec - a.tv_nsec) * 1e-6;
+  }
   const auto t0 = std::chrono::steady_clock::now();
   f(p, x.data(), w.data(), b.data(), y.data());
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -129,7 +141,7 @@ int main(int argc, char** argv) {
   for (const Layer& L : layers) {
     if (std::string(L.what).find(only) == std::string::npos) continue;
     Conv2dParams p;
-    p.N = wgrad ? 8 : 1, p.C = L.C, p.H = p.W = wgrad ? L.HW / 4 : L.HW, p.K = L.K, p.R = p.S = 3;
+    p.N = wgrad ? (std::getenv("WGRAD_BATCH") ? std::atoi(std::getenv("WGRAD_BATCH")) : 8) : 1, p.C = L.C, p.H = p.W = wgrad ? L.HW / 4 : L.HW, p.K = L.K, p.R = p.S = 3;
     p.pad_h = p.pad_w = p.dil_h = p.dil_w = L.dil;
     p.finalize();
     const bool blocked = !bwd && !wgrad && cpu::conv2d_blocked_supported(p);

@@ -458,7 +458,10 @@ bool conv2d_bwd_filter_winograd_pays(const Conv2dParams& p) {
     const char* e = std::getenv("TINCT_CONV_WINOGRAD_DW");
     return e && std::strcmp(e, "0") == 0;
   }();
-  return !off && conv2d_winograd_pays(p);
+  // 16 -> 16 channels lost (0.94x im2col, batch 8 at 64 x 64, 1 thread): the
+  // GEMMs' panels are half empty and the transforms and packing weigh as much
+  // as the products (RESULTS.md "CPU Winograd backward-filter").
+  return !off && std::max(p.C, p.K) >= 32 && conv2d_winograd_pays(p);
 }
 
 }  // namespace tinct::cpu

@@ -164,6 +164,7 @@ void conv2d_bwd_filter_winograd(const Conv2dParams& p, const float* x, const flo
   float* dU = su.get(36 * kc);
   std::fill(dU, dU + 36 * kc, 0.0f);
 
+  const bool k_cols = K > C;
   const int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
 #pragma omp parallel num_threads(nt) if (nt > 1)
   {
@@ -179,11 +180,18 @@ void conv2d_bwd_filter_winograd(const Conv2dParams& p, const float* x, const flo
         dy_transform(dy + (size_t)G.n * K * PQ, p.P, p.Q, K, G.a + T.dh * 4 * G.th, G.b + T.dw * 4 * G.tw0, T.dh,
                      T.dw, G.cnt, Z, zstride, ld, col);
       }
-      // dU[t] += Z[t] V[t]^T, each t on one thread (single-threaded GEMM)
+      // dU[t] += Z[t] V[t]^T, each t on one thread (single-threaded GEMM);
+      // the larger of K, C as the GEMM's columns (panels of nr = 32 on
+      // avx512: 16 columns of 32 ran the micro-kernel half empty)
 #pragma omp for schedule(static)
-      for (int t = 0; t < 36; ++t)
-        detail::sgemm_with(g, false, true, K, C, bl.tiles, 1.0f, Z + t * zstride, ld, V + t * vstride, ld, 1.0f,
-                           dU + t * kc, C);
+      for (int t = 0; t < 36; ++t) {
+        if (k_cols)  // dU[t] as C x K
+          detail::sgemm_with(g, false, true, C, K, bl.tiles, 1.0f, V + t * vstride, ld, Z + t * zstride, ld, 1.0f,
+                             dU + t * kc, K);
+        else  // dU[t] as K x C
+          detail::sgemm_with(g, false, true, K, C, bl.tiles, 1.0f, Z + t * zstride, ld, V + t * vstride, ld, 1.0f,
+                             dU + t * kc, C);
+      }
     }
     // dw += G^T dU G (kWinoG of conv/ref_winograd.cpp), per (k, c)
     const float Gm[6][3] = {{0.25f, 0, 0},
@@ -195,7 +203,8 @@ void conv2d_bwd_filter_winograd(const Conv2dParams& p, const float* x, const flo
 #pragma omp for schedule(static)
     for (long kcI = 0; kcI < (long)kc; ++kcI) {
       float u[36], h[3][6];
-      for (int t = 0; t < 36; ++t) u[t] = dU[t * kc + kcI];
+      const size_t at = k_cols ? (size_t)(kcI % C) * K + kcI / C : (size_t)kcI;  // dw's (k, c) in dU
+      for (int t = 0; t < 36; ++t) u[t] = dU[t * kc + at];
       for (int q = 0; q < 3; ++q)  // (dU G)[i][q]
         for (int i = 0; i < 6; ++i) {
           float acc = 0.0f;
