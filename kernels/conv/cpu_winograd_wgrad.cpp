@@ -14,7 +14,7 @@
 //
 // HOW: the batch's tiles are cut, as in the forward, into groups of <= 16
 // consecutive tiles of a tile row, and the groups into blocks of about nb
-// tiles (nb from the channel counts only: V and Z of a block about 2 MiB).
+// tiles (nb from the channel counts only: V and Z of a block about 512 KiB).
 // Per block: the forward's input transform (AVX-512 or portable, from
 // conv/cpu_winograd.cpp) writes V[t] as a C x ld row-major matrix (one GEMM
 // panel as wide as the block), the dy transform below writes Z[t] as K x ld;
@@ -145,7 +145,10 @@ void conv2d_bwd_filter_winograd(const Conv2dParams& p, const float* x, const flo
           for (int tw = 0; tw < T.TW; tw += 16) groups.push_back({n, a, b, th, tw, std::min(16, T.TW - tw)});
   // Blocks of about nb tiles (from the channels only, not the thread count:
   // the sums' order, and so the result, stays the same at any thread count).
-  int nb = (int)((2u << 20) / (sizeof(float) * 36 * (size_t)(C + K)));
+  // 512 KiB of V and Z a block (a quarter of L2): 1.3-1.7x im2col on the
+  // models' layers at 1 thread, against 0.9-1.5x at 2 MiB and 0.5-0.8x at
+  // 8 MiB (RESULTS.md "CPU Winograd backward-filter").
+  int nb = (int)((512u << 10) / (sizeof(float) * 36 * (size_t)(C + K)));
   nb = std::max(64, std::min(512, nb / 16 * 16));
   std::vector<Block> blocks;
   for (int i = 0; i < (int)groups.size(); ++i) {
