@@ -230,7 +230,7 @@ TEST_CASE("fast CPU Winograd forward: the same bits at 1 and 2 threads (batch 1,
 // direct reference (conv2d_bwd_filter_ref): odd sizes, widths not multiples of
 // 4, padding 0/1/2, dilation 2 and 4, C and K off the GEMM tiles (1..70),
 // batch 1..3, blocks of tiles spanning images (94 x 71 at 16 + 16 channels:
-// 3 blocks of <= 448 tiles). dw accumulates (starts from random values). The sum
+// 12 blocks of <= 112 tiles). dw accumulates (starts from random values). The sum
 // runs over N P Q pixels: tolerance as conv2d_bwd_filter_winograd_ref's test
 // (tests/test_conv_winograd.cpp). At 1 and 2 threads the result must be
 // bit-for-bit the same (each of the 36 GEMMs sums the blocks in order on one
@@ -239,7 +239,7 @@ TEST_CASE("fast CPU Winograd backward-filter matches conv2d_bwd_filter_ref, bitw
   const Case cases[] = {
       {1, 1, 1, 1, 1, 1, 1, false},     {3, 3, 5, 3, 5, 1, 1, false},     {1, 7, 13, 11, 5, 0, 0, false},
       {3, 17, 9, 14, 19, 2, 2, false},  {2, 6, 7, 3, 2, 1, 0, false},     {2, 33, 23, 17, 29, 1, 1, false},
-      {1, 70, 21, 30, 66, 1, 1, false}, {3, 16, 94, 71, 16, 1, 1, false},  // 3 blocks, across images
+      {1, 70, 21, 30, 66, 1, 1, false}, {3, 16, 94, 71, 16, 1, 1, false},  // 12 blocks, across images
       {2, 5, 15, 13, 6, 2, 2, false, 2, 2}, {1, 9, 19, 21, 10, 4, 4, false, 4, 4},
       {1, 3, 17, 9, 4, 4, 0, false, 4, 1},  {1, 4, 9, 70, 3, 1, 1, false},  // tile rows of 18: groups 16 + 2
   };

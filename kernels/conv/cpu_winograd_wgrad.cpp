@@ -21,9 +21,11 @@
 // then the 36 GEMMs dU[t] (K x C) += Z[t] V[t]^T of depth = the block's tiles
 // (detail::sgemm_with on the active kernel set, which packs both operands).
 // At the end dw += G^T dU G.
-// Threads: per block, the transforms are split over the groups, then the 36
-// GEMMs over the threads (each dU[t] belongs to one thread and sums the blocks
-// in order), so the result is bit-for-bit the same at any thread count.
+// Threads: the blocks are cut into two slices (fixed, whatever the thread
+// count), each summed into its own dU by one thread, added in the output
+// transform (split over the threads): the result is bit-for-bit the same at
+// 1 and 2 threads; more than 2 threads are not used (the CPU target has 2
+// cores; a third slice would cost another 36 K C floats).
 // Variants: one (fp32); the bf16 / tf32 precisions keep im2col + GEMM
 // (WinogradOffScope).
 //
@@ -161,41 +163,57 @@ void conv2d_bwd_filter_winograd(const Conv2dParams& p, const float* x, const flo
   const size_t vstride = (size_t)C * ld, zstride = (size_t)K * ld, HW = (size_t)p.H * p.W, PQ = (size_t)p.P * p.Q;
   const size_t kc = (size_t)K * C;
 
-  thread_local Scratch sv, sz, su;
-  float* V = sv.get(36 * vstride);
-  float* Z = sz.get(36 * zstride);
-  float* dU = su.get(36 * kc);
-  std::fill(dU, dU + 36 * kc, 0.0f);
+  // Two slices of the blocks (whatever the thread count: the same sums at 1
+  // and 2 threads), each summed into its own dU by one thread with no
+  // synchronisation until the end; dU = dU_0 + dU_1 in the output transform.
+  // (Sharing every block between the threads, transforms split over the
+  // groups and the 36 GEMMs over the threads, needed two barriers a block and
+  // ran slower at 2 threads than at 1 on the loaded machine.)
+  const int S = blocks.size() >= 2 ? 2 : 1;
+  thread_local Scratch su;
+  float* dU = su.get(S * 36 * kc);
+  std::fill(dU, dU + S * 36 * kc, 0.0f);
 
   const bool k_cols = K > C;
-  const int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
+  const int nt = omp_in_parallel() ? 1 : std::min(S, omp_get_max_threads());
+  const int nbl = (int)blocks.size();
 #pragma omp parallel num_threads(nt) if (nt > 1)
   {
-    for (const Block& bl : blocks) {
-#pragma omp for schedule(dynamic, 1)
-      for (int gi = bl.g0; gi < bl.g1; ++gi) {
-        const Group& G = groups[gi];
+#pragma omp for schedule(static, 1)
+    for (int s = 0; s < S; ++s) {
+      thread_local Scratch sv, sz;
+      float* V = sv.get(36 * vstride);
+      float* Z = sz.get(36 * zstride);
+      float* dUs = dU + (size_t)s * 36 * kc;
+      for (int bi = nbl * s / S; bi < nbl * (s + 1) / S; ++bi) {
+        const Block& bl = blocks[bi];
         int col = 0;  // the group's first column in the block
-        for (int i = bl.g0; i < gi; ++i) col += groups[i].cnt;
-        const detail::WinoIn in{x + (size_t)G.n * C * HW, HW, p.H, p.W, G.a + T.dh * (4 * G.th - T.ph),
-                                G.b + T.dw * (4 * G.tw0 - T.pw), T.dh, T.dw, G.cnt, C};
-        tf.input(in, V, vstride, col, ld);  // one panel of width ld: V[t] is C x ld row-major
-        dy_transform(dy + (size_t)G.n * K * PQ, p.P, p.Q, K, G.a + T.dh * 4 * G.th, G.b + T.dw * 4 * G.tw0, T.dh,
-                     T.dw, G.cnt, Z, zstride, ld, col);
-      }
-      // dU[t] += Z[t] V[t]^T, each t on one thread (single-threaded GEMM);
-      // the larger of K, C as the GEMM's columns (panels of nr = 32 on
-      // avx512: 16 columns of 32 ran the micro-kernel half empty)
-#pragma omp for schedule(static)
-      for (int t = 0; t < 36; ++t) {
-        if (k_cols)  // dU[t] as C x K
-          detail::sgemm_with(g, false, true, C, K, bl.tiles, 1.0f, V + t * vstride, ld, Z + t * zstride, ld, 1.0f,
-                             dU + t * kc, K);
-        else  // dU[t] as K x C
-          detail::sgemm_with(g, false, true, K, C, bl.tiles, 1.0f, Z + t * zstride, ld, V + t * vstride, ld, 1.0f,
-                             dU + t * kc, C);
+        for (int gi = bl.g0; gi < bl.g1; ++gi) {
+          const Group& G = groups[gi];
+          const detail::WinoIn in{x + (size_t)G.n * C * HW, HW, p.H, p.W, G.a + T.dh * (4 * G.th - T.ph),
+                                  G.b + T.dw * (4 * G.tw0 - T.pw), T.dh, T.dw, G.cnt, C};
+          tf.input(in, V, vstride, col, ld);  // one panel of width ld: V[t] is C x ld row-major
+          dy_transform(dy + (size_t)G.n * K * PQ, p.P, p.Q, K, G.a + T.dh * 4 * G.th, G.b + T.dw * 4 * G.tw0,
+                       T.dh, T.dw, G.cnt, Z, zstride, ld, col);
+          col += G.cnt;
+        }
+        // dU[t] += Z[t] V[t]^T (single-threaded GEMMs: inside the parallel
+        // region, or at one thread); the larger of K, C as the GEMM's columns
+        // (panels of nr = 32 on avx512: 16 columns of 32 ran half empty)
+        for (int t = 0; t < 36; ++t) {
+          if (k_cols)  // dU[t] as C x K
+            detail::sgemm_with(g, false, true, C, K, bl.tiles, 1.0f, V + t * vstride, ld, Z + t * zstride, ld, 1.0f,
+                               dUs + t * kc, K);
+          else  // dU[t] as K x C
+            detail::sgemm_with(g, false, true, K, C, bl.tiles, 1.0f, Z + t * zstride, ld, V + t * vstride, ld, 1.0f,
+                               dUs + t * kc, C);
+        }
       }
     }
+  }
+  const int nt2 = omp_in_parallel() ? 1 : omp_get_max_threads();
+#pragma omp parallel num_threads(nt2) if (nt2 > 1 && kc >= 1024)
+  {
     // dw += G^T dU G (kWinoG of conv/ref_winograd.cpp), per (k, c)
     const float Gm[6][3] = {{0.25f, 0, 0},
                             {-1.0f / 6, -1.0f / 6, -1.0f / 6},
@@ -207,7 +225,7 @@ void conv2d_bwd_filter_winograd(const Conv2dParams& p, const float* x, const flo
     for (long kcI = 0; kcI < (long)kc; ++kcI) {
       float u[36], h[3][6];
       const size_t at = k_cols ? (size_t)(kcI % C) * K + kcI / C : (size_t)kcI;  // dw's (k, c) in dU
-      for (int t = 0; t < 36; ++t) u[t] = dU[t * kc + at];
+      for (int t = 0; t < 36; ++t) u[t] = S == 2 ? dU[t * kc + at] + dU[(36 + t) * kc + at] : dU[t * kc + at];
       for (int q = 0; q < 3; ++q)  // (dU G)[i][q]
         for (int i = 0; i < 6; ++i) {
           float acc = 0.0f;
