@@ -13,6 +13,11 @@
 // With --bwd, conv2d_bwd_data: col2im + GEMM (Winograd off) against the
 // Winograd forward of dy with the flipped filter (conv2d_bwd_data_winograd):
 //   ./bench_conv_winograd --bwd [reps=5] [layers] [threads]
+// With --wgrad, conv2d_bwd_filter (dw only): im2col + GEMM (Winograd off)
+// against the Winograd backward-filter (kernels/conv/cpu_winograd_wgrad.cpp),
+// at the training step's shapes: batch 8, the layers at 128x128 model input
+// (a quarter of the sizes below; WGRAD_BATCH=n for another batch):
+//   ./bench_conv_winograd --wgrad [reps=5] [layers] [threads]
 // Layer shapes, batch 1, 512x512 model input: the compact presets' 3x3
 // stride-1 convs (regression / GAN ResNet-18 encoder base 32: stage s has
 // 32 << (s-1) channels at 512 / 2^(s+1); the GAN decoder's fuse convs
@@ -25,6 +30,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <random>
 #include <string>
 #include <vector>
@@ -46,6 +52,17 @@ struct Layer {
 double time_ms(void (*f)(const Conv2dParams&, const float*, const float*, const float*, float*),
                const Conv2dParams& p, const std::vector<float>& x, const std::vector<float>& w,
                const std::vector<float>& b, std::vector<float>& y) {
+  // BENCH_CPU_TIME=1: the process's CPU time instead of wall time (less
+  // sensitive to other processes on a loaded machine; at 2 threads run with
+  // OMP_WAIT_POLICY=passive so that spinning threads do not count)
+  static const bool cpu_time = std::getenv("BENCH_CPU_TIME") && std::atoi(std::getenv("BENCH_CPU_TIME")) != 0;
+  if (cpu_time) {
+    timespec a, z;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &a);
+    f(p, x.data(), w.data(), b.data(), y.data());
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &z);
+    return (z.tv_sec - a.tv_sec) * 1e3 + (z.tv_nsec - a.tv_nsec) * 1e-6;
+  }
   const auto t0 = std::chrono::steady_clock::now();
   f(p, x.data(), w.data(), b.data(), y.data());
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -62,6 +79,14 @@ void bwd_im2col(const Conv2dParams& p, const float* dy, const float* w, const fl
 void bwd_wino(const Conv2dParams& p, const float* dy, const float* w, const float*, float* dx) {
   cpu::conv2d_bwd_data_winograd(p, dy, w, dx);
 }
+std::vector<float> g_dw;  // --wgrad: x is x, y is dy, dw here
+void wgrad_im2col(const Conv2dParams& p, const float* x, const float*, const float*, float* dy) {
+  const cpu::WinogradOffScope off(true);
+  cpu::conv2d_bwd_filter(p, x, dy, g_dw.data(), nullptr);
+}
+void wgrad_wino(const Conv2dParams& p, const float* x, const float*, const float*, float* dy) {
+  cpu::conv2d_bwd_filter_winograd(p, x, dy, g_dw.data());
+}
 void direct_with_bias(const Conv2dParams& p, const float* x, const float* w, const float* b, float* y) {
   cpu::Epilogue e;
   e.shift = b;
@@ -74,11 +99,13 @@ int main(int argc, char** argv) {
   if (direct) --argc, ++argv;
   const bool bwd = argc > 1 && std::string(argv[1]) == "--bwd";
   if (bwd) --argc, ++argv;
-  auto base = bwd ? bwd_im2col : cpu::conv2d_fwd_im2col_for_bench;
+  const bool wgrad = argc > 1 && std::string(argv[1]) == "--wgrad";
+  if (wgrad) --argc, ++argv;
+  auto base = wgrad ? wgrad_im2col : bwd ? bwd_im2col : cpu::conv2d_fwd_im2col_for_bench;
   const int reps = argc > 1 ? std::atoi(argv[1]) : 5;
   const std::string only = argc > 2 ? argv[2] : "";
   const int threads_only = argc > 3 ? std::atoi(argv[3]) : 0;  // 1 or 2: that thread count only
-  auto variant = direct ? direct_with_bias : bwd ? bwd_wino : cpu::conv2d_fwd_winograd;
+  auto variant = direct ? direct_with_bias : wgrad ? wgrad_wino : bwd ? bwd_wino : cpu::conv2d_fwd_winograd;
   std::vector<Layer> layers;
   if (direct) {
     if (!cpu::conv2d_direct_supported([] {
@@ -114,16 +141,19 @@ int main(int argc, char** argv) {
   for (const Layer& L : layers) {
     if (std::string(L.what).find(only) == std::string::npos) continue;
     Conv2dParams p;
-    p.N = 1, p.C = L.C, p.H = p.W = L.HW, p.K = L.K, p.R = p.S = 3;
+    p.N = wgrad ? (std::getenv("WGRAD_BATCH") ? std::atoi(std::getenv("WGRAD_BATCH")) : 8) : 1, p.C = L.C, p.H = p.W = wgrad ? L.HW / 4 : L.HW, p.K = L.K, p.R = p.S = 3;
     p.pad_h = p.pad_w = p.dil_h = p.dil_w = L.dil;
     p.finalize();
-    const bool blocked = !bwd && cpu::conv2d_blocked_supported(p);
-    const size_t xs = (size_t)p.C * p.H * p.W, ys = (size_t)p.K * p.P * p.Q;  // bwd: dy in x, dx in y
+    const bool blocked = !bwd && !wgrad && cpu::conv2d_blocked_supported(p);
+    // bwd: dy in x, dx in y; wgrad: x in x, dy in y
+    const size_t xs = (size_t)p.N * p.C * p.H * p.W, ys = (size_t)p.N * p.K * p.P * p.Q;
+    g_dw.assign((size_t)p.K * p.C * 9, 0.0f);
     std::vector<float> x(std::max(xs, ys)), w((size_t)p.K * p.C * 9), b(p.K), y(std::max(xs, ys));
     for (auto& v : x) v = u(rng);
+    for (auto& v : y) v = u(rng);
     for (auto& v : w) v = u(rng);
     for (auto& v : b) v = u(rng);
-    const double gflop = 2.0 * p.K * p.C * 9 * p.P * p.Q * 1e-9;
+    const double gflop = 2.0 * p.N * p.K * p.C * 9 * p.P * p.Q * 1e-9;
     for (int thr : {1, 2}) {
       if (threads_only > 0 && thr != threads_only) continue;
       omp_set_num_threads(thr);

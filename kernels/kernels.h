@@ -169,6 +169,11 @@ bool conv2d_winograd_pays(const Conv2dParams& p);
 bool conv2d_bwd_data_winograd_supported(const Conv2dParams& p);
 bool conv2d_bwd_data_winograd_pays(const Conv2dParams& p);
 void conv2d_bwd_data_winograd(const Conv2dParams& p, const float* dy, const float* w, float* dx);  // overwrites dx
+// conv2d_bwd_filter's dw of a 3x3 stride-1 conv by Winograd (kernels/conv/
+// cpu_winograd_wgrad.cpp; no bias gradient), where conv2d_bwd_filter_winograd_pays
+// (the forward's rule; TINCT_CONV_WINOGRAD_DW=0 turns off only this pass).
+bool conv2d_bwd_filter_winograd_pays(const Conv2dParams& p);
+void conv2d_bwd_filter_winograd(const Conv2dParams& p, const float* x, const float* dy, float* dw);  // dw +=
 // Winograd's transforms change the arithmetic, so it is not the "rounded
 // operands, fp32 sums" that --precision tf32 / bf16 promise: the engine holds
 // a WinogradOffScope(prec != fp32) around its CPU convolutions, which keeps

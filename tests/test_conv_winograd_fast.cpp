@@ -10,6 +10,7 @@
 #include <omp.h>
 
 #include <cstdio>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -223,4 +224,82 @@ TEST_CASE("fast CPU Winograd forward: the same bits at 1 and 2 threads (batch 1,
     CHECK(differ == 0);
   });
   omp_set_num_threads(saved);
+}
+
+// The fast backward-filter (kernels/conv/cpu_winograd_wgrad.cpp) against the
+// direct reference (conv2d_bwd_filter_ref): odd sizes, widths not multiples of
+// 4, padding 0/1/2, dilation 2 and 4, C and K off the GEMM tiles (1..70),
+// batch 1..3, blocks of tiles spanning images (94 x 71 at 16 + 16 channels:
+// 12 blocks of <= 112 tiles). dw accumulates (starts from random values). The sum
+// runs over N P Q pixels: tolerance as conv2d_bwd_filter_winograd_ref's test
+// (tests/test_conv_winograd.cpp). At 1 and 2 threads the result must be
+// bit-for-bit the same (each of the 36 GEMMs sums the blocks in order on one
+// thread).
+TEST_CASE("fast CPU Winograd backward-filter matches conv2d_bwd_filter_ref, bitwise at 1 and 2 threads") {
+  const Case cases[] = {
+      {1, 1, 1, 1, 1, 1, 1, false},     {3, 3, 5, 3, 5, 1, 1, false},     {1, 7, 13, 11, 5, 0, 0, false},
+      {3, 17, 9, 14, 19, 2, 2, false},  {2, 6, 7, 3, 2, 1, 0, false},     {2, 33, 23, 17, 29, 1, 1, false},
+      {1, 70, 21, 30, 66, 1, 1, false}, {3, 16, 94, 71, 16, 1, 1, false},  // 12 blocks, across images
+      {2, 5, 15, 13, 6, 2, 2, false, 2, 2}, {1, 9, 19, 21, 10, 4, 4, false, 4, 4},
+      {1, 3, 17, 9, 4, 4, 0, false, 4, 1},  {1, 4, 9, 70, 3, 1, 1, false},  // tile rows of 18: groups 16 + 2
+  };
+  const int saved = omp_get_max_threads();
+  for_each_kernel_set([&] {
+    uint32_t seed = 31;
+    double worst = 0, worst_rel = 0;
+    std::string worst_at;
+    for (const Case& c : cases) {
+      Conv2dParams p;
+      p.N = c.N, p.C = c.C, p.H = c.H, p.W = c.W, p.K = c.K, p.R = 3, p.S = 3;
+      p.pad_h = c.pad_h, p.pad_w = c.pad_w, p.dil_h = c.dil_h, p.dil_w = c.dil_w;
+      REQUIRE(p.finalize());
+      REQUIRE(cpu::conv2d_winograd_supported(p));
+      const auto x = kcheck::random_vec(size_t(p.N) * p.C * p.H * p.W, seed++);
+      const auto dy = kcheck::random_vec(size_t(p.N) * p.K * p.P * p.Q, seed++);
+      const auto dw0 = kcheck::random_vec(size_t(p.K) * p.C * 9, seed++);
+      std::vector<float> ref = dw0, db(size_t(p.K), 0.0f);
+      cpu::conv2d_bwd_filter_ref(p, x.data(), dy.data(), ref.data(), db.data());
+      std::vector<float> got[2];
+      const int counts[2] = {1, std::max(2, saved)};
+      for (int i = 0; i < 2; ++i) {
+        omp_set_num_threads(counts[i]);
+        got[i] = dw0;
+        cpu::conv2d_bwd_filter_winograd(p, x.data(), dy.data(), got[i].data());
+      }
+      omp_set_num_threads(saved);
+      char what[140];
+      std::snprintf(what, sizeof what, "N%d C%d %dx%d K%d pad %d,%d dil %d,%d -> %dx%d", p.N, p.C, p.H, p.W, p.K,
+                    p.pad_h, p.pad_w, p.dil_h, p.dil_w, p.P, p.Q);
+      const kcheck::Diff d = kcheck::diff(got[0].data(), ref.data(), ref.size());
+      CHECK_MESSAGE(kcheck::report((std::string("wino dW ") + what).c_str(), d,
+                                   kcheck::tolerance(5e-6, double(p.N) * p.P * p.Q, d)),
+                    what);
+      size_t differ = 0;
+      for (size_t i = 0; i < ref.size(); ++i) differ += got[0][i] != got[1][i];
+      CHECK_MESSAGE(differ == 0, what, ": ", differ, " values differ between 1 and ", counts[1], " threads");
+      if (d.max_abs > worst) worst = d.max_abs, worst_at = what;
+      worst_rel = std::max(worst_rel, d.max_rel);
+    }
+    std::printf("  dW: worst abs error %.3g at %s; worst relative error %.3g\n", worst, worst_at.c_str(), worst_rel);
+  });
+  omp_set_num_threads(saved);
+}
+
+TEST_CASE("fast CPU Winograd backward-filter refuses unsupported shapes; a wrong dy fails the check") {
+  Conv2dParams p;
+  p.N = 1, p.C = 4, p.H = p.W = 9, p.K = 3, p.R = p.S = 3, p.pad_h = p.pad_w = 1, p.stride_h = p.stride_w = 2;
+  REQUIRE(p.finalize());
+  std::vector<float> x(size_t(p.C) * 81, 1.0f), dy(size_t(p.K) * p.P * p.Q, 1.0f), dw(size_t(p.K) * p.C * 9);
+  CHECK_THROWS_AS(cpu::conv2d_bwd_filter_winograd(p, x.data(), dy.data(), dw.data()), std::invalid_argument);
+  // One dy value off by 1% stands in for a transform with a wrong constant.
+  p.stride_h = p.stride_w = 1;
+  REQUIRE(p.finalize());
+  const auto xr = kcheck::random_vec(size_t(p.C) * 81, 3);
+  auto dyr = kcheck::random_vec(size_t(p.K) * p.P * p.Q, 4);
+  std::vector<float> ref(dw.size(), 0.0f), got(dw.size(), 0.0f), db(size_t(p.K), 0.0f);
+  cpu::conv2d_bwd_filter_ref(p, xr.data(), dyr.data(), ref.data(), db.data());
+  dyr[40] *= 1.01f;
+  cpu::conv2d_bwd_filter_winograd(p, xr.data(), dyr.data(), got.data());
+  const kcheck::Diff d = kcheck::diff(got.data(), ref.data(), ref.size());
+  CHECK_FALSE(d.max_abs <= kcheck::tolerance(5e-6, double(p.N) * p.P * p.Q, d));
 }

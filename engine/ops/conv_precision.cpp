@@ -50,6 +50,7 @@ void conv2d_bwd_filter_at(Precision prec, Device dev, const Conv2dParams& p, con
   if (prec == Precision::fp32) return cpu::conv2d_bwd_filter(p, x.data(), dy.data(), dw, db);
   if (bf16_gemm(prec)) return cpu::conv2d_bwd_filter_bf16(p, x.data(), dy.data(), dw, db);
   std::vector<float> xr, dyr;
+  const cpu::WinogradOffScope exact(true);  // Winograd is not the rounded-operand maths
   cpu::conv2d_bwd_filter(p, cpu_operand(prec, x, xr), cpu_operand(prec, dy, dyr), dw, nullptr);
   if (db) cpu::bias_grad(p.N, p.K, p.P * p.Q, dy.data(), db);
 }

@@ -530,7 +530,7 @@ class FilterPanels final : public detail::BPanelSource {
 };
 
 void bwd_filter(const GemmKernel& g, const Conv2dParams& p, const float* x, const float* dy, float* dw,
-                float* db) {
+                float* db, bool winograd = false) {
   const int CRS = p.C * p.R * p.S, PQ = p.P * p.Q;
   const size_t x_img = (size_t)p.C * p.H * p.W, y_img = (size_t)p.K * PQ;
   const size_t w_size = (size_t)p.K * CRS;
@@ -548,6 +548,10 @@ void bwd_filter(const GemmKernel& g, const Conv2dParams& p, const float* x, cons
       }
       db[k] += (float)sum;
     }
+  }
+  if (winograd) {  // conv/cpu_winograd_wgrad.cpp: 3x3 stride 1, where it pays
+    conv2d_bwd_filter_winograd(p, x, dy, dw);
+    return;
   }
 
   // dst = beta * dst + dY[:, t0:t1] * col[:, t0:t1]^T over pixels [t0, t1) of
@@ -634,7 +638,7 @@ const GemmKernel& bf16_gemm(const char* who) {
 }  // namespace
 
 void conv2d_bwd_filter(const Conv2dParams& p, const float* x, const float* dy, float* dw, float* db) {
-  bwd_filter(detail::active_gemm_kernel(), p, x, dy, dw, db);
+  bwd_filter(detail::active_gemm_kernel(), p, x, dy, dw, db, conv2d_bwd_filter_winograd_pays(p));
 }
 
 // Precision::bf16: the im2col + GEMM paths above on the bf16 set, whose packing

@@ -30,7 +30,7 @@
 // The filter transform is split over the threads.
 // Variants: forward (conv2d_fwd_winograd_fused / conv2d_fwd_winograd) and
 // backward-data as the forward of dy with the flipped, transposed filter
-// (conv2d_bwd_data_winograd); backward-filter stays im2col + GEMM.
+// (conv2d_bwd_data_winograd); backward-filter: conv/cpu_winograd_wgrad.cpp.
 // Workspaces are thread_local, 64-byte aligned, and only grow.
 //
 // BENCHMARK: bench/bench_conv_winograd.cpp (target bench_conv_winograd) prints
@@ -179,11 +179,6 @@ void output_portable(const WinoOut& o, const WinoEpi& e, const float* M, int ldm
 
 const WinoTransforms kPortable{input_portable, output_portable, nullptr};
 
-const WinoTransforms& active_transforms() {
-  if (cpu_kernels() == CpuKernels::Avx512)
-    if (const WinoTransforms* t = detail::winograd_transforms_avx512()) return *t;
-  return kPortable;
-}
 
 // U[t] = G g G^T for every (k, c), written where pack_a_all would put it:
 // slice pc = c / KC of U[t] is one block of all m_pad rows, row panels of MR
@@ -249,6 +244,8 @@ void filter_transform(const GemmKernel& g, const WinoTransforms& tf, const Conv2
   std::abort();
 }
 
+const WinoTransforms& active_transforms() { return detail::winograd_active_transforms(); }
+
 struct Group {
   int n, a, b, th, tw0, cnt;
 };
@@ -257,6 +254,12 @@ struct Block {
 };
 
 }  // namespace
+
+const WinoTransforms& detail::winograd_active_transforms() {
+  if (cpu_kernels() == CpuKernels::Avx512)
+    if (const WinoTransforms* t = detail::winograd_transforms_avx512()) return *t;
+  return kPortable;
+}
 
 void conv2d_fwd_winograd_fused(const Conv2dParams& p, const float* x, const float* w, const Epilogue& e,
                                float* y) {
@@ -445,6 +448,22 @@ bool conv2d_winograd_pays(const Conv2dParams& p) {
 bool conv2d_bwd_data_winograd_pays(const Conv2dParams& p) {
   if (t_winograd_off || !conv2d_bwd_data_winograd_supported(p)) return false;
   return conv2d_winograd_pays(winograd_bwd_data_params(p));
+}
+
+// The backward-filter (conv/cpu_winograd_wgrad.cpp): the forward's switch and
+// rule (per image, never per batch), plus TINCT_CONV_WINOGRAD_DW=0 to turn off
+// only this pass (to time it against im2col + GEMM in one binary).
+bool conv2d_bwd_filter_winograd_pays(const Conv2dParams& p) {
+  static const bool off = [] {
+    const char* e = std::getenv("TINCT_CONV_WINOGRAD_DW");
+    return e && std::strcmp(e, "0") == 0;
+  }();
+  // Measured (RESULTS.md "CPU Winograd backward-filter", batch 8, 1 thread):
+  // 1.1-1.7x im2col + GEMM on every layer of the models this rule picks
+  // (16 -> 16 at 64 x 64 included); on 16 x 16 outputs it won only at batch 8
+  // and 128 -> 128 (1.1x; 0.75x dilated; 0.4-0.7x at batch 1), so the rule
+  // stays the forward's, per image.
+  return !off && conv2d_winograd_pays(p);
 }
 
 }  // namespace tinct::cpu

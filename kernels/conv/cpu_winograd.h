@@ -52,5 +52,9 @@ struct WinoTransforms {
 };
 // nullptr where the file was built without the instruction set.
 const WinoTransforms* winograd_transforms_avx512();
+// The transforms of the active kernel set (AVX-512 or the portable loops of
+// conv/cpu_winograd.cpp); the backward-filter (conv/cpu_winograd_wgrad.cpp)
+// reuses the input transform.
+const WinoTransforms& winograd_active_transforms();
 
 }  // namespace tinct::cpu::detail
