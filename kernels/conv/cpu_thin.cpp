@@ -29,7 +29,7 @@
 //
 // Switch: TINCT_CONV_THIN=0 never, =force every supported shape (also the
 // generator's 3x3 output layer's backward-filter, left to the 3x3 stride-1
-// backward-filter's own path by default).
+// backward-filter's own path by default, and forwards of maps over 64x64).
 //
 // BENCHMARK: bench/bench_conv_thin.cpp (thin against im2col + GEMM on the
 // models' layers, each pass, 1 and 2 threads):
@@ -168,6 +168,10 @@ bool conv2d_thin_pays(const Conv2dParams& p, ThinPass pass) {
   // owners'); the forward where the direct path pays is the direct path's
   // (conv2d_fwd_fused asks that first).
   if (pass == ThinPass::BwdFilter && p.R == 3 && p.S == 3) return false;
+  // The forward only where it was measured (maps up to 64x64, where the direct
+  // path does not pay): larger maps keep the direct path or, on the portable
+  // set, im2col + GEMM.
+  if (pass == ThinPass::Fwd) return (long)p.P * p.Q < 64L * 64;
   return true;
 }
 
