@@ -196,7 +196,7 @@ void conv2d_fwd_blocked(const Conv2dParams& p, const float* x, const float* w, c
 // layer, 256 -> 1), any padding and dilation, each tap one long vector loop
 // over a zero-padded plane; any kernel set. conv2d_fwd_fused (after the direct
 // path), conv2d_bwd_data and conv2d_bwd_filter use it where conv2d_thin_pays
-// (TINCT_CONV_THIN=0: never, =force: every supported shape).
+// (K = 1; TINCT_CONV_THIN=0: never, =force: every supported shape).
 enum class ThinPass { Fwd, BwdData, BwdFilter };
 bool conv2d_thin_supported(const Conv2dParams& p);
 bool conv2d_thin_pays(const Conv2dParams& p, ThinPass pass);

@@ -164,6 +164,12 @@ bool conv2d_thin_pays(const Conv2dParams& p, ThinPass pass) {
   const int m = mode();
   if (m == 0 || !conv2d_thin_supported(p)) return false;
   if (m == 2) return true;
+  // One output channel only by default: the 2-channel output layers' gain
+  // (backward-data 1.4-1.7x of a few ms) changed which roundings the
+  // regression model's 2-rank data-parallel run shares with one process
+  // (tests/test_train_dist.cpp: 18% of weights off by > 1e-5 after 6 steps
+  // instead of 0.08%); not understood yet, so those layers keep their paths.
+  if (p.K != 1) return false;
   // The 3x3 stride-1 backward-filter is another path's (the Winograd / GEMM
   // owners'); the forward where the direct path pays is the direct path's
   // (conv2d_fwd_fused asks that first).
