@@ -204,6 +204,19 @@ void conv2d_fwd_direct(const Conv2dParams& p, const float* x, const float* w, co
 bool conv2d_blocked_supported(const Conv2dParams& p);
 bool conv2d_blocked_pays(const Conv2dParams& p);
 void conv2d_fwd_blocked(const Conv2dParams& p, const float* x, const float* w, const Epilogue& e, float* y);
+// Thin convolution (kernels/conv/cpu_thin.cpp), no im2col: the three passes of
+// a stride-1 convolution with K <= 4 output channels (the PatchGAN's last
+// layer, 256 -> 1), any padding and dilation, each tap one long vector loop
+// over a zero-padded plane; any kernel set. conv2d_fwd_fused (after the direct
+// path), conv2d_bwd_data and conv2d_bwd_filter use it where conv2d_thin_pays
+// (K = 1; TINCT_CONV_THIN=0: never, =force: every supported shape).
+enum class ThinPass { Fwd, BwdData, BwdFilter };
+bool conv2d_thin_supported(const Conv2dParams& p);
+bool conv2d_thin_pays(const Conv2dParams& p, ThinPass pass);
+void conv2d_fwd_thin(const Conv2dParams& p, const float* x, const float* w, const Epilogue& e, float* y);
+void conv2d_bwd_data_thin(const Conv2dParams& p, const float* dy, const float* w, float* dx);  // overwrites dx
+void conv2d_bwd_filter_thin(const Conv2dParams& p, const float* x, const float* dy, float* dw,
+                            float* db);  // dw +=, db +=
 // Transposed convolution by output phases (kernels/conv/cpu_transpose_phases.cpp),
 // no column buffer: with stride s each of the s^2 output phases is a small
 // stride-1 convolution of x with its own sub-kernel (2x2 for the decoders'

@@ -450,6 +450,10 @@ void conv2d_fwd_fused(const Conv2dParams& p, const float* x, const float* w, con
     conv2d_fwd_direct(p, x, w, e, y);
     return;
   }
+  if (conv2d_thin_pays(p, ThinPass::Fwd)) {  // conv/cpu_thin.cpp: K <= 4, where direct does not pay
+    conv2d_fwd_thin(p, x, w, e, y);
+    return;
+  }
   if (conv2d_blocked_pays(p)) {  // conv/cpu_blocked.cpp: the 32-128-channel layers
     conv2d_fwd_blocked(p, x, w, e, y);
     return;
@@ -480,6 +484,10 @@ void conv2d_bwd_data(const Conv2dParams& p, const float* dy, const float* w, flo
   }
   if (conv2d_bwd_data_winograd_pays(p)) {  // conv/cpu_winograd.cpp: 3x3 stride 1 as a forward conv
     conv2d_bwd_data_winograd(p, dy, w, dx);
+    return;
+  }
+  if (conv2d_thin_pays(p, ThinPass::BwdData)) {  // conv/cpu_thin.cpp: K <= 4, no col2im
+    conv2d_bwd_data_thin(p, dy, w, dx);
     return;
   }
   bwd_data(detail::active_gemm_kernel(), p, dy, w, dx, nullptr);
@@ -638,6 +646,10 @@ const GemmKernel& bf16_gemm(const char* who) {
 }  // namespace
 
 void conv2d_bwd_filter(const Conv2dParams& p, const float* x, const float* dy, float* dw, float* db) {
+  if (conv2d_thin_pays(p, ThinPass::BwdFilter)) {  // conv/cpu_thin.cpp: K <= 4, no im2col
+    conv2d_bwd_filter_thin(p, x, dy, dw, db);
+    return;
+  }
   bwd_filter(detail::active_gemm_kernel(), p, x, dy, dw, db, conv2d_bwd_filter_winograd_pays(p));
 }
 
