@@ -29,6 +29,7 @@ namespace {
 struct Layer {
   const char* what;
   int C, K, H, stride, dil;
+  int R = 3;  // kernel R x R, padding dil (R - 1) / 2
 };
 
 using ConvFn = void (*)(const Conv2dParams&, const float*, const float*, const float*, float*);
@@ -55,8 +56,11 @@ int main(int argc, char** argv) {
                 cpu::cpu_kernels_name(cpu::cpu_kernels()));
     return 0;
   }
-  // name, C, K, input H=W, stride, dilation (3x3, padding = dilation).
+  // name, C, K, input H=W, stride, dilation[, R] (3x3 unless said, padding = dilation (R - 1) / 2).
   const std::vector<Layer> layers = {
+      {"stem-c 1->32 7x7 s2@512", 1, 32, 512, 2, 1, 7}, {"stem-f 1->64 7x7 s2@512", 1, 64, 512, 2, 1, 7},
+      {"cls-c 32 s2@256", 32, 32, 256, 2, 1},  {"cls-c 64 s2@128", 64, 64, 128, 2, 1},
+      {"gan-c 64->128 s2", 64, 128, 64, 2, 1}, {"gan-c 128->256 s2", 128, 256, 32, 2, 1},
       {"reg-c 32@128", 32, 32, 128, 1, 1},     {"reg-c 64@64", 64, 64, 64, 1, 1},
       {"reg-c 32->64 s2", 32, 64, 128, 2, 1},  {"reg-f 32@256", 32, 32, 256, 1, 1},
       {"reg-f 64@128", 64, 64, 128, 1, 1},     {"reg-f 128@64", 128, 128, 64, 1, 1},
@@ -71,20 +75,21 @@ int main(int argc, char** argv) {
   };
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> u(-1, 1);
-  std::printf("%-18s %4s %4s %4s %2s %3s %3s | %9s %8s | %9s %8s | %6s\n", "layer", "C", "K", "H", "s", "dil",
+  std::printf("%-24s %4s %4s %4s %2s %3s %3s | %9s %8s | %9s %8s | %6s\n", "layer", "C", "K", "H", "s", "dil",
               "thr", "im2col ms", "GFLOP/s", "blocked ms", "GFLOP/s", "speed");
   for (const Layer& L : layers) {
     if (!std::strstr(L.what, filter)) continue;
     Conv2dParams p;
-    p.N = 1, p.C = L.C, p.H = p.W = L.H, p.K = L.K, p.R = p.S = 3;
+    p.N = 1, p.C = L.C, p.H = p.W = L.H, p.K = L.K, p.R = p.S = L.R;
     p.stride_h = p.stride_w = L.stride;
-    p.pad_h = p.pad_w = p.dil_h = p.dil_w = L.dil;
+    p.dil_h = p.dil_w = L.dil;
+    p.pad_h = p.pad_w = L.dil * (L.R - 1) / 2;
     p.finalize();
-    std::vector<float> x((size_t)p.C * p.H * p.W), w((size_t)p.K * p.C * 9), b(p.K), y((size_t)p.K * p.P * p.Q);
+    std::vector<float> x((size_t)p.C * p.H * p.W), w((size_t)p.K * p.C * p.R * p.S), b(p.K), y((size_t)p.K * p.P * p.Q);
     for (auto& v : x) v = u(rng);
     for (auto& v : w) v = u(rng);
     for (auto& v : b) v = u(rng);
-    const double gflop = 2.0 * p.K * p.C * 9 * p.P * p.Q * 1e-9;
+    const double gflop = 2.0 * p.K * p.C * p.R * p.S * p.P * p.Q * 1e-9;
     for (int thr : {1, 2}) {
       omp_set_num_threads(thr);
       time_ms(cpu::conv2d_fwd_im2col_for_bench, p, x, w, b, y);  // warm the workspaces
@@ -97,7 +102,7 @@ int main(int argc, char** argv) {
       std::sort(ta.begin(), ta.end());
       std::sort(tb.begin(), tb.end());
       const double a = ta[reps / 2], c = tb[reps / 2];
-      std::printf("%-18s %4d %4d %4d %2d %3d %3d | %9.3f %8.1f | %9.3f %8.1f | %5.0f%%\n", L.what, p.C, p.K, L.H,
+      std::printf("%-24s %4d %4d %4d %2d %3d %3d | %9.3f %8.1f | %9.3f %8.1f | %5.0f%%\n", L.what, p.C, p.K, L.H,
                   L.stride, L.dil, thr, a, gflop / a * 1e3, c, gflop / c * 1e3, 100.0 * a / c);
       std::fflush(stdout);
     }

@@ -84,6 +84,7 @@ TEST_CASE("conv2d_fwd_blocked matches conv2d_fwd_ref + epilogue_ref at awkward s
       {1, 7, 8, 8, 20, 1, 1, 1, 1, 0, 1},      // pointwise
       {1, 32, 16, 16, 32, 1, 1, 2, 2, 0, 1},   // pointwise stride 2 (the ResNet shortcut)
       {1, 4, 40, 40, 32, 7, 7, 2, 2, 3, 1},    // 7x7 stride 2 (the ResNet stem)
+      {1, 1, 69, 77, 33, 7, 7, 2, 2, 3, 1},    // the stem as the models have it (1 channel), odd sizes
       {1, 2, 6, 5, 2, 3, 3, 1, 1, 0, 2},       // output 2x1
       {1, 3, 3, 3, 5, 3, 3, 1, 1, 0, 1},       // output 1x1
   };
@@ -113,8 +114,13 @@ TEST_CASE("conv2d_fwd_fused takes the blocked path for the models' 32-128-channe
   CHECK_FALSE(cpu::conv2d_blocked_pays(few));    // K <= 16: the direct path's (or im2col's)
   CHECK_FALSE(cpu::conv2d_blocked_pays(small));  // 16-wide rows: im2col + GEMM
   CHECK_FALSE(cpu::conv2d_blocked_pays(wide));   // 512 channels: Winograd / im2col
+  const Conv2dParams stem = params_of({1, 1, 512, 512, 32, 7, 7, 2, 2, 3, 1});
+  const Conv2dParams stem3 = params_of({1, 1, 512, 512, 32, 3, 3, 2, 2, 1, 1});
+  CHECK(cpu::conv2d_blocked_pays(stem) == blocked_active());  // the ResNet stem
+  CHECK_FALSE(cpu::conv2d_blocked_pays(stem3));                // a 3x3 stride 2 stays with im2col
   at_thread_counts([&](int threads) {
     check({1, 32, 70, 96, 32, 3, 3, 1, 1, 1, 1}, 2, threads, cpu::conv2d_fwd_fused);
     check({2, 24, 64, 80, 40, 3, 3, 1, 1, 1, 1}, 1, threads, cpu::conv2d_fwd_fused);
+    check({1, 1, 130, 98, 32, 7, 7, 2, 2, 3, 1}, 2, threads, cpu::conv2d_fwd_fused);  // the stem
   });
 }

@@ -113,3 +113,26 @@ TEST_CASE("profile: TINCT_PROFILE=1 prints the op table when the binary exits; u
   CHECK(off.code == 0);
   CHECK(off.output.find("TINCT_PROFILE") == std::string::npos);
 }
+
+TEST_CASE("profile: TINCT_PROFILE=layers adds a row per convolution shape and path; =1 does not") {
+  testing::TempDir dir("profile_layers");
+  const char* src = std::getenv("TINCT_SOURCE_DIR");
+  REQUIRE(src);
+  const std::string photo = std::string(src) + "/demo/kodim23.png";
+  const std::string cmd = testing::shell_quote(testing::tinct_bin()) + " colorize " + testing::shell_quote(photo) +
+                          " -o " + testing::shell_quote(dir.path.string()) + " --model regression --overwrite 2>&1";
+  const testing::Run on = testing::run_shell("TINCT_PROFILE=layers " + cmd);
+  INFO(on.output);
+  CHECK(on.code == 0);
+  CHECK(on.output.find("TINCT_PROFILE: wall time per op") != std::string::npos);
+  // The regression model's stem, and its transposed convolutions, each with a path.
+  const size_t stem = on.output.find("  conv 1->32 7x7 s2 d1 @");
+  REQUIRE(stem != std::string::npos);
+  const std::string stem_line = on.output.substr(stem, on.output.find('\n', stem) - stem);
+  CHECK((stem_line.find(" blocked") != std::string::npos || stem_line.find(" im2col") != std::string::npos));
+  CHECK(on.output.find("  deconv 64->32 4x4 s2 @") != std::string::npos);
+  const testing::Run ops = testing::run_shell("TINCT_PROFILE=1 " + cmd);
+  CHECK(ops.code == 0);
+  CHECK(ops.output.find("conv2d_fused") != std::string::npos);
+  CHECK(ops.output.find("  conv 1->32") == std::string::npos);
+}

@@ -6,11 +6,13 @@
 // are composed exactly as the modules would call them one by one.
 #include <cmath>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "engine/ops.h"
 #include "engine/ops/conv_geometry.h"
+#include "engine/ops/conv_layer_profile.h"
 #include "engine/ops/conv_precision.h"
 
 namespace tinct::ops {
@@ -124,6 +126,8 @@ Tensor conv2d_fused(const Tensor& x, const Tensor& w, const Tensor& b, int strid
   }
   ProfileRange range(op);
   const Conv2dParams p = conv2d_geometry(x, w, b, stride, padding, dilation, op);
+  std::optional<ProfileRange> layer;  // TINCT_PROFILE=layers: a row per shape and path
+  if (const char* name = conv_layer_range_name(p, false)) layer.emplace(name);
   return run_fused({p.N, p.K, p.P, p.Q}, b, f, op, [&](const cpu::Epilogue& e, float* y) {
     cpu_conv2d_fwd_fused_at(precision(), p, x, w, e, y);  // at the engine's precision (conv_precision.h)
   });
@@ -139,6 +143,8 @@ Tensor conv_transpose2d_fused(const Tensor& x, const Tensor& w, const Tensor& b,
   }
   ProfileRange range(op);
   const Conv2dParams p = conv_transpose2d_geometry(x, w, b, stride, padding, output_padding, dilation, op);
+  std::optional<ProfileRange> layer;
+  if (const char* name = conv_layer_range_name(p, true)) layer.emplace(name);
   return run_fused({p.N, p.C, p.H, p.W}, b, f, op, [&](const cpu::Epilogue& e, float* y) {
     cpu_conv_transpose2d_fwd_fused_at(precision(), p, x, w, e, y);
   });

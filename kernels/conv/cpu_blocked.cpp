@@ -182,8 +182,13 @@ bool conv2d_blocked_pays(const Conv2dParams& p) {
   // 16-128 channels in and 17-128 out 1.1-1.9x im2col + GEMM at 32-256-wide
   // rows; stride 2 0.3-0.9x (stays with the GEMM). K <= 16 is the direct
   // path's, wider layers Winograd's or the GEMM's.
-  return p.R == 3 && p.S == 3 && p.stride_h == 1 && p.stride_w == 1 && p.C >= 16 && p.C <= 128 && p.K > 16 &&
-         p.K <= 128 && p.Q >= 32;
+  // The ResNet stems (1 input channel, 7x7 stride 2): im2col's GEMM has
+  // only 49 rows of depth and its column buffer is 49 copies of the image;
+  // here 1.24-1.56x it at 1 and 2 threads (bench_conv_blocked "stem", Xeon
+  // with AMX, 2026-12-06, load 6; bench/RESULTS.md).
+  const bool stem = p.C <= 4 && p.R >= 5 && p.S >= 5 && p.K > 16 && p.K <= 128 && p.Q >= 32;
+  return stem || (p.R == 3 && p.S == 3 && p.stride_h == 1 && p.stride_w == 1 && p.C >= 16 && p.C <= 128 &&
+                  p.K > 16 && p.K <= 128 && p.Q >= 32);
 }
 
 void conv2d_fwd_blocked(const Conv2dParams& p, const float* x, const float* w, const Epilogue& e, float* y) {
