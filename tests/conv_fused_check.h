@@ -13,6 +13,20 @@
 
 namespace kcheck {
 
+// A stride-1 convolution's shape as the path tests list it (dilation the same
+// both ways), and its finalized parameters.
+struct ConvCase {
+  int N, C, H, W, K, R, S, pad_h, pad_w, dil;
+};
+
+inline tinct::Conv2dParams params_of(const ConvCase& c) {
+  tinct::Conv2dParams p;
+  p.N = c.N, p.C = c.C, p.H = c.H, p.W = c.W, p.K = c.K, p.R = c.R, p.S = c.S;
+  p.pad_h = c.pad_h, p.pad_w = c.pad_w, p.dil_h = p.dil_w = c.dil;
+  REQUIRE(p.finalize());
+  return p;
+}
+
 // Runs run(p, x, w, e, y) with epilogue variant v (0: none; 1: bias; 2:
 // scale, shift, residual, leaky ReLU, post scale / shift) on random data made
 // from `seed`, checks it against the reference, reports the worst error under

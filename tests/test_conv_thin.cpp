@@ -24,17 +24,8 @@ using namespace tinct;
 
 namespace {
 
-struct Case {
-  int N, C, H, W, K, R, S, pad_h, pad_w, dil;
-};
-
-Conv2dParams params_of(const Case& c) {
-  Conv2dParams p;
-  p.N = c.N, p.C = c.C, p.H = c.H, p.W = c.W, p.K = c.K, p.R = c.R, p.S = c.S;
-  p.pad_h = c.pad_h, p.pad_w = c.pad_w, p.dil_h = p.dil_w = c.dil;
-  REQUIRE(p.finalize());
-  return p;
-}
+using Case = kcheck::ConvCase;
+using kcheck::params_of;
 
 std::vector<Case> cases() {
   std::vector<Case> v;

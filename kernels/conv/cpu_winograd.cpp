@@ -47,6 +47,7 @@
 #include <vector>
 
 #include "kernels/conv/cpu_winograd.h"
+#include "kernels/common/aligned_scratch.h"
 #include "kernels/conv/winograd_tiles.h"
 #include "kernels/gemm/microkernels.h"
 
@@ -60,36 +61,16 @@ using detail::WinoTransforms;
 
 namespace {
 
-// A 64-byte aligned buffer that only grows (the GEMM micro-kernels load B
-// panels aligned).
-class Scratch {
- public:
-  ~Scratch() { std::free(data_); }
-  float* get(size_t n) {
-    if (n > cap_) {
-      std::free(data_);
-      const size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
-      data_ = static_cast<float*>(std::aligned_alloc(64, bytes));
-      if (!data_) std::abort();
-      cap_ = bytes / sizeof(float);
-    }
-    return data_;
-  }
-
- private:
-  float* data_ = nullptr;
-  size_t cap_ = 0;
-};
 float* u_buffer(size_t n) {  // the 36 packed U[t], the calling thread's
-  thread_local Scratch s;
+  thread_local detail::AlignedScratch s;
   return s.get(n);
 }
 float* v_buffer(size_t n) {  // V of one block, per thread
-  thread_local Scratch s;
+  thread_local detail::AlignedScratch s;
   return s.get(n);
 }
 float* m_buffer(size_t n) {  // M of one block, per thread
-  thread_local Scratch s;
+  thread_local detail::AlignedScratch s;
   return s.get(n);
 }
 const float* filled(std::vector<float>& v, int n, float value) {

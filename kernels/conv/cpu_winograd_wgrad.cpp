@@ -42,6 +42,7 @@
 #include <vector>
 
 #include "kernels/conv/cpu_winograd.h"
+#include "kernels/common/aligned_scratch.h"
 #include "kernels/conv/winograd_tiles.h"
 #include "kernels/gemm/microkernels.h"
 
@@ -49,26 +50,6 @@ namespace tinct::cpu {
 
 namespace {
 
-// 64-byte aligned, only grows (the packers and stores of the input transform
-// assume nothing stronger, but aligned rows are cheaper).
-class Scratch {
- public:
-  ~Scratch() { std::free(data_); }
-  float* get(size_t n) {
-    if (n > cap_) {
-      std::free(data_);
-      const size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
-      data_ = static_cast<float*>(std::aligned_alloc(64, bytes));
-      if (!data_) std::abort();
-      cap_ = bytes / sizeof(float);
-    }
-    return data_;
-  }
-
- private:
-  float* data_ = nullptr;
-  size_t cap_ = 0;
-};
 
 struct Group {
   int n, a, b, th, tw0, cnt;
@@ -170,7 +151,7 @@ void conv2d_bwd_filter_winograd(const Conv2dParams& p, const float* x, const flo
   // groups and the 36 GEMMs over the threads, needed two barriers a block and
   // ran slower at 2 threads than at 1 on the loaded machine.)
   const int S = blocks.size() >= 2 ? 2 : 1;
-  thread_local Scratch su;
+  thread_local detail::AlignedScratch su;
   float* dU = su.get(S * 36 * kc);
   std::fill(dU, dU + S * 36 * kc, 0.0f);
 
@@ -181,7 +162,7 @@ void conv2d_bwd_filter_winograd(const Conv2dParams& p, const float* x, const flo
   {
 #pragma omp for schedule(static, 1)
     for (int s = 0; s < S; ++s) {
-      thread_local Scratch sv, sz;
+      thread_local detail::AlignedScratch sv, sz;
       float* V = sv.get(36 * vstride);
       float* Z = sz.get(36 * zstride);
       float* dUs = dU + (size_t)s * 36 * kc;

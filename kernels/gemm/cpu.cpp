@@ -61,6 +61,7 @@
 #endif
 
 #include "kernels/gemm/microkernels.h"
+#include "kernels/common/aligned_scratch.h"
 
 namespace tinct::cpu {
 using detail::GemmKernel;
@@ -71,33 +72,13 @@ constexpr double kMinParallelFlops = 4.0e6;
 
 int ceil_div(int a, int b) { return (a + b - 1) / b; }
 
-// A 64-byte aligned scratch buffer that only grows: the packing buffers are
-// thread_local instances of it, so the steady state does no allocation.
-class ScratchBuffer {
- public:
-  ~ScratchBuffer() { std::free(data_); }
-  float* get(size_t n) {
-    if (n > capacity_) {
-      std::free(data_);
-      const size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
-      data_ = static_cast<float*>(std::aligned_alloc(64, bytes));
-      if (!data_) std::abort();
-      capacity_ = bytes / sizeof(float);
-    }
-    return data_;
-  }
-
- private:
-  float* data_ = nullptr;
-  size_t capacity_ = 0;
-};
 
 float* a_pack_buffer(size_t n) {
-  thread_local ScratchBuffer buf;
+  thread_local detail::AlignedScratch buf;
   return buf.get(n);
 }
 float* b_pack_buffer(size_t n) {
-  thread_local ScratchBuffer buf;
+  thread_local detail::AlignedScratch buf;
   return buf.get(n);
 }
 
