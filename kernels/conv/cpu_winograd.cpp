@@ -227,12 +227,8 @@ void filter_transform(const GemmKernel& g, const WinoTransforms& tf, const Conv2
 
 const WinoTransforms& active_transforms() { return detail::winograd_active_transforms(); }
 
-struct Group {
-  int n, a, b, th, tw0, cnt;
-};
-struct Block {
-  int g0, g1, tiles;  // groups [g0, g1)
-};
+using winograd::Block;
+using winograd::Group;
 
 }  // namespace
 
@@ -269,12 +265,7 @@ void conv2d_fwd_winograd_fused(const Conv2dParams& p, const float* x, const floa
   // Groups of <= 16 tiles of one tile row; blocks of about nb tiles: V of a
   // block about 1 MiB, and at least two blocks per thread where there are
   // tiles enough.
-  std::vector<Group> groups;
-  for (int n = 0; n < p.N; ++n)
-    for (int a = 0; a < T.dh; ++a)
-      for (int b = 0; b < T.dw; ++b)
-        for (int th = 0; th < T.TH; ++th)
-          for (int tw = 0; tw < T.TW; tw += 16) groups.push_back({n, a, b, th, tw, std::min(16, T.TW - tw)});
+  const std::vector<Group> groups = winograd::tile_groups(p, T);
   const long total = (long)p.N * T.per_image();
   const int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
   int nb = (int)((1u << 20) / (sizeof(float) * 36 * (size_t)std::max(p.C, 1)));
@@ -286,11 +277,7 @@ void conv2d_fwd_winograd_fused(const Conv2dParams& p, const float* x, const floa
     // ran the micro-kernel on half-empty panels (0.94x im2col instead of 2.7x)
     nb = (int)std::max<long>(std::min<long>(NR, total), ((total + want - 1) / want + 15) / 16 * 16);
   }
-  std::vector<Block> blocks;
-  for (int i = 0; i < (int)groups.size(); ++i) {
-    if (blocks.empty() || blocks.back().tiles + groups[i].cnt > nb) blocks.push_back({i, i, 0});
-    blocks.back().g1 = i + 1, blocks.back().tiles += groups[i].cnt;
-  }
+  const std::vector<Block> blocks = winograd::tile_blocks(groups, nb);
   int max_tiles = 0;
   for (const Block& bl : blocks) max_tiles = std::max(max_tiles, bl.tiles);
   const int ld = (max_tiles + NR - 1) / NR * NR;  // columns of V and M: whole panels

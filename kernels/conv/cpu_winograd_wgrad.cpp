@@ -51,12 +51,8 @@ namespace tinct::cpu {
 namespace {
 
 
-struct Group {
-  int n, a, b, th, tw0, cnt;
-};
-struct Block {
-  int g0, g1, tiles;
-};
+using winograd::Block;
+using winograd::Group;
 
 // Z[t][k][col + l] = (A e_l A^T)[t] for the group's n <= 16 tiles, e_l the 4x4
 // block of dy at rows p0 + dh i, columns q0 + dw (4 l + j) (zero outside the
@@ -120,12 +116,7 @@ void conv2d_bwd_filter_winograd(const Conv2dParams& p, const float* x, const flo
   const int C = p.C, K = p.K;
   if ((long)p.N * T.per_image() == 0 || C == 0 || K == 0) return;
 
-  std::vector<Group> groups;
-  for (int n = 0; n < p.N; ++n)
-    for (int a = 0; a < T.dh; ++a)
-      for (int b = 0; b < T.dw; ++b)
-        for (int th = 0; th < T.TH; ++th)
-          for (int tw = 0; tw < T.TW; tw += 16) groups.push_back({n, a, b, th, tw, std::min(16, T.TW - tw)});
+  const std::vector<Group> groups = winograd::tile_groups(p, T);
   // Blocks of about nb tiles (from the channels only, not the thread count:
   // the sums' order, and so the result, stays the same at any thread count).
   // 512 KiB of V and Z a block (a quarter of L2): 1.3-1.7x im2col on the
@@ -133,11 +124,7 @@ void conv2d_bwd_filter_winograd(const Conv2dParams& p, const float* x, const flo
   // 8 MiB (RESULTS.md "CPU Winograd backward-filter").
   int nb = (int)((512u << 10) / (sizeof(float) * 36 * (size_t)(C + K)));
   nb = std::max(64, std::min(512, nb / 16 * 16));
-  std::vector<Block> blocks;
-  for (int i = 0; i < (int)groups.size(); ++i) {
-    if (blocks.empty() || blocks.back().tiles + groups[i].cnt > nb) blocks.push_back({i, i, 0});
-    blocks.back().g1 = i + 1, blocks.back().tiles += groups[i].cnt;
-  }
+  const std::vector<Block> blocks = winograd::tile_blocks(groups, nb);
   int max_tiles = 0;
   for (const Block& bl : blocks) max_tiles = std::max(max_tiles, bl.tiles);
   const int ld = (max_tiles + 15) / 16 * 16;

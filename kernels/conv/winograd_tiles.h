@@ -3,6 +3,9 @@
 // the fast CPU path (conv/cpu_winograd.cpp).
 #pragma once
 
+#include <algorithm>
+#include <vector>
+
 #include "kernels/kernels.h"
 
 namespace tinct::cpu::winograd {
@@ -24,5 +27,33 @@ struct Tiles {
     a = phase / dw, b = phase % dw, th = r / TW, tw = r % TW;
   }
 };
+
+// The fast paths' unit of work: a group of <= 16 tiles along one tile row (the
+// 16 lanes of a transform), over every image, phase and row of a batch.
+struct Group {
+  int n, a, b, th, tw0, cnt;
+};
+inline std::vector<Group> tile_groups(const Conv2dParams& p, const Tiles& T) {
+  std::vector<Group> groups;
+  for (int n = 0; n < p.N; ++n)
+    for (int a = 0; a < T.dh; ++a)
+      for (int b = 0; b < T.dw; ++b)
+        for (int th = 0; th < T.TH; ++th)
+          for (int tw = 0; tw < T.TW; tw += 16) groups.push_back({n, a, b, th, tw, std::min(16, T.TW - tw)});
+  return groups;
+}
+
+// Consecutive groups [g0, g1) of at most nb tiles (a group is never split).
+struct Block {
+  int g0, g1, tiles;
+};
+inline std::vector<Block> tile_blocks(const std::vector<Group>& groups, int nb) {
+  std::vector<Block> blocks;
+  for (int i = 0; i < (int)groups.size(); ++i) {
+    if (blocks.empty() || blocks.back().tiles + groups[i].cnt > nb) blocks.push_back({i, i, 0});
+    blocks.back().g1 = i + 1, blocks.back().tiles += groups[i].cnt;
+  }
+  return blocks;
+}
 
 }  // namespace tinct::cpu::winograd
