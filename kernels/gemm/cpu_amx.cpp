@@ -24,7 +24,7 @@
 // Tile configuration (LDTILECFG) is per thread: done once per thread, lazily.
 // The file also packs op(B) rows into bf16 pairs 16 lanes at a time
 // (column_slots below; gemm/cpu.cpp's SSE4.1 version was 20% of a bf16 forward).
-// Blocking (chosen by measurement, bench/RESULTS.md "AMX-BF16"):
+// Blocking, sized for the caches and not yet tuned by measurement (bench/RESULTS.md "AMX-BF16"):
 //   KC = 1024: the B micro-panel 1024 x 32 bf16 = 64 KiB (L1 / L2);
 //   MC = 256:  the packed A block 256 x 1024 bf16 = 512 KiB (L2);
 //   NC = 4096: the packed B block 1024 x 4096 bf16 = 8 MiB (L3).
