@@ -18,6 +18,10 @@
 // at the training step's shapes: batch 8, the layers at 128x128 model input
 // (a quarter of the sizes below; WGRAD_BATCH=n for another batch):
 //   ./bench_conv_winograd --wgrad [reps=5] [layers] [threads]
+// With --train before --bwd or nothing, the forward or backward-data at those
+// training shapes too (the Winograd rule's training-step threshold):
+//   ./bench_conv_winograd --train [--bwd] [reps=5] [layers] [threads]
+// The HW column is the layer's actual input size.
 // Layer shapes, batch 1, 512x512 model input: the compact presets' 3x3
 // stride-1 convs (regression / GAN ResNet-18 encoder base 32: stage s has
 // 32 << (s-1) channels at 512 / 2^(s+1); the GAN decoder's fuse convs
@@ -97,10 +101,13 @@ void direct_with_bias(const Conv2dParams& p, const float* x, const float* w, con
 int main(int argc, char** argv) {
   const bool direct = argc > 1 && std::string(argv[1]) == "--direct";
   if (direct) --argc, ++argv;
+  bool train = argc > 1 && std::string(argv[1]) == "--train";
+  if (train) --argc, ++argv;
   const bool bwd = argc > 1 && std::string(argv[1]) == "--bwd";
   if (bwd) --argc, ++argv;
   const bool wgrad = argc > 1 && std::string(argv[1]) == "--wgrad";
   if (wgrad) --argc, ++argv;
+  train = train || wgrad;
   auto base = wgrad ? wgrad_im2col : bwd ? bwd_im2col : cpu::conv2d_fwd_im2col_for_bench;
   const int reps = argc > 1 ? std::atoi(argv[1]) : 5;
   const std::string only = argc > 2 ? argv[2] : "";
@@ -141,7 +148,8 @@ int main(int argc, char** argv) {
   for (const Layer& L : layers) {
     if (std::string(L.what).find(only) == std::string::npos) continue;
     Conv2dParams p;
-    p.N = wgrad ? (std::getenv("WGRAD_BATCH") ? std::atoi(std::getenv("WGRAD_BATCH")) : 8) : 1, p.C = L.C, p.H = p.W = wgrad ? L.HW / 4 : L.HW, p.K = L.K, p.R = p.S = 3;
+    p.N = train ? (std::getenv("WGRAD_BATCH") ? std::atoi(std::getenv("WGRAD_BATCH")) : 8) : 1, p.C = L.C;
+    p.H = p.W = train ? L.HW / 4 : L.HW, p.K = L.K, p.R = p.S = 3;
     p.pad_h = p.pad_w = p.dil_h = p.dil_w = L.dil;
     p.finalize();
     const bool blocked = !bwd && !wgrad && cpu::conv2d_blocked_supported(p);
@@ -175,7 +183,7 @@ int main(int argc, char** argv) {
         std::snprintf(kb, sizeof kb, " %9.3f %7.1f |", k, gflop / k * 1e3);
         std::snprintf(kp, sizeof kp, " %5.0f%%", 100.0 * k / c);
       }
-      std::printf("%-15s %4d %4d %4d %3d %3d | %9.3f %7.1f |%s %9.3f %7.1f | %5.0f%%%s\n", L.what, p.C, p.K, L.HW,
+      std::printf("%-15s %4d %4d %4d %3d %3d | %9.3f %7.1f |%s %9.3f %7.1f | %5.0f%%%s\n", L.what, p.C, p.K, p.H,
                   L.dil, thr, a, gflop / a * 1e3, kb, c, gflop / c * 1e3, 100.0 * a / c, kp);
       std::fflush(stdout);
     }

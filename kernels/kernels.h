@@ -188,6 +188,23 @@ class WinogradOffScope {
  private:
   bool saved_;
 };
+// While one lives on this thread with on = true, the CPU convolutions it
+// runs are passes of a training step (engine/ops/conv.cpp opens one around
+// the forward and backward-data of a conv2d that records gradients), and
+// conv2d_winograd_pays takes the smaller layers whose filter transform a
+// training batch amortises. The rule cannot look at the batch size itself:
+// a data-parallel split changes it, and the path (so the rounding) of a layer
+// must not change with it (tests/test_train_dist.cpp).
+class WinogradTrainingScope {
+ public:
+  explicit WinogradTrainingScope(bool on);
+  ~WinogradTrainingScope();
+  WinogradTrainingScope(const WinogradTrainingScope&) = delete;
+  WinogradTrainingScope& operator=(const WinogradTrainingScope&) = delete;
+
+ private:
+  bool saved_;
+};
 // Direct convolution (kernels/conv/cpu_direct.cpp), no im2col: the layers
 // with few output channels (<= 16), stride 1, any padding and dilation, where
 // im2col + GEMM spends its time packing C*R*S floats per output pixel for a

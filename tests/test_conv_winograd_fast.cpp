@@ -10,11 +10,13 @@
 #include <omp.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "doctest/doctest.h"
+#include "engine/ops.h"
 #include "kernel_check.h"
 #include "kernel_sets.h"
 #include "kernels/kernels.h"
@@ -202,6 +204,64 @@ TEST_CASE("Winograd stays off while a WinogradOffScope(true) is held (tf32 / bf1
     CHECK_FALSE(cpu::conv2d_winograd_pays(p));
   }
   CHECK(cpu::conv2d_winograd_pays(p) == pays);
+}
+
+TEST_CASE("in a training step (WinogradTrainingScope) Winograd takes the layers from 8 x 8 outputs, whatever the batch") {
+  auto layer = [](int N, int HW, int dil) {
+    Conv2dParams p;
+    p.N = N, p.C = 128, p.H = HW, p.W = HW, p.K = 128, p.R = 3, p.S = 3;
+    p.pad_h = p.pad_w = p.dil_h = p.dil_w = dil;
+    REQUIRE(p.finalize());
+    return p;
+  };
+  if (cpu::cpu_kernels() != cpu::CpuKernels::Avx512 || std::getenv("TINCT_CONV_WINOGRAD")) {
+    // Portable transforms keep the old rule, in training too.
+    const cpu::WinogradTrainingScope training(true);
+    CHECK_FALSE(cpu::conv2d_winograd_pays(layer(8, 16, 1)));
+    return;
+  }
+  for (int N : {1, 3, 8}) {  // the batch never enters the rule (a data-parallel split changes it)
+    CHECK_FALSE(cpu::conv2d_winograd_pays(layer(N, 16, 1)));  // 16 tiles an image: inference keeps im2col
+    CHECK(cpu::conv2d_winograd_pays(layer(N, 32, 1)));
+    {
+      const cpu::WinogradTrainingScope training(true);
+      CHECK(cpu::conv2d_winograd_pays(layer(N, 16, 1)));
+      CHECK(cpu::conv2d_winograd_pays(layer(N, 16, 2)));  // dilated: 4 phases of 2 x 2 tiles
+      CHECK(cpu::conv2d_winograd_pays(layer(N, 8, 1)));   // 4 tiles
+      CHECK_FALSE(cpu::conv2d_winograd_pays(layer(N, 4, 1)));  // 1 tile: the filter transform dominates
+      CHECK(cpu::conv2d_bwd_data_winograd_pays(layer(N, 16, 1)));
+      CHECK_FALSE(cpu::conv2d_bwd_filter_winograd_pays(layer(N, 16, 1)));  // dW keeps the inference rule
+      const cpu::WinogradTrainingScope nested(false);  // nested: stays on
+      CHECK(cpu::conv2d_winograd_pays(layer(N, 16, 1)));
+    }
+    CHECK_FALSE(cpu::conv2d_winograd_pays(layer(N, 16, 1)));  // the scope ended
+  }
+}
+
+TEST_CASE("a conv2d that records gradients takes the training rule: 16 x 16 forward and dx match the reference") {
+  // ops::conv2d opens the WinogradTrainingScope for its forward and backward-
+  // data; at 16 x 16 with 32 channels that is the Winograd path on avx512
+  // (im2col + GEMM elsewhere). Both must agree with the reference kernels.
+  Conv2dParams p;
+  p.N = 2, p.C = 32, p.H = 16, p.W = 16, p.K = 24, p.R = 3, p.S = 3, p.pad_h = p.pad_w = 1;
+  REQUIRE(p.finalize());
+  const auto xv = kcheck::random_vec(size_t(p.N) * p.C * p.H * p.W, 5);
+  const auto wv = kcheck::random_vec(size_t(p.K) * p.C * 9, 6);
+  const auto gv = kcheck::random_vec(size_t(p.N) * p.K * p.P * p.Q, 7);
+  Tensor x = Tensor::from_vector({p.N, p.C, p.H, p.W}, xv);
+  Tensor w = Tensor::from_vector({p.K, p.C, 3, 3}, wv);
+  x.requires_grad_();
+  w.requires_grad_();
+  Tensor y = ops::conv2d(x, w, Tensor(), 1, 1, 1);
+  y.backward(Tensor::from_vector({p.N, p.K, p.P, p.Q}, gv));
+  std::vector<float> yref(gv.size()), dxref(xv.size());
+  cpu::conv2d_fwd_ref(p, xv.data(), wv.data(), nullptr, yref.data());
+  cpu::conv2d_bwd_data_ref(p, gv.data(), wv.data(), dxref.data());
+  const auto yv = y.to_vector(), dxv = x.grad().to_vector();
+  const kcheck::Diff dy = kcheck::diff(yv.data(), yref.data(), yref.size());
+  const kcheck::Diff dx = kcheck::diff(dxv.data(), dxref.data(), dxref.size());
+  CHECK(kcheck::report("training conv2d forward, 16x16", dy, kcheck::tolerance(5e-6, 9.0 * p.C, dy)));
+  CHECK(kcheck::report("training conv2d dx, 16x16", dx, kcheck::tolerance(5e-6, 9.0 * p.K, dx)));
 }
 
 TEST_CASE("fast CPU Winograd forward: the same bits at 1 and 2 threads (batch 1, blocks cut per thread count)") {

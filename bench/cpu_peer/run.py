@@ -5,7 +5,8 @@ count, one call of each contestant (tinct, PyTorch eager NCHW, PyTorch
 channels_last, PyTorch frozen TorchScript, ONNX Runtime) in a rotating order,
 so all see the same load; the table reports the median over rounds, PyTorch
 as the fastest of its variants. Then the training step (compact, batch 8,
-128x128, Adam), tinct against PyTorch eager, also interleaved; then tinct's
+128x128, Adam), tinct against PyTorch eager NCHW and channels_last, also
+interleaved, PyTorch as the faster of the two; then tinct's
 peak RSS colorizing a 4000x3000 photo. `uptime` before and after.
 
 tinct runs as bench_peer_forward (bench/bench_peer_forward.cpp), a stdin
@@ -237,26 +238,33 @@ def main():
     med = {k: statistics.median(v) for k, v in ms.items()}
 
     # --- training step, interleaved ------------------------------------------
+    # PyTorch twice: its default NCHW tensors, and channels_last (modules and
+    # batch converted; oneDNN's blocked kernels, measured up to 1.35x faster
+    # for training on the CPU); the table takes the faster, as for the forward.
     print(f"\ntraining step: compact, batch 8 of 128x128, Adam, {train_rounds} rounds", flush=True)
     tr = {}
     trainers = {}
     for kind in kinds:
-        c = models.Colorizer(kind, "compact", 313)
-        batch = synthetic_batch(kind, 8, 128, 313, "cpu")
-        trainers[kind] = (c, batch)
+        for name in ("torch", "torch_cl"):
+            c = models.Colorizer(kind, "compact", 313)
+            batch = synthetic_batch(kind, 8, 128, 313, "cpu")
+            if name == "torch_cl":
+                for m in c.modules.values():
+                    m.to(memory_format=torch.channels_last)
+                batch = tuple(b.contiguous(memory_format=torch.channels_last) if b is not None and b.dim() == 4
+                              else b for b in batch)
+            trainers[(kind, name)] = (c, batch)
     for r in range(train_rounds + 1):  # round 0: warm-up
         for kind in kinds:
             for t in threads:
-                c, batch = trainers[kind]
                 torch.set_num_threads(t)
-                order = [0, 1] if r % 2 == 0 else [1, 0]
-                for o in order:
-                    if o == 0:
+                names = ["tinct", "torch", "torch_cl"]
+                for name in names[r % 3:] + names[:r % 3]:  # rotated: each goes first in turn
+                    if name == "tinct":
                         v = float(tinct.ask(f"train {kind} compact {t} 8 128 1")[0])
-                        name = "tinct"
                     else:
+                        c, batch = trainers[(kind, name)]
                         v = timed(lambda: c.step(*batch))
-                        name = "torch"
                     if r > 0:
                         tr.setdefault((kind, t, name), []).append(v)
         if r > 0:
@@ -291,13 +299,18 @@ def main():
                   f"{to / ti:>11.2f}x{on / ti:>9.2f}x{sp:>12}")
     print("\nall variants, ms: " + "; ".join(
         f"{k[0][:5]}/{k[1][:4]}/{k[2]}t " + " ".join(f"{n}={med[k + (n,)]:.1f}" for n in con[k]) for k in con))
-    print(f"\ntraining step (compact, batch 8 of 128x128, Adam), median of {train_rounds} interleaved, ms")
-    print(f"{'model':<15}{'thr':>3}{'tinct':>9}{'torch':>9}{'torch/tinct':>12}{'tinct 2t/1t':>12}")
+    print(f"\ntraining step (compact, batch 8 of 128x128, Adam), median of {train_rounds} interleaved, ms "
+          "(torch = faster of torch, torch_cl; which in brackets)")
+    print(f"{'model':<15}{'thr':>3}{'tinct':>9}{'torch':>9}{'':<11}{'torch/tinct':>12}{'tinct 2t/1t':>12}"
+          f"{'NCHW torch/tinct':>18}")
     for kind in kinds:
         for t in threads:
-            ti, to = trm[(kind, t, "tinct")], trm[(kind, t, "torch")]
+            ti = trm[(kind, t, "tinct")]
+            best = min(("torch", "torch_cl"), key=lambda n: trm[(kind, t, n)])
+            to = trm[(kind, t, best)]
             sp = f"{trm[(kind, threads[0], 'tinct')] / ti:.2f}x" if t != threads[0] else ""
-            print(f"{kind:<15}{t:>3}{ti:>9.1f}{to:>9.1f}{to / ti:>11.2f}x{sp:>12}")
+            print(f"{kind:<15}{t:>3}{ti:>9.1f}{to:>9.1f} {'[' + best + ']':<10}{to / ti:>11.2f}x{sp:>12}"
+                  f"{trm[(kind, t, 'torch')] / ti:>17.2f}x")
     if rss:
         print("\ntinct colorize 4000x3000 peak RSS, MiB: " +
               ", ".join(f"{k} {v[0]:.0f}" if v[0] else f"{k} failed" for k, v in rss.items()))

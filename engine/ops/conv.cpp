@@ -3,6 +3,7 @@
 // (engine/precision.h; the backward passes use the forward's).
 #include "engine/ops.h"
 #include "engine/ops/conv_geometry.h"
+#include "engine/ops/conv_layer_profile.h"
 #include "engine/ops/conv_precision.h"
 
 namespace tinct::ops {
@@ -15,18 +16,26 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, int stride, int
   Tensor y = Tensor::empty({p.N, p.K, p.P, p.Q}, dev);
   const float* bp = b.defined() ? b.data() : nullptr;
   const Precision prec = precision();
-  conv2d_fwd_at(prec, dev, p, x, w, bp, y.data());
-  if (needs_grad({&x, &w, &b})) {
+  const bool training = needs_grad({&x, &w, &b});
+  {
+    const cpu::WinogradTrainingScope batch(training);  // the batch amortises Winograd's filter transform
+    ConvLayerRange layer(dev, prec, p, false, ConvPass::Fwd);  // TINCT_PROFILE=layers
+    conv2d_fwd_at(prec, dev, p, x, w, bp, y.data());
+  }
+  if (training) {
     Tensor xs = x.detach(), ws = w.detach();
     record(y, op, {x, w, b}, [=](const Tensor& gy) {
       if (x.requires_grad()) {
         ProfileRange pass("conv2d backward-data");  // the two passes timed apart (TINCT_PROFILE)
+        const cpu::WinogradTrainingScope batch(true);
+        ConvLayerRange layer(dev, prec, p, false, ConvPass::BwdData);
         Tensor gx = Tensor::empty(x.shape(), dev);
         conv2d_bwd_data_at(prec, dev, p, gy, ws, gx.data());
         accumulate_grad(x, gx);
       }
       if (w.requires_grad() || (b.defined() && b.requires_grad())) {
         ProfileRange pass("conv2d backward-filter");
+        ConvLayerRange layer(dev, prec, p, false, ConvPass::BwdFilter);
         Tensor gw = Tensor::zeros(w.shape(), dev);
         Tensor gb = b.defined() ? Tensor::zeros(b.shape(), dev) : Tensor();
         float* gbp = gb.defined() ? gb.data() : nullptr;

@@ -126,8 +126,7 @@ Tensor conv2d_fused(const Tensor& x, const Tensor& w, const Tensor& b, int strid
   }
   ProfileRange range(op);
   const Conv2dParams p = conv2d_geometry(x, w, b, stride, padding, dilation, op);
-  std::optional<ProfileRange> layer;  // TINCT_PROFILE=layers: a row per shape and path
-  if (const char* name = conv_layer_range_name(p, false)) layer.emplace(name);
+  ConvLayerRange layer(Device::CPU, precision(), p, false, ConvPass::Fwd);  // TINCT_PROFILE=layers
   return run_fused({p.N, p.K, p.P, p.Q}, b, f, op, [&](const cpu::Epilogue& e, float* y) {
     cpu_conv2d_fwd_fused_at(precision(), p, x, w, e, y);  // at the engine's precision (conv_precision.h)
   });
@@ -143,8 +142,7 @@ Tensor conv_transpose2d_fused(const Tensor& x, const Tensor& w, const Tensor& b,
   }
   ProfileRange range(op);
   const Conv2dParams p = conv_transpose2d_geometry(x, w, b, stride, padding, output_padding, dilation, op);
-  std::optional<ProfileRange> layer;
-  if (const char* name = conv_layer_range_name(p, true)) layer.emplace(name);
+  ConvLayerRange layer(Device::CPU, precision(), p, true, ConvPass::Fwd);
   return run_fused({p.N, p.C, p.H, p.W}, b, f, op, [&](const cpu::Epilogue& e, float* y) {
     cpu_conv_transpose2d_fwd_fused_at(precision(), p, x, w, e, y);
   });

@@ -8,6 +8,7 @@
 // precision (engine/precision.h; the backward passes use the forward's).
 #include "engine/ops.h"
 #include "engine/ops/conv_geometry.h"
+#include "engine/ops/conv_layer_profile.h"
 #include "engine/ops/conv_precision.h"
 
 namespace tinct::ops {
@@ -22,6 +23,7 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, int s
   Tensor y = Tensor::empty({p.N, p.C, p.H, p.W}, dev);
   const Precision prec = precision();
   if (dev == Device::CPU) {  // the bias added as each image's epilogue
+    ConvLayerRange layer(dev, prec, p, true, ConvPass::Fwd);  // TINCT_PROFILE=layers
     cpu::Epilogue e;
     e.shift = b.defined() ? b.data() : nullptr;
     cpu_conv_transpose2d_fwd_fused_at(prec, p, x, w, e, y.data());
@@ -34,12 +36,14 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, int s
     record(y, op, {x, w, b}, [=](const Tensor& gy) {
       if (x.requires_grad()) {
         ProfileRange pass("conv_transpose2d backward-data");  // the passes timed apart (TINCT_PROFILE)
+        ConvLayerRange layer(dev, prec, p, true, ConvPass::BwdData);
         Tensor gx = Tensor::empty(x.shape(), dev);
         conv2d_fwd_at(prec, dev, p, gy, ws, nullptr, gx.data());
         accumulate_grad(x, gx);
       }
       if (w.requires_grad()) {
         ProfileRange pass("conv_transpose2d backward-filter");
+        ConvLayerRange layer(dev, prec, p, true, ConvPass::BwdFilter);
         Tensor gw = Tensor::zeros(w.shape(), dev);
         conv2d_bwd_filter_at(prec, dev, p, gy, xs, gw.data(), nullptr);
         accumulate_grad(w, gw);

@@ -382,22 +382,13 @@ namespace tinct::cpu {
 
 namespace {
 thread_local bool t_winograd_off = false;
-}  // namespace
-WinogradOffScope::WinogradOffScope(bool off) : saved_(t_winograd_off) { t_winograd_off = saved_ || off; }
-WinogradOffScope::~WinogradOffScope() { t_winograd_off = saved_; }
+thread_local bool t_training = false;
 
-// Where conv2d_fwd takes this path, ahead of the direct and blocked convs
-// (bench/bench_conv_winograd.cpp, RESULTS.md "CPU Winograd F(4x4,3x3),
-// vectorised"; Zen 4, batch 1, 1 thread, loaded machine): 1.6-5x im2col + GEMM
-// and 1.2-4x the blocked conv on every 3x3 stride-1 layer of the models at
-// 512x512 input with >= 16 channels in and out and >= 64 tiles an image (a
-// 32 x 32 output), 2.4x the direct conv on 16 -> 16 at 256 x 256; on 16 x 16 outputs
-// (16 tiles) it lost to im2col (0.5-0.9x): the filter transform (36 K C
-// values written per call) costs as much as the products there.
-// TINCT_CONV_WINOGRAD=0 turns it off, =force takes it for every supported
-// shape (to check a model's outputs against the im2col path). Other kernel
-// sets (scalar transforms) keep the earlier rule: >= 256 channels, >= 64 x 64.
-bool conv2d_winograd_pays(const Conv2dParams& p) {
+// The tiles an image needs before Winograd beats im2col + GEMM with the
+// avx512 transforms: per image, never per batch (a layer's path, and so its
+// rounding, must not depend on the batch size, or a batch split over ranks
+// would not train as one process: tests/test_train_dist.cpp).
+bool winograd_rule(const Conv2dParams& p, int min_tiles_per_image) {
   if (t_winograd_off) return false;
   static const int mode = [] {  // 0 off, 1 where it pays, 2 always
     const char* e = std::getenv("TINCT_CONV_WINOGRAD");
@@ -407,11 +398,32 @@ bool conv2d_winograd_pays(const Conv2dParams& p) {
   if (mode == 2) return true;
   if (cpu_kernels() != CpuKernels::Avx512)  // portable transforms: the old rule, measured with them
     return p.C >= 256 && p.K >= 256 && (long)p.P * p.Q >= 64 * 64;
-  // Per image, not per batch: the path (and so the rounding) of a layer must
-  // not depend on the batch size, or a batch split over ranks would not train
-  // as one process (tests/test_train_dist.cpp).
-  return p.C >= 16 && p.K >= 16 && winograd::Tiles(p).per_image() >= 64;
+  return p.C >= 16 && p.K >= 16 && winograd::Tiles(p).per_image() >= min_tiles_per_image;
 }
+}  // namespace
+WinogradOffScope::WinogradOffScope(bool off) : saved_(t_winograd_off) { t_winograd_off = saved_ || off; }
+WinogradOffScope::~WinogradOffScope() { t_winograd_off = saved_; }
+WinogradTrainingScope::WinogradTrainingScope(bool on) : saved_(t_training) { t_training = saved_ || on; }
+WinogradTrainingScope::~WinogradTrainingScope() { t_training = saved_; }
+
+// Where conv2d_fwd takes this path, ahead of the direct and blocked convs
+// (bench/bench_conv_winograd.cpp, RESULTS.md "CPU Winograd F(4x4,3x3),
+// vectorised"; Zen 4, batch 1, 1 thread, loaded machine): 1.6-5x im2col + GEMM
+// and 1.2-4x the blocked conv on every 3x3 stride-1 layer of the models at
+// 512x512 input with >= 16 channels in and out and >= 64 tiles an image (a
+// 32 x 32 output), 2.4x the direct conv on 16 -> 16 at 256 x 256; on 16 x 16 outputs
+// (16 tiles) it lost to im2col (0.5-0.9x): the filter transform (36 K C
+// values written per call) costs as much as the products there.
+// In a training step (WinogradTrainingScope) the batch shares that transform:
+// at batch 8 (bench_conv_winograd --train [--bwd], Xeon, 1 thread, idle,
+// 2026-12-06; RESULTS.md) the forward and backward-data were 1.2-2.7x
+// im2col + GEMM on every layer of the models with an 8 x 8 output or more
+// (>= 4 tiles an image, dilated 16 x 16 included) and 0.7-0.85x on 4 x 4
+// (1 tile), so training takes >= 4 tiles.
+// TINCT_CONV_WINOGRAD=0 turns it off, =force takes it for every supported
+// shape (to check a model's outputs against the im2col path). Other kernel
+// sets (scalar transforms) keep the earlier rule: >= 256 channels, >= 64 x 64.
+bool conv2d_winograd_pays(const Conv2dParams& p) { return winograd_rule(p, t_training ? 4 : 64); }
 
 bool conv2d_bwd_data_winograd_pays(const Conv2dParams& p) {
   if (t_winograd_off || !conv2d_bwd_data_winograd_supported(p)) return false;
@@ -430,8 +442,8 @@ bool conv2d_bwd_filter_winograd_pays(const Conv2dParams& p) {
   // 1.1-1.7x im2col + GEMM on every layer of the models this rule picks
   // (16 -> 16 at 64 x 64 included); on 16 x 16 outputs it won only at batch 8
   // and 128 -> 128 (1.1x; 0.75x dilated; 0.4-0.7x at batch 1), so the rule
-  // stays the forward's, per image.
-  return !off && conv2d_winograd_pays(p);
+  // stays the inference forward's, per image, in training too.
+  return !off && winograd_rule(p, 64);
 }
 
 }  // namespace tinct::cpu
