@@ -21,7 +21,7 @@
 // With --train before --bwd or nothing, the forward or backward-data at those
 // training shapes too (the Winograd rule's training-step threshold):
 //   ./bench_conv_winograd --train [--bwd] [reps=5] [layers] [threads]
-// With --f43 after --train / --bwd (e.g. --train --f43, --train --bwd --f43),
+// With --f43 after --train / --bwd / --wgrad (e.g. --train --bwd --f43, --wgrad --f43),
 // the 4x4 stride-1 pad-1 layers on Winograd F(3x3, 4x4) instead: the
 // PatchGAN's 128 -> 256 at the training step's 16 x 16 (128 x 128 model input)
 // and at 32 x 32 / 64 x 64, and smaller maps for the rule's threshold:
@@ -112,7 +112,7 @@ int main(int argc, char** argv) {
   if (bwd) --argc, ++argv;
   const bool wgrad = argc > 1 && std::string(argv[1]) == "--wgrad";
   if (wgrad) --argc, ++argv;
-  const bool f43 = !wgrad && argc > 1 && std::string(argv[1]) == "--f43";
+  const bool f43 = argc > 1 && std::string(argv[1]) == "--f43";
   if (f43) --argc, ++argv;
   const int R = f43 ? 4 : 3;
   train = train || wgrad;

@@ -1,7 +1,7 @@
 // test_conv_winograd43.cpp — Winograd F(3x3, 4x4) for the 4x4 stride-1
 // convolutions (kernels/conv/ref_winograd.cpp, cpu_winograd.cpp,
 // cpu_winograd_avx512.cpp): the readable reference and the fast forward,
-// fused forward and backward-data against the direct reference (conv/ref.cpp)
+// fused forward, backward-data and backward-filter against the direct reference (conv/ref.cpp)
 // at awkward shapes (odd sizes, not multiples of the 3-wide tiles, pad 0-3,
 // batch 1 and 3, channels off the GEMM tiles, tile rows longer than a group of
 // 16, blocks spanning images), for every CPU kernel set and at 1 and 2
@@ -57,7 +57,7 @@ const Case kCases[] = {
 };
 }  // namespace
 
-TEST_CASE("Winograd F(3x3, 4x4) reference matches the direct convolution (forward and backward-data)") {
+TEST_CASE("Winograd F(3x3, 4x4) reference matches the direct convolution (forward, backward-data, -filter)") {
   uint32_t seed = 1;
   double worst = 0;
   std::string worst_at;
@@ -81,8 +81,54 @@ TEST_CASE("Winograd F(3x3, 4x4) reference matches the direct convolution (forwar
     const kcheck::Diff e = kcheck::diff(dgot.data(), dref.data(), dref.size());
     CHECK_MESSAGE(kcheck::report(("ref43 bwd-data " + what).c_str(), e, tol(p, p.K, e)), what);
     if (e.max_abs > worst) worst = e.max_abs, worst_at = "bwd-data " + what;
+    const auto dw0 = kcheck::random_vec(size_t(p.K) * p.C * 16, seed++);
+    std::vector<float> wref = dw0, wgot = dw0;
+    cpu::conv2d_bwd_filter_ref(p, x.data(), dy.data(), wref.data(), nullptr);
+    cpu::conv2d_bwd_filter_winograd_ref(p, x.data(), dy.data(), wgot.data());
+    const kcheck::Diff f = kcheck::diff(wgot.data(), wref.data(), wref.size());
+    CHECK_MESSAGE(kcheck::report(("ref43 dW " + what).c_str(), f,
+                                 kcheck::tolerance(5e-6, double(p.N) * p.P * p.Q, f)),
+                  what);
   }
   std::printf("  worst abs error %.3g at %s\n", worst, worst_at.c_str());
+}
+
+// dw accumulates (starts from random values); the sum runs over N P Q pixels
+// (tolerance as the 3x3 backward-filter's test); bit-for-bit at 1 and 2 threads.
+TEST_CASE("fast Winograd F(3x3, 4x4) backward-filter matches conv2d_bwd_filter_ref, bitwise at 1 and 2 threads") {
+  const int saved = omp_get_max_threads();
+  for_each_kernel_set([&] {
+    uint32_t seed = 31;
+    double worst = 0;
+    std::string worst_at;
+    for (const Case& c : kCases) {
+      const Conv2dParams p = params(c);
+      const auto x = kcheck::random_vec(size_t(p.N) * p.C * p.H * p.W, seed++);
+      const auto dy = kcheck::random_vec(size_t(p.N) * p.K * p.P * p.Q, seed++);
+      const auto dw0 = kcheck::random_vec(size_t(p.K) * p.C * 16, seed++);
+      std::vector<float> ref = dw0;
+      cpu::conv2d_bwd_filter_ref(p, x.data(), dy.data(), ref.data(), nullptr);
+      std::vector<float> got[2];
+      const int counts[2] = {1, std::max(2, saved)};
+      for (int i = 0; i < 2; ++i) {
+        omp_set_num_threads(counts[i]);
+        got[i] = dw0;
+        cpu::conv2d_bwd_filter_winograd(p, x.data(), dy.data(), got[i].data());
+      }
+      omp_set_num_threads(saved);
+      const std::string what = describe(p, counts[1]);
+      const kcheck::Diff d = kcheck::diff(got[0].data(), ref.data(), ref.size());
+      CHECK_MESSAGE(kcheck::report(("wino43 dW " + what).c_str(), d,
+                                   kcheck::tolerance(5e-6, double(p.N) * p.P * p.Q, d)),
+                    what);
+      size_t differ = 0;
+      for (size_t i = 0; i < ref.size(); ++i) differ += got[0][i] != got[1][i];
+      CHECK_MESSAGE(differ == 0, what, ": ", differ, " values differ between 1 and ", counts[1], " threads");
+      if (d.max_abs > worst) worst = d.max_abs, worst_at = what;
+    }
+    std::printf("  dW: worst abs error %.3g at %s\n", worst, worst_at.c_str());
+  });
+  omp_set_num_threads(saved);
 }
 
 TEST_CASE("fast Winograd F(3x3, 4x4) forward and backward-data match the direct convolution") {
@@ -214,19 +260,22 @@ TEST_CASE("Winograd F(3x3, 4x4): supported shapes, refusals, and the training-on
   CHECK_THROWS_AS(cpu::conv2d_fwd_winograd_ref(d2, buf.data(), buf.data(), nullptr, buf.data()),
                   std::invalid_argument);
   CHECK_THROWS_AS(cpu::conv2d_bwd_data_winograd(s2, buf.data(), buf.data(), buf.data()), std::invalid_argument);
-  CHECK_THROWS_AS(cpu::conv2d_bwd_filter_winograd_ref(p, buf.data(), buf.data(), buf.data()), std::invalid_argument);
+  CHECK_THROWS_AS(cpu::conv2d_bwd_filter_winograd_ref(d2, buf.data(), buf.data(), buf.data()), std::invalid_argument);
+  CHECK_THROWS_AS(cpu::conv2d_bwd_filter_winograd(s2, buf.data(), buf.data(), buf.data()), std::invalid_argument);
 
   const bool env = std::getenv("TINCT_CONV_WINOGRAD") || std::getenv("TINCT_CONV_WINOGRAD43");
   if (env) return;  // the switches decide
   CHECK_FALSE(cpu::conv2d_winograd_pays(p));  // inference: never (the discriminator does not run there)
   CHECK_FALSE(cpu::conv2d_bwd_data_winograd_pays(p));
+  CHECK_FALSE(cpu::conv2d_bwd_filter_winograd_pays(p));
   const cpu::WinogradTrainingScope training(true);
   const bool avx512 = cpu::cpu_kernels() == cpu::CpuKernels::Avx512;
   for (int N : {1, 3, 8}) {  // per image, never per batch
     p.N = N;
     CHECK(cpu::conv2d_winograd_pays(p) == avx512);
     CHECK(cpu::conv2d_bwd_data_winograd_pays(p) == avx512);
-    CHECK_FALSE(cpu::conv2d_bwd_filter_winograd_pays(p));  // no F(3x3, 4x4) backward-filter
+    CHECK_FALSE(cpu::conv2d_bwd_filter_winograd_pays(p));  // 25 tiles: dW keeps im2col (0.5x)
+    CHECK(cpu::conv2d_bwd_filter_winograd_pays(params({N, 128, 64, 64, 256, 1})) == avx512);  // 441 tiles
   }
   {
     const cpu::WinogradOffScope off(true);
@@ -234,4 +283,5 @@ TEST_CASE("Winograd F(3x3, 4x4): supported shapes, refusals, and the training-on
   }
   CHECK_FALSE(cpu::conv2d_winograd_pays(s2));
   CHECK_FALSE(cpu::conv2d_winograd_pays(params({8, 8, 16, 16, 256, 1})));  // too few channels
+  CHECK_FALSE(cpu::conv2d_winograd_pays(params({8, 128, 8, 8, 256, 1})));  // 9 tiles an image: no gain
 }

@@ -283,16 +283,19 @@ void filter_transform(const GemmKernel& g, const WinoTransforms& tf, const Conv2
 }
 
 const WinoTransforms& active_transforms(const Conv2dParams& p) {
-  if (p.R != 4) return detail::winograd_active_transforms();
-  if (cpu_kernels() == CpuKernels::Avx512)
-    if (const WinoTransforms* t = detail::winograd43_transforms_avx512()) return *t;
-  return kPortable43;
+  return p.R == 4 ? detail::winograd43_active_transforms() : detail::winograd_active_transforms();
 }
 
 using winograd::Block;
 using winograd::Group;
 
 }  // namespace
+
+const WinoTransforms& detail::winograd43_active_transforms() {
+  if (cpu_kernels() == CpuKernels::Avx512)
+    if (const WinoTransforms* t = detail::winograd43_transforms_avx512()) return *t;
+  return kPortable43;
+}
 
 const WinoTransforms& detail::winograd_active_transforms() {
   if (cpu_kernels() == CpuKernels::Avx512)
@@ -496,20 +499,25 @@ WinogradTrainingScope::~WinogradTrainingScope() { t_training = saved_; }
 // shape (to check a model's outputs against the im2col path). Other kernel
 // sets (scalar transforms) keep the earlier rule: >= 256 channels, >= 64 x 64.
 // F(3x3, 4x4) (the 4x4 stride-1 layers: the PatchGAN's 128 -> 256 on 16 x 16):
-// only inside a training step, on the avx512 kernel set, >= 16 channels in and
-// out and >= TBD tiles an image (per image, as above). TINCT_CONV_WINOGRAD=0 or
-// TINCT_CONV_WINOGRAD43=0 turn it off, TINCT_CONV_WINOGRAD43=force takes it for
-// every 4x4 shape it supports.
-bool winograd43_rule(const Conv2dParams& p) {
+// only inside a training step (the discriminator does not run at inference),
+// on the avx512 kernel set, >= 16 channels in and out and >= min_tiles tiles an
+// image (per image, as above). TINCT_CONV_WINOGRAD=0 or TINCT_CONV_WINOGRAD43=0
+// turn it off, TINCT_CONV_WINOGRAD43=force takes it for every 4x4 shape it
+// supports. Measured (bench_conv_winograd --train [--bwd | --wgrad] --f43,
+// batch 8, 1 thread, Xeon, loaded; RESULTS.md "Winograd F(3x3, 4x4)"):
+// forward 1.85x and backward-data 1.4x im2col + GEMM on the PatchGAN layer
+// (25 tiles an image), 1.4x on 64 -> 128 at 16 x 16, ~1.0x at 9 tiles; the
+// backward-filter 0.53x at 25 tiles, 1.0x at 121, 1.4x at 441.
+bool winograd43_rule(const Conv2dParams& p, int min_tiles) {
   static const int all = env_mode("TINCT_CONV_WINOGRAD"), mode = env_mode("TINCT_CONV_WINOGRAD43");
   if (t_winograd_off || all == 0 || mode == 0 || !conv2d_winograd43_supported(p)) return false;
   if (mode == 2) return true;
   return t_training && cpu_kernels() == CpuKernels::Avx512 && p.C >= 16 && p.K >= 16 &&
-         winograd::Tiles(p).per_image() >= 4;
+         winograd::Tiles(p).per_image() >= min_tiles;
 }
 
 bool conv2d_winograd_pays(const Conv2dParams& p) {
-  return p.R == 4 ? winograd43_rule(p) : winograd_rule(p, t_training ? 4 : 64);
+  return p.R == 4 ? winograd43_rule(p, 16) : winograd_rule(p, t_training ? 4 : 64);
 }
 
 bool conv2d_bwd_data_winograd_pays(const Conv2dParams& p) {
@@ -530,7 +538,7 @@ bool conv2d_bwd_filter_winograd_pays(const Conv2dParams& p) {
   // (16 -> 16 at 64 x 64 included); on 16 x 16 outputs it won only at batch 8
   // and 128 -> 128 (1.1x; 0.75x dilated; 0.4-0.7x at batch 1), so the rule
   // stays the inference forward's, per image, in training too.
-  return !off && winograd_rule(p, 64);
+  return !off && (p.R == 4 ? winograd43_rule(p, 256) : winograd_rule(p, 64));
 }
 
 }  // namespace tinct::cpu

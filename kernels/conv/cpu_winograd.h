@@ -61,5 +61,6 @@ const WinoTransforms* winograd43_transforms_avx512();  // F(3x3, 4x4); dilation 
 // conv/cpu_winograd.cpp); the backward-filter (conv/cpu_winograd_wgrad.cpp)
 // reuses the input transform.
 const WinoTransforms& winograd_active_transforms();
+const WinoTransforms& winograd43_active_transforms();  // F(3x3, 4x4)
 
 }  // namespace tinct::cpu::detail

@@ -28,7 +28,8 @@
 // (0, 0, 0, 1) for infinity) and A^T (3x6: p_t^i, and 1 for infinity in the
 // last row) differ, and the tiles step by 3 (winograd_tiles.h). 36 multiplies
 // per 9 outputs and channel pair instead of 144: 4x fewer again.
-// Its backward-data is the same forward of the flipped filter (padding 3 - pad).
+// Its backward-data is the same forward of the flipped filter (padding 3 - pad),
+// its backward-filter the same sum with 3x3 blocks of dy and these A, G.
 //
 // This file is the specification the CUDA kernels follow: the same tiles,
 // the same transform matrices, the same GEMM layout; plain loops. It is
@@ -90,11 +91,11 @@ namespace {
 
 using winograd::Tiles;
 
-void check(const Conv2dParams& p, const char* who, bool f43_too = true) {
-  if (!conv2d_winograd_supported(p) && !(f43_too && conv2d_winograd43_supported(p)))
+void check(const Conv2dParams& p, const char* who) {
+  if (!conv2d_winograd_supported(p) && !conv2d_winograd43_supported(p))
     throw std::invalid_argument(std::string(who) +
-                                ": needs a 3x3 stride-1 conv with padding a multiple of the dilation, pad / dil <= 2" +
-                                (f43_too ? " or a 4x4 stride-1 undilated conv with padding <= 3" : ""));
+                                ": needs a 3x3 stride-1 conv with padding a multiple of the dilation, pad / dil <= 2"
+                                " or a 4x4 stride-1 undilated conv with padding <= 3");
 }
 
 // The matrices of the algorithm for p's filter size: G (6 x r), A^T (m x 6).
@@ -190,11 +191,12 @@ void conv2d_bwd_data_winograd_ref(const Conv2dParams& p, const float* dy, const 
 }
 
 void conv2d_bwd_filter_winograd_ref(const Conv2dParams& p, const float* x, const float* dy, float* dw) {
-  check(p, "conv2d_bwd_filter_winograd_ref", false);
+  check(p, "conv2d_bwd_filter_winograd_ref");
   // Each output tile is y_tile = A^T [U (.) V] A with U = G g G^T: linear in U.
   // For L = sum <dy, y>:  dL/dU = sum over tiles of (A dy_tile A^T) (.) V, and
   // dL/dg = G^T (dL/dU) G. The sum over tiles is the GEMM the GPU runs.
   const Tiles T(p);
+  const int R = p.R, m = T.m;
   std::vector<double> S(size_t(36) * p.K * p.C, 0.0);  // dL/dU[t][k][c]
   std::vector<float> V(size_t(36) * p.C), Z(size_t(36) * p.K);
   for (int n = 0; n < p.N; ++n)
@@ -202,18 +204,18 @@ void conv2d_bwd_filter_winograd_ref(const Conv2dParams& p, const float* x, const
       input_tile(p, T, x, n, u, V);
       int a, b, th, tw;
       T.decode(u, a, b, th, tw);
-      for (int k = 0; k < p.K; ++k) {  // Z = A e A^T, e = this tile's 4x4 block of dy
+      for (int k = 0; k < p.K; ++k) {  // Z = A e A^T, e = this tile's m x m block of dy
         float e[4][4];
-        for (int i = 0; i < 4; ++i)
-          for (int j = 0; j < 4; ++j) {
-            const int op = a + T.dh * (4 * th + i), oq = b + T.dw * (4 * tw + j);
+        for (int i = 0; i < m; ++i)
+          for (int j = 0; j < m; ++j) {
+            const int op = a + T.dh * (m * th + i), oq = b + T.dw * (m * tw + j);
             e[i][j] = (op < p.P && oq < p.Q) ? dy[((size_t(n) * p.K + k) * p.P + op) * p.Q + oq] : 0.0f;
           }
         for (int r = 0; r < 6; ++r)
           for (int q = 0; q < 6; ++q) {
             double s = 0;
-            for (int i = 0; i < 4; ++i)
-              for (int j = 0; j < 4; ++j) s += double(kWinoAT[i][r]) * e[i][j] * kWinoAT[j][q];
+            for (int i = 0; i < m; ++i)
+              for (int j = 0; j < m; ++j) s += double(wino_at(p, i, r)) * e[i][j] * wino_at(p, j, q);
             Z[size_t(r * 6 + q) * p.K + k] = float(s);
           }
       }
@@ -224,13 +226,13 @@ void conv2d_bwd_filter_winograd_ref(const Conv2dParams& p, const float* x, const
     }
   for (int k = 0; k < p.K; ++k)
     for (int c = 0; c < p.C; ++c)
-      for (int r = 0; r < 3; ++r)
-        for (int q = 0; q < 3; ++q) {
+      for (int r = 0; r < R; ++r)
+        for (int q = 0; q < R; ++q) {
           double s = 0;
           for (int i = 0; i < 6; ++i)
             for (int j = 0; j < 6; ++j)
-              s += double(kWinoG[i][r]) * S[(size_t(i * 6 + j) * p.K + k) * p.C + c] * kWinoG[j][q];
-          dw[((size_t(k) * p.C + c) * 3 + r) * 3 + q] += float(s);
+              s += double(wino_g(p, i, r)) * S[(size_t(i * 6 + j) * p.K + k) * p.C + c] * wino_g(p, j, q);
+          dw[((size_t(k) * p.C + c) * R + r) * R + q] += float(s);
         }
 }
 
