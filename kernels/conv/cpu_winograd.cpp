@@ -23,7 +23,9 @@
 //                              channel holds its 36 t rows together, as the
 //                              output transform reads them)
 //   y           = epilogue(A^T M A)  (output transform, tiles cropped at the
-//                              edges, the epilogue applied in registers)
+//                              edges, the epilogue applied in registers;
+//                              F(3x3, 4x4): these two by chunks of output
+//                              channels, M of a chunk in L2)
 // The transforms come from conv/cpu_winograd_avx512.cpp on the avx512 kernel
 // set (16 tiles in the 16 lanes) and from the portable loops below otherwise.
 // Tanh / sigmoid epilogues run as a second pass (epilogue_strip).
@@ -375,28 +377,37 @@ void conv2d_fwd_winograd_fused(const Conv2dParams& p, const float* x, const floa
     // M[k][t][j] = sum_c U[t][k][c] V[t][c][j]: per t, KC slices of C, B
     // panels of NR tiles (in L1 across the row tiles), row tiles of MR.
     const int ldc = 36 * ld;
-    for (int t = 0; t < 36; ++t) {
-      const float* Ut = U + t * upack;
-      const float* Vt = V + t * tstride;
-      for (int pc = 0; pc < p.C; pc += KC) {
-        const int kcs = std::min(KC, p.C - pc);
-        const float beta = pc == 0 ? 0.0f : 1.0f;
-        for (int j = 0; j < bl.tiles; j += NR) {
-          const float* bp = Vt + (size_t)j * p.C + (size_t)pc * NR;
-          for (int ir = 0; ir < p.K; ir += MR)
-            g.kernel(kcs, Ut + m_pad * pc + (size_t)ir * kcs, bp, M + (size_t)ir * ldc + (size_t)t * ld + j, ldc,
-                     1.0f, beta, std::min(MR, p.K - ir), std::min(NR, bl.tiles - j));
+    // F(3x3, 4x4): the GEMMs and the output transform by chunks of output
+    // channels with about 256 KiB of M each, so the output transform reads M
+    // from L2 (the PatchGAN forward 10.2 -> 8.8 ms, RESULTS.md; the 3x3 path
+    // was not measured with it and keeps all K at once).
+    const int KB = p.R == 4 ? std::max(MR, (int)((256u << 10) / (sizeof(float) * (size_t)ldc)) / MR * MR) : p.K;
+    for (int k0 = 0; k0 < p.K; k0 += KB) {
+      const int k1 = std::min(p.K, k0 + KB);
+      for (int t = 0; t < 36; ++t) {
+        const float* Ut = U + t * upack;
+        const float* Vt = V + t * tstride;
+        for (int pc = 0; pc < p.C; pc += KC) {
+          const int kcs = std::min(KC, p.C - pc);
+          const float beta = pc == 0 ? 0.0f : 1.0f;
+          for (int j = 0; j < bl.tiles; j += NR) {
+            const float* bp = Vt + (size_t)j * p.C + (size_t)pc * NR;
+            for (int ir = k0; ir < k1; ir += MR)
+              g.kernel(kcs, Ut + m_pad * pc + (size_t)ir * kcs, bp, M + (size_t)ir * ldc + (size_t)t * ld + j, ldc,
+                       1.0f, beta, std::min(MR, p.K - ir), std::min(NR, bl.tiles - j));
+          }
         }
       }
-    }
-    col = 0;
-    for (int gi = bl.g0; gi < bl.g1; ++gi) {
-      const Group& G = groups[gi];
-      const size_t img = (size_t)G.n * p.K * PQ;
-      const WinoOut out{y + img, e.residual && vector_act ? e.residual + img : nullptr, p.P, p.Q,
-                        G.a + T.dh * T.m * G.th, G.b + T.dw * T.m * G.tw0, T.dh, T.dw, G.cnt, p.K};
-      tf.output(out, ep, M, ld, col);
-      col += G.cnt;
+      const WinoEpi epk{ep.sc + k0, ep.sh + k0, ep.psc + k0, ep.psh + k0, ep.act, ep.slope};
+      col = 0;
+      for (int gi = bl.g0; gi < bl.g1; ++gi) {
+        const Group& G = groups[gi];
+        const size_t img = (size_t)G.n * p.K * PQ + (size_t)k0 * PQ;
+        const WinoOut out{y + img, e.residual && vector_act ? e.residual + img : nullptr, p.P, p.Q,
+                          G.a + T.dh * T.m * G.th, G.b + T.dw * T.m * G.tw0, T.dh, T.dw, G.cnt, k1 - k0};
+        tf.output(out, epk, M + (size_t)k0 * ldc, ld, col);
+        col += G.cnt;
+      }
     }
   }
 
