@@ -4,7 +4,7 @@
 // F(4x4,3x3) forward (kernels/conv/cpu_winograd.cpp) on the models' 3x3
 // stride-1 layers, at 1 and 2 threads, interleaved (A, B, C, A, B, C, ...;
 // the median of each) so all see the same load. Prints ms and GFLOP/s
-// counted as direct-conv flops (2 N K C 9 P Q), and Winograd's speed as % of
+// counted as direct-conv flops (2 N K C R S P Q), and Winograd's speed as % of
 // im2col's and of the blocked conv's.
 //   ./bench_conv_winograd [reps=5] [substring of the layer names to run] [threads: 1 or 2 only]
 // With --direct, the direct convolution (kernels/conv/cpu_direct.cpp) against
@@ -21,6 +21,11 @@
 // With --train before --bwd or nothing, the forward or backward-data at those
 // training shapes too (the Winograd rule's training-step threshold):
 //   ./bench_conv_winograd --train [--bwd] [reps=5] [layers] [threads]
+// With --f43 after --train / --bwd / --wgrad (e.g. --train --bwd --f43, --wgrad --f43),
+// the 4x4 stride-1 pad-1 layers on Winograd F(3x3, 4x4) instead: the
+// PatchGAN's 128 -> 256 at the training step's 16 x 16 (128 x 128 model input)
+// and at 32 x 32 / 64 x 64, and smaller maps for the rule's threshold:
+//   ./bench_conv_winograd --train --f43 [reps=5] [layers] [threads]
 // The HW column is the layer's actual input size.
 // Layer shapes, batch 1, 512x512 model input: the compact presets' 3x3
 // stride-1 convs (regression / GAN ResNet-18 encoder base 32: stage s has
@@ -107,6 +112,9 @@ int main(int argc, char** argv) {
   if (bwd) --argc, ++argv;
   const bool wgrad = argc > 1 && std::string(argv[1]) == "--wgrad";
   if (wgrad) --argc, ++argv;
+  const bool f43 = argc > 1 && std::string(argv[1]) == "--f43";
+  if (f43) --argc, ++argv;
+  const int R = f43 ? 4 : 3;
   train = train || wgrad;
   auto base = wgrad ? wgrad_im2col : bwd ? bwd_im2col : cpu::conv2d_fwd_im2col_for_bench;
   const int reps = argc > 1 ? std::atoi(argv[1]) : 5;
@@ -127,6 +135,11 @@ int main(int argc, char** argv) {
     layers = {{"reg. decoder", 16, 16, 256, 1}, {"reg. output", 8, 2, 512, 1},  {"gan output", 16, 2, 512, 1},
               {"class. conv1_1", 1, 16, 512, 1}, {"16 -> 16 @512", 16, 16, 512, 1}, {"dilated", 16, 4, 128, 2},
               {"reg. full dec.", 32, 16, 512, 1}};
+  } else if (f43) {  // HW at 512 x 512 model input (--train: a quarter)
+    layers = {{"patchgan 4x4", 128, 256, 64, 1},   {"patchgan 4x4 2x", 128, 256, 128, 1},
+              {"patchgan 4x4 4x", 128, 256, 256, 1}, {"4x4 @8", 128, 256, 32, 1},
+              {"4x4 @5", 128, 256, 20, 1},           {"4x4 64->128", 64, 128, 64, 1},
+              {"4x4 32->32", 32, 32, 64, 1}};
   } else {
     layers = {{"resnet l1 (c)", 32, 32, 128, 1},   {"resnet l2 (c)", 64, 64, 64, 1},
               {"resnet l3 (c)", 128, 128, 32, 1},  {"resnet l4 (c)", 256, 256, 16, 1},
@@ -149,19 +162,19 @@ int main(int argc, char** argv) {
     if (std::string(L.what).find(only) == std::string::npos) continue;
     Conv2dParams p;
     p.N = train ? (std::getenv("WGRAD_BATCH") ? std::atoi(std::getenv("WGRAD_BATCH")) : 8) : 1, p.C = L.C;
-    p.H = p.W = train ? L.HW / 4 : L.HW, p.K = L.K, p.R = p.S = 3;
-    p.pad_h = p.pad_w = p.dil_h = p.dil_w = L.dil;
+    p.H = p.W = train ? L.HW / 4 : L.HW, p.K = L.K, p.R = p.S = R;
+    p.pad_h = p.pad_w = p.dil_h = p.dil_w = L.dil;  // f43: pad 1, dilation 1
     p.finalize();
     const bool blocked = !bwd && !wgrad && cpu::conv2d_blocked_supported(p);
     // bwd: dy in x, dx in y; wgrad: x in x, dy in y
     const size_t xs = (size_t)p.N * p.C * p.H * p.W, ys = (size_t)p.N * p.K * p.P * p.Q;
-    g_dw.assign((size_t)p.K * p.C * 9, 0.0f);
-    std::vector<float> x(std::max(xs, ys)), w((size_t)p.K * p.C * 9), b(p.K), y(std::max(xs, ys));
+    g_dw.assign((size_t)p.K * p.C * R * R, 0.0f);
+    std::vector<float> x(std::max(xs, ys)), w((size_t)p.K * p.C * R * R), b(p.K), y(std::max(xs, ys));
     for (auto& v : x) v = u(rng);
     for (auto& v : y) v = u(rng);
     for (auto& v : w) v = u(rng);
     for (auto& v : b) v = u(rng);
-    const double gflop = 2.0 * p.N * p.K * p.C * 9 * p.P * p.Q * 1e-9;
+    const double gflop = 2.0 * p.N * p.K * p.C * R * R * p.P * p.Q * 1e-9;
     for (int thr : {1, 2}) {
       if (threads_only > 0 && thr != threads_only) continue;
       omp_set_num_threads(thr);

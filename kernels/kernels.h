@@ -153,6 +153,12 @@ void conv_transpose2d_fwd_fused_bf16(const Conv2dParams& p, const float* x, cons
 // specification of the CUDA Winograd path; 3x3, stride 1, padding a multiple
 // of the dilation, pad / dilation <= 2 (dilation d: d^2 phases of tiles).
 bool conv2d_winograd_supported(const Conv2dParams& p);
+// Winograd F(3x3, 4x4) (the same 6x6 tiles and B^T, 3x3 outputs a tile): 4x4,
+// stride 1, dilation 1, padding <= 3. The forward, backward-data and
+// backward-filter below (the refs and the fast paths) take these shapes too;
+// the *_pays rules pick them only in a training step (TINCT_CONV_WINOGRAD43=0:
+// never, =force: always).
+bool conv2d_winograd43_supported(const Conv2dParams& p);
 void conv2d_fwd_winograd_ref(const Conv2dParams& p, const float* x, const float* w, const float* b,
                              float* y);
 void conv2d_bwd_data_winograd_ref(const Conv2dParams& p, const float* dy, const float* w, float* dx);  // overwrites dx

@@ -1,4 +1,5 @@
-// conv/cpu_winograd.cpp — the fast CPU Winograd F(4x4, 3x3) forward convolution.
+// conv/cpu_winograd.cpp — the fast CPU Winograd F(4x4, 3x3) and F(3x3, 4x4)
+// forward convolutions.
 //
 // WHAT: conv2d_fwd_winograd_fused computes y = epilogue(conv(x, w)) (the
 // Epilogue of kernels.h: bias, batch norm, residual, activation) for the shapes
@@ -6,7 +7,10 @@
 // dilation, pad / dil <= 2; dilation d as d^2 phases), the same result as
 // conv2d_fwd_ref + epilogue_ref up to Winograd's rounding (~1e-4 relative in
 // FP32). Its specification is conv/ref_winograd.cpp: the same tiles, the same
-// matrices. conv2d_fwd_winograd is the bias-only form.
+// matrices. conv2d_fwd_winograd is the bias-only form. The same driver runs
+// F(3x3, 4x4) for the 4x4 stride-1 undilated convs (conv2d_winograd43_supported:
+// the PatchGAN's 128 -> 256 layer): the same 6x6 input tiles and B^T, tiles
+// stepping by 3, its own filter (6x4 G) and output (3x6 A^T) transforms.
 //
 // HOW: U[t] = G g G^T (t = 0..35, [K, C] each) is computed once per call and
 // written straight in the packed-A layout of the active GEMM kernel set. The
@@ -19,7 +23,9 @@
 //                              channel holds its 36 t rows together, as the
 //                              output transform reads them)
 //   y           = epilogue(A^T M A)  (output transform, tiles cropped at the
-//                              edges, the epilogue applied in registers)
+//                              edges, the epilogue applied in registers;
+//                              F(3x3, 4x4): these two by chunks of output
+//                              channels, M of a chunk in L2)
 // The transforms come from conv/cpu_winograd_avx512.cpp on the avx512 kernel
 // set (16 tiles in the 16 lanes) and from the portable loops below otherwise.
 // Tanh / sigmoid epilogues run as a second pass (epilogue_strip).
@@ -30,20 +36,23 @@
 // The filter transform is split over the threads.
 // Variants: forward (conv2d_fwd_winograd_fused / conv2d_fwd_winograd) and
 // backward-data as the forward of dy with the flipped, transposed filter
-// (conv2d_bwd_data_winograd); backward-filter: conv/cpu_winograd_wgrad.cpp.
+// (conv2d_bwd_data_winograd), each F(4x4, 3x3) or F(3x3, 4x4) by the filter
+// size; backward-filter (F(4x4, 3x3) only): conv/cpu_winograd_wgrad.cpp.
 // Workspaces are thread_local, 64-byte aligned, and only grow.
 //
 // BENCHMARK: bench/bench_conv_winograd.cpp (target bench_conv_winograd) prints
 // ms and GFLOP/s (direct-conv flops) of im2col + GEMM, the blocked direct conv
 // and this file on the models' 3x3 stride-1 layers, at 1 and 2 threads
-// (--bwd: backward-data against col2im + GEMM):
+// (--bwd: backward-data against col2im + GEMM; --f43: the 4x4 layers):
 //   ./build-cpu/bench/bench_conv_winograd 5
 //   ./build-cpu/bench/bench_conv_winograd --bwd 5
+//   ./build-cpu/bench/bench_conv_winograd --train --f43 5
 #include <omp.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <stdexcept>
 #include <vector>
 
 #include "kernels/conv/cpu_winograd.h"
@@ -108,7 +117,7 @@ void input_portable(const WinoIn& in, float* V, size_t tstride, int col, int nr)
     int hs[6], ws[6];
     bool inside = true;
     for (int i = 0; i < 6; ++i) {
-      hs[i] = in.h0 + in.dh * i, ws[i] = in.w0 + in.dw * (4 * l + i);
+      hs[i] = in.h0 + in.dh * i, ws[i] = in.w0 + in.dw * (in.m * l + i);
       inside = inside && hs[i] >= 0 && hs[i] < in.H && ws[i] >= 0 && ws[i] < in.W;
     }
     for (int c = 0; c < in.C; ++c) {
@@ -160,6 +169,45 @@ void output_portable(const WinoOut& o, const WinoEpi& e, const float* M, int ldm
 
 const WinoTransforms kPortable{input_portable, output_portable, nullptr};
 
+// Row transform of 6 values by the F(3x3, 4x4) A^T (kWino43AT).
+inline void at6_3(const float* m, int st, float* o, int os) {
+  const float m0 = m[0], m1 = m[st], m2 = m[2 * st], m3 = m[3 * st], m4 = m[4 * st], m5 = m[5 * st];
+  const float s12 = m1 + m2, s34 = m3 + m4;
+  o[0] = m0 + s12 + s34;
+  o[os] = m1 - m2 + 2 * (m3 - m4);
+  o[2 * os] = s12 + 4 * s34 + m5;
+}
+
+// The portable F(3x3, 4x4) output transform and epilogue, one tile at a time.
+void output43_portable(const WinoOut& o, const WinoEpi& e, const float* M, int ldm, int col) {
+  const size_t PQ = (size_t)o.P * o.Q;
+  for (int l = 0; l < o.n; ++l) {
+    for (int k = 0; k < o.K; ++k) {
+      const float* mk = M + (size_t)k * 36 * ldm + col + l;
+      float m[36], t[18], v[9];
+      for (int i = 0; i < 36; ++i) m[i] = mk[(size_t)i * ldm];
+      for (int c = 0; c < 6; ++c) at6_3(m + c, 6, t + c, 6);  // A^T M: 3 x 6
+      for (int i = 0; i < 3; ++i) at6_3(t + i * 6, 1, v + i * 3, 1);
+      for (int i = 0; i < 3; ++i) {
+        const int op = o.p0 + o.dh * i;
+        if (op >= o.P) break;
+        for (int c = 0; c < 3; ++c) {
+          const int oq = o.q0 + o.dw * (3 * l + c);
+          if (oq >= o.Q) break;
+          const size_t at = (size_t)k * PQ + (size_t)op * o.Q + oq;
+          float r = v[i * 3 + c] * e.sc[k] + e.sh[k];
+          if (o.residual) r += o.residual[at];
+          if (e.act == 1) r = r < 0.0f ? 0.0f : r;
+          else if (e.act == 2) r = r < 0.0f ? e.slope * r : r;
+          o.y[at] = r * e.psc[k] + e.psh[k];
+        }
+      }
+    }
+  }
+}
+
+const WinoTransforms kPortable43{input_portable, output43_portable, nullptr};
+
 
 // U[t] = G g G^T for every (k, c), written where pack_a_all would put it:
 // slice pc = c / KC of U[t] is one block of all m_pad rows, row panels of MR
@@ -172,27 +220,38 @@ template <int MR>
 void filter_transform_t(int KC, const Conv2dParams& p, const float* w, float* U, size_t upack) {
   const int panels = (p.K + MR - 1) / MR, m_pad = panels * MR;
   constexpr int kMaxMr = MR;
-  const float G[6][3] = {{0.25f, 0, 0},
-                         {-1.0f / 6, -1.0f / 6, -1.0f / 6},
-                         {-1.0f / 6, 1.0f / 6, -1.0f / 6},
-                         {1.0f / 24, 1.0f / 12, 1.0f / 6},
-                         {1.0f / 24, -1.0f / 12, 1.0f / 6},
-                         {0, 0, 1}};
+  // G (6 x R): kWinoG (R = 3) or kWino43G (R = 4) of conv/ref_winograd.cpp
+  const float G3[6][4] = {{0.25f, 0, 0, 0},
+                          {-1.0f / 6, -1.0f / 6, -1.0f / 6, 0},
+                          {-1.0f / 6, 1.0f / 6, -1.0f / 6, 0},
+                          {1.0f / 24, 1.0f / 12, 1.0f / 6, 0},
+                          {1.0f / 24, -1.0f / 12, 1.0f / 6, 0},
+                          {0, 0, 1, 0}};
+  const float G4[6][4] = {{0.25f, 0, 0, 0},
+                          {-1.0f / 6, -1.0f / 6, -1.0f / 6, -1.0f / 6},
+                          {-1.0f / 6, 1.0f / 6, -1.0f / 6, 1.0f / 6},
+                          {1.0f / 24, 1.0f / 12, 1.0f / 6, 1.0f / 3},
+                          {1.0f / 24, -1.0f / 12, 1.0f / 6, -1.0f / 3},
+                          {0, 0, 0, 1}};
+  const float(*G)[4] = p.R == 4 ? G4 : G3;
+  const int R = p.R, RR = R * R;
 #pragma omp parallel for schedule(static) if (!omp_in_parallel() && (long)p.K * p.C >= 4096)
   for (int ip = 0; ip < panels; ++ip) {
     const int rows = std::min(MR, p.K - ip * MR);
     for (int c = 0; c < p.C; ++c) {
-      float gm[9][kMaxMr] = {}, e[6][3][kMaxMr], u[36][kMaxMr];
+      float gm[16][kMaxMr] = {}, e[6][4][kMaxMr] = {}, u[36][kMaxMr];
       for (int m = 0; m < rows; ++m)
-        for (int q = 0; q < 9; ++q) gm[q][m] = w[((size_t)(ip * MR + m) * p.C + c) * 9 + q];
+        for (int q = 0; q < RR; ++q) gm[q][m] = w[((size_t)(ip * MR + m) * p.C + c) * RR + q];
       for (int i = 0; i < 6; ++i)
-        for (int q = 0; q < 3; ++q)
-          for (int m = 0; m < kMaxMr; ++m)
-            e[i][q][m] = G[i][0] * gm[q][m] + G[i][1] * gm[3 + q][m] + G[i][2] * gm[6 + q][m];
+        for (int q = 0; q < R; ++q)
+          for (int r = 0; r < R; ++r)
+            for (int m = 0; m < kMaxMr; ++m) e[i][q][m] += G[i][r] * gm[r * R + q][m];
       for (int i = 0; i < 6; ++i)
-        for (int j = 0; j < 6; ++j)
-          for (int m = 0; m < kMaxMr; ++m)
-            u[i * 6 + j][m] = e[i][0][m] * G[j][0] + e[i][1][m] * G[j][1] + e[i][2][m] * G[j][2];
+        for (int j = 0; j < 6; ++j) {
+          for (int m = 0; m < kMaxMr; ++m) u[i * 6 + j][m] = 0.0f;
+          for (int q = 0; q < R; ++q)
+            for (int m = 0; m < kMaxMr; ++m) u[i * 6 + j][m] += e[i][q][m] * G[j][q];
+        }
       const int pc = c / KC * KC, kcs = std::min(KC, p.C - pc);
       const size_t at = (size_t)m_pad * pc + (size_t)ip * MR * kcs + (size_t)(c - pc) * MR;
       for (int t = 0; t < 36; ++t)
@@ -212,7 +271,7 @@ void filter_transform(const GemmKernel& g, const WinoTransforms& tf, const Conv2
       const int rows = std::min(MR, p.K - ip * MR);
       for (int c = 0; c < p.C; ++c) {
         const int pc = c / KC * KC, kcs = std::min(KC, p.C - pc);
-        tf.filter(w + ((size_t)ip * MR * p.C + c) * 9, (size_t)p.C * 9, rows, MR,
+        tf.filter(w + ((size_t)ip * MR * p.C + c) * p.R * p.S, (size_t)p.C * p.R * p.S, rows, MR,
                   U + m_pad * pc + (size_t)ip * MR * kcs + (size_t)(c - pc) * MR, upack);
       }
     }
@@ -225,12 +284,20 @@ void filter_transform(const GemmKernel& g, const WinoTransforms& tf, const Conv2
   std::abort();
 }
 
-const WinoTransforms& active_transforms() { return detail::winograd_active_transforms(); }
+const WinoTransforms& active_transforms(const Conv2dParams& p) {
+  return p.R == 4 ? detail::winograd43_active_transforms() : detail::winograd_active_transforms();
+}
 
 using winograd::Block;
 using winograd::Group;
 
 }  // namespace
+
+const WinoTransforms& detail::winograd43_active_transforms() {
+  if (cpu_kernels() == CpuKernels::Avx512)
+    if (const WinoTransforms* t = detail::winograd43_transforms_avx512()) return *t;
+  return kPortable43;
+}
 
 const WinoTransforms& detail::winograd_active_transforms() {
   if (cpu_kernels() == CpuKernels::Avx512)
@@ -240,8 +307,11 @@ const WinoTransforms& detail::winograd_active_transforms() {
 
 void conv2d_fwd_winograd_fused(const Conv2dParams& p, const float* x, const float* w, const Epilogue& e,
                                float* y) {
+  if (!conv2d_winograd_supported(p) && !conv2d_winograd43_supported(p))
+    throw std::invalid_argument("conv2d_fwd_winograd_fused: needs a 3x3 stride-1 conv (padding a multiple of the "
+                                "dilation, pad / dil <= 2) or a 4x4 stride-1 undilated one (padding <= 3)");
   const GemmKernel& g = detail::active_gemm_kernel();
-  const WinoTransforms& tf = active_transforms();
+  const WinoTransforms& tf = active_transforms(p);
   const Tiles T(p);
   const int MR = g.mr, NR = g.nr, KC = g.kc;
   const size_t m_pad = (size_t)(p.K + MR - 1) / MR * MR, upack = m_pad * p.C;
@@ -299,36 +369,45 @@ void conv2d_fwd_winograd_fused(const Conv2dParams& p, const float* x, const floa
     int col = 0;
     for (int gi = bl.g0; gi < bl.g1; ++gi) {
       const Group& G = groups[gi];
-      const WinoIn in{x + (size_t)G.n * p.C * HW, HW, p.H, p.W, G.a + T.dh * (4 * G.th - T.ph),
-                      G.b + T.dw * (4 * G.tw0 - T.pw), T.dh, T.dw, G.cnt, p.C};
+      const WinoIn in{x + (size_t)G.n * p.C * HW, HW, p.H, p.W, G.a + T.dh * (T.m * G.th - T.ph),
+                      G.b + T.dw * (T.m * G.tw0 - T.pw), T.dh, T.dw, G.cnt, p.C, T.m};
       tf.input(in, V, tstride, col, NR);
       col += G.cnt;
     }
     // M[k][t][j] = sum_c U[t][k][c] V[t][c][j]: per t, KC slices of C, B
     // panels of NR tiles (in L1 across the row tiles), row tiles of MR.
     const int ldc = 36 * ld;
-    for (int t = 0; t < 36; ++t) {
-      const float* Ut = U + t * upack;
-      const float* Vt = V + t * tstride;
-      for (int pc = 0; pc < p.C; pc += KC) {
-        const int kcs = std::min(KC, p.C - pc);
-        const float beta = pc == 0 ? 0.0f : 1.0f;
-        for (int j = 0; j < bl.tiles; j += NR) {
-          const float* bp = Vt + (size_t)j * p.C + (size_t)pc * NR;
-          for (int ir = 0; ir < p.K; ir += MR)
-            g.kernel(kcs, Ut + m_pad * pc + (size_t)ir * kcs, bp, M + (size_t)ir * ldc + (size_t)t * ld + j, ldc,
-                     1.0f, beta, std::min(MR, p.K - ir), std::min(NR, bl.tiles - j));
+    // F(3x3, 4x4): the GEMMs and the output transform by chunks of output
+    // channels with about 256 KiB of M each, so the output transform reads M
+    // from L2 (the PatchGAN forward 10.2 -> 8.8 ms, RESULTS.md; the 3x3 path
+    // was not measured with it and keeps all K at once).
+    const int KB = p.R == 4 ? std::max(MR, (int)((256u << 10) / (sizeof(float) * (size_t)ldc)) / MR * MR) : p.K;
+    for (int k0 = 0; k0 < p.K; k0 += KB) {
+      const int k1 = std::min(p.K, k0 + KB);
+      for (int t = 0; t < 36; ++t) {
+        const float* Ut = U + t * upack;
+        const float* Vt = V + t * tstride;
+        for (int pc = 0; pc < p.C; pc += KC) {
+          const int kcs = std::min(KC, p.C - pc);
+          const float beta = pc == 0 ? 0.0f : 1.0f;
+          for (int j = 0; j < bl.tiles; j += NR) {
+            const float* bp = Vt + (size_t)j * p.C + (size_t)pc * NR;
+            for (int ir = k0; ir < k1; ir += MR)
+              g.kernel(kcs, Ut + m_pad * pc + (size_t)ir * kcs, bp, M + (size_t)ir * ldc + (size_t)t * ld + j, ldc,
+                       1.0f, beta, std::min(MR, p.K - ir), std::min(NR, bl.tiles - j));
+          }
         }
       }
-    }
-    col = 0;
-    for (int gi = bl.g0; gi < bl.g1; ++gi) {
-      const Group& G = groups[gi];
-      const size_t img = (size_t)G.n * p.K * PQ;
-      const WinoOut out{y + img, e.residual && vector_act ? e.residual + img : nullptr, p.P, p.Q,
-                        G.a + T.dh * 4 * G.th, G.b + T.dw * 4 * G.tw0, T.dh, T.dw, G.cnt, p.K};
-      tf.output(out, ep, M, ld, col);
-      col += G.cnt;
+      const WinoEpi epk{ep.sc + k0, ep.sh + k0, ep.psc + k0, ep.psh + k0, ep.act, ep.slope};
+      col = 0;
+      for (int gi = bl.g0; gi < bl.g1; ++gi) {
+        const Group& G = groups[gi];
+        const size_t img = (size_t)G.n * p.K * PQ + (size_t)k0 * PQ;
+        const WinoOut out{y + img, e.residual && vector_act ? e.residual + img : nullptr, p.P, p.Q,
+                          G.a + T.dh * T.m * G.th, G.b + T.dw * T.m * G.tw0, T.dh, T.dw, G.cnt, k1 - k0};
+        tf.output(out, epk, M + (size_t)k0 * ldc, ld, col);
+        col += G.cnt;
+      }
     }
   }
 
@@ -347,32 +426,38 @@ void conv2d_fwd_winograd(const Conv2dParams& p, const float* x, const float* w, 
   conv2d_fwd_winograd_fused(p, x, w, e, y);
 }
 
-// Backward-data of a 3x3 stride-1 convolution as a forward one: dx[c, h, w] =
-// sum dy[k, h + pad - d r, w + pad - d s] w[k, c, r, s] is the convolution of dy
-// with w'[c, k, r, s] = w[k, c, 2 - r, 2 - s] (flipped, transposed) at padding
-// 2 d - pad, which Winograd supports whenever p's padding is d or 2 d (or 0).
+// Backward-data of an R x R (3 or 4) stride-1 convolution as a forward one:
+// dx[c, h, w] = sum dy[k, h + pad - d r, w + pad - d s] w[k, c, r, s] is the
+// convolution of dy with w'[c, k, r, s] = w[k, c, R-1 - r, R-1 - s] (flipped,
+// transposed) at padding d - pad, which Winograd supports whenever p's
+// padding is d or 2 d (or 0) for 3x3, any padding <= 3 for 4x4.
 Conv2dParams winograd_bwd_data_params(const Conv2dParams& p) {
   Conv2dParams q = p;
   q.C = p.K, q.K = p.C, q.H = p.P, q.W = p.Q;
-  q.pad_h = 2 * p.dil_h - p.pad_h, q.pad_w = 2 * p.dil_w - p.pad_w;
-  if (p.R != 3 || p.S != 3 || p.stride_h != 1 || p.stride_w != 1 || q.pad_h < 0 || q.pad_w < 0 || !q.finalize() ||
-      q.P != p.H || q.Q != p.W)
+  q.pad_h = (p.R - 1) * p.dil_h - p.pad_h, q.pad_w = (p.S - 1) * p.dil_w - p.pad_w;
+  if ((p.R != 3 && p.R != 4) || p.S != p.R || p.stride_h != 1 || p.stride_w != 1 || q.pad_h < 0 || q.pad_w < 0 ||
+      !q.finalize() || q.P != p.H || q.Q != p.W)
     q.N = 0;
   return q;
 }
 
 bool conv2d_bwd_data_winograd_supported(const Conv2dParams& p) {
   const Conv2dParams q = winograd_bwd_data_params(p);
-  return q.N > 0 && conv2d_winograd_supported(q);
+  return q.N > 0 && (conv2d_winograd_supported(q) || conv2d_winograd43_supported(q));
 }
 
 void conv2d_bwd_data_winograd(const Conv2dParams& p, const float* dy, const float* w, float* dx) {
+  if (!conv2d_bwd_data_winograd_supported(p))
+    throw std::invalid_argument("conv2d_bwd_data_winograd: needs a 3x3 stride-1 conv with padding 0, d or 2 d, or a "
+                                "4x4 stride-1 undilated one with padding <= 3");
   const Conv2dParams q = winograd_bwd_data_params(p);
+  const int RS = p.R * p.S;
   thread_local std::vector<float> wt;
-  wt.resize((size_t)p.K * p.C * 9);
+  wt.resize((size_t)p.K * p.C * RS);
   for (int k = 0; k < p.K; ++k)
     for (int c = 0; c < p.C; ++c)
-      for (int t = 0; t < 9; ++t) wt[((size_t)c * p.K + k) * 9 + t] = w[((size_t)k * p.C + c) * 9 + 8 - t];
+      for (int t = 0; t < RS; ++t)
+        wt[((size_t)c * p.K + k) * RS + t] = w[((size_t)k * p.C + c) * RS + RS - 1 - t];
   conv2d_fwd_winograd_fused(q, dy, wt.data(), Epilogue{}, dx);
 }
 
@@ -388,12 +473,13 @@ thread_local bool t_training = false;
 // avx512 transforms: per image, never per batch (a layer's path, and so its
 // rounding, must not depend on the batch size, or a batch split over ranks
 // would not train as one process: tests/test_train_dist.cpp).
+int env_mode(const char* name) {  // 0 off, 1 where it pays, 2 always
+  const char* e = std::getenv(name);
+  return !e ? 1 : std::strcmp(e, "0") == 0 ? 0 : std::strcmp(e, "force") == 0 ? 2 : 1;
+}
 bool winograd_rule(const Conv2dParams& p, int min_tiles_per_image) {
   if (t_winograd_off) return false;
-  static const int mode = [] {  // 0 off, 1 where it pays, 2 always
-    const char* e = std::getenv("TINCT_CONV_WINOGRAD");
-    return !e ? 1 : std::strcmp(e, "0") == 0 ? 0 : std::strcmp(e, "force") == 0 ? 2 : 1;
-  }();
+  static const int mode = env_mode("TINCT_CONV_WINOGRAD");
   if (mode == 0 || !conv2d_winograd_supported(p)) return false;
   if (mode == 2) return true;
   if (cpu_kernels() != CpuKernels::Avx512)  // portable transforms: the old rule, measured with them
@@ -423,7 +509,27 @@ WinogradTrainingScope::~WinogradTrainingScope() { t_training = saved_; }
 // TINCT_CONV_WINOGRAD=0 turns it off, =force takes it for every supported
 // shape (to check a model's outputs against the im2col path). Other kernel
 // sets (scalar transforms) keep the earlier rule: >= 256 channels, >= 64 x 64.
-bool conv2d_winograd_pays(const Conv2dParams& p) { return winograd_rule(p, t_training ? 4 : 64); }
+// F(3x3, 4x4) (the 4x4 stride-1 layers: the PatchGAN's 128 -> 256 on 16 x 16):
+// only inside a training step (the discriminator does not run at inference),
+// on the avx512 kernel set, >= 16 channels in and out and >= min_tiles tiles an
+// image (per image, as above). TINCT_CONV_WINOGRAD=0 or TINCT_CONV_WINOGRAD43=0
+// turn it off, TINCT_CONV_WINOGRAD43=force takes it for every 4x4 shape it
+// supports. Measured (bench_conv_winograd --train [--bwd | --wgrad] --f43,
+// batch 8, 1 thread, Xeon, loaded; RESULTS.md "Winograd F(3x3, 4x4)"):
+// forward 1.85x and backward-data 1.4x im2col + GEMM on the PatchGAN layer
+// (25 tiles an image), 1.4x on 64 -> 128 at 16 x 16, ~1.0x at 9 tiles; the
+// backward-filter 0.53x at 25 tiles, 1.0x at 121, 1.4x at 441.
+bool winograd43_rule(const Conv2dParams& p, int min_tiles) {
+  static const int all = env_mode("TINCT_CONV_WINOGRAD"), mode = env_mode("TINCT_CONV_WINOGRAD43");
+  if (t_winograd_off || all == 0 || mode == 0 || !conv2d_winograd43_supported(p)) return false;
+  if (mode == 2) return true;
+  return t_training && cpu_kernels() == CpuKernels::Avx512 && p.C >= 16 && p.K >= 16 &&
+         winograd::Tiles(p).per_image() >= min_tiles;
+}
+
+bool conv2d_winograd_pays(const Conv2dParams& p) {
+  return p.R == 4 ? winograd43_rule(p, 16) : winograd_rule(p, t_training ? 4 : 64);
+}
 
 bool conv2d_bwd_data_winograd_pays(const Conv2dParams& p) {
   if (t_winograd_off || !conv2d_bwd_data_winograd_supported(p)) return false;
@@ -443,7 +549,7 @@ bool conv2d_bwd_filter_winograd_pays(const Conv2dParams& p) {
   // (16 -> 16 at 64 x 64 included); on 16 x 16 outputs it won only at batch 8
   // and 128 -> 128 (1.1x; 0.75x dilated; 0.4-0.7x at batch 1), so the rule
   // stays the inference forward's, per image, in training too.
-  return !off && winograd_rule(p, 64);
+  return !off && (p.R == 4 ? winograd43_rule(p, 256) : winograd_rule(p, 64));
 }
 
 }  // namespace tinct::cpu

@@ -1,12 +1,14 @@
 // conv/cpu_winograd.h — internal to the kernels library: the input and output
-// transforms of the CPU Winograd F(4x4, 3x3) forward (conv/cpu_winograd.cpp
-// drives them and holds the portable versions; conv/cpu_winograd_avx512.cpp
-// holds the AVX-512 ones, compiled with its own -m flags).
+// transforms of the CPU Winograd F(4x4, 3x3) and F(3x3, 4x4) forwards
+// (conv/cpu_winograd.cpp drives them and holds the portable versions;
+// conv/cpu_winograd_avx512.cpp holds the AVX-512 ones, compiled with its own
+// -m flags).
 //
 // Both work on a "group": n <= 16 consecutive tiles of one tile row of one
-// phase of one image (tile l reads input columns w0 + dw (4 l + j), j < 6, and
-// rows h0 + dh i, i < 6; it writes output columns q0 + dw (4 l + j), rows
-// p0 + dh i, i, j < 4). A group is column `col` .. col + n - 1 of its block.
+// phase of one image (tile l reads input columns w0 + dw (m l + j), j < 6, and
+// rows h0 + dh i, i < 6; it writes output columns q0 + dw (m l + j), rows
+// p0 + dh i, i, j < m; m = 4 for F(4x4, 3x3), 3 for F(3x3, 4x4)). A group is
+// column `col` .. col + n - 1 of its block.
 #pragma once
 
 #include <cstddef>
@@ -19,6 +21,7 @@ struct WinoIn {
   const float* x;  // image n, channel 0
   size_t plane;    // H * W
   int H, W, h0, w0, dh, dw, n, C;
+  int m = 4;  // the tile step (F(3x3, 4x4): 3)
 };
 // V[t][c][col + l] = (B^T d_l B)[t] for channels c < C, written in the packed-B
 // panel layout of a GEMM with panel width nr: element (t, c, j) at
@@ -42,7 +45,8 @@ struct WinoEpi {
 using WinoOutputFn = void (*)(const WinoOut& out, const WinoEpi& e, const float* M, int ldm, int col);
 
 // U[t * upack + m] = (G g_m G^T)[t] for the filters g_m = g + m * kstride (3 x 3
-// each), m < rows; zeros for rows <= m < mr (the packed panel's padding rows).
+// each, 4 x 4 for F(3x3, 4x4)), m < rows; zeros for rows <= m < mr (the packed
+// panel's padding rows).
 using WinoFilterFn = void (*)(const float* g, size_t kstride, int rows, int mr, float* U, size_t upack);
 
 struct WinoTransforms {
@@ -52,9 +56,11 @@ struct WinoTransforms {
 };
 // nullptr where the file was built without the instruction set.
 const WinoTransforms* winograd_transforms_avx512();
+const WinoTransforms* winograd43_transforms_avx512();  // F(3x3, 4x4); dilation 1 only
 // The transforms of the active kernel set (AVX-512 or the portable loops of
 // conv/cpu_winograd.cpp); the backward-filter (conv/cpu_winograd_wgrad.cpp)
 // reuses the input transform.
 const WinoTransforms& winograd_active_transforms();
+const WinoTransforms& winograd43_active_transforms();  // F(3x3, 4x4)
 
 }  // namespace tinct::cpu::detail

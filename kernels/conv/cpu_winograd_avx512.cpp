@@ -20,6 +20,9 @@
 //           (a scatter for dilation > 1).
 //   filter: the MR filters of a packed row panel in the lanes (gathers), G g
 //           G^T, 36 masked stores straight into the packed-A panel.
+// The F(3x3, 4x4) set (input43 / output43 / filter43, below) does the same
+// with tiles stepping by 3: a deinterleave by 3 (permutes and a blend), 3x6
+// A^T, 6x4 G; dilation 1 only.
 // BENCHMARK: bench_conv_winograd (see conv/cpu_winograd.cpp).
 #include "kernels/conv/cpu_winograd.h"
 
@@ -235,9 +238,169 @@ void filter(const float* g, size_t kstride, int rows, int mr, float* U, size_t u
 
 const WinoTransforms kAvx512{input, output, filter};
 
+// --- F(3x3, 4x4): the same 6x6 tiles and B^T, tiles stepping by 3 (dilation 1
+// only: conv2d_winograd43_supported). Tile l of a group reads the segment's
+// columns 3 l .. 3 l + 5, so the deinterleave is by 3: column j of the 16
+// tiles is elements j, j + 3, ..., j + 45 of the (<= 51-wide) segment, taken
+// from its four vectors by two two-source permutes and a blend.
+
+// B^T of 6 vectors (kWinoBT), the formulas of input() above.
+inline void bt6(const __m512* r, __m512* o) {
+  const __m512 c2 = _mm512_set1_ps(2.0f), c4 = _mm512_set1_ps(4.0f), c5 = _mm512_set1_ps(5.0f);
+  o[0] = _mm512_add_ps(_mm512_fmsub_ps(c4, r[0], _mm512_mul_ps(c5, r[2])), r[4]);
+  const __m512 b = _mm512_mul_ps(c4, r[1]);
+  o[1] = _mm512_sub_ps(_mm512_setzero_ps(), _mm512_add_ps(b, _mm512_fmsub_ps(c4, r[2], _mm512_add_ps(r[3], r[4]))));
+  o[2] = _mm512_sub_ps(_mm512_sub_ps(b, r[3]), _mm512_fmsub_ps(c4, r[2], r[4]));
+  const __m512 t13 = _mm512_mul_ps(c2, _mm512_sub_ps(r[3], r[1])), t24 = _mm512_sub_ps(r[4], r[2]);
+  o[3] = _mm512_add_ps(t13, t24);
+  o[4] = _mm512_sub_ps(t24, t13);
+  o[5] = _mm512_add_ps(_mm512_fmsub_ps(c4, r[1], _mm512_mul_ps(c5, r[3])), r[5]);
+}
+
+void input43(const WinoIn& in, float* V, size_t tstride, int col, int nr) {
+  const int ncols = 3 * in.n + 3, nv = (ncols + 15) / 16;  // <= 51 columns, 4 vectors
+  const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  __mmask16 cm[4];
+  for (int v = 0; v < nv; ++v) {
+    const __m512i j = _mm512_add_epi32(iota, _mm512_set1_epi32(16 * v));
+    const __m512i w = _mm512_add_epi32(_mm512_set1_epi32(in.w0), j);
+    cm[v] = _mm512_cmplt_epi32_mask(j, _mm512_set1_epi32(ncols)) & _mm512_cmpge_epi32_mask(w, _mm512_setzero_si512()) &
+            _mm512_cmplt_epi32_mask(w, _mm512_set1_epi32(in.W));
+  }
+  long roff[6];
+  bool rok[6];
+  for (int i = 0; i < 6; ++i) {
+    const int h = in.h0 + i;
+    rok[i] = h >= 0 && h < in.H;
+    roff[i] = (long)h * in.W + in.w0;
+  }
+  // column j of tile l = segment element 3 l + j: from vectors 0-1 (index
+  // < 32) or 2-3 (the same low 5 bits), blended by the high bit
+  __m512i idx[6];
+  __mmask16 hi[6];
+  for (int j = 0; j < 6; ++j) {
+    idx[j] = _mm512_add_epi32(_mm512_mullo_epi32(iota, _mm512_set1_epi32(3)), _mm512_set1_epi32(j));
+    hi[j] = _mm512_cmpge_epi32_mask(idx[j], _mm512_set1_epi32(32));
+  }
+  alignas(64) float E[6][64] = {};
+  for (int c = 0; c < in.C; ++c) {
+    const float* xc = in.x + (size_t)c * in.plane;
+    for (int v = 0; v < nv; ++v) {
+      __m512 r[6], o[6];
+      for (int i = 0; i < 6; ++i)
+        r[i] = rok[i] ? _mm512_maskz_loadu_ps(cm[v], xc + roff[i] + 16 * v) : _mm512_setzero_ps();
+      bt6(r, o);  // B^T d, along the rows
+      for (int i = 0; i < 6; ++i) _mm512_store_ps(&E[i][16 * v], o[i]);
+    }
+    for (int i = 0; i < 6; ++i) {
+      const __m512 e0 = _mm512_load_ps(&E[i][0]), e1 = _mm512_load_ps(&E[i][16]);
+      const __m512 e2 = _mm512_load_ps(&E[i][32]), e3 = _mm512_load_ps(&E[i][48]);
+      __m512 k[6], o[6];
+      for (int j = 0; j < 6; ++j)
+        k[j] = _mm512_mask_blend_ps(hi[j], _mm512_permutex2var_ps(e0, idx[j], e1),
+                                    _mm512_permutex2var_ps(e2, idx[j], e3));
+      bt6(k, o);  // (B^T d) B
+      float* Vt = V + (size_t)(i * 6) * tstride;
+      for (int j = 0; j < 6; ++j) store_cols(Vt + j * tstride, in.C, c, col, in.n, nr, o[j]);
+    }
+  }
+}
+
+// A^T of 6 vectors (kWino43AT of conv/ref_winograd.cpp).
+inline void at6_3(__m512 m0, __m512 m1, __m512 m2, __m512 m3, __m512 m4, __m512 m5, __m512* o) {
+  const __m512 s12 = _mm512_add_ps(m1, m2), d12 = _mm512_sub_ps(m1, m2);
+  const __m512 s34 = _mm512_add_ps(m3, m4), d34 = _mm512_sub_ps(m3, m4);
+  o[0] = _mm512_add_ps(_mm512_add_ps(m0, s12), s34);
+  o[1] = _mm512_fmadd_ps(_mm512_set1_ps(2.0f), d34, d12);
+  o[2] = _mm512_add_ps(_mm512_fmadd_ps(_mm512_set1_ps(4.0f), s34, s12), m5);
+}
+
+void output43(const WinoOut& o, const WinoEpi& ep, const float* M, int ldm, int col) {
+  const int n = o.n;
+  const size_t PQ = (size_t)o.P * o.Q;
+  const __mmask16 lanes = first_lanes(n);
+  int rows = 0;
+  while (rows < 3 && o.p0 + rows < o.P) ++rows;
+  const int count = o.Q - o.q0 < 3 * n ? o.Q - o.q0 : 3 * n;  // output columns of the group
+  // Interleave: output column q = 16 s + i of the group is column q % 3 of
+  // tile q / 3: lanes of v0 / v1 by one two-source permute, those of v2 over it.
+  __m512i i01[3], i2[3];
+  __mmask16 m2[3];
+  alignas(64) int a01[16], a2[16];
+  for (int s = 0; s < 3; ++s) {
+    int bits = 0;
+    for (int i = 0; i < 16; ++i) {
+      const int q = 16 * s + i, c = q % 3, l = q / 3;
+      a01[i] = l + (c == 1 ? 16 : 0), a2[i] = l;
+      if (c == 2) bits |= 1 << i;
+    }
+    i01[s] = _mm512_load_si512(a01), i2[s] = _mm512_load_si512(a2), m2[s] = (__mmask16)bits;
+  }
+  for (int k = 0; k < o.K; ++k) {
+    const float* mk = M + (size_t)k * 36 * ldm + col;
+    __m512 e[3][6];
+    for (int c = 0; c < 6; ++c) {
+      __m512 m[6];
+      for (int i = 0; i < 6; ++i) m[i] = _mm512_maskz_loadu_ps(lanes, mk + (size_t)(i * 6 + c) * ldm);
+      __m512 t[3];
+      at6_3(m[0], m[1], m[2], m[3], m[4], m[5], t);
+      for (int r = 0; r < 3; ++r) e[r][c] = t[r];
+    }
+    Epi E;
+    E.sc = _mm512_set1_ps(ep.sc[k]), E.sh = _mm512_set1_ps(ep.sh[k]);
+    E.psc = _mm512_set1_ps(ep.psc[k]), E.psh = _mm512_set1_ps(ep.psh[k]);
+    E.slope = _mm512_set1_ps(ep.slope), E.act = ep.act;
+    float* yk = o.y + (size_t)k * PQ;
+    const float* rk = o.residual ? o.residual + (size_t)k * PQ : nullptr;
+    for (int r = 0; r < rows; ++r) {
+      __m512 v[3];
+      at6_3(e[r][0], e[r][1], e[r][2], e[r][3], e[r][4], e[r][5], v);
+      const size_t row = (size_t)(o.p0 + r) * o.Q + o.q0;
+      for (int s = 0; s * 16 < count; ++s) {
+        const __m512 w = _mm512_mask_permutexvar_ps(_mm512_permutex2var_ps(v[0], i01[s], v[1]), m2[s], i2[s], v[2]);
+        const __mmask16 m = first_lanes(count - 16 * s);
+        const __m512 res = rk ? _mm512_maskz_loadu_ps(m, rk + row + 16 * s) : _mm512_setzero_ps();
+        _mm512_mask_storeu_ps(yk + row + 16 * s, m, E.apply(w, res));
+      }
+    }
+  }
+}
+
+// G (a, b, c, d) for the 6 rows of the F(3x3, 4x4) G (kWino43G).
+inline void g6_4(__m512 a, __m512 b, __m512 c, __m512 d, __m512* o) {
+  const __m512 sac = _mm512_add_ps(a, c), sbd = _mm512_add_ps(b, d), m6 = _mm512_set1_ps(-1.0f / 6);
+  const __m512 t = _mm512_fmadd_ps(_mm512_set1_ps(1.0f / 24), a, _mm512_mul_ps(_mm512_set1_ps(1.0f / 6), c));
+  const __m512 u = _mm512_fmadd_ps(_mm512_set1_ps(1.0f / 12), b, _mm512_mul_ps(_mm512_set1_ps(1.0f / 3), d));
+  o[0] = _mm512_mul_ps(_mm512_set1_ps(0.25f), a);
+  o[1] = _mm512_mul_ps(m6, _mm512_add_ps(sac, sbd));
+  o[2] = _mm512_mul_ps(m6, _mm512_sub_ps(sac, sbd));
+  o[3] = _mm512_add_ps(t, u);
+  o[4] = _mm512_sub_ps(t, u);
+  o[5] = d;
+}
+
+// The F(3x3, 4x4) filter transform: 16 gathers, G g, (G g) G^T, 36 masked stores.
+void filter43(const float* g, size_t kstride, int rows, int mr, float* U, size_t upack) {
+  const __mmask16 valid = first_lanes(rows), store = first_lanes(mr);
+  const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                         _mm512_set1_epi32((int)kstride));
+  __m512 w[16];
+  for (int q = 0; q < 16; ++q) w[q] = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), valid, idx, g + q, 4);
+  __m512 e[4][6];  // e[q][i] = (G g)[i][q]
+  for (int q = 0; q < 4; ++q) g6_4(w[q], w[4 + q], w[8 + q], w[12 + q], e[q]);
+  for (int i = 0; i < 6; ++i) {
+    __m512 u[6];
+    g6_4(e[0][i], e[1][i], e[2][i], e[3][i], u);
+    for (int j = 0; j < 6; ++j) _mm512_mask_storeu_ps(U + (size_t)(i * 6 + j) * upack, store, u[j]);
+  }
+}
+
+const WinoTransforms kAvx512F43{input43, output43, filter43};
+
 }  // namespace
 
 const WinoTransforms* winograd_transforms_avx512() { return &kAvx512; }
+const WinoTransforms* winograd43_transforms_avx512() { return &kAvx512F43; }
 
 }  // namespace tinct::cpu::detail
 
@@ -245,6 +408,7 @@ const WinoTransforms* winograd_transforms_avx512() { return &kAvx512; }
 
 namespace tinct::cpu::detail {
 const WinoTransforms* winograd_transforms_avx512() { return nullptr; }
+const WinoTransforms* winograd43_transforms_avx512() { return nullptr; }
 }  // namespace tinct::cpu::detail
 
 #endif

@@ -1,4 +1,5 @@
-// conv/cpu_winograd_wgrad.cpp — the fast CPU Winograd F(4x4, 3x3) backward-filter.
+// conv/cpu_winograd_wgrad.cpp — the fast CPU Winograd F(4x4, 3x3) and
+// F(3x3, 4x4) backward-filters.
 //
 // WHAT: conv2d_bwd_filter_winograd computes dw += dL/dw of a 3x3 stride-1
 // convolution (the shapes conv2d_winograd_supported accepts, dilation as
@@ -11,6 +12,8 @@
 //   V = B^T d B       (the forward's input transform),
 //   dw[k][c] += G^T dL/dU[.][k][c] G.
 // The bias gradient is not computed here (conv2d_bwd_filter does it).
+// The 4x4 stride-1 undilated convs (conv2d_winograd43_supported) run the same
+// with F(3x3, 4x4): 3x3 blocks of dy, A 6x3, G 6x4 (kWino43AT / kWino43G).
 //
 // HOW: the batch's tiles are cut, as in the forward, into groups of <= 16
 // consecutive tiles of a tile row, and the groups into blocks of about nb
@@ -54,11 +57,24 @@ namespace {
 using winograd::Block;
 using winograd::Group;
 
-// Z[t][k][col + l] = (A e_l A^T)[t] for the group's n <= 16 tiles, e_l the 4x4
-// block of dy at rows p0 + dh i, columns q0 + dw (4 l + j) (zero outside the
-// output). Rows of A e are the combinations of kWinoAT's columns:
+// Z[t][k][col + l] = (A e_l A^T)[t] for the group's n <= 16 tiles, e_l the m x m
+// block of dy at rows p0 + dh i, columns q0 + dw (m l + j) (zero outside the
+// output). Rows of A e are the combinations of kWinoAT's columns (m = 4):
 // z0 = e0, z1 = e0+e1+e2+e3, z2 = e0-e1+e2-e3, z3 = e0+2e1+4e2+8e3,
-// z4 = e0-2e1+4e2-8e3, z5 = e3. The loops run along the tiles (lanes).
+// z4 = e0-2e1+4e2-8e3, z5 = e3; of kWino43AT's (m = 3): z0 = e0,
+// z1 = e0+e1+e2, z2 = e0-e1+e2, z3 = e0+2e1+4e2, z4 = e0-2e1+4e2, z5 = e2.
+// The loops run along the tiles (lanes).
+inline void a6_3(const float* e0, const float* e1, const float* e2, int n, float (*o)[64]) {
+  for (int q = 0; q < n; ++q) {
+    const float s02 = e0[q] + e2[q], t02 = e0[q] + 4 * e2[q], e1q = e1[q], e1q2 = 2 * e1[q];
+    o[0][q] = e0[q];
+    o[1][q] = s02 + e1q;
+    o[2][q] = s02 - e1q;
+    o[3][q] = t02 + e1q2;
+    o[4][q] = t02 - e1q2;
+    o[5][q] = e2[q];
+  }
+}
 inline void a6(const float* e0, const float* e1, const float* e2, const float* e3, int n, float (*o)[64]) {
   for (int q = 0; q < n; ++q) {
     const float s02 = e0[q] + e2[q], s13 = e1[q] + e3[q];
@@ -73,15 +89,15 @@ inline void a6(const float* e0, const float* e1, const float* e2, const float* e
 }
 
 void dy_transform(const float* dy, int P, int Q, int K, int p0, int q0, int dh, int dw, int n, float* Z,
-                  size_t tstride, int ld, int col) {
+                  size_t tstride, int ld, int col, int m) {
   const size_t PQ = (size_t)P * Q;
-  const int w = 4 * n;
+  const int w = m * n;
   int qv = 0;  // columns of the group inside the output
   while (qv < w && q0 + dw * qv < Q) ++qv;
   alignas(64) float e[4][64], f[6][64], s[4][16], z[6][64];
   for (int k = 0; k < K; ++k) {
     const float* yk = dy + (size_t)k * PQ;
-    for (int i = 0; i < 4; ++i) {
+    for (int i = 0; i < m; ++i) {
       const int op = p0 + dh * i;
       int q = 0;
       if (op < P) {
@@ -91,11 +107,13 @@ void dy_transform(const float* dy, int P, int Q, int K, int p0, int q0, int dh, 
       }
       for (; q < w; ++q) e[i][q] = 0.0f;
     }
-    a6(e[0], e[1], e[2], e[3], w, f);  // vertical: 6 rows of 4 n columns
+    if (m == 4) a6(e[0], e[1], e[2], e[3], w, f);  // vertical: 6 rows of m n columns
+    else a6_3(e[0], e[1], e[2], w, f);
     for (int r = 0; r < 6; ++r) {
-      for (int j = 0; j < 4; ++j)
-        for (int l = 0; l < n; ++l) s[j][l] = f[r][4 * l + j];  // column j of every tile
-      a6(s[0], s[1], s[2], s[3], n, z);                       // horizontal, along the tiles
+      for (int j = 0; j < m; ++j)
+        for (int l = 0; l < n; ++l) s[j][l] = f[r][m * l + j];  // column j of every tile
+      if (m == 4) a6(s[0], s[1], s[2], s[3], n, z);           // horizontal, along the tiles
+      else a6_3(s[0], s[1], s[2], n, z);
       for (int c = 0; c < 6; ++c) {
         float* dst = Z + (size_t)(r * 6 + c) * tstride + (size_t)k * ld + col;
         for (int l = 0; l < n; ++l) dst[l] = z[c][l];
@@ -107,11 +125,13 @@ void dy_transform(const float* dy, int P, int Q, int K, int p0, int q0, int dh, 
 }  // namespace
 
 void conv2d_bwd_filter_winograd(const Conv2dParams& p, const float* x, const float* dy, float* dw) {
-  if (!conv2d_winograd_supported(p))
+  const bool f43 = conv2d_winograd43_supported(p);
+  if (!conv2d_winograd_supported(p) && !f43)
     throw std::invalid_argument(
-        "conv2d_bwd_filter_winograd: needs a 3x3 stride-1 conv with padding a multiple of the dilation, pad / dil <= 2");
+        "conv2d_bwd_filter_winograd: needs a 3x3 stride-1 conv with padding a multiple of the dilation, pad / dil <= 2"
+        " or a 4x4 stride-1 undilated one with padding <= 3");
   const detail::GemmKernel& g = detail::active_gemm_kernel();
-  const detail::WinoTransforms& tf = detail::winograd_active_transforms();
+  const detail::WinoTransforms& tf = f43 ? detail::winograd43_active_transforms() : detail::winograd_active_transforms();
   const winograd::Tiles T(p);
   const int C = p.C, K = p.K;
   if ((long)p.N * T.per_image() == 0 || C == 0 || K == 0) return;
@@ -158,11 +178,11 @@ void conv2d_bwd_filter_winograd(const Conv2dParams& p, const float* x, const flo
         int col = 0;  // the group's first column in the block
         for (int gi = bl.g0; gi < bl.g1; ++gi) {
           const Group& G = groups[gi];
-          const detail::WinoIn in{x + (size_t)G.n * C * HW, HW, p.H, p.W, G.a + T.dh * (4 * G.th - T.ph),
-                                  G.b + T.dw * (4 * G.tw0 - T.pw), T.dh, T.dw, G.cnt, C};
+          const detail::WinoIn in{x + (size_t)G.n * C * HW, HW, p.H, p.W, G.a + T.dh * (T.m * G.th - T.ph),
+                                  G.b + T.dw * (T.m * G.tw0 - T.pw), T.dh, T.dw, G.cnt, C, T.m};
           tf.input(in, V, vstride, col, ld);  // one panel of width ld: V[t] is C x ld row-major
-          dy_transform(dy + (size_t)G.n * K * PQ, p.P, p.Q, K, G.a + T.dh * 4 * G.th, G.b + T.dw * 4 * G.tw0,
-                       T.dh, T.dw, G.cnt, Z, zstride, ld, col);
+          dy_transform(dy + (size_t)G.n * K * PQ, p.P, p.Q, K, G.a + T.dh * T.m * G.th, G.b + T.dw * T.m * G.tw0,
+                       T.dh, T.dw, G.cnt, Z, zstride, ld, col, T.m);
           col += G.cnt;
         }
         // dU[t] += Z[t] V[t]^T (single-threaded GEMMs: inside the parallel
@@ -182,30 +202,38 @@ void conv2d_bwd_filter_winograd(const Conv2dParams& p, const float* x, const flo
   const int nt2 = omp_in_parallel() ? 1 : omp_get_max_threads();
 #pragma omp parallel num_threads(nt2) if (nt2 > 1 && kc >= 1024)
   {
-    // dw += G^T dU G (kWinoG of conv/ref_winograd.cpp), per (k, c)
-    const float Gm[6][3] = {{0.25f, 0, 0},
-                            {-1.0f / 6, -1.0f / 6, -1.0f / 6},
-                            {-1.0f / 6, 1.0f / 6, -1.0f / 6},
-                            {1.0f / 24, 1.0f / 12, 1.0f / 6},
-                            {1.0f / 24, -1.0f / 12, 1.0f / 6},
-                            {0, 0, 1}};
+    // dw += G^T dU G (kWinoG / kWino43G of conv/ref_winograd.cpp), per (k, c)
+    const float G3[6][4] = {{0.25f, 0, 0, 0},
+                            {-1.0f / 6, -1.0f / 6, -1.0f / 6, 0},
+                            {-1.0f / 6, 1.0f / 6, -1.0f / 6, 0},
+                            {1.0f / 24, 1.0f / 12, 1.0f / 6, 0},
+                            {1.0f / 24, -1.0f / 12, 1.0f / 6, 0},
+                            {0, 0, 1, 0}};
+    const float G4[6][4] = {{0.25f, 0, 0, 0},
+                            {-1.0f / 6, -1.0f / 6, -1.0f / 6, -1.0f / 6},
+                            {-1.0f / 6, 1.0f / 6, -1.0f / 6, 1.0f / 6},
+                            {1.0f / 24, 1.0f / 12, 1.0f / 6, 1.0f / 3},
+                            {1.0f / 24, -1.0f / 12, 1.0f / 6, -1.0f / 3},
+                            {0, 0, 0, 1}};
+    const float(*Gm)[4] = f43 ? G4 : G3;
+    const int R = p.R;
 #pragma omp for schedule(static)
     for (long kcI = 0; kcI < (long)kc; ++kcI) {
-      float u[36], h[3][6];
+      float u[36], h[4][6];
       const size_t at = k_cols ? (size_t)(kcI % C) * K + kcI / C : (size_t)kcI;  // dw's (k, c) in dU
       for (int t = 0; t < 36; ++t) u[t] = S == 2 ? dU[t * kc + at] + dU[(36 + t) * kc + at] : dU[t * kc + at];
-      for (int q = 0; q < 3; ++q)  // (dU G)[i][q]
+      for (int q = 0; q < R; ++q)  // (dU G)[i][q]
         for (int i = 0; i < 6; ++i) {
           float acc = 0.0f;
           for (int j = 0; j < 6; ++j) acc += u[i * 6 + j] * Gm[j][q];
           h[q][i] = acc;
         }
-      float* d = dw + kcI * 9;
-      for (int r = 0; r < 3; ++r)
-        for (int q = 0; q < 3; ++q) {
+      float* d = dw + kcI * R * R;
+      for (int r = 0; r < R; ++r)
+        for (int q = 0; q < R; ++q) {
           float acc = 0.0f;
           for (int i = 0; i < 6; ++i) acc += Gm[i][r] * h[q][i];
-          d[r * 3 + q] += acc;
+          d[r * R + q] += acc;
         }
     }
   }
