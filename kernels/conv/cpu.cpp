@@ -67,6 +67,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -104,6 +105,56 @@ std::vector<float>& partial_workspace() {  // private dW per thread, the calling
 std::vector<float>& panel_workspace() {  // one lowered B panel of bwd_filter, per thread
   thread_local std::vector<float> v;
   return v;
+}
+std::vector<float>& phase_workspace() {  // x (or dx) split into column phases, per thread
+  thread_local std::vector<float> v;
+  return v;
+}
+
+// Stride-2 column phases. With stride_w == 2, tap s of output pixel q reads
+// input column 2q + w_off: consecutive outputs read every other column, a
+// strided gather in every one of the R*S rows im2col writes per channel (and
+// a strided scatter in col2im). Split once into phases, each input row stored
+// as its even columns then its odd ones (same size), the tap's source is a
+// contiguous run: column 2q + w_off is phase ph = w_off & 1, index
+// q + (w_off - ph) / 2. One pass over x replaces R*S strided passes; col (and
+// col2im's sums, added in the same order) are unchanged, bit for bit.
+bool g_s2_phases = [] {
+  const char* e = std::getenv("TINCT_CONV_S2_PHASES");
+  return !(e && std::strcmp(e, "0") == 0);
+}();
+
+// With one column tap (S == 1) only one phase is ever read: the split would
+// copy twice what the gather reads (1x1 stride 2: 0.8x, bench_conv_s2).
+bool phased(const Conv2dParams& p) { return g_s2_phases && p.stride_w == 2 && p.S >= 2; }
+
+// xs[row] = x[row]'s even columns, then its odd ones, for rows [r0, r1) of W columns.
+void split_phases(const float* x, long r0, long r1, int W, float* xs) {
+  const int we = (W + 1) / 2, wo = W / 2;
+  for (long row = r0; row < r1; ++row) {
+    const float* src = x + row * W;
+    float* d = xs + row * W;
+    for (int i = 0; i < we; ++i) d[i] = src[2 * i];
+    for (int i = 0; i < wo; ++i) d[we + i] = src[2 * i + 1];
+  }
+}
+
+// The inverse: x[row] = the row interleaved back from its phases.
+void merge_phases(const float* xs, long r0, long r1, int W, float* x) {
+  const int we = (W + 1) / 2, wo = W / 2;
+  for (long row = r0; row < r1; ++row) {
+    const float* src = xs + row * W;
+    float* d = x + row * W;
+    for (int i = 0; i < wo; ++i) d[2 * i] = src[i], d[2 * i + 1] = src[we + i];
+    if (we > wo) d[W - 1] = src[we - 1];
+  }
+}
+
+// The offset, in a phase-split row, of the input column q = 0 of a stride-2
+// tap reads (w_off = s*dil - pad; may lie before the row, never read there).
+inline int phase_offset(int W, int w_off) {
+  const int ph = w_off & 1;
+  return ph * ((W + 1) / 2) + (w_off - ph) / 2;
 }
 
 // A 1x1, stride 1, unpadded convolution: P == H, Q == W and col == x.
@@ -147,8 +198,9 @@ void valid_range(int size, int out, int stride, int offset, int* lo, int* hi) {
 
 // The lowering of output pixels [j0, j1) (j = p*Q + q) for col rows [row0,
 // row1) (row = (c*R + r)*S + s): col[(row - row0)*ld + (j - j0)] = x[c, h, w] or 0.
+// `phases`: x is split into column phases (split_phases; stride_w 2 only).
 void im2col_block(const Conv2dParams& p, const float* x, int row0, int row1, int j0, int j1,
-                  float* col, size_t ld) {
+                  float* col, size_t ld, bool phases = false) {
   for (int row = row0; row < row1; ++row) {
     const int c = row / (p.R * p.S), r = row / p.S % p.R, s = row % p.S;
     const int w_off = s * p.dil_w - p.pad_w;  // input column = q*stride_w + w_off
@@ -170,6 +222,8 @@ void im2col_block(const Conv2dParams& p, const float* x, int row0, int row1, int
           std::fill(d + q0, d + a, 0.0f);
           if (p.stride_w == 1) {
             std::memcpy(d + a, xrow + a + w_off, sizeof(float) * (e - a));
+          } else if (phases) {
+            std::memcpy(d + a, xrow + phase_offset(p.W, w_off) + a, sizeof(float) * (e - a));
           } else if (p.stride_w == 2) {  // a constant stride: the compiler vectorises the gather
             const float* src = xrow + w_off;
             for (int oq = a; oq < e; ++oq) d[oq] = src[2 * oq];
@@ -187,8 +241,9 @@ void im2col_block(const Conv2dParams& p, const float* x, int row0, int row1, int
 // The adjoint of im2col_block for channels [c0, c1): every col entry of output
 // pixels [j0, j1) is added to the input pixel it was gathered from. Channels
 // are independent, so disjoint channel ranges may run in parallel.
+// `phases`: dx is split into column phases (stride_w 2 only).
 void col2im_block(const Conv2dParams& p, const float* col, size_t ld, int j0, int j1, int c0,
-                  int c1, float* dx) {
+                  int c1, float* dx, bool phases = false) {
   for (int c = c0; c < c1; ++c)
     for (int r = 0; r < p.R; ++r)
       for (int s = 0; s < p.S; ++s) {
@@ -207,7 +262,10 @@ void col2im_block(const Conv2dParams& p, const float* col, size_t ld, int j0, in
             const int a = std::max(q0, q_lo);
             float* dst = xrow + w_off;
             // Constant strides, so the compiler vectorises the common cases.
-            if (p.stride_w == 1)
+            if (phases) {
+              float* ph = xrow + phase_offset(p.W, w_off);
+              for (int oq = a; oq < e; ++oq) ph[oq] += sp[oq];
+            } else if (p.stride_w == 1)
               for (int oq = a; oq < e; ++oq) dst[oq] += sp[oq];
             else if (p.stride_w == 2)
               for (int oq = a; oq < e; ++oq) dst[2 * oq] += sp[oq];
@@ -233,33 +291,44 @@ int batch_threads(int N) {
 // Lowers output pixels [j0, j0+nj) of one image into col (row stride ld,
 // default nj); rows are split over all threads when `parallel`.
 void lower(const Conv2dParams& p, const float* x, int j0, int nj, float* col, bool parallel,
-           size_t ld = 0) {
+           bool phases, size_t ld = 0) {
   const int rows = p.C * p.R * p.S;
   if (ld == 0) ld = nj;
   if (!parallel) {
-    im2col_block(p, x, 0, rows, j0, j0 + nj, col, ld);
+    im2col_block(p, x, 0, rows, j0, j0 + nj, col, ld, phases);
     return;
   }
 #pragma omp parallel
   {
     const int nt = omp_get_num_threads(), t = omp_get_thread_num();
     const int r0 = (int)((long)rows * t / nt), r1 = (int)((long)rows * (t + 1) / nt);
-    im2col_block(p, x, r0, r1, j0, j0 + nj, col + (size_t)r0 * ld, ld);
+    im2col_block(p, x, r0, r1, j0, j0 + nj, col + (size_t)r0 * ld, ld, phases);
   }
 }
 
 // dx += the col2im of a strip (row stride nj); channels split over threads when `parallel`.
-void unlower(const Conv2dParams& p, const float* dcol, int j0, int nj, float* dx, bool parallel) {
+void unlower(const Conv2dParams& p, const float* dcol, int j0, int nj, float* dx, bool parallel,
+             bool phases) {
   if (!parallel) {
-    col2im_block(p, dcol, nj, j0, j0 + nj, 0, p.C, dx);
+    col2im_block(p, dcol, nj, j0, j0 + nj, 0, p.C, dx, phases);
     return;
   }
 #pragma omp parallel
   {
     const int nt = omp_get_num_threads(), t = omp_get_thread_num();
     col2im_block(p, dcol, nj, j0, j0 + nj, (int)((long)p.C * t / nt),
-                 (int)((long)p.C * (t + 1) / nt), dx);
+                 (int)((long)p.C * (t + 1) / nt), dx, phases);
   }
+}
+
+// split_phases / merge_phases of rows [0, rows), over all threads when `parallel`.
+void split_rows(const float* x, long rows, int W, float* xs, bool parallel) {  // (the forward's)
+#pragma omp parallel for schedule(static) if (parallel)
+  for (int t = 0; t < 64; ++t) split_phases(x, rows * t / 64, rows * (t + 1) / 64, W, xs);
+}
+void merge_rows(const float* xs, long rows, int W, float* x, bool parallel) {
+#pragma omp parallel for schedule(static) if (parallel)
+  for (int t = 0; t < 64; ++t) merge_phases(xs, rows * t / 64, rows * (t + 1) / 64, W, x);
 }
 
 // Runs one_image(n, parallel_inside) for every image, with the threads either
@@ -278,6 +347,9 @@ void for_each_image(int N, F&& one_image) {
 }
 
 }  // namespace
+
+bool conv_s2_phases() { return g_s2_phases; }
+void set_conv_s2_phases(bool on) { g_s2_phases = on; }
 
 void im2col(const Conv2dParams& p, const float* x_img, float* col) {
   const int PQ = p.P * p.Q;
@@ -317,6 +389,72 @@ int shared_strips(const GemmKernel& g, int nt, int width, int PQ) {
   return PQ / n >= std::max(64, g.nr) ? n : 0;
 }
 
+// The B operand of a stride-2 forward GEMM on an fp32 kernel set, op(B) =
+// the col of output pixels [js, js + nj) of one image, lowered straight into
+// the GEMM's packed panels (kc taps x g.nr pixels, row by row) from the
+// image's column phases, as the GEMM asks for them: no col strip written and
+// packed again. Each panel row is one or two contiguous runs of a phase row
+// (output rows of Q pixels), zero where the tap reads padding. Taps are
+// walked with counters and each column tap's valid range and source offset
+// are computed once per call (a division per panel row cost as much as the
+// copy). bf16 sets pack in their own layout and keep im2col.
+class ForwardPanels final : public detail::BPanelSource {
+ public:
+  ForwardPanels(const GemmKernel& g, const Conv2dParams& p, const float* xs, int js)
+      : g_(g), p_(p), xs_(xs), js_(js) {
+    taps_.resize(p.S);
+    for (int s = 0; s < p.S; ++s) {
+      const int w_off = s * p.dil_w - p.pad_w;
+      valid_range(p.W, p.Q, p.stride_w, w_off, &taps_[s].lo, &taps_[s].hi);
+      taps_[s].src = phase_offset(p.W, w_off);
+    }
+  }
+
+  void pack(int p0, int kc, int j0, int nr, float* dst) const override {
+    const Conv2dParams& p = p_;
+    const int ld = g_.nr, RS = p.R * p.S;
+    int c = p0 / RS, r = p0 % RS / p.S, s = p0 % p.S;
+    const int jb = js_ + j0, op0 = jb / p.Q, q00 = jb % p.Q;
+    for (int kk = 0; kk < kc; ++kk) {
+      float* d = dst + (size_t)kk * ld;
+      const Tap& t = taps_[s];
+      const float* xc = xs_ + (size_t)c * p.H * p.W + t.src;
+      const int h_off = r * p.dil_h - p.pad_h;
+      for (int done = 0, op = op0, q0 = q00; done < nr; ++op, q0 = 0) {  // one output row at a time
+        const int q1 = std::min(p.Q, q0 + (nr - done));
+        float* dd = d + done - q0;  // dd[q] is output (op, q)
+        const int h = op * p.stride_h + h_off;
+        const int a = std::max(q0, t.lo), e = std::min(q1, t.hi);
+        if (h < 0 || h >= p.H || a >= e) {
+          std::fill(dd + q0, dd + q1, 0.0f);
+        } else {
+          std::fill(dd + q0, dd + a, 0.0f);
+          const float* src = xc + (size_t)h * p.W;
+          for (int q = a; q < e; ++q) dd[q] = src[q];
+          std::fill(dd + e, dd + q1, 0.0f);
+        }
+        done += q1 - q0;
+      }
+      std::fill(d + nr, d + ld, 0.0f);
+      if (++s == p.S) {
+        s = 0;
+        if (++r == p.R) r = 0, ++c;
+      }
+    }
+  }
+
+ private:
+  struct Tap {
+    int lo, hi;  // outputs q whose input column is inside the image
+    int src;     // phase-row offset of output q = 0's input column
+  };
+  const GemmKernel& g_;
+  const Conv2dParams& p_;
+  const float* xs_;
+  int js_;
+  std::vector<Tap> taps_;
+};
+
 // im2col + GEMM, the epilogue on each strip while it is in cache.
 //
 // When the batch does not split over the threads, the threads split each
@@ -336,15 +474,22 @@ void conv2d_fwd_im2col(const GemmKernel& g, const Conv2dParams& p, const float* 
   detail::pack_a_all(g, false, p.K, CRS, w, CRS, wpack);
 
   // Y[:, j0:j0+nj] = W * col strip (a pointwise conv multiplies x itself),
-  // then the epilogue.
-  auto strip = [&](int n, int j0, int nj, bool parallel) {
-    const float* xn = x + n * x_img;
+  // then the epilogue. xn: image n, or its column phases when `phases`.
+  const bool phases = phased(p);
+  const long x_rows = (long)p.C * p.H;
+  auto strip = [&](int n, const float* xn, int j0, int nj, bool parallel) {
     float* yn = y + n * y_img;
     if (pointwise) {
       detail::sgemm_packed_a(g, p.K, nj, CRS, 1.0f, wpack, false, xn + j0, PQ, 0.0f, yn + j0, PQ);
+    } else if (phases && !g.bf16 && nj >= 2 * p.K) {
+      // Lowered into the GEMM's panels. sgemm_b_panels packs W again (K x CRS)
+      // each call: only where the strip's col (CRS x nj) is the larger (128 ->
+      // 256 channels on 4x4 outputs: 0.8x; bench_conv_s2).
+      const ForwardPanels panels(g, p, xn, j0);
+      detail::sgemm_b_panels(g, false, p.K, nj, CRS, 1.0f, w, CRS, panels, 0.0f, yn + j0, PQ);
     } else {
       float* col = grow(col_workspace(), (size_t)CRS * nj);
-      lower(p, xn, j0, nj, col, parallel);
+      lower(p, xn, j0, nj, col, parallel, phases);
       detail::sgemm_packed_a(g, p.K, nj, CRS, 1.0f, wpack, false, col, nj, 0.0f, yn + j0, PQ);
     }
     apply_epilogue(e, n, p.K, PQ, j0, nj, yn, parallel);  // while the strip is in cache
@@ -353,18 +498,31 @@ void conv2d_fwd_im2col(const GemmKernel& g, const Conv2dParams& p, const float* 
   const int nt = max_threads();
   const int strips = batch_threads(p.N) == 1 && nt > 1 ? shared_strips(g, nt, std::min(width, 8192), PQ) : 0;
   if (strips > 0) {
+    float* xs = phases ? grow(phase_workspace(), x_img) : nullptr;  // shared by the threads
 #pragma omp parallel num_threads(nt)
     for (int n = 0; n < p.N; ++n) {
+      const float* xn = x + n * x_img;
+      if (phases) {  // the threads split the image's rows, then (barrier) lower from them
+#pragma omp for schedule(static)
+        for (int t = 0; t < 64; ++t) split_phases(xn, x_rows * t / 64, x_rows * (t + 1) / 64, p.W, xs);
+        xn = xs;
+      }
 #pragma omp for schedule(static)
       for (int i = 0; i < strips; ++i) {
         const int j0 = (int)((long)PQ * i / strips), j1 = (int)((long)PQ * (i + 1) / strips);
-        strip(n, j0, j1 - j0, false);
+        strip(n, xn, j0, j1 - j0, false);
       }
     }
     return;
   }
   for_each_image(p.N, [&](int n, bool parallel_inside) {
-    for (int j0 = 0; j0 < PQ; j0 += width) strip(n, j0, std::min(width, PQ - j0), parallel_inside);
+    const float* xn = x + n * x_img;
+    if (phases) {  // this thread's copy (or, parallel inside, the threads split it)
+      float* xs = grow(phase_workspace(), x_img);
+      split_rows(xn, x_rows, p.W, xs, parallel_inside);
+      xn = xs;
+    }
+    for (int j0 = 0; j0 < PQ; j0 += width) strip(n, xn, j0, std::min(width, PQ - j0), parallel_inside);
   });
 }
 
@@ -387,11 +545,14 @@ void bwd_data(const GemmKernel& g, const Conv2dParams& p, const float* dy, const
   float* wpack = grow(weight_workspace(), detail::packed_a_size(g, CRS, p.K));
   detail::pack_a_all(g, true, CRS, p.K, w, CRS, wpack);
 
-  // dx_n += col2im(W^T * dY_n[:, j0:j0+nj]).
-  auto strip = [&](int n, int j0, int nj, bool parallel) {
+  // dxn += col2im(W^T * dY_n[:, j0:j0+nj]); dxn is image n's dx, or its
+  // column phases when `phases` (merged into dx once the image is done).
+  const bool phases = phased(p);
+  const long x_rows = (long)p.C * p.H;
+  auto strip = [&](int n, float* dxn, int j0, int nj, bool parallel) {
     float* dcol = grow(col_workspace(), (size_t)CRS * nj);
     detail::sgemm_packed_a(g, CRS, nj, p.K, 1.0f, wpack, false, dy + n * y_img + j0, PQ, 0.0f, dcol, nj);
-    unlower(p, dcol, j0, nj, dx + n * x_img, parallel);
+    unlower(p, dcol, j0, nj, dxn, parallel, phases);
   };
 
   const int nt = max_threads();
@@ -401,17 +562,23 @@ void bwd_data(const GemmKernel& g, const Conv2dParams& p, const float* dy, const
   const int rows = std::max(min_rows, std::min(p.P, std::max(1, width / std::max(1, p.Q))));
   const int bands = (p.P + rows - 1) / rows;
   if (!pointwise && batch_threads(p.N) == 1 && nt > 1 && bands >= 2 * nt) {
+    float* dxs = phases ? grow(phase_workspace(), x_img) : nullptr;  // shared by the threads
 #pragma omp parallel num_threads(nt)
     for (int n = 0; n < p.N; ++n) {
       float* dxn = dx + n * x_img;
+      float* acc = phases ? dxs : dxn;  // where col2im sums
 #pragma omp for schedule(static)
-      for (int c = 0; c < p.C; ++c) std::fill(dxn + (size_t)c * HW, dxn + (size_t)(c + 1) * HW, 0.0f);
+      for (int c = 0; c < p.C; ++c) std::fill(acc + (size_t)c * HW, acc + (size_t)(c + 1) * HW, 0.0f);
       for (int parity = 0; parity < 2; ++parity) {
 #pragma omp for schedule(static)
         for (int b = parity; b < bands; b += 2) {
           const int p0 = b * rows, p1 = std::min(p.P, p0 + rows);
-          strip(n, p0 * p.Q, (p1 - p0) * p.Q, false);
+          strip(n, acc, p0 * p.Q, (p1 - p0) * p.Q, false);
         }
+      }
+      if (phases) {
+#pragma omp for schedule(static)
+        for (int t = 0; t < 64; ++t) merge_phases(dxs, x_rows * t / 64, x_rows * (t + 1) / 64, p.W, dxn);
       }
       if (e) {
 #pragma omp for schedule(static)
@@ -426,8 +593,10 @@ void bwd_data(const GemmKernel& g, const Conv2dParams& p, const float* dy, const
     if (pointwise) {  // dx_n[C, HW] = W^T[C, K] * dY_n[K, HW], straight into dx
       detail::sgemm_packed_a(g, p.C, PQ, p.K, 1.0f, wpack, false, dy + n * y_img, PQ, 0.0f, dxn, PQ);
     } else {
-      std::fill(dxn, dxn + x_img, 0.0f);  // overwrite: col2im only accumulates
-      for (int j0 = 0; j0 < PQ; j0 += width) strip(n, j0, std::min(width, PQ - j0), parallel_inside);
+      float* acc = phases ? grow(phase_workspace(), x_img) : dxn;  // where col2im sums
+      std::fill(acc, acc + x_img, 0.0f);  // overwrite: col2im only accumulates
+      for (int j0 = 0; j0 < PQ; j0 += width) strip(n, acc, j0, std::min(width, PQ - j0), parallel_inside);
+      if (phases) merge_rows(acc, x_rows, p.W, dxn, parallel_inside);
     }
     if (e) apply_epilogue(*e, n, p.C, HW, 0, HW, dxn, parallel_inside);
   });
@@ -561,6 +730,9 @@ void bwd_filter(const GemmKernel& g, const Conv2dParams& p, const float* x, cons
     conv2d_bwd_filter_winograd(p, x, dy, dw);
     return;
   }
+  // Stride 2 keeps the strided gather here: splitting the whole batch into
+  // column phases first (a chunk's panels may come from any image) measured
+  // 0.84-0.99x on the models' layers (bench_conv_s2, bench/RESULTS.md).
 
   // dst = beta * dst + dY[:, t0:t1] * col[:, t0:t1]^T over pixels [t0, t1) of
   // the batch's pixel stream (t = n*PQ + j), one GEMM per chunk of `width`.
