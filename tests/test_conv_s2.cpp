@@ -1,13 +1,16 @@
-// test_conv_s2.cpp — the stride-2 column phases of kernels/conv/cpu.cpp
-// (im2col, bwd-filter's B panels and col2im reading / summing into x split
-// into even and odd columns; TINCT_CONV_S2_PHASES / set_conv_s2_phases):
+// test_conv_s2.cpp — the stride-2 forward of kernels/conv/cpu.cpp lowered from
+// column phases (each strip's input rows split into even and odd columns,
+// lowered straight into the GEMM's panels: ForwardPanels; TINCT_CONV_S2_PHASES
+// / set_conv_s2_phases), with the backward passes (which keep the gather /
+// scatter) checked beside it:
 //   * against conv/ref.cpp (all three passes) at awkward shapes: odd and even
 //     H and W, R and S 1..5 (non-square too), padding 0..2, stride_w 2 with
 //     stride_h 1 or 2, dilation 1 and 2, batch 1, 2 and 3, channel counts off
 //     the GEMM's tiles, and one layer big enough that 2 threads split an
 //     image's strips (forward) and its dY rows into bands (backward-data);
 //   * bit for bit against the strided gather (phases off): the same col, the
-//     same GEMMs, col2im's sums in the same order;
+//     same GEMM sums (strips narrower than 2K output pixels keep the gather:
+//     the small cases);
 //   * twice at the same thread count: the same bits (deterministic);
 // at 1 and 2 threads, on every CPU kernel set the processor runs. The forward
 // and backward-data are checked both through the public entry points (their
@@ -72,24 +75,32 @@ bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), sizeof(float) * a.size()) == 0;
 }
 
-void check_case(const Case& c, int threads) {
-  const Conv2dParams p = params_of(c);
+// One case's inputs and its reference outputs (computed once, checked on
+// every kernel set and thread count).
+struct Ref {
+  Conv2dParams p;
+  std::vector<float> x, w, b, dy, acc, y, dx, dw, db;
+  explicit Ref(const Case& c) : p(params_of(c)) {
+    const size_t xs = (size_t)p.N * p.C * p.H * p.W, ws = (size_t)p.K * p.C * p.R * p.S,
+                 ys = (size_t)p.N * p.K * p.P * p.Q;
+    x = kcheck::random_vec(xs, 11), w = kcheck::random_vec(ws, 12), b = kcheck::random_vec(p.K, 13);
+    dy = kcheck::random_vec(ys, 14), acc = kcheck::random_vec(ws > (size_t)p.K ? ws : p.K, 15);
+    y.resize(ys), dx.resize(xs), dw.assign(acc.begin(), acc.begin() + ws), db.assign(acc.begin(), acc.begin() + p.K);
+    cpu::conv2d_fwd_ref(p, x.data(), w.data(), b.data(), y.data());
+    cpu::conv2d_bwd_data_ref(p, dy.data(), w.data(), dx.data());
+    cpu::conv2d_bwd_filter_ref(p, x.data(), dy.data(), dw.data(), db.data());
+  }
+};
+
+void check_case(const Case& c, const Ref& ref, int threads) {
+  const Conv2dParams& p = ref.p;
   char what[200];
   std::snprintf(what, sizeof what, "N%d C%d %dx%d K%d %dx%d s%d,2 p%d,%d d%d -> %dx%d, %d thr", c.N, c.C, c.H,
                 c.W, c.K, c.R, c.S, c.stride_h, c.pad_h, c.pad_w, c.dil, p.P, p.Q, threads);
   CAPTURE(what);
   std::printf(" %s\n", what);
-  const size_t xs = (size_t)p.N * p.C * p.H * p.W, ws = (size_t)p.K * p.C * p.R * p.S,
-               ys = (size_t)p.N * p.K * p.P * p.Q;
-  const auto x = kcheck::random_vec(xs, 11), w = kcheck::random_vec(ws, 12), b = kcheck::random_vec(p.K, 13),
-             dy = kcheck::random_vec(ys, 14), acc = kcheck::random_vec(ws > (size_t)p.K ? ws : p.K, 15);
-
-  // The reference.
-  std::vector<float> y_ref(ys), dx_ref(xs), dw_ref(acc.begin(), acc.begin() + ws),
-      db_ref(acc.begin(), acc.begin() + p.K);
-  cpu::conv2d_fwd_ref(p, x.data(), w.data(), b.data(), y_ref.data());
-  cpu::conv2d_bwd_data_ref(p, dy.data(), w.data(), dx_ref.data());
-  cpu::conv2d_bwd_filter_ref(p, x.data(), dy.data(), dw_ref.data(), db_ref.data());
+  const std::vector<float>&x = ref.x, &w = ref.w, &b = ref.b, &dy = ref.dy, &acc = ref.acc;
+  const std::vector<float>&y_ref = ref.y, &dx_ref = ref.dx, &dw_ref = ref.dw, &db_ref = ref.db;
 
   const bool saved = cpu::conv_s2_phases();
   cpu::set_conv_s2_phases(true);
@@ -142,11 +153,10 @@ TEST_CASE("stride-2 convolutions lowered from column phases match conv/ref.cpp a
       {3, 9, 31, 31, 13, 3, 3, 2, 1, 1, 1},  // 2 threads split batch-1/3 images into strips
       {1, 128, 129, 33, 8, 4, 4, 2, 1, 1, 1} // deep col: bwd-data bands of dY rows at 2 threads
   };
-  for_each_kernel_set([&] {
-    at_thread_counts([&](int threads) {
-      for (const Case& c : cases) check_case(c, threads);
-    });
-  });
+  for (const Case& c : cases) {
+    const Ref ref(c);
+    for_each_kernel_set([&] { at_thread_counts([&](int threads) { check_case(c, ref, threads); }); });
+  }
 }
 
 TEST_CASE("set_conv_s2_phases switches the stride-2 lowering and reports it") {

@@ -28,6 +28,15 @@
 //     and each is lowered into a small block in L1 and transposed from there
 //     (detail::sgemm_b_panels), instead of a 7 MiB col written to L3 and read
 //     back transposed.
+//   * a stride_w == 2 forward (S >= 2, fp32 sets, strips at least 2K wide)
+//     splits each strip's band of input rows into column phases (even
+//     columns, then odd ones), so every tap's run of output pixels reads a
+//     contiguous run of one phase row instead of every other column, and
+//     lowers from there straight into the GEMM's packed B panels
+//     (ForwardPanels): no col strip written and packed again. The same col,
+//     so the same bits as the strided gather (TINCT_CONV_S2_PHASES=0,
+//     set_conv_s2_phases). The backward passes keep the gather / scatter
+//     (phases measured no gain there, bench/RESULTS.md).
 // Precision::bf16 (the *_bf16 entry points at the bottom) runs the same
 // im2col + GEMM code on the bf16 GEMM set, which rounds while packing.
 // A 1x1 convolution with stride 1 and no padding needs no lowering: col is the
@@ -64,6 +73,8 @@
 //   ./bench_cpu_gemm_conv --benchmark_filter=conv
 // runs fwd / bwd_data / bwd_filter of a 64x512x16x16, 3x3, 512-output conv and
 // the same conv as im2col + OpenBLAS; results are in bench/RESULTS.md.
+// The stride-2 lowering: bench/bench_conv_s2.cpp (phases off vs on, each pass
+// of the models' stride-2 layers, interleaved): ./bench_conv_s2 [reps] [layer] [threads]
 #include <omp.h>
 
 #include <algorithm>
@@ -106,19 +117,18 @@ std::vector<float>& panel_workspace() {  // one lowered B panel of bwd_filter, p
   thread_local std::vector<float> v;
   return v;
 }
-std::vector<float>& phase_workspace() {  // x (or dx) split into column phases, per thread
+std::vector<float>& phase_workspace() {  // x's rows split into column phases, per thread
   thread_local std::vector<float> v;
   return v;
 }
 
-// Stride-2 column phases. With stride_w == 2, tap s of output pixel q reads
-// input column 2q + w_off: consecutive outputs read every other column, a
-// strided gather in every one of the R*S rows im2col writes per channel (and
-// a strided scatter in col2im). Split once into phases, each input row stored
-// as its even columns then its odd ones (same size), the tap's source is a
-// contiguous run: column 2q + w_off is phase ph = w_off & 1, index
-// q + (w_off - ph) / 2. One pass over x replaces R*S strided passes; col (and
-// col2im's sums, added in the same order) are unchanged, bit for bit.
+// Stride-2 column phases (the forward's). With stride_w == 2, tap s of output
+// pixel q reads input column 2q + w_off: consecutive outputs read every other
+// column, a strided gather in every one of the R*S rows im2col writes per
+// channel. Split once into phases, each input row stored as its even columns
+// then its odd ones (same size), the tap's source is a contiguous run: column
+// 2q + w_off is phase ph = w_off & 1, index q + (w_off - ph) / 2. One pass
+// over x replaces R*S strided ones; col is unchanged, bit for bit.
 bool g_s2_phases = [] {
   const char* e = std::getenv("TINCT_CONV_S2_PHASES");
   return !(e && std::strcmp(e, "0") == 0);
@@ -139,16 +149,13 @@ void split_phases(const float* x, long r0, long r1, int W, float* xs) {
   }
 }
 
-// The inverse: x[row] = the row interleaved back from its phases.
-void merge_phases(const float* xs, long r0, long r1, int W, float* x) {
-  const int we = (W + 1) / 2, wo = W / 2;
-  for (long row = r0; row < r1; ++row) {
-    const float* src = xs + row * W;
-    float* d = x + row * W;
-    for (int i = 0; i < wo; ++i) d[2 * i] = src[i], d[2 * i + 1] = src[we + i];
-    if (we > wo) d[W - 1] = src[we - 1];
-  }
-}
+// Rows [h0, h0 + rows) of every channel of one image split into column
+// phases: row h of channel c starts at data + c*plane + (h - h0)*W.
+struct PhaseBand {
+  const float* data;
+  size_t plane;
+  int h0;
+};
 
 // The offset, in a phase-split row, of the input column q = 0 of a stride-2
 // tap reads (w_off = s*dil - pad; may lie before the row, never read there).
@@ -198,9 +205,8 @@ void valid_range(int size, int out, int stride, int offset, int* lo, int* hi) {
 
 // The lowering of output pixels [j0, j1) (j = p*Q + q) for col rows [row0,
 // row1) (row = (c*R + r)*S + s): col[(row - row0)*ld + (j - j0)] = x[c, h, w] or 0.
-// `phases`: x is split into column phases (split_phases; stride_w 2 only).
 void im2col_block(const Conv2dParams& p, const float* x, int row0, int row1, int j0, int j1,
-                  float* col, size_t ld, bool phases = false) {
+                  float* col, size_t ld) {
   for (int row = row0; row < row1; ++row) {
     const int c = row / (p.R * p.S), r = row / p.S % p.R, s = row % p.S;
     const int w_off = s * p.dil_w - p.pad_w;  // input column = q*stride_w + w_off
@@ -222,8 +228,6 @@ void im2col_block(const Conv2dParams& p, const float* x, int row0, int row1, int
           std::fill(d + q0, d + a, 0.0f);
           if (p.stride_w == 1) {
             std::memcpy(d + a, xrow + a + w_off, sizeof(float) * (e - a));
-          } else if (phases) {
-            std::memcpy(d + a, xrow + phase_offset(p.W, w_off) + a, sizeof(float) * (e - a));
           } else if (p.stride_w == 2) {  // a constant stride: the compiler vectorises the gather
             const float* src = xrow + w_off;
             for (int oq = a; oq < e; ++oq) d[oq] = src[2 * oq];
@@ -241,9 +245,8 @@ void im2col_block(const Conv2dParams& p, const float* x, int row0, int row1, int
 // The adjoint of im2col_block for channels [c0, c1): every col entry of output
 // pixels [j0, j1) is added to the input pixel it was gathered from. Channels
 // are independent, so disjoint channel ranges may run in parallel.
-// `phases`: dx is split into column phases (stride_w 2 only).
 void col2im_block(const Conv2dParams& p, const float* col, size_t ld, int j0, int j1, int c0,
-                  int c1, float* dx, bool phases = false) {
+                  int c1, float* dx) {
   for (int c = c0; c < c1; ++c)
     for (int r = 0; r < p.R; ++r)
       for (int s = 0; s < p.S; ++s) {
@@ -262,10 +265,7 @@ void col2im_block(const Conv2dParams& p, const float* col, size_t ld, int j0, in
             const int a = std::max(q0, q_lo);
             float* dst = xrow + w_off;
             // Constant strides, so the compiler vectorises the common cases.
-            if (phases) {
-              float* ph = xrow + phase_offset(p.W, w_off);
-              for (int oq = a; oq < e; ++oq) ph[oq] += sp[oq];
-            } else if (p.stride_w == 1)
+            if (p.stride_w == 1)
               for (int oq = a; oq < e; ++oq) dst[oq] += sp[oq];
             else if (p.stride_w == 2)
               for (int oq = a; oq < e; ++oq) dst[2 * oq] += sp[oq];
@@ -291,44 +291,49 @@ int batch_threads(int N) {
 // Lowers output pixels [j0, j0+nj) of one image into col (row stride ld,
 // default nj); rows are split over all threads when `parallel`.
 void lower(const Conv2dParams& p, const float* x, int j0, int nj, float* col, bool parallel,
-           bool phases, size_t ld = 0) {
+           size_t ld = 0) {
   const int rows = p.C * p.R * p.S;
   if (ld == 0) ld = nj;
   if (!parallel) {
-    im2col_block(p, x, 0, rows, j0, j0 + nj, col, ld, phases);
+    im2col_block(p, x, 0, rows, j0, j0 + nj, col, ld);
     return;
   }
 #pragma omp parallel
   {
     const int nt = omp_get_num_threads(), t = omp_get_thread_num();
     const int r0 = (int)((long)rows * t / nt), r1 = (int)((long)rows * (t + 1) / nt);
-    im2col_block(p, x, r0, r1, j0, j0 + nj, col + (size_t)r0 * ld, ld, phases);
+    im2col_block(p, x, r0, r1, j0, j0 + nj, col + (size_t)r0 * ld, ld);
   }
 }
 
 // dx += the col2im of a strip (row stride nj); channels split over threads when `parallel`.
-void unlower(const Conv2dParams& p, const float* dcol, int j0, int nj, float* dx, bool parallel,
-             bool phases) {
+void unlower(const Conv2dParams& p, const float* dcol, int j0, int nj, float* dx, bool parallel) {
   if (!parallel) {
-    col2im_block(p, dcol, nj, j0, j0 + nj, 0, p.C, dx, phases);
+    col2im_block(p, dcol, nj, j0, j0 + nj, 0, p.C, dx);
     return;
   }
 #pragma omp parallel
   {
     const int nt = omp_get_num_threads(), t = omp_get_thread_num();
     col2im_block(p, dcol, nj, j0, j0 + nj, (int)((long)p.C * t / nt),
-                 (int)((long)p.C * (t + 1) / nt), dx, phases);
+                 (int)((long)p.C * (t + 1) / nt), dx);
   }
 }
 
-// split_phases / merge_phases of rows [0, rows), over all threads when `parallel`.
-void split_rows(const float* x, long rows, int W, float* xs, bool parallel) {  // (the forward's)
+// The band of input rows that output pixels [j0, j0 + nj) of image x read,
+// split into column phases in the calling thread's buffer (channels over the
+// threads when `parallel`). Strip by strip into one small buffer, so the band
+// is in cache while the strip is lowered: a whole 512x512 image split first
+// went to memory and back (0.8-0.9x, bench_conv_s2 --infer).
+PhaseBand split_for_strip(const Conv2dParams& p, const float* x, int j0, int nj, bool parallel) {
+  const int op0 = j0 / p.Q, op1 = (j0 + nj - 1) / p.Q;  // output rows
+  const int h0 = std::max(0, op0 * p.stride_h - p.pad_h);
+  const int h1 = std::max(h0, std::min(p.H, op1 * p.stride_h - p.pad_h + (p.R - 1) * p.dil_h + 1));
+  const size_t plane = (size_t)(h1 - h0) * p.W, x_plane = (size_t)p.H * p.W;
+  float* xs = grow(phase_workspace(), std::max<size_t>(1, p.C * plane));
 #pragma omp parallel for schedule(static) if (parallel)
-  for (int t = 0; t < 64; ++t) split_phases(x, rows * t / 64, rows * (t + 1) / 64, W, xs);
-}
-void merge_rows(const float* xs, long rows, int W, float* x, bool parallel) {
-#pragma omp parallel for schedule(static) if (parallel)
-  for (int t = 0; t < 64; ++t) merge_phases(xs, rows * t / 64, rows * (t + 1) / 64, W, x);
+  for (int c = 0; c < p.C; ++c) split_phases(x + c * x_plane + (size_t)h0 * p.W, 0, h1 - h0, p.W, xs + c * plane);
+  return PhaseBand{xs, plane, h0};
 }
 
 // Runs one_image(n, parallel_inside) for every image, with the threads either
@@ -400,8 +405,8 @@ int shared_strips(const GemmKernel& g, int nt, int width, int PQ) {
 // copy). bf16 sets pack in their own layout and keep im2col.
 class ForwardPanels final : public detail::BPanelSource {
  public:
-  ForwardPanels(const GemmKernel& g, const Conv2dParams& p, const float* xs, int js)
-      : g_(g), p_(p), xs_(xs), js_(js) {
+  ForwardPanels(const GemmKernel& g, const Conv2dParams& p, const PhaseBand& band, int js)
+      : g_(g), p_(p), band_(band), js_(js) {
     taps_.resize(p.S);
     for (int s = 0; s < p.S; ++s) {
       const int w_off = s * p.dil_w - p.pad_w;
@@ -418,7 +423,7 @@ class ForwardPanels final : public detail::BPanelSource {
     for (int kk = 0; kk < kc; ++kk) {
       float* d = dst + (size_t)kk * ld;
       const Tap& t = taps_[s];
-      const float* xc = xs_ + (size_t)c * p.H * p.W + t.src;
+      const float* xc = band_.data + c * band_.plane;  // + (h - h0)*W: row h
       const int h_off = r * p.dil_h - p.pad_h;
       for (int done = 0, op = op0, q0 = q00; done < nr; ++op, q0 = 0) {  // one output row at a time
         const int q1 = std::min(p.Q, q0 + (nr - done));
@@ -429,7 +434,7 @@ class ForwardPanels final : public detail::BPanelSource {
           std::fill(dd + q0, dd + q1, 0.0f);
         } else {
           std::fill(dd + q0, dd + a, 0.0f);
-          const float* src = xc + (size_t)h * p.W;
+          const float* src = xc + (size_t)(h - band_.h0) * p.W + t.src;
           for (int q = a; q < e; ++q) dd[q] = src[q];
           std::fill(dd + e, dd + q1, 0.0f);
         }
@@ -450,7 +455,7 @@ class ForwardPanels final : public detail::BPanelSource {
   };
   const GemmKernel& g_;
   const Conv2dParams& p_;
-  const float* xs_;
+  PhaseBand band_;
   int js_;
   std::vector<Tap> taps_;
 };
@@ -474,22 +479,25 @@ void conv2d_fwd_im2col(const GemmKernel& g, const Conv2dParams& p, const float* 
   detail::pack_a_all(g, false, p.K, CRS, w, CRS, wpack);
 
   // Y[:, j0:j0+nj] = W * col strip (a pointwise conv multiplies x itself),
-  // then the epilogue. xn: image n, or its column phases when `phases`.
-  const bool phases = phased(p);
-  const long x_rows = (long)p.C * p.H;
-  auto strip = [&](int n, const float* xn, int j0, int nj, bool parallel) {
+  // then the epilogue. Stride 2 on an fp32 set: the strip's input rows split
+  // into column phases, lowered from there into the GEMM's panels.
+  const bool phases = phased(p) && !g.bf16;
+  auto strip = [&](int n, int j0, int nj, bool parallel) {
+    const float* xn = x + n * x_img;
     float* yn = y + n * y_img;
     if (pointwise) {
       detail::sgemm_packed_a(g, p.K, nj, CRS, 1.0f, wpack, false, xn + j0, PQ, 0.0f, yn + j0, PQ);
-    } else if (phases && !g.bf16 && nj >= 2 * p.K) {
-      // Lowered into the GEMM's panels. sgemm_b_panels packs W again (K x CRS)
-      // each call: only where the strip's col (CRS x nj) is the larger (128 ->
-      // 256 channels on 4x4 outputs: 0.8x; bench_conv_s2).
-      const ForwardPanels panels(g, p, xn, j0);
+    } else if (phases && nj >= 2 * p.K) {
+      // sgemm_b_panels packs W again (K x CRS) each call: only where the
+      // strip's col (CRS x nj) is the larger (128 -> 256 channels on 4x4
+      // outputs: 0.8x). Narrower strips keep im2col: lowering them from
+      // phases into col measured 0.93-0.99x (bench_conv_s2).
+      const PhaseBand band = split_for_strip(p, xn, j0, nj, parallel);
+      const ForwardPanels panels(g, p, band, j0);
       detail::sgemm_b_panels(g, false, p.K, nj, CRS, 1.0f, w, CRS, panels, 0.0f, yn + j0, PQ);
     } else {
       float* col = grow(col_workspace(), (size_t)CRS * nj);
-      lower(p, xn, j0, nj, col, parallel, phases);
+      lower(p, xn, j0, nj, col, parallel);
       detail::sgemm_packed_a(g, p.K, nj, CRS, 1.0f, wpack, false, col, nj, 0.0f, yn + j0, PQ);
     }
     apply_epilogue(e, n, p.K, PQ, j0, nj, yn, parallel);  // while the strip is in cache
@@ -498,31 +506,18 @@ void conv2d_fwd_im2col(const GemmKernel& g, const Conv2dParams& p, const float* 
   const int nt = max_threads();
   const int strips = batch_threads(p.N) == 1 && nt > 1 ? shared_strips(g, nt, std::min(width, 8192), PQ) : 0;
   if (strips > 0) {
-    float* xs = phases ? grow(phase_workspace(), x_img) : nullptr;  // shared by the threads
 #pragma omp parallel num_threads(nt)
     for (int n = 0; n < p.N; ++n) {
-      const float* xn = x + n * x_img;
-      if (phases) {  // the threads split the image's rows, then (barrier) lower from them
-#pragma omp for schedule(static)
-        for (int t = 0; t < 64; ++t) split_phases(xn, x_rows * t / 64, x_rows * (t + 1) / 64, p.W, xs);
-        xn = xs;
-      }
 #pragma omp for schedule(static)
       for (int i = 0; i < strips; ++i) {
         const int j0 = (int)((long)PQ * i / strips), j1 = (int)((long)PQ * (i + 1) / strips);
-        strip(n, xn, j0, j1 - j0, false);
+        strip(n, j0, j1 - j0, false);
       }
     }
     return;
   }
   for_each_image(p.N, [&](int n, bool parallel_inside) {
-    const float* xn = x + n * x_img;
-    if (phases) {  // this thread's copy (or, parallel inside, the threads split it)
-      float* xs = grow(phase_workspace(), x_img);
-      split_rows(xn, x_rows, p.W, xs, parallel_inside);
-      xn = xs;
-    }
-    for (int j0 = 0; j0 < PQ; j0 += width) strip(n, xn, j0, std::min(width, PQ - j0), parallel_inside);
+    for (int j0 = 0; j0 < PQ; j0 += width) strip(n, j0, std::min(width, PQ - j0), parallel_inside);
   });
 }
 
@@ -545,14 +540,11 @@ void bwd_data(const GemmKernel& g, const Conv2dParams& p, const float* dy, const
   float* wpack = grow(weight_workspace(), detail::packed_a_size(g, CRS, p.K));
   detail::pack_a_all(g, true, CRS, p.K, w, CRS, wpack);
 
-  // dxn += col2im(W^T * dY_n[:, j0:j0+nj]); dxn is image n's dx, or its
-  // column phases when `phases` (merged into dx once the image is done).
-  const bool phases = phased(p);
-  const long x_rows = (long)p.C * p.H;
-  auto strip = [&](int n, float* dxn, int j0, int nj, bool parallel) {
+  // dx_n += col2im(W^T * dY_n[:, j0:j0+nj]).
+  auto strip = [&](int n, int j0, int nj, bool parallel) {
     float* dcol = grow(col_workspace(), (size_t)CRS * nj);
     detail::sgemm_packed_a(g, CRS, nj, p.K, 1.0f, wpack, false, dy + n * y_img + j0, PQ, 0.0f, dcol, nj);
-    unlower(p, dcol, j0, nj, dxn, parallel, phases);
+    unlower(p, dcol, j0, nj, dx + n * x_img, parallel);
   };
 
   const int nt = max_threads();
@@ -562,23 +554,17 @@ void bwd_data(const GemmKernel& g, const Conv2dParams& p, const float* dy, const
   const int rows = std::max(min_rows, std::min(p.P, std::max(1, width / std::max(1, p.Q))));
   const int bands = (p.P + rows - 1) / rows;
   if (!pointwise && batch_threads(p.N) == 1 && nt > 1 && bands >= 2 * nt) {
-    float* dxs = phases ? grow(phase_workspace(), x_img) : nullptr;  // shared by the threads
 #pragma omp parallel num_threads(nt)
     for (int n = 0; n < p.N; ++n) {
       float* dxn = dx + n * x_img;
-      float* acc = phases ? dxs : dxn;  // where col2im sums
 #pragma omp for schedule(static)
-      for (int c = 0; c < p.C; ++c) std::fill(acc + (size_t)c * HW, acc + (size_t)(c + 1) * HW, 0.0f);
+      for (int c = 0; c < p.C; ++c) std::fill(dxn + (size_t)c * HW, dxn + (size_t)(c + 1) * HW, 0.0f);
       for (int parity = 0; parity < 2; ++parity) {
 #pragma omp for schedule(static)
         for (int b = parity; b < bands; b += 2) {
           const int p0 = b * rows, p1 = std::min(p.P, p0 + rows);
-          strip(n, acc, p0 * p.Q, (p1 - p0) * p.Q, false);
+          strip(n, p0 * p.Q, (p1 - p0) * p.Q, false);
         }
-      }
-      if (phases) {
-#pragma omp for schedule(static)
-        for (int t = 0; t < 64; ++t) merge_phases(dxs, x_rows * t / 64, x_rows * (t + 1) / 64, p.W, dxn);
       }
       if (e) {
 #pragma omp for schedule(static)
@@ -593,10 +579,8 @@ void bwd_data(const GemmKernel& g, const Conv2dParams& p, const float* dy, const
     if (pointwise) {  // dx_n[C, HW] = W^T[C, K] * dY_n[K, HW], straight into dx
       detail::sgemm_packed_a(g, p.C, PQ, p.K, 1.0f, wpack, false, dy + n * y_img, PQ, 0.0f, dxn, PQ);
     } else {
-      float* acc = phases ? grow(phase_workspace(), x_img) : dxn;  // where col2im sums
-      std::fill(acc, acc + x_img, 0.0f);  // overwrite: col2im only accumulates
-      for (int j0 = 0; j0 < PQ; j0 += width) strip(n, acc, j0, std::min(width, PQ - j0), parallel_inside);
-      if (phases) merge_rows(acc, x_rows, p.W, dxn, parallel_inside);
+      std::fill(dxn, dxn + x_img, 0.0f);  // overwrite: col2im only accumulates
+      for (int j0 = 0; j0 < PQ; j0 += width) strip(n, j0, std::min(width, PQ - j0), parallel_inside);
     }
     if (e) apply_epilogue(*e, n, p.C, HW, 0, HW, dxn, parallel_inside);
   });
