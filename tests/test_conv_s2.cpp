@@ -6,8 +6,9 @@
 //   * against conv/ref.cpp (all three passes) at awkward shapes: odd and even
 //     H and W, R and S 1..5 (non-square too), padding 0..2, stride_w 2 with
 //     stride_h 1 or 2, dilation 1 and 2, batch 1, 2 and 3, channel counts off
-//     the GEMM's tiles, and one layer big enough that 2 threads split an
-//     image's strips (forward) and its dY rows into bands (backward-data);
+//     the GEMM's tiles, one layer big enough that 2 threads split an image's
+//     strips (forward) and its dY rows into bands (backward-data), and one
+//     whose forward is one GEMM the threads split (its panels produced by both);
 //   * bit for bit against the strided gather (phases off): the same col, the
 //     same GEMM sums (strips narrower than 2K output pixels keep the gather:
 //     the small cases);
@@ -151,7 +152,8 @@ TEST_CASE("stride-2 convolutions lowered from column phases match conv/ref.cpp a
       {2, 5, 12, 17, 6, 3, 3, 2, 2, 2, 2},   // dilation 2
       {1, 1, 15, 15, 33, 7, 7, 2, 3, 3, 1},  // 7x7 stem, one input channel
       {3, 9, 31, 31, 13, 3, 3, 2, 1, 1, 1},  // 2 threads split batch-1/3 images into strips
-      {1, 128, 129, 33, 8, 4, 4, 2, 1, 1, 1} // deep col: bwd-data bands of dY rows at 2 threads
+      {1, 128, 129, 33, 8, 4, 4, 2, 1, 1, 1}, // deep col: bwd-data bands of dY rows at 2 threads
+      {1, 32, 20, 20, 40, 4, 4, 2, 1, 1, 1}   // too few pixels for strips: 2 threads share one GEMM's panels
   };
   for (const Case& c : cases) {
     const Ref ref(c);
