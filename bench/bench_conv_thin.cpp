@@ -6,6 +6,10 @@
 // old path (im2col + GEMM, GEMM + col2im, the direct forward where it pays):
 //   TINCT_CONV_THIN=0 ./build/bench/bench_conv_thin [reps]
 // (without it the entry points take the thin path themselves). Needs no Google Benchmark.
+// With --stem: the stems' backward-filter (kernels/conv/cpu_stem_dw.cpp, few
+// input channels) against im2col + GEMM (TINCT_CONV_STEM_DW=0 is implied:
+// the entry point is asked with the stem path off), on the models' first layers:
+//   ./build/bench/bench_conv_thin --stem [reps]
 #include <omp.h>
 
 #include <algorithm>
@@ -14,11 +18,17 @@
 #include <cstdlib>
 #include <functional>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "kernels/kernels.h"
 
 using namespace tinct;
+
+namespace tinct::cpu {
+// im2col + GEMM alone (kernels/conv/cpu.cpp), for this comparison.
+void conv2d_bwd_filter_gemm_for_bench(const Conv2dParams& p, const float* x, const float* dy, float* dw, float* db);
+}  // namespace tinct::cpu
 
 namespace {
 
@@ -44,7 +54,45 @@ std::pair<double, double> ab(int reps, const std::function<void()>& a, const std
 
 }  // namespace
 
+// The stems' backward-filter against im2col + GEMM, batch 8 at 128x128 input.
+int stem_main(int reps) {
+  struct Layer {
+    const char* name;
+    int C, H, K, R, stride, pad;
+  };
+  const Layer layers[] = {
+      {"class conv1_1 1->16 3x3 s1 @128", 1, 128, 16, 3, 1, 1},
+      {"resnet stem 1->32 7x7 s2 @128", 1, 128, 32, 7, 2, 3},
+      {"gan D first 3->32 4x4 s2 @128", 3, 128, 32, 4, 2, 1},
+      {"resnet-f stem 1->64 7x7 s2 @128", 1, 128, 64, 7, 2, 3},
+      {"gan-f D first 3->64 4x4 s2 @128", 3, 128, 64, 4, 2, 1},
+  };
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<float> u(-1, 1);
+  std::printf("backward-filter (dw and db), ms, median of %d alternated calls, batch 8\n", reps);
+  for (int threads : {1, 2}) {
+    omp_set_num_threads(threads);
+    for (const Layer& l : layers) {
+      Conv2dParams p;
+      p.N = 8, p.C = l.C, p.H = p.W = l.H, p.K = l.K, p.R = p.S = l.R;
+      p.stride_h = p.stride_w = l.stride, p.pad_h = p.pad_w = l.pad;
+      p.finalize();
+      std::vector<float> x((size_t)p.N * p.C * p.H * p.W), dy((size_t)p.N * p.K * p.P * p.Q),
+          dw((size_t)p.K * p.C * p.R * p.S), db(p.K);
+      for (auto* v : {&x, &dy})
+        for (float& f : *v) f = u(rng);
+      const auto g = ab(reps, [&] { cpu::conv2d_bwd_filter_gemm_for_bench(p, x.data(), dy.data(), dw.data(), db.data()); },
+                        [&] { cpu::conv2d_bwd_filter_stem(p, x.data(), dy.data(), dw.data(), db.data()); });
+      std::printf("%-34s %d thr | im2col+GEMM %7.3f ms %6.1f GFLOP/s | stem %7.3f ms %6.1f GFLOP/s | %5.2fx\n",
+                  l.name, threads, g.first, p.flops() / g.first * 1e-6, g.second, p.flops() / g.second * 1e-6,
+                  g.first / g.second);
+    }
+  }
+  return 0;
+}
+
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string(argv[1]) == "--stem") return stem_main(argc > 2 ? std::max(1, std::atoi(argv[2])) : 9);
   const int reps = argc > 1 ? std::max(1, std::atoi(argv[1])) : 9;
   struct Layer {
     const char* name;

@@ -234,6 +234,17 @@ void conv2d_fwd_thin(const Conv2dParams& p, const float* x, const float* w, cons
 void conv2d_bwd_data_thin(const Conv2dParams& p, const float* dy, const float* w, float* dx);  // overwrites dx
 void conv2d_bwd_filter_thin(const Conv2dParams& p, const float* x, const float* dy, float* dw,
                             float* db);  // dw +=, db +=
+// Backward-filter of the stems (kernels/conv/cpu_stem_dw.cpp), no im2col: few
+// input channels (C <= 4), any K, stride 1 or 2, any padding and dilation,
+// each tap of each (k, c) one dot product over the image's phase planes (the
+// thin convolution's row loops); any kernel set. conv2d_bwd_filter uses it
+// where conv2d_bwd_filter_stem_pays (after the thin path; K > 4, >= 9 taps and
+// C*R*S <= 48, where the GEMM's column panels would run mostly empty;
+// TINCT_CONV_STEM_DW=0: never, =force: every supported shape).
+bool conv2d_bwd_filter_stem_supported(const Conv2dParams& p);
+bool conv2d_bwd_filter_stem_pays(const Conv2dParams& p);
+void conv2d_bwd_filter_stem(const Conv2dParams& p, const float* x, const float* dy, float* dw,
+                            float* db);  // dw +=, db +=
 // Transposed convolution by output phases (kernels/conv/cpu_transpose_phases.cpp),
 // no column buffer: with stride s each of the s^2 output phases is a small
 // stride-1 convolution of x with its own sub-kernel (2x2 for the decoders'

@@ -38,6 +38,7 @@ const char* conv2d_path(const Conv2dParams& p, ConvPass pass) {
       return "gemm+col2im";
     case ConvPass::BwdFilter:  // conv2d_bwd_filter
       if (cpu::conv2d_thin_pays(p, cpu::ThinPass::BwdFilter)) return "thin";
+      if (cpu::conv2d_bwd_filter_stem_pays(p)) return "stem";
       if (cpu::conv2d_bwd_filter_winograd_pays(p)) return "winograd";
       return "gemm";
   }

@@ -84,6 +84,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/common/lane_sum.h"
 #include "kernels/gemm/microkernels.h"
 
 namespace tinct::cpu {
@@ -698,16 +699,13 @@ void bwd_filter(const GemmKernel& g, const Conv2dParams& p, const float* x, cons
   const bool pointwise = is_pointwise(p);
   const int width = filter_chunk_width(g, CRS);
 
-  // db[k] += sum over the batch and the plane, in double, one k per thread.
+  // db[k] += sum over the batch and the plane, in double lanes, one k per thread.
   if (db) {
 #pragma omp parallel for schedule(static) if (max_threads() > 1 && (size_t)p.N * y_img > 65536)
     for (int k = 0; k < p.K; ++k) {
-      double sum = 0.0;
-      for (int n = 0; n < p.N; ++n) {
-        const float* row = dy + n * y_img + (size_t)k * PQ;
-        for (int i = 0; i < PQ; ++i) sum += row[i];
-      }
-      db[k] += (float)sum;
+      detail::LaneSum sum;
+      for (int n = 0; n < p.N; ++n) sum.add(dy + n * y_img + (size_t)k * PQ, PQ);
+      db[k] += (float)sum.total();
     }
   }
   if (winograd) {  // conv/cpu_winograd_wgrad.cpp: 3x3 stride 1, where it pays
@@ -806,7 +804,18 @@ void conv2d_bwd_filter(const Conv2dParams& p, const float* x, const float* dy, f
     conv2d_bwd_filter_thin(p, x, dy, dw, db);
     return;
   }
+  if (conv2d_bwd_filter_stem_pays(p)) {  // conv/cpu_stem_dw.cpp: C <= 4, a dot product per tap
+    conv2d_bwd_filter_stem(p, x, dy, dw, db);
+    return;
+  }
   bwd_filter(detail::active_gemm_kernel(), p, x, dy, dw, db, conv2d_bwd_filter_winograd_pays(p));
+}
+
+// The im2col + GEMM backward-filter alone (bench/bench_conv_thin.cpp --stem
+// times it against the stems' path).
+void conv2d_bwd_filter_gemm_for_bench(const Conv2dParams& p, const float* x, const float* dy, float* dw,
+                                      float* db) {
+  bwd_filter(detail::active_gemm_kernel(), p, x, dy, dw, db);
 }
 
 // Precision::bf16: the im2col + GEMM paths above on the bf16 set, whose packing

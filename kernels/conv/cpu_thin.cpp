@@ -61,10 +61,19 @@ float dot_generic(size_t n, const float* __restrict x, const float* __restrict y
   return sum;
 }
 
+void dots_generic(int R, size_t n, const float* y, size_t ldy, const float* x, size_t ldx, const size_t* off,
+                  int T, float* out) {
+  for (int t = 0; t < T; ++t) {
+    float sum = 0.0f;
+    for (int r = 0; r < R; ++r) sum += dot_generic(n, y + r * ldy, x + off[t] + r * ldx);
+    out[t] = sum;
+  }
+}
+
 }  // namespace
 
 const ThinRowOps& thin_row_ops_generic() {
-  static const ThinRowOps ops{axpy_generic, dot_generic};
+  static const ThinRowOps ops{axpy_generic, dot_generic, dots_generic};
   return ops;
 }
 
