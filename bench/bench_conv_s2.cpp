@@ -64,7 +64,9 @@ const char* path_of(const Conv2dParams& p, int pass) {
     return cpu::conv_transpose2d_phases_pays(p) ? "phases"
            : cpu::conv2d_thin_pays(p, cpu::ThinPass::BwdData) ? "thin"
                                                                : "gemm+col2im";
-  return cpu::conv2d_thin_pays(p, cpu::ThinPass::BwdFilter) ? "thin" : "gemm";
+  return cpu::conv2d_thin_pays(p, cpu::ThinPass::BwdFilter)  ? "thin"
+         : cpu::conv2d_bwd_filter_stem_pays(p)                ? "stem"
+                                                               : "gemm";
 }
 
 }  // namespace
