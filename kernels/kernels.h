@@ -262,6 +262,15 @@ bool conv_transpose2d_phases_supported(const Conv2dParams& p);
 bool conv_transpose2d_phases_pays(const Conv2dParams& p);
 void conv_transpose2d_fwd_phases(const Conv2dParams& p, const float* x, const float* w, const Epilogue& e,
                                  float* y);
+// Stride-2 forwards from column phases (kernels/conv/cpu.cpp): the im2col +
+// GEMM forward of a stride_w == 2 layer (S >= 2, fp32 kernel sets) lowers
+// from x's rows split into even and odd columns, so every tap's run of output
+// pixels is contiguous, straight into the GEMM's panels; the same col, bit
+// for bit. On
+// by default (TINCT_CONV_S2_PHASES=0: the strided gather); set_conv_s2_phases
+// switches it at run time (A/B benches, tests).
+bool conv_s2_phases();
+void set_conv_s2_phases(bool on);
 // im2col for one image: col[(c*R + r)*S + s][P*Q]; col2im accumulates back.
 void im2col(const Conv2dParams& p, const float* x_img, float* col);
 void col2im(const Conv2dParams& p, const float* col, float* dx_img);  // dx_img += ...

@@ -28,6 +28,15 @@
 //     and each is lowered into a small block in L1 and transposed from there
 //     (detail::sgemm_b_panels), instead of a 7 MiB col written to L3 and read
 //     back transposed.
+//   * a stride_w == 2 forward (S >= 2, fp32 sets, strips at least 2K wide)
+//     splits each strip's band of input rows into column phases (even
+//     columns, then odd ones), so every tap's run of output pixels reads a
+//     contiguous run of one phase row instead of every other column, and
+//     lowers from there straight into the GEMM's packed B panels
+//     (ForwardPanels): no col strip written and packed again. The same col,
+//     so the same bits as the strided gather (TINCT_CONV_S2_PHASES=0,
+//     set_conv_s2_phases). The backward passes keep the gather / scatter
+//     (phases measured no gain there, bench/RESULTS.md).
 // Precision::bf16 (the *_bf16 entry points at the bottom) runs the same
 // im2col + GEMM code on the bf16 GEMM set, which rounds while packing.
 // A 1x1 convolution with stride 1 and no padding needs no lowering: col is the
@@ -64,9 +73,12 @@
 //   ./bench_cpu_gemm_conv --benchmark_filter=conv
 // runs fwd / bwd_data / bwd_filter of a 64x512x16x16, 3x3, 512-output conv and
 // the same conv as im2col + OpenBLAS; results are in bench/RESULTS.md.
+// The stride-2 lowering: bench/bench_conv_s2.cpp (phases off vs on, each pass
+// of the models' stride-2 layers, interleaved): ./bench_conv_s2 [reps] [layer] [threads]
 #include <omp.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -105,6 +117,52 @@ std::vector<float>& partial_workspace() {  // private dW per thread, the calling
 std::vector<float>& panel_workspace() {  // one lowered B panel of bwd_filter, per thread
   thread_local std::vector<float> v;
   return v;
+}
+std::vector<float>& phase_workspace() {  // x's rows split into column phases, per thread
+  thread_local std::vector<float> v;
+  return v;
+}
+
+// Stride-2 column phases (the forward's). With stride_w == 2, tap s of output
+// pixel q reads input column 2q + w_off: consecutive outputs read every other
+// column, a strided gather in every one of the R*S rows im2col writes per
+// channel. Split once into phases, each input row stored as its even columns
+// then its odd ones (same size), the tap's source is a contiguous run: column
+// 2q + w_off is phase ph = w_off & 1, index q + (w_off - ph) / 2. One pass
+// over x replaces R*S strided ones; col is unchanged, bit for bit.
+bool g_s2_phases = [] {
+  const char* e = std::getenv("TINCT_CONV_S2_PHASES");
+  return !(e && std::strcmp(e, "0") == 0);
+}();
+
+// With one column tap (S == 1) only one phase is ever read: the split would
+// copy twice what the gather reads (1x1 stride 2: 0.8x, bench_conv_s2).
+bool phased(const Conv2dParams& p) { return g_s2_phases && p.stride_w == 2 && p.S >= 2; }
+
+// xs[row] = x[row]'s even columns, then its odd ones, for rows [r0, r1) of W columns.
+void split_phases(const float* x, long r0, long r1, int W, float* xs) {
+  const int we = (W + 1) / 2, wo = W / 2;
+  for (long row = r0; row < r1; ++row) {
+    const float* src = x + row * W;
+    float* d = xs + row * W;
+    for (int i = 0; i < we; ++i) d[i] = src[2 * i];
+    for (int i = 0; i < wo; ++i) d[we + i] = src[2 * i + 1];
+  }
+}
+
+// Rows [h0, h0 + rows) of every channel of one image split into column
+// phases: row h of channel c starts at data + c*plane + (h - h0)*W.
+struct PhaseBand {
+  const float* data;
+  size_t plane;
+  int h0;
+};
+
+// The offset, in a phase-split row, of the input column q = 0 of a stride-2
+// tap reads (w_off = s*dil - pad; may lie before the row, never read there).
+inline int phase_offset(int W, int w_off) {
+  const int ph = w_off & 1;
+  return ph * ((W + 1) / 2) + (w_off - ph) / 2;
 }
 
 // A 1x1, stride 1, unpadded convolution: P == H, Q == W and col == x.
@@ -263,6 +321,22 @@ void unlower(const Conv2dParams& p, const float* dcol, int j0, int nj, float* dx
   }
 }
 
+// The band of input rows that output pixels [j0, j0 + nj) of image x read,
+// split into column phases in the calling thread's buffer (channels over the
+// threads when `parallel`). Strip by strip into one small buffer, so the band
+// is in cache while the strip is lowered: a whole 512x512 image split first
+// went to memory and back (0.8-0.9x, bench_conv_s2 --infer).
+PhaseBand split_for_strip(const Conv2dParams& p, const float* x, int j0, int nj, bool parallel) {
+  const int op0 = j0 / p.Q, op1 = (j0 + nj - 1) / p.Q;  // output rows
+  const int h0 = std::max(0, op0 * p.stride_h - p.pad_h);
+  const int h1 = std::max(h0, std::min(p.H, op1 * p.stride_h - p.pad_h + (p.R - 1) * p.dil_h + 1));
+  const size_t plane = (size_t)(h1 - h0) * p.W, x_plane = (size_t)p.H * p.W;
+  float* xs = grow(phase_workspace(), std::max<size_t>(1, p.C * plane));
+#pragma omp parallel for schedule(static) if (parallel)
+  for (int c = 0; c < p.C; ++c) split_phases(x + c * x_plane + (size_t)h0 * p.W, 0, h1 - h0, p.W, xs + c * plane);
+  return PhaseBand{xs, plane, h0};
+}
+
 // Runs one_image(n, parallel_inside) for every image, with the threads either
 // over the batch or inside each image (see batch_threads).
 template <class F>
@@ -279,6 +353,9 @@ void for_each_image(int N, F&& one_image) {
 }
 
 }  // namespace
+
+bool conv_s2_phases() { return g_s2_phases; }
+void set_conv_s2_phases(bool on) { g_s2_phases = on; }
 
 void im2col(const Conv2dParams& p, const float* x_img, float* col) {
   const int PQ = p.P * p.Q;
@@ -318,6 +395,72 @@ int shared_strips(const GemmKernel& g, int nt, int width, int PQ) {
   return PQ / n >= std::max(64, g.nr) ? n : 0;
 }
 
+// The B operand of a stride-2 forward GEMM on an fp32 kernel set, op(B) =
+// the col of output pixels [js, js + nj) of one image, lowered straight into
+// the GEMM's packed panels (kc taps x g.nr pixels, row by row) from the
+// image's column phases, as the GEMM asks for them: no col strip written and
+// packed again. Each panel row is one or two contiguous runs of a phase row
+// (output rows of Q pixels), zero where the tap reads padding. Taps are
+// walked with counters and each column tap's valid range and source offset
+// are computed once per call (a division per panel row cost as much as the
+// copy). bf16 sets pack in their own layout and keep im2col.
+class ForwardPanels final : public detail::BPanelSource {
+ public:
+  ForwardPanels(const GemmKernel& g, const Conv2dParams& p, const PhaseBand& band, int js)
+      : g_(g), p_(p), band_(band), js_(js) {
+    taps_.resize(p.S);
+    for (int s = 0; s < p.S; ++s) {
+      const int w_off = s * p.dil_w - p.pad_w;
+      valid_range(p.W, p.Q, p.stride_w, w_off, &taps_[s].lo, &taps_[s].hi);
+      taps_[s].src = phase_offset(p.W, w_off);
+    }
+  }
+
+  void pack(int p0, int kc, int j0, int nr, float* dst) const override {
+    const Conv2dParams& p = p_;
+    const int ld = g_.nr, RS = p.R * p.S;
+    int c = p0 / RS, r = p0 % RS / p.S, s = p0 % p.S;
+    const int jb = js_ + j0, op0 = jb / p.Q, q00 = jb % p.Q;
+    for (int kk = 0; kk < kc; ++kk) {
+      float* d = dst + (size_t)kk * ld;
+      const Tap& t = taps_[s];
+      const float* xc = band_.data + c * band_.plane;  // + (h - h0)*W: row h
+      const int h_off = r * p.dil_h - p.pad_h;
+      for (int done = 0, op = op0, q0 = q00; done < nr; ++op, q0 = 0) {  // one output row at a time
+        const int q1 = std::min(p.Q, q0 + (nr - done));
+        float* dd = d + done - q0;  // dd[q] is output (op, q)
+        const int h = op * p.stride_h + h_off;
+        const int a = std::max(q0, t.lo), e = std::min(q1, t.hi);
+        if (h < 0 || h >= p.H || a >= e) {
+          std::fill(dd + q0, dd + q1, 0.0f);
+        } else {
+          std::fill(dd + q0, dd + a, 0.0f);
+          const float* src = xc + (size_t)(h - band_.h0) * p.W + t.src;
+          for (int q = a; q < e; ++q) dd[q] = src[q];
+          std::fill(dd + e, dd + q1, 0.0f);
+        }
+        done += q1 - q0;
+      }
+      std::fill(d + nr, d + ld, 0.0f);
+      if (++s == p.S) {
+        s = 0;
+        if (++r == p.R) r = 0, ++c;
+      }
+    }
+  }
+
+ private:
+  struct Tap {
+    int lo, hi;  // outputs q whose input column is inside the image
+    int src;     // phase-row offset of output q = 0's input column
+  };
+  const GemmKernel& g_;
+  const Conv2dParams& p_;
+  PhaseBand band_;
+  int js_;
+  std::vector<Tap> taps_;
+};
+
 // im2col + GEMM, the epilogue on each strip while it is in cache.
 //
 // When the batch does not split over the threads, the threads split each
@@ -337,12 +480,22 @@ void conv2d_fwd_im2col(const GemmKernel& g, const Conv2dParams& p, const float* 
   detail::pack_a_all(g, false, p.K, CRS, w, CRS, wpack);
 
   // Y[:, j0:j0+nj] = W * col strip (a pointwise conv multiplies x itself),
-  // then the epilogue.
+  // then the epilogue. Stride 2 on an fp32 set: the strip's input rows split
+  // into column phases, lowered from there into the GEMM's panels.
+  const bool phases = phased(p) && !g.bf16;
   auto strip = [&](int n, int j0, int nj, bool parallel) {
     const float* xn = x + n * x_img;
     float* yn = y + n * y_img;
     if (pointwise) {
       detail::sgemm_packed_a(g, p.K, nj, CRS, 1.0f, wpack, false, xn + j0, PQ, 0.0f, yn + j0, PQ);
+    } else if (phases && nj >= 2 * p.K) {
+      // sgemm_b_panels packs W again (K x CRS) each call: only where the
+      // strip's col (CRS x nj) is the larger (128 -> 256 channels on 4x4
+      // outputs: 0.8x). Narrower strips keep im2col: lowering them from
+      // phases into col measured 0.93-0.99x (bench_conv_s2).
+      const PhaseBand band = split_for_strip(p, xn, j0, nj, parallel);
+      const ForwardPanels panels(g, p, band, j0);
+      detail::sgemm_b_panels(g, false, p.K, nj, CRS, 1.0f, w, CRS, panels, 0.0f, yn + j0, PQ);
     } else {
       float* col = grow(col_workspace(), (size_t)CRS * nj);
       lower(p, xn, j0, nj, col, parallel);
@@ -559,6 +712,9 @@ void bwd_filter(const GemmKernel& g, const Conv2dParams& p, const float* x, cons
     conv2d_bwd_filter_winograd(p, x, dy, dw);
     return;
   }
+  // Stride 2 keeps the strided gather here: splitting the whole batch into
+  // column phases first (a chunk's panels may come from any image) measured
+  // 0.84-0.99x on the models' layers (bench_conv_s2, bench/RESULTS.md).
 
   // dst = beta * dst + dY[:, t0:t1] * col[:, t0:t1]^T over pixels [t0, t1) of
   // the batch's pixel stream (t = n*PQ + j), one GEMM per chunk of `width`.
