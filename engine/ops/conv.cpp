@@ -98,7 +98,11 @@ Tensor conv2d_act(const Tensor& x, const Tensor& w, const Tensor& b, int stride,
     // pre-activation itself is never stored.
     Tensor xs = x.detach(), ws = w.detach(), ys = y.detach();
     record(y, op, {x, w, b}, [=](const Tensor& gy) {
-      Tensor gz = Tensor::empty(ys.shape(), dev);
+      // Masked in place when nothing but this backward holds gy's buffer
+      // (run_backward hands each node its output's gradient and drops it
+      // after): no new buffer to fill, one stream less.
+      const bool own = gy.impl()->storage.use_count() == 1 && gy.impl()->offset == 0;
+      Tensor gz = own ? gy : Tensor::empty(ys.shape(), dev);
       {
         ProfileRange pass("conv2d_act backward-mask");
         cpu::act_bwd(act, slope, size_t(ys.numel()), ys.data(), nullptr, gy.data(), gz.data());
