@@ -1,9 +1,9 @@
 // test_loss_fast.cpp — the fast CPU soft-target cross-entropy (loss/cpu.cpp:
 // pixel blocks, a vectorised float exp) against soft_ce_ref (loss/ref.cpp)
-// at awkward shapes: Q = 1, 2, 7, 13 and 313 classes, planes of 1,
-// 7, 65 and 1027 pixels (below, at and across the 64-pixel blocks), batch 1
-// and 3, with and without weights, sparse targets (most bins 0, as the
-// soft-encoded colours), targets that do not sum to 1, and logits of -inf
+// at awkward shapes: Q = 1, 2, 7, 13, 17 and 313 classes (below and across
+// the 16-class chunks), planes of 1, 7, 64, 65, 130, 1027 and 2053 pixels
+// (below and across the 1024-pixel blocks), batch 1 to 3, with and without
+// weights, sparse targets (most bins 0, as the soft-encoded colours), targets that do not sum to 1, and logits of -inf
 // (masked classes) under zero targets; with each CPU kernel set (one copy of
 // the loops each, loss/soft_ce_image.h), at one and at several threads. It
 // prints the worst error of the loss and of the gradient and where, and
@@ -29,7 +29,8 @@ TEST_CASE("fast soft_ce matches the reference, with each kernel set") {
     struct Case { int N, Q, HW; bool weighted, sparse, masked; };
     const Case cases[] = {{1, 1, 7, false, false, false},  {3, 2, 1, true, false, false},
                           {3, 13, 65, true, false, false},  {1, 313, 1027, true, true, false},
-                          {2, 313, 64, false, true, true},  {3, 7, 130, true, false, true}};
+                          {2, 313, 64, false, true, true},  {3, 7, 130, true, false, true},
+                          {2, 17, 2053, true, true, true}};
     const int saved = omp_get_max_threads();
     for (const Case& c : cases) {
       const size_t n = size_t(c.N) * c.Q * c.HW;
