@@ -129,8 +129,8 @@ double soft_ce(int N, int Q, int HW, const float* logits, const float* target, c
 #pragma omp parallel for
   for (int n = 0; n < N; ++n)
     partial[n] = image(Q, HW, logits + size_t(n) * Q * HW, target + size_t(n) * Q * HW,
-                               weight ? weight + size_t(n) * HW : nullptr, gscale, count,
-                               grad ? grad + size_t(n) * Q * HW : nullptr);
+                       weight ? weight + size_t(n) * HW : nullptr, gscale, count,
+                       grad ? grad + size_t(n) * Q * HW : nullptr);
   double total = 0.0;
   for (int n = 0; n < N; ++n) total += partial[n];
   return total / count;
