@@ -17,6 +17,17 @@ namespace tinct::ops {
 // x[N,C,H,W], w[K,C,R,S], b[K] or undefined.
 Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, int stride = 1, int padding = 0,
               int dilation = 1);
+// act(conv2d(x, w, b)) for act ReLU, or leaky ReLU with slope >= 0: the
+// same values and gradients as the two ops. On the CPU (unless TINCT_FUSE=0)
+// one op: the activation runs in the convolution's epilogue, one node is
+// recorded, and its backward masks gy by the output's sign in one pass
+// before the convolution's backward passes (the pre-activation is never
+// stored). On the GPU, or with TINCT_FUSE=0, conv2d then relu / leaky_relu.
+// Another activation is an std::invalid_argument.
+Tensor conv2d_act(const Tensor& x, const Tensor& w, const Tensor& b, int stride, int padding, int dilation, Act act,
+                  float slope = 0.f);
+Tensor conv2d_relu(const Tensor& x, const Tensor& w, const Tensor& b, int stride = 1, int padding = 0,
+                   int dilation = 1);  // conv2d_act with Act::Relu
 // x[N,Cin,H,W], w[Cin,Cout,R,S] (PyTorch's layout), b[Cout] or undefined.
 // Output size (H-1)*stride - 2*padding + dilation*(R-1) + output_padding + 1.
 Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, int stride = 1,

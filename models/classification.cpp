@@ -31,7 +31,14 @@ class Repeat : public nn::Module {
     auto* conv = dynamic_cast<nn::Conv2d*>(m_.get());
     ops::ConvFusion relu;
     relu.has_act = true;
-    for (int i = 0; i < times_; ++i) h = conv && !is_training() ? conv->forward_fused(h, relu) : ops::relu((*m_)(h));
+    for (int i = 0; i < times_; ++i) {
+      if (!conv)
+        h = ops::relu((*m_)(h));
+      else if (is_training())  // one op, the ReLU in the convolution's epilogue (ops::conv2d_act)
+        h = ops::conv2d_relu(h, conv->weight, conv->bias, conv->stride, conv->padding, conv->dilation);
+      else
+        h = conv->forward_fused(h, relu);
+    }
     return h;
   }
 
@@ -39,6 +46,24 @@ class Repeat : public nn::Module {
   std::shared_ptr<nn::Module> m_;
   int times_;
 };
+
+// A block in training: each Conv2d directly followed by a ReLU runs as
+// ops::conv2d_relu (one op, the ReLU in the convolution's epilogue); the
+// rest module by module, as nn::Sequential does in training (no batch norm
+// here is followed by an activation). The modules, their names and the
+// values are those of the two ops.
+Tensor forward_training(const nn::Sequential& block, Tensor h) {
+  for (size_t i = 0; i < block.size(); ++i) {
+    auto* conv = dynamic_cast<nn::Conv2d*>(block[i].get());
+    if (conv && i + 1 < block.size() && dynamic_cast<nn::ReLU*>(block[i + 1].get())) {
+      h = ops::conv2d_relu(h, conv->weight, conv->bias, conv->stride, conv->padding, conv->dilation);
+      ++i;
+    } else {
+      h = (*block[i])(h);
+    }
+  }
+  return h;
+}
 
 std::shared_ptr<nn::Conv2d> conv(int in, int out, int k, int stride, int pad, int dil, Rng& rng) {
   return std::make_shared<nn::Conv2d>(in, out, k, stride, pad, dil, true, rng);
@@ -86,7 +111,8 @@ Tensor ClassificationNet::forward(const Tensor& x) {
   check_arg(x.dim() == 4 && x.size(1) == 1 && x.size(2) % 8 == 0 && x.size(3) % 8 == 0, "classification",
             "input must be [N,1,H,W] with H and W multiples of 8, got " + shape_str(x.shape()));
   Tensor h = x;
-  for (auto& b : blocks_) h = (*b)(h);
+  // Eval: nn::Sequential fuses each conv with what follows it (inference).
+  for (auto& b : blocks_) h = is_training() ? forward_training(*b, h) : (*b)(h);
   return h;
 }
 

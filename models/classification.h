@@ -43,7 +43,7 @@ class ClassificationNet : public nn::Module {
   void set_phase_equalized(bool on) { deconvs_.set_equalized(on); }
 
  private:
-  std::vector<std::shared_ptr<nn::Module>> blocks_;
+  std::vector<std::shared_ptr<nn::Sequential>> blocks_;
   DeconvPhases deconvs_;
 };
 

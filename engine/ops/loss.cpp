@@ -3,6 +3,9 @@
 // backward, the gradient scaled by the upstream gradient of the scalar loss.
 // On the GPU that upstream gradient stays on the device (scale_by_scalar),
 // so a training step never waits for the host.
+#include <memory>
+#include <utility>
+
 #include "engine/ops.h"
 #include "engine/ops/op_util.h"
 
@@ -111,14 +114,30 @@ Tensor soft_cross_entropy(const Tensor& logits, const Tensor& target, const Tens
                  cuda::soft_ce(N, Q, HW, logits.data(), target.data(), wp, 1.f, gp, acc.ptr());
                  cuda::store_scalar(acc.ptr(), 1.0, y.data()),
                  y.data()[0] = float(cpu::soft_ce(N, Q, HW, logits.data(), target.data(), wp, 1.f, gp)));
-  if (grad)
+  if (grad) {
+    // On the CPU the first backward takes the stored gradient itself, scaled
+    // in place (not at all for the usual upstream 1), and hands its buffer to
+    // the logits: no copy of Q planes (a second backward recomputes it).
+    auto held = std::make_shared<Tensor>(std::move(g));
+    const Tensor ls = logits.detach(), ts = target.detach(), ws = weight.defined() ? weight.detach() : Tensor();
     record(y, op, {logits}, [=](const Tensor& gy) {
-      const size_t n = size_t(g.numel());
-      Tensor gl = Tensor::empty(logits.shape(), dev);
-      TINCT_DISPATCH(dev, cuda::scale_by_scalar(n, gy.data(), 1.f, g.data(), gl.data()),
-                     cpu::scale(n, gy.item(), g.data(), gl.data()));
+      const size_t n = size_t(ls.numel());
+      Tensor gl;
+      if (dev == Device::CPU && held->defined()) {
+        gl = std::move(*held);
+        *held = Tensor();
+        const float s = gy.item();
+        if (s != 1.f) cpu::scale(n, s, gl.data(), gl.data());
+      } else if (dev == Device::CPU) {
+        gl = Tensor::empty(ls.shape(), dev);
+        cpu::soft_ce(N, Q, HW, ls.data(), ts.data(), ws.defined() ? ws.data() : nullptr, gy.item(), gl.data());
+      } else {
+        gl = Tensor::empty(ls.shape(), dev);
+        TINCT_DISPATCH(dev, cuda::scale_by_scalar(n, gy.data(), 1.f, held->data(), gl.data()), (void)0);
+      }
       accumulate_grad(logits, gl);
     });
+  }
   return y;
 }
 

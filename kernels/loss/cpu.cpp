@@ -9,10 +9,13 @@
 // HOW: the reference walks one pixel at a time across its Q classes, which
 // sit HW floats apart, and calls the double exp twice per logit (313 classes
 // x 1024 pixels x 8 images: 120 ms of a classification training step). Here
-// a block of kBlock pixels goes through the classes together, so each class
-// is a contiguous run of kBlock logits and the loops vectorise: the max, the
-// sum of exp(z - max) (float exp_fast, accumulated in double), the target
-// sums and the loss terms; then the gradient softmax * T - t per logit.
+// (loss/soft_ce_image.h) a block of pixels goes through the classes together,
+// so each class is a contiguous run of logits and the loops vectorise: the
+// max; one pass that stores exp(z - max) and sums it, the targets and the
+// loss terms (float within chunks of 16 classes, double across them); the
+// gradient from the stored exps. That code is compiled once per kernel set
+// (this file at the baseline, loss/cpu_avx2.cpp, loss/cpu_avx512.cpp), and
+// the active set's copy runs (TINCT_CPU_KERNELS forces one).
 // Threads: OpenMP over images (as loss/cpu.cpp always did).
 //
 // mse, l1, mse_const: the reference forms each gradient entry in double,
@@ -32,91 +35,11 @@
 
 #include "kernels/common/select.h"
 #include "kernels/kernels.h"
+#include "kernels/loss/soft_ce_image.h"
 
 namespace tinct::cpu {
 
 namespace {
-
-constexpr int kBlock = 64;  // pixels per block: 64 doubles x 3 accumulators stay in L1
-
-// exp(x) in float, for x <= 0 (every argument here is z - max or z - lse),
-// written so that the compiler vectorises it: x = n ln2 + r with |r| <=
-// ln2/2, exp(r) by the Cephes polynomial, times 2^n built in the exponent
-// bits; relative error < 1e-7 on [-87, 0] (measured against the double exp
-// in steps of 1e-4). Below -87.3 the result is 0 (exp would be denormal or
-// 0), -inf gives 0, NaN stays NaN.
-inline float exp_fast(float x) {
-  const float xc = detail::select(x > -87.3f, x, -87.3f);  // NaN -> -87.3 here, restored below
-  // n = round(x / ln2) by the 1.5 * 2^23 trick (floor does not vectorise
-  // under -ftrapping-math); any rounding keeps |r| <= ln2/2.
-  const float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
-  float r = xc - n * 0.693359375f;
-  r = r - n * -2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
-  const uint32_t bits = uint32_t(int32_t(n) + 127) << 23;
-  float scale;
-  std::memcpy(&scale, &bits, sizeof scale);
-  const float e = detail::select(x > -87.3f, p * scale, 0.0f);
-  return detail::select(x != x, x, e);
-}
-
-// soft_ce_image_ref of one image: its summed pixel losses, and dz.
-double soft_ce_image(int Q, int HW, const float* z, const float* t, const float* w, float gscale, double count,
-                     float* dz) {
-  double image_loss = 0.0;
-  float m[kBlock];
-  double sum_exp[kBlock], sum_t[kBlock], loss[kBlock], lse[kBlock];
-  for (int i0 = 0; i0 < HW; i0 += kBlock) {
-    const int B = HW - i0 < kBlock ? HW - i0 : kBlock;
-    const float* zb = z + i0;
-    const float* tb = t + i0;
-    for (int i = 0; i < B; ++i) m[i] = zb[i];
-    for (int q = 1; q < Q; ++q) {
-      const float* zq = zb + size_t(q) * HW;
-      for (int i = 0; i < B; ++i) m[i] = detail::select(zq[i] > m[i], zq[i], m[i]);  // fmax but for NaN
-    }
-    for (int i = 0; i < B; ++i) sum_exp[i] = 0.0, sum_t[i] = 0.0, loss[i] = 0.0;
-    for (int q = 0; q < Q; ++q) {
-      const float *zq = zb + size_t(q) * HW, *tq = tb + size_t(q) * HW;
-      for (int i = 0; i < B; ++i) {
-        sum_exp[i] += double(exp_fast(zq[i] - m[i]));
-        sum_t[i] += double(tq[i]);
-      }
-    }
-    for (int i = 0; i < B; ++i) lse[i] = double(m[i]) + std::log(sum_exp[i]);
-    for (int q = 0; q < Q; ++q) {
-      const float *zq = zb + size_t(q) * HW, *tq = tb + size_t(q) * HW;
-      // A zero target adds nothing, even against a logit of -inf (0 * -inf
-      // would be NaN): the reference skips it, here it selects 0.
-      for (int i = 0; i < B; ++i) {
-        const double term = -double(tq[i]) * (double(zq[i]) - lse[i]);
-        loss[i] += detail::select(tq[i] == 0.0f, 0.0, term);
-      }
-    }
-    for (int i = 0; i < B; ++i) image_loss += (w ? double(w[i0 + i]) : 1.0) * loss[i];
-    if (!dz) continue;
-    float k[kBlock], kt[kBlock], lsef[kBlock], lse_lo[kBlock];
-    for (int i = 0; i < B; ++i) {
-      const double ki = gscale * (w ? double(w[i0 + i]) : 1.0) / count;
-      k[i] = float(ki);
-      kt[i] = float(ki * sum_t[i]);
-      lsef[i] = float(lse[i]);
-      lse_lo[i] = float(lse[i] - double(lsef[i]));  // z - lse in float to double accuracy (Sterbenz)
-    }
-    for (int q = 0; q < Q; ++q) {
-      const float *zq = zb + size_t(q) * HW, *tq = tb + size_t(q) * HW;
-      float* dq = dz + i0 + size_t(q) * HW;
-      for (int i = 0; i < B; ++i) dq[i] = kt[i] * exp_fast((zq[i] - lsef[i]) - lse_lo[i]) - k[i] * tq[i];
-    }
-  }
-  return image_loss;
-}
 
 constexpr size_t kSumBlock = size_t(1) << 14;
 constexpr int kLanes = 8;
@@ -198,12 +121,16 @@ double soft_ce(int N, int Q, int HW, const float* logits, const float* target, c
                float gscale, float* grad) {
   const double count = double(N) * HW;
   if (count == 0) return 0.0;
+  detail::SoftCeImageFn image = nullptr;
+  if (cpu_kernels() == CpuKernels::Avx512) image = detail::soft_ce_image_avx512();
+  if (cpu_kernels() == CpuKernels::Avx2) image = detail::soft_ce_image_avx2();
+  if (!image) image = detail::soft_ce_image_impl;  // this file's copy, at the baseline instruction set
   std::vector<double> partial(N, 0.0);
 #pragma omp parallel for
   for (int n = 0; n < N; ++n)
-    partial[n] = soft_ce_image(Q, HW, logits + size_t(n) * Q * HW, target + size_t(n) * Q * HW,
-                               weight ? weight + size_t(n) * HW : nullptr, gscale, count,
-                               grad ? grad + size_t(n) * Q * HW : nullptr);
+    partial[n] = image(Q, HW, logits + size_t(n) * Q * HW, target + size_t(n) * Q * HW,
+                       weight ? weight + size_t(n) * HW : nullptr, gscale, count,
+                       grad ? grad + size_t(n) * Q * HW : nullptr);
   double total = 0.0;
   for (int n = 0; n < N; ++n) total += partial[n];
   return total / count;
