@@ -54,7 +54,7 @@
 //   * enough images  -> OpenMP over the batch; each thread lowers its own
 //     images into its own workspace and runs a single-threaded GEMM (sgemm
 //     sees omp_in_parallel() and stays on the calling thread). bwd_filter
-//     instead splits the pixel stream into one run of whole chunks per thread
+//     instead splits the pixel stream into one equal run of chunks per thread
 //     (any batch, even one image), each into a private dW, summed in thread
 //     order at the end.
 //   * batch 1, or a batch that does not divide among the threads -> images in
@@ -768,16 +768,17 @@ void bwd_filter(const GemmKernel& g, const Conv2dParams& p, const float* x, cons
     run_range(0, total, dw, 1.0f);
     return;
   }
-  // Each thread's range is whole chunks (so a range starting inside an image
-  // still runs the same chunks at a given thread count: deterministic).
-  const long chunks = (total + width - 1) / width;
+  // Each thread gets an equal share of the pixel stream, cut into chunks from
+  // its own start: fixed for a given thread count, so deterministic. (Whole
+  // chunks per thread split the PatchGAN's 1,800 pixels 768 : 1,032, and its
+  // 4x4 backward-filter ran 1.49x faster on 2 threads instead of ~1.9x.)
   float* parts = grow(partial_workspace(), w_size * bt);
 #pragma omp parallel num_threads(bt)
   {
     const int t = omp_get_thread_num();
     float* part = parts + w_size * t;
-    const long t0 = std::min(total, chunks * t / bt * width);
-    const long t1 = std::min(total, chunks * (t + 1) / bt * width);
+    const long t0 = total * t / bt;
+    const long t1 = total * (t + 1) / bt;
     if (t0 < t1) run_range(t0, t1, part, 0.0f);
     else std::fill(part, part + w_size, 0.0f);  // this thread got no pixels
 #pragma omp barrier
