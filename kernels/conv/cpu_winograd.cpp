@@ -220,20 +220,7 @@ template <int MR>
 void filter_transform_t(int KC, const Conv2dParams& p, const float* w, float* U, size_t upack) {
   const int panels = (p.K + MR - 1) / MR, m_pad = panels * MR;
   constexpr int kMaxMr = MR;
-  // G (6 x R): kWinoG (R = 3) or kWino43G (R = 4) of conv/ref_winograd.cpp
-  const float G3[6][4] = {{0.25f, 0, 0, 0},
-                          {-1.0f / 6, -1.0f / 6, -1.0f / 6, 0},
-                          {-1.0f / 6, 1.0f / 6, -1.0f / 6, 0},
-                          {1.0f / 24, 1.0f / 12, 1.0f / 6, 0},
-                          {1.0f / 24, -1.0f / 12, 1.0f / 6, 0},
-                          {0, 0, 1, 0}};
-  const float G4[6][4] = {{0.25f, 0, 0, 0},
-                          {-1.0f / 6, -1.0f / 6, -1.0f / 6, -1.0f / 6},
-                          {-1.0f / 6, 1.0f / 6, -1.0f / 6, 1.0f / 6},
-                          {1.0f / 24, 1.0f / 12, 1.0f / 6, 1.0f / 3},
-                          {1.0f / 24, -1.0f / 12, 1.0f / 6, -1.0f / 3},
-                          {0, 0, 0, 1}};
-  const float(*G)[4] = p.R == 4 ? G4 : G3;
+  const float(*G)[4] = winograd::filter_g(p.R);  // conv/winograd_tiles.h
   const int R = p.R, RR = R * R;
 #pragma omp parallel for schedule(static) if (!omp_in_parallel() && (long)p.K * p.C >= 4096)
   for (int ip = 0; ip < panels; ++ip) {

@@ -134,9 +134,12 @@ inline void at6(__m512 m0, __m512 m1, __m512 m2, __m512 m3, __m512 m4, __m512 m5
 }
 
 struct Epi {
+  // Output channel k's constants of the fused epilogue.
+  Epi(const WinoEpi& ep, int k)
+      : sc(_mm512_set1_ps(ep.sc[k])), sh(_mm512_set1_ps(ep.sh[k])), psc(_mm512_set1_ps(ep.psc[k])),
+        psh(_mm512_set1_ps(ep.psh[k])), slope(_mm512_set1_ps(ep.slope)), act(ep.act) {}
   __m512 sc, sh, psc, psh, slope;
   int act;
-  const float* res;  // this channel's residual plane, or null
   // v = psc * act(sc * v + sh + res) + psh; r: the residual values (or 0)
   __m512 apply(__m512 v, __m512 r) const {
     v = _mm512_add_ps(_mm512_fmadd_ps(v, sc, sh), r);
@@ -175,10 +178,7 @@ void output(const WinoOut& o, const WinoEpi& ep, const float* M, int ldm, int co
       at6(m[0], m[1], m[2], m[3], m[4], m[5], t);
       for (int r = 0; r < 4; ++r) e[r][c] = t[r];
     }
-    Epi E;
-    E.sc = _mm512_set1_ps(ep.sc[k]), E.sh = _mm512_set1_ps(ep.sh[k]);
-    E.psc = _mm512_set1_ps(ep.psc[k]), E.psh = _mm512_set1_ps(ep.psh[k]);
-    E.slope = _mm512_set1_ps(ep.slope), E.act = ep.act;
+    const Epi E(ep, k);
     float* yk = o.y + (size_t)k * PQ;
     const float* rk = o.residual ? o.residual + (size_t)k * PQ : nullptr;
     for (int r = 0; r < rows; ++r) {
@@ -206,7 +206,7 @@ void output(const WinoOut& o, const WinoEpi& ep, const float* M, int ldm, int co
   }
 }
 
-// G (a, b, c) for the 6 rows of G (kWinoG of conv/ref_winograd.cpp).
+// G (a, b, c) for the 6 rows of G (winograd::kG3, conv/winograd_tiles.h).
 inline void g6(__m512 a, __m512 b, __m512 c, __m512* o) {
   const __m512 s = _mm512_add_ps(a, c), m6 = _mm512_set1_ps(-1.0f / 6);
   const __m512 t = _mm512_fmadd_ps(_mm512_set1_ps(1.0f / 24), a, _mm512_mul_ps(_mm512_set1_ps(1.0f / 6), c));
@@ -346,10 +346,7 @@ void output43(const WinoOut& o, const WinoEpi& ep, const float* M, int ldm, int 
       at6_3(m[0], m[1], m[2], m[3], m[4], m[5], t);
       for (int r = 0; r < 3; ++r) e[r][c] = t[r];
     }
-    Epi E;
-    E.sc = _mm512_set1_ps(ep.sc[k]), E.sh = _mm512_set1_ps(ep.sh[k]);
-    E.psc = _mm512_set1_ps(ep.psc[k]), E.psh = _mm512_set1_ps(ep.psh[k]);
-    E.slope = _mm512_set1_ps(ep.slope), E.act = ep.act;
+    const Epi E(ep, k);
     float* yk = o.y + (size_t)k * PQ;
     const float* rk = o.residual ? o.residual + (size_t)k * PQ : nullptr;
     for (int r = 0; r < rows; ++r) {
@@ -366,7 +363,7 @@ void output43(const WinoOut& o, const WinoEpi& ep, const float* M, int ldm, int 
   }
 }
 
-// G (a, b, c, d) for the 6 rows of the F(3x3, 4x4) G (kWino43G).
+// G (a, b, c, d) for the 6 rows of the F(3x3, 4x4) G (winograd::kG4).
 inline void g6_4(__m512 a, __m512 b, __m512 c, __m512 d, __m512* o) {
   const __m512 sac = _mm512_add_ps(a, c), sbd = _mm512_add_ps(b, d), m6 = _mm512_set1_ps(-1.0f / 6);
   const __m512 t = _mm512_fmadd_ps(_mm512_set1_ps(1.0f / 24), a, _mm512_mul_ps(_mm512_set1_ps(1.0f / 6), c));

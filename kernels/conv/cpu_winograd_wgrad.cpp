@@ -13,7 +13,7 @@
 //   dw[k][c] += G^T dL/dU[.][k][c] G.
 // The bias gradient is not computed here (conv2d_bwd_filter does it).
 // The 4x4 stride-1 undilated convs (conv2d_winograd43_supported) run the same
-// with F(3x3, 4x4): 3x3 blocks of dy, A 6x3, G 6x4 (kWino43AT / kWino43G).
+// with F(3x3, 4x4): 3x3 blocks of dy, A 6x3, G 6x4 (kWino43AT / winograd::kG4).
 //
 // HOW: the batch's tiles are cut, as in the forward, into groups of <= 16
 // consecutive tiles of a tile row, and the groups into blocks of about nb
@@ -202,20 +202,8 @@ void conv2d_bwd_filter_winograd(const Conv2dParams& p, const float* x, const flo
   const int nt2 = omp_in_parallel() ? 1 : omp_get_max_threads();
 #pragma omp parallel num_threads(nt2) if (nt2 > 1 && kc >= 1024)
   {
-    // dw += G^T dU G (kWinoG / kWino43G of conv/ref_winograd.cpp), per (k, c)
-    const float G3[6][4] = {{0.25f, 0, 0, 0},
-                            {-1.0f / 6, -1.0f / 6, -1.0f / 6, 0},
-                            {-1.0f / 6, 1.0f / 6, -1.0f / 6, 0},
-                            {1.0f / 24, 1.0f / 12, 1.0f / 6, 0},
-                            {1.0f / 24, -1.0f / 12, 1.0f / 6, 0},
-                            {0, 0, 1, 0}};
-    const float G4[6][4] = {{0.25f, 0, 0, 0},
-                            {-1.0f / 6, -1.0f / 6, -1.0f / 6, -1.0f / 6},
-                            {-1.0f / 6, 1.0f / 6, -1.0f / 6, 1.0f / 6},
-                            {1.0f / 24, 1.0f / 12, 1.0f / 6, 1.0f / 3},
-                            {1.0f / 24, -1.0f / 12, 1.0f / 6, -1.0f / 3},
-                            {0, 0, 0, 1}};
-    const float(*Gm)[4] = f43 ? G4 : G3;
+    // dw += G^T dU G (G of conv/winograd_tiles.h), per (k, c)
+    const float(*Gm)[4] = winograd::filter_g(f43 ? 4 : 3);
     const int R = p.R;
 #pragma omp for schedule(static)
     for (long kcI = 0; kcI < (long)kc; ++kcI) {

@@ -85,7 +85,7 @@ __device__ __forceinline__ void bt6(const float d[6], float r[6]) {
   r[5] = 4.0f * d[1] - 5.0f * d[3] + d[5];
 }
 
-// The rows of G applied to a 3-vector (kWinoG).
+// The rows of G applied to a 3-vector (winograd::kG3, conv/winograd_tiles.h).
 __device__ __forceinline__ void g3(const float g[3], float r[6]) {
   r[0] = 0.25f * g[0];
   r[1] = -(g[0] + g[1] + g[2]) * (1.0f / 6.0f);

@@ -24,7 +24,7 @@
 //
 // F(3x3, 4x4), for 4x4 stride-1 filters (dilation 1, padding <= 3), uses the
 // same 6x6 input tiles and the same points, so the same B^T; only G (6x4:
-// row t is s_t (1, p_t, p_t^2, p_t^3) with the scales s_t of kWinoG, and
+// row t is s_t (1, p_t, p_t^2, p_t^3) with the scales s_t of F(4x4, 3x3)'s G, and
 // (0, 0, 0, 1) for infinity) and A^T (3x6: p_t^i, and 1 for infinity in the
 // last row) differ, and the tiles step by 3 (winograd_tiles.h). 36 multiplies
 // per 9 outputs and channel pair instead of 144: 4x fewer again.
@@ -47,14 +47,7 @@ const float kWinoBT[6][6] = {
     {4, 0, -5, 0, 1, 0},  {0, -4, -4, 1, 1, 0}, {0, 4, -4, -1, 1, 0},
     {0, -2, -1, 2, 1, 0}, {0, 2, -1, -2, 1, 0}, {0, 4, 0, -5, 0, 1},
 };
-const float kWinoG[6][3] = {
-    {1.0f / 4, 0, 0},
-    {-1.0f / 6, -1.0f / 6, -1.0f / 6},
-    {-1.0f / 6, 1.0f / 6, -1.0f / 6},
-    {1.0f / 24, 1.0f / 12, 1.0f / 6},
-    {1.0f / 24, -1.0f / 12, 1.0f / 6},
-    {0, 0, 1},
-};
+// G: winograd::kG3 (conv/winograd_tiles.h, shared with the fast paths).
 const float kWinoAT[4][6] = {
     {1, 1, 1, 1, 1, 0},
     {0, 1, -1, 2, -2, 0},
@@ -62,15 +55,7 @@ const float kWinoAT[4][6] = {
     {0, 1, -1, 8, -8, 1},
 };
 
-// F(3x3, 4x4)
-const float kWino43G[6][4] = {
-    {1.0f / 4, 0, 0, 0},
-    {-1.0f / 6, -1.0f / 6, -1.0f / 6, -1.0f / 6},
-    {-1.0f / 6, 1.0f / 6, -1.0f / 6, 1.0f / 6},
-    {1.0f / 24, 1.0f / 12, 1.0f / 6, 1.0f / 3},
-    {1.0f / 24, -1.0f / 12, 1.0f / 6, -1.0f / 3},
-    {0, 0, 0, 1},
-};
+// F(3x3, 4x4): G is winograd::kG4 (conv/winograd_tiles.h).
 const float kWino43AT[3][6] = {
     {1, 1, 1, 1, 1, 0},
     {0, 1, -1, 2, -2, 0},
@@ -99,7 +84,7 @@ void check(const Conv2dParams& p, const char* who) {
 }
 
 // The matrices of the algorithm for p's filter size: G (6 x r), A^T (m x 6).
-float wino_g(const Conv2dParams& p, int i, int r) { return p.R == 4 ? kWino43G[i][r] : kWinoG[i][r]; }
+float wino_g(const Conv2dParams& p, int i, int r) { return winograd::filter_g(p.R)[i][r]; }
 float wino_at(const Conv2dParams& p, int i, int r) { return p.R == 4 ? kWino43AT[i][r] : kWinoAT[i][r]; }
 
 // V[t][c] = B^T d B of tile u of image n (d: its 6x6 input tile).

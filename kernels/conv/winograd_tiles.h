@@ -10,6 +10,26 @@
 
 namespace tinct::cpu::winograd {
 
+// The filter transform's G (6 x R) of both algorithms, as [6][4] tables:
+// F(4x4, 3x3) (R = 3; the fourth column 0) and F(3x3, 4x4) (R = 4), row t
+// s_t (1, p_t, p_t^2 [, p_t^3]) for the points 0, 1, -1, 2, -2 and infinity
+// (conv/ref_winograd.cpp derives them). The reference, the fast forward's
+// filter transform and the backward-filter's G^T dU G all read these.
+inline constexpr float kG3[6][4] = {{0.25f, 0, 0, 0},
+                                    {-1.0f / 6, -1.0f / 6, -1.0f / 6, 0},
+                                    {-1.0f / 6, 1.0f / 6, -1.0f / 6, 0},
+                                    {1.0f / 24, 1.0f / 12, 1.0f / 6, 0},
+                                    {1.0f / 24, -1.0f / 12, 1.0f / 6, 0},
+                                    {0, 0, 1, 0}};
+inline constexpr float kG4[6][4] = {{0.25f, 0, 0, 0},
+                                    {-1.0f / 6, -1.0f / 6, -1.0f / 6, -1.0f / 6},
+                                    {-1.0f / 6, 1.0f / 6, -1.0f / 6, 1.0f / 6},
+                                    {1.0f / 24, 1.0f / 12, 1.0f / 6, 1.0f / 3},
+                                    {1.0f / 24, -1.0f / 12, 1.0f / 6, -1.0f / 3},
+                                    {0, 0, 0, 1}};
+// G of a filter of R rows (3 or 4).
+inline const float (*filter_g(int R))[4] { return R == 4 ? kG4 : kG3; }
+
 // The m x m output tiles of one image: dil_h * dil_w phases of TH x TW tiles.
 // Both algorithms read 6x6 input tiles (alpha = m + r - 1 = 6), so the tile
 // step is m = 4 for the 3x3 filters and m = 3 for the 4x4 ones.
