@@ -245,7 +245,7 @@ void conv2d_bwd_filter_thin(const Conv2dParams& p, const float* x, const float* 
 // each tap of each (k, c) one dot product over the image's phase planes (the
 // thin convolution's row loops); any kernel set. conv2d_bwd_filter uses it
 // where conv2d_bwd_filter_stem_pays (after the thin path; K > 4, >= 9 taps and
-// C*R*S <= 48, where the GEMM's column panels would run mostly empty;
+// C*R*S <= 32, where the GEMM's one column panel would run mostly empty;
 // TINCT_CONV_STEM_DW=0: never, =force: every supported shape).
 bool conv2d_bwd_filter_stem_supported(const Conv2dParams& p);
 bool conv2d_bwd_filter_stem_pays(const Conv2dParams& p);

@@ -6,10 +6,11 @@
 // classification model's 1 -> 16 3x3, the ResNet stems' 1 -> 32 7x7 stride 2,
 // the PatchGAN's 3 -> 32 4x4 stride 2). Their dW = dY * col^T is a GEMM whose
 // columns are only C*R*S = 9-49 filter taps against a depth of every pixel
-// of the batch (131,072 at batch 8 of 128x128): the GEMM's 32-wide panels
-// run a third empty, and every pixel is lowered R*S times for one use each.
-// im2col + GEMM ran these at 5-25 GFLOP/s (bench/RESULTS.md, "The stems'
-// backward-filter").
+// of the batch (131,072 at batch 8 of 128x128): for the 3x3 one the GEMM's
+// 32-wide panel runs over two thirds empty, and every pixel is lowered R*S
+// times for one use each: 9 GFLOP/s (bench/RESULTS.md, "The stems'
+// backward-filter"). Where C*R*S fills the panels (the 4x4 stride-2 and 7x7
+// stems, 48-49 columns) im2col + GEMM stays as fast on one thread.
 //
 // WHAT: the contract of conv2d_bwd_filter (dw +=, db +=); conv/ref.cpp is the
 // specification. C <= 4, stride 1 or 2 in each direction, any padding and
@@ -127,12 +128,13 @@ bool conv2d_bwd_filter_stem_pays(const Conv2dParams& p) {
   if (m == 0 || !conv2d_bwd_filter_stem_supported(p)) return false;
   if (m == 2) return true;
   // Layers with at most 4 outputs are the thin convolution's (conv2d_bwd_filter
-  // asks it first). Measured on the models' stems at batch 8 (bench_conv_thin
-  // --stem; bench/RESULTS.md, "The stems' backward-filter"): 5x im2col + GEMM
-  // for 1 -> 16 3x3 (9 GEMM columns in a 32-wide panel), 1.7x for 3 -> 32 4x4
-  // stride 2 (48), but 0.8-1.06x for the 7x7 stems (49 columns fill the GEMM's
-  // panels, which then runs at 25-30 GFLOP/s): so at most 48 columns.
-  return p.K > 4 && p.R * p.S >= 9 && p.C * p.R * p.S <= 48;
+  // asks it first). Measured on the models' stems at batch 8, idle
+  // (bench_conv_thin --stem; bench/RESULTS.md, "The stems' backward-filter"):
+  // 2.9x / 3.9x im2col + GEMM (1 / 2 threads) for 1 -> 16 3x3, whose 9 GEMM
+  // columns leave a 32-wide panel mostly empty; 0.76-0.95x on one thread (and
+  // 1.0-1.4x on two) where C R S = 48-49 columns fill the panels (the 4x4
+  // stride-2 and 7x7 stems): so at most one panel's worth.
+  return p.K > 4 && p.R * p.S >= 9 && p.C * p.R * p.S <= 32;
 }
 
 void conv2d_bwd_filter_stem(const Conv2dParams& p, const float* x, const float* dy, float* dw, float* db) {
