@@ -74,6 +74,8 @@ class Conv2d : public Module {
   Tensor forward(const Tensor& x) override;
   // forward with the eval-mode layers after it fused in (ops::conv2d_fused).
   Tensor forward_fused(const Tensor& x, const ops::ConvFusion& f);
+  // forward then a ReLU / leaky ReLU (slope >= 0) as one op, in training too (ops::conv2d_act).
+  Tensor forward_act(const Tensor& x, Act act, float slope = 0.f);
   Tensor weight, bias;
   int stride, padding, dilation;
 };
@@ -119,9 +121,9 @@ class Sigmoid : public Module {
   Tensor forward(const Tensor& x) override { return ops::sigmoid(x); }
 };
 
-// Children named "0", "1", ... as in PyTorch. A BatchNorm2d followed by a
-// ReLU or a LeakyReLU runs as one fused op (ops::batch_norm_act; names and
-// results unchanged).
+// Children named "0", "1", ... as in PyTorch. A BatchNorm2d or a Conv2d
+// followed by a ReLU or a LeakyReLU runs as one fused op (ops::batch_norm_act,
+// ops::conv2d_act; names and results unchanged).
 // In eval mode, a convolution (plain or transposed) followed by a batch
 // norm, an activation and a batch norm after it (each optional, in that
 // order) runs as one fused op (ops::conv2d_fused): the same values, one pass.

@@ -47,24 +47,6 @@ class Repeat : public nn::Module {
   int times_;
 };
 
-// A block in training: each Conv2d directly followed by a ReLU runs as
-// ops::conv2d_relu (one op, the ReLU in the convolution's epilogue); the
-// rest module by module, as nn::Sequential does in training (no batch norm
-// here is followed by an activation). The modules, their names and the
-// values are those of the two ops.
-Tensor forward_training(const nn::Sequential& block, Tensor h) {
-  for (size_t i = 0; i < block.size(); ++i) {
-    auto* conv = dynamic_cast<nn::Conv2d*>(block[i].get());
-    if (conv && i + 1 < block.size() && dynamic_cast<nn::ReLU*>(block[i + 1].get())) {
-      h = ops::conv2d_relu(h, conv->weight, conv->bias, conv->stride, conv->padding, conv->dilation);
-      ++i;
-    } else {
-      h = (*block[i])(h);
-    }
-  }
-  return h;
-}
-
 std::shared_ptr<nn::Conv2d> conv(int in, int out, int k, int stride, int pad, int dil, Rng& rng) {
   return std::make_shared<nn::Conv2d>(in, out, k, stride, pad, dil, true, rng);
 }
@@ -111,8 +93,9 @@ Tensor ClassificationNet::forward(const Tensor& x) {
   check_arg(x.dim() == 4 && x.size(1) == 1 && x.size(2) % 8 == 0 && x.size(3) % 8 == 0, "classification",
             "input must be [N,1,H,W] with H and W multiples of 8, got " + shape_str(x.shape()));
   Tensor h = x;
-  // Eval: nn::Sequential fuses each conv with what follows it (inference).
-  for (auto& b : blocks_) h = is_training() ? forward_training(*b, h) : (*b)(h);
+  // nn::Sequential runs each Conv2d and its ReLU as one op (ops::conv2d_act)
+  // in training, and fuses each conv with what follows it in eval mode.
+  for (auto& b : blocks_) h = (*b)(h);
   return h;
 }
 

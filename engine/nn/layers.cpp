@@ -18,6 +18,10 @@ Tensor Conv2d::forward_fused(const Tensor& x, const ops::ConvFusion& f) {
   return ops::conv2d_fused(x, weight, bias, stride, padding, dilation, f);
 }
 
+Tensor Conv2d::forward_act(const Tensor& x, Act act, float slope) {
+  return ops::conv2d_act(x, weight, bias, stride, padding, dilation, act, slope);
+}
+
 ConvTranspose2d::ConvTranspose2d(int in, int out, int kernel, int stride, int padding, int output_padding,
                                  int dilation, bool with_bias, Rng& rng)
     : stride(stride), padding(padding), output_padding(output_padding), dilation(dilation) {

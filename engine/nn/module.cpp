@@ -178,14 +178,17 @@ Tensor Sequential::forward(const Tensor& x) {
       i = next - 1;
       continue;
     }
+    // Training: a batch norm or a convolution and the (leaky) ReLU right after
+    // it run as one op (ops::batch_norm_act, ops::conv2d_act: the same values,
+    // one pass and one stored tensor less).
     auto* bn = dynamic_cast<BatchNorm2d*>(m);
-    Module* next = bn && i + 1 < layers_.size() ? layers_[i + 1].get() : nullptr;
+    Module* next = (bn || conv) && i + 1 < layers_.size() ? layers_[i + 1].get() : nullptr;
     auto* leaky = dynamic_cast<LeakyReLU*>(next);
     if (next && dynamic_cast<ReLU*>(next)) {
-      h = bn->forward_relu(h);
+      h = bn ? bn->forward_relu(h) : conv->forward_act(h, Act::Relu);
       ++i;
-    } else if (leaky) {
-      h = bn->forward_act(h, Act::LeakyRelu, leaky->slope);
+    } else if (leaky && (bn || leaky->slope >= 0.f)) {
+      h = bn ? bn->forward_act(h, Act::LeakyRelu, leaky->slope) : conv->forward_act(h, Act::LeakyRelu, leaky->slope);
       ++i;
     } else {
       h = m->forward(h);
