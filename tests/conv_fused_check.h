@@ -1,10 +1,12 @@
 // conv_fused_check.h — a fused CPU convolution forward (conv2d_fwd_fused or
 // one of its paths) against conv2d_fwd_ref + epilogue_ref, for the tests of
-// the paths (test_conv_direct.cpp, test_conv_blocked.cpp).
+// the paths (test_conv_direct.cpp, test_conv_blocked.cpp, and with the
+// epilogue chosen part by part the Winograd tests).
 #pragma once
 
 #include <cstdint>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "doctest/doctest.h"
@@ -54,6 +56,43 @@ double check_conv_fused(const tinct::Conv2dParams& p, int v, const char* what, u
   CAPTURE(what);
   CHECK(report(what, df, tolerance(2e-6, double(p.C) * p.R * p.S, df)));
   return df.max_abs;
+}
+
+// The parts of an epilogue one case turns on.
+struct EpilogueParts {
+  bool scale, shift, residual, act, post;
+  tinct::Act a;
+};
+
+// Runs run(p, x, w, e, y) with the epilogue parts f (leaky slope 0.1) on
+// operands drawn in turn from `seed` (advanced: x, w, scale, shift, post
+// scale, post shift, residual), checks it against conv2d_fwd_ref +
+// epilogue_ref within tolerance(rtol, k), reports under `what` and returns
+// the worst absolute error.
+template <class Run>
+double check_conv_epilogue(const tinct::Conv2dParams& p, const EpilogueParts& f, uint32_t& seed, double rtol,
+                           double k, const std::string& what, Run run) {
+  using namespace tinct;
+  const size_t ysize = size_t(p.N) * p.K * p.P * p.Q;
+  const auto x = random_vec(size_t(p.N) * p.C * p.H * p.W, seed++);
+  const auto w = random_vec(size_t(p.K) * p.C * p.R * p.S, seed++);
+  const auto sc = random_vec(size_t(p.K), seed++), sh = random_vec(size_t(p.K), seed++);
+  const auto psc = random_vec(size_t(p.K), seed++), psh = random_vec(size_t(p.K), seed++);
+  const auto res = random_vec(ysize, seed++);
+  cpu::Epilogue e;
+  e.scale = f.scale ? sc.data() : nullptr;
+  e.shift = f.shift ? sh.data() : nullptr;
+  e.residual = f.residual ? res.data() : nullptr;
+  e.has_act = f.act, e.act = f.a, e.slope = 0.1f;
+  e.post_scale = f.post ? psc.data() : nullptr;
+  e.post_shift = f.post ? psh.data() : nullptr;
+  std::vector<float> ref(ysize), got(ysize, -7.0f);
+  cpu::conv2d_fwd_ref(p, x.data(), w.data(), nullptr, ref.data());
+  cpu::epilogue_ref(e, p.N, p.K, p.P * p.Q, ref.data());
+  run(p, x.data(), w.data(), e, got.data());
+  const Diff d = diff(got.data(), ref.data(), ref.size());
+  CHECK_MESSAGE(report(what.c_str(), d, tolerance(rtol, k, d)), what);
+  return d.max_abs;
 }
 
 }  // namespace kcheck

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "conv_fused_check.h"
 #include "doctest/doctest.h"
 #include "kernel_check.h"
 #include "kernel_sets.h"
@@ -186,26 +187,10 @@ TEST_CASE("fast Winograd F(3x3, 4x4) with a fused epilogue matches conv + epilog
       uint32_t seed = 77;
       for (const FCase& f : cases) {
         const Conv2dParams p = params(f.c);
-        const size_t ysize = size_t(p.N) * p.K * p.P * p.Q;
-        const auto x = kcheck::random_vec(size_t(p.N) * p.C * p.H * p.W, seed++);
-        const auto w = kcheck::random_vec(size_t(p.K) * p.C * 16, seed++);
-        const auto sc = kcheck::random_vec(size_t(p.K), seed++), sh = kcheck::random_vec(size_t(p.K), seed++);
-        const auto psc = kcheck::random_vec(size_t(p.K), seed++), psh = kcheck::random_vec(size_t(p.K), seed++);
-        const auto res = kcheck::random_vec(ysize, seed++);
-        cpu::Epilogue e;
-        e.scale = f.scale ? sc.data() : nullptr;
-        e.shift = sh.data();
-        e.residual = f.residual ? res.data() : nullptr;
-        e.has_act = f.act, e.act = f.a, e.slope = 0.1f;
-        e.post_scale = f.post ? psc.data() : nullptr;
-        e.post_shift = f.post ? psh.data() : nullptr;
-        std::vector<float> ref(ysize), got(ysize, -7.0f);
-        cpu::conv2d_fwd_ref(p, x.data(), w.data(), nullptr, ref.data());
-        cpu::epilogue_ref(e, p.N, p.K, p.P * p.Q, ref.data());
-        cpu::conv2d_fwd_winograd_fused(p, x.data(), w.data(), e, got.data());
         const std::string what = describe(p, threads) + " act " + std::to_string(f.act ? (int)f.a : -1);
-        const kcheck::Diff d = kcheck::diff(got.data(), ref.data(), ref.size());
-        CHECK_MESSAGE(kcheck::report(("wino43 fused " + what).c_str(), d, tol(p, p.C, d)), what);
+        const kcheck::EpilogueParts parts{f.scale, true, f.residual, f.act, f.post, f.a};
+        kcheck::check_conv_epilogue(p, parts, seed, 5e-6, 16.0 * p.C, "wino43 fused " + what,
+                                    cpu::conv2d_fwd_winograd_fused);
       }
     }
   });

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "conv_fused_check.h"
 #include "doctest/doctest.h"
 #include "engine/ops.h"
 #include "kernel_check.h"
@@ -104,32 +105,15 @@ TEST_CASE("fast CPU Winograd forward with a fused epilogue matches conv + epilog
         p.pad_h = c.pad_h, p.pad_w = c.pad_w, p.dil_h = c.dil_h, p.dil_w = c.dil_w;
         REQUIRE(p.finalize());
         REQUIRE(cpu::conv2d_winograd_supported(p));
-        const size_t ysize = size_t(p.N) * p.K * p.P * p.Q;
-        const auto x = kcheck::random_vec(size_t(p.N) * p.C * p.H * p.W, seed++);
-        const auto w = kcheck::random_vec(size_t(p.K) * p.C * 9, seed++);
-        const auto sc = kcheck::random_vec(size_t(p.K), seed++), sh = kcheck::random_vec(size_t(p.K), seed++);
-        const auto psc = kcheck::random_vec(size_t(p.K), seed++), psh = kcheck::random_vec(size_t(p.K), seed++);
-        const auto res = kcheck::random_vec(ysize, seed++);
-        cpu::Epilogue e;
-        e.scale = f.scale ? sc.data() : nullptr;
-        e.shift = c.bias ? sh.data() : nullptr;
-        e.residual = f.residual ? res.data() : nullptr;
-        e.has_act = f.act, e.act = f.a, e.slope = 0.1f;
-        e.post_scale = f.post ? psc.data() : nullptr;
-        e.post_shift = f.post ? psh.data() : nullptr;
-        std::vector<float> ref(ysize), got(ysize, -7.0f);
-        cpu::conv2d_fwd_ref(p, x.data(), w.data(), nullptr, ref.data());
-        cpu::epilogue_ref(e, p.N, p.K, p.P * p.Q, ref.data());
-        cpu::conv2d_fwd_winograd_fused(p, x.data(), w.data(), e, got.data());
         char what[160];
         std::snprintf(what, sizeof what, "%d thr: N%d C%d %dx%d K%d pad %d,%d dil %d,%d act %d -> %dx%d", threads,
                       p.N, p.C, p.H, p.W, p.K, p.pad_h, p.pad_w, p.dil_h, p.dil_w, f.act ? (int)f.a : -1, p.P, p.Q);
-        const kcheck::Diff d = kcheck::diff(got.data(), ref.data(), ref.size());
         // the scale and post scale (|.| < 1) only shrink Winograd's error
-        CHECK_MESSAGE(kcheck::report((std::string("wino fused ") + what).c_str(), d,
-                                     kcheck::tolerance(5e-6, 9.0 * p.C, d)),
-                      what);
-        if (d.max_abs > worst) worst = d.max_abs, worst_at = what;
+        const kcheck::EpilogueParts parts{f.scale, c.bias, f.residual, f.act, f.post, f.a};
+        const double d = kcheck::check_conv_epilogue(p, parts, seed, 5e-6, 9.0 * p.C,
+                                                     std::string("wino fused ") + what,
+                                                     cpu::conv2d_fwd_winograd_fused);
+        if (d > worst) worst = d, worst_at = what;
       }
       std::printf("  worst abs error %.3g at %s\n", worst, worst_at.c_str());
     }
