@@ -8,8 +8,9 @@
 // HOW: the reference sums each channel in one double accumulator and forms
 // every output in double, which the compiler must keep serial and scalar.
 // Here
-//   * the channel sums run in kLanes independent double accumulators (added
-//     together at the end in a fixed order), which the compiler vectorises;
+//   * the channel sums run in 8 independent double accumulators
+//     (common/lane_sum.h, added together at the end in a fixed order), which
+//     the compiler vectorises;
 //     the result depends on neither the thread count nor the machine;
 //   * each output is one float multiply-add with per-channel constants:
 //     forward y = a (x - mean) + beta with a = gamma invstd; backward
@@ -23,6 +24,7 @@
 #include <stdexcept>
 
 #include "kernels/batchnorm/stats.h"
+#include "kernels/common/lane_sum.h"
 #include "kernels/common/select.h"
 #include "kernels/kernels.h"
 
@@ -30,28 +32,17 @@ namespace tinct::cpu {
 
 namespace {
 
-constexpr int kLanes = 8;
-
 const float* plane(const float* t, int n, int C, int c, int HW) { return t + (size_t(n) * C + c) * HW; }
 float* plane(float* t, int n, int C, int c, int HW) { return t + (size_t(n) * C + c) * HW; }
 
 // sum over the channel of f(i) for i < HW in each of its N rows, with f =
-// row(n), in kLanes accumulators. The row's function sees plain pointers
-// (no index arithmetic per element), so the lane loop vectorises.
+// row(n), in common/lane_sum.h's double lanes. The row's function sees plain
+// pointers (no index arithmetic per element), so the lane loop vectorises.
 template <class Row>
 double channel_sum(int N, int HW, Row&& row) {
-  double lane[kLanes] = {};
-  double tail = 0.0;
-  for (int n = 0; n < N; ++n) {
-    const auto f = row(n);
-    int i = 0;
-    for (; i + kLanes <= HW; i += kLanes)
-      for (int l = 0; l < kLanes; ++l) lane[l] += f(i + l);
-    for (; i < HW; ++i) tail += f(i);
-  }
-  double s = tail;
-  for (int l = 0; l < kLanes; ++l) s += lane[l];
-  return s;
+  detail::LaneSum sum;
+  for (int n = 0; n < N; ++n) sum.add(HW, row(n));
+  return sum.total();
 }
 
 // A double mean as two floats, hi + lo, so that x - mean is formed in float

@@ -704,7 +704,7 @@ void bwd_filter(const GemmKernel& g, const Conv2dParams& p, const float* x, cons
 #pragma omp parallel for schedule(static) if (max_threads() > 1 && (size_t)p.N * y_img > 65536)
     for (int k = 0; k < p.K; ++k) {
       detail::LaneSum sum;
-      for (int n = 0; n < p.N; ++n) sum.add(dy + n * y_img + (size_t)k * PQ, PQ);
+      for (int n = 0; n < p.N; ++n) sum.add_floats(dy + n * y_img + (size_t)k * PQ, PQ);
       db[k] += (float)sum.total();
     }
   }

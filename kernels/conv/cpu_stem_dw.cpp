@@ -181,7 +181,7 @@ void conv2d_bwd_filter_stem(const Conv2dParams& p, const float* x, const float* 
 #pragma omp parallel for schedule(static) if (parallel && p.K > 1)
     for (int k = 0; k < p.K; ++k) {
       detail::LaneSum sum;  // as the GEMM path's bias gradient
-      for (int n = 0; n < p.N; ++n) sum.add(dy + ((size_t)n * p.K + k) * PQ, PQ);
+      for (int n = 0; n < p.N; ++n) sum.add_floats(dy + ((size_t)n * p.K + k) * PQ, PQ);
       db[k] += (float)sum.total();
     }
   }
