@@ -134,9 +134,11 @@ TEST_CASE("conv2d entry points take the thin path for the PatchGAN's last layer,
   REQUIRE(strided.finalize());
   CHECK_FALSE(cpu::conv2d_thin_supported(strided));                      // stride 2: not supported
   CHECK_FALSE(cpu::conv2d_thin_supported(params_of({1, 4, 9, 9, 5, 3, 3, 1, 1, 1})));  // K > 4
-  CHECK_FALSE(cpu::conv2d_thin_pays(params_of({1, 4, 9, 9, 2, 3, 3, 1, 1, 1}), cpu::ThinPass::BwdFilter));
+  // 3x3 backward-filter: the generators' 2-channel output layers, not 3-4 channels
+  CHECK(cpu::conv2d_thin_pays(params_of({1, 4, 9, 9, 2, 3, 3, 1, 1, 1}), cpu::ThinPass::BwdFilter));
+  CHECK_FALSE(cpu::conv2d_thin_pays(params_of({1, 4, 9, 9, 3, 3, 3, 1, 1, 1}), cpu::ThinPass::BwdFilter));
   CHECK_FALSE(cpu::conv2d_thin_pays(params_of({1, 4, 96, 96, 1, 3, 3, 1, 1, 1}), cpu::ThinPass::Fwd));  // large map
-  CHECK_FALSE(cpu::conv2d_thin_pays(params_of({2, 8, 32, 32, 2, 3, 3, 1, 1, 1}), cpu::ThinPass::BwdData));  // K 2
+  CHECK(cpu::conv2d_thin_pays(params_of({2, 8, 32, 32, 2, 3, 3, 1, 1, 1}), cpu::ThinPass::BwdData));  // K 2
 
   at_thread_counts([&](int threads) {
     kcheck::check_conv_fused(p, 1, "conv2d_fwd_fused, PatchGAN last layer", 5, cpu::conv2d_fwd_fused);
