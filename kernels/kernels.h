@@ -271,6 +271,13 @@ void conv_transpose2d_fwd_phases(const Conv2dParams& p, const float* x, const fl
 // switches it at run time (A/B benches, tests).
 bool conv_s2_phases();
 void set_conv_s2_phases(bool on);
+// Small output planes (P*Q < 256, batch >= 2): the im2col + GEMM forward and
+// backward-data put several images' columns side by side in one GEMM
+// (kernels/conv/cpu.cpp); the same sums per column, so the same bits as one
+// GEMM per image. On by default (TINCT_CONV_IMAGE_COLUMNS=0: per image);
+// set_conv_image_columns switches it at run time (A/B benches, tests).
+bool conv_image_columns();
+void set_conv_image_columns(bool on);
 // im2col for one image: col[(c*R + r)*S + s][P*Q]; col2im accumulates back.
 void im2col(const Conv2dParams& p, const float* x_img, float* col);
 void col2im(const Conv2dParams& p, const float* col, float* dx_img);  // dx_img += ...

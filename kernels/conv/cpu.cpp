@@ -137,6 +137,12 @@ bool g_s2_phases = [] {
 
 // With one column tap (S == 1) only one phase is ever read: the split would
 // copy twice what the gather reads (1x1 stride 2: 0.8x, bench_conv_s2).
+// Small planes' images side by side in one GEMM (images_per_gemm).
+bool g_image_columns = [] {
+  const char* e = std::getenv("TINCT_CONV_IMAGE_COLUMNS");
+  return !(e && std::strcmp(e, "0") == 0);
+}();
+
 bool phased(const Conv2dParams& p) { return g_s2_phases && p.stride_w == 2 && p.S >= 2; }
 
 // xs[row] = x[row]'s even columns, then its odd ones, for rows [r0, r1) of W columns.
@@ -307,16 +313,18 @@ void lower(const Conv2dParams& p, const float* x, int j0, int nj, float* col, bo
   }
 }
 
-// dx += the col2im of a strip (row stride nj); channels split over threads when `parallel`.
-void unlower(const Conv2dParams& p, const float* dcol, int j0, int nj, float* dx, bool parallel) {
+// dx += the col2im of a strip (row stride ld, default nj); channels split over threads when `parallel`.
+void unlower(const Conv2dParams& p, const float* dcol, int j0, int nj, float* dx, bool parallel,
+             size_t ld = 0) {
+  if (ld == 0) ld = nj;
   if (!parallel) {
-    col2im_block(p, dcol, nj, j0, j0 + nj, 0, p.C, dx);
+    col2im_block(p, dcol, ld, j0, j0 + nj, 0, p.C, dx);
     return;
   }
 #pragma omp parallel
   {
     const int nt = omp_get_num_threads(), t = omp_get_thread_num();
-    col2im_block(p, dcol, nj, j0, j0 + nj, (int)((long)p.C * t / nt),
+    col2im_block(p, dcol, ld, j0, j0 + nj, (int)((long)p.C * t / nt),
                  (int)((long)p.C * (t + 1) / nt), dx);
   }
 }
@@ -352,10 +360,46 @@ void for_each_image(int N, F&& one_image) {
   }
 }
 
+// Images per GEMM for the forward and backward-data. One image of a small
+// plane (P*Q < 256: the U-Net's 4x4 and 8x8 layers in training) is a GEMM
+// too narrow for its A operand, the packed weights (2.25 MiB for 256 -> 256
+// 3x3, more than L2), which it streams once per image; at P*Q = 16 it also
+// fills half of each 32-column register tile: the compact GAN's 4x4 layer ran
+// at 43 GFLOP/s. So the cols of up to a strip's width of images go side by
+// side into one GEMM. Each output column is the same sum in the same order
+// whatever columns share its GEMM, so the result is the per-image one, bit
+// for bit (TINCT_CONV_IMAGE_COLUMNS=0 or set_conv_image_columns(false): per image).
+int images_per_gemm(const Conv2dParams& p, int CRS, int PQ) {
+  if (!g_image_columns || p.N < 2 || PQ >= 256) return 1;
+  const int want = std::max(256, (int)(kStripBytes / (sizeof(float) * CRS)));
+  return std::max(1, std::min(p.N, want / PQ));
+}
+
+// Runs run(n0, cnt, parallel_inside) over the batch in runs of at most G
+// consecutive images: with the batch split over the threads (batch_threads),
+// each thread takes an equal range of images in runs; else the runs in turn,
+// the threads inside each.
+template <class F>
+void for_each_image_run(int N, int G, F&& run) {
+  const int bt = batch_threads(N);
+  if (bt > 1) {
+#pragma omp parallel for num_threads(bt) schedule(static)
+    for (int t = 0; t < bt; ++t) {
+      const int n1 = (int)((long)N * (t + 1) / bt);
+      for (int n = (int)((long)N * t / bt); n < n1; n += G) run(n, std::min(G, n1 - n), false);
+    }
+  } else {
+    const bool inside = max_threads() > 1;
+    for (int n = 0; n < N; n += G) run(n, std::min(G, N - n), inside);
+  }
+}
+
 }  // namespace
 
 bool conv_s2_phases() { return g_s2_phases; }
 void set_conv_s2_phases(bool on) { g_s2_phases = on; }
+bool conv_image_columns() { return g_image_columns; }
+void set_conv_image_columns(bool on) { g_image_columns = on; }
 
 void im2col(const Conv2dParams& p, const float* x_img, float* col) {
   const int PQ = p.P * p.Q;
@@ -479,6 +523,25 @@ void conv2d_fwd_im2col(const GemmKernel& g, const Conv2dParams& p, const float* 
   float* wpack = grow(weight_workspace(), detail::packed_a_size(g, p.K, CRS));
   detail::pack_a_all(g, false, p.K, CRS, w, CRS, wpack);
 
+  // Small planes: a run of images' cols side by side, one GEMM into a
+  // [K, cnt * PQ] block, copied out per image (see images_per_gemm).
+  const int G = pointwise ? 1 : images_per_gemm(p, CRS, PQ);
+  if (G > 1) {
+    for_each_image_run(p.N, G, [&](int n0, int cnt, bool parallel) {
+      const size_t cols = (size_t)cnt * PQ;
+      float* col = grow(col_workspace(), (CRS + p.K) * cols);
+      float* out = col + CRS * cols;
+      for (int i = 0; i < cnt; ++i) lower(p, x + (n0 + i) * x_img, 0, PQ, col + i * PQ, parallel, cols);
+      detail::sgemm_packed_a(g, p.K, (int)cols, CRS, 1.0f, wpack, false, col, cols, 0.0f, out, cols);
+      for (int i = 0; i < cnt; ++i) {
+        float* yn = y + (n0 + i) * y_img;
+        for (int k = 0; k < p.K; ++k) std::memcpy(yn + k * PQ, out + k * cols + i * PQ, sizeof(float) * PQ);
+        apply_epilogue(e, n0 + i, p.K, PQ, 0, PQ, yn, parallel);
+      }
+    });
+    return;
+  }
+
   // Y[:, j0:j0+nj] = W * col strip (a pointwise conv multiplies x itself),
   // then the epilogue. Stride 2 on an fp32 set: the strip's input rows split
   // into column phases, lowered from there into the GEMM's panels.
@@ -540,6 +603,28 @@ void bwd_data(const GemmKernel& g, const Conv2dParams& p, const float* dy, const
   // W^T[CRS, K] is the A operand of every GEMM below: pack it once.
   float* wpack = grow(weight_workspace(), detail::packed_a_size(g, CRS, p.K));
   detail::pack_a_all(g, true, CRS, p.K, w, CRS, wpack);
+
+  // Small planes: a run of images' dY gathered side by side, one GEMM, then
+  // each image's col2im (see images_per_gemm).
+  const int G = pointwise ? 1 : images_per_gemm(p, CRS, PQ);
+  if (G > 1) {
+    for_each_image_run(p.N, G, [&](int n0, int cnt, bool parallel) {
+      const size_t cols = (size_t)cnt * PQ;
+      float* dyg = grow(dy_workspace(), p.K * cols);
+      for (int i = 0; i < cnt; ++i)
+        for (int k = 0; k < p.K; ++k)
+          std::memcpy(dyg + k * cols + i * PQ, dy + (n0 + i) * y_img + (size_t)k * PQ, sizeof(float) * PQ);
+      float* dcol = grow(col_workspace(), CRS * cols);
+      detail::sgemm_packed_a(g, CRS, (int)cols, p.K, 1.0f, wpack, false, dyg, cols, 0.0f, dcol, cols);
+      for (int i = 0; i < cnt; ++i) {
+        float* dxn = dx + (n0 + i) * x_img;
+        std::fill(dxn, dxn + x_img, 0.0f);  // overwrite: col2im only accumulates
+        unlower(p, dcol + i * PQ, 0, PQ, dxn, parallel, cols);
+        if (e) apply_epilogue(*e, n0 + i, p.C, HW, 0, HW, dxn, parallel);
+      }
+    });
+    return;
+  }
 
   // dx_n += col2im(W^T * dY_n[:, j0:j0+nj]).
   auto strip = [&](int n, int j0, int nj, bool parallel) {
