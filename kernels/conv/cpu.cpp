@@ -37,6 +37,11 @@
 //     so the same bits as the strided gather (TINCT_CONV_S2_PHASES=0,
 //     set_conv_s2_phases). The backward passes keep the gather / scatter
 //     (phases measured no gain there, bench/RESULTS.md).
+//   * small output planes (P*Q < 256, batch >= 2: the U-Net's 4x4 and 8x8
+//     layers in training) put a run of images' cols side by side in one
+//     forward GEMM (and their dY in one backward-data GEMM) instead of one
+//     narrow GEMM per image that streams all of W each time; the same sums
+//     per column, so the same bits (images_per_gemm; TINCT_CONV_IMAGE_COLUMNS=0).
 // Precision::bf16 (the *_bf16 entry points at the bottom) runs the same
 // im2col + GEMM code on the bf16 GEMM set, which rounds while packing.
 // A 1x1 convolution with stride 1 and no padding needs no lowering: col is the
