@@ -130,8 +130,11 @@ void build_step(Entry& e, const std::string& kind, int N, int S) {
       ops::mul(ops::add(real_loss, fake_loss), 0.5f).backward();
       od->step();
       og->zero_grad();
-      ops::add(ops::mul(ops::l1_loss(fake, ab), 100.f), ops::lsgan_loss((*disc)(ops::concat({L, fake})), true))
-          .backward();
+      {
+        const nn::Module::Frozen frozen = disc->frozen();  // as the colorizer: no gradients for D
+        ops::add(ops::mul(ops::l1_loss(fake, ab), 100.f), ops::lsgan_loss((*disc)(ops::concat({L, fake})), true))
+            .backward();
+      }
       og->step();
     };
   }

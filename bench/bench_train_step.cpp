@@ -146,9 +146,12 @@ Result bench_model(const std::string& kind, const Options& o, Device dev) {
       ld.backward();
       opt2->step();
       opt1->zero_grad();
-      Tensor lg = ops::add(ops::mul(ops::l1_loss(fake, ab), 100.f),
-                           ops::lsgan_loss((*disc)(ops::concat({L, fake})), true));
-      lg.backward();
+      {
+        const nn::Module::Frozen frozen = disc->frozen();  // as the colorizer: no gradients for D
+        Tensor lg = ops::add(ops::mul(ops::l1_loss(fake, ab), 100.f),
+                             ops::lsgan_loss((*disc)(ops::concat({L, fake})), true));
+        lg.backward();
+      }
       opt1->step();
     };
     infer = [=](const Tensor& x) { return (*gen)(x); };

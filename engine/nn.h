@@ -34,6 +34,20 @@ class Module {
   std::vector<Tensor> parameters() const;
   int64_t num_parameters() const;
   void zero_grad();
+  // While the returned guard lives, the parameters leave the tape
+  // (requires_grad off): a backward through the module gives its input's
+  // gradient but none of its own (the GAN's G step through a frozen D).
+  class Frozen {
+   public:
+    explicit Frozen(std::vector<Tensor> params);
+    ~Frozen();
+    Frozen(const Frozen&) = delete;
+    Frozen& operator=(const Frozen&) = delete;
+
+   private:
+    std::vector<Tensor> params_;
+  };
+  Frozen frozen() const { return Frozen(parameters()); }
   // Moves every parameter and buffer to device d in place (handles held
   // elsewhere, e.g. by an optimizer, follow). Returns *this.
   Module& to(Device d);

@@ -1,5 +1,6 @@
 // colorizer_gan.cpp — the conditional GAN: one D update on real and detached
-// fake, then one G update on 100 * L1 + LSGAN, both Adam 2e-4, (0.5, 0.999).
+// fake, then one G update on 100 * L1 + LSGAN (D frozen: no gradients for its
+// parameters), both Adam 2e-4, (0.5, 0.999).
 #include <stdexcept>
 
 #include "engine/autograd.h"
@@ -52,9 +53,16 @@ class GanColorizer : public Colorizer {
 
     opt_g_.zero_grad();
     Tensor l1 = ops::l1_loss(fake, ab);
-    Tensor gan = ops::lsgan_loss(disc_(ops::concat({L, fake})), true);
-    Tensor lg = ops::add(ops::mul(l1, cfg_.l1_lambda), gan);
-    lg.backward();  // also leaves gradients in D, cleared by the next D step
+    Tensor lg, gan;
+    {
+      // G's update needs the gradient through D, not D's own: D's parameters
+      // leave the tape for it (as pix2pix's set_requires_grad(netD, False)),
+      // which skips D's backward-filter passes, a third of all of them.
+      const nn::Module::Frozen frozen = disc_.frozen();
+      gan = ops::lsgan_loss(disc_(ops::concat({L, fake})), true);
+      lg = ops::add(ops::mul(l1, cfg_.l1_lambda), gan);
+      lg.backward();
+    }
     optimizer_step(opt_g_, "grad_norm_g");
     return {{"g", lg.item()}, {"g_l1", l1.item()}, {"g_gan", gan.item()}, {"d", ld.item()}};
   }

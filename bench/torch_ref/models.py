@@ -347,9 +347,15 @@ class Colorizer:
             phase("gen.")
             opt_g.zero_grad()
             l1 = F.l1_loss(fake, ab)
+            # D frozen for the G step (pix2pix's set_requires_grad(netD, False)),
+            # as tinct does: no gradients for D's parameters.
+            for p in disc.parameters():
+                p.requires_grad_(False)
             gan = lsgan(disc(torch.cat([L, fake], 1)), True)
             lg = L1_LAMBDA * l1 + gan
-            lg.backward()  # leaves gradients in D too, as tinct does; unused
+            lg.backward()
+            for p in disc.parameters():
+                p.requires_grad_(True)
             if on_grads:
                 on_grads("gen.")
             opt_g.step()

@@ -52,6 +52,13 @@ int64_t Module::num_parameters() const {
   return n;
 }
 
+Module::Frozen::Frozen(std::vector<Tensor> params) : params_(std::move(params)) {
+  for (Tensor& p : params_) p.requires_grad_(false);
+}
+Module::Frozen::~Frozen() {
+  for (Tensor& p : params_) p.requires_grad_(true);
+}
+
 void Module::zero_grad() {
   for (auto& [name, t] : named_parameters()) {
     Tensor p = t;
