@@ -9,14 +9,18 @@
 // the activation and the residual chosen outside the loop, so each case is
 // one plain loop the compiler vectorises: a single pass over the strip.
 // A missing scale or shift is applied as *1 or +0, which changes nothing but
-// the sign of a zero (-0 + 0 = +0); tanh and sigmoid call the reference's
-// libm functions, so the values are the reference's up to that and to the
-// rounding of a fused multiply-add where the compiler forms one.
+// the sign of a zero (-0 + 0 = +0); sigmoid calls the reference's libm
+// functions, so the values are the reference's up to that and to the
+// rounding of a fused multiply-add where the compiler forms one. Tanh is
+// common/fast_tanh.h's (a few float ulps from the exact value, where libm is
+// within one; a loop the compiler vectorises, 6-7x libm's scalar calls):
+// the GAN's output layer applies it to every ab value of a photo.
 //
 // BENCHMARK: inside the convolutions; bench_peer_forward (bench/cpu_peer)
 // times the models with (default) and without (TINCT_FUSE=0) fusion.
 #include <cmath>
 
+#include "kernels/common/fast_tanh.h"
 #include "kernels/kernels.h"
 
 namespace tinct::cpu {
@@ -54,7 +58,7 @@ void epilogue_strip(const Epilogue& e, int n, int K, int HW, int k0, int k1, int
   switch (e.act) {
     case Act::Relu: return go([](float t) { return t < 0.0f ? 0.0f : t; });
     case Act::LeakyRelu: return go([slope](float t) { return t < 0.0f ? slope * t : t; });
-    case Act::Tanh: return go([](float t) { return std::tanh(t); });
+    case Act::Tanh: return go([](float t) { return detail::fast_tanh(t); });
     case Act::Sigmoid:
       return go([](float t) { return t >= 0.0f ? 1.0f / (1.0f + std::exp(-t)) : std::exp(t) / (1.0f + std::exp(t)); });
   }
