@@ -212,7 +212,7 @@ class WinogradTrainingScope {
   bool saved_;
 };
 // Direct convolution (kernels/conv/cpu_direct.cpp), no im2col: the layers
-// with few output channels (<= 16), stride 1, any padding and dilation, where
+// with few output channels (<= 16), stride 1 or 2, any padding and dilation, where
 // im2col + GEMM spends its time packing C*R*S floats per output pixel for a
 // handful of outputs. AVX-512 or AVX2 kernel sets; conv2d_fwd uses it where
 // conv2d_direct_pays (TINCT_CONV_DIRECT=0: never, =force: every supported shape).

@@ -690,7 +690,7 @@ void conv2d_fwd_fused(const Conv2dParams& p, const float* x, const float* w, con
     conv2d_fwd_winograd_fused(p, x, w, e, y);
     return;
   }
-  if (conv2d_direct_pays(p)) {  // conv/cpu_direct.cpp: few output channels, stride 1
+  if (conv2d_direct_pays(p)) {  // conv/cpu_direct.cpp: few output channels, stride 1 or 2
     conv2d_fwd_direct(p, x, w, e, y);
     return;
   }
