@@ -123,6 +123,10 @@ TEST_CASE("conv2d_fwd_fused takes the direct path for the models' few-channel la
   strided_wide.stride_h = strided_wide.stride_w = 2;
   strided_wide.finalize();
   CHECK(cpu::conv2d_direct_pays(strided_wide) == direct_active());  // the classification model's 16 -> 16 at 512x512
+  Conv2dParams deconv_dx = params_of({8, 8, 128, 128, 16, 4, 4, 1, 1, 1});  // a 16 -> 8 deconv's backward-data
+  deconv_dx.stride_h = deconv_dx.stride_w = 2;
+  deconv_dx.finalize();
+  CHECK(cpu::conv2d_direct_pays(deconv_dx) == direct_active());  // 4x4: 64-pixel rows pay
   at_thread_counts([&](int threads) {
     check({1, 8, 96, 96, 2, 3, 3, 1, 1, 1}, 2, threads, cpu::conv2d_fwd_fused);
     check({2, 16, 64, 80, 16, 3, 3, 1, 1, 1}, 1, threads, cpu::conv2d_fwd_fused);

@@ -174,9 +174,12 @@ bool conv2d_direct_supported(const Conv2dParams& p) {
 // but 0.87-1.0x at K = 16, which stays with the GEMM. Rows must be a few tiles
 // wide. Stride 2 (Xeon avx512, 1 thread, CPU time, 2026-12-06, load 4): the
 // classification model's 16 -> 16 3x3 at 512x512 input 1.21x, a 4x4 3 -> 16
-// 1.3-1.6x, but 16 -> 16 on 128x128 inputs (64-pixel rows) 0.98x: stride 2
-// takes rows of 128 outputs or more. TINCT_CONV_DIRECT=0 turns it off,
-// =force takes every supported shape.
+// 1.3-1.6x, the regression decoder's 16 -> 8 4x4 deconvolution's
+// backward-data (8 -> 16, 4x4 stride 2, 64-pixel rows) 1.52x, but 16 -> 16
+// 3x3 on 128x128 inputs (64-pixel rows) 0.98x (an odd kernel wastes a zero tap
+// a row: 2 + 2 taps for 3): odd kernels with stride 2 take rows of 128
+// outputs or more. TINCT_CONV_DIRECT=0 turns it off, =force takes every
+// supported shape.
 bool conv2d_direct_pays(const Conv2dParams& p) {
   static const int mode = [] {  // 0 off, 1 where it pays, 2 always
     const char* e = std::getenv("TINCT_CONV_DIRECT");
@@ -185,7 +188,7 @@ bool conv2d_direct_pays(const Conv2dParams& p) {
   if (mode == 0 || !conv2d_direct_supported(p)) return false;
   if (mode == 2) return true;
   const int max_k = cpu_kernels() == CpuKernels::Avx512 ? 16 : 8;
-  const int min_q = p.stride_w == 2 ? 128 : 64;
+  const int min_q = p.stride_w == 2 && p.S % 2 == 1 ? 128 : 64;
   return p.K <= max_k && p.Q >= min_q && (long)p.P * p.Q >= 64 * 64;
 }
 
