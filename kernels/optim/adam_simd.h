@@ -16,7 +16,7 @@ struct AdamConsts {
   double l2;        // otherwise: g' = g + l2 * w
   double b1, c1;    // m = b1 m + c1 g'       (c1 = 1 - beta1)
   double b2, c2;    // v = b2 v + c2 g' g'    (c2 = 1 - beta2)
-  double lr, bc1, bc2, eps;  // w -= lr (m / bc1) / (sqrt(v / bc2) + eps)
+  double step, rs2, eps;     // w -= step m / (sqrt(v) rs2 + eps), step = lr / bc1, rs2 = 1 / sqrt(bc2)
 };
 
 // Updates the first n - n % 8 elements and returns how many it did (the

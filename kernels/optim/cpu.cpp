@@ -42,9 +42,10 @@ void adam_range(const AdamTensor& t, size_t i, size_t e, float lr, float beta1, 
     k.l2 = double(t.weight_decay);
     k.b1 = double(beta1), k.c1 = 1.0 - beta1;
     k.b2 = double(beta2), k.c2 = 1.0 - beta2;
-    k.lr = double(lr), k.eps = double(eps);
-    k.bc1 = 1.0 - std::pow(double(beta1), double(t.step));  // as adam_step_ref
-    k.bc2 = 1.0 - std::pow(double(beta2), double(t.step));
+    k.eps = double(eps);
+    const double bc1 = 1.0 - std::pow(double(beta1), double(t.step));  // as adam_step_ref
+    const double bc2 = 1.0 - std::pow(double(beta2), double(t.step));
+    k.step = double(lr) / bc1, k.rs2 = 1.0 / std::sqrt(bc2);
     done = simd(e - i, t.w + i, t.g + i, t.m + i, t.v + i, k);
   }
   i += done;

@@ -35,8 +35,7 @@ size_t adam_avx512(size_t n, float* w, const float* g, float* m, float* v, const
   const __m512d wscale = _mm512_set1_pd(k.wscale), l2 = _mm512_set1_pd(k.l2);
   const __m512d b1 = _mm512_set1_pd(k.b1), c1 = _mm512_set1_pd(k.c1), b2 = _mm512_set1_pd(k.b2),
                 c2 = _mm512_set1_pd(k.c2);
-  const __m512d lr = _mm512_set1_pd(k.lr), bc1 = _mm512_set1_pd(k.bc1), bc2 = _mm512_set1_pd(k.bc2),
-                eps = _mm512_set1_pd(k.eps);
+  const __m512d step = _mm512_set1_pd(k.step), rs2 = _mm512_set1_pd(k.rs2), eps = _mm512_set1_pd(k.eps);
   const size_t done = n / 8 * 8;
   for (size_t i = 0; i < done; i += 8) {
     __m512d wi = _mm512_cvtps_pd(_mm256_loadu_ps(w + i));
@@ -49,8 +48,8 @@ size_t adam_avx512(size_t n, float* w, const float* g, float* m, float* v, const
     const __m512d vi = add(mul(b2, _mm512_cvtps_pd(_mm256_loadu_ps(v + i))), mul(mul(c2, grad), grad));
     _mm256_storeu_ps(m + i, _mm512_cvtpd_ps(mi));
     _mm256_storeu_ps(v + i, _mm512_cvtpd_ps(vi));
-    const __m512d den = add(_mm512_sqrt_round_pd(div(vi, bc2), kRound), eps);
-    wi = sub(wi, div(mul(lr, div(mi, bc1)), den));
+    const __m512d den = add(mul(_mm512_sqrt_round_pd(vi, kRound), rs2), eps);
+    wi = sub(wi, div(mul(step, mi), den));
     _mm256_storeu_ps(w + i, _mm512_cvtpd_ps(wi));
   }
   return done;

@@ -4,7 +4,8 @@
 //   SGD   g' = g + wd*w; m = g' (first step) or momentum*m + g'; w -= lr * d,
 //         d = nesterov ? g' + momentum*m : m   (d = g' without momentum)
 //   Adam  g' = g + wd*w (AdamW: w *= 1 - lr*wd); m = b1 m + (1-b1) g';
-//         v = b2 v + (1-b2) g'^2; w -= lr (m / bc1) / (sqrt(v / bc2) + eps)
+//         v = b2 v + (1-b2) g'^2; w -= lr (m / bc1) / (sqrt(v / bc2) + eps),
+//         as w -= step m / (sqrt(v) rs2 + eps), step = lr / bc1, rs2 = 1 / sqrt(bc2)
 // Per element in double, as the reference (the bias corrections bc = 1 - b^t
 // are formed on the host with pow in double, as there): the result matches
 // the reference to the last float bit except where FMA contraction of the
@@ -48,7 +49,7 @@ struct SgdHyper {
 struct AdamHyper {
   float lr, beta1, beta2, eps, wd;
   bool decoupled;
-  double bc1, bc2;
+  double step, rs2;  // lr / bc1, 1 / sqrt(bc2)
 };
 
 __device__ __forceinline__ void sgd_elem(const SgdHyper& h, float& w, float g, float* m) {
@@ -73,7 +74,7 @@ __device__ __forceinline__ void adam_elem(const AdamHyper& h, float& w, float g,
   const double vi = double(h.beta2) * v + (1.0 - h.beta2) * grad * grad;
   m = float(mi);
   v = float(vi);
-  wi -= double(h.lr) * (mi / h.bc1) / (sqrt(vi / h.bc2) + h.eps);
+  wi -= h.step * mi / (sqrt(vi) * h.rs2 + h.eps);
   w = float(wi);
 }
 
@@ -199,9 +200,9 @@ void launch_multi(const ParamChunk* table, int num_chunks, int64_t total_tiles, 
 AdamHyper adam_hyper(float lr, float beta1, float beta2, float eps, float wd, bool decoupled,
                      int64_t step) {
   if (step < 1) throw std::invalid_argument("adam_step: step counts from 1");
-  return AdamHyper{lr, beta1, beta2, eps, wd, decoupled,
-                   1.0 - std::pow(double(beta1), double(step)),
-                   1.0 - std::pow(double(beta2), double(step))};
+  const double bc1 = 1.0 - std::pow(double(beta1), double(step));
+  const double bc2 = 1.0 - std::pow(double(beta2), double(step));
+  return AdamHyper{lr, beta1, beta2, eps, wd, decoupled, double(lr) / bc1, 1.0 / std::sqrt(bc2)};
 }
 
 }  // namespace
