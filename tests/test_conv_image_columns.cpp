@@ -45,10 +45,6 @@ Conv2dParams params_of(const Case& c) {
   return p;
 }
 
-bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), sizeof(float) * a.size()) == 0;
-}
-
 // The operands of one case and the reference's forward (bias) and
 // backward-data with an epilogue (scale, shift, residual, ReLU over dx's C
 // channels).
@@ -101,10 +97,10 @@ void check_case(const Case& c, const Ref& r, int threads) {
   CHECK(kcheck::report("fwd", dy, kcheck::tolerance(rtol, (double)p.C * p.R * p.S, dy)));
   const kcheck::Diff ddx = kcheck::diff(on.dx.data(), r.dx.data(), r.dx.size());
   CHECK(kcheck::report("bwd-data + epilogue", ddx, kcheck::tolerance(rtol, (double)p.K * p.R * p.S, ddx)));
-  CHECK(same_bits(on.y, off.y));
-  CHECK(same_bits(on.dx, off.dx));
-  CHECK(same_bits(on.y, again.y));
-  CHECK(same_bits(on.dx, again.dx));
+  CHECK(kcheck::same_bits(on.y, off.y));
+  CHECK(kcheck::same_bits(on.dx, off.dx));
+  CHECK(kcheck::same_bits(on.y, again.y));
+  CHECK(kcheck::same_bits(on.dx, again.dx));
 }
 
 }  // namespace

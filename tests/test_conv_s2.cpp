@@ -72,10 +72,6 @@ Outputs run_all(const Conv2dParams& p, const std::vector<float>& x, const std::v
   return o;
 }
 
-bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), sizeof(float) * a.size()) == 0;
-}
-
 // One case's inputs and its reference outputs (computed once, checked on
 // every kernel set and thread count).
 struct Ref {
@@ -125,15 +121,15 @@ void check_case(const Case& c, const Ref& ref, int threads) {
     CHECK(kcheck::report(m.name, d, kcheck::tolerance(rtol, m.k, d)));
   }
   // Phases on and off: the same bits; and the same bits twice over.
-  CHECK(same_bits(on.y, off.y));
-  CHECK(same_bits(on.y_gemm, off.y_gemm));
-  CHECK(same_bits(on.dx, off.dx));
-  CHECK(same_bits(on.dx_gemm, off.dx_gemm));
-  CHECK(same_bits(on.dw, off.dw));
-  CHECK(same_bits(on.db, off.db));
-  CHECK(same_bits(on.y_gemm, again.y_gemm));
-  CHECK(same_bits(on.dx_gemm, again.dx_gemm));
-  CHECK(same_bits(on.dw, again.dw));
+  CHECK(kcheck::same_bits(on.y, off.y));
+  CHECK(kcheck::same_bits(on.y_gemm, off.y_gemm));
+  CHECK(kcheck::same_bits(on.dx, off.dx));
+  CHECK(kcheck::same_bits(on.dx_gemm, off.dx_gemm));
+  CHECK(kcheck::same_bits(on.dw, off.dw));
+  CHECK(kcheck::same_bits(on.db, off.db));
+  CHECK(kcheck::same_bits(on.y_gemm, again.y_gemm));
+  CHECK(kcheck::same_bits(on.dx_gemm, again.dx_gemm));
+  CHECK(kcheck::same_bits(on.dw, again.dw));
 }
 
 }  // namespace

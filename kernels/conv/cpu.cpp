@@ -140,14 +140,14 @@ bool g_s2_phases = [] {
   return !(e && std::strcmp(e, "0") == 0);
 }();
 
-// With one column tap (S == 1) only one phase is ever read: the split would
-// copy twice what the gather reads (1x1 stride 2: 0.8x, bench_conv_s2).
 // Small planes' images side by side in one GEMM (images_per_gemm).
 bool g_image_columns = [] {
   const char* e = std::getenv("TINCT_CONV_IMAGE_COLUMNS");
   return !(e && std::strcmp(e, "0") == 0);
 }();
 
+// With one column tap (S == 1) only one phase is ever read: the split would
+// copy twice what the gather reads (1x1 stride 2: 0.8x, bench_conv_s2).
 bool phased(const Conv2dParams& p) { return g_s2_phases && p.stride_w == 2 && p.S >= 2; }
 
 // xs[row] = x[row]'s even columns, then its odd ones, for rows [r0, r1) of W columns.
