@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "doctest/doctest.h"
@@ -168,4 +169,123 @@ TEST_CASE("fused batch norm + activation matches the reference and the unfused f
       }
   }
   omp_set_num_threads(saved);
+}
+
+namespace {
+
+// Every output of the fast batch norm for one case, from one kernel set.
+struct BnOut {
+  std::vector<float> y, rm, rv, sm, si, dx, dg, db, ye;
+};
+
+// kind: 0 the plain batch norm, 1 + ReLU, 2 + leaky ReLU (slope 0.2).
+BnOut run_fast(int kind, int N, int C, int HW, const std::vector<float>& x, const std::vector<float>& dy,
+               const float* g, const float* b, const std::vector<float>& rm0, const std::vector<float>& rv0) {
+  const size_t n = size_t(N) * C * HW;
+  BnOut o{std::vector<float>(n), rm0, rv0, std::vector<float>(C), std::vector<float>(C), std::vector<float>(n, 7.f),
+          std::vector<float>(C, 0.5f), std::vector<float>(C, -0.5f), std::vector<float>(n)};
+  const Act act = kind == 1 ? Act::Relu : Act::LeakyRelu;
+  const float slope = kind == 2 ? 0.2f : 0.f;
+  if (kind == 0) {
+    cpu::batchnorm_fwd_train(N, C, HW, x.data(), g, b, 1e-5f, 0.1f, o.rm.data(), o.rv.data(), o.y.data(),
+                             o.sm.data(), o.si.data());
+    cpu::batchnorm_bwd_train(N, C, HW, x.data(), dy.data(), g, o.sm.data(), o.si.data(), o.dx.data(), o.dg.data(),
+                             o.db.data());
+  } else {
+    cpu::batchnorm_act_fwd_train(act, slope, N, C, HW, x.data(), g, b, 1e-5f, 0.1f, o.rm.data(), o.rv.data(),
+                                 o.y.data(), o.sm.data(), o.si.data());
+    cpu::batchnorm_act_bwd_train(act, slope, N, C, HW, x.data(), o.y.data(), dy.data(), g, o.sm.data(),
+                                 o.si.data(), o.dx.data(), o.dg.data(), o.db.data());
+  }
+  cpu::batchnorm_fwd_eval(N, C, HW, x.data(), g, b, rm0.data(), rv0.data(), 1e-5f, o.ye.data());
+  return o;
+}
+
+bool same_outputs(const char* what, const BnOut& a, const BnOut& b) {
+  char w[256];
+  bool ok = true;
+  const std::pair<const char*, const std::vector<float> BnOut::*> fields[] = {
+      {"y", &BnOut::y},   {"running mean", &BnOut::rm}, {"running var", &BnOut::rv}, {"saved mean", &BnOut::sm},
+      {"saved invstd", &BnOut::si}, {"dx", &BnOut::dx}, {"dgamma", &BnOut::dg},   {"dbeta", &BnOut::db},
+      {"eval y", &BnOut::ye}};
+  for (const auto& [name, f] : fields) {
+    std::snprintf(w, sizeof w, "%s %s", what, name);
+    ok &= same_bits(w, a.*f, b.*f);
+  }
+  return ok;
+}
+
+}  // namespace
+
+// The kernel sets' batch norms (batchnorm/cpu_avx512.cpp where the AVX-512 set
+// runs, the portable loops otherwise) compute the same bits, at one thread and
+// at two, at shapes around the 8 double lanes and the 16 float lanes (tails
+// only, one element, 1000), one channel and five, a mean far from zero; and
+// they match the reference (batchnorm/ref.cpp) to float rounding.
+TEST_CASE("batch norm: every kernel set gives the portable path's bits") {
+  const int saved = omp_get_max_threads();
+  const cpu::CpuKernels saved_set = cpu::cpu_kernels();
+  int checked = 0;
+  for (int HW : {1, 3, 7, 17, 63, 65, 1000})
+    for (int N : {1, 2, 3})
+      for (int C : {1, 5})
+        for (float offset : {0.f, 1000.f})
+          for (int kind : {0, 1, 2}) {
+            char what[96];
+            std::snprintf(what, sizeof what, "%s N%d C%d HW%d offset %g",
+                          kind == 0 ? "bn" : kind == 1 ? "bn+relu" : "bn+leaky", N, C, HW, offset);
+            CAPTURE(what);
+            const size_t n = size_t(N) * C * HW;
+            std::vector<float> x = kcheck::random_vec(n, 21 + HW, -2.f, 2.f), dy = kcheck::random_vec(n, 22 + N);
+            for (auto& v : x) v += offset;
+            const std::vector<float> gamma = kcheck::random_vec(C, 23, 0.5f, 1.5f), beta = kcheck::random_vec(C, 24);
+            const std::vector<float> rm0 = kcheck::random_vec(C, 25), rv0 = kcheck::random_vec(C, 26, 0.5f, 2.f);
+            const bool affine = (HW + N) % 4 != 0;  // some cases without gamma / beta
+            const float* g = affine ? gamma.data() : nullptr;
+            const float* b = affine ? beta.data() : nullptr;
+
+            cpu::set_cpu_kernels(cpu::CpuKernels::Generic);
+            omp_set_num_threads(1);
+            const BnOut want = run_fast(kind, N, C, HW, x, dy, g, b, rm0, rv0);
+            // The portable path against the reference.
+            {
+              std::vector<float> y(n), rm = rm0, rv = rv0, sm(C), si(C), dx(n), dg(C, 0.5f), db(C, -0.5f);
+              const Act act = kind == 1 ? Act::Relu : Act::LeakyRelu;
+              const float slope = kind == 2 ? 0.2f : 0.f;
+              if (kind == 0) {
+                cpu::batchnorm_fwd_train_ref(N, C, HW, x.data(), g, b, 1e-5f, 0.1f, rm.data(), rv.data(), y.data(),
+                                             sm.data(), si.data());
+                cpu::batchnorm_bwd_train_ref(N, C, HW, x.data(), dy.data(), g, want.sm.data(), want.si.data(),
+                                             dx.data(), dg.data(), db.data());
+              } else {
+                cpu::batchnorm_act_fwd_train_ref(act, slope, N, C, HW, x.data(), g, b, 1e-5f, 0.1f, rm.data(),
+                                                 rv.data(), y.data(), sm.data(), si.data());
+                cpu::batchnorm_act_bwd_train_ref(act, slope, N, C, HW, x.data(), want.y.data(), dy.data(), g,
+                                                 want.sm.data(), want.si.data(), dx.data(), dg.data(), db.data());
+              }
+              CHECK(close("  y vs ref", want.y, y, 1e-5));
+              CHECK(close("  saved mean vs ref", want.sm, sm, 1e-6));
+              CHECK(close("  saved invstd vs ref", want.si, si, 1e-6));
+              CHECK(close("  running var vs ref", want.rv, rv, 1e-6));
+              CHECK(close("  dx vs ref", want.dx, dx, 1e-4));
+              CHECK(close("  dgamma vs ref", want.dg, dg, 1e-5));
+              CHECK(close("  dbeta vs ref", want.db, db, 1e-5));
+            }
+            for (auto set : {cpu::CpuKernels::Avx512, cpu::CpuKernels::Avx2, cpu::CpuKernels::Generic}) {
+              if (!cpu::cpu_kernels_supported(set)) continue;
+              cpu::set_cpu_kernels(set);
+              for (int threads : {1, 2}) {
+                omp_set_num_threads(threads);
+                char w[200];
+                std::snprintf(w, sizeof w, "  %s, %s, %d thr ==", what, cpu::cpu_kernels_name(set), threads);
+                CAPTURE(w);
+                CHECK(same_outputs(w, run_fast(kind, N, C, HW, x, dy, g, b, rm0, rv0), want));
+                ++checked;
+              }
+            }
+          }
+  cpu::set_cpu_kernels(saved_set);
+  omp_set_num_threads(saved);
+  std::printf("batch norm kernel sets: %d runs compared bit for bit with the portable path at one thread\n",
+              checked);
 }

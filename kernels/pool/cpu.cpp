@@ -13,6 +13,10 @@
 // s inner) offers every output its candidates in the same order, so the
 // tie-breaking, and hence the argmax, is identical.
 //
+// Where the AVX-512 kernel set runs, pool/cpu_avx512.cpp builds each output
+// row instead (strides 1 and 2; all taps in registers, the stride-2 columns
+// by permutes; the same result).
+//
 // Threads: OpenMP over the (n, c) planes, as the reference.
 //
 // BENCHMARK: the stem pool of every colorizer; bench_peer_forward's 512x512
@@ -21,9 +25,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <limits>
 
 #include "kernels/common/parallel.h"
+#include "kernels/pool/cpu_rows.h"
 #include "kernels/kernels.h"
 
 namespace tinct::cpu {
@@ -39,11 +46,24 @@ void tap_range(int size, int out, int stride, int off, int* lo, int* hi) {
   if (*lo > *hi) *lo = *hi;
 }
 
+// The AVX-512 row (pool/cpu_avx512.cpp) where that kernel set is active and
+// it serves the stride, unless TINCT_POOL_AVX512=0.
+detail::PoolRow fast_row(const Pool2dParams& p) {
+  if (p.stride_w != 1 && p.stride_w != 2) return nullptr;
+  if (cpu_kernels() != CpuKernels::Avx512) return nullptr;
+  static const bool on = [] {
+    const char* e = std::getenv("TINCT_POOL_AVX512");
+    return !(e && std::strcmp(e, "0") == 0);
+  }();
+  return on ? detail::pool_row_avx512() : nullptr;
+}
+
 }  // namespace
 
 void maxpool2d_fwd(const Pool2dParams& p, const float* x, float* y, int32_t* argmax) {
   const size_t in_plane = size_t(p.H) * p.W, out_plane = size_t(p.P) * p.Q;
   const float neg_inf = -std::numeric_limits<float>::infinity();
+  const detail::PoolRow fast = fast_row(p);
 #pragma omp parallel for collapse(2) schedule(static)
   for (int n = 0; n < p.N; ++n)
     for (int c = 0; c < p.C; ++c) {
@@ -52,6 +72,10 @@ void maxpool2d_fwd(const Pool2dParams& p, const float* x, float* y, int32_t* arg
       for (int oh = 0; oh < p.P; ++oh) {
         float* yr = y + plane * out_plane + size_t(oh) * p.Q;
         int32_t* ar = argmax ? argmax + plane * out_plane + size_t(oh) * p.Q : nullptr;
+        if (fast) {
+          fast(p, xp, oh, yr, ar);
+          continue;
+        }
         std::fill(yr, yr + p.Q, neg_inf);
         if (ar) std::fill(ar, ar + p.Q, -1);
         for (int r = 0; r < p.kh; ++r) {
