@@ -66,6 +66,7 @@ using detail::GemmKernel;
 using detail::WinoEpi;
 using detail::WinoIn;
 using detail::WinoOut;
+using detail::WinoSeg;
 using detail::WinoTransforms;
 
 namespace {
@@ -111,17 +112,18 @@ inline void at6(const float* m, int st, float* o, int os) {
 
 // The portable input transform (contract: conv/cpu_winograd.h), one tile at a time.
 void input_portable(const WinoIn& in, float* V, size_t tstride, int col, int nr) {
-  for (int l = 0; l < in.n; ++l) {
-    const int j = col + l;
+  for (int s = 0, j = col; s < in.nseg; ++s)
+  for (int l = 0; l < in.seg[s].cnt; ++l, ++j) {
+    const WinoSeg& sg = in.seg[s];
     float* vj = V + (size_t)(j / nr) * nr * in.C + j % nr;
     int hs[6], ws[6];
     bool inside = true;
     for (int i = 0; i < 6; ++i) {
-      hs[i] = in.h0 + in.dh * i, ws[i] = in.w0 + in.dw * (in.m * l + i);
+      hs[i] = sg.r0 + in.dh * i, ws[i] = sg.c0 + in.dw * (in.m * l + i);
       inside = inside && hs[i] >= 0 && hs[i] < in.H && ws[i] >= 0 && ws[i] < in.W;
     }
     for (int c = 0; c < in.C; ++c) {
-      const float* xc = in.x + (size_t)c * in.plane;
+      const float* xc = in.x + sg.off + (size_t)c * in.plane;
       float d[36], e[36];
       for (int i = 0; i < 6; ++i)
         for (int k = 0; k < 6; ++k) {
@@ -142,20 +144,22 @@ void input_portable(const WinoIn& in, float* V, size_t tstride, int col, int nr)
 // The portable output transform and epilogue, one tile at a time.
 void output_portable(const WinoOut& o, const WinoEpi& e, const float* M, int ldm, int col) {
   const size_t PQ = (size_t)o.P * o.Q;
-  for (int l = 0; l < o.n; ++l) {
+  for (int s = 0, j = col; s < o.nseg; ++s)
+  for (int l = 0; l < o.seg[s].cnt; ++l, ++j) {
+    const WinoSeg& sg = o.seg[s];
     for (int k = 0; k < o.K; ++k) {
-      const float* mk = M + (size_t)k * 36 * ldm + col + l;
+      const float* mk = M + (size_t)k * 36 * ldm + j;
       float m[36], t[24], v[16];
       for (int i = 0; i < 36; ++i) m[i] = mk[(size_t)i * ldm];
       for (int c = 0; c < 6; ++c) at6(m + c, 6, t + c, 6);  // A^T M: 4 x 6
       for (int i = 0; i < 4; ++i) at6(t + i * 6, 1, v + i * 4, 1);
       for (int i = 0; i < 4; ++i) {
-        const int op = o.p0 + o.dh * i;
+        const int op = sg.r0 + o.dh * i;
         if (op >= o.P) break;
         for (int c = 0; c < 4; ++c) {
-          const int oq = o.q0 + o.dw * (4 * l + c);
+          const int oq = sg.c0 + o.dw * (4 * l + c);
           if (oq >= o.Q) break;
-          const size_t at = (size_t)k * PQ + (size_t)op * o.Q + oq;
+          const size_t at = sg.off + (size_t)k * PQ + (size_t)op * o.Q + oq;
           float r = v[i * 4 + c] * e.sc[k] + e.sh[k];
           if (o.residual) r += o.residual[at];
           if (e.act == 1) r = r < 0.0f ? 0.0f : r;
@@ -167,7 +171,7 @@ void output_portable(const WinoOut& o, const WinoEpi& e, const float* M, int ldm
   }
 }
 
-const WinoTransforms kPortable{input_portable, output_portable, nullptr};
+const WinoTransforms kPortable{input_portable, output_portable, nullptr, false};
 
 // Row transform of 6 values by the F(3x3, 4x4) A^T (kWino43AT).
 inline void at6_3(const float* m, int st, float* o, int os) {
@@ -181,20 +185,22 @@ inline void at6_3(const float* m, int st, float* o, int os) {
 // The portable F(3x3, 4x4) output transform and epilogue, one tile at a time.
 void output43_portable(const WinoOut& o, const WinoEpi& e, const float* M, int ldm, int col) {
   const size_t PQ = (size_t)o.P * o.Q;
-  for (int l = 0; l < o.n; ++l) {
+  for (int s = 0, j = col; s < o.nseg; ++s)
+  for (int l = 0; l < o.seg[s].cnt; ++l, ++j) {
+    const WinoSeg& sg = o.seg[s];
     for (int k = 0; k < o.K; ++k) {
-      const float* mk = M + (size_t)k * 36 * ldm + col + l;
+      const float* mk = M + (size_t)k * 36 * ldm + j;
       float m[36], t[18], v[9];
       for (int i = 0; i < 36; ++i) m[i] = mk[(size_t)i * ldm];
       for (int c = 0; c < 6; ++c) at6_3(m + c, 6, t + c, 6);  // A^T M: 3 x 6
       for (int i = 0; i < 3; ++i) at6_3(t + i * 6, 1, v + i * 3, 1);
       for (int i = 0; i < 3; ++i) {
-        const int op = o.p0 + o.dh * i;
+        const int op = sg.r0 + o.dh * i;
         if (op >= o.P) break;
         for (int c = 0; c < 3; ++c) {
-          const int oq = o.q0 + o.dw * (3 * l + c);
+          const int oq = sg.c0 + o.dw * (3 * l + c);
           if (oq >= o.Q) break;
-          const size_t at = (size_t)k * PQ + (size_t)op * o.Q + oq;
+          const size_t at = sg.off + (size_t)k * PQ + (size_t)op * o.Q + oq;
           float r = v[i * 3 + c] * e.sc[k] + e.sh[k];
           if (o.residual) r += o.residual[at];
           if (e.act == 1) r = r < 0.0f ? 0.0f : r;
@@ -206,7 +212,7 @@ void output43_portable(const WinoOut& o, const WinoEpi& e, const float* M, int l
   }
 }
 
-const WinoTransforms kPortable43{input_portable, output43_portable, nullptr};
+const WinoTransforms kPortable43{input_portable, output43_portable, nullptr, false};
 
 
 // U[t] = G g G^T for every (k, c), written where pack_a_all would put it:
@@ -278,7 +284,40 @@ const WinoTransforms& active_transforms(const Conv2dParams& p) {
 using winograd::Block;
 using winograd::Group;
 
+// TINCT_WINOGRAD_SEGMENTS=0: one segment a group (tile_groups) on every
+// kernel set, as before the packed groups (to time them in one binary).
+bool segments_on() {
+  static const bool on = [] {
+    const char* e = std::getenv("TINCT_WINOGRAD_SEGMENTS");
+    return !(e && std::strcmp(e, "0") == 0);
+  }();
+  return on;
+}
+
 }  // namespace
+
+// The groups of a call: packed segments where the transforms take them and
+// some tile row leaves lanes of a group idle, one segment a group otherwise.
+std::vector<winograd::Group> detail::winograd_groups(const Conv2dParams& p, const winograd::Tiles& T,
+                                                     const WinoTransforms& tf, int nb) {
+  if (tf.segments && segments_on() && T.TW % 16 != 0) return winograd::tile_groups_packed(p, T, nb);
+  return winograd::tile_groups(p, T);
+}
+
+detail::WinoIn detail::winograd_in(const winograd::Group& G, const winograd::Tiles& T, const Conv2dParams& p,
+                                   const float* x) {
+  WinoIn in{x, (size_t)p.H * p.W, p.H, p.W, T.dh, T.dw, G.cnt, p.C, T.m, G.nseg, {}};
+  for (int s = 0; s < G.nseg; ++s) {
+    const winograd::Segment& S = G.seg[s];
+    in.seg[s] = {(size_t)S.n * p.C * p.H * p.W, S.a + T.dh * (T.m * S.th - T.ph), S.b + T.dw * (T.m * S.tw0 - T.pw),
+                 S.lane, S.cnt};
+  }
+  return in;
+}
+
+detail::WinoSeg detail::winograd_out_seg(const winograd::Segment& S, const winograd::Tiles& T, const Conv2dParams& p) {
+  return {(size_t)S.n * p.K * p.P * p.Q, S.a + T.dh * T.m * S.th, S.b + T.dw * T.m * S.tw0, S.lane, S.cnt};
+}
 
 const WinoTransforms& detail::winograd43_active_transforms() {
   if (cpu_kernels() == CpuKernels::Avx512)
@@ -322,7 +361,6 @@ void conv2d_fwd_winograd_fused(const Conv2dParams& p, const float* x, const floa
   // Groups of <= 16 tiles of one tile row; blocks of about nb tiles: V of a
   // block about 1 MiB, and at least two blocks per thread where there are
   // tiles enough.
-  const std::vector<Group> groups = winograd::tile_groups(p, T);
   const long total = (long)p.N * T.per_image();
   const int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
   int nb = (int)((1u << 20) / (sizeof(float) * 36 * (size_t)std::max(p.C, 1)));
@@ -334,11 +372,12 @@ void conv2d_fwd_winograd_fused(const Conv2dParams& p, const float* x, const floa
     // ran the micro-kernel on half-empty panels (0.94x im2col instead of 2.7x)
     nb = (int)std::max<long>(std::min<long>(NR, total), ((total + want - 1) / want + 15) / 16 * 16);
   }
+  const std::vector<Group> groups = detail::winograd_groups(p, T, tf, nb);
   const std::vector<Block> blocks = winograd::tile_blocks(groups, nb);
   int max_tiles = 0;
   for (const Block& bl : blocks) max_tiles = std::max(max_tiles, bl.tiles);
   const int ld = (max_tiles + NR - 1) / NR * NR;  // columns of V and M: whole panels
-  const size_t tstride = (size_t)p.C * ld, PQ = (size_t)p.P * p.Q, HW = (size_t)p.H * p.W;
+  const size_t tstride = (size_t)p.C * ld, PQ = (size_t)p.P * p.Q;
 
   const int threads = std::min<int>(nt, (int)blocks.size());
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1) if (threads > 1)
@@ -356,9 +395,7 @@ void conv2d_fwd_winograd_fused(const Conv2dParams& p, const float* x, const floa
     int col = 0;
     for (int gi = bl.g0; gi < bl.g1; ++gi) {
       const Group& G = groups[gi];
-      const WinoIn in{x + (size_t)G.n * p.C * HW, HW, p.H, p.W, G.a + T.dh * (T.m * G.th - T.ph),
-                      G.b + T.dw * (T.m * G.tw0 - T.pw), T.dh, T.dw, G.cnt, p.C, T.m};
-      tf.input(in, V, tstride, col, NR);
+      tf.input(detail::winograd_in(G, T, p, x), V, tstride, col, NR);
       col += G.cnt;
     }
     // M[k][t][j] = sum_c U[t][k][c] V[t][c][j]: per t, KC slices of C, B
@@ -389,9 +426,10 @@ void conv2d_fwd_winograd_fused(const Conv2dParams& p, const float* x, const floa
       col = 0;
       for (int gi = bl.g0; gi < bl.g1; ++gi) {
         const Group& G = groups[gi];
-        const size_t img = (size_t)G.n * p.K * PQ + (size_t)k0 * PQ;
-        const WinoOut out{y + img, e.residual && vector_act ? e.residual + img : nullptr, p.P, p.Q,
-                          G.a + T.dh * T.m * G.th, G.b + T.dw * T.m * G.tw0, T.dh, T.dw, G.cnt, k1 - k0};
+        const size_t at = (size_t)k0 * PQ;
+        WinoOut out{y + at, e.residual && vector_act ? e.residual + at : nullptr, p.P, p.Q, T.dh, T.dw, G.cnt,
+                    k1 - k0, G.nseg, {}};
+        for (int s = 0; s < G.nseg; ++s) out.seg[s] = detail::winograd_out_seg(G.seg[s], T, p);
         tf.output(out, epk, M + (size_t)k0 * ldc, ld, col);
         col += G.cnt;
       }

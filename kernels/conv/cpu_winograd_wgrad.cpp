@@ -148,7 +148,7 @@ void conv2d_bwd_filter_winograd(const Conv2dParams& p, const float* x, const flo
   int max_tiles = 0;
   for (const Block& bl : blocks) max_tiles = std::max(max_tiles, bl.tiles);
   const int ld = (max_tiles + 15) / 16 * 16;
-  const size_t vstride = (size_t)C * ld, zstride = (size_t)K * ld, HW = (size_t)p.H * p.W, PQ = (size_t)p.P * p.Q;
+  const size_t vstride = (size_t)C * ld, zstride = (size_t)K * ld, PQ = (size_t)p.P * p.Q;
   const size_t kc = (size_t)K * C;
 
   // Two slices of the blocks (whatever the thread count: the same sums at 1
@@ -177,13 +177,11 @@ void conv2d_bwd_filter_winograd(const Conv2dParams& p, const float* x, const flo
         const Block& bl = blocks[bi];
         int col = 0;  // the group's first column in the block
         for (int gi = bl.g0; gi < bl.g1; ++gi) {
-          const Group& G = groups[gi];
-          const detail::WinoIn in{x + (size_t)G.n * C * HW, HW, p.H, p.W, G.a + T.dh * (T.m * G.th - T.ph),
-                                  G.b + T.dw * (T.m * G.tw0 - T.pw), T.dh, T.dw, G.cnt, C, T.m};
-          tf.input(in, V, vstride, col, ld);  // one panel of width ld: V[t] is C x ld row-major
-          dy_transform(dy + (size_t)G.n * K * PQ, p.P, p.Q, K, G.a + T.dh * T.m * G.th, G.b + T.dw * T.m * G.tw0,
-                       T.dh, T.dw, G.cnt, Z, zstride, ld, col, T.m);
-          col += G.cnt;
+          const winograd::Segment& S = groups[gi].seg[0];  // tile_groups: one segment a group
+          tf.input(detail::winograd_in(groups[gi], T, p, x), V, vstride, col, ld);  // one panel of width ld: V[t] is C x ld row-major
+          dy_transform(dy + (size_t)S.n * K * PQ, p.P, p.Q, K, S.a + T.dh * T.m * S.th, S.b + T.dw * T.m * S.tw0,
+                       T.dh, T.dw, S.cnt, Z, zstride, ld, col, T.m);
+          col += S.cnt;
         }
         // dU[t] += Z[t] V[t]^T (single-threaded GEMMs: inside the parallel
         // region, or at one thread); the larger of K, C as the GEMM's columns
