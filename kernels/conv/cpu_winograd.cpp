@@ -286,15 +286,22 @@ using winograd::Group;
 
 // TINCT_WINOGRAD_SEGMENTS=0: one segment a group (tile_groups) on every
 // kernel set, as before the packed groups (to time them in one binary).
+int g_segments_override = -1;  // detail::winograd_segments_for_test
 bool segments_on() {
   static const bool on = [] {
     const char* e = std::getenv("TINCT_WINOGRAD_SEGMENTS");
     return !(e && std::strcmp(e, "0") == 0);
   }();
-  return on;
+  return g_segments_override < 0 ? on : g_segments_override == 1;
 }
 
 }  // namespace
+
+int detail::winograd_segments_for_test(int on) {
+  const int was = g_segments_override;
+  g_segments_override = on;
+  return was;
+}
 
 // The groups of a call: packed segments where the transforms take them and
 // some tile row leaves lanes of a group idle, one segment a group otherwise.

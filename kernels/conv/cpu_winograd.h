@@ -83,6 +83,10 @@ const WinoTransforms& winograd43_active_transforms();  // F(3x3, 4x4)
 // (winograd::tile_groups_packed; TINCT_WINOGRAD_SEGMENTS=0 turns that off).
 std::vector<winograd::Group> winograd_groups(const Conv2dParams& p, const winograd::Tiles& T,
                                              const WinoTransforms& tf, int nb);
+// Tests only: 1 / 0 force the packed groups on / off whatever
+// TINCT_WINOGRAD_SEGMENTS says, -1 back to it; returns the previous setting.
+// Not thread-safe: set it while no convolution runs.
+int winograd_segments_for_test(int on);
 // The input transform's arguments for group G of x (the batch).
 WinoIn winograd_in(const winograd::Group& G, const winograd::Tiles& T, const Conv2dParams& p, const float* x);
 // The output transform's segment of S (its outputs at r0, c0 of image n).
