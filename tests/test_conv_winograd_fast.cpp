@@ -287,6 +287,8 @@ TEST_CASE("fast CPU Winograd backward-filter matches conv2d_bwd_filter_ref, bitw
       {1, 70, 21, 30, 66, 1, 1, false}, {3, 16, 94, 71, 16, 1, 1, false},  // 12 blocks, across images
       {2, 5, 15, 13, 6, 2, 2, false, 2, 2}, {1, 9, 19, 21, 10, 4, 4, false, 4, 4},
       {1, 3, 17, 9, 4, 4, 0, false, 4, 1},  {1, 4, 9, 70, 3, 1, 1, false},  // tile rows of 18: groups 16 + 2
+      {3, 17, 32, 32, 19, 1, 1, false},     {2, 16, 16, 16, 16, 2, 2, false, 2, 2},  // packed segments (avx512)
+      {1, 5, 7, 11, 1, 1, 1, false},  // 2 x 3 tiles
   };
   const int saved = omp_get_max_threads();
   for_each_kernel_set([&] {

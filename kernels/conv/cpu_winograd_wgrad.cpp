@@ -136,7 +136,7 @@ void conv2d_bwd_filter_winograd(const Conv2dParams& p, const float* x, const flo
   const int C = p.C, K = p.K;
   if ((long)p.N * T.per_image() == 0 || C == 0 || K == 0) return;
 
-  const std::vector<Group> groups = winograd::tile_groups(p, T);
+
   // Blocks of about nb tiles (from the channels only, not the thread count:
   // the sums' order, and so the result, stays the same at any thread count).
   // 512 KiB of V and Z a block (a quarter of L2): 1.3-1.7x im2col on the
@@ -144,6 +144,9 @@ void conv2d_bwd_filter_winograd(const Conv2dParams& p, const float* x, const flo
   // 8 MiB (RESULTS.md "CPU Winograd backward-filter").
   int nb = (int)((512u << 10) / (sizeof(float) * 36 * (size_t)(C + K)));
   nb = std::max(64, std::min(512, nb / 16 * 16));
+  // packed segments where the transforms take them (the AVX-512 F(4x4, 3x3));
+  // blocks of nb tiles either way, whatever the thread count
+  const std::vector<Group> groups = detail::winograd_groups(p, T, tf, nb);
   const std::vector<Block> blocks = winograd::tile_blocks(groups, nb);
   int max_tiles = 0;
   for (const Block& bl : blocks) max_tiles = std::max(max_tiles, bl.tiles);
@@ -177,11 +180,14 @@ void conv2d_bwd_filter_winograd(const Conv2dParams& p, const float* x, const flo
         const Block& bl = blocks[bi];
         int col = 0;  // the group's first column in the block
         for (int gi = bl.g0; gi < bl.g1; ++gi) {
-          const winograd::Segment& S = groups[gi].seg[0];  // tile_groups: one segment a group
-          tf.input(detail::winograd_in(groups[gi], T, p, x), V, vstride, col, ld);  // one panel of width ld: V[t] is C x ld row-major
-          dy_transform(dy + (size_t)S.n * K * PQ, p.P, p.Q, K, S.a + T.dh * T.m * S.th, S.b + T.dw * T.m * S.tw0,
-                       T.dh, T.dw, S.cnt, Z, zstride, ld, col, T.m);
-          col += S.cnt;
+          const Group& G = groups[gi];
+          tf.input(detail::winograd_in(G, T, p, x), V, vstride, col, ld);  // one panel of width ld: V[t] is C x ld row-major
+          for (int si = 0; si < G.nseg; ++si) {  // Z: segment by segment, to the same dense columns
+            const winograd::Segment& S = G.seg[si];
+            dy_transform(dy + (size_t)S.n * K * PQ, p.P, p.Q, K, S.a + T.dh * T.m * S.th, S.b + T.dw * T.m * S.tw0,
+                         T.dh, T.dw, S.cnt, Z, zstride, ld, col, T.m);
+            col += S.cnt;
+          }
         }
         // dU[t] += Z[t] V[t]^T (single-threaded GEMMs: inside the parallel
         // region, or at one thread); the larger of K, C as the GEMM's columns
