@@ -304,10 +304,11 @@ int detail::winograd_segments_for_test(int on) {
 }
 
 // The groups of a call: packed segments where the transforms take them and
-// some tile row leaves lanes of a group idle, one segment a group otherwise.
+// some tile row (of <= max_tw tiles) leaves lanes of a group idle, one
+// segment a group otherwise.
 std::vector<winograd::Group> detail::winograd_groups(const Conv2dParams& p, const winograd::Tiles& T,
-                                                     const WinoTransforms& tf, int nb) {
-  if (tf.segments && segments_on() && T.TW % 16 != 0) return winograd::tile_groups_packed(p, T, nb);
+                                                     const WinoTransforms& tf, int nb, int max_tw) {
+  if (tf.segments && segments_on() && T.TW % 16 != 0 && T.TW <= max_tw) return winograd::tile_groups_packed(p, T, nb);
   return winograd::tile_groups(p, T);
 }
 
@@ -379,7 +380,7 @@ void conv2d_fwd_winograd_fused(const Conv2dParams& p, const float* x, const floa
     // ran the micro-kernel on half-empty panels (0.94x im2col instead of 2.7x)
     nb = (int)std::max<long>(std::min<long>(NR, total), ((total + want - 1) / want + 15) / 16 * 16);
   }
-  const std::vector<Group> groups = detail::winograd_groups(p, T, tf, nb);
+  const std::vector<Group> groups = detail::winograd_groups(p, T, tf, nb, 1 << 30);
   const std::vector<Block> blocks = winograd::tile_blocks(groups, nb);
   int max_tiles = 0;
   for (const Block& bl : blocks) max_tiles = std::max(max_tiles, bl.tiles);

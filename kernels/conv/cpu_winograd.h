@@ -79,10 +79,11 @@ const WinoTransforms& winograd_active_transforms();
 const WinoTransforms& winograd43_active_transforms();  // F(3x3, 4x4)
 
 // The groups of a call for the transforms tf, in blocks of nb tiles
-// (winograd::tile_blocks): packed segments where they take them
-// (winograd::tile_groups_packed; TINCT_WINOGRAD_SEGMENTS=0 turns that off).
+// (winograd::tile_blocks): packed segments where they take them and the
+// tile rows are at most max_tw tiles (winograd::tile_groups_packed;
+// TINCT_WINOGRAD_SEGMENTS=0 turns that off), one segment a group otherwise.
 std::vector<winograd::Group> winograd_groups(const Conv2dParams& p, const winograd::Tiles& T,
-                                             const WinoTransforms& tf, int nb);
+                                             const WinoTransforms& tf, int nb, int max_tw);
 // Tests only: 1 / 0 force the packed groups on / off whatever
 // TINCT_WINOGRAD_SEGMENTS says, -1 back to it; returns the previous setting.
 // Not thread-safe: set it while no convolution runs.

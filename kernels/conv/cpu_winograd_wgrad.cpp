@@ -144,9 +144,12 @@ void conv2d_bwd_filter_winograd(const Conv2dParams& p, const float* x, const flo
   // 8 MiB (RESULTS.md "CPU Winograd backward-filter").
   int nb = (int)((512u << 10) / (sizeof(float) * 36 * (size_t)(C + K)));
   nb = std::max(64, std::min(512, nb / 16 * 16));
-  // packed segments where the transforms take them (the AVX-512 F(4x4, 3x3));
-  // blocks of nb tiles either way, whatever the thread count
-  const std::vector<Group> groups = detail::winograd_groups(p, T, tf, nb);
+  // packed segments where the transforms take them (the AVX-512 F(4x4, 3x3))
+  // and tile rows are <= 4 tiles (16 x 16 outputs, dilated 32 x 32): the dy
+  // transform runs segment by segment, and rows of 8 split into 8 + 7, 1 + 8
+  // + 5, ... ran slower (32 x 32, 64 -> 64: 3.8-4.1 -> 4.5-4.6 ms, batch 8,
+  // 1 thread) than groups of 8; blocks of nb tiles, whatever the thread count
+  const std::vector<Group> groups = detail::winograd_groups(p, T, tf, nb, 4);
   const std::vector<Block> blocks = winograd::tile_blocks(groups, nb);
   int max_tiles = 0;
   for (const Block& bl : blocks) max_tiles = std::max(max_tiles, bl.tiles);
@@ -162,8 +165,7 @@ void conv2d_bwd_filter_winograd(const Conv2dParams& p, const float* x, const flo
   // ran slower at 2 threads than at 1 on the loaded machine.)
   const int S = blocks.size() >= 2 ? 2 : 1;
   thread_local detail::AlignedScratch su;
-  float* dU = su.get(S * 36 * kc);
-  std::fill(dU, dU + S * 36 * kc, 0.0f);
+  float* dU = su.get(S * 36 * kc);  // each slice's first block writes it (beta 0), the others add
 
   const bool k_cols = K > C;
   const int nt = omp_in_parallel() ? 1 : std::min(S, omp_get_max_threads());
@@ -192,12 +194,13 @@ void conv2d_bwd_filter_winograd(const Conv2dParams& p, const float* x, const flo
         // dU[t] += Z[t] V[t]^T (single-threaded GEMMs: inside the parallel
         // region, or at one thread); the larger of K, C as the GEMM's columns
         // (panels of nr = 32 on avx512: 16 columns of 32 ran half empty)
+        const float beta = bi == nbl * s / S ? 0.0f : 1.0f;  // no zero fill of dU (0 + x = x: the same bits)
         for (int t = 0; t < 36; ++t) {
           if (k_cols)  // dU[t] as C x K
-            detail::sgemm_with(g, false, true, C, K, bl.tiles, 1.0f, V + t * vstride, ld, Z + t * zstride, ld, 1.0f,
+            detail::sgemm_with(g, false, true, C, K, bl.tiles, 1.0f, V + t * vstride, ld, Z + t * zstride, ld, beta,
                                dUs + t * kc, K);
           else  // dU[t] as K x C
-            detail::sgemm_with(g, false, true, K, C, bl.tiles, 1.0f, Z + t * zstride, ld, V + t * vstride, ld, 1.0f,
+            detail::sgemm_with(g, false, true, K, C, bl.tiles, 1.0f, Z + t * zstride, ld, V + t * vstride, ld, beta,
                                dUs + t * kc, C);
         }
       }
@@ -206,27 +209,44 @@ void conv2d_bwd_filter_winograd(const Conv2dParams& p, const float* x, const flo
   const int nt2 = omp_in_parallel() ? 1 : omp_get_max_threads();
 #pragma omp parallel num_threads(nt2) if (nt2 > 1 && kc >= 1024)
   {
-    // dw += G^T dU G (G of conv/winograd_tiles.h), per (k, c)
+    // dw += G^T dU G (G of conv/winograd_tiles.h), 16 consecutive elements
+    // of dU (16 (k, c) pairs) at a time so the loops over them vectorise; each
+    // value's sums in the order of the scalar form (the same bits)
     const float(*Gm)[4] = winograd::filter_g(f43 ? 4 : 3);
     const int R = p.R;
 #pragma omp for schedule(static)
-    for (long kcI = 0; kcI < (long)kc; ++kcI) {
-      float u[36], h[4][6];
-      const size_t at = k_cols ? (size_t)(kcI % C) * K + kcI / C : (size_t)kcI;  // dw's (k, c) in dU
-      for (int t = 0; t < 36; ++t) u[t] = S == 2 ? dU[t * kc + at] + dU[(36 + t) * kc + at] : dU[t * kc + at];
+    for (long a0 = 0; a0 < (long)kc; a0 += 16) {
+      const int nl = (int)std::min<long>(16, (long)kc - a0);
+      float u[36][16], h[4][6][16];
+      if (nl < 16) std::fill(&u[0][0], &u[0][0] + 36 * 16, 0.0f);  // the unused lanes: zeros, not garbage
+      for (int t = 0; t < 36; ++t) {
+        const float* d0 = dU + t * kc + a0;
+        if (S == 2)
+          for (int l = 0; l < nl; ++l) u[t][l] = d0[l] + d0[36 * kc + l];
+        else
+          for (int l = 0; l < nl; ++l) u[t][l] = d0[l];
+      }
       for (int q = 0; q < R; ++q)  // (dU G)[i][q]
         for (int i = 0; i < 6; ++i) {
-          float acc = 0.0f;
-          for (int j = 0; j < 6; ++j) acc += u[i * 6 + j] * Gm[j][q];
-          h[q][i] = acc;
+          float acc[16] = {};
+          for (int j = 0; j < 6; ++j)
+            for (int l = 0; l < 16; ++l) acc[l] += u[i * 6 + j][l] * Gm[j][q];
+          for (int l = 0; l < 16; ++l) h[q][i][l] = acc[l];
         }
-      float* d = dw + kcI * R * R;
+      float o[16][16];  // o[l][r * R + q]
       for (int r = 0; r < R; ++r)
         for (int q = 0; q < R; ++q) {
-          float acc = 0.0f;
-          for (int i = 0; i < 6; ++i) acc += Gm[i][r] * h[q][i];
-          d[r * R + q] += acc;
+          float acc[16] = {};
+          for (int i = 0; i < 6; ++i)
+            for (int l = 0; l < 16; ++l) acc[l] += Gm[i][r] * h[q][i][l];
+          for (int l = 0; l < 16; ++l) o[l][r * R + q] = acc[l];
         }
+      for (int l = 0; l < nl; ++l) {
+        const long at = a0 + l;  // dU's element: (k, c) of dw
+        const long kcI = k_cols ? (at % K) * C + at / K : at;
+        float* d = dw + kcI * R * R;
+        for (int e = 0; e < R * R; ++e) d[e] += o[l][e];
+      }
     }
   }
 }
