@@ -286,6 +286,12 @@ using winograd::Group;
 
 // TINCT_WINOGRAD_SEGMENTS=0: one segment a group (tile_groups) on every
 // kernel set, as before the packed groups (to time them in one binary).
+// TINCT_<NAME>=0 turns a path off (read once).
+bool env_flag(const char* name) {
+  const char* e = std::getenv(name);
+  return !(e && std::strcmp(e, "0") == 0);
+}
+
 int g_segments_override = -1;  // detail::winograd_segments_for_test
 bool segments_on() {
   static const bool on = [] {
@@ -381,6 +387,7 @@ void conv2d_fwd_winograd_fused(const Conv2dParams& p, const float* x, const floa
     nb = (int)std::max<long>(std::min<long>(NR, total), ((total + want - 1) / want + 15) / 16 * 16);
   }
   const std::vector<Group> groups = detail::winograd_groups(p, T, tf, nb, 1 << 30);
+  static const int d2_stores = env_flag("TINCT_WINOGRAD_D2STORE");
   const std::vector<Block> blocks = winograd::tile_blocks(groups, nb);
   int max_tiles = 0;
   for (const Block& bl : blocks) max_tiles = std::max(max_tiles, bl.tiles);
@@ -436,7 +443,7 @@ void conv2d_fwd_winograd_fused(const Conv2dParams& p, const float* x, const floa
         const Group& G = groups[gi];
         const size_t at = (size_t)k0 * PQ;
         WinoOut out{y + at, e.residual && vector_act ? e.residual + at : nullptr, p.P, p.Q, T.dh, T.dw, G.cnt,
-                    k1 - k0, G.nseg, {}};
+                    k1 - k0, d2_stores, G.nseg, {}};
         for (int s = 0; s < G.nseg; ++s) out.seg[s] = detail::winograd_out_seg(G.seg[s], T, p);
         tf.output(out, epk, M + (size_t)k0 * ldc, ld, col);
         col += G.cnt;

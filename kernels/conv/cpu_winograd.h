@@ -44,6 +44,7 @@ struct WinoOut {
   float* y;                // the batch's output, channel k0
   const float* residual;   // the epilogue's residual, at the same offsets, or null
   int P, Q, dh, dw, n, K;
+  int d2_stores;  // dilation 2 (AVX-512): masked stores of the even floats, not scatters
   int nseg;
   WinoSeg seg[8];
 };

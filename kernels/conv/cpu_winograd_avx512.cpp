@@ -200,24 +200,34 @@ void output(const WinoOut& o, const WinoEpi& ep, const float* M, int ldm, int co
   const __m512i j0 = _mm512_setr_epi32(0, 8, 16, 24, 1, 9, 17, 25, 2, 10, 18, 26, 3, 11, 19, 27);
   const __m512i j1 = _mm512_add_epi32(j0, _mm512_set1_epi32(4));
   const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i even = _mm512_slli_epi32(iota, 1);                       // floats 0, 2, .., 30 of two vectors
+  const __m512i spread_lo = _mm512_srli_epi32(iota, 1);                  // lane 2 i <- i
+  const __m512i spread_hi = _mm512_add_epi32(spread_lo, _mm512_set1_epi32(8));  // lane 2 i <- 8 + i
   // Per segment: its rows inside the output; d == 1: of the 64 interleaved
   // floats of a row (lane l, column c at 4 l + c), chunk h's mask of the
   // segment's outputs, written at the segment's row start - 4 lane + 16 h;
   // d > 1: lane l, column c -> output column c0 + d (4 (l - lane) + c), a
   // scatter per column c.
   int rows[8], maxrows = 0, chunks = 0;
-  __mmask16 wm[8][4], smask[8][4];
+  __mmask16 wm[8][4], wm2[8][4][2], smask[8][4];
   __m512i sidx[8][4];
   for (int s = 0; s < ns; ++s) {
     const WinoSeg& S = o.seg[s];
     rows[s] = 0;
     while (rows[s] < 4 && S.r0 + dh * rows[s] < o.P) ++rows[s];
     maxrows = rows[s] > maxrows ? rows[s] : maxrows;
-    const int count = o.Q - S.c0 < 4 * S.cnt ? o.Q - S.c0 : 4 * S.cnt;  // output columns (d == 1)
+    // output columns of the segment, in steps of d
+    const int count = (o.Q - S.c0 + d - 1) / d < 4 * S.cnt ? (o.Q - S.c0 + d - 1) / d : 4 * S.cnt;
     for (int h = 0; h < 4; ++h) {
       const int lo = 4 * S.lane - 16 * h, hi = 4 * S.lane + count - 16 * h;
       wm[s][h] = (__mmask16)(first_lanes(hi) & ~first_lanes(lo));
       if (wm[s][h] && h + 1 > chunks) chunks = h + 1;
+      unsigned m0 = 0, m1 = 0;  // d == 2: lane i of a chunk at float 2 i of 32: its even bits
+      for (int i = 0; i < 8; ++i) {
+        if ((wm[s][h] >> i) & 1) m0 |= 1u << (2 * i);
+        if ((wm[s][h] >> (8 + i)) & 1) m1 |= 1u << (2 * i);
+      }
+      wm2[s][h][0] = (__mmask16)m0, wm2[s][h][1] = (__mmask16)m1;
     }
     const __mmask16 lanes = (__mmask16)((unsigned)first_lanes(S.cnt) << S.lane);
     for (int c = 0; c < 4; ++c) {
@@ -264,6 +274,32 @@ void output(const WinoOut& o, const WinoEpi& ep, const float* M, int ldm, int co
           const __m512 val = E.apply(w[h], res);
           for (int s = 0; s < ns; ++s)
             if (at[s] >= 0 && wm[s][h]) _mm512_mask_storeu_ps(yk + at[s] - 4 * o.seg[s].lane + 16 * h, wm[s][h], val);
+        }
+      } else if (d == 2 && o.d2_stores) {
+        // the same chunks of interleaved outputs, each spread to the even
+        // floats of 32 (two masked stores) instead of four scatters a segment
+        const __m512 A = _mm512_shuffle_f32x4(v[0], v[1], 0x44), Cc = _mm512_shuffle_f32x4(v[0], v[1], 0xEE);
+        const __m512 B = _mm512_shuffle_f32x4(v[2], v[3], 0x44), D = _mm512_shuffle_f32x4(v[2], v[3], 0xEE);
+        __m512 w[4] = {_mm512_permutex2var_ps(A, j0, B), _mm512_permutex2var_ps(A, j1, B),
+                       _mm512_permutex2var_ps(Cc, j0, D), _mm512_permutex2var_ps(Cc, j1, D)};
+        for (int h = 0; h < chunks; ++h) {
+          __m512 res = _mm512_setzero_ps();
+          if (rk)
+            for (int s = 0; s < ns; ++s)
+              if (at[s] >= 0 && wm[s][h]) {
+                const float* q = rk + at[s] + 2 * (16 * h - 4 * o.seg[s].lane);
+                const __m512 ev = _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(wm2[s][h][0], q), even,
+                                                         _mm512_maskz_loadu_ps(wm2[s][h][1], q + 16));
+                res = _mm512_mask_mov_ps(res, wm[s][h], ev);
+              }
+          const __m512 val = E.apply(w[h], res);
+          const __m512 lo = _mm512_permutexvar_ps(spread_lo, val), hi = _mm512_permutexvar_ps(spread_hi, val);
+          for (int s = 0; s < ns; ++s)
+            if (at[s] >= 0 && wm[s][h]) {
+              float* q = yk + at[s] + 2 * (16 * h - 4 * o.seg[s].lane);
+              _mm512_mask_storeu_ps(q, wm2[s][h][0], lo);
+              _mm512_mask_storeu_ps(q + 16, wm2[s][h][1], hi);
+            }
         }
       } else {
         for (int c = 0; c < 4; ++c) {
