@@ -589,7 +589,20 @@ bool conv2d_bwd_filter_winograd_pays(const Conv2dParams& p) {
   // (16 -> 16 at 64 x 64 included); on 16 x 16 outputs it won only at batch 8
   // and 128 -> 128 (1.1x; 0.75x dilated; 0.4-0.7x at batch 1), so the rule
   // stays the inference forward's, per image, in training too.
-  return !off && (p.R == 4 ? winograd43_rule(p, 256) : winograd_rule(p, 64));
+  // With the packed segments (16 tiles of 4 rows in one group, not 4 groups
+  // of 4; TINCT_WINOGRAD_SEGMENTS) it also takes the 16 x 16 outputs (16 tiles
+  // an image) with >= 128 channels in and out, undilated or >= 256 channels:
+  // bench_conv_winograd --wgrad, batch 8, Xeon, load 4, 1 / 2 threads:
+  // 128 -> 128 1.36x / 1.38x im2col + GEMM, the full preset's 128 -> 128
+  // 1.31x / 1.39x, 512 -> 512 dilated 2 1.16x / 1.31x; left out: 128 -> 128
+  // dilated 2 (1.02x / 1.04x), 64 -> 128 (1.0x). At batch 1 these lose
+  // (0.6-0.85x; the rule is per image, never per batch).
+  if (off) return false;
+  if (p.R == 4) return winograd43_rule(p, 256);
+  if (winograd_rule(p, 64)) return true;
+  const bool undilated = p.dil_h == 1 && p.dil_w == 1;
+  return segments_on() && p.C >= 128 && p.K >= 128 && (undilated || (p.C >= 256 && p.K >= 256)) &&
+         winograd_rule(p, 16);
 }
 
 }  // namespace tinct::cpu
