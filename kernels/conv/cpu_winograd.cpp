@@ -14,8 +14,11 @@
 //
 // HOW: U[t] = G g G^T (t = 0..35, [K, C] each) is computed once per call and
 // written straight in the packed-A layout of the active GEMM kernel set. The
-// tiles of the batch are cut into groups of <= 16 consecutive tiles of a tile
-// row, and the groups into blocks of about nb tiles; for each block:
+// tiles of the batch are cut into groups of <= 16 tiles (conv/winograd_tiles.h:
+// one run of consecutive tiles of a tile row, or on the avx512 set, where a
+// row leaves lanes idle, several runs, "segments", one idle lane apart:
+// 16 x 16 outputs 12 tiles a group, not 4; TINCT_WINOGRAD_SEGMENTS=0 turns
+// that off), and the groups into blocks of about nb tiles; for each block:
 //   V[t][C][nb] = B^T d B     (input transform, written straight into the
 //                              GEMM's kc x nr packed-B panels: no repacking)
 //   M[K][t][nb] = U[t] V[t]   (the micro-kernel of the kernel set called
@@ -29,7 +32,9 @@
 // The transforms come from conv/cpu_winograd_avx512.cpp on the avx512 kernel
 // set (16 tiles in the 16 lanes) and from the portable loops below otherwise.
 // Tanh / sigmoid epilogues run as a second pass (epilogue_strip).
-// Threads: OpenMP over the blocks (dynamic; blocks write disjoint outputs,
+// Threads: OpenMP over the blocks (dynamic; blocks write disjoint outputs
+// (packed groups take a dilated layer's rows with both column phases
+// together, so two threads do not write interleaved columns of one row),
 // and every tile's sums are the same whatever block it lands in, so the result
 // does not depend on the thread count or the schedule); batch 1 is cut into a
 // multiple of the thread count of blocks, each at least one GEMM panel wide.

@@ -4,25 +4,33 @@
 // Compiled with -mavx512f -mavx2 -mfma (CMakeLists.txt); only called on the
 // avx512 kernel set. Nothing but intrinsics here (see gemm/microkernels.h).
 //
-// The 16 lanes hold the 16 tiles of a group (consecutive tiles of one tile
-// row), so every operation is a plain vector add / FMA:
-//   input:  per channel, the 6 input rows' vertical transform B^T d on
-//           contiguous row segments (masked loads do the zero padding; a
-//           gather for dilation > 1), to a 6 x 80 buffer in L1; each of its
-//           rows deinterleaved (stride 4, 8 shuffles) into the 6 columns of the
-//           16 tiles; the horizontal transform; 36 vectors stored straight into
+// The 16 lanes hold the tiles of a group: up to 8 segments, each a run of
+// consecutive tiles of one tile row (conv/winograd_tiles.h: on small maps,
+// 16 x 16 or dilated, several short rows fill the lanes that one row would
+// leave idle), so every operation is a plain vector add / FMA:
+//   input:  per channel and segment, the 6 input rows' vertical transform
+//           B^T d on contiguous row runs (masked loads do the zero padding;
+//           dilation 2: two contiguous loads and the even floats; more: a
+//           gather), to columns 4 lane .. of a 6 x 96 buffer in L1 (segments
+//           one idle lane apart, so their 4 cnt + 2 columns do not overlap);
+//           each of its rows deinterleaved (stride 4, 8 shuffles) into the 6
+//           columns of the 16 lanes; the horizontal transform; 36 vectors
+//           compressed (the segments' lanes, dense) and stored straight into
 //           the GEMM's packed-B panels (two masked stores where the group
 //           crosses a panel).
-//   output: per output channel, 36 vector loads of M, A^T M A, the epilogue
-//           (scale, shift, residual, ReLU / leaky, post scale and shift) on the
-//           values in registers, then each output row's 4 column vectors
-//           interleaved back into 64 contiguous pixels and stored with a mask
-//           (a scatter for dilation > 1).
+//   output: per output channel, 36 expand-loads of M (dense columns to the
+//           segments' lanes), A^T M A, the epilogue (scale, shift, residual,
+//           ReLU / leaky, post scale and shift) on the values in registers,
+//           then each output row's 4 column vectors interleaved back into 64
+//           floats (lane l's 4 at 4 l) and stored per segment with a mask at
+//           its row; dilation 2: each 16 of them spread to the even floats of
+//           32, two masked stores (TINCT_WINOGRAD_D2STORE=0: scatters, as for
+//           larger dilations).
 //   filter: the MR filters of a packed row panel in the lanes (gathers), G g
 //           G^T, 36 masked stores straight into the packed-A panel.
 // The F(3x3, 4x4) set (input43 / output43 / filter43, below) does the same
 // with tiles stepping by 3: a deinterleave by 3 (permutes and a blend), 3x6
-// A^T, 6x4 G; dilation 1 only.
+// A^T, 6x4 G; dilation 1 only, one segment a group (segments == false).
 // BENCHMARK: bench_conv_winograd (see conv/cpu_winograd.cpp).
 #include "kernels/conv/cpu_winograd.h"
 

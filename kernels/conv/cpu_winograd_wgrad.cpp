@@ -16,8 +16,9 @@
 // with F(3x3, 4x4): 3x3 blocks of dy, A 6x3, G 6x4 (kWino43AT / winograd::kG4).
 //
 // HOW: the batch's tiles are cut, as in the forward, into groups of <= 16
-// consecutive tiles of a tile row, and the groups into blocks of about nb
-// tiles (nb from the channel counts only: V and Z of a block about 512 KiB).
+// tiles (packed segments of short tile rows on the avx512 set, rows of <= 4
+// tiles: conv/winograd_tiles.h), and the groups into blocks of nb tiles (nb
+// from the channel counts only: V and Z of a block about 512 KiB).
 // Per block: the forward's input transform (AVX-512 or portable, from
 // conv/cpu_winograd.cpp) writes V[t] as a C x ld row-major matrix (one GEMM
 // panel as wide as the block), the dy transform below writes Z[t] as K x ld;
