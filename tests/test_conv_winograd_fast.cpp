@@ -20,6 +20,7 @@
 #include "engine/ops.h"
 #include "kernel_check.h"
 #include "kernel_sets.h"
+#include "kernels/conv/cpu_winograd.h"
 #include "kernels/kernels.h"
 
 using namespace tinct;
@@ -214,7 +215,11 @@ TEST_CASE("in a training step (WinogradTrainingScope) Winograd takes the layers 
       CHECK(cpu::conv2d_winograd_pays(layer(N, 8, 1)));   // 4 tiles
       CHECK_FALSE(cpu::conv2d_winograd_pays(layer(N, 4, 1)));  // 1 tile: the filter transform dominates
       CHECK(cpu::conv2d_bwd_data_winograd_pays(layer(N, 16, 1)));
-      CHECK_FALSE(cpu::conv2d_bwd_filter_winograd_pays(layer(N, 16, 1)));  // dW keeps the inference rule
+      // dW: 16 x 16 with 128 channels (packed segments), not 8 x 8, not dilated 128 -> 128
+      const char* seg = std::getenv("TINCT_WINOGRAD_SEGMENTS");
+      CHECK(cpu::conv2d_bwd_filter_winograd_pays(layer(N, 16, 1)) == !(seg && std::string(seg) == "0"));
+      CHECK_FALSE(cpu::conv2d_bwd_filter_winograd_pays(layer(N, 8, 1)));
+      CHECK_FALSE(cpu::conv2d_bwd_filter_winograd_pays(layer(N, 16, 2)));
       const cpu::WinogradTrainingScope nested(false);  // nested: stays on
       CHECK(cpu::conv2d_winograd_pays(layer(N, 16, 1)));
     }
@@ -286,6 +291,8 @@ TEST_CASE("fast CPU Winograd backward-filter matches conv2d_bwd_filter_ref, bitw
       {1, 70, 21, 30, 66, 1, 1, false}, {3, 16, 94, 71, 16, 1, 1, false},  // 12 blocks, across images
       {2, 5, 15, 13, 6, 2, 2, false, 2, 2}, {1, 9, 19, 21, 10, 4, 4, false, 4, 4},
       {1, 3, 17, 9, 4, 4, 0, false, 4, 1},  {1, 4, 9, 70, 3, 1, 1, false},  // tile rows of 18: groups 16 + 2
+      {3, 17, 32, 32, 19, 1, 1, false},     {2, 16, 16, 16, 16, 2, 2, false, 2, 2},  // packed segments (avx512)
+      {1, 5, 7, 11, 1, 1, 1, false},  // 2 x 3 tiles
   };
   const int saved = omp_get_max_threads();
   for_each_kernel_set([&] {
@@ -346,4 +353,101 @@ TEST_CASE("fast CPU Winograd backward-filter refuses unsupported shapes; a wrong
   cpu::conv2d_bwd_filter_winograd(p, xr.data(), dyr.data(), got.data());
   const kcheck::Diff d = kcheck::diff(got.data(), ref.data(), ref.size());
   CHECK_FALSE(d.max_abs <= kcheck::tolerance(5e-6, double(p.N) * p.P * p.Q, d));
+}
+
+// The packed groups of the AVX-512 transforms (several segments of tile rows
+// in the 16 lanes, kernels/conv/winograd_tiles.h: tile_groups_packed) on small
+// maps: tile rows 1, 2, 3, 5 and 10 tiles wide (rows split across groups),
+// odd sizes, dilation 2 and 4 (phases of 1-2 tiles a row), batch 1 and 3,
+// channels 1, 5, 17, 33, every epilogue (residual, ReLU, leaky, scale, post),
+// forward and backward-data. Each against the reference; and bitwise: at 1
+// and 2 threads, and with the packed groups on and off (every tile's
+// arithmetic is the same whatever lanes it lands in).
+TEST_CASE("fast CPU Winograd on small maps (packed segments): reference, 1 vs 2 threads, packed vs not bitwise") {
+  struct SCase {
+    Case c;
+    kcheck::EpilogueParts e;
+  };
+  const kcheck::EpilogueParts none{false, true, false, false, false, Act::Relu};
+  const kcheck::EpilogueParts res_relu{true, true, true, true, false, Act::Relu};
+  const kcheck::EpilogueParts leaky{true, false, false, true, true, Act::LeakyRelu};
+  const kcheck::EpilogueParts res_leaky{false, true, true, true, true, Act::LeakyRelu};
+  const SCase cases[] = {
+      {{1, 1, 4, 4, 1, 1, 1, true}, res_relu},          // 1 tile a row
+      {{3, 5, 8, 7, 5, 1, 1, true}, leaky},             // 2 tiles a row, 7 wide
+      {{1, 17, 11, 12, 17, 1, 1, true}, res_leaky},     // 3
+      {{3, 5, 20, 17, 6, 1, 1, true}, none},            // 5, rows split across groups
+      {{1, 17, 13, 9, 5, 0, 0, true}, res_relu},        // pad 0: 11 x 7
+      {{2, 17, 6, 40, 5, 1, 1, true}, leaky},           // 10 tiles a row
+      {{3, 17, 16, 16, 17, 2, 2, true, 2, 2}, res_relu},  // dilation 2: 4 phases of 8 x 8
+      {{1, 5, 16, 14, 17, 4, 4, true, 4, 4}, res_leaky},  // dilation 4: 1-tile rows
+      {{3, 1, 9, 23, 5, 2, 2, true, 2, 2}, leaky},        // odd, dilation 2
+      {{1, 33, 15, 21, 40, 2, 2, true, 2, 1}, none},      // dilation 2 x 1
+      {{3, 33, 16, 16, 40, 1, 1, true}, res_relu},        // several blocks
+  };
+  const int saved = omp_get_max_threads();
+  for_each_kernel_set([&] {
+    uint32_t seed = 201;
+    double worst = 0, worst_bwd = 0;
+    std::string worst_at, worst_bwd_at;
+    for (const SCase& sc : cases) {
+      const Case& c = sc.c;
+      Conv2dParams p;
+      p.N = c.N, p.C = c.C, p.H = c.H, p.W = c.W, p.K = c.K, p.R = 3, p.S = 3;
+      p.pad_h = c.pad_h, p.pad_w = c.pad_w, p.dil_h = c.dil_h, p.dil_w = c.dil_w;
+      REQUIRE(p.finalize());
+      REQUIRE(cpu::conv2d_winograd_supported(p));
+      char what[160];
+      std::snprintf(what, sizeof what, "N%d C%d %dx%d K%d pad %d,%d dil %d,%d -> %dx%d", p.N, p.C, p.H, p.W, p.K,
+                    p.pad_h, p.pad_w, p.dil_h, p.dil_w, p.P, p.Q);
+      size_t differ_thr = 0, differ_seg = 0;
+      auto run = [&](const Conv2dParams& q, const float* x, const float* w, const cpu::Epilogue& e, float* y) {
+        const size_t ny = size_t(q.N) * q.K * q.P * q.Q;
+        std::vector<float> two(ny, -7.0f), flat(ny, -7.0f);
+        omp_set_num_threads(2);
+        cpu::conv2d_fwd_winograd_fused(q, x, w, e, two.data());
+        cpu::detail::winograd_segments_for_test(0);
+        omp_set_num_threads(1);
+        cpu::conv2d_fwd_winograd_fused(q, x, w, e, flat.data());
+        cpu::detail::winograd_segments_for_test(1);
+        cpu::conv2d_fwd_winograd_fused(q, x, w, e, y);  // 1 thread, packed
+        cpu::detail::winograd_segments_for_test(-1);
+        for (size_t i = 0; i < ny; ++i) differ_thr += y[i] != two[i], differ_seg += y[i] != flat[i];
+      };
+      const double d = kcheck::check_conv_epilogue(p, sc.e, seed, 5e-6, 9.0 * p.C,
+                                                   std::string("wino small fwd ") + what, run);
+      CHECK_MESSAGE(differ_thr == 0, what, ": forward, ", differ_thr, " values differ between 1 and 2 threads");
+      CHECK_MESSAGE(differ_seg == 0, what, ": forward, ", differ_seg, " values differ packed vs one segment a group");
+      if (d > worst) worst = d, worst_at = what;
+
+      // backward-data: the forward of dy with the flipped filter (its own tile rows)
+      REQUIRE(cpu::conv2d_bwd_data_winograd_supported(p));
+      const auto dy = kcheck::random_vec(size_t(p.N) * p.K * p.P * p.Q, seed++);
+      const auto w = kcheck::random_vec(size_t(p.K) * p.C * 9, seed++);
+      const size_t nx = size_t(p.N) * p.C * p.H * p.W;
+      std::vector<float> ref(nx), got(nx, -7.0f), two(nx, -7.0f), flat(nx, -7.0f);
+      cpu::conv2d_bwd_data_ref(p, dy.data(), w.data(), ref.data());
+      omp_set_num_threads(1);
+      cpu::detail::winograd_segments_for_test(1);
+      cpu::conv2d_bwd_data_winograd(p, dy.data(), w.data(), got.data());
+      cpu::detail::winograd_segments_for_test(0);
+      cpu::conv2d_bwd_data_winograd(p, dy.data(), w.data(), flat.data());
+      cpu::detail::winograd_segments_for_test(-1);
+      omp_set_num_threads(2);
+      cpu::conv2d_bwd_data_winograd(p, dy.data(), w.data(), two.data());
+      omp_set_num_threads(saved);
+      const kcheck::Diff db = kcheck::diff(got.data(), ref.data(), nx);
+      CHECK_MESSAGE(kcheck::report((std::string("wino small bwd-data ") + what).c_str(), db,
+                                   kcheck::tolerance(5e-6, 9.0 * p.K, db)),
+                    what);
+      size_t bt = 0, bs = 0;
+      for (size_t i = 0; i < nx; ++i) bt += got[i] != two[i], bs += got[i] != flat[i];
+      CHECK_MESSAGE(bt == 0, what, ": bwd-data, ", bt, " values differ between 1 and 2 threads");
+      CHECK_MESSAGE(bs == 0, what, ": bwd-data, ", bs, " values differ packed vs one segment a group");
+      if (db.max_abs > worst_bwd) worst_bwd = db.max_abs, worst_bwd_at = what;
+    }
+    std::printf("  small maps: forward worst abs error %.3g at %s; bwd-data %.3g at %s\n", worst, worst_at.c_str(),
+                worst_bwd, worst_bwd_at.c_str());
+  });
+  omp_set_num_threads(saved);
 }

@@ -14,8 +14,11 @@
 //
 // HOW: U[t] = G g G^T (t = 0..35, [K, C] each) is computed once per call and
 // written straight in the packed-A layout of the active GEMM kernel set. The
-// tiles of the batch are cut into groups of <= 16 consecutive tiles of a tile
-// row, and the groups into blocks of about nb tiles; for each block:
+// tiles of the batch are cut into groups of <= 16 tiles (conv/winograd_tiles.h:
+// one run of consecutive tiles of a tile row, or on the avx512 set, where a
+// row leaves lanes idle, several runs, "segments", one idle lane apart:
+// 16 x 16 outputs 12 tiles a group, not 4; TINCT_WINOGRAD_SEGMENTS=0 turns
+// that off), and the groups into blocks of about nb tiles; for each block:
 //   V[t][C][nb] = B^T d B     (input transform, written straight into the
 //                              GEMM's kc x nr packed-B panels: no repacking)
 //   M[K][t][nb] = U[t] V[t]   (the micro-kernel of the kernel set called
@@ -29,7 +32,9 @@
 // The transforms come from conv/cpu_winograd_avx512.cpp on the avx512 kernel
 // set (16 tiles in the 16 lanes) and from the portable loops below otherwise.
 // Tanh / sigmoid epilogues run as a second pass (epilogue_strip).
-// Threads: OpenMP over the blocks (dynamic; blocks write disjoint outputs,
+// Threads: OpenMP over the blocks (dynamic; blocks write disjoint outputs
+// (packed groups take a dilated layer's rows with both column phases
+// together, so two threads do not write interleaved columns of one row),
 // and every tile's sums are the same whatever block it lands in, so the result
 // does not depend on the thread count or the schedule); batch 1 is cut into a
 // multiple of the thread count of blocks, each at least one GEMM panel wide.
@@ -66,6 +71,7 @@ using detail::GemmKernel;
 using detail::WinoEpi;
 using detail::WinoIn;
 using detail::WinoOut;
+using detail::WinoSeg;
 using detail::WinoTransforms;
 
 namespace {
@@ -111,17 +117,18 @@ inline void at6(const float* m, int st, float* o, int os) {
 
 // The portable input transform (contract: conv/cpu_winograd.h), one tile at a time.
 void input_portable(const WinoIn& in, float* V, size_t tstride, int col, int nr) {
-  for (int l = 0; l < in.n; ++l) {
-    const int j = col + l;
+  for (int s = 0, j = col; s < in.nseg; ++s)
+  for (int l = 0; l < in.seg[s].cnt; ++l, ++j) {
+    const WinoSeg& sg = in.seg[s];
     float* vj = V + (size_t)(j / nr) * nr * in.C + j % nr;
     int hs[6], ws[6];
     bool inside = true;
     for (int i = 0; i < 6; ++i) {
-      hs[i] = in.h0 + in.dh * i, ws[i] = in.w0 + in.dw * (in.m * l + i);
+      hs[i] = sg.r0 + in.dh * i, ws[i] = sg.c0 + in.dw * (in.m * l + i);
       inside = inside && hs[i] >= 0 && hs[i] < in.H && ws[i] >= 0 && ws[i] < in.W;
     }
     for (int c = 0; c < in.C; ++c) {
-      const float* xc = in.x + (size_t)c * in.plane;
+      const float* xc = in.x + sg.off + (size_t)c * in.plane;
       float d[36], e[36];
       for (int i = 0; i < 6; ++i)
         for (int k = 0; k < 6; ++k) {
@@ -142,20 +149,22 @@ void input_portable(const WinoIn& in, float* V, size_t tstride, int col, int nr)
 // The portable output transform and epilogue, one tile at a time.
 void output_portable(const WinoOut& o, const WinoEpi& e, const float* M, int ldm, int col) {
   const size_t PQ = (size_t)o.P * o.Q;
-  for (int l = 0; l < o.n; ++l) {
+  for (int s = 0, j = col; s < o.nseg; ++s)
+  for (int l = 0; l < o.seg[s].cnt; ++l, ++j) {
+    const WinoSeg& sg = o.seg[s];
     for (int k = 0; k < o.K; ++k) {
-      const float* mk = M + (size_t)k * 36 * ldm + col + l;
+      const float* mk = M + (size_t)k * 36 * ldm + j;
       float m[36], t[24], v[16];
       for (int i = 0; i < 36; ++i) m[i] = mk[(size_t)i * ldm];
       for (int c = 0; c < 6; ++c) at6(m + c, 6, t + c, 6);  // A^T M: 4 x 6
       for (int i = 0; i < 4; ++i) at6(t + i * 6, 1, v + i * 4, 1);
       for (int i = 0; i < 4; ++i) {
-        const int op = o.p0 + o.dh * i;
+        const int op = sg.r0 + o.dh * i;
         if (op >= o.P) break;
         for (int c = 0; c < 4; ++c) {
-          const int oq = o.q0 + o.dw * (4 * l + c);
+          const int oq = sg.c0 + o.dw * (4 * l + c);
           if (oq >= o.Q) break;
-          const size_t at = (size_t)k * PQ + (size_t)op * o.Q + oq;
+          const size_t at = sg.off + (size_t)k * PQ + (size_t)op * o.Q + oq;
           float r = v[i * 4 + c] * e.sc[k] + e.sh[k];
           if (o.residual) r += o.residual[at];
           if (e.act == 1) r = r < 0.0f ? 0.0f : r;
@@ -167,7 +176,7 @@ void output_portable(const WinoOut& o, const WinoEpi& e, const float* M, int ldm
   }
 }
 
-const WinoTransforms kPortable{input_portable, output_portable, nullptr};
+const WinoTransforms kPortable{input_portable, output_portable, nullptr, false};
 
 // Row transform of 6 values by the F(3x3, 4x4) A^T (kWino43AT).
 inline void at6_3(const float* m, int st, float* o, int os) {
@@ -181,20 +190,22 @@ inline void at6_3(const float* m, int st, float* o, int os) {
 // The portable F(3x3, 4x4) output transform and epilogue, one tile at a time.
 void output43_portable(const WinoOut& o, const WinoEpi& e, const float* M, int ldm, int col) {
   const size_t PQ = (size_t)o.P * o.Q;
-  for (int l = 0; l < o.n; ++l) {
+  for (int s = 0, j = col; s < o.nseg; ++s)
+  for (int l = 0; l < o.seg[s].cnt; ++l, ++j) {
+    const WinoSeg& sg = o.seg[s];
     for (int k = 0; k < o.K; ++k) {
-      const float* mk = M + (size_t)k * 36 * ldm + col + l;
+      const float* mk = M + (size_t)k * 36 * ldm + j;
       float m[36], t[18], v[9];
       for (int i = 0; i < 36; ++i) m[i] = mk[(size_t)i * ldm];
       for (int c = 0; c < 6; ++c) at6_3(m + c, 6, t + c, 6);  // A^T M: 3 x 6
       for (int i = 0; i < 3; ++i) at6_3(t + i * 6, 1, v + i * 3, 1);
       for (int i = 0; i < 3; ++i) {
-        const int op = o.p0 + o.dh * i;
+        const int op = sg.r0 + o.dh * i;
         if (op >= o.P) break;
         for (int c = 0; c < 3; ++c) {
-          const int oq = o.q0 + o.dw * (3 * l + c);
+          const int oq = sg.c0 + o.dw * (3 * l + c);
           if (oq >= o.Q) break;
-          const size_t at = (size_t)k * PQ + (size_t)op * o.Q + oq;
+          const size_t at = sg.off + (size_t)k * PQ + (size_t)op * o.Q + oq;
           float r = v[i * 3 + c] * e.sc[k] + e.sh[k];
           if (o.residual) r += o.residual[at];
           if (e.act == 1) r = r < 0.0f ? 0.0f : r;
@@ -206,7 +217,7 @@ void output43_portable(const WinoOut& o, const WinoEpi& e, const float* M, int l
   }
 }
 
-const WinoTransforms kPortable43{input_portable, output43_portable, nullptr};
+const WinoTransforms kPortable43{input_portable, output43_portable, nullptr, false};
 
 
 // U[t] = G g G^T for every (k, c), written where pack_a_all would put it:
@@ -278,7 +289,54 @@ const WinoTransforms& active_transforms(const Conv2dParams& p) {
 using winograd::Block;
 using winograd::Group;
 
+// TINCT_WINOGRAD_SEGMENTS=0: one segment a group (tile_groups) on every
+// kernel set, as before the packed groups (to time them in one binary).
+// TINCT_<NAME>=0 turns a path off (read once).
+bool env_flag(const char* name) {
+  const char* e = std::getenv(name);
+  return !(e && std::strcmp(e, "0") == 0);
+}
+
+int g_segments_override = -1;  // detail::winograd_segments_for_test
+bool segments_on() {
+  static const bool on = [] {
+    const char* e = std::getenv("TINCT_WINOGRAD_SEGMENTS");
+    return !(e && std::strcmp(e, "0") == 0);
+  }();
+  return g_segments_override < 0 ? on : g_segments_override == 1;
+}
+
 }  // namespace
+
+int detail::winograd_segments_for_test(int on) {
+  const int was = g_segments_override;
+  g_segments_override = on;
+  return was;
+}
+
+// The groups of a call: packed segments where the transforms take them and
+// some tile row (of <= max_tw tiles) leaves lanes of a group idle, one
+// segment a group otherwise.
+std::vector<winograd::Group> detail::winograd_groups(const Conv2dParams& p, const winograd::Tiles& T,
+                                                     const WinoTransforms& tf, int nb, int max_tw) {
+  if (tf.segments && segments_on() && T.TW % 16 != 0 && T.TW <= max_tw) return winograd::tile_groups_packed(p, T, nb);
+  return winograd::tile_groups(p, T);
+}
+
+detail::WinoIn detail::winograd_in(const winograd::Group& G, const winograd::Tiles& T, const Conv2dParams& p,
+                                   const float* x) {
+  WinoIn in{x, (size_t)p.H * p.W, p.H, p.W, T.dh, T.dw, G.cnt, p.C, T.m, G.nseg, {}};
+  for (int s = 0; s < G.nseg; ++s) {
+    const winograd::Segment& S = G.seg[s];
+    in.seg[s] = {(size_t)S.n * p.C * p.H * p.W, S.a + T.dh * (T.m * S.th - T.ph), S.b + T.dw * (T.m * S.tw0 - T.pw),
+                 S.lane, S.cnt};
+  }
+  return in;
+}
+
+detail::WinoSeg detail::winograd_out_seg(const winograd::Segment& S, const winograd::Tiles& T, const Conv2dParams& p) {
+  return {(size_t)S.n * p.K * p.P * p.Q, S.a + T.dh * T.m * S.th, S.b + T.dw * T.m * S.tw0, S.lane, S.cnt};
+}
 
 const WinoTransforms& detail::winograd43_active_transforms() {
   if (cpu_kernels() == CpuKernels::Avx512)
@@ -322,7 +380,6 @@ void conv2d_fwd_winograd_fused(const Conv2dParams& p, const float* x, const floa
   // Groups of <= 16 tiles of one tile row; blocks of about nb tiles: V of a
   // block about 1 MiB, and at least two blocks per thread where there are
   // tiles enough.
-  const std::vector<Group> groups = winograd::tile_groups(p, T);
   const long total = (long)p.N * T.per_image();
   const int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
   int nb = (int)((1u << 20) / (sizeof(float) * 36 * (size_t)std::max(p.C, 1)));
@@ -334,11 +391,13 @@ void conv2d_fwd_winograd_fused(const Conv2dParams& p, const float* x, const floa
     // ran the micro-kernel on half-empty panels (0.94x im2col instead of 2.7x)
     nb = (int)std::max<long>(std::min<long>(NR, total), ((total + want - 1) / want + 15) / 16 * 16);
   }
+  const std::vector<Group> groups = detail::winograd_groups(p, T, tf, nb, 1 << 30);
+  static const int d2_stores = env_flag("TINCT_WINOGRAD_D2STORE");
   const std::vector<Block> blocks = winograd::tile_blocks(groups, nb);
   int max_tiles = 0;
   for (const Block& bl : blocks) max_tiles = std::max(max_tiles, bl.tiles);
   const int ld = (max_tiles + NR - 1) / NR * NR;  // columns of V and M: whole panels
-  const size_t tstride = (size_t)p.C * ld, PQ = (size_t)p.P * p.Q, HW = (size_t)p.H * p.W;
+  const size_t tstride = (size_t)p.C * ld, PQ = (size_t)p.P * p.Q;
 
   const int threads = std::min<int>(nt, (int)blocks.size());
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1) if (threads > 1)
@@ -356,9 +415,7 @@ void conv2d_fwd_winograd_fused(const Conv2dParams& p, const float* x, const floa
     int col = 0;
     for (int gi = bl.g0; gi < bl.g1; ++gi) {
       const Group& G = groups[gi];
-      const WinoIn in{x + (size_t)G.n * p.C * HW, HW, p.H, p.W, G.a + T.dh * (T.m * G.th - T.ph),
-                      G.b + T.dw * (T.m * G.tw0 - T.pw), T.dh, T.dw, G.cnt, p.C, T.m};
-      tf.input(in, V, tstride, col, NR);
+      tf.input(detail::winograd_in(G, T, p, x), V, tstride, col, NR);
       col += G.cnt;
     }
     // M[k][t][j] = sum_c U[t][k][c] V[t][c][j]: per t, KC slices of C, B
@@ -389,9 +446,10 @@ void conv2d_fwd_winograd_fused(const Conv2dParams& p, const float* x, const floa
       col = 0;
       for (int gi = bl.g0; gi < bl.g1; ++gi) {
         const Group& G = groups[gi];
-        const size_t img = (size_t)G.n * p.K * PQ + (size_t)k0 * PQ;
-        const WinoOut out{y + img, e.residual && vector_act ? e.residual + img : nullptr, p.P, p.Q,
-                          G.a + T.dh * T.m * G.th, G.b + T.dw * T.m * G.tw0, T.dh, T.dw, G.cnt, k1 - k0};
+        const size_t at = (size_t)k0 * PQ;
+        WinoOut out{y + at, e.residual && vector_act ? e.residual + at : nullptr, p.P, p.Q, T.dh, T.dw, G.cnt,
+                    k1 - k0, d2_stores, G.nseg, {}};
+        for (int s = 0; s < G.nseg; ++s) out.seg[s] = detail::winograd_out_seg(G.seg[s], T, p);
         tf.output(out, epk, M + (size_t)k0 * ldc, ld, col);
         col += G.cnt;
       }
@@ -536,7 +594,20 @@ bool conv2d_bwd_filter_winograd_pays(const Conv2dParams& p) {
   // (16 -> 16 at 64 x 64 included); on 16 x 16 outputs it won only at batch 8
   // and 128 -> 128 (1.1x; 0.75x dilated; 0.4-0.7x at batch 1), so the rule
   // stays the inference forward's, per image, in training too.
-  return !off && (p.R == 4 ? winograd43_rule(p, 256) : winograd_rule(p, 64));
+  // With the packed segments (16 tiles of 4 rows in one group, not 4 groups
+  // of 4; TINCT_WINOGRAD_SEGMENTS) it also takes the 16 x 16 outputs (16 tiles
+  // an image) with >= 128 channels in and out, undilated or >= 256 channels:
+  // bench_conv_winograd --wgrad, batch 8, Xeon, load 4, 1 / 2 threads:
+  // 128 -> 128 1.36x / 1.38x im2col + GEMM, the full preset's 128 -> 128
+  // 1.31x / 1.39x, 512 -> 512 dilated 2 1.16x / 1.31x; left out: 128 -> 128
+  // dilated 2 (1.02x / 1.04x), 64 -> 128 (1.0x). At batch 1 these lose
+  // (0.6-0.85x; the rule is per image, never per batch).
+  if (off) return false;
+  if (p.R == 4) return winograd43_rule(p, 256);
+  if (winograd_rule(p, 64)) return true;
+  const bool undilated = p.dil_h == 1 && p.dil_w == 1;
+  return segments_on() && p.C >= 128 && p.K >= 128 && (undilated || (p.C >= 256 && p.K >= 256)) &&
+         winograd_rule(p, 16);
 }
 
 }  // namespace tinct::cpu

@@ -4,25 +4,33 @@
 // Compiled with -mavx512f -mavx2 -mfma (CMakeLists.txt); only called on the
 // avx512 kernel set. Nothing but intrinsics here (see gemm/microkernels.h).
 //
-// The 16 lanes hold the 16 tiles of a group (consecutive tiles of one tile
-// row), so every operation is a plain vector add / FMA:
-//   input:  per channel, the 6 input rows' vertical transform B^T d on
-//           contiguous row segments (masked loads do the zero padding; a
-//           gather for dilation > 1), to a 6 x 80 buffer in L1; each of its
-//           rows deinterleaved (stride 4, 8 shuffles) into the 6 columns of the
-//           16 tiles; the horizontal transform; 36 vectors stored straight into
+// The 16 lanes hold the tiles of a group: up to 8 segments, each a run of
+// consecutive tiles of one tile row (conv/winograd_tiles.h: on small maps,
+// 16 x 16 or dilated, several short rows fill the lanes that one row would
+// leave idle), so every operation is a plain vector add / FMA:
+//   input:  per channel and segment, the 6 input rows' vertical transform
+//           B^T d on contiguous row runs (masked loads do the zero padding;
+//           dilation 2: two contiguous loads and the even floats; more: a
+//           gather), to columns 4 lane .. of a 6 x 96 buffer in L1 (segments
+//           one idle lane apart, so their 4 cnt + 2 columns do not overlap);
+//           each of its rows deinterleaved (stride 4, 8 shuffles) into the 6
+//           columns of the 16 lanes; the horizontal transform; 36 vectors
+//           compressed (the segments' lanes, dense) and stored straight into
 //           the GEMM's packed-B panels (two masked stores where the group
 //           crosses a panel).
-//   output: per output channel, 36 vector loads of M, A^T M A, the epilogue
-//           (scale, shift, residual, ReLU / leaky, post scale and shift) on the
-//           values in registers, then each output row's 4 column vectors
-//           interleaved back into 64 contiguous pixels and stored with a mask
-//           (a scatter for dilation > 1).
+//   output: per output channel, 36 expand-loads of M (dense columns to the
+//           segments' lanes), A^T M A, the epilogue (scale, shift, residual,
+//           ReLU / leaky, post scale and shift) on the values in registers,
+//           then each output row's 4 column vectors interleaved back into 64
+//           floats (lane l's 4 at 4 l) and stored per segment with a mask at
+//           its row; dilation 2: each 16 of them spread to the even floats of
+//           32, two masked stores (TINCT_WINOGRAD_D2STORE=0: scatters, as for
+//           larger dilations).
 //   filter: the MR filters of a packed row panel in the lanes (gathers), G g
 //           G^T, 36 masked stores straight into the packed-A panel.
 // The F(3x3, 4x4) set (input43 / output43 / filter43, below) does the same
 // with tiles stepping by 3: a deinterleave by 3 (permutes and a blend), 3x6
-// A^T, 6x4 G; dilation 1 only.
+// A^T, 6x4 G; dilation 1 only, one segment a group (segments == false).
 // BENCHMARK: bench_conv_winograd (see conv/cpu_winograd.cpp).
 #include "kernels/conv/cpu_winograd.h"
 
@@ -44,52 +52,97 @@ inline void store_cols(float* Vt, int C, int c, int col, int n, int nr, __m512 v
     _mm512_mask_storeu_ps(p + (size_t)nr * C - nr, (__mmask16)(first_lanes(n) & ~lo), v);
 }
 
+// The lanes of a group's segments.
+inline __mmask16 segment_lanes(const WinoSeg* seg, int nseg) {
+  unsigned m = 0;
+  for (int s = 0; s < nseg; ++s) m |= (unsigned)first_lanes(seg[s].cnt) << seg[s].lane;
+  return (__mmask16)m;
+}
+
 void input(const WinoIn& in, float* V, size_t tstride, int col, int nr) {
-  const int d = in.dw, ncols = 4 * in.n + 2, nv = (ncols + 15) / 16;
+  const int d = in.dw, ns = in.nseg;
   const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-  __mmask16 cm[5];
-  __m512i idx[5];  // input column offsets from the row start (for the gather)
-  for (int v = 0; v < nv; ++v) {
-    const __m512i j = _mm512_add_epi32(iota, _mm512_set1_epi32(16 * v));
-    idx[v] = _mm512_add_epi32(_mm512_set1_epi32(in.w0), _mm512_mullo_epi32(j, _mm512_set1_epi32(d)));
-    cm[v] = _mm512_cmplt_epi32_mask(j, _mm512_set1_epi32(ncols)) &
-            _mm512_cmpge_epi32_mask(idx[v], _mm512_setzero_si512()) &
-            _mm512_cmplt_epi32_mask(idx[v], _mm512_set1_epi32(in.W));
+  const __m512i even = _mm512_slli_epi32(iota, 1);  // elements 0, 2, .., 30 of two vectors
+  // Per segment: its 4 cnt + 2 input columns (nv vectors) go to the staging
+  // buffer's columns 4 lane .. (the vertical transform on them first); the
+  // loads' masks do the zero padding. Dilation 1: masked loads; 2: two
+  // contiguous masked loads and the even elements; more: a gather.
+  struct Seg {
+    const float* x;
+    long roff[6];
+    bool rok[6];
+    int nv, at;
+    __mmask16 cm[5], lo[5], hi[5], st[5];
+    __m512i idx[5];
+  };
+  Seg sg[8];
+  for (int s = 0; s < ns; ++s) {
+    const WinoSeg& S = in.seg[s];
+    Seg& G = sg[s];
+    const int ncols = 4 * S.cnt + 2;
+    G.x = in.x + S.off, G.nv = (ncols + 15) / 16, G.at = 4 * S.lane;
+    for (int v = 0; v < G.nv; ++v) {
+      const __m512i j = _mm512_add_epi32(iota, _mm512_set1_epi32(16 * v));
+      G.idx[v] = _mm512_add_epi32(_mm512_set1_epi32(S.c0), _mm512_mullo_epi32(j, _mm512_set1_epi32(d)));
+      G.cm[v] = _mm512_cmplt_epi32_mask(j, _mm512_set1_epi32(ncols)) &
+                _mm512_cmpge_epi32_mask(G.idx[v], _mm512_setzero_si512()) &
+                _mm512_cmplt_epi32_mask(G.idx[v], _mm512_set1_epi32(in.W));
+      G.st[v] = first_lanes(ncols - 16 * v);
+      // d == 2: element i of the 32 contiguous floats from c0 + 32 v is column
+      // (i / 2) of the vector when i is even
+      unsigned lo = 0, hi = 0;
+      for (int i = 0; i < 16; i += 2) {
+        if ((G.cm[v] >> (i / 2)) & 1) lo |= 1u << i;
+        if ((G.cm[v] >> (8 + i / 2)) & 1) hi |= 1u << i;
+      }
+      G.lo[v] = (__mmask16)lo, G.hi[v] = (__mmask16)hi;
+    }
+    for (int i = 0; i < 6; ++i) {
+      const int h = S.r0 + in.dh * i;
+      G.rok[i] = h >= 0 && h < in.H;
+      G.roff[i] = (long)h * in.W + S.c0;
+    }
   }
-  long roff[6];
-  bool rok[6];
-  for (int i = 0; i < 6; ++i) {
-    const int h = in.h0 + in.dh * i;
-    rok[i] = h >= 0 && h < in.H;
-    roff[i] = (long)h * in.W;
-  }
+  const __mmask16 act = segment_lanes(in.seg, ns);
+  const bool dense = ns == 1 && in.seg[0].lane == 0;  // no compress needed
   // Deinterleave indices: lanes 0-7 column k of tiles 0-3 (first source) and
   // 4-7 (second), lanes 8-15 column k + 1 of the same.
   const __m512i i01 = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 1, 5, 9, 13, 17, 21, 25, 29);
   const __m512i i23 = _mm512_add_epi32(i01, _mm512_set1_epi32(2));
-  alignas(64) float E[6][80] = {};
+  alignas(64) float E[6][96] = {};  // 80 read; a segment's last masked store may reach 95
   const __m512 c2 = _mm512_set1_ps(2.0f), c4 = _mm512_set1_ps(4.0f), c5 = _mm512_set1_ps(5.0f);
   for (int c = 0; c < in.C; ++c) {
-    const float* xc = in.x + (size_t)c * in.plane;
-    for (int v = 0; v < nv; ++v) {
-      __m512 r[6];
-      for (int i = 0; i < 6; ++i) {
-        if (!rok[i]) r[i] = _mm512_setzero_ps();
-        else if (d == 1) r[i] = _mm512_maskz_loadu_ps(cm[v], xc + roff[i] + in.w0 + 16 * v);
-        else r[i] = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), cm[v], idx[v], xc + roff[i], 4);
+    for (int s = 0; s < ns; ++s) {
+      const Seg& G = sg[s];
+      const float* xc = G.x + (size_t)c * in.plane;
+      for (int v = 0; v < G.nv; ++v) {
+        __m512 r[6];
+        for (int i = 0; i < 6; ++i) {
+          if (!G.rok[i]) r[i] = _mm512_setzero_ps();
+          else if (d == 1) r[i] = _mm512_maskz_loadu_ps(G.cm[v], xc + G.roff[i] + 16 * v);
+          else if (d == 2) {
+            const float* q = xc + G.roff[i] + 32 * v;
+            r[i] = _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(G.lo[v], q), even,
+                                          _mm512_maskz_loadu_ps(G.hi[v], q + 16));
+          } else
+            r[i] = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), G.cm[v], G.idx[v], xc + G.roff[i] - in.seg[s].c0, 4);
+        }
+        // B^T d: the rows' combinations (kWinoBT of conv/ref_winograd.cpp)
+        float* e = &E[0][G.at + 16 * v];
+        const __mmask16 st = G.st[v];
+        _mm512_mask_storeu_ps(e, st, _mm512_add_ps(_mm512_fmsub_ps(c4, r[0], _mm512_mul_ps(c5, r[2])), r[4]));
+        const __m512 a = _mm512_fmsub_ps(c4, r[2], _mm512_add_ps(r[3], r[4]));  // 4 r2 - r3 - r4
+        const __m512 b = _mm512_mul_ps(c4, r[1]);
+        _mm512_mask_storeu_ps(e + 96, st, _mm512_sub_ps(_mm512_setzero_ps(), _mm512_add_ps(b, a)));  // -4r1-4r2+r3+r4
+        const __m512 a2 = _mm512_fmsub_ps(c4, r[2], r[4]);                                          // 4 r2 - r4
+        _mm512_mask_storeu_ps(e + 2 * 96, st, _mm512_sub_ps(_mm512_sub_ps(b, r[3]), a2));          // 4r1-4r2-r3+r4
+        const __m512 t13 = _mm512_mul_ps(c2, _mm512_sub_ps(r[3], r[1]));                            // 2 (r3 - r1)
+        const __m512 t24 = _mm512_sub_ps(r[4], r[2]);                                               // r4 - r2
+        _mm512_mask_storeu_ps(e + 3 * 96, st, _mm512_add_ps(t13, t24));
+        _mm512_mask_storeu_ps(e + 4 * 96, st, _mm512_sub_ps(t24, t13));
+        _mm512_mask_storeu_ps(e + 5 * 96, st,
+                              _mm512_add_ps(_mm512_fmsub_ps(c4, r[1], _mm512_mul_ps(c5, r[3])), r[5]));
       }
-      // B^T d: the rows' combinations (kWinoBT of conv/ref_winograd.cpp)
-      _mm512_store_ps(&E[0][16 * v], _mm512_add_ps(_mm512_fmsub_ps(c4, r[0], _mm512_mul_ps(c5, r[2])), r[4]));
-      const __m512 a = _mm512_fmsub_ps(c4, r[2], _mm512_add_ps(r[3], r[4]));  // 4 r2 - r3 - r4
-      const __m512 b = _mm512_mul_ps(c4, r[1]);
-      _mm512_store_ps(&E[1][16 * v], _mm512_sub_ps(_mm512_setzero_ps(), _mm512_add_ps(b, a)));  // -4r1-4r2+r3+r4
-      const __m512 a2 = _mm512_fmsub_ps(c4, r[2], r[4]);                                       // 4 r2 - r4
-      _mm512_store_ps(&E[2][16 * v], _mm512_sub_ps(_mm512_sub_ps(b, r[3]), a2));                // 4r1-4r2-r3+r4
-      const __m512 t13 = _mm512_mul_ps(c2, _mm512_sub_ps(r[3], r[1]));                         // 2 (r3 - r1)
-      const __m512 t24 = _mm512_sub_ps(r[4], r[2]);                                            // r4 - r2
-      _mm512_store_ps(&E[3][16 * v], _mm512_add_ps(t13, t24));
-      _mm512_store_ps(&E[4][16 * v], _mm512_sub_ps(t24, t13));
-      _mm512_store_ps(&E[5][16 * v], _mm512_add_ps(_mm512_fmsub_ps(c4, r[1], _mm512_mul_ps(c5, r[3])), r[5]));
     }
     for (int i = 0; i < 6; ++i) {
       const __m512 e0 = _mm512_load_ps(&E[i][0]), e1 = _mm512_load_ps(&E[i][16]);
@@ -113,12 +166,9 @@ void input(const WinoIn& in, float* V, size_t tstride, int col, int nr) {
       const __m512 t13 = _mm512_mul_ps(c2, _mm512_sub_ps(k3, k1)), t24 = _mm512_sub_ps(k4, k2);
       const __m512 o3 = _mm512_add_ps(t13, t24), o4 = _mm512_sub_ps(t24, t13);
       const __m512 o5 = _mm512_add_ps(_mm512_fmsub_ps(c4, k1, _mm512_mul_ps(c5, k3)), k5);
-      store_cols(Vt, in.C, c, col, in.n, nr, o0);
-      store_cols(Vt + tstride, in.C, c, col, in.n, nr, o1);
-      store_cols(Vt + 2 * tstride, in.C, c, col, in.n, nr, o2);
-      store_cols(Vt + 3 * tstride, in.C, c, col, in.n, nr, o3);
-      store_cols(Vt + 4 * tstride, in.C, c, col, in.n, nr, o4);
-      store_cols(Vt + 5 * tstride, in.C, c, col, in.n, nr, o5);
+      const __m512 o[6] = {o0, o1, o2, o3, o4, o5};
+      for (int j = 0; j < 6; ++j)  // the segments' lanes packed to the group's dense columns
+        store_cols(Vt + j * tstride, in.C, c, col, in.n, nr, dense ? o[j] : _mm512_maskz_compress_ps(act, o[j]));
     }
   }
 }
@@ -150,30 +200,61 @@ struct Epi {
 };
 
 void output(const WinoOut& o, const WinoEpi& ep, const float* M, int ldm, int col) {
-  const int n = o.n, d = o.dw, dh = o.dh;
+  const int d = o.dw, dh = o.dh, ns = o.nseg;
   const size_t PQ = (size_t)o.P * o.Q;
-  const __mmask16 lanes = first_lanes(n);
-  int rows = 0;
-  while (rows < 4 && o.p0 + dh * rows < o.P) ++rows;
+  const __mmask16 act = segment_lanes(o.seg, ns);
+  const bool dense = ns == 1 && o.seg[0].lane == 0;  // M's columns straight into the lanes
   // Interleave indices (the inverse of the input's deinterleave).
   const __m512i j0 = _mm512_setr_epi32(0, 8, 16, 24, 1, 9, 17, 25, 2, 10, 18, 26, 3, 11, 19, 27);
   const __m512i j1 = _mm512_add_epi32(j0, _mm512_set1_epi32(4));
-  const int count = o.Q - o.q0 < 4 * n ? o.Q - o.q0 : 4 * n;  // output columns of the group (d == 1)
-  // d > 1: lane l, column c -> output column q0 + d (4 l + c)
   const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-  __m512i sidx[4];
-  __mmask16 smask[4];
-  for (int c = 0; c < 4; ++c) {
-    const __m512i q = _mm512_mullo_epi32(_mm512_set1_epi32(d), _mm512_add_epi32(_mm512_slli_epi32(iota, 2), _mm512_set1_epi32(c)));
-    sidx[c] = q;
-    smask[c] = lanes & _mm512_cmplt_epi32_mask(q, _mm512_set1_epi32(o.Q - o.q0));
+  const __m512i even = _mm512_slli_epi32(iota, 1);                       // floats 0, 2, .., 30 of two vectors
+  const __m512i spread_lo = _mm512_srli_epi32(iota, 1);                  // lane 2 i <- i
+  const __m512i spread_hi = _mm512_add_epi32(spread_lo, _mm512_set1_epi32(8));  // lane 2 i <- 8 + i
+  // Per segment: its rows inside the output; d == 1: of the 64 interleaved
+  // floats of a row (lane l, column c at 4 l + c), chunk h's mask of the
+  // segment's outputs, written at the segment's row start - 4 lane + 16 h;
+  // d > 1: lane l, column c -> output column c0 + d (4 (l - lane) + c), a
+  // scatter per column c.
+  int rows[8], maxrows = 0, chunks = 0;
+  __mmask16 wm[8][4], wm2[8][4][2], smask[8][4];
+  __m512i sidx[8][4];
+  for (int s = 0; s < ns; ++s) {
+    const WinoSeg& S = o.seg[s];
+    rows[s] = 0;
+    while (rows[s] < 4 && S.r0 + dh * rows[s] < o.P) ++rows[s];
+    maxrows = rows[s] > maxrows ? rows[s] : maxrows;
+    // output columns of the segment, in steps of d
+    const int count = (o.Q - S.c0 + d - 1) / d < 4 * S.cnt ? (o.Q - S.c0 + d - 1) / d : 4 * S.cnt;
+    for (int h = 0; h < 4; ++h) {
+      const int lo = 4 * S.lane - 16 * h, hi = 4 * S.lane + count - 16 * h;
+      wm[s][h] = (__mmask16)(first_lanes(hi) & ~first_lanes(lo));
+      if (wm[s][h] && h + 1 > chunks) chunks = h + 1;
+      unsigned m0 = 0, m1 = 0;  // d == 2: lane i of a chunk at float 2 i of 32: its even bits
+      for (int i = 0; i < 8; ++i) {
+        if ((wm[s][h] >> i) & 1) m0 |= 1u << (2 * i);
+        if ((wm[s][h] >> (8 + i)) & 1) m1 |= 1u << (2 * i);
+      }
+      wm2[s][h][0] = (__mmask16)m0, wm2[s][h][1] = (__mmask16)m1;
+    }
+    const __mmask16 lanes = (__mmask16)((unsigned)first_lanes(S.cnt) << S.lane);
+    for (int c = 0; c < 4; ++c) {
+      const __m512i q = _mm512_mullo_epi32(
+          _mm512_set1_epi32(d),
+          _mm512_add_epi32(_mm512_slli_epi32(_mm512_sub_epi32(iota, _mm512_set1_epi32(S.lane)), 2), _mm512_set1_epi32(c)));
+      sidx[s][c] = q;
+      smask[s][c] = lanes & _mm512_cmplt_epi32_mask(q, _mm512_set1_epi32(o.Q - S.c0));
+    }
   }
   for (int k = 0; k < o.K; ++k) {
     const float* mk = M + (size_t)k * 36 * ldm + col;
     __m512 e[4][6];
     for (int c = 0; c < 6; ++c) {
       __m512 m[6];
-      for (int i = 0; i < 6; ++i) m[i] = _mm512_maskz_loadu_ps(lanes, mk + (size_t)(i * 6 + c) * ldm);
+      for (int i = 0; i < 6; ++i) {
+        const float* src = mk + (size_t)(i * 6 + c) * ldm;
+        m[i] = dense ? _mm512_maskz_loadu_ps(act, src) : _mm512_maskz_expandloadu_ps(act, src);
+      }
       __m512 t[4];
       at6(m[0], m[1], m[2], m[3], m[4], m[5], t);
       for (int r = 0; r < 4; ++r) e[r][c] = t[r];
@@ -181,25 +262,62 @@ void output(const WinoOut& o, const WinoEpi& ep, const float* M, int ldm, int co
     const Epi E(ep, k);
     float* yk = o.y + (size_t)k * PQ;
     const float* rk = o.residual ? o.residual + (size_t)k * PQ : nullptr;
-    for (int r = 0; r < rows; ++r) {
+    for (int r = 0; r < maxrows; ++r) {
       __m512 v[4];
       at6(e[r][0], e[r][1], e[r][2], e[r][3], e[r][4], e[r][5], v);
-      const size_t row = (size_t)(o.p0 + dh * r) * o.Q + o.q0;
+      long at[8];  // each segment's output row start (or -1 past the bottom)
+      for (int s = 0; s < ns; ++s)
+        at[s] = r < rows[s] ? (long)(o.seg[s].off + (size_t)(o.seg[s].r0 + dh * r) * o.Q + o.seg[s].c0) : -1;
       if (d == 1) {
         const __m512 A = _mm512_shuffle_f32x4(v[0], v[1], 0x44), Cc = _mm512_shuffle_f32x4(v[0], v[1], 0xEE);
         const __m512 B = _mm512_shuffle_f32x4(v[2], v[3], 0x44), D = _mm512_shuffle_f32x4(v[2], v[3], 0xEE);
         __m512 w[4] = {_mm512_permutex2var_ps(A, j0, B), _mm512_permutex2var_ps(A, j1, B),
                        _mm512_permutex2var_ps(Cc, j0, D), _mm512_permutex2var_ps(Cc, j1, D)};
-        for (int s = 0; s * 16 < count; ++s) {
-          const __mmask16 m = first_lanes(count - 16 * s);
-          const __m512 res = rk ? _mm512_maskz_loadu_ps(m, rk + row + 16 * s) : _mm512_setzero_ps();
-          _mm512_mask_storeu_ps(yk + row + 16 * s, m, E.apply(w[s], res));
+        for (int h = 0; h < chunks; ++h) {
+          __m512 res = _mm512_setzero_ps();
+          if (rk)
+            for (int s = 0; s < ns; ++s)
+              if (at[s] >= 0 && wm[s][h])
+                res = _mm512_mask_loadu_ps(res, wm[s][h], rk + at[s] - 4 * o.seg[s].lane + 16 * h);
+          const __m512 val = E.apply(w[h], res);
+          for (int s = 0; s < ns; ++s)
+            if (at[s] >= 0 && wm[s][h]) _mm512_mask_storeu_ps(yk + at[s] - 4 * o.seg[s].lane + 16 * h, wm[s][h], val);
+        }
+      } else if (d == 2 && o.d2_stores) {
+        // the same chunks of interleaved outputs, each spread to the even
+        // floats of 32 (two masked stores) instead of four scatters a segment
+        const __m512 A = _mm512_shuffle_f32x4(v[0], v[1], 0x44), Cc = _mm512_shuffle_f32x4(v[0], v[1], 0xEE);
+        const __m512 B = _mm512_shuffle_f32x4(v[2], v[3], 0x44), D = _mm512_shuffle_f32x4(v[2], v[3], 0xEE);
+        __m512 w[4] = {_mm512_permutex2var_ps(A, j0, B), _mm512_permutex2var_ps(A, j1, B),
+                       _mm512_permutex2var_ps(Cc, j0, D), _mm512_permutex2var_ps(Cc, j1, D)};
+        for (int h = 0; h < chunks; ++h) {
+          __m512 res = _mm512_setzero_ps();
+          if (rk)
+            for (int s = 0; s < ns; ++s)
+              if (at[s] >= 0 && wm[s][h]) {
+                const float* q = rk + at[s] + 2 * (16 * h - 4 * o.seg[s].lane);
+                const __m512 ev = _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(wm2[s][h][0], q), even,
+                                                         _mm512_maskz_loadu_ps(wm2[s][h][1], q + 16));
+                res = _mm512_mask_mov_ps(res, wm[s][h], ev);
+              }
+          const __m512 val = E.apply(w[h], res);
+          const __m512 lo = _mm512_permutexvar_ps(spread_lo, val), hi = _mm512_permutexvar_ps(spread_hi, val);
+          for (int s = 0; s < ns; ++s)
+            if (at[s] >= 0 && wm[s][h]) {
+              float* q = yk + at[s] + 2 * (16 * h - 4 * o.seg[s].lane);
+              _mm512_mask_storeu_ps(q, wm2[s][h][0], lo);
+              _mm512_mask_storeu_ps(q + 16, wm2[s][h][1], hi);
+            }
         }
       } else {
         for (int c = 0; c < 4; ++c) {
-          const __m512 res = rk ? _mm512_mask_i32gather_ps(_mm512_setzero_ps(), smask[c], sidx[c], rk + row, 4)
-                                : _mm512_setzero_ps();
-          _mm512_mask_i32scatter_ps(yk + row, smask[c], sidx[c], E.apply(v[c], res), 4);
+          __m512 res = _mm512_setzero_ps();
+          if (rk)
+            for (int s = 0; s < ns; ++s)
+              if (at[s] >= 0) res = _mm512_mask_i32gather_ps(res, smask[s][c], sidx[s][c], rk + at[s], 4);
+          const __m512 val = E.apply(v[c], res);
+          for (int s = 0; s < ns; ++s)
+            if (at[s] >= 0) _mm512_mask_i32scatter_ps(yk + at[s], smask[s][c], sidx[s][c], val, 4);
         }
       }
     }
@@ -236,7 +354,7 @@ void filter(const float* g, size_t kstride, int rows, int mr, float* U, size_t u
   }
 }
 
-const WinoTransforms kAvx512{input, output, filter};
+const WinoTransforms kAvx512{input, output, filter, true};
 
 // --- F(3x3, 4x4): the same 6x6 tiles and B^T, tiles stepping by 3 (dilation 1
 // only: conv2d_winograd43_supported). Tile l of a group reads the segment's
@@ -258,21 +376,22 @@ inline void bt6(const __m512* r, __m512* o) {
 }
 
 void input43(const WinoIn& in, float* V, size_t tstride, int col, int nr) {
+  const WinoSeg& S = in.seg[0];  // one segment at lane 0 (segments == false)
   const int ncols = 3 * in.n + 3, nv = (ncols + 15) / 16;  // <= 51 columns, 4 vectors
   const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   __mmask16 cm[4];
   for (int v = 0; v < nv; ++v) {
     const __m512i j = _mm512_add_epi32(iota, _mm512_set1_epi32(16 * v));
-    const __m512i w = _mm512_add_epi32(_mm512_set1_epi32(in.w0), j);
+    const __m512i w = _mm512_add_epi32(_mm512_set1_epi32(S.c0), j);
     cm[v] = _mm512_cmplt_epi32_mask(j, _mm512_set1_epi32(ncols)) & _mm512_cmpge_epi32_mask(w, _mm512_setzero_si512()) &
             _mm512_cmplt_epi32_mask(w, _mm512_set1_epi32(in.W));
   }
   long roff[6];
   bool rok[6];
   for (int i = 0; i < 6; ++i) {
-    const int h = in.h0 + i;
+    const int h = S.r0 + i;
     rok[i] = h >= 0 && h < in.H;
-    roff[i] = (long)h * in.W + in.w0;
+    roff[i] = (long)h * in.W + S.c0;
   }
   // column j of tile l = segment element 3 l + j: from vectors 0-1 (index
   // < 32) or 2-3 (the same low 5 bits), blended by the high bit
@@ -284,7 +403,7 @@ void input43(const WinoIn& in, float* V, size_t tstride, int col, int nr) {
   }
   alignas(64) float E[6][64] = {};
   for (int c = 0; c < in.C; ++c) {
-    const float* xc = in.x + (size_t)c * in.plane;
+    const float* xc = in.x + S.off + (size_t)c * in.plane;
     for (int v = 0; v < nv; ++v) {
       __m512 r[6], o[6];
       for (int i = 0; i < 6; ++i)
@@ -316,12 +435,13 @@ inline void at6_3(__m512 m0, __m512 m1, __m512 m2, __m512 m3, __m512 m4, __m512 
 }
 
 void output43(const WinoOut& o, const WinoEpi& ep, const float* M, int ldm, int col) {
+  const WinoSeg& S = o.seg[0];  // one segment at lane 0 (segments == false)
   const int n = o.n;
   const size_t PQ = (size_t)o.P * o.Q;
   const __mmask16 lanes = first_lanes(n);
   int rows = 0;
-  while (rows < 3 && o.p0 + rows < o.P) ++rows;
-  const int count = o.Q - o.q0 < 3 * n ? o.Q - o.q0 : 3 * n;  // output columns of the group
+  while (rows < 3 && S.r0 + rows < o.P) ++rows;
+  const int count = o.Q - S.c0 < 3 * n ? o.Q - S.c0 : 3 * n;  // output columns of the group
   // Interleave: output column q = 16 s + i of the group is column q % 3 of
   // tile q / 3: lanes of v0 / v1 by one two-source permute, those of v2 over it.
   __m512i i01[3], i2[3];
@@ -352,7 +472,7 @@ void output43(const WinoOut& o, const WinoEpi& ep, const float* M, int ldm, int 
     for (int r = 0; r < rows; ++r) {
       __m512 v[3];
       at6_3(e[r][0], e[r][1], e[r][2], e[r][3], e[r][4], e[r][5], v);
-      const size_t row = (size_t)(o.p0 + r) * o.Q + o.q0;
+      const size_t row = S.off + (size_t)(S.r0 + r) * o.Q + S.c0;
       for (int s = 0; s * 16 < count; ++s) {
         const __m512 w = _mm512_mask_permutexvar_ps(_mm512_permutex2var_ps(v[0], i01[s], v[1]), m2[s], i2[s], v[2]);
         const __mmask16 m = first_lanes(count - 16 * s);
@@ -392,7 +512,7 @@ void filter43(const float* g, size_t kstride, int rows, int mr, float* U, size_t
   }
 }
 
-const WinoTransforms kAvx512F43{input43, output43, filter43};
+const WinoTransforms kAvx512F43{input43, output43, filter43, false};
 
 }  // namespace
 

@@ -16,8 +16,9 @@
 // with F(3x3, 4x4): 3x3 blocks of dy, A 6x3, G 6x4 (kWino43AT / winograd::kG4).
 //
 // HOW: the batch's tiles are cut, as in the forward, into groups of <= 16
-// consecutive tiles of a tile row, and the groups into blocks of about nb
-// tiles (nb from the channel counts only: V and Z of a block about 512 KiB).
+// tiles (packed segments of short tile rows on the avx512 set, rows of <= 4
+// tiles: conv/winograd_tiles.h), and the groups into blocks of nb tiles (nb
+// from the channel counts only: V and Z of a block about 512 KiB).
 // Per block: the forward's input transform (AVX-512 or portable, from
 // conv/cpu_winograd.cpp) writes V[t] as a C x ld row-major matrix (one GEMM
 // panel as wide as the block), the dy transform below writes Z[t] as K x ld;
@@ -136,7 +137,7 @@ void conv2d_bwd_filter_winograd(const Conv2dParams& p, const float* x, const flo
   const int C = p.C, K = p.K;
   if ((long)p.N * T.per_image() == 0 || C == 0 || K == 0) return;
 
-  const std::vector<Group> groups = winograd::tile_groups(p, T);
+
   // Blocks of about nb tiles (from the channels only, not the thread count:
   // the sums' order, and so the result, stays the same at any thread count).
   // 512 KiB of V and Z a block (a quarter of L2): 1.3-1.7x im2col on the
@@ -144,11 +145,17 @@ void conv2d_bwd_filter_winograd(const Conv2dParams& p, const float* x, const flo
   // 8 MiB (RESULTS.md "CPU Winograd backward-filter").
   int nb = (int)((512u << 10) / (sizeof(float) * 36 * (size_t)(C + K)));
   nb = std::max(64, std::min(512, nb / 16 * 16));
+  // packed segments where the transforms take them (the AVX-512 F(4x4, 3x3))
+  // and tile rows are <= 4 tiles (16 x 16 outputs, dilated 32 x 32): the dy
+  // transform runs segment by segment, and rows of 8 split into 8 + 7, 1 + 8
+  // + 5, ... ran slower (32 x 32, 64 -> 64: 3.8-4.1 -> 4.5-4.6 ms, batch 8,
+  // 1 thread) than groups of 8; blocks of nb tiles, whatever the thread count
+  const std::vector<Group> groups = detail::winograd_groups(p, T, tf, nb, 4);
   const std::vector<Block> blocks = winograd::tile_blocks(groups, nb);
   int max_tiles = 0;
   for (const Block& bl : blocks) max_tiles = std::max(max_tiles, bl.tiles);
   const int ld = (max_tiles + 15) / 16 * 16;
-  const size_t vstride = (size_t)C * ld, zstride = (size_t)K * ld, HW = (size_t)p.H * p.W, PQ = (size_t)p.P * p.Q;
+  const size_t vstride = (size_t)C * ld, zstride = (size_t)K * ld, PQ = (size_t)p.P * p.Q;
   const size_t kc = (size_t)K * C;
 
   // Two slices of the blocks (whatever the thread count: the same sums at 1
@@ -159,8 +166,7 @@ void conv2d_bwd_filter_winograd(const Conv2dParams& p, const float* x, const flo
   // ran slower at 2 threads than at 1 on the loaded machine.)
   const int S = blocks.size() >= 2 ? 2 : 1;
   thread_local detail::AlignedScratch su;
-  float* dU = su.get(S * 36 * kc);
-  std::fill(dU, dU + S * 36 * kc, 0.0f);
+  float* dU = su.get(S * 36 * kc);  // each slice's first block writes it (beta 0), the others add
 
   const bool k_cols = K > C;
   const int nt = omp_in_parallel() ? 1 : std::min(S, omp_get_max_threads());
@@ -178,22 +184,24 @@ void conv2d_bwd_filter_winograd(const Conv2dParams& p, const float* x, const flo
         int col = 0;  // the group's first column in the block
         for (int gi = bl.g0; gi < bl.g1; ++gi) {
           const Group& G = groups[gi];
-          const detail::WinoIn in{x + (size_t)G.n * C * HW, HW, p.H, p.W, G.a + T.dh * (T.m * G.th - T.ph),
-                                  G.b + T.dw * (T.m * G.tw0 - T.pw), T.dh, T.dw, G.cnt, C, T.m};
-          tf.input(in, V, vstride, col, ld);  // one panel of width ld: V[t] is C x ld row-major
-          dy_transform(dy + (size_t)G.n * K * PQ, p.P, p.Q, K, G.a + T.dh * T.m * G.th, G.b + T.dw * T.m * G.tw0,
-                       T.dh, T.dw, G.cnt, Z, zstride, ld, col, T.m);
-          col += G.cnt;
+          tf.input(detail::winograd_in(G, T, p, x), V, vstride, col, ld);  // one panel of width ld: V[t] is C x ld row-major
+          for (int si = 0; si < G.nseg; ++si) {  // Z: segment by segment, to the same dense columns
+            const winograd::Segment& S = G.seg[si];
+            dy_transform(dy + (size_t)S.n * K * PQ, p.P, p.Q, K, S.a + T.dh * T.m * S.th, S.b + T.dw * T.m * S.tw0,
+                         T.dh, T.dw, S.cnt, Z, zstride, ld, col, T.m);
+            col += S.cnt;
+          }
         }
         // dU[t] += Z[t] V[t]^T (single-threaded GEMMs: inside the parallel
         // region, or at one thread); the larger of K, C as the GEMM's columns
         // (panels of nr = 32 on avx512: 16 columns of 32 ran half empty)
+        const float beta = bi == nbl * s / S ? 0.0f : 1.0f;  // no zero fill of dU (0 + x = x: the same bits)
         for (int t = 0; t < 36; ++t) {
           if (k_cols)  // dU[t] as C x K
-            detail::sgemm_with(g, false, true, C, K, bl.tiles, 1.0f, V + t * vstride, ld, Z + t * zstride, ld, 1.0f,
+            detail::sgemm_with(g, false, true, C, K, bl.tiles, 1.0f, V + t * vstride, ld, Z + t * zstride, ld, beta,
                                dUs + t * kc, K);
           else  // dU[t] as K x C
-            detail::sgemm_with(g, false, true, K, C, bl.tiles, 1.0f, Z + t * zstride, ld, V + t * vstride, ld, 1.0f,
+            detail::sgemm_with(g, false, true, K, C, bl.tiles, 1.0f, Z + t * zstride, ld, V + t * vstride, ld, beta,
                                dUs + t * kc, C);
         }
       }
@@ -202,27 +210,44 @@ void conv2d_bwd_filter_winograd(const Conv2dParams& p, const float* x, const flo
   const int nt2 = omp_in_parallel() ? 1 : omp_get_max_threads();
 #pragma omp parallel num_threads(nt2) if (nt2 > 1 && kc >= 1024)
   {
-    // dw += G^T dU G (G of conv/winograd_tiles.h), per (k, c)
+    // dw += G^T dU G (G of conv/winograd_tiles.h), 16 consecutive elements
+    // of dU (16 (k, c) pairs) at a time so the loops over them vectorise; each
+    // value's sums in the order of the scalar form (the same bits)
     const float(*Gm)[4] = winograd::filter_g(f43 ? 4 : 3);
     const int R = p.R;
 #pragma omp for schedule(static)
-    for (long kcI = 0; kcI < (long)kc; ++kcI) {
-      float u[36], h[4][6];
-      const size_t at = k_cols ? (size_t)(kcI % C) * K + kcI / C : (size_t)kcI;  // dw's (k, c) in dU
-      for (int t = 0; t < 36; ++t) u[t] = S == 2 ? dU[t * kc + at] + dU[(36 + t) * kc + at] : dU[t * kc + at];
+    for (long a0 = 0; a0 < (long)kc; a0 += 16) {
+      const int nl = (int)std::min<long>(16, (long)kc - a0);
+      float u[36][16], h[4][6][16];
+      if (nl < 16) std::fill(&u[0][0], &u[0][0] + 36 * 16, 0.0f);  // the unused lanes: zeros, not garbage
+      for (int t = 0; t < 36; ++t) {
+        const float* d0 = dU + t * kc + a0;
+        if (S == 2)
+          for (int l = 0; l < nl; ++l) u[t][l] = d0[l] + d0[36 * kc + l];
+        else
+          for (int l = 0; l < nl; ++l) u[t][l] = d0[l];
+      }
       for (int q = 0; q < R; ++q)  // (dU G)[i][q]
         for (int i = 0; i < 6; ++i) {
-          float acc = 0.0f;
-          for (int j = 0; j < 6; ++j) acc += u[i * 6 + j] * Gm[j][q];
-          h[q][i] = acc;
+          float acc[16] = {};
+          for (int j = 0; j < 6; ++j)
+            for (int l = 0; l < 16; ++l) acc[l] += u[i * 6 + j][l] * Gm[j][q];
+          for (int l = 0; l < 16; ++l) h[q][i][l] = acc[l];
         }
-      float* d = dw + kcI * R * R;
+      float o[16][16];  // o[l][r * R + q]
       for (int r = 0; r < R; ++r)
         for (int q = 0; q < R; ++q) {
-          float acc = 0.0f;
-          for (int i = 0; i < 6; ++i) acc += Gm[i][r] * h[q][i];
-          d[r * R + q] += acc;
+          float acc[16] = {};
+          for (int i = 0; i < 6; ++i)
+            for (int l = 0; l < 16; ++l) acc[l] += Gm[i][r] * h[q][i][l];
+          for (int l = 0; l < 16; ++l) o[l][r * R + q] = acc[l];
         }
+      for (int l = 0; l < nl; ++l) {
+        const long at = a0 + l;  // dU's element: (k, c) of dw
+        const long kcI = k_cols ? (at % K) * C + at / K : at;
+        float* d = dw + kcI * R * R;
+        for (int e = 0; e < R * R; ++e) d[e] += o[l][e];
+      }
     }
   }
 }

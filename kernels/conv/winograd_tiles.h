@@ -50,18 +50,64 @@ struct Tiles {
   }
 };
 
-// The fast paths' unit of work: a group of <= 16 tiles along one tile row (the
-// 16 lanes of a transform), over every image, phase and row of a batch.
-struct Group {
-  int n, a, b, th, tw0, cnt;
+// The fast paths' unit of work: a group of <= 16 tiles in the 16 lanes of a
+// transform, as up to 8 segments: runs of consecutive tiles of one tile row
+// (image n, phase (a, b), row th, tiles tw0 .. tw0 + cnt - 1) at lanes
+// [lane, lane + cnt). Segments of one group are one idle lane apart (the
+// AVX-512 input transform stages tile l's input columns at m l .. m l + 5 of a
+// buffer: the next segment's must not overlap them). cnt is the group's tile
+// count (the sum of its segments'); its tiles are dense columns of the GEMM.
+struct Segment {
+  int n, a, b, th, tw0, cnt, lane;
 };
+struct Group {
+  static constexpr int kMaxSeg = 8;
+  int cnt = 0, nseg = 0;
+  Segment seg[kMaxSeg];
+};
+// One segment a group: <= 16 consecutive tiles of one tile row, over every
+// image, phase and row of a batch (the form every transform takes).
 inline std::vector<Group> tile_groups(const Conv2dParams& p, const Tiles& T) {
   std::vector<Group> groups;
   for (int n = 0; n < p.N; ++n)
     for (int a = 0; a < T.dh; ++a)
       for (int b = 0; b < T.dw; ++b)
         for (int th = 0; th < T.TH; ++th)
-          for (int tw = 0; tw < T.TW; tw += 16) groups.push_back({n, a, b, th, tw, std::min(16, T.TW - tw)});
+          for (int tw = 0; tw < T.TW; tw += 16) {
+            Group g;
+            g.cnt = std::min(16, T.TW - tw), g.nseg = 1;
+            g.seg[0] = {n, a, b, th, tw, g.cnt, 0};
+            groups.push_back(g);
+          }
+  return groups;
+}
+// Segments packed into the 16 lanes (the transforms that take several
+// segments: WinoTransforms::segments): the tile rows in the order (n, a, th,
+// b) (both column phases of a row next to each other, so that they land in
+// the same block and two threads do not write interleaved columns of the
+// same output rows), each row's tiles filling the lanes left in the current
+// group (a row longer than that is split), one idle lane after each segment.
+// A group is also closed where the tiles so far reach a multiple of nb, so
+// that tile_blocks(groups, nb) cuts blocks of exactly nb tiles (whole GEMM
+// panels) but the last.
+inline std::vector<Group> tile_groups_packed(const Conv2dParams& p, const Tiles& T, int nb) {
+  std::vector<Group> groups;
+  Group g;
+  int lane = 0, in_block = 0;
+  for (int n = 0; n < p.N; ++n)
+    for (int a = 0; a < T.dh; ++a)
+      for (int th = 0; th < T.TH; ++th)
+        for (int b = 0; b < T.dw; ++b)
+          for (int tw = 0; tw < T.TW;) {
+            if (lane >= 16 || g.nseg == Group::kMaxSeg || in_block == nb) {
+              groups.push_back(g), g = Group(), lane = 0;
+              if (in_block == nb) in_block = 0;
+            }
+            const int cnt = std::min(std::min(16 - lane, T.TW - tw), nb - in_block);
+            g.seg[g.nseg++] = {n, a, b, th, tw, cnt, lane};
+            g.cnt += cnt, tw += cnt, lane += cnt + 1, in_block += cnt;
+          }
+  if (g.nseg) groups.push_back(g);
   return groups;
 }
 
