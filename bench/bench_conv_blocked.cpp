@@ -75,6 +75,7 @@ int main(int argc, char** argv) {
       // The PatchGAN discriminator's 4x4 stride-2 layers (training, 128x128 crops).
       {"D 3->32 4x4 s2@128", 3, 32, 128, 2, 1, 4}, {"D 32->64 4x4 s2@64", 32, 64, 64, 2, 1, 4},
       {"D 64->128 4x4 s2@32", 64, 128, 32, 2, 1, 4},
+      {"D2x2 128->64@33", 128, 64, 33, 1, 1, 2}, {"D2x2 256->128@17", 256, 128, 17, 1, 1, 2},
   };
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> u(-1, 1);

@@ -16,9 +16,8 @@
 // BENCHMARK: inside the convolutions; bench_peer_forward (bench/cpu_peer)
 // times the models with (default) and without (TINCT_FUSE=0) fusion.
 #include <cmath>
-#include <cstdint>
-#include <cstring>
 
+#include "kernels/common/select.h"
 #include "kernels/kernels.h"
 
 namespace tinct::cpu {
@@ -55,22 +54,11 @@ void epilogue_strip(const Epilogue& e, int n, int K, int HW, int k0, int k1, int
   if (!e.has_act) return go([](float t) { return t; });
   switch (e.act) {
     case Act::Relu: return go([](float t) { return t < 0.0f ? 0.0f : t; });
-    // The reference's t < 0 ? slope * t : t as a select of bits: the same
-    // value, but one the compiler vectorises, where the select of the product
-    // stayed a scalar branch, mispredicted on every other pixel of a conv's
-    // output (the PatchGAN's first layer: 6x the convolution's own time).
-    case Act::LeakyRelu:
-      return go([slope](float t) {
-        const float m = slope * t;
-        uint32_t tb, mb;
-        std::memcpy(&tb, &t, 4);
-        std::memcpy(&mb, &m, 4);
-        const uint32_t neg = 0u - (uint32_t)(t < 0.0f);
-        const uint32_t r = (mb & neg) | (tb & ~neg);
-        float out;
-        std::memcpy(&out, &r, 4);
-        return out;
-      });
+    // common/select.h: the reference's t < 0 ? slope * t : t, the same bits,
+    // but a loop the compiler vectorises; the plain select stayed a scalar
+    // branch, mispredicted on every other pixel of a conv's output (the
+    // PatchGAN's first layer: 4x the convolution's own time).
+    case Act::LeakyRelu: return go([slope](float t) { return detail::select(t < 0.0f, slope * t, t); });
     case Act::Tanh: return go([](float t) { return std::tanh(t); });
     case Act::Sigmoid:
       return go([](float t) { return t >= 0.0f ? 1.0f / (1.0f + std::exp(-t)) : std::exp(t) / (1.0f + std::exp(t)); });
