@@ -46,6 +46,8 @@ const StemCase kCases[] = {
     {3, 2, 9, 9, 6, 1, 1, 2, 2, 0, 0, 1},     // 1x1 stride 2
     {1, 1, 8, 8, 12, 8, 8, 1, 1, 0, 0, 1},    // 8x8: one output pixel, 64 taps
     {2, 3, 5, 70, 10, 3, 4, 2, 2, 1, 1, 1},   // a wide row over several vectors
+    {1, 3, 9, 67, 2, 4, 4, 2, 2, 1, 1, 1},    // K 2 (one block of the several-channel tile), odd width
+    {3, 3, 21, 18, 35, 4, 4, 2, 2, 0, 1, 1},  // 4x4 stride 2, pad 0 by 1, K 35: blocks of 4 and a tail of 3
 };
 
 std::string name_of(const StemCase& c, int threads) {
@@ -136,12 +138,14 @@ TEST_CASE("the backward-filter entry point takes the stem path for the models' s
     CHECK(std::memcmp(a.data(), b.data(), nw * sizeof(float)) == 0);
     CHECK(std::memcmp(da.data(), db.data(), p.K * sizeof(float)) == 0);
   }
-  // Not for: the 7x7 ResNet stems and the PatchGAN's first layer (49 and 48
-  // GEMM columns: im2col + GEMM is as fast), 5 or more input channels, 4 or
-  // fewer outputs (the thin path's), stride 3, a 1x1 kernel.
+  // The PatchGAN's first layer (48 GEMM columns) only with the several-
+  // channel tile (the avx512 set; else im2col + GEMM is as fast). Not for:
+  // the 7x7 ResNet stems (49 columns; cpu_stem_dw.cpp says why), 5 or more
+  // input channels, 4 or fewer outputs (the thin path's), stride 3, a 1x1 kernel.
+  const bool avx512 = cpu::cpu_kernels() == cpu::CpuKernels::Avx512;
+  CHECK(cpu::conv2d_bwd_filter_stem_pays(params_of({2, 3, 32, 32, 32, 4, 4, 2, 2, 1, 1, 1})) == avx512);
   CHECK(cpu::conv2d_bwd_filter_stem_supported(params_of({2, 1, 32, 32, 32, 7, 7, 2, 2, 3, 3, 1})));
   CHECK_FALSE(cpu::conv2d_bwd_filter_stem_pays(params_of({2, 1, 32, 32, 32, 7, 7, 2, 2, 3, 3, 1})));
-  CHECK_FALSE(cpu::conv2d_bwd_filter_stem_pays(params_of({2, 3, 32, 32, 32, 4, 4, 2, 2, 1, 1, 1})));
   CHECK_FALSE(cpu::conv2d_bwd_filter_stem_pays(params_of({2, 5, 16, 16, 16, 3, 3, 1, 1, 1, 1, 1})));
   CHECK_FALSE(cpu::conv2d_bwd_filter_stem_pays(params_of({2, 1, 16, 16, 4, 3, 3, 1, 1, 1, 1, 1})));
   CHECK_FALSE(cpu::conv2d_bwd_filter_stem_supported(params_of({2, 1, 16, 16, 16, 3, 3, 3, 3, 1, 1, 1})));

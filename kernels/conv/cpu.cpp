@@ -852,8 +852,17 @@ void bwd_filter(const GemmKernel& g, const Conv2dParams& p, const float* x, cons
   const long total = (long)p.N * PQ;
   const int nt = max_threads();
   // Threads over the pixel stream when each gets a couple of chunks: one
-  // private dW per thread, then summed in thread order.
-  const int bt = nt > 1 && total >= 2L * nt * width ? nt : 1;
+  // private dW per thread, then summed in thread order. Or, where a chunk is
+  // wide (few filter taps: CRS = 48-49 makes it 10,752 pixels), when each
+  // gets 8 KC slices: else the stems (the PatchGAN's 3 -> 32 4x4 stride 2,
+  // 32,768 pixels at batch 8) ran their one GEMM nearly alone on 2 threads
+  // (1.15x one thread). TINCT_CONV_WGRAD_SPLIT=0: chunks only.
+  static const bool split_slices = [] {
+    const char* e = std::getenv("TINCT_CONV_WGRAD_SPLIT");
+    return !(e && std::strcmp(e, "0") == 0);
+  }();
+  const long min_share = split_slices ? std::min(2L * width, 8L * g.kc) : 2L * width;
+  const int bt = nt > 1 && total >= nt * min_share ? nt : 1;
   if (bt <= 1) {
     run_range(0, total, dw, 1.0f);
     return;

@@ -30,8 +30,14 @@
 // Threads: over (k, c) pairs, each summing the images in order: 1 and 2
 // threads give the same bits.
 //
+// On the avx512 set the dot products run MK <= 4 output channels at a time
+// (conv/cpu_s2_stem_dw_avx512.cpp: each x window loaded once for MK dy rows;
+// the same sums, the same bits), which also takes the PatchGAN's 4x4
+// stride-2 first layer (C R S = 48) from im2col + GEMM.
+//
 // Switch: TINCT_CONV_STEM_DW=0 never (im2col + GEMM), =force every supported
-// shape.
+// shape; TINCT_CONV_STEM_DW_MK=0 one output channel at a time (and the rule
+// of C R S <= 32).
 //
 // BENCHMARK: bench/bench_conv_thin.cpp --stem (this path against im2col +
 // GEMM on the models' stems, 1 and 2 threads):
@@ -44,6 +50,7 @@
 #include <vector>
 
 #include "kernels/common/lane_sum.h"
+#include "kernels/conv/cpu_s2_stem_dw.h"
 #include "kernels/conv/cpu_thin.h"
 #include "kernels/kernels.h"
 
@@ -59,6 +66,16 @@ int mode() {  // 0 off, 1 where it pays, 2 always
     return !e ? 1 : std::strcmp(e, "0") == 0 ? 0 : std::strcmp(e, "force") == 0 ? 2 : 1;
   }();
   return m;
+}
+
+// The several-channel tile (conv/cpu_s2_stem_dw_avx512.cpp) on the avx512
+// set, unless TINCT_CONV_STEM_DW_MK=0; nullptr: the one-channel row loop.
+detail::StemDotsFn multi_dots() {
+  static const bool on = [] {
+    const char* e = std::getenv("TINCT_CONV_STEM_DW_MK");
+    return !(e && std::strcmp(e, "0") == 0);
+  }();
+  return on && cpu_kernels() == CpuKernels::Avx512 ? detail::stem_dots_avx512() : nullptr;
 }
 
 const detail::ThinRowOps& row_ops() {
@@ -133,8 +150,15 @@ bool conv2d_bwd_filter_stem_pays(const Conv2dParams& p) {
   // 2.9x / 3.9x im2col + GEMM (1 / 2 threads) for 1 -> 16 3x3, whose 9 GEMM
   // columns leave a 32-wide panel mostly empty; 0.76-0.95x on one thread (and
   // 1.0-1.4x on two) where C R S = 48-49 columns fill the panels (the 4x4
-  // stride-2 and 7x7 stems): so at most one panel's worth.
-  return p.K > 4 && p.R * p.S >= 9 && p.C * p.R * p.S <= 32;
+  // stride-2 and 7x7 stems): so at most one panel's worth. With the
+  // several-channel tile (avx512) those gain too, 1.16-1.61x on one thread
+  // (bench_conv_thin --stem, 2026-12-06, load 2.5-4; bench/RESULTS.md), but
+  // only the PatchGAN's (C R S = 48) moves here: with the 7x7 stems (49) on
+  // this path, with either tile, tests/test_train_dist's regression run (2
+  // ranks against 1 process, 6 steps) went from 0.07% to 21% of values apart
+  // by more than 1e-5 -- the summation order, not understood yet.
+  const int most = multi_dots() ? 48 : 32;
+  return p.K > 4 && p.R * p.S >= 9 && p.C * p.R * p.S <= most;
 }
 
 void conv2d_bwd_filter_stem(const Conv2dParams& p, const float* x, const float* dy, float* dw, float* db) {
@@ -161,21 +185,29 @@ void conv2d_bwd_filter_stem(const Conv2dParams& p, const float* x, const float* 
       off[r * p.S + s] = (size_t)(a * g.sw + b) * g.plane + (size_t)ro * g.Wph + so;
     }
 
-  const long tasks = (long)p.K * p.C;
+  // Tasks: (a block of up to MK output channels, an input channel); the
+  // several-channel tile reads each x window once for MK channels. Every
+  // sum is one (k, c, tap)'s own, whatever the block: 1 and 2 threads agree.
+  const detail::StemDotsFn multi = multi_dots();
+  const int MK = multi ? detail::kStemDotsMaxMk : 1;
+  const long kblocks = (p.K + MK - 1) / MK, tasks = kblocks * p.C;
 #pragma omp parallel for schedule(static) if (parallel && tasks > 1)
   for (long t = 0; t < tasks; ++t) {
-    const int k = (int)(t / p.C), c = (int)(t % p.C);
-    float acc[64];
-    std::fill(acc, acc + T, 0.0f);
-    float part[64];
+    const int k0 = (int)(t / p.C) * MK, c = (int)(t % p.C), mk = std::min(MK, p.K - k0);
+    float acc[detail::kStemDotsMaxMk * 64];
+    std::fill(acc, acc + mk * T, 0.0f);
+    float part[detail::kStemDotsMaxMk * 64];
     for (int n = 0; n < p.N; ++n) {  // images in order: the same sum at any thread count
-      const float* gk = dy + ((size_t)n * p.K + k) * PQ;
+      const float* gk = dy + ((size_t)n * p.K + k0) * PQ;
       const float* xc = ph + ((size_t)n * p.C + c) * per_channel;
-      ops.dots(p.P, (size_t)p.Q, gk, (size_t)p.Q, xc, (size_t)g.Wph, off, T, part);
-      for (int u = 0; u < T; ++u) acc[u] += part[u];
+      if (multi) multi(mk, p.P, (size_t)p.Q, gk, PQ, (size_t)p.Q, xc, (size_t)g.Wph, off, T, part);
+      else ops.dots(p.P, (size_t)p.Q, gk, (size_t)p.Q, xc, (size_t)g.Wph, off, T, part);
+      for (int u = 0; u < mk * T; ++u) acc[u] += part[u];
     }
-    float* dwk = dw + ((size_t)k * p.C + c) * T;
-    for (int u = 0; u < T; ++u) dwk[u] += acc[u];
+    for (int m = 0; m < mk; ++m) {
+      float* dwk = dw + ((size_t)(k0 + m) * p.C + c) * T;
+      for (int u = 0; u < T; ++u) dwk[u] += acc[m * T + u];
+    }
   }
   if (db) {
 #pragma omp parallel for schedule(static) if (parallel && p.K > 1)
