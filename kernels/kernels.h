@@ -278,6 +278,13 @@ void set_conv_s2_phases(bool on);
 // set_conv_image_columns switches it at run time (A/B benches, tests).
 bool conv_image_columns();
 void set_conv_image_columns(bool on);
+// Pointwise forwards with an output image of 8 MiB or more (the
+// classification head) compute each strip in cache, apply the epilogue there
+// and copy it out with streaming stores: the same bits, without reading y
+// from memory first. On by default (TINCT_CONV_STREAM=0: plain stores into y);
+// set_conv_stream_output switches it at run time (A/B benches, tests).
+bool conv_stream_output();
+void set_conv_stream_output(bool on);
 // im2col for one image: col[(c*R + r)*S + s][P*Q]; col2im accumulates back.
 void im2col(const Conv2dParams& p, const float* x_img, float* col);
 void col2im(const Conv2dParams& p, const float* col, float* dx_img);  // dx_img += ...

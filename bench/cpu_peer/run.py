@@ -9,6 +9,13 @@ as the fastest of its variants. Then the training step (compact, batch 8,
 interleaved, PyTorch as the faster of the two; then tinct's
 peak RSS colorizing a 4000x3000 photo. `uptime` before and after.
 
+Every timed call starts after a pause (--pause, default 0.1 s) so that it
+runs on an idle machine: the contestant before it may leave pool threads
+spinning. ONNX Runtime's intra-op threads spin 20-50 ms after a run; tinct's
+regression compact forward at 2 threads measured 34.9 ms right after an ORT
+run, 25.6 ms after a 20 ms pause and 19.8-20.3 ms after 50-200 ms (2026-12-06,
+idle); the pause applies to every contestant alike.
+
 tinct runs as bench_peer_forward (bench/bench_peer_forward.cpp), a stdin
 server in its own process; PyTorch and ONNX Runtime run in this process,
 torch.set_num_threads(t) / intra_op_num_threads = t. Both sides build each
@@ -144,6 +151,8 @@ def main():
     ap.add_argument("--models", default=",".join(KINDS))
     ap.add_argument("--presets", default="compact,full")
     ap.add_argument("--no-rss", action="store_true")
+    ap.add_argument("--pause", type=float, default=0.1,
+                    help="seconds of idle before each timed call (the previous contestant's threads stop spinning)")
     a = ap.parse_args()
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     warnings.filterwarnings("ignore", category=FutureWarning)
@@ -158,7 +167,7 @@ def main():
     torch.backends.mkldnn.enabled = True
     print(f"torch {torch.__version__} (mkldnn {torch.backends.mkldnn.is_available()}), onnxruntime {ort.__version__},"
           f" {os.cpu_count()} CPUs; {'full' if a.full else 'quick'} mode: {rounds} forward rounds, "
-          f"{train_rounds} training rounds; tinct from {build}")
+          f"{train_rounds} training rounds, {a.pause:g} s pause before each timed call; tinct from {build}")
     load0 = uptime("before")
     T0 = time.time()
     tinct = Tinct(exe)
@@ -229,6 +238,7 @@ def main():
                 names = list(fns)
                 names = names[r % len(names):] + names[:r % len(names)]
                 for n in names:
+                    time.sleep(a.pause)
                     if n == "tinct":
                         v = float(fns[n]()[0])
                     else:
@@ -260,6 +270,7 @@ def main():
                 torch.set_num_threads(t)
                 names = ["tinct", "torch", "torch_cl"]
                 for name in names[r % 3:] + names[:r % 3]:  # rotated: each goes first in turn
+                    time.sleep(a.pause)
                     if name == "tinct":
                         v = float(tinct.ask(f"train {kind} compact {t} 8 128 1")[0])
                     else:

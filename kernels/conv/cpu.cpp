@@ -42,6 +42,9 @@
 //     forward GEMM (and their dY in one backward-data GEMM) instead of one
 //     narrow GEMM per image that streams all of W each time; the same sums
 //     per column, so the same bits (images_per_gemm; TINCT_CONV_IMAGE_COLUMNS=0).
+//   * a pointwise forward with an output image of 8 MiB or more (the
+//     classification head, 313 channels at 128x128) computes each strip in
+//     cache and streams it out (streams_output; TINCT_CONV_STREAM=0).
 // Precision::bf16 (the *_bf16 entry points at the bottom) runs the same
 // im2col + GEMM code on the bf16 GEMM set, which rounds while packing.
 // A 1x1 convolution with stride 1 and no padding needs no lowering: col is the
@@ -81,8 +84,12 @@
 // The stride-2 lowering: bench/bench_conv_s2.cpp (phases off vs on, each pass
 // of the models' stride-2 layers, interleaved): ./bench_conv_s2 [reps] [layer] [threads]
 #include <omp.h>
+#if defined(__SSE__)
+#include <immintrin.h>
+#endif
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
@@ -143,6 +150,12 @@ bool g_s2_phases = [] {
 // Small planes' images side by side in one GEMM (images_per_gemm).
 bool g_image_columns = [] {
   const char* e = std::getenv("TINCT_CONV_IMAGE_COLUMNS");
+  return !(e && std::strcmp(e, "0") == 0);
+}();
+
+// Large pointwise outputs written with streaming stores (streams_output).
+bool g_stream_output = [] {
+  const char* e = std::getenv("TINCT_CONV_STREAM");
   return !(e && std::strcmp(e, "0") == 0);
 }();
 
@@ -405,6 +418,8 @@ bool conv_s2_phases() { return g_s2_phases; }
 void set_conv_s2_phases(bool on) { g_s2_phases = on; }
 bool conv_image_columns() { return g_image_columns; }
 void set_conv_image_columns(bool on) { g_image_columns = on; }
+bool conv_stream_output() { return g_stream_output; }
+void set_conv_stream_output(bool on) { g_stream_output = on; }
 
 void im2col(const Conv2dParams& p, const float* x_img, float* col) {
   const int PQ = p.P * p.Q;
@@ -417,6 +432,38 @@ void col2im(const Conv2dParams& p, const float* col, float* dx_img) {
 }
 
 namespace {
+
+// A pointwise forward whose output image is far larger than a core's L2
+// (the classification head: 313 x 128 x 128 floats, 20 MiB) computes each
+// strip into a buffer that stays in cache, applies the epilogue there, and
+// copies the strip out with streaming stores: plain stores into y read every
+// line of it from memory first (a read for ownership), doubling the traffic
+// of a layer that is mostly its output. 64 -> 313 at 128x128 in the model,
+// 1.07x (1 thread) / 1.04x (2) on the whole classification compact forward
+// (bench/cpu_peer/ab.py, TINCT_CONV_STREAM=0 vs on, idle). Not with a
+// residual (the epilogue would read it by y's layout), nor below 8 MiB: a
+// smaller output may still be in cache for the next layer, which streaming
+// would send to memory.
+bool streams_output(const Conv2dParams& p, const Epilogue& e) {
+  return g_stream_output && is_pointwise(p) && !e.residual && (size_t)p.K * p.P * p.Q * sizeof(float) >= (8u << 20);
+}
+
+// dst[0, n) = src[0, n), with non-temporal stores where dst is 16-byte
+// aligned (a plain copy where the processor has no SSE).
+void stream_row(const float* src, float* dst, int n) {
+  int i = 0;
+#if defined(__SSE__)
+  for (; i < n && (reinterpret_cast<uintptr_t>(dst + i) & 15); ++i) dst[i] = src[i];
+  for (; i + 4 <= n; i += 4) _mm_stream_ps(dst + i, _mm_loadu_ps(src + i));
+#endif
+  for (; i < n; ++i) dst[i] = src[i];
+}
+
+void stream_fence() {
+#if defined(__SSE__)
+  _mm_sfence();
+#endif
+}
 
 // The epilogue on columns [j0, j0 + nj) of image n's output, its rows
 // (channels) split over the threads when `parallel`.
@@ -522,7 +569,10 @@ void conv2d_fwd_im2col(const GemmKernel& g, const Conv2dParams& p, const float* 
   const int CRS = p.C * p.R * p.S, PQ = p.P * p.Q;
   const size_t x_img = (size_t)p.C * p.H * p.W, y_img = (size_t)p.K * PQ;
   const bool pointwise = is_pointwise(p);
-  const int width = pointwise ? PQ : strip_width(g, CRS, PQ);
+  // A pointwise strip reads x in place, but its K output rows are strips too,
+  // sized so the epilogue finds them in cache: the classification head
+  // (64 -> 313 channels at 128x128) wrote 20 MiB, then read it all back.
+  const int width = strip_width(g, pointwise ? CRS + p.K : CRS, PQ);
 
   // W[K, CRS] is the A operand of every GEMM below: pack it once.
   float* wpack = grow(weight_workspace(), detail::packed_a_size(g, p.K, CRS));
@@ -551,10 +601,18 @@ void conv2d_fwd_im2col(const GemmKernel& g, const Conv2dParams& p, const float* 
   // then the epilogue. Stride 2 on an fp32 set: the strip's input rows split
   // into column phases, lowered from there into the GEMM's panels.
   const bool phases = phased(p) && !g.bf16;
+  const bool stream = streams_output(p, e);
   auto strip = [&](int n, int j0, int nj, bool parallel) {
     const float* xn = x + n * x_img;
     float* yn = y + n * y_img;
-    if (pointwise) {
+    if (stream) {  // the strip in cache, its epilogue, then streamed out (streams_output)
+      float* out = grow(col_workspace(), (size_t)p.K * nj);
+      detail::sgemm_packed_a(g, p.K, nj, CRS, 1.0f, wpack, false, xn + j0, PQ, 0.0f, out, nj);
+      if (!e.identity()) epilogue_strip(e, n, p.K, nj, 0, p.K, 0, nj, out);
+      for (int k = 0; k < p.K; ++k) stream_row(out + (size_t)k * nj, yn + (size_t)k * PQ + j0, nj);
+      stream_fence();  // the streaming stores are visible before the strip counts as done
+      return;
+    } else if (pointwise) {
       detail::sgemm_packed_a(g, p.K, nj, CRS, 1.0f, wpack, false, xn + j0, PQ, 0.0f, yn + j0, PQ);
     } else if (phases && nj >= 2 * p.K) {
       // sgemm_b_panels packs W again (K x CRS) each call: only where the
