@@ -79,7 +79,9 @@ void* allocate(size_t bytes) {
       ++c.stats.cache_hits;
       return h + 1;
     }
-    capacity = (capacity + (size_t(64) << 10) - 1) / (size_t(64) << 10) * (size_t(64) << 10);  // 64 KiB steps
+    // Steps of 64 KiB from 1 MiB (a reuse within 25% finds them), of a page below.
+    const size_t step = capacity >= (size_t(1) << 20) ? size_t(64) << 10 : size_t(4) << 10;
+    capacity = (capacity + step - 1) / step * step;
   }
   void* raw = std::aligned_alloc(64, sizeof(Header) + capacity);
   if (!raw) {
