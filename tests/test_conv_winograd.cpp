@@ -12,26 +12,12 @@
 #include "doctest/doctest.h"
 #include "kernel_check.h"
 #include "kernels/kernels.h"
+#include "winograd_case.h"
 
 using namespace tinct;
 
-namespace {
-
-struct Case {
-  int N, C, H, W, K, pad_h, pad_w;
-  bool bias;
-  int dil_h = 1, dil_w = 1;
-};
-
-Conv2dParams params_of(const Case& c) {
-  Conv2dParams p;
-  p.N = c.N, p.C = c.C, p.H = c.H, p.W = c.W, p.K = c.K, p.R = 3, p.S = 3;
-  p.pad_h = c.pad_h, p.pad_w = c.pad_w, p.dil_h = c.dil_h, p.dil_w = c.dil_w;
-  REQUIRE(p.finalize());
-  return p;
-}
-
-}  // namespace
+using winograd_case::Case;
+using winograd_case::params_of;
 
 TEST_CASE("Winograd F(4x4,3x3) reference matches the direct convolution: forward, backward-data, weight gradient") {
   const Case cases[] = {

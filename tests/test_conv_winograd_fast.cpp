@@ -22,16 +22,12 @@
 #include "kernel_sets.h"
 #include "kernels/conv/cpu_winograd.h"
 #include "kernels/kernels.h"
+#include "winograd_case.h"
 
 using namespace tinct;
 
-namespace {
-struct Case {
-  int N, C, H, W, K, pad_h, pad_w;
-  bool bias;
-  int dil_h = 1, dil_w = 1;
-};
-}  // namespace
+using winograd_case::Case;
+using winograd_case::params_of;
 
 TEST_CASE("fast CPU Winograd forward matches the direct convolution") {
   const Case cases[] = {
@@ -52,10 +48,7 @@ TEST_CASE("fast CPU Winograd forward matches the direct convolution") {
       double worst = 0;
       std::string worst_at;
       for (const Case& c : cases) {
-        Conv2dParams p;
-        p.N = c.N, p.C = c.C, p.H = c.H, p.W = c.W, p.K = c.K, p.R = 3, p.S = 3;
-        p.pad_h = c.pad_h, p.pad_w = c.pad_w, p.dil_h = c.dil_h, p.dil_w = c.dil_w;
-        REQUIRE(p.finalize());
+        const Conv2dParams p = params_of(c);
         REQUIRE(cpu::conv2d_winograd_supported(p));
         const auto x = kcheck::random_vec(size_t(p.N) * p.C * p.H * p.W, seed++);
         const auto w = kcheck::random_vec(size_t(p.K) * p.C * 9, seed++);
@@ -101,10 +94,7 @@ TEST_CASE("fast CPU Winograd forward with a fused epilogue matches conv + epilog
       std::string worst_at;
       for (const FCase& f : cases) {
         const Case& c = f.c;
-        Conv2dParams p;
-        p.N = c.N, p.C = c.C, p.H = c.H, p.W = c.W, p.K = c.K, p.R = 3, p.S = 3;
-        p.pad_h = c.pad_h, p.pad_w = c.pad_w, p.dil_h = c.dil_h, p.dil_w = c.dil_w;
-        REQUIRE(p.finalize());
+        const Conv2dParams p = params_of(c);
         REQUIRE(cpu::conv2d_winograd_supported(p));
         char what[160];
         std::snprintf(what, sizeof what, "%d thr: N%d C%d %dx%d K%d pad %d,%d dil %d,%d act %d -> %dx%d", threads,
@@ -136,10 +126,7 @@ TEST_CASE("CPU Winograd backward-data (flipped filter, forward conv of dy) match
       double worst = 0;
       std::string worst_at;
       for (const Case& c : cases) {
-        Conv2dParams p;
-        p.N = c.N, p.C = c.C, p.H = c.H, p.W = c.W, p.K = c.K, p.R = 3, p.S = 3;
-        p.pad_h = c.pad_h, p.pad_w = c.pad_w, p.dil_h = c.dil_h, p.dil_w = c.dil_w;
-        REQUIRE(p.finalize());
+        const Conv2dParams p = params_of(c);
         REQUIRE(cpu::conv2d_bwd_data_winograd_supported(p));
         const auto dy = kcheck::random_vec(size_t(p.N) * p.K * p.P * p.Q, seed++);
         const auto w = kcheck::random_vec(size_t(p.K) * p.C * 9, seed++);
@@ -300,10 +287,7 @@ TEST_CASE("fast CPU Winograd backward-filter matches conv2d_bwd_filter_ref, bitw
     double worst = 0, worst_rel = 0;
     std::string worst_at;
     for (const Case& c : cases) {
-      Conv2dParams p;
-      p.N = c.N, p.C = c.C, p.H = c.H, p.W = c.W, p.K = c.K, p.R = 3, p.S = 3;
-      p.pad_h = c.pad_h, p.pad_w = c.pad_w, p.dil_h = c.dil_h, p.dil_w = c.dil_w;
-      REQUIRE(p.finalize());
+      const Conv2dParams p = params_of(c);
       REQUIRE(cpu::conv2d_winograd_supported(p));
       const auto x = kcheck::random_vec(size_t(p.N) * p.C * p.H * p.W, seed++);
       const auto dy = kcheck::random_vec(size_t(p.N) * p.K * p.P * p.Q, seed++);
@@ -392,10 +376,7 @@ TEST_CASE("fast CPU Winograd on small maps (packed segments): reference, 1 vs 2 
     std::string worst_at, worst_bwd_at;
     for (const SCase& sc : cases) {
       const Case& c = sc.c;
-      Conv2dParams p;
-      p.N = c.N, p.C = c.C, p.H = c.H, p.W = c.W, p.K = c.K, p.R = 3, p.S = 3;
-      p.pad_h = c.pad_h, p.pad_w = c.pad_w, p.dil_h = c.dil_h, p.dil_w = c.dil_w;
-      REQUIRE(p.finalize());
+      const Conv2dParams p = params_of(c);
       REQUIRE(cpu::conv2d_winograd_supported(p));
       char what[160];
       std::snprintf(what, sizeof what, "N%d C%d %dx%d K%d pad %d,%d dil %d,%d -> %dx%d", p.N, p.C, p.H, p.W, p.K,

@@ -24,15 +24,7 @@
 #include "kernels/batchnorm/cpu_rows.h"
 
 #if defined(__AVX512F__)
-#include <immintrin.h>
-
-// GCC 12's conversions and casts (_mm512_cvtps_pd, _mm512_castps256_ps512)
-// pass an _mm512_undefined_*() as the unused source, which -W(maybe-)uninitialized
-// reports (a false positive).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#endif
+#include "kernels/common/avx512_intrinsics.h"
 #endif
 
 namespace tinct::cpu::detail {

@@ -19,7 +19,7 @@
 #include <utility>
 
 #if defined(__AVX512F__)
-#include <immintrin.h>
+#include "kernels/common/avx512_intrinsics.h"
 #endif
 
 namespace tinct::cpu::detail {

@@ -5,7 +5,7 @@
 #include "kernels/conv/cpu_thin.h"
 
 #if defined(__AVX512F__)
-#include <immintrin.h>
+#include "kernels/common/avx512_intrinsics.h"
 #endif
 
 namespace tinct::cpu::detail {

@@ -35,7 +35,7 @@
 #include "kernels/conv/cpu_winograd.h"
 
 #if defined(__AVX512F__)
-#include <immintrin.h>
+#include "kernels/common/avx512_intrinsics.h"
 
 namespace tinct::cpu::detail {
 namespace {
@@ -199,6 +199,16 @@ struct Epi {
   }
 };
 
+// An output row's 4 vectors v (v[c], lane l: column c of lane l's tile) as
+// its 64 interleaved floats w (lane l, column c at 4 l + c), by output()'s
+// interleave indices j0, j1.
+inline void interleave(const __m512 v[4], __m512i j0, __m512i j1, __m512 w[4]) {
+  const __m512 A = _mm512_shuffle_f32x4(v[0], v[1], 0x44), Cc = _mm512_shuffle_f32x4(v[0], v[1], 0xEE);
+  const __m512 B = _mm512_shuffle_f32x4(v[2], v[3], 0x44), D = _mm512_shuffle_f32x4(v[2], v[3], 0xEE);
+  w[0] = _mm512_permutex2var_ps(A, j0, B), w[1] = _mm512_permutex2var_ps(A, j1, B);
+  w[2] = _mm512_permutex2var_ps(Cc, j0, D), w[3] = _mm512_permutex2var_ps(Cc, j1, D);
+}
+
 void output(const WinoOut& o, const WinoEpi& ep, const float* M, int ldm, int col) {
   const int d = o.dw, dh = o.dh, ns = o.nseg;
   const size_t PQ = (size_t)o.P * o.Q;
@@ -269,10 +279,8 @@ void output(const WinoOut& o, const WinoEpi& ep, const float* M, int ldm, int co
       for (int s = 0; s < ns; ++s)
         at[s] = r < rows[s] ? (long)(o.seg[s].off + (size_t)(o.seg[s].r0 + dh * r) * o.Q + o.seg[s].c0) : -1;
       if (d == 1) {
-        const __m512 A = _mm512_shuffle_f32x4(v[0], v[1], 0x44), Cc = _mm512_shuffle_f32x4(v[0], v[1], 0xEE);
-        const __m512 B = _mm512_shuffle_f32x4(v[2], v[3], 0x44), D = _mm512_shuffle_f32x4(v[2], v[3], 0xEE);
-        __m512 w[4] = {_mm512_permutex2var_ps(A, j0, B), _mm512_permutex2var_ps(A, j1, B),
-                       _mm512_permutex2var_ps(Cc, j0, D), _mm512_permutex2var_ps(Cc, j1, D)};
+        __m512 w[4];
+        interleave(v, j0, j1, w);
         for (int h = 0; h < chunks; ++h) {
           __m512 res = _mm512_setzero_ps();
           if (rk)
@@ -286,10 +294,8 @@ void output(const WinoOut& o, const WinoEpi& ep, const float* M, int ldm, int co
       } else if (d == 2 && o.d2_stores) {
         // the same chunks of interleaved outputs, each spread to the even
         // floats of 32 (two masked stores) instead of four scatters a segment
-        const __m512 A = _mm512_shuffle_f32x4(v[0], v[1], 0x44), Cc = _mm512_shuffle_f32x4(v[0], v[1], 0xEE);
-        const __m512 B = _mm512_shuffle_f32x4(v[2], v[3], 0x44), D = _mm512_shuffle_f32x4(v[2], v[3], 0xEE);
-        __m512 w[4] = {_mm512_permutex2var_ps(A, j0, B), _mm512_permutex2var_ps(A, j1, B),
-                       _mm512_permutex2var_ps(Cc, j0, D), _mm512_permutex2var_ps(Cc, j1, D)};
+        __m512 w[4];
+        interleave(v, j0, j1, w);
         for (int h = 0; h < chunks; ++h) {
           __m512 res = _mm512_setzero_ps();
           if (rk)

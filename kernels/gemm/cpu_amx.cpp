@@ -33,9 +33,9 @@
 #include "kernels/gemm/microkernels.h"
 
 #if defined(__AMX_TILE__) && defined(__AMX_BF16__) && defined(__AVX512F__)
-#include <immintrin.h>
-
 #include <cstdint>
+
+#include "kernels/common/avx512_intrinsics.h"
 
 namespace tinct::cpu::detail {
 namespace {

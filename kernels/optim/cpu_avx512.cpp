@@ -13,13 +13,7 @@
 #include "kernels/optim/adam_simd.h"
 
 #if defined(__AVX512F__)
-#include <immintrin.h>
-
-// GCC 12's _round_ intrinsics pass an _mm512_undefined_pd() as the unused
-// merge source, which -Wmaybe-uninitialized reports (a false positive).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
+#include "kernels/common/avx512_intrinsics.h"
 
 namespace tinct::cpu::detail {
 namespace {

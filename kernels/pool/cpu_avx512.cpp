@@ -18,16 +18,9 @@
 #include "kernels/pool/cpu_rows.h"
 
 #if defined(__AVX512F__)
-#include <immintrin.h>
-
 #include <limits>
 
-// GCC 12's masked loads and permutes pass an _mm512_undefined_*() as an
-// unused source, which -W(maybe-)uninitialized reports (a false positive).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#endif
+#include "kernels/common/avx512_intrinsics.h"
 #endif
 
 namespace tinct::cpu::detail {
