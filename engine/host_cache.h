@@ -8,8 +8,8 @@
 // blocks measured 4-10% faster forwards on the shared 2-core machine).
 // A training step's activations at batch 8 of 128x128 are mostly 64 KiB to
 // 1 MiB, and glibc's mapped ones fault in the same way, so blocks from 64 KiB
-// on are kept (a regression step on 1 thread: 452 -> 178 page faults, about
-// 1.7% faster; blocks from 1 MiB on were kept before).
+// on are kept (a regression step: 452 -> 178 page faults, 1.03x on 1 thread
+// and 1.05x on 2, bench/cpu_peer/ab.py --train; from 1 MiB on before).
 // Freed blocks of at least kMinCachedBytes are kept, up to a total of
 // cap_bytes() (256 MiB; TINCT_CPU_CACHE_MB=N sets it, 0 turns the cache
 // off), and handed out again for a request of at most their size and at
