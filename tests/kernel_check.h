@@ -24,6 +24,34 @@ inline bool same_bits(const std::vector<float>& a, const std::vector<float>& b) 
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), sizeof(float) * a.size()) == 0;
 }
 
+// A kernels' run-time switch (cpu::set_conv_s2_phases and the like) set for
+// one scope and restored after it, whatever the test does in between.
+class SwitchScope {
+ public:
+  SwitchScope(bool (*get)(), void (*set)(bool), bool on) : set_(set), saved_(get()) { set(on); }
+  ~SwitchScope() { set_(saved_); }
+  SwitchScope(const SwitchScope&) = delete;
+  SwitchScope& operator=(const SwitchScope&) = delete;
+
+ private:
+  void (*set_)(bool);
+  bool saved_;
+};
+
+// What the switch's getter reads after set(false), then after set(true); the
+// switch is restored after.
+struct SwitchReads {
+  bool off, on;
+};
+inline SwitchReads switch_reads(bool (*get)(), void (*set)(bool)) {
+  const SwitchScope scope(get, set, false);
+  SwitchReads r;
+  r.off = get();
+  set(true);
+  r.on = get();
+  return r;
+}
+
 inline std::vector<float> random_vec(size_t n, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
   std::mt19937 gen(seed);
   std::uniform_real_distribution<float> dist(lo, hi);

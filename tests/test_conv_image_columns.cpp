@@ -74,13 +74,11 @@ struct Outputs {
 };
 
 Outputs run(const Ref& r, bool image_columns) {
-  const bool saved = cpu::conv_image_columns();
-  cpu::set_conv_image_columns(image_columns);
+  const kcheck::SwitchScope scope(cpu::conv_image_columns, cpu::set_conv_image_columns, image_columns);
   Outputs o;
   o.y.assign(r.y.size(), -7.0f), o.dx.assign(r.dx.size(), -7.0f);  // both overwritten
   cpu::conv2d_fwd_im2col_for_bench(r.p, r.x.data(), r.w.data(), r.b.data(), o.y.data());
   cpu::conv_transpose2d_fwd_gemm_for_bench(r.p, r.dy.data(), r.w.data(), r.epilogue(), o.dx.data());
-  cpu::set_conv_image_columns(saved);
   return o;
 }
 
@@ -126,10 +124,7 @@ TEST_CASE("small planes: several images in one GEMM match conv/ref.cpp and one G
 }
 
 TEST_CASE("set_conv_image_columns switches the grouping and reports it") {
-  const bool saved = cpu::conv_image_columns();
-  cpu::set_conv_image_columns(false);
-  CHECK_FALSE(cpu::conv_image_columns());
-  cpu::set_conv_image_columns(true);
-  CHECK(cpu::conv_image_columns());
-  cpu::set_conv_image_columns(saved);
+  const kcheck::SwitchReads r = kcheck::switch_reads(cpu::conv_image_columns, cpu::set_conv_image_columns);
+  CHECK_FALSE(r.off);
+  CHECK(r.on);
 }

@@ -99,12 +99,15 @@ void check_case(const Case& c, const Ref& ref, int threads) {
   const std::vector<float>&x = ref.x, &w = ref.w, &b = ref.b, &dy = ref.dy, &acc = ref.acc;
   const std::vector<float>&y_ref = ref.y, &dx_ref = ref.dx, &dw_ref = ref.dw, &db_ref = ref.db;
 
-  const bool saved = cpu::conv_s2_phases();
-  cpu::set_conv_s2_phases(true);
-  const Outputs on = run_all(p, x, w, b, dy, acc), again = run_all(p, x, w, b, dy, acc);
-  cpu::set_conv_s2_phases(false);
-  const Outputs off = run_all(p, x, w, b, dy, acc);
-  cpu::set_conv_s2_phases(saved);
+  Outputs on, again, off;
+  {
+    const kcheck::SwitchScope phases(cpu::conv_s2_phases, cpu::set_conv_s2_phases, true);
+    on = run_all(p, x, w, b, dy, acc), again = run_all(p, x, w, b, dy, acc);
+  }
+  {
+    const kcheck::SwitchScope gather(cpu::conv_s2_phases, cpu::set_conv_s2_phases, false);
+    off = run_all(p, x, w, b, dy, acc);
+  }
 
   const double rtol = 2e-6;
   const double k_fwd = (double)p.C * p.R * p.S, k_bwd = (double)p.K * p.R * p.S, k_dw = (double)p.N * p.P * p.Q;
@@ -158,10 +161,7 @@ TEST_CASE("stride-2 convolutions lowered from column phases match conv/ref.cpp a
 }
 
 TEST_CASE("set_conv_s2_phases switches the stride-2 lowering and reports it") {
-  const bool saved = cpu::conv_s2_phases();
-  cpu::set_conv_s2_phases(false);
-  CHECK_FALSE(cpu::conv_s2_phases());
-  cpu::set_conv_s2_phases(true);
-  CHECK(cpu::conv_s2_phases());
-  cpu::set_conv_s2_phases(saved);
+  const kcheck::SwitchReads r = kcheck::switch_reads(cpu::conv_s2_phases, cpu::set_conv_s2_phases);
+  CHECK_FALSE(r.off);
+  CHECK(r.on);
 }

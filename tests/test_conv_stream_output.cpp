@@ -61,13 +61,11 @@ struct Outputs {
 };
 
 Outputs run(const Ref& r, bool stream) {
-  const bool saved = cpu::conv_stream_output();
-  cpu::set_conv_stream_output(stream);
+  const kcheck::SwitchScope scope(cpu::conv_stream_output, cpu::set_conv_stream_output, stream);
   Outputs o;
   o.bias.assign(r.y_bias.size(), -7.0f), o.fused.assign(r.y_fused.size(), -7.0f);  // both overwritten
   cpu::conv2d_fwd(r.p, r.x.data(), r.w.data(), r.b.data(), o.bias.data());
   cpu::conv2d_fwd_fused(r.p, r.x.data(), r.w.data(), r.epilogue(), o.fused.data());
-  cpu::set_conv_stream_output(saved);
   return o;
 }
 
@@ -114,10 +112,7 @@ TEST_CASE("pointwise forward, streamed out: matches conv/ref.cpp and plain store
 }
 
 TEST_CASE("set_conv_stream_output switches the streaming and reports it") {
-  const bool saved = cpu::conv_stream_output();
-  cpu::set_conv_stream_output(false);
-  CHECK_FALSE(cpu::conv_stream_output());
-  cpu::set_conv_stream_output(true);
-  CHECK(cpu::conv_stream_output());
-  cpu::set_conv_stream_output(saved);
+  const kcheck::SwitchReads r = kcheck::switch_reads(cpu::conv_stream_output, cpu::set_conv_stream_output);
+  CHECK_FALSE(r.off);
+  CHECK(r.on);
 }
