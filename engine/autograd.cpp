@@ -10,6 +10,12 @@
 namespace tinct {
 
 static thread_local bool g_grad_enabled = true;
+static thread_local const std::function<void(TensorImpl*)>* g_leaf_hook = nullptr;
+
+OnLeafGrad::OnLeafGrad(std::function<void(TensorImpl*)> hook) : hook_(std::move(hook)), prev_(g_leaf_hook) {
+  g_leaf_hook = &hook_;
+}
+OnLeafGrad::~OnLeafGrad() { g_leaf_hook = prev_; }
 
 // Moves out the producer nodes that only this node keeps alive.
 static void release_inputs(Node& n, std::vector<std::shared_ptr<Node>>& pending) {
@@ -83,7 +89,8 @@ void run_backward(const Tensor& root, const Tensor& seed) {
   check_arg(seed.numel() == root.numel(), "backward", "seed shape " + shape_str(seed.shape()) +
                                                           " does not match output " + shape_str(root.shape()));
   // Iterative DFS post-order: a node comes after every node that consumes it
-  // once the order is reversed.
+  // once the order is reversed. A leaf, too, comes after all its consumers:
+  // its gradient is complete when the walk reaches it.
   std::vector<TensorImpl*> order;
   std::unordered_set<TensorImpl*> seen;
   std::vector<std::pair<TensorImpl*, size_t>> stack;
@@ -103,7 +110,11 @@ void run_backward(const Tensor& root, const Tensor& seed) {
   accumulate_grad(root, seed);
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     TensorImpl* impl = *it;
-    if (!impl->grad_fn || !impl->grad.defined()) continue;
+    if (!impl->grad_fn) {
+      if (g_leaf_hook && impl->grad.defined()) (*g_leaf_hook)(impl);
+      continue;
+    }
+    if (!impl->grad.defined()) continue;
     Tensor g = impl->grad;
     impl->grad = Tensor();  // non-leaf gradients are not kept
     const std::string range_name = impl->grad_fn->name + " backward";

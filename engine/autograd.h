@@ -53,4 +53,21 @@ void accumulate_grad(const Tensor& t, const Tensor& g);
 // Runs the backward pass from `root`, seeded with `seed`.
 void run_backward(const Tensor& root, const Tensor& seed);
 
+// While one is alive on this thread, run_backward calls `hook` with each leaf
+// (a parameter) as soon as its gradient is complete: every op that used it
+// has run its backward. Data-parallel training starts the gradients'
+// all-reduce from it while the rest of the backward pass runs
+// (dist::GradAverager).
+class OnLeafGrad {
+ public:
+  explicit OnLeafGrad(std::function<void(TensorImpl*)> hook);
+  ~OnLeafGrad();
+  OnLeafGrad(const OnLeafGrad&) = delete;
+  OnLeafGrad& operator=(const OnLeafGrad&) = delete;
+
+ private:
+  std::function<void(TensorImpl*)> hook_;
+  const std::function<void(TensorImpl*)>* prev_;
+};
+
 }  // namespace tinct

@@ -4,6 +4,7 @@
 
 #include <time.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -22,6 +23,12 @@ std::unique_ptr<Communicator> make_mpi_communicator(double timeout_s);  // dist_
 #endif
 
 namespace {
+
+class Completed : public Communicator::Pending {
+ public:
+  bool test() override { return true; }
+  void wait() override {}
+};
 
 class Single : public Communicator {
  public:
@@ -42,6 +49,29 @@ const std::string& test_reduce() {
   return mode;
 }
 
+// The values of `ts` one after another in a new tensor on device d.
+Tensor packed(const std::vector<Tensor>& ts, size_t n, Device d) {
+  Tensor flat = Tensor::empty({int64_t(n)}, d);
+  size_t at = 0;
+  for (const Tensor& t : ts) {
+    const size_t m = size_t(t.numel());
+    device::copy(flat.data() + at, d, t.data(), d, m * sizeof(float));
+    at += m;
+  }
+  return flat;
+}
+
+// packed()'s inverse: flat's values back into `ts`.
+void unpack(const Tensor& flat, std::vector<Tensor>& ts) {
+  const Device d = flat.device();
+  size_t at = 0;
+  for (Tensor& t : ts) {
+    const size_t m = size_t(t.numel());
+    device::copy(t.data(), d, flat.data() + at, d, m * sizeof(float));
+    at += m;
+  }
+}
+
 // Runs f(bucket pointer, floats, device) over `ts` packed into buckets:
 // consecutive tensors of one device, up to kBucketFloats each (a larger
 // tensor is a bucket of its own, reduced in place). Values are copied into
@@ -54,31 +84,24 @@ void over_buckets(const std::vector<Tensor>& ts, F f) {
     size_t j = i, n = 0;
     while (j < ts.size() && ts[j].device() == d && (j == i || n + size_t(ts[j].numel()) <= kBucketFloats))
       n += size_t(ts[j++].numel());
-    if (j == i + 1) {  // one tensor: no copy
-      Tensor t = ts[i];
-      f(t.data(), n, d);
+    std::vector<Tensor> bucket(ts.begin() + long(i), ts.begin() + long(j));
+    if (bucket.size() == 1) {  // one tensor: no copy
+      f(bucket[0].data(), n, d);
     } else {
-      Tensor bucket = Tensor::empty({int64_t(n)}, d);
-      size_t at = 0;
-      for (size_t k = i; k < j; ++k) {
-        const size_t m = size_t(ts[k].numel());
-        device::copy(bucket.data() + at, d, ts[k].data(), d, m * sizeof(float));
-        at += m;
-      }
-      f(bucket.data(), n, d);
-      at = 0;
-      for (size_t k = i; k < j; ++k) {
-        Tensor t = ts[k];
-        const size_t m = size_t(t.numel());
-        device::copy(t.data(), d, bucket.data() + at, d, m * sizeof(float));
-        at += m;
-      }
+      Tensor flat = packed(bucket, n, d);
+      f(flat.data(), n, d);
+      unpack(flat, bucket);
     }
     i = j;
   }
 }
 
 }  // namespace
+
+std::unique_ptr<Communicator::Pending> Communicator::start_allreduce(float* p, size_t n, Device d, Reduce op) {
+  allreduce(p, n, d, op);
+  return std::make_unique<Completed>();
+}
 
 std::unique_ptr<Communicator> single_process() { return std::make_unique<Single>(); }
 
@@ -118,6 +141,96 @@ void allreduce_mean_grads(Communicator& c, const std::vector<Tensor>& params) {
     if (Tensor g = p.grad(); g.defined()) grads.push_back(g);
   const Reduce op = test_reduce() == "sum" ? Reduce::Sum : Reduce::Mean;
   over_buckets(grads, [&](float* p, size_t n, Device d) { c.allreduce(p, n, d, op); });
+}
+
+struct GradAverager::Bucket {
+  std::vector<size_t> members;  // indices into params_
+  size_t complete = 0;          // members whose gradient is complete
+  std::vector<Tensor> grads;    // what was reduced, in `buffer`'s order
+  Tensor buffer;                // the grads packed (undefined: one grad, reduced in place)
+  std::unique_ptr<Communicator::Pending> pending;
+  bool done = false;  // pending has completed
+};
+
+GradAverager::GradAverager(Communicator& c, const std::vector<Tensor>& params, size_t bucket_floats)
+    : comm_(c), params_(params) {
+  if (test_reduce() == "skip") return;  // no buckets: nothing is reduced
+  op_ = test_reduce() == "sum" ? Reduce::Sum : Reduce::Mean;
+  early_ = test_reduce() == "early";
+  // Reverse order; a bucket closes at the limit or where the device changes.
+  size_t floats = 0;
+  for (size_t k = params_.size(); k-- > 0;) {
+    const bool device_changes =
+        !buckets_.empty() && params_[buckets_.back().members.back()].device() != params_[k].device();
+    if (buckets_.empty() || floats >= bucket_floats || device_changes) {
+      buckets_.emplace_back();
+      floats = 0;
+    }
+    buckets_.back().members.push_back(k);
+    floats += size_t(params_[k].numel());
+    bucket_of_.push_back({params_[k].impl(), buckets_.size() - 1});
+  }
+  std::sort(bucket_of_.begin(), bucket_of_.end());
+}
+
+GradAverager::~GradAverager() = default;
+
+void GradAverager::ready(const TensorImpl* param) {
+  auto it = std::lower_bound(bucket_of_.begin(), bucket_of_.end(), std::make_pair(param, size_t(0)));
+  if (it == bucket_of_.end() || it->first != param) return;  // not one of this network's parameters
+  ++buckets_[it->second].complete;
+  start_ready_buckets();
+  // MPI moves a started collective's data only inside its calls: give the
+  // started ones a turn between the backward pass's ops.
+  for (size_t b = 0; b < next_; ++b)
+    if (buckets_[b].pending && !buckets_[b].done) buckets_[b].done = buckets_[b].pending->test();
+}
+
+void GradAverager::start_ready_buckets() {
+  while (next_ < buckets_.size()) {
+    Bucket& b = buckets_[next_];
+    const bool all = b.complete == b.members.size();
+    if (!all && !(early_ && b.complete > 0)) return;
+    ++next_;
+    for (size_t k : b.members)
+      if (Tensor g = params_[k].grad(); g.defined()) b.grads.push_back(g);
+    if (b.grads.empty()) continue;
+    const Device d = b.grads[0].device();
+    size_t n = 0;
+    for (const Tensor& g : b.grads) n += size_t(g.numel());
+    if (b.grads.size() > 1) b.buffer = packed(b.grads, n, d);  // else reduced in place
+    float* p = b.buffer.defined() ? b.buffer.data() : b.grads[0].data();
+    b.pending = comm_.start_allreduce(p, n, d, op_);
+  }
+}
+
+void GradAverager::finish() {
+  // Parameters that got no gradient never reported: their buckets start now,
+  // with what they have.
+  for (Bucket& b : buckets_) b.complete = b.members.size();
+  start_ready_buckets();
+  for (Bucket& b : buckets_) {
+    if (!b.pending) continue;
+    b.pending->wait();
+    if (b.buffer.defined()) unpack(b.buffer, b.grads);
+  }
+}
+
+bool overlap_enabled() {
+  static const bool on = [] {
+    const char* e = std::getenv("TINCT_DIST_OVERLAP");
+    return !(e && std::string(e) == "0");
+  }();
+  return on;
+}
+
+size_t overlap_bucket_floats() {
+  static const size_t n = [] {
+    const char* e = std::getenv("TINCT_DIST_BUCKET_FLOATS");
+    const long long v = e ? std::atoll(e) : 0;
+    return v > 0 ? size_t(v) : kOverlapBucketFloats;
+  }();
+  return n;
 }
 
 void allreduce_mean(Communicator& c, const std::vector<Tensor>& tensors) {

@@ -48,6 +48,23 @@ class Communicator {
   virtual void broadcast(void* p, size_t bytes, int root) = 0;
   virtual void barrier() = 0;
 
+  // A collective started by start_allreduce and not yet waited for.
+  class Pending {
+   public:
+    virtual ~Pending() = default;
+    // Lets the collective progress (MPI moves data only inside its calls);
+    // true once it has completed. Never blocks.
+    virtual bool test() = 0;
+    // Blocks until it has completed (with the communicator's timeout); then
+    // the buffer holds the result.
+    virtual void wait() = 0;
+  };
+  // Starts allreduce(p, n, d, op) and returns while it runs where the
+  // backend can (MPI, NCCL); p must not be touched until wait() returns.
+  // Collectives must be started in the same order on every rank. The
+  // default runs allreduce() at once.
+  virtual std::unique_ptr<Pending> start_allreduce(float* p, size_t n, Device d, Reduce op);
+
   // Says what a timeout message reports: the step being run.
   void set_step(int64_t step) { step_ = step; }
   int64_t step() const { return step_; }
@@ -83,6 +100,47 @@ std::unique_ptr<Communicator> from_environment(double timeout_s);
 // reduction, to show the tests catch a wrong one.
 constexpr size_t kBucketFloats = size_t(4) << 20;  // 16 MB
 void allreduce_mean_grads(Communicator& c, const std::vector<Tensor>& params);
+// Averages a network's gradients over the ranks while its backward pass
+// runs, as PyTorch DDP does. The parameters are cut into buckets of about
+// `bucket_floats`, in reverse order (a backward pass completes the last
+// layers' gradients first). Through an OnLeafGrad hook (engine/autograd.h),
+// ready() hears of each gradient as it becomes complete; a bucket's
+// all-reduce starts once all its gradients are complete and every bucket
+// before it has started, so every rank starts the same collectives in the
+// same order. finish() starts the buckets still waiting (parameters that
+// got no gradient are left out, as allreduce_mean_grads leaves them), waits
+// for all and writes the averages back. The bits are those of
+// allreduce_mean_grads after the backward pass (each value's sum over the
+// ranks is the same sum).
+// TINCT_DIST_TEST_REDUCE=sum|skip as above, and =early (tests only): a
+// bucket starts at its first complete gradient, the others left unreduced,
+// to show the tests catch a bucket started too soon.
+constexpr size_t kOverlapBucketFloats = size_t(256) << 10;  // 1 MB
+class GradAverager {
+ public:
+  GradAverager(Communicator& c, const std::vector<Tensor>& params, size_t bucket_floats = kOverlapBucketFloats);
+  ~GradAverager();
+  void ready(const TensorImpl* param);
+  void finish();
+
+ private:
+  struct Bucket;
+  void start_ready_buckets();
+  Communicator& comm_;
+  std::vector<Tensor> params_;
+  std::vector<Bucket> buckets_;
+  std::vector<std::pair<const TensorImpl*, size_t>> bucket_of_;  // sorted by param
+  size_t next_ = 0;                                             // the first bucket not started
+  Reduce op_ = Reduce::Mean;
+  bool early_ = false;
+};
+// Whether training overlaps the all-reduce with the backward pass
+// (GradAverager) or runs allreduce_mean_grads after it: TINCT_DIST_OVERLAP=0
+// turns it off; TINCT_DIST_BUCKET_FLOATS sets the bucket size (for tests and
+// tuning; default kOverlapBucketFloats).
+bool overlap_enabled();
+size_t overlap_bucket_floats();
+
 // The tensors themselves averaged over ranks, in place (batch-norm running
 // statistics), bucketed the same way.
 void allreduce_mean(Communicator& c, const std::vector<Tensor>& tensors);

@@ -5,6 +5,7 @@
 // wraps this communicator); without NCCL they are staged through the host.
 #include <mpi.h>
 
+#include <algorithm>
 #include <climits>
 #include <exception>
 #include <stdexcept>
@@ -24,6 +25,27 @@ void check(int rc, const char* what) {
   MPI_Error_string(rc, msg, &len);
   throw std::runtime_error(std::string(what) + ": " + std::string(msg, size_t(len)));
 }
+
+// The MPI_Iallreduce calls (one per INT_MAX floats) of one start_allreduce;
+// wait() scales the sums for a mean.
+struct MpiAllreduce : Communicator::Pending {
+  MpiAllreduce(Communicator& c, float* p, size_t n, float scale) : comm(c), p(p), n(n), scale(scale) {}
+  bool test() override {
+    int flag = 0;
+    check(MPI_Testall(int(requests.size()), requests.data(), &flag, MPI_STATUSES_IGNORE), "MPI_Testall");
+    return flag != 0;
+  }
+  void wait() override {
+    wait_or_exit(comm, "an all-reduce", [](void* self) { return static_cast<MpiAllreduce*>(self)->test(); }, this);
+    if (scale != 1.f)
+      for (size_t i = 0; i < n; ++i) p[i] *= scale;
+  }
+  Communicator& comm;
+  float* p;
+  size_t n;
+  float scale;
+  std::vector<MPI_Request> requests;
+};
 
 bool request_done(void* ctx) {
   int flag = 0;
@@ -56,24 +78,24 @@ class Mpi : public Communicator {
   int size() const override { return size_; }
   std::string backend() const override { return "mpi"; }
 
-  void allreduce(float* p, size_t n, Device d, Reduce op) override {
-    if (d != Device::CPU) {  // staged through the host (a build without NCCL)
+  void allreduce(float* p, size_t n, Device d, Reduce op) override { start_allreduce(p, n, d, op)->wait(); }
+
+  std::unique_ptr<Pending> start_allreduce(float* p, size_t n, Device d, Reduce op) override {
+    if (d != Device::CPU) {  // staged through the host (a build without NCCL), at once
       std::vector<float> h(n);
       device::copy(h.data(), Device::CPU, p, d, n * sizeof(float));
       allreduce(h.data(), n, Device::CPU, op);
       device::copy(p, d, h.data(), Device::CPU, n * sizeof(float));
-      return;
+      return Communicator::start_allreduce(nullptr, 0, Device::CPU, op);  // completed
     }
+    auto pending = std::make_unique<MpiAllreduce>(*this, p, n, op == Reduce::Mean ? 1.f / float(size_) : 1.f);
     for (size_t at = 0; at < n; at += size_t(INT_MAX)) {
       const int m = int(std::min(n - at, size_t(INT_MAX)));
-      MPI_Request r;
-      check(MPI_Iallreduce(MPI_IN_PLACE, p + at, m, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &r), "MPI_Iallreduce");
-      wait_or_exit(*this, "an all-reduce", request_done, &r);
+      pending->requests.emplace_back();
+      check(MPI_Iallreduce(MPI_IN_PLACE, p + at, m, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &pending->requests.back()),
+            "MPI_Iallreduce");
     }
-    if (op == Reduce::Mean) {
-      const float s = 1.f / float(size_);
-      for (size_t i = 0; i < n; ++i) p[i] *= s;
-    }
+    return pending;
   }
 
   void broadcast(void* p, size_t bytes, int root) override {

@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "engine/autograd.h"
 #include "engine/dist.h"
 #include "engine/optim.h"
 
@@ -30,8 +31,18 @@ float default_lr(const std::string& kind) {
   return 1e-3f;
 }
 
-void Colorizer::optimizer_step(optim::Adam& opt, const std::string& norm_name) {
-  if (comm_) dist::allreduce_mean_grads(*comm_, opt.params());
+void Colorizer::backward_and_step(const Tensor& loss, optim::Adam& opt, const std::string& norm_name) {
+  if (comm_ && dist::overlap_enabled()) {
+    dist::GradAverager average(*comm_, opt.params(), dist::overlap_bucket_floats());
+    {
+      OnLeafGrad hook([&](TensorImpl* t) { average.ready(t); });
+      loss.backward();
+    }
+    average.finish();
+  } else {
+    loss.backward();
+    if (comm_) dist::allreduce_mean_grads(*comm_, opt.params());
+  }
   if (recipe_.clip_grad > 0.f) {
     const float norm = optim::clip_grad_norm(opt.params(), recipe_.clip_grad);
     auto it = std::find_if(grad_norms_.begin(), grad_norms_.end(), [&](auto& kv) { return kv.first == norm_name; });

@@ -133,11 +133,12 @@ class Colorizer {
  protected:
   explicit Colorizer(ColorizerOptions o) : opt_(std::move(o)) {}
   Device dev() const { return opt_.device; }  // where the weights live and the steps run
-  // The recipe's update of one network after its backward pass: the
-  // gradients' average over the ranks (when data-parallel), the clip
-  // (its norm recorded as `norm_name`), the step's learning rate and weight
-  // decay, then opt.step().
-  void optimizer_step(optim::Adam& opt, const std::string& norm_name);
+  // loss.backward(), then the recipe's update of the network opt holds:
+  // the gradients' average over the ranks (when data-parallel: overlapped
+  // with the backward pass, dist::GradAverager, unless TINCT_DIST_OVERLAP=0),
+  // the clip (its norm recorded as `norm_name`), the step's learning rate
+  // and weight decay, then opt.step().
+  void backward_and_step(const Tensor& loss, optim::Adam& opt, const std::string& norm_name);
   ColorizerOptions opt_;
   StepRecipe recipe_;
   Losses grad_norms_;

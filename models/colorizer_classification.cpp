@@ -124,8 +124,7 @@ class ClassificationColorizer : public Colorizer {
     net_->train();
     opt_adam_->zero_grad();
     Tensor l = loss(b);
-    l.backward();
-    optimizer_step(*opt_adam_, "grad_norm");
+    backward_and_step(l, *opt_adam_, "grad_norm");
     return {{"ce", l.item()}};
   }
 

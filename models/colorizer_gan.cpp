@@ -48,8 +48,7 @@ class GanColorizer : public Colorizer {
     Tensor fake = gen_(L);
     opt_d_.zero_grad();
     Tensor ld = d_loss(L, ab, fake.detach());
-    ld.backward();
-    optimizer_step(opt_d_, "grad_norm_d");
+    backward_and_step(ld, opt_d_, "grad_norm_d");
 
     opt_g_.zero_grad();
     Tensor l1 = ops::l1_loss(fake, ab);
@@ -61,9 +60,8 @@ class GanColorizer : public Colorizer {
       const nn::Module::Frozen frozen = disc_.frozen();
       gan = ops::lsgan_loss(disc_(ops::concat({L, fake})), true);
       lg = ops::add(ops::mul(l1, cfg_.l1_lambda), gan);
-      lg.backward();
+      backward_and_step(lg, opt_g_, "grad_norm_g");
     }
-    optimizer_step(opt_g_, "grad_norm_g");
     return {{"g", lg.item()}, {"g_l1", l1.item()}, {"g_gan", gan.item()}, {"d", ld.item()}};
   }
 

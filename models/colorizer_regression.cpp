@@ -24,8 +24,7 @@ class RegressionColorizer : public Colorizer {
     net_.train();
     opt_adam_.zero_grad();
     Tensor loss = ops::mse_loss(net_(batch_L(b, dev())), batch_ab(b, dev()));
-    loss.backward();
-    optimizer_step(opt_adam_, "grad_norm");
+    backward_and_step(loss, opt_adam_, "grad_norm");
     return {{"mse", loss.item()}};
   }
 

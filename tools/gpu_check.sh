@@ -162,7 +162,7 @@ if [ $CONF_RC -eq 0 ]; then
     test_gpu_color bench_gpu_kernels bench_train_step bench_model_dump tinct tinct-kbench > "$OUT/build.log" 2>&1
   BUILD_RC=$?
   # the tensor-core GEMMs and convolutions (issue 12): ctest -L gpu runs their tests too
-  [ $BUILD_RC -ne 0 ] || timeout "$(tmo 200)" cmake --build "$BUILD" -j"$JOBS" --target test_gpu_tensorcore \
+  [ $BUILD_RC -ne 0 ] || timeout "$(tmo 200)" cmake --build "$BUILD" -j"$JOBS" --target test_gpu_tensorcore test_nccl \
     test_gpu_conv_tc bench_gpu_tensorcore >> "$OUT/build.log" 2>&1 || BUILD_RC=$?
   # needs cuDNN; a build without it has no such target (not an error)
   [ $BUILD_RC -ne 0 ] || timeout "$(tmo 100)" cmake --build "$BUILD" -j"$JOBS" --target bench_gpu_conv_tc \
@@ -177,7 +177,7 @@ if [ -x "$BUILD/tests/test_gpu_kernels" ]; then
   if [ "${SKIP_BUILD:-0}" = "1" ]; then
     stamp "gpu tests (direct)"
     worst=0
-    for t in test_gpu_kernels test_gpu_engine test_gpu_color test_gpu_tensorcore test_gpu_conv_tc; do
+    for t in test_gpu_kernels test_gpu_engine test_gpu_color test_gpu_tensorcore test_gpu_conv_tc test_nccl; do
       [ -x "$BUILD/tests/$t" ] || { echo "=== $t: not in the prebuilt binaries"; continue; }
       echo "=== $t"
       timeout "$(tmo 200)" "$BUILD/tests/$t"

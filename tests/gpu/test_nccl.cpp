@@ -1,8 +1,9 @@
 // test_nccl.cpp — the NCCL path of engine/dist.h on one GPU: a 1-rank NCCL
 // communicator (dist::with_nccl over the single-process one) all-reduces GPU
 // buffers, sum and mean, of awkward lengths, singly and bucketed over many
-// gradients (dist::allreduce_mean_grads); host buffers still go through the
-// host communicator. With one rank the sum and the mean leave every value
+// gradients (dist::allreduce_mean_grads), and overlapped with a backward pass
+// on its own stream (start_allreduce, dist::GradAverager); host buffers
+// still go through the host communicator. With one rank the sum and the mean leave every value
 // as it was, so the check is exact; it shows NCCL is built, initialises, runs
 // on the engine's stream and returns. The 2-rank maths is tests/test_train_dist.
 // Skipped (77) without a CUDA device (gpu_skip.h) or without NCCL in the build.
@@ -11,8 +12,10 @@
 #include <vector>
 
 #include "doctest/doctest.h"
+#include "engine/autograd.h"
 #include "engine/device.h"
 #include "engine/dist.h"
+#include "engine/ops.h"
 #include "gpu/gpu_skip.h"
 #ifdef TINCT_HAS_NCCL
 #include "engine/dist_nccl.h"
@@ -78,6 +81,39 @@ TEST_CASE("bucketed gradients through NCCL: many tensors, some larger than a buc
   }
   dist::allreduce_mean_grads(*comm, params);
   for (size_t i = 0; i < params.size(); ++i) CHECK(worst("gradient", params[i].grad().to_vector(), grads[i]) == 0.f);
+}
+
+TEST_CASE("the overlapped all-reduce: NCCL on its own stream, after the gradients it reduces") {
+  auto comm = dist::with_nccl(dist::single_process());
+  // Started, tested, waited: a long buffer, then the host's.
+  const std::vector<float> v = ramp(size_t(1) << 22, 1.f);
+  Tensor t = Tensor::from_vector({int64_t(v.size())}, v, Device::CUDA);
+  auto pending = comm->start_allreduce(t.data(), v.size(), Device::CUDA, dist::Reduce::Mean);
+  pending->test();
+  pending->wait();
+  CHECK(worst("started, waited", t.to_vector(), v) == 0.f);
+
+  // A backward pass on the GPU whose buckets start while it runs: the
+  // reduction must see each gradient as the default stream finishes it.
+  std::vector<Tensor> params;
+  for (int k = 0; k < 6; ++k)
+    params.push_back(Tensor::from_vector({4096}, ramp(4096, 0.001f * float(k + 1)), Device::CUDA).requires_grad_());
+  auto loss = [&] {
+    Tensor h = Tensor::from_vector({4096}, ramp(4096, 0.002f), Device::CUDA);
+    for (Tensor& p : params) h = ops::tanh(ops::mul(ops::add(h, p), p));
+    return ops::mean(ops::mul(h, h));
+  };
+  loss().backward();
+  std::vector<std::vector<float>> ref;
+  for (Tensor& p : params) ref.push_back(p.grad().to_vector()), p.zero_grad();
+  dist::GradAverager average(*comm, params, 5000);  // buckets of 2 parameters
+  {
+    OnLeafGrad hook([&](TensorImpl* p) { average.ready(p); });
+    loss().backward();
+  }
+  average.finish();
+  for (size_t k = 0; k < params.size(); ++k)
+    CHECK(worst("overlapped gradient", params[k].grad().to_vector(), ref[k]) == 0.f);
 }
 
 #endif
