@@ -298,6 +298,13 @@ TEST_CASE("classification: 313 bins by default, the pack prior's gamut, and old 
   CHECK(back->metadata().at("gamut") == "srgb262");
   Tensor L = Tensor::from_vector({1, 1, 16, 16}, std::vector<float>(256, 0.1f));
   CHECK(back->predict_ab(L).to_vector() == m->predict_ab(L).to_vector());
+  // A file written before the "gamut" key existed is a 262-bin one.
+  auto old_metadata = m->metadata();
+  REQUIRE(old_metadata.erase("gamut") == 1);
+  save_checkpoint(dir / "c262_old.safetensors", st, old_metadata);
+  auto old = models::load_colorizer(dir / "c262_old.safetensors", "classification");
+  CHECK(old->metadata().at("gamut") == "srgb262");
+  CHECK(old->predict_ab(L).to_vector() == m->predict_ab(L).to_vector());
 
   // Without a stored prior: the default gamut, the prior of the split.
   fs::remove(color::prior_path(pack->path()));
@@ -320,7 +327,7 @@ TEST_CASE("classification: 313 bins by default, the pack prior's gamut, and old 
   CHECK(fresh->metadata().at("gamut") == "zhang313");
   CHECK(fresh->state(false).at("prior.weights").to_vector() == p313.prior.weights);
 
-  // The shipped weights (written before the "gamut" key) load as srgb262.
+  // The shipped weights load with the gamut their metadata names.
   const fs::path shipped = source_dir() / "weights" / "classification.safetensors";
   REQUIRE(fs::exists(shipped));
   const Checkpoint c = load_checkpoint(shipped.string());
