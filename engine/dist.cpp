@@ -98,9 +98,11 @@ void over_buckets(const std::vector<Tensor>& ts, F f) {
 
 }  // namespace
 
+std::unique_ptr<Communicator::Pending> Communicator::completed() { return std::make_unique<Completed>(); }
+
 std::unique_ptr<Communicator::Pending> Communicator::start_allreduce(float* p, size_t n, Device d, Reduce op) {
   allreduce(p, n, d, op);
-  return std::make_unique<Completed>();
+  return completed();
 }
 
 std::unique_ptr<Communicator> single_process() { return std::make_unique<Single>(); }

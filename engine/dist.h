@@ -76,6 +76,8 @@ class Communicator {
   void add_seconds_in_collectives(double s) { waited_s_ += s; }
 
  protected:
+  // A Pending that has completed: for work done at once.
+  static std::unique_ptr<Pending> completed();
   int64_t step_ = 0;
   double timeout_s_ = 300;
   double waited_s_ = 0;
