@@ -24,23 +24,20 @@ void check(ncclResult_t rc, const char* what) {
   if (rc != ncclSuccess) throw std::runtime_error(std::string(what) + ": " + ncclGetErrorString(rc));
 }
 
-bool event_done(void* ev) {
-  const cudaError_t e = cudaEventQuery(static_cast<cudaEvent_t>(ev));
-  if (e == cudaErrorNotReady) return false;
-  if (e != cudaSuccess) throw std::runtime_error(std::string("NCCL all-reduce: ") + cudaGetErrorString(e));
-  return true;
-}
-
 void check(cudaError_t rc, const char* what) {
   if (rc != cudaSuccess) throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(rc));
 }
 
-bool stream_done(void*) {
-  const cudaError_t e = cudaStreamQuery(nullptr);
-  if (e == cudaErrorNotReady) return false;
-  if (e != cudaSuccess) throw std::runtime_error(std::string("NCCL all-reduce: ") + cudaGetErrorString(e));
+// A stream's or an event's query: false while the work runs, true once
+// done; an error is thrown.
+bool finished(cudaError_t query) {
+  if (query == cudaErrorNotReady) return false;
+  check(query, "NCCL all-reduce");
   return true;
 }
+
+bool event_done(void* ev) { return finished(cudaEventQuery(static_cast<cudaEvent_t>(ev))); }
+bool stream_done(void*) { return finished(cudaStreamQuery(nullptr)); }
 
 class Nccl : public Communicator {
  public:
