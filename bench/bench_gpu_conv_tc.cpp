@@ -11,8 +11,9 @@
 //              tinct reads (tinct keeps fp32 tensors and converts on the way)
 //   variant 4  cuda::conv2d_*_tf32      variant 5  cuda::conv2d_*_bf16
 //   fp32       cuda::conv2d_* (the FP32 dispatcher, variants 2 / 3), for scale
-// Shapes: 3x3 pad 1 stride 1, 512->512 at 16x16 and 256->256 at 32x32, batch
-// 64 (TINCT_BENCH_BATCH). Before timing, each tinct variant's
+// Shapes: 3x3 pad 1 stride 1, 512->512 at 16x16 and 256->256 at 32x32, and
+// 4x4 stride 2 pad 1, 128->256 from 32x32 (its backward-data: the GAN
+// decoder's transposed conv), batch 64 (TINCT_BENCH_BATCH). Before timing, each tinct variant's
 // max|out - out_cudnn| / max|out_cudnn| is printed (~1e-3 tf32, ~1e-2 bf16
 // expected from the input rounding; a wrong kernel is O(1)).
 // Timing: CUDA events around one call, L2 flushed before each (untimed), 3
@@ -98,9 +99,13 @@ int main() {
     const int batch = env_int("TINCT_BENCH_BATCH", 64), iters = env_int("TINCT_BENCH_ITERS", 15);
     struct Shape {
       const char* name;
-      int C, HW;
+      int C, K, HW, R, stride, pad;
     };
-    const Shape shapes[] = {{"conv512_16x16", 512, 16}, {"conv256_32x32", 256, 32}};
+    // The last: a 4x4 stride-2 conv 128 -> 256 from 32x32, whose backward-data is the GAN decoder's
+    // 256 -> 128 transposed conv to 32x32 (backward-data by output phases: 4 of 16 taps a pixel).
+    const Shape shapes[] = {{"conv512_16x16", 512, 512, 16, 3, 1, 1},
+                            {"conv256_32x32", 256, 256, 32, 3, 1, 1},
+                            {"conv4x4s2_32x32", 128, 256, 32, 4, 2, 1}};
     int l2 = 0;
     TINCT_CUDA_CHECK(cudaDeviceGetAttribute(&l2, cudaDevAttrL2CacheSize, 0));
     const size_t flush_bytes = size_t(std::max(l2, 1 << 20)) * 2;
@@ -111,10 +116,12 @@ int main() {
 
     for (const Shape& s : shapes) {
       Conv2dParams p;
-      p.N = batch, p.C = p.K = s.C, p.H = p.W = s.HW, p.R = p.S = 3, p.pad_h = p.pad_w = 1;
+      p.N = batch, p.C = s.C, p.K = s.K, p.H = p.W = s.HW, p.R = p.S = s.R, p.pad_h = p.pad_w = s.pad;
+      p.stride_h = p.stride_w = s.stride;
       p.finalize();
-      const size_t nx = size_t(p.N) * p.C * p.H * p.W, nw = size_t(p.K) * p.C * 9, ny = size_t(p.N) * p.K * p.P * p.Q;
-      const double flop = 2.0 * p.N * p.K * p.C * 9.0 * p.P * p.Q;
+      const size_t nx = size_t(p.N) * p.C * p.H * p.W, nw = size_t(p.K) * p.C * p.R * p.S,
+                   ny = size_t(p.N) * p.K * p.P * p.Q;
+      const double flop = 2.0 * p.N * p.K * p.C * p.R * p.S * p.P * p.Q;
       std::mt19937 gen(1);
       std::uniform_real_distribution<float> u(-1.0f, 1.0f);
       std::vector<float> hx(nx), hw(nw), hdy(ny);
@@ -150,7 +157,8 @@ int main() {
         CUDNN_CHECK(cudnnSetTensor4dDescriptor(xd, CUDNN_TENSOR_NCHW, dt, p.N, p.C, p.H, p.W));
         CUDNN_CHECK(cudnnSetTensor4dDescriptor(yd, CUDNN_TENSOR_NCHW, dt, p.N, p.K, p.P, p.Q));
         CUDNN_CHECK(cudnnSetFilter4dDescriptor(wd, dt, CUDNN_TENSOR_NCHW, p.K, p.C, p.R, p.S));
-        CUDNN_CHECK(cudnnSetConvolution2dDescriptor(cd, 1, 1, 1, 1, 1, 1, CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
+        CUDNN_CHECK(cudnnSetConvolution2dDescriptor(cd, s.pad, s.pad, s.stride, s.stride, 1, 1, CUDNN_CROSS_CORRELATION,
+                                                    CUDNN_DATA_FLOAT));
         CUDNN_CHECK(cudnnSetConvolutionMathType(
             cd, bf16 ? CUDNN_TENSOR_OP_MATH : CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION));
         void *cx = bf16 ? (void*)x16 : (void*)x, *cw = bf16 ? (void*)w16 : (void*)w, *cdy = bf16 ? (void*)dy16 : (void*)dy;

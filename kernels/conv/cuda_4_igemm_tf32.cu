@@ -9,8 +9,10 @@
 // How (kernels/tensorcore/conv_core.cuh says why): 128x128 block tiles,
 // 8 warps of 64x32, BK = 32, 3-stage shared-memory ring; the weights packed
 // once per call into a 16-byte-aligned matrix read by cp.async, the im2col /
-// dy gathers register-staged; mma.sync m16n8k8 tf32 with fp32 accumulators;
-// backward-filter split-K over N*P*Q with a deterministic second pass.
+// dy gathers register-staged and walked tap-major (one bounds test per
+// tap); backward-data one GEMM per output phase at stride > 1; mma.sync
+// m16n8k8 tf32 with fp32 accumulators; backward-filter split-K over N*P*Q
+// with a deterministic second pass.
 // Variants of the family: 0 cuDNN (benchmarks only; at TF32 its math mode
 // CUDNN_TENSOR_OP_MATH with TF32 allowed), 1 naive, 2 FP32 implicit GEMM,
 // 3 Winograd, 4 this file, 5 the same at BF16 (cuda_5_igemm_bf16.cu);

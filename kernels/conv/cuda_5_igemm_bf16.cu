@@ -11,8 +11,10 @@
 // How (kernels/tensorcore/conv_core.cuh says why): 128x128 block tiles,
 // 8 warps of 64x32, BK = 64, 3-stage shared-memory ring; the weights packed
 // once per call into a 16-byte-aligned matrix read by cp.async, the im2col /
-// dy gathers register-staged; mma.sync m16n8k16 bf16 with fp32 accumulators;
-// backward-filter split-K over N*P*Q with a deterministic second pass.
+// dy gathers register-staged and walked tap-major (one bounds test per
+// tap); backward-data one GEMM per output phase at stride > 1; mma.sync
+// m16n8k16 bf16 with fp32 accumulators; backward-filter split-K over N*P*Q
+// with a deterministic second pass.
 // Variants of the family: 0 cuDNN (benchmarks only; at BF16 on bf16 copies
 // of the tensors, fp32 compute), 1 naive, 2 FP32 implicit GEMM, 3 Winograd,
 // 4 the same at TF32 (cuda_4_igemm_tf32.cu), 5 this file; dispatch.cu runs 5

@@ -5,9 +5,16 @@
 // The three passes are GEMMs whose operands are gathered from NCHW fp32
 // tensors (kernels/conv/ref.cpp is the specification, kernels/tensorcore/
 // ref_conv.cpp the same maths with the operands rounded):
-//   forward        y[K][N*P*Q]      = W[K][C*R*S]       . im2col(x)[C*R*S][N*P*Q]
-//   backward-data  dx[C][N*H*W]     = Wt[C][K*R*S]      . col(dy)[K*R*S][N*H*W]
-//   backward-filter dw[K][C*R*S]   += dy[K][N*P*Q]      . im2col(x)^T[N*P*Q][C*R*S]
+//   forward        y[K][N*P*Q]      = W[K][R*S*C]       . im2col(x)[R*S*C][N*P*Q]
+//   backward-data  dx[C][N*H*W]     = Wt[C][R*S*K]      . col(dy)[R*S*K][N*H*W]
+//   backward-filter dw[K][R*S*C]   += dy[K][N*P*Q]      . im2col(x)^T[N*P*Q][R*S*C]
+// The reductions over the filter run tap-major, j = (r*S + s)*channels + c
+// (CUTLASS's order for NHWC, used here on NCHW): consecutive j of a thread
+// are the same tap of consecutive channels, so a gather finds the tap's
+// image position and its bounds once per tap (TapWalk) and then reads one
+// plane further per element, instead of dividing j into (c, r, s) and testing
+// the bounds for every element. The weights are packed in that order;
+// backward-filter's epilogue writes dw back in [K][C][R][S].
 // on gemm_core.cuh's machinery: 128x128 block tile, 8 warps of 64x32,
 // 128 bytes of K per row and stage (BK = 32 tf32 / 64 bf16), a 3-stage ring
 // of padded shared-memory tiles, fragments by ldmatrix (load_fragments) and
@@ -15,8 +22,9 @@
 //
 // Operand loaders (one per operand, chosen per pass):
 //   DenseA     the weights as a dense K-contiguous matrix in the precision's
-//              element type, packed once per call by pack_kernel (fwd: W as
-//              it is; bwd-data: W transposed per tap, Wt[c][k*R*S + r*S + s];
+//              element type, packed once per call by pack_kernel (fwd:
+//              W[k][(r*S + s)*C + c]; bwd-data: W transposed per tap,
+//              Wt[c][(r*S + s)*K + k];
 //              rows padded to a multiple of 16 bytes, so every 16-byte chunk
 //              is contiguous and aligned): cp.async straight into the stage,
 //              zero-filled past the edges.
@@ -32,9 +40,12 @@
 // The gathered operand is stored [BK][128 + 8] (pixels contiguous) in the
 // forward and backward-data passes (the MN-contiguous B of gemm_core), and
 // [128][BK + pad] (pixels = the reduction contiguous) in backward-filter.
-// Backward-data for stride > 1 gathers every tap and zeroes those whose
-// (h + pad - r*dil) is not a multiple of the stride (cuda_2_igemm.cu's phase
-// split, which skips them, is not done here yet). Backward-filter splits
+// Backward-data for stride > 1 runs one GEMM per output phase (h mod sh,
+// w mod sw), as cuda_2_igemm.cu does: the pixels of a phase receive only the
+// taps with (h + pad - r*dil) a multiple of the stride, and the phase's
+// reduction holds only those (a 3x3 stride-2 conv: 1, 2, 2 and 4 of 9 taps;
+// a 4x4 stride-2 deconvolution: 4 of 16 each), instead of gathering every
+// tap and zeroing the misses (4x the tensor-core work). Backward-filter splits
 // the N*P*Q reduction over blockIdx.z; each split writes its partial tile to
 // a workspace and reduce_splits adds them to dw in a fixed order
 // (deterministic); one split adds into dw directly.
@@ -45,11 +56,13 @@
 #include <algorithm>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "kernels/common/common.cuh"
 #include "kernels/conv/cuda_check.cuh"
 #include "kernels/kernels.h"
 #include "kernels/tensorcore/gemm_core.cuh"
+#include "kernels/tensorcore/phases.h"
 
 namespace tinct::cuda::tc {
 
@@ -89,11 +102,40 @@ struct Stash {
 // The convolution's geometry, with the divisions the gathers need.
 struct Geom {
   int N, C, H, W, K, P, Q, R, S, sh, sw, ph, pw, dh, dw;
-  FastDiv div_RS, div_S, div_PQ, div_Q, div_HW, div_W, div_sh, div_sw;
+  FastDiv div_C, div_K, div_S, div_PQ, div_Q, div_sh, div_sw;
   explicit Geom(const Conv2dParams& p)
       : N(p.N), C(p.C), H(p.H), W(p.W), K(p.K), P(p.P), Q(p.Q), R(p.R), S(p.S), sh(p.stride_h),
-        sw(p.stride_w), ph(p.pad_h), pw(p.pad_w), dh(p.dil_h), dw(p.dil_w), div_RS(p.R * p.S), div_S(p.S),
-        div_PQ(p.P * p.Q), div_Q(p.Q), div_HW(p.H * p.W), div_W(p.W), div_sh(p.stride_h), div_sw(p.stride_w) {}
+        sw(p.stride_w), ph(p.pad_h), pw(p.pad_w), dh(p.dil_h), dw(p.dil_w), div_C(p.C), div_K(p.K), div_S(p.S),
+        div_PQ(p.P * p.Q), div_Q(p.Q), div_sh(p.stride_h), div_sw(p.stride_w) {}
+};
+
+// A thread's walk along a tap-major reduction, j = tap*ch + c, in steps of
+// `step` (its rows of a stage). start() divides once; advance() moves on by
+// additions and says whether the tap changed (then the caller finds the
+// tap's position again). A warp's lanes share j, so the branches are uniform.
+struct TapWalk {
+  int c = 0, tap = 0;
+  __device__ __forceinline__ void start(int j, const FastDiv& div_ch, int ch) {
+    tap = div_ch.div(j);
+    c = j - tap * ch;
+  }
+  __device__ __forceinline__ bool advance(int step, int ch) {
+    c += step;
+    if (c < ch) return false;
+    do {  // more than once only when ch < step
+      c -= ch;
+      ++tap;
+    } while (c >= ch);
+    return true;
+  }
+};
+
+// Backward-data's output phase (phases.h) with the divisions its pixel
+// index needs.
+struct Phase : PhaseGeom {
+  FastDiv div_plane, div_Wp;
+  Phase() = default;
+  explicit Phase(const PhaseGeom& f) : PhaseGeom(f), div_plane(f.Hp * f.Wp), div_Wp(f.Wp) {}
 };
 
 enum class Pass { fwd, bwd_data, bwd_filter };
@@ -112,6 +154,7 @@ struct ConvArgs {
   float* out;          // fwd: y; bwd-data: dx; bwd-filter: dw (one split) or the workspace
   int kt_per_split;    // bwd-filter: K slices per blockIdx.z
   int splits;
+  Phase ph;            // bwd-data: the output phase of this launch
 };
 
 // ---- A: packed weights, cp.async ------------------------------------------
@@ -145,33 +188,63 @@ struct PixelGather {
       img = q.x + size_t(n) * g.C * g.H * g.W;
       hb = p * g.sh - g.ph;
       wb = qq * g.sw - g.pw;
-    } else {
-      const int n = g.div_HW.div(j), hw = j - n * g.H * g.W, h = g.div_W.div(hw), w = hw - h * g.W;
+    } else {  // pixel (hh, ww) of the phase
+      const Phase& f = q.ph;
+      const int n = f.div_plane.div(j), hw = j - n * f.Hp * f.Wp, hh = f.div_Wp.div(hw), ww = hw - hh * f.Wp;
       img = q.x + size_t(n) * g.K * g.P * g.Q;
-      hb = h + g.ph;
-      wb = w + g.pw;
+      hb = hh * f.step_h + f.a + g.ph;
+      wb = ww * f.step_w + f.b + g.pw;
     }
   }
-  // Element k of the reduction for this pixel (0 outside).
-  __device__ __forceinline__ float at(int k) const {
+  // Where tap number `tap` of the reduction reads for this pixel, in channel
+  // plane 0, or null where it falls outside the image (fwd: padding;
+  // bwd-data: a tap that misses the stride grid or the output).
+  __device__ __forceinline__ const float* tap_at(int tap) const {
     const Geom& g = q.g;
-    if (img == nullptr || k >= q.Kred) return 0.0f;
-    const int c = g.div_RS.div(k), rs = k - c * g.R * g.S, r = g.div_S.div(rs), s = rs - r * g.S;
-    if (q.pass == Pass::fwd) {  // k = (c, r, s): x[n, c, p*sh - ph + r*dh, q*sw - pw + s*dw]
+    if (img == nullptr) return nullptr;
+    if (q.pass == Pass::fwd) {  // x[n, c, p*sh - ph + r*dh, q*sw - pw + s*dw]
+      if (tap >= g.R * g.S) return nullptr;
+      const int r = g.div_S.div(tap), s = tap - r * g.S;
       const int h = hb + r * g.dh, w = wb + s * g.dw;
-      return (h >= 0 && h < g.H && w >= 0 && w < g.W) ? img[(size_t(c) * g.H + h) * g.W + w] : 0.0f;
+      return (h >= 0 && h < g.H && w >= 0 && w < g.W) ? img + (size_t(h) * g.W + w) : nullptr;
     }
-    // bwd-data: k = (k_out, r, s): dy[n, k_out, p, q] with p*sh = h + ph - r*dh (taps that miss: 0)
+    // bwd-data: dy[n, k_out, p, q] with p*sh = h + ph - r*dh (in a phase of
+    // its own taps always a multiple; with `all`, the misses give 0)
+    const Phase& f = q.ph;
+    int r, s;
+    if (f.all) {
+      if (tap >= g.R * g.S) return nullptr;
+      r = g.div_S.div(tap), s = tap - r * g.S;
+    } else {
+      if (tap >= f.taps.n) return nullptr;
+      r = f.taps.r[tap], s = f.taps.s[tap];
+    }
     const int th = hb - r * g.dh, tw = wb - s * g.dw;
-    if (th < 0 || tw < 0) return 0.0f;
+    if (th < 0 || tw < 0) return nullptr;
     const int p = g.div_sh.div(th), qq = g.div_sw.div(tw);
-    if (p * g.sh != th || qq * g.sw != tw || p >= g.P || qq >= g.Q) return 0.0f;
-    return img[(size_t(c) * g.P + p) * g.Q + qq];
+    if (p * g.sh != th || qq * g.sw != tw || p >= g.P || qq >= g.Q) return nullptr;
+    return img + (size_t(p) * g.Q + qq);
   }
   __device__ __forceinline__ void fetch(T*, int kt) {
-    const int k0 = kt * Tl::BK + int(threadIdx.x) / kBN;
+    const Geom& g = q.g;
+    const bool fwd = q.pass == Pass::fwd;
+    const int ch = fwd ? g.C : g.K;
+    const size_t plane = fwd ? size_t(g.H) * g.W : size_t(g.P) * g.Q;
+    const int j0 = kt * Tl::BK + int(threadIdx.x) / kBN;
+    TapWalk at;
+    at.start(j0, fwd ? g.div_C : g.div_K, ch);
+    const float* base = tap_at(at.tap);
+    const float* ptr = base ? base + at.c * plane : nullptr;
 #pragma unroll
-    for (int i = 0; i < kPer; ++i) st.set(i, at(k0 + i * kStep));
+    for (int i = 0; i < kPer; ++i) {
+      st.set(i, ptr != nullptr && j0 + i * kStep < q.Kred ? *ptr : 0.0f);
+      if (at.advance(kStep, ch)) {
+        base = tap_at(at.tap);
+        ptr = base ? base + at.c * plane : nullptr;
+      } else if (ptr != nullptr) {
+        ptr += kStep * plane;
+      }
+    }
   }
   __device__ __forceinline__ void store(T* s) {
     T* d = s + (int(threadIdx.x) / kBN) * Tl::kLd + int(threadIdx.x) % kBN;
@@ -182,7 +255,7 @@ struct PixelGather {
 
 // ---- backward-filter: both operands indexed by pixel along the reduction ---
 // Stored [128][BK + pad]; thread t owns reduction column t % BK and rows
-// t / BK + (256 / BK) i. A: dy[n, m, pq]; B: x at tap (c, r, s) = row.
+// t / BK + (256 / BK) i. A: dy[n, m, pq]; B: x at row j = (r*S + s)*C + c.
 template <class T, bool kIsA>
 struct ReductionGather {
   using Tl = Tile<T, 128, true>;
@@ -208,20 +281,30 @@ struct ReductionGather {
         const int m = row0 + i * kStep;
         st.set(i, m < rows ? base[size_t(m) * g.P * g.Q] : 0.0f);
       }
-    } else {
+    } else {  // rows j = (r*S + s)*C + c of im2col(x)^T, walked tap-major
       const int p = g.div_Q.div(pq), qq = pq - p * g.Q;
       const int hb = p * g.sh - g.ph, wb = qq * g.sw - g.pw;
       const float* img = q.x + size_t(n) * g.C * g.H * g.W;
+      const size_t plane = size_t(g.H) * g.W;
+      auto tap_at = [&](int tap) -> const float* {
+        if (tap >= g.R * g.S) return nullptr;
+        const int r = g.div_S.div(tap), s = tap - r * g.S;
+        const int h = hb + r * g.dh, w = wb + s * g.dw;
+        return (h >= 0 && h < g.H && w >= 0 && w < g.W) ? img + (size_t(h) * g.W + w) : nullptr;
+      };
+      TapWalk at;
+      at.start(row0, g.div_C, g.C);
+      const float* base = tap_at(at.tap);
+      const float* ptr = base ? base + at.c * plane : nullptr;
 #pragma unroll
       for (int i = 0; i < kPer; ++i) {
-        const int crs = row0 + i * kStep;
-        float v = 0.0f;
-        if (crs < rows) {
-          const int c = g.div_RS.div(crs), rs = crs - c * g.R * g.S, r = g.div_S.div(rs), s = rs - r * g.S;
-          const int h = hb + r * g.dh, w = wb + s * g.dw;
-          if (h >= 0 && h < g.H && w >= 0 && w < g.W) v = img[(size_t(c) * g.H + h) * g.W + w];
+        st.set(i, ptr != nullptr && row0 + i * kStep < rows ? *ptr : 0.0f);
+        if (at.advance(kStep, g.C)) {
+          base = tap_at(at.tap);
+          ptr = base ? base + at.c * plane : nullptr;
+        } else if (ptr != nullptr) {
+          ptr += kStep * plane;
         }
-        st.set(i, v);
       }
     }
   }
@@ -291,7 +374,6 @@ __global__ void __launch_bounds__(kThreads, 2) conv_kernel(const __grid_constant
   const Geom& g = q.g;
   const int gr = lane >> 2, t = lane & 3;
   const int plane = q.pass == Pass::fwd ? g.P * g.Q : g.H * g.W;
-  const FastDiv& div_plane = q.pass == Pass::fwd ? g.div_PQ : g.div_HW;
   float* part = q.out + size_t(blockIdx.z) * q.M * q.Ncol;  // bwd-filter with splits
 #pragma unroll
   for (int ni = 0; ni < kNI; ++ni)
@@ -299,10 +381,17 @@ __global__ void __launch_bounds__(kThreads, 2) conv_kernel(const __grid_constant
     for (int i = 0; i < 2; ++i) {
       const int n = n0 + wn + ni * 8 + 2 * t + i;
       if (n >= q.Ncol) continue;
-      size_t col = n;  // fwd / bwd-data: image n / plane, pixel n % plane
-      if (q.pass != Pass::bwd_filter) {
-        const int img = div_plane.div(n);
+      size_t col;
+      if (q.pass == Pass::fwd) {  // image n / plane, pixel n % plane
+        const int img = g.div_PQ.div(n);
         col = size_t(img) * q.M * plane + (n - img * plane);
+      } else if (q.pass == Pass::bwd_data) {  // pixel (hh, ww) of the phase
+        const Phase& f = q.ph;
+        const int img = f.div_plane.div(n), hw = n - img * f.Hp * f.Wp, hh = f.div_Wp.div(hw), ww = hw - hh * f.Wp;
+        col = size_t(img) * q.M * plane + size_t(hh * f.step_h + f.a) * g.W + ww * f.step_w + f.b;
+      } else {  // tap-major j = tap*C + c back to dw's c*R*S + tap
+        const int tap = g.div_C.div(n);
+        col = size_t(n - tap * g.C) * g.R * g.S + tap;
       }
 #pragma unroll
       for (int mi = 0; mi < kMI; ++mi)
@@ -313,9 +402,9 @@ __global__ void __launch_bounds__(kThreads, 2) conv_kernel(const __grid_constant
           const float v = acc[mi][ni][2 * h + i];
           if (q.pass == Pass::bwd_filter) {
             if (q.splits == 1)
-              q.out[size_t(m) * q.Ncol + n] += v;
+              q.out[size_t(m) * q.Ncol + col] += v;
             else
-              part[size_t(m) * q.Ncol + n] = v;
+              part[size_t(m) * q.Ncol + col] = v;
           } else {
             q.out[col + size_t(m) * plane] = q.bias ? v + q.bias[m] : v;
           }
@@ -323,23 +412,20 @@ __global__ void __launch_bounds__(kThreads, 2) conv_kernel(const __grid_constant
     }
 }
 
-// Packs the weights into the dense A operand: dst[m][j] (row length ld,
-// zeros in the padding) = fwd: w[m][j]; bwd-data (m = c, j = k*R*S + rs):
-// w[k][c][rs].
+// Packs the weights into the dense A operand, tap-major: dst[m][j] (row
+// length ld, zeros in the padding), j = t*ch + c' with ch the reduction's
+// channels and t the t-th tap of `taps` (all: the filter's taps in order,
+// rs = t) = fwd (ch = C): w[m][c'][rs]; bwd-data (m = c, ch = K): w[c'][m][rs].
 template <class T>
-__global__ void pack_kernel(const float* __restrict__ w, T* __restrict__ dst, int M, int J, int ld, int C, int RS,
-                            bool transpose) {
+__global__ void pack_kernel(const float* __restrict__ w, T* __restrict__ dst, int M, int J, int ld, int C, int ch,
+                            int S, int RS, bool transpose, bool all, const Taps taps) {
   const long long total = 1LL * M * ld;
   for (long long i = blockIdx.x * 1LL * blockDim.x + threadIdx.x; i < total; i += 1LL * gridDim.x * blockDim.x) {
     const int m = int(i / ld), j = int(i % ld);
     float v = 0.0f;
     if (j < J) {
-      if (!transpose) {
-        v = w[size_t(m) * J + j];
-      } else {
-        const int k = j / RS, rs = j - k * RS;
-        v = w[(size_t(k) * C + m) * RS + rs];
-      }
+      const int t = j / ch, c = j - t * ch, rs = all ? t : taps.r[t] * S + taps.s[t];
+      v = transpose ? w[(size_t(c) * C + m) * RS + rs] : w[(size_t(m) * C + c) * RS + rs];
     }
     dst[i] = to_elem<T>(v);
   }
@@ -384,9 +470,11 @@ inline int pad16(int elems, int elem_bytes) {
 }
 
 template <class T>
-void pack(const float* w, T* dst, int M, int J, int ld, int C, int RS, bool transpose, cudaStream_t stream) {
+void pack(const float* w, T* dst, int M, int J, int ld, int C, int ch, int S, int RS, bool transpose,
+          const Phase& f, cudaStream_t stream) {
+  if (1LL * M * ld == 0) return;
   const int blocks = int(std::min<long long>((1LL * M * ld + 255) / 256, 4096));
-  pack_kernel<T><<<blocks, 256, 0, stream>>>(w, dst, M, J, ld, C, RS, transpose);
+  pack_kernel<T><<<blocks, 256, 0, stream>>>(w, dst, M, J, ld, C, ch, S, RS, transpose, f.all, f.taps);
   TINCT_CUDA_LAUNCH_CHECK();
 }
 
@@ -396,31 +484,40 @@ inline void check_tc(const Conv2dParams& p, const char* name) {
     throw std::invalid_argument(std::string(name) + ": too many channels");
 }
 
-// Forward (A = W [K][C*R*S]) and backward-data (A = Wt [C][K*R*S]): the
-// weights packed into the dense A, then the pixel-gather kernel.
+// Forward (A = W [K][R*S*C]) and backward-data (A = Wt [C][taps*K] per
+// phase): the weights packed into the dense A, then the pixel-gather kernel.
+// A phase without taps still runs: its pixels of dx get zeros.
 template <class P>
-void conv_dense_a(Pass pass, const Conv2dParams& p, const float* in, const float* w, const float* b, float* out,
-                  cudaStream_t stream) {
+void conv_fwd(const Conv2dParams& p, const float* x, const float* w, const float* b, float* y, cudaStream_t stream) {
   using T = typename P::T;
-  const bool fwd = pass == Pass::fwd;
-  check_tc(p, fwd ? "conv2d_fwd (tensor cores)" : "conv2d_bwd_data (tensor cores)");
-  const int M = fwd ? p.K : p.C, J = (fwd ? p.C : p.K) * p.R * p.S, ld = pad16(J, sizeof(T));
-  detail::Scratch ws(size_t(M) * ld * sizeof(T), stream);
+  check_tc(p, "conv2d_fwd (tensor cores)");
+  const int J = p.C * p.R * p.S, ld = pad16(J, sizeof(T));
+  detail::Scratch ws(size_t(p.K) * ld * sizeof(T), stream);
   T* a = static_cast<T*>(ws.get());
-  pack<T>(w, a, M, J, ld, p.C, p.R * p.S, !fwd, stream);
-  const int ncol = fwd ? p.N * p.P * p.Q : p.N * p.H * p.W;
-  const ConvArgs<T> q{pass, Geom(p), M, ncol, J, a, ld, in, nullptr, b, out, 1 << 30, 1};
+  const Phase all{};  // fwd: every tap in order
+  pack<T>(w, a, p.K, J, ld, p.C, p.C, p.S, p.R * p.S, false, all, stream);
+  const ConvArgs<T> q{Pass::fwd, Geom(p), p.K, p.N * p.P * p.Q, J, a, ld, x, nullptr, b, y, 1 << 30, 1, all};
   launch_conv<P, false, DenseA<T>, PixelGather<T>>(q, 1, stream);
 }
 
 template <class P>
-void conv_fwd(const Conv2dParams& p, const float* x, const float* w, const float* b, float* y, cudaStream_t stream) {
-  conv_dense_a<P>(Pass::fwd, p, x, w, b, y, stream);
-}
-
-template <class P>
 void conv_bwd_data(const Conv2dParams& p, const float* dy, const float* w, float* dx, cudaStream_t stream) {
-  conv_dense_a<P>(Pass::bwd_data, p, dy, w, nullptr, dx, stream);
+  using T = typename P::T;
+  check_tc(p, "conv2d_bwd_data (tensor cores)");
+  std::vector<Phase> phases;
+  for (const PhaseGeom& f : bwd_data_phases(p)) phases.emplace_back(f);
+  int ld_max = 0;
+  for (const Phase& f : phases) ld_max = std::max(ld_max, pad16((f.all ? p.R * p.S : f.taps.n) * p.K, sizeof(T)));
+  detail::Scratch ws(size_t(p.C) * ld_max * sizeof(T), stream);
+  T* a = static_cast<T*>(ws.get());
+  for (const Phase& f : phases) {  // one after another on the stream: the packed A is reused
+    if (f.Hp == 0 || f.Wp == 0) continue;
+    const int J = (f.all ? p.R * p.S : f.taps.n) * p.K, ld = pad16(J, sizeof(T));
+    pack<T>(w, a, p.C, J, ld, p.C, p.K, p.S, p.R * p.S, true, f, stream);
+    const ConvArgs<T> q{Pass::bwd_data, Geom(p), p.C, p.N * f.Hp * f.Wp, J, a, ld, dy, nullptr, nullptr, dx,
+                        1 << 30, 1, f};
+    launch_conv<P, false, DenseA<T>, PixelGather<T>>(q, 1, stream);
+  }
 }
 
 // Split-K of backward-filter: enough blocks for two waves on ~132 SMs, each
@@ -452,8 +549,8 @@ void conv_bwd_filter(const Conv2dParams& p, const float* x, const float* dy, flo
   const int per = (nk + splits - 1) / splits;
   detail::Scratch ws(bytes, stream);
   float* out = splits == 1 ? dw : static_cast<float*>(ws.get());
-  const ConvArgs<T> q{Pass::bwd_filter, Geom(p), p.K,   p.C * p.R * p.S, p.N * p.P * p.Q, nullptr, 0, x, dy,
-                      nullptr,          out,     per, splits};
+  const ConvArgs<T> q{Pass::bwd_filter, Geom(p), p.K, p.C * p.R * p.S, p.N * p.P * p.Q, nullptr, 0, x, dy,
+                      nullptr, out, per, splits, Phase{}};
   launch_conv<P, true, ReductionGather<T, true>, ReductionGather<T, false>>(q, splits, stream);
   if (splits > 1) {
     const int n = p.K * p.C * p.R * p.S;

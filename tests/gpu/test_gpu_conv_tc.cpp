@@ -5,7 +5,9 @@
 // backward-filter (+ bias gradient), at awkward shapes: 1, 3 and 313
 // channels, odd spatial sizes, sizes that are not multiples of the 128x128
 // tile or of the K slice, stride 2, dilation 2 and 4, padding, 4x4 stride-2
-// (the deconvolutions' backward-data), 1x1, several images, split-K.
+// (the deconvolutions' backward-data), 1x1, several images, split-K;
+// backward-data's output phases at stride 2 and 3, with dilation (phases
+// without taps) and past the phase split's tap table (9x9).
 //
 // Tolerance, per output: kernel and reference multiply the same rounded
 // operands exactly and accumulate in fp32 in different orders (tiles,
@@ -193,6 +195,11 @@ std::vector<Shape> shapes() {
       {2, 6, 10, 9, 10, 4, 4, 2, 1, 1},     // 4x4 stride 2: the deconvolutions' backward-data
       {4, 8, 16, 16, 8, 3, 3, 1, 1, 1},     // N*P*Q = 1024: split-K in backward-filter
       {1, 40, 12, 11, 130, 3, 3, 1, 1, 1},  // 2 tiles of M, 2 of pixels, C*R*S = 360
+      // backward-data's output phases (one GEMM per h mod stride, w mod stride):
+      {1, 4, 9, 7, 6, 3, 3, 2, 2, 2},       // stride 2 dilation 2: the odd phases get no tap (zeros)
+      {2, 3, 10, 11, 5, 5, 5, 3, 2, 1},     // stride 3, 5x5: 9 phases, sizes not multiples of 3
+      {1, 5, 1, 9, 4, 3, 3, 2, 1, 1},       // one row: only the phases of h = 0
+      {1, 2, 12, 11, 3, 9, 9, 2, 4, 1},     // 81 taps > kMaxTaps: one phase of all taps
   };
   if (!on_emulator()) {
     v.push_back({2, 512, 16, 16, 512, 3, 3, 1, 1, 1});  // the benchmark shapes, batch 2

@@ -56,8 +56,8 @@ for f in "$work"/gen/*.cpp "$root"/kernels/*/*.cpp "$root"/engine/*.cpp "$root"/
   while [ "$(jobs -r | wc -l)" -ge "$(nproc)" ]; do sleep 0.2; done
 done
 wait
-g++ $FLAGS $lib $test -o "$work/emu_test"
-g++ $FLAGS $lib $kbench -o "$work/emu_kbench"
+g++ $FLAGS $lib $test -lz -o "$work/emu_test"
+g++ $FLAGS $lib $kbench -lz -o "$work/emu_kbench"
 echo "built $work/emu_kbench (e.g. $work/emu_kbench --all --device gpu --no-time)"
 echo "built $work/emu_test; running it"
 "$work/emu_test" "$@"
