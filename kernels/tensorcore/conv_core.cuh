@@ -107,6 +107,17 @@ struct Geom {
       : N(p.N), C(p.C), H(p.H), W(p.W), K(p.K), P(p.P), Q(p.Q), R(p.R), S(p.S), sh(p.stride_h),
         sw(p.stride_w), ph(p.pad_h), pw(p.pad_w), dh(p.dil_h), dw(p.dil_w), div_C(p.C), div_K(p.K), div_S(p.S),
         div_PQ(p.P * p.Q), div_Q(p.Q), div_sh(p.stride_h), div_sw(p.stride_w) {}
+  // Where filter tap `tap` (= r*S + s) of the output pixel whose window
+  // starts at (hb, wb) = (p*sh - ph, q*sw - pw) reads x's channel plane 0:
+  // h*W + w, or -1 past the last tap or in the padding. (Offsets in an image
+  // are 32-bit, check_conv: 32-bit offsets instead of pointers keep the
+  // backward-filter kernel's TF32 variant from spilling.)
+  __device__ __forceinline__ int x_tap(int hb, int wb, int tap) const {
+    if (tap >= R * S) return -1;
+    const int r = div_S.div(tap), s = tap - r * S;
+    const int h = hb + r * dh, w = wb + s * dw;
+    return (h >= 0 && h < H && w >= 0 && w < W) ? h * W + w : -1;
+  }
 };
 
 // A thread's walk along a tap-major reduction, j = tap*ch + c, in steps of
@@ -196,51 +207,47 @@ struct PixelGather {
       wb = ww * f.step_w + f.b + g.pw;
     }
   }
-  // Where tap number `tap` of the reduction reads for this pixel, in channel
-  // plane 0, or null where it falls outside the image (fwd: padding;
-  // bwd-data: a tap that misses the stride grid or the output).
-  __device__ __forceinline__ const float* tap_at(int tap) const {
+  // Where tap number `tap` of the reduction reads for this pixel: the offset
+  // in channel plane 0 of img, or -1 where it falls outside the image (fwd:
+  // padding; bwd-data: a tap that misses the stride grid or the output).
+  __device__ __forceinline__ int tap_at(int tap) const {
     const Geom& g = q.g;
-    if (img == nullptr) return nullptr;
-    if (q.pass == Pass::fwd) {  // x[n, c, p*sh - ph + r*dh, q*sw - pw + s*dw]
-      if (tap >= g.R * g.S) return nullptr;
-      const int r = g.div_S.div(tap), s = tap - r * g.S;
-      const int h = hb + r * g.dh, w = wb + s * g.dw;
-      return (h >= 0 && h < g.H && w >= 0 && w < g.W) ? img + (size_t(h) * g.W + w) : nullptr;
-    }
+    if (img == nullptr) return -1;
+    if (q.pass == Pass::fwd) return g.x_tap(hb, wb, tap);  // x[n, c, p*sh - ph + r*dh, q*sw - pw + s*dw]
     // bwd-data: dy[n, k_out, p, q] with p*sh = h + ph - r*dh (in a phase of
     // its own taps always a multiple; with `all`, the misses give 0)
     const Phase& f = q.ph;
     int r, s;
     if (f.all) {
-      if (tap >= g.R * g.S) return nullptr;
+      if (tap >= g.R * g.S) return -1;
       r = g.div_S.div(tap), s = tap - r * g.S;
     } else {
-      if (tap >= f.taps.n) return nullptr;
+      if (tap >= f.taps.n) return -1;
       r = f.taps.r[tap], s = f.taps.s[tap];
     }
     const int th = hb - r * g.dh, tw = wb - s * g.dw;
-    if (th < 0 || tw < 0) return nullptr;
+    if (th < 0 || tw < 0) return -1;
     const int p = g.div_sh.div(th), qq = g.div_sw.div(tw);
-    if (p * g.sh != th || qq * g.sw != tw || p >= g.P || qq >= g.Q) return nullptr;
-    return img + (size_t(p) * g.Q + qq);
+    if (p * g.sh != th || qq * g.sw != tw || p >= g.P || qq >= g.Q) return -1;
+    return p * g.Q + qq;
   }
   __device__ __forceinline__ void fetch(T*, int kt) {
     const Geom& g = q.g;
     const bool fwd = q.pass == Pass::fwd;
     const int ch = fwd ? g.C : g.K;
-    const size_t plane = fwd ? size_t(g.H) * g.W : size_t(g.P) * g.Q;
+    const int plane = fwd ? g.H * g.W : g.P * g.Q;
     const int j0 = kt * Tl::BK + int(threadIdx.x) / kBN;
     TapWalk at;
     at.start(j0, fwd ? g.div_C : g.div_K, ch);
-    const float* base = tap_at(at.tap);
-    const float* ptr = base ? base + at.c * plane : nullptr;
+    // A pointer here, not an offset as in ReductionGather: each keeps its kernel free of spills.
+    int pos = tap_at(at.tap);
+    const float* ptr = pos < 0 ? nullptr : img + pos + size_t(at.c) * plane;
 #pragma unroll
     for (int i = 0; i < kPer; ++i) {
       st.set(i, ptr != nullptr && j0 + i * kStep < q.Kred ? *ptr : 0.0f);
       if (at.advance(kStep, ch)) {
-        base = tap_at(at.tap);
-        ptr = base ? base + at.c * plane : nullptr;
+        pos = tap_at(at.tap);
+        ptr = pos < 0 ? nullptr : img + pos + size_t(at.c) * plane;
       } else if (ptr != nullptr) {
         ptr += kStep * plane;
       }
@@ -285,25 +292,18 @@ struct ReductionGather {
       const int p = g.div_Q.div(pq), qq = pq - p * g.Q;
       const int hb = p * g.sh - g.ph, wb = qq * g.sw - g.pw;
       const float* img = q.x + size_t(n) * g.C * g.H * g.W;
-      const size_t plane = size_t(g.H) * g.W;
-      auto tap_at = [&](int tap) -> const float* {
-        if (tap >= g.R * g.S) return nullptr;
-        const int r = g.div_S.div(tap), s = tap - r * g.S;
-        const int h = hb + r * g.dh, w = wb + s * g.dw;
-        return (h >= 0 && h < g.H && w >= 0 && w < g.W) ? img + (size_t(h) * g.W + w) : nullptr;
-      };
+      const int plane = g.H * g.W;
       TapWalk at;
       at.start(row0, g.div_C, g.C);
-      const float* base = tap_at(at.tap);
-      const float* ptr = base ? base + at.c * plane : nullptr;
+      int pos = g.x_tap(hb, wb, at.tap), off = pos < 0 ? -1 : pos + at.c * plane;
 #pragma unroll
       for (int i = 0; i < kPer; ++i) {
-        st.set(i, ptr != nullptr && row0 + i * kStep < rows ? *ptr : 0.0f);
+        st.set(i, off >= 0 && row0 + i * kStep < rows ? img[off] : 0.0f);
         if (at.advance(kStep, g.C)) {
-          base = tap_at(at.tap);
-          ptr = base ? base + at.c * plane : nullptr;
-        } else if (ptr != nullptr) {
-          ptr += kStep * plane;
+          pos = g.x_tap(hb, wb, at.tap);
+          off = pos < 0 ? -1 : pos + at.c * plane;
+        } else if (off >= 0) {
+          off += kStep * plane;
         }
       }
     }
