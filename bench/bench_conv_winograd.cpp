@@ -132,16 +132,16 @@ int main(int argc, char** argv) {
                   cpu::cpu_kernels_name(cpu::cpu_kernels()));
       return 0;
     }
-    layers = {{"reg. decoder", 16, 16, 256, 1}, {"reg. output", 8, 2, 512, 1},  {"gan output", 16, 2, 512, 1},
+    layers = std::vector<Layer>{{"reg. decoder", 16, 16, 256, 1}, {"reg. output", 8, 2, 512, 1},  {"gan output", 16, 2, 512, 1},
               {"class. conv1_1", 1, 16, 512, 1}, {"16 -> 16 @512", 16, 16, 512, 1}, {"dilated", 16, 4, 128, 2},
               {"reg. full dec.", 32, 16, 512, 1}};
   } else if (f43) {  // HW at 512 x 512 model input (--train: a quarter)
-    layers = {{"patchgan 4x4", 128, 256, 64, 1},   {"patchgan 4x4 2x", 128, 256, 128, 1},
+    layers = std::vector<Layer>{{"patchgan 4x4", 128, 256, 64, 1},   {"patchgan 4x4 2x", 128, 256, 128, 1},
               {"patchgan 4x4 4x", 128, 256, 256, 1}, {"4x4 @8", 128, 256, 32, 1},
               {"4x4 @5", 128, 256, 20, 1},           {"4x4 64->128", 64, 128, 64, 1},
               {"4x4 32->32", 32, 32, 64, 1}};
   } else {
-    layers = {{"resnet l1 (c)", 32, 32, 128, 1},   {"resnet l2 (c)", 64, 64, 64, 1},
+    layers = std::vector<Layer>{{"resnet l1 (c)", 32, 32, 128, 1},   {"resnet l2 (c)", 64, 64, 64, 1},
               {"resnet l3 (c)", 128, 128, 32, 1},  {"resnet l4 (c)", 256, 256, 16, 1},
               {"gan fuse1 (c)", 256, 128, 32, 1},  {"gan fuse2 (c)", 128, 64, 64, 1},
               {"gan fuse3 (c)", 64, 32, 128, 1},   {"gan fuse4 (c)", 64, 32, 256, 1},
