@@ -69,7 +69,7 @@ int check(const Conv2dParams& p) {
 
 std::vector<int> tap_counts(const Conv2dParams& p) {
   std::vector<int> n;
-  for (const PhaseGeom& f : bwd_data_phases(p)) n.push_back(f.all ? p.R * p.S : f.taps.n);
+  for (const PhaseGeom& f : bwd_data_phases(p)) n.push_back(f.tap_count(p));
   return n;
 }
 

@@ -507,12 +507,12 @@ void conv_bwd_data(const Conv2dParams& p, const float* dy, const float* w, float
   std::vector<Phase> phases;
   for (const PhaseGeom& f : bwd_data_phases(p)) phases.emplace_back(f);
   int ld_max = 0;
-  for (const Phase& f : phases) ld_max = std::max(ld_max, pad16((f.all ? p.R * p.S : f.taps.n) * p.K, sizeof(T)));
+  for (const Phase& f : phases) ld_max = std::max(ld_max, pad16(f.tap_count(p) * p.K, sizeof(T)));
   detail::Scratch ws(size_t(p.C) * ld_max * sizeof(T), stream);
   T* a = static_cast<T*>(ws.get());
   for (const Phase& f : phases) {  // one after another on the stream: the packed A is reused
     if (f.Hp == 0 || f.Wp == 0) continue;
-    const int J = (f.all ? p.R * p.S : f.taps.n) * p.K, ld = pad16(J, sizeof(T));
+    const int J = f.tap_count(p) * p.K, ld = pad16(J, sizeof(T));
     pack<T>(w, a, p.C, J, ld, p.C, p.K, p.S, p.R * p.S, true, f, stream);
     const ConvArgs<T> q{Pass::bwd_data, Geom(p), p.C, p.N * f.Hp * f.Wp, J, a, ld, dy, nullptr, nullptr, dx,
                         1 << 30, 1, f};

@@ -35,6 +35,8 @@ struct PhaseGeom {
   int a = 0, b = 0, step_h = 1, step_w = 1, Hp = 0, Wp = 0;
   bool all = true;
   Taps taps;
+  // The taps in the phase's reduction (its length is tap_count * channels).
+  int tap_count(const Conv2dParams& p) const { return all ? p.R * p.S : taps.n; }
 };
 
 // The phases of backward-data for p, covering every pixel of dx once. A
