@@ -211,14 +211,23 @@ def answered(b):
     return b.eval("(function(){var r=window.tinctResults();return r?r.answers.length:0;})()")
 
 
+_finished_downloads = set()  # guids of downloads already handed out
+
+
 def wait_download(b, folder, before, what):
+    """The file of the next download, once Chromium reports it complete: the
+    file can appear under its name before its bytes are written."""
     deadline = time.time() + 20
     while time.time() < deadline:
+        completed = [e["params"]["guid"] for e in b.events
+                     if e.get("method") == "Browser.downloadProgress" and e["params"].get("state") == "completed"
+                     and e["params"]["guid"] not in _finished_downloads]
         done = [f for f in os.listdir(folder) if f.endswith(".json") and f not in before]
-        if done:
+        if completed and done:
+            _finished_downloads.add(completed[0])
             return os.path.join(folder, done[0])
         b.pump(0.1)
-    fail("no file downloaded for " + what)
+    fail("no completed download for " + what)
 
 
 def main():
