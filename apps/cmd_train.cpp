@@ -43,6 +43,10 @@ static const char* kTrainUsage =
     "  --seed S                weights and data order (default 1)\n"
     "  --crop N                training crop (default 128)\n"
     "  --holdout N             validation images held out (default 64)\n"
+    "  --val-data SET          validate on --holdout images of SET (a pack or packs, as\n"
+    "                          --data) instead of holding them out of --data, which\n"
+    "                          then trains whole: photos of other subjects than the\n"
+    "                          training set's say better when a run stops generalising\n"
     "  --eval-every N          validation losses and a sample grid every N steps (default 200)\n"
     "  --ckpt-every N          checkpoint every N steps (default 500)\n"
     "  --keep N                checkpoints kept (default 3; best.safetensors is always kept)\n"
@@ -111,6 +115,7 @@ static void take_train_options(Args& args, models::TrainOptions& o) {
   if (take_option(args, "--seed", v)) o.model.seed = uint64_t(parse_int("--seed", v, 0, 1L << 62));
   if (take_option(args, "--crop", v)) o.crop = int(parse_int("--crop", v, 32, 4096));
   if (take_option(args, "--holdout", v)) o.holdout = int(parse_int("--holdout", v, 0, 1 << 20));
+  take_option(args, "--val-data", o.val_data);
   if (take_option(args, "--eval-every", v)) o.eval_every = int(parse_int("--eval-every", v, 1, 1 << 30));
   if (take_option(args, "--ckpt-every", v)) o.ckpt_every = int(parse_int("--ckpt-every", v, 1, 1 << 30));
   if (take_option(args, "--keep", v)) o.keep = int(parse_int("--keep", v, 1, 1000));

@@ -15,9 +15,11 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <numeric>
 #include <regex>
 #include <sstream>
 #include <stdexcept>
+#include <unordered_set>
 
 #include "engine/atomic_file.h"
 #include "engine/checkpoint.h"
@@ -227,6 +229,24 @@ std::shared_ptr<const data::PackSet> open_training_set(const TrainOptions& o) {
   }
 }
 
+// A validation image that is also a training image (the same stored
+// bytes: the same photo packed with the same settings) would make the
+// held-out loss a training loss.
+void check_disjoint(const data::PackSet& train, const data::PackSet& val, const std::vector<uint32_t>& chosen,
+                    const std::string& val_name) {
+  std::unordered_set<uint32_t> crcs;
+  for (size_t i = 0; i < train.size(); ++i) crcs.insert(train.entry(i).crc);
+  size_t shared = 0;
+  std::string first;
+  for (uint32_t i : chosen)
+    if (crcs.count(val.entry(i).crc) && shared++ == 0) first = val.entry(i).name;
+  if (shared)
+    throw std::invalid_argument("--val-data " + val_name + ": " + std::to_string(shared) + " of its " +
+                                std::to_string(chosen.size()) + " validation images are also in --data (" + first +
+                                (shared > 1 ? ", ..." : "") +
+                                "); validate on photos the run does not train on");
+}
+
 // Tells a loss that has run away from one that is merely noisy. The
 // reference of each loss is its value at the first step of this process
 // (fresh or resumed); a loss that is not finite, or more than kFactor times
@@ -342,8 +362,25 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
   if (o.crop % model->size_multiple() != 0)
     throw std::invalid_argument("--crop must be a multiple of " + std::to_string(model->size_multiple()) + " for " +
                                 o.model.kind);
-  const size_t holdout = size_t(std::max(0, std::min<int>(o.holdout, int(pack->size() / 5))));
-  data::Split split = data::split_holdout(*pack, holdout);
+  // Validation: --holdout images of --val-data, or held out of --data.
+  std::shared_ptr<const data::PackSet> val_pack = pack;
+  data::Split split;
+  if (!o.val_data.empty()) {
+    TrainOptions vo = o;
+    vo.data = o.val_data;
+    val_pack = open_training_set(vo);
+    if (val_pack->width() < o.crop || val_pack->height() < o.crop)
+      throw std::invalid_argument("--val-data " + o.val_data + ": its images are " + std::to_string(val_pack->width()) +
+                                  "x" + std::to_string(val_pack->height()) + ", smaller than the crop " +
+                                  std::to_string(o.crop));
+    split.validation = data::split_holdout(*val_pack, std::min<size_t>(size_t(o.holdout), val_pack->size())).validation;
+    split.train.resize(pack->size());
+    std::iota(split.train.begin(), split.train.end(), 0u);
+    check_disjoint(*pack, *val_pack, split.validation, o.val_data);
+  } else {
+    const size_t holdout = size_t(std::max(0, std::min<int>(o.holdout, int(pack->size() / 5))));
+    split = data::split_holdout(*pack, holdout);
+  }
   if (split.train.size() < size_t(o.batch))
     throw std::invalid_argument(o.data + ": " + std::to_string(split.train.size()) + " training images, fewer than one batch of " +
                                 std::to_string(o.batch));
@@ -359,6 +396,7 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
     remove_stale_temp_files(o.out);  // a checkpoint write that was killed
   }
   const std::string fingerprint = pack_fingerprint(*pack);
+  const std::string val_fingerprint = o.val_data.empty() ? std::string() : pack_fingerprint(*val_pack);
   // How the epochs are ordered (models/data/loader.h): a resume in the other
   // order trains on, but is not the uninterrupted run.
   const std::string data_order = streaming ? "stream " + std::to_string(o.shuffle_buffer) : "memory";
@@ -389,6 +427,18 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
       throw std::runtime_error(file + ": the run was trained on " + c.metadata["data"] + " (" +
                                c.metadata["data_fingerprint"] + " images-crc), but --data " + o.data + " holds other images (" +
                                fingerprint + "); resume with the run's own pack");
+    // The best checkpoint so far was chosen on the run's validation images: a
+    // resumed run must see the same ones (a path may move, the images not).
+    if (c.metadata.count("val_fingerprint") ? c.metadata["val_fingerprint"] != val_fingerprint
+                                            : !val_fingerprint.empty())
+      throw std::runtime_error(file + ": the run validated on " +
+                               (c.metadata.count("val_data") ? c.metadata["val_data"] + " (" +
+                                                                   c.metadata["val_fingerprint"] + " images-crc)"
+                                                             : std::string("images held out of its --data")) +
+                               ", and this process on " +
+                               (o.val_data.empty() ? std::string("images held out of --data")
+                                                   : o.val_data + " (" + val_fingerprint + ")") +
+                               "; resume with the run's own validation set");
     if (c.metadata.count("threads") && c.metadata["threads"] != std::to_string(threads))
       resume_note = "note: the run used " + c.metadata["threads"] + " compute threads and this process has " +
                     std::to_string(threads) +
@@ -506,7 +556,8 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
     vo.indices = split.validation;
     vo.batch_size = std::min<int>(o.batch, int(split.validation.size()));
     vo.threads = 1;
-    data::Loader vl(pack, vo);
+    if (val_pack != pack) vo.cache_bytes = 0;  // read once: nothing to cache
+    data::Loader vl(val_pack, vo);
     try {
       for (size_t i = 0; i < vl.batches_per_epoch(); ++i) val.push_back(vl.next());
     } catch (const std::runtime_error& e) {
@@ -520,7 +571,8 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
   if (!init_note.empty()) progress.line(init_note);
   progress.line(o.model.kind + "/" + o.model.preset + ": " + std::to_string(model->num_parameters()) + " parameters, " +
                 std::to_string(split.train.size()) + " training and " + std::to_string(split.validation.size()) +
-                " validation images, batch " + std::to_string(o.batch) +
+                " validation images" + (o.val_data.empty() ? std::string() : " (of " + o.val_data + ")") +
+                ", batch " + std::to_string(o.batch) +
                 (ranks > 1 ? " (" + std::to_string(o.batch / ranks) + " on each of " + std::to_string(ranks) +
                                  " ranks, " + comm->backend() + ")"
                            : std::string()) +
@@ -624,6 +676,7 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
     md["loader_position"] = std::to_string(s.position);
     md["data"] = o.data;
     md["data_fingerprint"] = fingerprint;
+    if (!o.val_data.empty()) md["val_data"] = o.val_data, md["val_fingerprint"] = val_fingerprint;
     md["data_order"] = data_order;
     md["threads"] = std::to_string(threads);
     md["ranks"] = std::to_string(ranks);
@@ -650,6 +703,7 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
     md["step"] = std::to_string(step);
     md["best_loss"] = buf;
     md["best_of"] = "validation " + headline;
+    if (!o.val_data.empty()) md["val_data"] = o.val_data;
     md["weights"] = ema ? "moving average" : "trained";
     md["data"] = o.data;
     save_checkpoint(best_path.string(), model->state(false), md);

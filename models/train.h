@@ -49,6 +49,13 @@ struct TrainOptions {
   int64_t steps = 0;    // total steps of the run; 0: from epochs
   double epochs = 10;   // used when steps == 0
   int holdout = 64;     // validation images held out of training
+  // A set to validate on instead of a part of `data` (same forms as `data`):
+  // `holdout` of its images (by name hash; all when it has fewer) are the
+  // validation images and all of `data` trains. For a validation that does not
+  // share the training set's subjects: a held-out loss drawn from the same
+  // ten ImageNet classes as half the training photos did not see a run
+  // degrade on Kodak (bench/RESULTS.md, 2026-12-07).
+  std::string val_data;
   int eval_every = 200;
   int ckpt_every = 500;
   int log_every = 10;

@@ -53,6 +53,8 @@ const std::vector<Field>& fields() {
       {"seed", [](const TrainOptions& o) { return Value(std::to_string(o.model.seed)); },
        [](TrainOptions& o, const Value& v) { o.model.seed = std::stoull(v.as_string()); }},
       number("holdout", &TrainOptions::holdout),
+      {"val_data", [](const TrainOptions& o) { return Value(o.val_data); },
+       [](TrainOptions& o, const Value& v) { o.val_data = v.as_string(); }},
       number("eval_every", &TrainOptions::eval_every),
       number("ckpt_every", &TrainOptions::ckpt_every),
       number("log_every", &TrainOptions::log_every),
@@ -91,7 +93,7 @@ constexpr const char* kFormat = "tinct-train-config-1";
 
 // Keys a resumed run may change (see the header).
 bool may_change_on_resume(const std::string& key) {
-  for (const char* k : {"data", "device", "steps", "epochs", "eval_every", "ckpt_every", "log_every", "keep",
+  for (const char* k : {"data", "val_data", "device", "steps", "epochs", "eval_every", "ckpt_every", "log_every", "keep",
                         "threads", "init", "lr", "cache_mb", "shuffle_buffer"})
     if (key == k) return true;
   return false;

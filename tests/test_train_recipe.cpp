@@ -371,3 +371,78 @@ TEST_CASE("config.json: --config reproduces a run bit for bit; --resume keeps th
   CHECK(bad.code == 1);
   CHECK(bad.output.find("config.json: \"batch\"") != std::string::npos);
 }
+
+TEST_CASE("--val-data: validation on another set, all of --data trains; overlap, small images and a changed set refused") {
+  TempDir dir;
+  fs::create_directories(dir.path / "train");
+  fs::create_directories(dir.path / "val1");
+  fs::create_directories(dir.path / "val2");
+  const std::string pack = make_pack(dir.path / "train");
+  const std::string val1 = make_pack(dir.path / "val1", 1), val2 = make_pack(dir.path / "val2", 2);
+  auto run = [&](const std::string& name, const std::string& val) {
+    auto o = options("regression", pack, dir.path / name, 0);
+    o.steps = 0;
+    o.epochs = 1;  // the length says how many images train: 40 / 4 batches, or 34 / 4 with 6 held out
+    o.val_data = val;
+    o.holdout = 5;
+    REQUIRE(models::train(o) == models::kTrainDone);
+    return o;
+  };
+  run("a", val1);
+  run("b", val2);
+  run("held", "");
+  // All 40 images of --data train (10 steps), the same steps whatever the validation set.
+  const auto loss_a = column(dir.path / "a" / "train_log.csv", "mse");
+  const auto loss_b = column(dir.path / "b" / "train_log.csv", "mse");
+  CHECK(loss_a.size() == 10);
+  CHECK(column(dir.path / "held" / "train_log.csv", "mse").size() == 8);
+  CHECK(loss_a == loss_b);
+  check_same(tensors(dir.path / "a" / "model.safetensors"), tensors(dir.path / "b" / "model.safetensors"));
+  // The same weights, validated on other images: other losses.
+  const auto va = column(dir.path / "a" / "val_log.csv", "mse"), vb = column(dir.path / "b" / "val_log.csv", "mse");
+  REQUIRE(va.size() == vb.size());
+  REQUIRE(!va.empty());
+  for (auto& [step, v] : va) CHECK_MESSAGE(v != vb.at(step), "step " << step);
+  // The recipe and the files say which set validated.
+  CHECK(models::read_config((dir.path / "a" / "config.json").string()).val_data == val1);
+  Checkpoint best = load_checkpoint((dir.path / "a" / "best.safetensors").string());
+  CHECK(best.metadata.at("val_data") == val1);
+  Checkpoint last = load_checkpoint((dir.path / "a" / "ckpt-00000010.safetensors").string());
+  CHECK(last.metadata.at("val_data") == val1);
+  CHECK(last.metadata.at("val_fingerprint").rfind("40-", 0) == 0);
+
+  // Resuming: the same set continues; another one, or none, is refused.
+  auto resume = options("regression", pack, dir.path / "a", 12);
+  resume.resume = true;
+  resume.holdout = 5;
+  resume.val_data = val2;
+  CHECK_THROWS_WITH_AS(models::train(resume), doctest::Contains("resume with the run's own validation set"),
+                       std::runtime_error);
+  resume.val_data = "";
+  CHECK_THROWS_WITH_AS(models::train(resume), doctest::Contains("images held out of --data"), std::runtime_error);
+  resume.val_data = val1;
+  CHECK(models::train(resume) == models::kTrainDone);
+  CHECK(column(dir.path / "a" / "train_log.csv", "mse").size() == 12);
+
+  // A validation set holding training photos is refused, naming one.
+  Run same = run_tinct("train --model regression --data " + quote(pack) + " --val-data " + quote(pack) + " --out " +
+                       quote((dir.path / "same").string()) + " --batch 4 --crop 32 --steps 2 --quiet");
+  INFO(same.output);
+  CHECK(same.code == 2);
+  CHECK(same.output.find("40 of its 40 validation images are also in --data (img") != std::string::npos);
+  // A validation set of images smaller than the crop.
+  const std::string tiny = (dir.path / "24.tpk").string();
+  {
+    data::PackWriter w(tiny, 24, 24, data::PackEncoding::jpeg, 95);
+    data::Image img(24, 24, 3);
+    for (size_t i = 0; i < img.pixels.size(); ++i) img.pixels[i] = uint8_t(i * 7);
+    w.add_image(img, "small.png", 50.f);
+    w.finish();
+  }
+  Run small = run_tinct("train --model regression --data " + quote(pack) + " --val-data " + quote(tiny) + " --out " +
+                        quote((dir.path / "small").string()) + " --batch 4 --crop 32 --steps 2 --quiet");
+  INFO(small.output);
+  CHECK(small.code == 2);
+  CHECK(small.output.find("--val-data " + tiny + ": its images are 24x24, smaller than the crop 32") !=
+        std::string::npos);
+}
