@@ -9,7 +9,9 @@
 //              (CUDNN_DATA_BFLOAT16), fp32 compute, CUDNN_TENSOR_OP_MATH:
 //              the vendor's best at that precision, reading half the bytes
 //              tinct reads (tinct keeps fp32 tensors and converts on the way)
-//   variant 4  cuda::conv2d_*_tf32      variant 5  cuda::conv2d_*_bf16
+//   variant 4  cuda::conv2d_*_tf32 (gathers by cp.async, the default; "4 regs":
+//              register-staged, cuda::set_tc_gather)
+//   variant 5  cuda::conv2d_*_bf16
 //   fp32       cuda::conv2d_* (the FP32 dispatcher, variants 2 / 3), for scale
 // Shapes: 3x3 pad 1 stride 1, 512->512 at 16x16 and 256->256 at 32x32, and
 // 4x4 stride 2 pad 1, 128->256 from 32x32 (its backward-data: the GAN
@@ -210,6 +212,14 @@ int main() {
           rows.push_back({prec, s.name, passes[pass], "0 cudnn", t0, flop / t0 * 1e-9, 100.0, 0.0});
           rows.push_back({prec, s.name, passes[pass], bf16 ? "5 bf16" : "4 tf32", t1, flop / t1 * 1e-9, t0 / t1 * 100.0,
                           rel});
+          if (!bf16) {  // the register-staged gather, beside the default cp.async one
+            const gpu::TcGather was = gpu::set_tc_gather(gpu::TcGather::registers);
+            mine(pass, false);
+            const double rel_r = max_rel_diff(host(pass == 0 ? y : pass == 1 ? dx : dw, n_out), ref);
+            const double t3 = time_ms([&] { mine(pass, false); }, iters, flush, flush_bytes);
+            gpu::set_tc_gather(was);
+            rows.push_back({prec, s.name, passes[pass], "4 regs", t3, flop / t3 * 1e-9, t0 / t3 * 100.0, rel_r});
+          }
           rows.push_back({prec, s.name, passes[pass], "fp32", t2, flop / t2 * 1e-9, t0 / t2 * 100.0, -1.0});
         }
         cudaFree(ws);

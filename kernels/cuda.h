@@ -205,6 +205,17 @@ void conv2d_bwd_data_bf16(const Conv2dParams& p, const float* dy, const float* w
                           cudaStream_t stream = 0);
 void conv2d_bwd_filter_bf16(const Conv2dParams& p, const float* x, const float* dy, float* dw, float* db,
                             cudaStream_t stream = 0);
+// How variant 4 (tf32) moves the gathered operand (im2col of x, dy) into
+// shared memory (kernels/tensorcore/conv_core.cuh): `async`, a 4-byte
+// cp.async per element (the default), or `registers`, loaded into registers
+// and stored after the stage's mma. The same results bit for bit; the
+// benchmarks time both. Variant 5 (bf16) always uses registers. The default
+// comes from TINCT_TC_GATHER=async|registers (read once); set_tc_gather
+// overrides it and returns the previous setting (not thread-safe against
+// concurrent launches: set it before work starts).
+enum class TcGather { async, registers };
+TcGather tc_gather();
+TcGather set_tc_gather(TcGather g);
 // Variant 3 (cuda_3_winograd.cu): Winograd F(4x4, 3x3), non-fused (filter, input and output
 // transforms around 36 batched GEMMs; kernels/conv/ref_winograd.cpp is
 // its specification). Any channel counts; 3x3, stride 1, padding a multiple

@@ -9,9 +9,10 @@
 // How (kernels/tensorcore/conv_core.cuh says why): 128x128 block tiles,
 // 8 warps of 64x32, BK = 32, 3-stage shared-memory ring; the weights packed
 // once per call into a 16-byte-aligned matrix read by cp.async, the im2col /
-// dy gathers register-staged and walked tap-major (one bounds test per
-// tap); backward-data one GEMM per output phase at stride > 1; mma.sync
-// m16n8k8 tf32 with fp32 accumulators; backward-filter split-K over N*P*Q
+// dy gathers walked tap-major (one bounds test per tap) and copied by 4-byte
+// cp.async straight into shared memory (or register-staged:
+// TINCT_TC_GATHER=registers); backward-data one GEMM per output phase at
+// stride > 1; mma.sync m16n8k8 tf32 with fp32 accumulators; backward-filter split-K over N*P*Q
 // with a deterministic second pass.
 // Variants of the family: 0 cuDNN (benchmarks only; at TF32 its math mode
 // CUDNN_TENSOR_OP_MATH with TF32 allowed), 1 naive, 2 FP32 implicit GEMM,
@@ -22,10 +23,30 @@
 // --benchmark_filter=conv (cuDNN TF32 beside it), tinct-kbench conv2d_fwd 4.
 #include <cuda_runtime.h>
 
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
 #include "kernels/cuda.h"
 #include "kernels/tensorcore/conv_core.cuh"
 
 namespace tinct::cuda {
+
+namespace {
+TcGather& gather_setting() {
+  static TcGather g = [] {
+    const char* e = std::getenv("TINCT_TC_GATHER");
+    if (!e || std::string(e) == "async") return TcGather::async;
+    if (std::string(e) == "registers") return TcGather::registers;
+    throw std::invalid_argument(std::string("TINCT_TC_GATHER=") + e + ": expected async or registers");
+  }();
+  return g;
+}
+}  // namespace
+
+TcGather tc_gather() { return gather_setting(); }
+TcGather set_tc_gather(TcGather g) { return std::exchange(gather_setting(), g); }
 
 void conv2d_fwd_tf32(const Conv2dParams& p, const float* x, const float* w, const float* b, float* y,
                      cudaStream_t stream) {

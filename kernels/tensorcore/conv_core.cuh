@@ -30,11 +30,21 @@
 //              zero-filled past the edges.
 //   the gathers (im2col of x, the strided-transposed gather of dy, dy's rows
 //              per pixel): not 16-byte contiguous in general (stride,
-//              dilation, padding, image edges), so register-staged: each
-//              thread loads its elements of slice kt+2 into registers before
-//              the tensor cores work on slice kt and stores them (converted:
-//              bf16 by cvt.rn here; tf32 keeps fp32 and load_fragments
-//              rounds with cvt.rna) into the free stage after.
+//              dilation, padding, image edges), so one element at a time, in
+//              one of two ways (Gather):
+//              async      tf32 only (the default): a 4-byte cp.async per
+//                         element straight into the stage of slice kt+2,
+//                         zero-filled where the tap misses; no registers
+//                         hold the slice and no store follows the mma, as
+//                         CUTLASS does for operands aligned to one element;
+//              registers  each thread loads its elements of slice kt+2 into
+//                         registers before the tensor cores work on slice kt
+//                         and stores them (converted: bf16 by cvt.rn here;
+//                         tf32 keeps fp32 and load_fragments rounds with
+//                         cvt.rna) into the free stage after. BF16 needs it
+//                         (cp.async cannot convert); at tf32 it is the
+//                         variant to compare with (TINCT_TC_GATHER=registers,
+//                         cuda::set_tc_gather).
 //              Consecutive threads take consecutive pixels: coalesced global
 //              reads, consecutive shared-memory words.
 // The gathered operand is stored [BK][128 + 8] (pixels contiguous) in the
@@ -56,6 +66,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/common/common.cuh"
@@ -150,6 +161,7 @@ struct Phase : PhaseGeom {
 };
 
 enum class Pass { fwd, bwd_data, bwd_filter };
+using Gather = TcGather;  // kernels/cuda.h
 
 // Everything a pass's kernel needs (passed by value as the kernel argument).
 template <class T>
@@ -182,8 +194,9 @@ struct DenseA {
 
 // ---- B of forward / backward-data: one pixel column per thread -------------
 // Stored [BK][128 + 8]; thread t owns column t % 128 and rows t / 128 + 2 i.
-template <class T>
+template <class T, Gather G>
 struct PixelGather {
+  static_assert(G == Gather::registers || sizeof(T) == 4, "cp.async copies; bf16 needs the conversion");
   using Tl = Tile<T, kBN, false>;
   static constexpr int kStep = kThreads / kBN, kPer = Tl::BK / kStep;
   const ConvArgs<T>& q;
@@ -231,9 +244,10 @@ struct PixelGather {
     if (p * g.sh != th || qq * g.sw != tw || p >= g.P || qq >= g.Q) return -1;
     return p * g.Q + qq;
   }
-  __device__ __forceinline__ void fetch(T*, int kt) {
+  __device__ __forceinline__ void fetch(T* s, int kt) {
     const Geom& g = q.g;
     const bool fwd = q.pass == Pass::fwd;
+    T* d = s + (int(threadIdx.x) / kBN) * Tl::kLd + int(threadIdx.x) % kBN;  // async: where element i goes
     const int ch = fwd ? g.C : g.K;
     const int plane = fwd ? g.H * g.W : g.P * g.Q;
     const int j0 = kt * Tl::BK + int(threadIdx.x) / kBN;
@@ -244,7 +258,11 @@ struct PixelGather {
     const float* ptr = pos < 0 ? nullptr : img + pos + size_t(at.c) * plane;
 #pragma unroll
     for (int i = 0; i < kPer; ++i) {
-      st.set(i, ptr != nullptr && j0 + i * kStep < q.Kred ? *ptr : 0.0f);
+      const bool in = ptr != nullptr && j0 + i * kStep < q.Kred;
+      if constexpr (G == Gather::async)
+        cp_async_4(d + i * kStep * Tl::kLd, in ? ptr : q.x, in ? 4 : 0);
+      else
+        st.set(i, in ? *ptr : 0.0f);
       if (at.advance(kStep, ch)) {
         pos = tap_at(at.tap);
         ptr = pos < 0 ? nullptr : img + pos + size_t(at.c) * plane;
@@ -254,6 +272,7 @@ struct PixelGather {
     }
   }
   __device__ __forceinline__ void store(T* s) {
+    if constexpr (G == Gather::async) return;  // the copies went straight to the stage
     T* d = s + (int(threadIdx.x) / kBN) * Tl::kLd + int(threadIdx.x) % kBN;
 #pragma unroll
     for (int i = 0; i < kPer; ++i) d[i * kStep * Tl::kLd] = st.get(i);
@@ -263,21 +282,31 @@ struct PixelGather {
 // ---- backward-filter: both operands indexed by pixel along the reduction ---
 // Stored [128][BK + pad]; thread t owns reduction column t % BK and rows
 // t / BK + (256 / BK) i. A: dy[n, m, pq]; B: x at row j = (r*S + s)*C + c.
-template <class T, bool kIsA>
+template <class T, bool kIsA, Gather G>
 struct ReductionGather {
+  static_assert(G == Gather::registers || sizeof(T) == 4, "cp.async copies; bf16 needs the conversion");
   using Tl = Tile<T, 128, true>;
   static constexpr int kStep = kThreads / Tl::BK, kPer = 128 / kStep;
   const ConvArgs<T>& q;
   int r0;
   Stash<T, kPer> st;
   __device__ ReductionGather(const ConvArgs<T>& q_, int r0_) : q(q_), r0(r0_) {}
-  __device__ __forceinline__ void fetch(T*, int kt) {
+  // Element i of this thread, base[off] where `in`, else zero: async, copied
+  // to the stage; registers, kept in st. (32-bit offsets: see Geom::x_tap.)
+  __device__ __forceinline__ void put(T* d, int i, bool in, const float* base, int off) {
+    if constexpr (G == Gather::async)
+      cp_async_4(d + i * kStep * Tl::kLd, base + (in ? off : 0), in ? 4 : 0);
+    else
+      st.set(i, in ? base[off] : 0.0f);
+  }
+  __device__ __forceinline__ void fetch(T* s, int kt) {
     const Geom& g = q.g;
     const int pix = kt * Tl::BK + int(threadIdx.x) % Tl::BK, row0 = r0 + int(threadIdx.x) / Tl::BK;
     const int rows = kIsA ? q.M : q.Ncol;
+    T* d = s + (int(threadIdx.x) / Tl::BK) * Tl::kLd + int(threadIdx.x) % Tl::BK;
     if (pix >= q.Kred) {
 #pragma unroll
-      for (int i = 0; i < kPer; ++i) st.set(i, 0.0f);
+      for (int i = 0; i < kPer; ++i) put(d, i, false, q.x, 0);
       return;
     }
     const int n = g.div_PQ.div(pix), pq = pix - n * g.P * g.Q;
@@ -286,7 +315,7 @@ struct ReductionGather {
 #pragma unroll
       for (int i = 0; i < kPer; ++i) {
         const int m = row0 + i * kStep;
-        st.set(i, m < rows ? base[size_t(m) * g.P * g.Q] : 0.0f);
+        put(d, i, m < rows, base, m * g.P * g.Q);
       }
     } else {  // rows j = (r*S + s)*C + c of im2col(x)^T, walked tap-major
       const int p = g.div_Q.div(pq), qq = pq - p * g.Q;
@@ -298,7 +327,7 @@ struct ReductionGather {
       int pos = g.x_tap(hb, wb, at.tap), off = pos < 0 ? -1 : pos + at.c * plane;
 #pragma unroll
       for (int i = 0; i < kPer; ++i) {
-        st.set(i, off >= 0 && row0 + i * kStep < rows ? img[off] : 0.0f);
+        put(d, i, off >= 0 && row0 + i * kStep < rows, img, off);
         if (at.advance(kStep, g.C)) {
           pos = g.x_tap(hb, wb, at.tap);
           off = pos < 0 ? -1 : pos + at.c * plane;
@@ -309,6 +338,7 @@ struct ReductionGather {
     }
   }
   __device__ __forceinline__ void store(T* s) {
+    if constexpr (G == Gather::async) return;
     T* d = s + (int(threadIdx.x) / Tl::BK) * Tl::kLd + int(threadIdx.x) % Tl::BK;
 #pragma unroll
     for (int i = 0; i < kPer; ++i) d[i * kStep * Tl::kLd] = st.get(i);
@@ -484,6 +514,19 @@ inline void check_tc(const Conv2dParams& p, const char* name) {
     throw std::invalid_argument(std::string(name) + ": too many channels");
 }
 
+// The gather of this call: cp.async at tf32 unless set otherwise (kernels/
+// cuda.h, tc_gather); registers at bf16, where the elements are converted.
+// Calls f(GatherIs<G>{}), G a compile-time constant (decltype(g)::value).
+template <Gather G>
+using GatherIs = std::integral_constant<Gather, G>;
+template <class P, class F>
+void with_gather(F&& f) {
+  if constexpr (sizeof(typename P::T) == 4) {
+    if (tc_gather() == Gather::async) return f(GatherIs<Gather::async>{});
+  }
+  f(GatherIs<Gather::registers>{});
+}
+
 // Forward (A = W [K][R*S*C]) and backward-data (A = Wt [C][taps*K] per
 // phase): the weights packed into the dense A, then the pixel-gather kernel.
 // A phase without taps still runs: its pixels of dx get zeros.
@@ -497,7 +540,7 @@ void conv_fwd(const Conv2dParams& p, const float* x, const float* w, const float
   const Phase all{};  // fwd: every tap in order
   pack<T>(w, a, p.K, J, ld, p.C, p.C, p.S, p.R * p.S, false, all, stream);
   const ConvArgs<T> q{Pass::fwd, Geom(p), p.K, p.N * p.P * p.Q, J, a, ld, x, nullptr, b, y, 1 << 30, 1, all};
-  launch_conv<P, false, DenseA<T>, PixelGather<T>>(q, 1, stream);
+  with_gather<P>([&](auto g) { launch_conv<P, false, DenseA<T>, PixelGather<T, decltype(g)::value>>(q, 1, stream); });
 }
 
 template <class P>
@@ -516,7 +559,7 @@ void conv_bwd_data(const Conv2dParams& p, const float* dy, const float* w, float
     pack<T>(w, a, p.C, J, ld, p.C, p.K, p.S, p.R * p.S, true, f, stream);
     const ConvArgs<T> q{Pass::bwd_data, Geom(p), p.C, p.N * f.Hp * f.Wp, J, a, ld, dy, nullptr, nullptr, dx,
                         1 << 30, 1, f};
-    launch_conv<P, false, DenseA<T>, PixelGather<T>>(q, 1, stream);
+    with_gather<P>([&](auto g) { launch_conv<P, false, DenseA<T>, PixelGather<T, decltype(g)::value>>(q, 1, stream); });
   }
 }
 
@@ -551,7 +594,10 @@ void conv_bwd_filter(const Conv2dParams& p, const float* x, const float* dy, flo
   float* out = splits == 1 ? dw : static_cast<float*>(ws.get());
   const ConvArgs<T> q{Pass::bwd_filter, Geom(p), p.K, p.C * p.R * p.S, p.N * p.P * p.Q, nullptr, 0, x, dy,
                       nullptr, out, per, splits, Phase{}};
-  launch_conv<P, true, ReductionGather<T, true>, ReductionGather<T, false>>(q, splits, stream);
+  with_gather<P>([&](auto g) {
+    constexpr Gather G = decltype(g)::value;
+    launch_conv<P, true, ReductionGather<T, true, G>, ReductionGather<T, false, G>>(q, splits, stream);
+  });
   if (splits > 1) {
     const int n = p.K * p.C * p.R * p.S;
     reduce_splits<><<<std::min((n + 255) / 256, 4096), 256, 0, stream>>>(out, dw, n, splits);

@@ -7,6 +7,7 @@
 //   mma_m16n8k16_bf16    mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32  d += a b
 //   ldmatrix_x4(_trans)  ldmatrix.sync.aligned.m8n8.x4{.trans}.shared.b16
 //   cp_async_16          cp.async.cg.shared.global (16 bytes, zero-filled past src_bytes)
+//   cp_async_4           cp.async.ca.shared.global (4 bytes, zero-filled when src_bytes is 0)
 //   cp_async_commit / cp_async_wait<N>
 // The real build emits the inline asm. Under the CPU emulator (tools/cuda_emu,
 // which defines TINCT_CUDA_EMU) each call goes to the emulator's model of the
@@ -132,6 +133,17 @@ __device__ __forceinline__ void cp_async_16(void* smem, const void* gmem, int sr
 #else
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(smem_addr(smem)), "l"(gmem),
                "r"(src_bytes)
+               : "memory");
+#endif
+}
+// 4 bytes global -> shared, asynchronous: one gathered fp32 element (the
+// 16-byte form needs 16 contiguous, aligned bytes; .cg exists only for it).
+// src_bytes 0 writes zeros and reads nothing (src need only be valid).
+__device__ __forceinline__ void cp_async_4(void* smem, const void* gmem, int src_bytes) {
+#ifdef TINCT_CUDA_EMU
+  ::emu::cp_async(smem, gmem, 4, src_bytes);
+#else
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;" ::"r"(smem_addr(smem)), "l"(gmem), "r"(src_bytes)
                : "memory");
 #endif
 }

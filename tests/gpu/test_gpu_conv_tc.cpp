@@ -7,7 +7,9 @@
 // tile or of the K slice, stride 2, dilation 2 and 4, padding, 4x4 stride-2
 // (the deconvolutions' backward-data), 1x1, several images, split-K;
 // backward-data's output phases at stride 2 and 3, with dilation (phases
-// without taps) and past the phase split's tap table (9x9).
+// without taps) and past the phase split's tap table (9x9). TF32 runs with
+// each of its two gathers (cp.async, registers; cuda::set_tc_gather), and a
+// second case checks that the two give the same bits.
 //
 // Tolerance, per output: kernel and reference multiply the same rounded
 // operands exactly and accumulate in fp32 in different orders (tiles,
@@ -23,6 +25,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -108,6 +111,7 @@ double compare(const std::string& what, const std::vector<float>& got, const std
 
 struct Variant {
   const char* name;
+  cuda::TcGather gather;  // tf32: how the gathered operand reaches shared memory (bf16: always registers)
   Precision prec;
   void (*fwd)(const Conv2dParams&, const float*, const float*, const float*, float*, cudaStream_t);
   void (*bwd_data)(const Conv2dParams&, const float*, const float*, float*, cudaStream_t);
@@ -115,8 +119,12 @@ struct Variant {
 };
 
 const Variant kVariants[] = {
-    {"tf32", Precision::tf32, cuda::conv2d_fwd_tf32, cuda::conv2d_bwd_data_tf32, cuda::conv2d_bwd_filter_tf32},
-    {"bf16", Precision::bf16, cuda::conv2d_fwd_bf16, cuda::conv2d_bwd_data_bf16, cuda::conv2d_bwd_filter_bf16},
+    {"tf32", cuda::TcGather::async, Precision::tf32, cuda::conv2d_fwd_tf32, cuda::conv2d_bwd_data_tf32,
+     cuda::conv2d_bwd_filter_tf32},
+    {"tf32 regs", cuda::TcGather::registers, Precision::tf32, cuda::conv2d_fwd_tf32, cuda::conv2d_bwd_data_tf32,
+     cuda::conv2d_bwd_filter_tf32},
+    {"bf16", cuda::TcGather::registers, Precision::bf16, cuda::conv2d_fwd_bf16, cuda::conv2d_bwd_data_bf16,
+     cuda::conv2d_bwd_filter_bf16},
 };
 
 void check_shape(const Variant& v, const Shape& sh) {
@@ -212,8 +220,49 @@ std::vector<Shape> shapes() {
 }  // namespace
 
 TEST_CASE("conv tc: tensor-core convolutions (variants 4 tf32, 5 bf16) match the precision-aware reference") {
-  for (const Variant& v : kVariants)
+  const cuda::TcGather saved = cuda::tc_gather();
+  for (const Variant& v : kVariants) {
+    cuda::set_tc_gather(v.gather);
     for (const Shape& s : shapes()) check_shape(v, s);
+  }
+  cuda::set_tc_gather(saved);
+}
+
+TEST_CASE("conv tc: the tf32 gathers by cp.async and by registers give the same bits") {
+  // The same products summed in the same order: only where the elements
+  // travel differs, so any difference is a gather fault (a missed zero fill,
+  // a copy read before its wait).
+  const cuda::TcGather saved = cuda::tc_gather();
+  for (const Shape& sh : {Shape{2, 5, 11, 13, 7, 3, 3, 2, 1, 1}, Shape{1, 40, 12, 11, 130, 3, 3, 1, 1, 1},
+                          Shape{4, 8, 16, 16, 8, 3, 3, 1, 1, 1}, Shape{1, 4, 9, 7, 6, 3, 3, 2, 2, 2}}) {
+    const Conv2dParams p = params(sh);
+    std::mt19937 gen(7);
+    const size_t nx = size_t(p.N) * p.C * p.H * p.W, nw = size_t(p.K) * p.C * p.R * p.S,
+                 ny = size_t(p.N) * p.K * p.P * p.Q;
+    float *x = to_device(random_vec(nx, gen)), *w = to_device(random_vec(nw, gen)), *dy = to_device(random_vec(ny, gen));
+    std::vector<float> got[2][3];
+    for (int mode = 0; mode < 2; ++mode) {
+      cuda::set_tc_gather(mode ? cuda::TcGather::registers : cuda::TcGather::async);
+      float *y = to_device(std::vector<float>(ny, NAN)), *dx = to_device(std::vector<float>(nx, NAN)),
+            *dw = to_device(std::vector<float>(nw, 0.0f));
+      cuda::conv2d_fwd_tf32(p, x, w, nullptr, y, 0);
+      cuda::conv2d_bwd_data_tf32(p, dy, w, dx, 0);
+      cuda::conv2d_bwd_filter_tf32(p, x, dy, dw, nullptr, 0);
+      got[mode][0] = to_host(y, ny), got[mode][1] = to_host(dx, nx), got[mode][2] = to_host(dw, nw);
+      cudaFree(y), cudaFree(dx), cudaFree(dw);
+    }
+    for (int pass = 0; pass < 3; ++pass) {
+      size_t differ = 0, first = 0;
+      for (size_t i = 0; i < got[0][pass].size(); ++i)
+        if (std::memcmp(&got[0][pass][i], &got[1][pass][i], 4) != 0 && differ++ == 0) first = i;
+      std::printf("  tf32 async vs registers, N%d C%d %dx%d K%d s%d d%d, pass %d: %zu of %zu differ%s\n", p.N, p.C, p.H,
+                  p.W, p.K, sh.stride, sh.dil, pass, differ, got[0][pass].size(), differ ? " FAIL" : "");
+      CHECK_MESSAGE(differ == 0, "pass " << pass << ": first at " << first << ", " << got[0][pass][first] << " vs "
+                                          << got[1][pass][first]);
+    }
+    cudaFree(x), cudaFree(w), cudaFree(dy);
+  }
+  cuda::set_tc_gather(saved);
 }
 
 TEST_CASE("conv tc: invalid geometry is refused") {

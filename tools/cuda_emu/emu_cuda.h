@@ -85,7 +85,7 @@ void mma_m16n8k16_bf16(float d[4], const uint32_t a[4], const uint32_t b[2], con
 // pair (row lane/4, columns 2(lane%4), +1) or, with .trans, (rows 2(lane%4),
 // +1 of column lane/4), the first in the low 16 bits.
 void ldmatrix(uint32_t* r, int num, bool trans, const void* row_addr);
-// cp.async.cg.shared.global [dst], [src], 16, src_bytes. The destination is
+// cp.async.{cg,ca}.shared.global [dst], [src], bytes (4, 8 or 16), src_bytes. The destination is
 // poisoned (0xff bytes: NaN as fp32 and bf16) at issue and written only when
 // cp.async.wait_group retires its group: a read before the wait, or a copy
 // issued into a buffer that other threads still read, shows up as NaN.
