@@ -327,7 +327,8 @@ fi
   fi
   if [ -f "$OUT/bench_gpu_conv_tc.log" ]; then
     echo "--- tensor-core convolutions vs cuDNN at the same precision (batch 64; pct_of_cudnn = cuDNN ms / tinct ms;"
-    echo "    target >= 70% for variants 4 tf32 / 5 bf16; fp32 = the FP32 dispatcher, for scale)"
+    echo "    target >= 70% for variants 4 tf32 / 5 bf16; 4 regs = variant 4 with the register-staged gather"
+    echo "    instead of cp.async (TINCT_TC_GATHER=registers); fp32 = the FP32 dispatcher, for scale)"
     sed -n '/=== SUMMARY BEGIN ===/,/=== SUMMARY END ===/p' "$OUT/bench_gpu_conv_tc.log" | grep -v "=== SUMMARY"
     grep -iE "error|no CUDA" "$OUT/bench_gpu_conv_tc.log" | head -3
   fi

@@ -13,6 +13,9 @@
 # last — beside its validation log (val_log.csv) as <model>.csv.
 # Seven files come back through the device tool: three weights, three logs,
 # summary.txt. Budget: 3 x SECONDS_PER_MODEL plus about 30 s.
+# VAL=val.tpk validates on all of that pack (--val-data) instead of 64 photos
+# held out of PACK: photos of other subjects, made with tools/val_split.sh
+# (PACK must then not hold them: tinct refuses a photo in both).
 set -uo pipefail
 if [ $# -lt 2 ]; then
   echo "usage: $0 OUT_DIR PACK [SECONDS_PER_MODEL]" >&2
@@ -36,6 +39,7 @@ for d in /usr/local/cuda/lib64 /usr/local/cuda/lib; do
 done
 [ -x "$TINCT" ] || { echo "no tinct binary: run tools/gpu_check.sh or carry tools/gpu_prebuild.sh's build-gpu/bin.tgz" >&2; exit 2; }
 [ -f "$PACK" ] || { echo "$PACK: no such pack" >&2; exit 2; }
+[ -z "${VAL:-}" ] || [ -f "$VAL" ] || { echo "VAL=$VAL: no such pack" >&2; exit 2; }
 RUNS=/tmp/tinct-gpu-runs
 EVERY=${EVERY:-250}  # validation and checkpoint interval (steps)
 {
@@ -45,7 +49,7 @@ EVERY=${EVERY:-250}  # validation and checkpoint interval (steps)
     # SIGINT after SECS: tinct saves a checkpoint and exits 0; KILL 60 s later if not.
     timeout -s INT -k 60 "$SECS" "$TINCT" train --model "$m" --data "$PACK" --out "$RUNS/$m" --device "${DEVICE:-cuda}" \
       --batch "${BATCH:-64}" --crop 128 --steps 1000000 --threads 8 --eval-every "$EVERY" --ckpt-every "$EVERY" \
-      --keep 1000 --quiet
+      --keep 1000 ${VAL:+--val-data "$VAL" --holdout 1048576} --quiet
     rc=$?
     last=$(ls "$RUNS/$m"/ckpt-*.safetensors 2>/dev/null | sort | tail -1)
     # rc 124: timeout stopped it at the deadline (tinct saved on the SIGINT and exited 0)
