@@ -12,8 +12,8 @@
 // dy gathers walked tap-major (one bounds test per tap) and copied by 4-byte
 // cp.async straight into shared memory (or register-staged:
 // TINCT_TC_GATHER=registers); backward-data one GEMM per output phase at
-// stride > 1; mma.sync m16n8k8 tf32 with fp32 accumulators; backward-filter split-K over N*P*Q
-// with a deterministic second pass.
+// stride > 1; mma.sync m16n8k8 tf32 with fp32 accumulators; backward-filter
+// split-K over N*P*Q with a deterministic second pass.
 // Variants of the family: 0 cuDNN (benchmarks only; at TF32 its math mode
 // CUDNN_TENSOR_OP_MATH with TF32 allowed), 1 naive, 2 FP32 implicit GEMM,
 // 3 Winograd, 4 this file, 5 the same at BF16 (cuda_5_igemm_bf16.cu);
