@@ -402,7 +402,7 @@ TEST_CASE("--val-data: validation on another set, all of --data trains; overlap,
   const auto va = column(dir.path / "a" / "val_log.csv", "mse"), vb = column(dir.path / "b" / "val_log.csv", "mse");
   REQUIRE(va.size() == vb.size());
   REQUIRE(!va.empty());
-  for (auto& [step, v] : va) CHECK_MESSAGE(v != vb.at(step), "step " << step);
+  for (const auto& kv : va) CHECK_MESSAGE(kv.second != vb.at(kv.first), "step " << kv.first);
   // The recipe and the files say which set validated.
   CHECK(models::read_config((dir.path / "a" / "config.json").string()).val_data == val1);
   Checkpoint best = load_checkpoint((dir.path / "a" / "best.safetensors").string());
