@@ -215,18 +215,24 @@ std::string pack_fingerprint(const data::PackSet& p) {
   return buf;
 }
 
-// The training set, held in memory when its decoded images fit the cache
-// (then decoded once, as always), else streamed from its files. A set that
-// cannot be read is bad input (exit 2), named with what is wrong.
-std::shared_ptr<const data::PackSet> open_training_set(const TrainOptions& o) {
+// A training or validation set (`sets`: --data or --val-data), held in
+// memory when its decoded images fit the cache (then decoded once, as
+// always), else streamed from its files. A set that cannot be read, or of
+// images smaller than the crop, is bad input (exit 2); `label` names it.
+std::shared_ptr<const data::PackSet> open_set(const std::string& sets, const std::string& label, int64_t cache_mb,
+                                              int crop) {
   using Hold = data::PackSet::Hold;
+  std::shared_ptr<const data::PackSet> set;
   try {
-    auto set = data::PackSet::open(o.data, Hold::stream);  // the indexes only
-    if (set->decoded_bytes() <= uint64_t(o.cache_mb) << 20) set = data::PackSet::open(o.data, Hold::memory);
-    return set;
+    set = data::PackSet::open(sets, Hold::stream);  // the indexes only
+    if (set->decoded_bytes() <= uint64_t(cache_mb) << 20) set = data::PackSet::open(sets, Hold::memory);
   } catch (const std::runtime_error& e) {
     throw std::invalid_argument(e.what());
   }
+  if (set->width() < crop || set->height() < crop)
+    throw std::invalid_argument(label + ": its images are " + std::to_string(set->width()) + "x" +
+                                std::to_string(set->height()) + ", smaller than the crop " + std::to_string(crop));
+  return set;
 }
 
 // A validation image that is also a training image (the same stored
@@ -353,11 +359,8 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
   if (!lead) o.quiet = true;
 
   if (o.data.empty()) throw std::invalid_argument("--data is required (a pack from tinct prepare)");
-  const auto pack = open_training_set(o);
+  const auto pack = open_set(o.data, o.data, o.cache_mb, o.crop);
   const bool streaming = pack->hold() == data::PackSet::Hold::stream;
-  if (pack->width() < o.crop || pack->height() < o.crop)
-    throw std::invalid_argument(o.data + ": its images are " + std::to_string(pack->width()) + "x" +
-                                std::to_string(pack->height()) + ", smaller than the crop " + std::to_string(o.crop));
   auto model = make_colorizer(o.model);
   if (o.crop % model->size_multiple() != 0)
     throw std::invalid_argument("--crop must be a multiple of " + std::to_string(model->size_multiple()) + " for " +
@@ -366,13 +369,7 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
   std::shared_ptr<const data::PackSet> val_pack = pack;
   data::Split split;
   if (!o.val_data.empty()) {
-    TrainOptions vo = o;
-    vo.data = o.val_data;
-    val_pack = open_training_set(vo);
-    if (val_pack->width() < o.crop || val_pack->height() < o.crop)
-      throw std::invalid_argument("--val-data " + o.val_data + ": its images are " + std::to_string(val_pack->width()) +
-                                  "x" + std::to_string(val_pack->height()) + ", smaller than the crop " +
-                                  std::to_string(o.crop));
+    val_pack = open_set(o.val_data, "--val-data " + o.val_data, o.cache_mb, o.crop);
     split.validation = data::split_holdout(*val_pack, std::min<size_t>(size_t(o.holdout), val_pack->size())).validation;
     split.train.resize(pack->size());
     std::iota(split.train.begin(), split.train.end(), 0u);

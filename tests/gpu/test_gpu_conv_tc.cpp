@@ -127,6 +127,14 @@ const Variant kVariants[] = {
      cuda::conv2d_bwd_filter_bf16},
 };
 
+// Sets the tf32 gather for a scope and restores the previous one, also when
+// a failed REQUIRE leaves the scope early (the next test case must not
+// inherit it).
+struct GatherScope {
+  cuda::TcGather saved = cuda::tc_gather();
+  ~GatherScope() { cuda::set_tc_gather(saved); }
+};
+
 void check_shape(const Variant& v, const Shape& sh) {
   const Conv2dParams p = params(sh);
   char name[160];
@@ -220,19 +228,18 @@ std::vector<Shape> shapes() {
 }  // namespace
 
 TEST_CASE("conv tc: tensor-core convolutions (variants 4 tf32, 5 bf16) match the precision-aware reference") {
-  const cuda::TcGather saved = cuda::tc_gather();
+  const GatherScope scope;
   for (const Variant& v : kVariants) {
     cuda::set_tc_gather(v.gather);
     for (const Shape& s : shapes()) check_shape(v, s);
   }
-  cuda::set_tc_gather(saved);
 }
 
 TEST_CASE("conv tc: the tf32 gathers by cp.async and by registers give the same bits") {
   // The same products summed in the same order: only where the elements
   // travel differs, so any difference is a gather fault (a missed zero fill,
   // a copy read before its wait).
-  const cuda::TcGather saved = cuda::tc_gather();
+  const GatherScope scope;
   for (const Shape& sh : {Shape{2, 5, 11, 13, 7, 3, 3, 2, 1, 1}, Shape{1, 40, 12, 11, 130, 3, 3, 1, 1, 1},
                           Shape{4, 8, 16, 16, 8, 3, 3, 1, 1, 1}, Shape{1, 4, 9, 7, 6, 3, 3, 2, 2, 2}}) {
     const Conv2dParams p = params(sh);
@@ -262,7 +269,6 @@ TEST_CASE("conv tc: the tf32 gathers by cp.async and by registers give the same 
     }
     cudaFree(x), cudaFree(w), cudaFree(dy);
   }
-  cuda::set_tc_gather(saved);
 }
 
 TEST_CASE("conv tc: invalid geometry is refused") {
