@@ -14,8 +14,10 @@ bool ends_with(const std::string& s, const std::string& tail) {
 }
 }  // namespace
 
-bool is_averaged(const std::string& name) {
-  return name.rfind("model.", 0) == 0 && !ends_with(name, "running_mean") && !ends_with(name, "running_var");
+bool is_averaged(const std::string& name) { return name.rfind("model.", 0) == 0; }
+
+bool is_bn_statistic(const std::string& name) {
+  return ends_with(name, "running_mean") || ends_with(name, "running_var");
 }
 
 WeightAverage::WeightAverage(const Colorizer& model, double decay) : decay_(float(decay)) {
@@ -40,6 +42,7 @@ std::map<std::string, Tensor> WeightAverage::state() const {
 void WeightAverage::load(const std::map<std::string, Tensor>& ckpt, const std::string& file) {
   for (auto& [name, t] : avg_) {
     auto it = ckpt.find("ema." + name);
+    if (it == ckpt.end() && is_bn_statistic(name)) it = ckpt.find(name);  // written before they were averaged
     if (it == ckpt.end())
       throw std::runtime_error(file + " holds no moving average of the weights (ema." + name +
                                "): it was not trained with --ema");

@@ -20,6 +20,7 @@
 #include "engine/ops.h"
 #include "engine/optim.h"
 #include "models/data/pack.h"
+#include "models/ema.h"
 #include "models/lr_schedule.h"
 #include "models/train.h"
 #include "models/train_config.h"
@@ -295,6 +296,62 @@ TEST_CASE("best.safetensors: the weights of the lowest validation loss, kept by 
   }
 }
 
+TEST_CASE("the moving average keeps batch-norm statistics of its own; an older checkpoint's start from the live ones") {
+  TempDir dir;
+  const std::string pack = make_pack(dir.path);
+  // The update, on a model whose live statistics move by one.
+  auto o = options("regression", pack, dir.path / "run", 3);
+  o.ema = 0.5;
+  auto model = models::make_colorizer(o.model);
+  models::WeightAverage avg(*model, 0.75);
+  std::map<std::string, std::vector<float>> before;
+  int stats = 0;
+  for (auto& [name, t] : model->state(false)) {
+    if (!models::is_bn_statistic(name)) continue;
+    ++stats;
+    before[name] = t.to_vector();
+    std::vector<float> v = before[name];
+    for (float& x : v) x += 1.0f;
+    Tensor live = t;
+    live.copy_from(Tensor::from_vector(t.shape(), v));
+  }
+  REQUIRE(stats > 0);
+  avg.update(*model);
+  {
+    models::WeightAverage::Swap swap(*model, avg);  // the model now holds the average's statistics
+    for (auto& [name, t] : model->state(false)) {
+      if (!models::is_bn_statistic(name)) continue;
+      const std::vector<float> got = t.to_vector();
+      for (size_t i = 0; i < got.size(); ++i)
+        REQUIRE(got[i] == doctest::Approx(before[name][i] + 0.25f).epsilon(1e-6));  // 0.75 s + 0.25 (s + 1)
+    }
+  }
+  for (auto& [name, t] : model->state(false))  // and the live ones come back
+    if (models::is_bn_statistic(name)) CHECK(t.to_vector()[0] == doctest::Approx(before[name][0] + 1.0f));
+
+  // A checkpoint written before the statistics were averaged (no ema.*running_*)
+  // resumes, its average's statistics starting from its live ones.
+  const fs::path run = dir.path / "run";
+  REQUIRE(models::train(o) == models::kTrainDone);
+  const fs::path c2 = run / "ckpt-00000002.safetensors", c3 = run / "ckpt-00000003.safetensors";
+  Checkpoint old = load_checkpoint(c2.string());
+  for (auto it = old.tensors.begin(); it != old.tensors.end();)
+    it = it->first.rfind("ema.", 0) == 0 && models::is_bn_statistic(it->first) ? old.tensors.erase(it) : std::next(it);
+  save_checkpoint(c2.string(), old.tensors, old.metadata);
+  fs::remove(c3);
+  fs::remove(run / "model.safetensors");
+  o.resume = true;
+  REQUIRE(models::train(o) == models::kTrainDone);
+  const auto resumed = tensors(c3);
+  for (auto& [name, t] : resumed) {
+    if (name.rfind("model.", 0) != 0 || !models::is_bn_statistic(name)) continue;
+    INFO(name);
+    const std::vector<float> live2 = old.tensors.at(name).to_vector(), live3 = t.to_vector(),
+                             ema3 = resumed.at("ema." + name).to_vector();
+    for (size_t i = 0; i < ema3.size(); ++i) REQUIRE(ema3[i] == doctest::Approx(0.5f * live2[i] + 0.5f * live3[i]));
+  }
+}
+
 TEST_CASE("export --ema writes the moving average; a file without one is refused") {
   TempDir dir;
   const std::string pack = make_pack(dir.path);
@@ -306,16 +363,16 @@ TEST_CASE("export --ema writes the moving average; a file without one is refused
   INFO(r.output);
   REQUIRE(r.code == 0);
   const auto c = tensors(ckpt), exported = tensors(w);
-  int averaged = 0;
-  for (auto& kv : exported) {
+  int averaged = 0, stats = 0;
+  for (auto& kv : exported) {  // weights and batch-norm statistics alike: the averages
     INFO(kv.first);
-    const bool stat = kv.first.find("running_") != std::string::npos;
-    const Tensor& want = stat ? c.at(kv.first) : c.at("ema." + kv.first);
-    CHECK(kv.second.to_vector() == want.to_vector());
-    averaged += !stat;
-    if (!stat) CHECK(kv.second.to_vector() != c.at(kv.first).to_vector());
+    CHECK(kv.second.to_vector() == c.at("ema." + kv.first).to_vector());
+    CHECK(kv.second.to_vector() != c.at(kv.first).to_vector());
+    ++averaged;
+    stats += models::is_bn_statistic(kv.first);
   }
   CHECK(averaged > 5);
+  CHECK(stats > 0);
   // A run without an average, and model.safetensors (weights only), have none.
   auto plain = options("regression", pack, dir.path / "plain", 2);
   REQUIRE(models::train(plain) == models::kTrainDone);
