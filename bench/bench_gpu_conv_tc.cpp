@@ -12,6 +12,12 @@
 //   variant 4  cuda::conv2d_*_tf32 (gathers by cp.async, the default; "4 regs":
 //              register-staged, cuda::set_tc_gather)
 //   variant 5  cuda::conv2d_*_bf16
+//   "0 nhwc"   cuDNN on channels-last tensors (CUDNN_TENSOR_NHWC activations
+//              and filter), as PyTorch runs with channels_last; its own
+//              fastest algorithms
+//   variant 6  cuda::conv2d_*_nhwc at the row's precision (channels-last
+//              activations, [K][C][R][S] weights); pct_of_cudnn against
+//              "0 nhwc", rel_vs_cudnn against its output
 //   fp32       cuda::conv2d_* (the FP32 dispatcher, variants 2 / 3), for scale
 // Shapes: 3x3 pad 1 stride 1, 512->512 at 16x16 and 256->256 at 32x32, and
 // 4x4 stride 2 pad 1, 128->256 from 32x32 (its backward-data: the GAN
@@ -23,7 +29,7 @@
 // shape, pass, variant) between "=== SUMMARY BEGIN ===" and "=== SUMMARY END
 // ===": ms, TFLOP/s (2 N K C R S P Q), pct_of_cudnn = cuDNN ms / variant ms.
 //
-// Usage: ./build/bench/bench_gpu_conv_tc
+// Usage: ./build/bench/bench_gpu_conv_tc   (TINCT_BENCH_NHWC=0 skips the channels-last rows)
 #include <cuda_runtime_api.h>
 #include <cudnn.h>
 
@@ -88,6 +94,75 @@ struct Row {
   double ms, tflops, pct, rel;
 };
 
+// cuDNN at one precision and layout: descriptors, the fastest algorithm of
+// each pass (cudnnFind*AlgorithmEx on these buffers), run(pass) one call.
+// The buffers are fp32 (tf32) or bf16 (bf16), laid out as `format` says
+// (NHWC: the filter [K][R][S][C] too).
+struct Vendor {
+  cudnnHandle_t h;
+  cudnnTensorDescriptor_t xd, yd;
+  cudnnFilterDescriptor_t wd;
+  cudnnConvolutionDescriptor_t cd;
+  cudnnConvolutionFwdAlgo_t fa;
+  cudnnConvolutionBwdDataAlgo_t da;
+  cudnnConvolutionBwdFilterAlgo_t wa;
+  void *x, *w, *dy, *y, *dx, *dw, *ws;
+  size_t ws_bytes;
+  Vendor(cudnnHandle_t h_, const Conv2dParams& p, bool bf16, cudnnTensorFormat_t format, void* x_, void* w_,
+         void* dy_, void* y_, void* dx_, void* dw_, void* ws_, size_t ws_bytes_)
+      : h(h_), x(x_), w(w_), dy(dy_), y(y_), dx(dx_), dw(dw_), ws(ws_), ws_bytes(ws_bytes_) {
+    const cudnnDataType_t dt = bf16 ? CUDNN_DATA_BFLOAT16 : CUDNN_DATA_FLOAT;
+    CUDNN_CHECK(cudnnCreateTensorDescriptor(&xd));
+    CUDNN_CHECK(cudnnCreateTensorDescriptor(&yd));
+    CUDNN_CHECK(cudnnCreateFilterDescriptor(&wd));
+    CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&cd));
+    CUDNN_CHECK(cudnnSetTensor4dDescriptor(xd, format, dt, p.N, p.C, p.H, p.W));
+    CUDNN_CHECK(cudnnSetTensor4dDescriptor(yd, format, dt, p.N, p.K, p.P, p.Q));
+    CUDNN_CHECK(cudnnSetFilter4dDescriptor(wd, dt, format, p.K, p.C, p.R, p.S));
+    CUDNN_CHECK(cudnnSetConvolution2dDescriptor(cd, p.pad_h, p.pad_w, p.stride_h, p.stride_w, 1, 1,
+                                                CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
+    CUDNN_CHECK(cudnnSetConvolutionMathType(cd, bf16 ? CUDNN_TENSOR_OP_MATH : CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION));
+    cudnnConvolutionFwdAlgoPerf_t fp[16];
+    cudnnConvolutionBwdDataAlgoPerf_t dp[16];
+    cudnnConvolutionBwdFilterAlgoPerf_t wp[16];
+    int n = 0;
+    CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithmEx(h, xd, x, wd, w, cd, yd, y, 16, &n, fp, ws, ws_bytes));
+    CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithmEx(h, wd, w, yd, dy, cd, xd, dx, 16, &n, dp, ws, ws_bytes));
+    CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithmEx(h, xd, x, yd, dy, cd, wd, dw, 16, &n, wp, ws, ws_bytes));
+    fa = fp[0].algo, da = dp[0].algo, wa = wp[0].algo;
+  }
+  ~Vendor() {
+    cudnnDestroyTensorDescriptor(xd);
+    cudnnDestroyTensorDescriptor(yd);
+    cudnnDestroyFilterDescriptor(wd);
+    cudnnDestroyConvolutionDescriptor(cd);
+  }
+  Vendor(const Vendor&) = delete;
+  Vendor& operator=(const Vendor&) = delete;
+  void run(int pass) const {
+    const float one = 1.0f, zero = 0.0f;
+    if (pass == 0)
+      CUDNN_CHECK(cudnnConvolutionForward(h, &one, xd, x, wd, w, cd, fa, ws, ws_bytes, &zero, yd, y));
+    else if (pass == 1)
+      CUDNN_CHECK(cudnnConvolutionBackwardData(h, &one, wd, w, yd, dy, cd, da, ws, ws_bytes, &zero, xd, dx));
+    else
+      CUDNN_CHECK(cudnnConvolutionBackwardFilter(h, &one, xd, x, yd, dy, cd, wa, ws, ws_bytes, &zero, wd, dw));
+  }
+};
+
+std::vector<uint16_t> to_bf16(const std::vector<float>& v) {
+  std::vector<uint16_t> r(v.size());
+  for (size_t i = 0; i < v.size(); ++i) r[i] = tinct::cpu::bf16_from_float(v[i]);
+  return r;
+}
+
+template <class T>
+T* upload(const std::vector<T>& h) {
+  T* d = dev_alloc<T>(h.size());
+  TINCT_CUDA_CHECK(cudaMemcpy(d, h.data(), h.size() * sizeof(T), cudaMemcpyHostToDevice));
+  return d;
+}
+
 }  // namespace
 
 int main() {
@@ -130,106 +205,93 @@ int main() {
       for (auto& v : hx) v = u(gen);
       for (auto& v : hw) v = u(gen) * 0.05f;
       for (auto& v : hdy) v = u(gen);
-      std::vector<uint16_t> hx16(nx), hw16(nw), hdy16(ny);
-      for (size_t i = 0; i < nx; ++i) hx16[i] = tinct::cpu::bf16_from_float(hx[i]);
-      for (size_t i = 0; i < nw; ++i) hw16[i] = tinct::cpu::bf16_from_float(hw[i]);
-      for (size_t i = 0; i < ny; ++i) hdy16[i] = tinct::cpu::bf16_from_float(hdy[i]);
-      float *x = dev_alloc<float>(nx), *w = dev_alloc<float>(nw), *dy = dev_alloc<float>(ny);
+      // the same tensors channels-last: x, dy [N][HW][C]; cuDNN's NHWC filter [K][RS][C]
+      std::vector<float> hx6(nx), hdy6(ny), hw6(nw);
+      tinct::cpu::nchw_to_nhwc(hx.data(), hx6.data(), p.N, p.C, p.H * p.W);
+      tinct::cpu::nchw_to_nhwc(hdy.data(), hdy6.data(), p.N, p.K, p.P * p.Q);
+      tinct::cpu::nchw_to_nhwc(hw.data(), hw6.data(), p.K, p.C, p.R * p.S);
+      float *x = upload(hx), *w = upload(hw), *dy = upload(hdy), *x6 = upload(hx6), *dy6 = upload(hdy6),
+            *w6 = upload(hw6);
       float *y = dev_alloc<float>(ny), *dx = dev_alloc<float>(nx), *dw = dev_alloc<float>(nw);
+      uint16_t *x16 = upload(to_bf16(hx)), *w16 = upload(to_bf16(hw)), *dy16 = upload(to_bf16(hdy)),
+               *x616 = upload(to_bf16(hx6)), *w616 = upload(to_bf16(hw6)), *dy616 = upload(to_bf16(hdy6));
+      // cuDNN's outputs, fp32 (tf32 runs) or bf16, per layout
       float *y0 = dev_alloc<float>(ny), *dx0 = dev_alloc<float>(nx), *dw0 = dev_alloc<float>(nw);
-      uint16_t *x16 = dev_alloc<uint16_t>(nx), *w16 = dev_alloc<uint16_t>(nw), *dy16 = dev_alloc<uint16_t>(ny);
       uint16_t *y16 = dev_alloc<uint16_t>(ny), *dx16 = dev_alloc<uint16_t>(nx), *dw16 = dev_alloc<uint16_t>(nw);
-      TINCT_CUDA_CHECK(cudaMemcpy(x, hx.data(), nx * 4, cudaMemcpyHostToDevice));
-      TINCT_CUDA_CHECK(cudaMemcpy(w, hw.data(), nw * 4, cudaMemcpyHostToDevice));
-      TINCT_CUDA_CHECK(cudaMemcpy(dy, hdy.data(), ny * 4, cudaMemcpyHostToDevice));
-      TINCT_CUDA_CHECK(cudaMemcpy(x16, hx16.data(), nx * 2, cudaMemcpyHostToDevice));
-      TINCT_CUDA_CHECK(cudaMemcpy(w16, hw16.data(), nw * 2, cudaMemcpyHostToDevice));
-      TINCT_CUDA_CHECK(cudaMemcpy(dy16, hdy16.data(), ny * 2, cudaMemcpyHostToDevice));
+      const size_t ws_bytes = size_t(1) << 30;
+      void* ws = dev_alloc<unsigned char>(ws_bytes);
+      const bool nhwc = env_int("TINCT_BENCH_NHWC", 1) != 0;
 
       for (int bf16 = 0; bf16 < 2; ++bf16) {
         const char* prec = bf16 ? "bf16" : "tf32";
-        const cudnnDataType_t dt = bf16 ? CUDNN_DATA_BFLOAT16 : CUDNN_DATA_FLOAT;
-        cudnnTensorDescriptor_t xd, yd;
-        cudnnFilterDescriptor_t wd;
-        cudnnConvolutionDescriptor_t cd;
-        CUDNN_CHECK(cudnnCreateTensorDescriptor(&xd));
-        CUDNN_CHECK(cudnnCreateTensorDescriptor(&yd));
-        CUDNN_CHECK(cudnnCreateFilterDescriptor(&wd));
-        CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&cd));
-        CUDNN_CHECK(cudnnSetTensor4dDescriptor(xd, CUDNN_TENSOR_NCHW, dt, p.N, p.C, p.H, p.W));
-        CUDNN_CHECK(cudnnSetTensor4dDescriptor(yd, CUDNN_TENSOR_NCHW, dt, p.N, p.K, p.P, p.Q));
-        CUDNN_CHECK(cudnnSetFilter4dDescriptor(wd, dt, CUDNN_TENSOR_NCHW, p.K, p.C, p.R, p.S));
-        CUDNN_CHECK(cudnnSetConvolution2dDescriptor(cd, s.pad, s.pad, s.stride, s.stride, 1, 1, CUDNN_CROSS_CORRELATION,
-                                                    CUDNN_DATA_FLOAT));
-        CUDNN_CHECK(cudnnSetConvolutionMathType(
-            cd, bf16 ? CUDNN_TENSOR_OP_MATH : CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION));
-        void *cx = bf16 ? (void*)x16 : (void*)x, *cw = bf16 ? (void*)w16 : (void*)w, *cdy = bf16 ? (void*)dy16 : (void*)dy;
-        void *cy = bf16 ? (void*)y16 : (void*)y0, *cdx = bf16 ? (void*)dx16 : (void*)dx0,
-             *cdw = bf16 ? (void*)dw16 : (void*)dw0;
-        const size_t ws_bytes = size_t(1) << 30;
-        void* ws = dev_alloc<unsigned char>(ws_bytes);
-        cudnnConvolutionFwdAlgoPerf_t fp[16];
-        cudnnConvolutionBwdDataAlgoPerf_t dp[16];
-        cudnnConvolutionBwdFilterAlgoPerf_t wp[16];
-        int n = 0;
-        CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithmEx(h, xd, cx, wd, cw, cd, yd, cy, 16, &n, fp, ws, ws_bytes));
-        CUDNN_CHECK(
-            cudnnFindConvolutionBackwardDataAlgorithmEx(h, wd, cw, yd, cdy, cd, xd, cdx, 16, &n, dp, ws, ws_bytes));
-        CUDNN_CHECK(
-            cudnnFindConvolutionBackwardFilterAlgorithmEx(h, xd, cx, yd, cdy, cd, wd, cdw, 16, &n, wp, ws, ws_bytes));
-        const float one = 1.0f, zero = 0.0f;
-        auto vendor = [&](int pass) {
-          if (pass == 0)
-            CUDNN_CHECK(cudnnConvolutionForward(h, &one, xd, cx, wd, cw, cd, fp[0].algo, ws, ws_bytes, &zero, yd, cy));
-          else if (pass == 1)
-            CUDNN_CHECK(cudnnConvolutionBackwardData(h, &one, wd, cw, yd, cdy, cd, dp[0].algo, ws, ws_bytes, &zero, xd,
-                                                     cdx));
-          else
-            CUDNN_CHECK(cudnnConvolutionBackwardFilter(h, &one, xd, cx, yd, cdy, cd, wp[0].algo, ws, ws_bytes, &zero,
-                                                       wd, cdw));
+        const tinct::Precision pr = bf16 ? tinct::Precision::bf16 : tinct::Precision::tf32;
+        void *vy = bf16 ? (void*)y16 : (void*)y0, *vdx = bf16 ? (void*)dx16 : (void*)dx0,
+             *vdw = bf16 ? (void*)dw16 : (void*)dw0;
+        // vendor output of a pass as fp32, in the layout it was computed in
+        auto vendor_out = [&](int pass, size_t n) {
+          return bf16 ? host_bf16(pass == 0 ? y16 : pass == 1 ? dx16 : dw16, n) : host(pass == 0 ? y0 : pass == 1 ? dx0 : dw0, n);
         };
         // tinct on the fp32 tensors; backward-filter accumulates, so dw is cleared in the timed call (as the engine does).
-        auto mine = [&](int pass, bool fp32) {
-          const tinct::Precision pr = fp32 ? tinct::Precision::fp32 : bf16 ? tinct::Precision::bf16 : tinct::Precision::tf32;
-          if (pass == 0) gpu::conv2d_fwd(pr, p, x, w, nullptr, y);
-          if (pass == 1) gpu::conv2d_bwd_data(pr, p, dy, w, dx);
+        auto mine = [&](int pass, tinct::Precision at, bool cl) {
+          if (pass == 0) cl ? gpu::conv2d_fwd_nhwc(at, p, x6, w, nullptr, y) : gpu::conv2d_fwd(at, p, x, w, nullptr, y);
+          if (pass == 1) cl ? gpu::conv2d_bwd_data_nhwc(at, p, dy6, w, dx) : gpu::conv2d_bwd_data(at, p, dy, w, dx);
           if (pass == 2) {
             TINCT_CUDA_CHECK(cudaMemsetAsync(dw, 0, nw * 4));
-            gpu::conv2d_bwd_filter(pr, p, x, dy, dw, nullptr);
+            cl ? gpu::conv2d_bwd_filter_nhwc(at, p, x6, dy6, dw, nullptr) : gpu::conv2d_bwd_filter(at, p, x, dy, dw, nullptr);
           }
         };
+        auto mine_out = [&](int pass, size_t n) { return host(pass == 0 ? y : pass == 1 ? dx : dw, n); };
         const char* passes[] = {"fwd", "bwd_data", "bwd_filter"};
-        for (int pass = 0; pass < 3; ++pass) {
-          const size_t n_out = pass == 0 ? ny : pass == 1 ? nx : nw;
-          vendor(pass);
-          mine(pass, false);
-          const std::vector<float> ref = bf16 ? host_bf16(pass == 0 ? y16 : pass == 1 ? dx16 : dw16, n_out)
-                                              : host(pass == 0 ? y0 : pass == 1 ? dx0 : dw0, n_out);
-          const double rel = max_rel_diff(host(pass == 0 ? y : pass == 1 ? dx : dw, n_out), ref);
-          const double t0 = time_ms([&] { vendor(pass); }, iters, flush, flush_bytes);
-          const double t1 = time_ms([&] { mine(pass, false); }, iters, flush, flush_bytes);
-          const double t2 = time_ms([&] { mine(pass, true); }, iters, flush, flush_bytes);
-          rows.push_back({prec, s.name, passes[pass], "0 cudnn", t0, flop / t0 * 1e-9, 100.0, 0.0});
-          rows.push_back({prec, s.name, passes[pass], bf16 ? "5 bf16" : "4 tf32", t1, flop / t1 * 1e-9, t0 / t1 * 100.0,
-                          rel});
-          if (!bf16) {  // the register-staged gather, beside the default cp.async one
-            const gpu::TcGather was = gpu::set_tc_gather(gpu::TcGather::registers);
-            mine(pass, false);
-            const double rel_r = max_rel_diff(host(pass == 0 ? y : pass == 1 ? dx : dw, n_out), ref);
-            const double t3 = time_ms([&] { mine(pass, false); }, iters, flush, flush_bytes);
-            gpu::set_tc_gather(was);
-            rows.push_back({prec, s.name, passes[pass], "4 regs", t3, flop / t3 * 1e-9, t0 / t3 * 100.0, rel_r});
+        {
+          const Vendor v(h, p, bf16, CUDNN_TENSOR_NCHW, bf16 ? (void*)x16 : (void*)x, bf16 ? (void*)w16 : (void*)w,
+                         bf16 ? (void*)dy16 : (void*)dy, vy, vdx, vdw, ws, ws_bytes);
+          for (int pass = 0; pass < 3; ++pass) {
+            const size_t n_out = pass == 0 ? ny : pass == 1 ? nx : nw;
+            v.run(pass);
+            mine(pass, pr, false);
+            const std::vector<float> ref = vendor_out(pass, n_out);
+            const double rel = max_rel_diff(mine_out(pass, n_out), ref);
+            const double t0 = time_ms([&] { v.run(pass); }, iters, flush, flush_bytes);
+            const double t1 = time_ms([&] { mine(pass, pr, false); }, iters, flush, flush_bytes);
+            const double t2 = time_ms([&] { mine(pass, tinct::Precision::fp32, false); }, iters, flush, flush_bytes);
+            rows.push_back({prec, s.name, passes[pass], "0 cudnn", t0, flop / t0 * 1e-9, 100.0, 0.0});
+            rows.push_back({prec, s.name, passes[pass], bf16 ? "5 bf16" : "4 tf32", t1, flop / t1 * 1e-9,
+                            t0 / t1 * 100.0, rel});
+            if (!bf16) {  // the register-staged gather, beside the default cp.async one
+              const gpu::TcGather was = gpu::set_tc_gather(gpu::TcGather::registers);
+              mine(pass, pr, false);
+              const double rel_r = max_rel_diff(mine_out(pass, n_out), ref);
+              const double t3 = time_ms([&] { mine(pass, pr, false); }, iters, flush, flush_bytes);
+              gpu::set_tc_gather(was);
+              rows.push_back({prec, s.name, passes[pass], "4 regs", t3, flop / t3 * 1e-9, t0 / t3 * 100.0, rel_r});
+            }
+            rows.push_back({prec, s.name, passes[pass], "fp32", t2, flop / t2 * 1e-9, t0 / t2 * 100.0, -1.0});
           }
-          rows.push_back({prec, s.name, passes[pass], "fp32", t2, flop / t2 * 1e-9, t0 / t2 * 100.0, -1.0});
         }
-        cudaFree(ws);
-        cudnnDestroyTensorDescriptor(xd);
-        cudnnDestroyTensorDescriptor(yd);
-        cudnnDestroyFilterDescriptor(wd);
-        cudnnDestroyConvolutionDescriptor(cd);
+        if (nhwc) {  // channels-last: cuDNN NHWC beside variant 6
+          const Vendor v(h, p, bf16, CUDNN_TENSOR_NHWC, bf16 ? (void*)x616 : (void*)x6, bf16 ? (void*)w616 : (void*)w6,
+                         bf16 ? (void*)dy616 : (void*)dy6, vy, vdx, vdw, ws, ws_bytes);
+          for (int pass = 0; pass < 3; ++pass) {
+            const size_t n_out = pass == 0 ? ny : pass == 1 ? nx : nw;
+            v.run(pass);
+            mine(pass, pr, true);
+            std::vector<float> ref = vendor_out(pass, n_out);
+            if (pass == 2) {  // cuDNN's dw [K][RS][C] -> [K][C][RS], as variant 6 writes it
+              std::vector<float> t(n_out);
+              tinct::cpu::nhwc_to_nchw(ref.data(), t.data(), p.K, p.C, p.R * p.S);
+              ref.swap(t);
+            }
+            const double rel = max_rel_diff(mine_out(pass, n_out), ref);
+            const double t0 = time_ms([&] { v.run(pass); }, iters, flush, flush_bytes);
+            const double t1 = time_ms([&] { mine(pass, pr, true); }, iters, flush, flush_bytes);
+            rows.push_back({prec, s.name, passes[pass], "0 nhwc", t0, flop / t0 * 1e-9, 100.0, 0.0});
+            rows.push_back({prec, s.name, passes[pass], "6 nhwc", t1, flop / t1 * 1e-9, t0 / t1 * 100.0, rel});
+          }
+        }
       }
-      for (void* q : {(void*)x, (void*)w, (void*)dy, (void*)y, (void*)dx, (void*)dw, (void*)y0, (void*)dx0, (void*)dw0,
-                      (void*)x16, (void*)w16, (void*)dy16, (void*)y16, (void*)dx16, (void*)dw16})
+      for (void* q : {(void*)x, (void*)w, (void*)dy, (void*)x6, (void*)dy6, (void*)w6, (void*)y, (void*)dx, (void*)dw,
+                      (void*)y0, (void*)dx0, (void*)dw0, (void*)x16, (void*)w16, (void*)dy16, (void*)x616,
+                      (void*)w616, (void*)dy616, (void*)y16, (void*)dx16, (void*)dw16, ws})
         cudaFree(q);
     }
     std::printf("=== SUMMARY BEGIN ===\n%-5s %-15s %-11s %-8s %9s %9s %13s %13s\n", "prec", "shape", "pass", "variant",

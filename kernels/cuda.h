@@ -205,6 +205,18 @@ void conv2d_bwd_data_bf16(const Conv2dParams& p, const float* dy, const float* w
                           cudaStream_t stream = 0);
 void conv2d_bwd_filter_bf16(const Conv2dParams& p, const float* x, const float* dy, float* dw, float* db,
                             cudaStream_t stream = 0);
+// Variant 6 (cuda_6_igemm_nhwc.cu): the same tensor-core GEMMs on channels-
+// last activations: x and dx [N][H][W][C], y and dy [N][P][Q][K]; the weights
+// and dw stay [K][C][R][S]. `prec` tf32 or bf16 (fp32: std::invalid_argument).
+// The results are variant 4 / 5's bits, transposed; each tensor < 2^31
+// elements. Not yet used by the engine (its tensors are NCHW): the
+// benchmarks compare it with variants 4 / 5 and cuDNN NHWC.
+void conv2d_fwd_nhwc(Precision prec, const Conv2dParams& p, const float* x, const float* w, const float* b,
+                     float* y, cudaStream_t stream = 0);
+void conv2d_bwd_data_nhwc(Precision prec, const Conv2dParams& p, const float* dy, const float* w, float* dx,
+                          cudaStream_t stream = 0);
+void conv2d_bwd_filter_nhwc(Precision prec, const Conv2dParams& p, const float* x, const float* dy, float* dw,
+                            float* db, cudaStream_t stream = 0);
 // How variant 4 (tf32) moves the gathered operand (im2col of x, dy) into
 // shared memory (kernels/tensorcore/conv_core.cuh): `async`, a 4-byte
 // cp.async per element (the default), or `registers`, loaded into registers

@@ -230,7 +230,7 @@ if [ -x "$BUILD/bench/bench_gpu_tensorcore" ]; then
 fi
 if [ -x "$BUILD/bench/bench_gpu_conv_tc" ]; then
   stamp "bench_gpu_conv_tc (iters $TINCT_BENCH_ITERS)"
-  timeout "$(tmo 150)" "$BUILD/bench/bench_gpu_conv_tc" > "$OUT/bench_gpu_conv_tc.log" 2>&1
+  timeout "$(tmo 200)" "$BUILD/bench/bench_gpu_conv_tc" > "$OUT/bench_gpu_conv_tc.log" 2>&1
 fi
 
 # ---- 5. training step and 512x512 forward: tinct and PyTorch -------------------------------
@@ -328,7 +328,8 @@ fi
   if [ -f "$OUT/bench_gpu_conv_tc.log" ]; then
     echo "--- tensor-core convolutions vs cuDNN at the same precision (batch 64; pct_of_cudnn = cuDNN ms / tinct ms;"
     echo "    target >= 70% for variants 4 tf32 / 5 bf16; 4 regs = variant 4 with the register-staged gather"
-    echo "    instead of cp.async (TINCT_TC_GATHER=registers); fp32 = the FP32 dispatcher, for scale)"
+    echo "    instead of cp.async (TINCT_TC_GATHER=registers); fp32 = the FP32 dispatcher, for scale;"
+    echo "    0 nhwc / 6 nhwc = cuDNN and variant 6 on channels-last tensors, 6's pct against 0 nhwc)"
     sed -n '/=== SUMMARY BEGIN ===/,/=== SUMMARY END ===/p' "$OUT/bench_gpu_conv_tc.log" | grep -v "=== SUMMARY"
     grep -iE "error|no CUDA" "$OUT/bench_gpu_conv_tc.log" | head -3
   fi

@@ -4,7 +4,8 @@
 //
 // The three passes are GEMMs whose operands are gathered from NCHW fp32
 // tensors (kernels/conv/ref.cpp is the specification, kernels/tensorcore/
-// ref_conv.cpp the same maths with the operands rounded):
+// ref_conv.cpp the same maths with the operands rounded; channels-last
+// tensors: the loaders of conv_core_nhwc.cuh on this file's kernel):
 //   forward        y[K][N*P*Q]      = W[K][R*S*C]       . im2col(x)[R*S*C][N*P*Q]
 //   backward-data  dx[C][N*H*W]     = Wt[C][R*S*K]      . col(dy)[R*S*K][N*H*W]
 //   backward-filter dw[K][R*S*C]   += dy[K][N*P*Q]      . im2col(x)^T[N*P*Q][R*S*C]
@@ -178,7 +179,57 @@ struct ConvArgs {
   int kt_per_split;    // bwd-filter: K slices per blockIdx.z
   int splits;
   Phase ph;            // bwd-data: the output phase of this launch
+  bool nhwc = false;   // x, y, dy, dx channels-last (conv_core_nhwc.cuh); dw stays [K][C][R][S]
 };
+
+// Output pixel j of the forward GEMM (fwd: pixel of y) or of backward-data's
+// phase (a pixel of dx): its image n and where its window starts, (hb, wb) =
+// fwd: (p*sh - ph, q*sw - pw); bwd-data: (h + ph, w + pw). False past the last.
+template <class T>
+__device__ __forceinline__ bool pixel_origin(const ConvArgs<T>& q, int j, int& n, int& hb, int& wb) {
+  if (j >= q.Ncol) return false;
+  const Geom& g = q.g;
+  if (q.pass == Pass::fwd) {
+    n = g.div_PQ.div(j);
+    const int pq = j - n * g.P * g.Q, p = g.div_Q.div(pq), qq = pq - p * g.Q;
+    hb = p * g.sh - g.ph;
+    wb = qq * g.sw - g.pw;
+  } else {  // pixel (hh, ww) of the phase
+    const Phase& f = q.ph;
+    n = f.div_plane.div(j);
+    const int hw = j - n * f.Hp * f.Wp, hh = f.div_Wp.div(hw), ww = hw - hh * f.Wp;
+    hb = hh * f.step_h + f.a + g.ph;
+    wb = ww * f.step_w + f.b + g.pw;
+  }
+  return true;
+}
+
+// Where tap number `tap` of the reduction reads for the pixel of pixel_origin:
+// the pixel's index in its image's plane (fwd: h*W + w of x; bwd-data: p*Q + q
+// of dy), or -1 where it falls outside the image (fwd: padding; bwd-data: a
+// tap that misses the stride grid or the output). Layout-free: NCHW adds
+// c * plane, NHWC multiplies by the channels.
+template <class T>
+__device__ __forceinline__ int pixel_tap(const ConvArgs<T>& q, int hb, int wb, int tap) {
+  const Geom& g = q.g;
+  if (q.pass == Pass::fwd) return g.x_tap(hb, wb, tap);  // x[n, c, p*sh - ph + r*dh, q*sw - pw + s*dw]
+  // bwd-data: dy[n, k_out, p, q] with p*sh = h + ph - r*dh (in a phase of
+  // its own taps always a multiple; with `all`, the misses give 0)
+  const Phase& f = q.ph;
+  int r, s;
+  if (f.all) {
+    if (tap >= g.R * g.S) return -1;
+    r = g.div_S.div(tap), s = tap - r * g.S;
+  } else {
+    if (tap >= f.taps.n) return -1;
+    r = f.taps.r[tap], s = f.taps.s[tap];
+  }
+  const int th = hb - r * g.dh, tw = wb - s * g.dw;
+  if (th < 0 || tw < 0) return -1;
+  const int p = g.div_sh.div(th), qq = g.div_sw.div(tw);
+  if (p * g.sh != th || qq * g.sw != tw || p >= g.P || qq >= g.Q) return -1;
+  return p * g.Q + qq;
+}
 
 // ---- A: packed weights, cp.async ------------------------------------------
 template <class T>
@@ -204,46 +255,13 @@ struct PixelGather {
   int hb = 0, wb = 0;          // fwd: p*sh - ph, q*sw - pw; bwd-data: h + ph, w + pw
   Stash<T, kPer> st;
   __device__ PixelGather(const ConvArgs<T>& q_, int n0) : q(q_) {
-    const int j = n0 + int(threadIdx.x) % kBN;
-    if (j >= q.Ncol) return;
+    int n;
+    if (!pixel_origin(q, n0 + int(threadIdx.x) % kBN, n, hb, wb)) return;
     const Geom& g = q.g;
-    if (q.pass == Pass::fwd) {
-      const int n = g.div_PQ.div(j), pq = j - n * g.P * g.Q, p = g.div_Q.div(pq), qq = pq - p * g.Q;
-      img = q.x + size_t(n) * g.C * g.H * g.W;
-      hb = p * g.sh - g.ph;
-      wb = qq * g.sw - g.pw;
-    } else {  // pixel (hh, ww) of the phase
-      const Phase& f = q.ph;
-      const int n = f.div_plane.div(j), hw = j - n * f.Hp * f.Wp, hh = f.div_Wp.div(hw), ww = hw - hh * f.Wp;
-      img = q.x + size_t(n) * g.K * g.P * g.Q;
-      hb = hh * f.step_h + f.a + g.ph;
-      wb = ww * f.step_w + f.b + g.pw;
-    }
+    img = q.x + size_t(n) * (q.pass == Pass::fwd ? size_t(g.C) * g.H * g.W : size_t(g.K) * g.P * g.Q);
   }
-  // Where tap number `tap` of the reduction reads for this pixel: the offset
-  // in channel plane 0 of img, or -1 where it falls outside the image (fwd:
-  // padding; bwd-data: a tap that misses the stride grid or the output).
-  __device__ __forceinline__ int tap_at(int tap) const {
-    const Geom& g = q.g;
-    if (img == nullptr) return -1;
-    if (q.pass == Pass::fwd) return g.x_tap(hb, wb, tap);  // x[n, c, p*sh - ph + r*dh, q*sw - pw + s*dw]
-    // bwd-data: dy[n, k_out, p, q] with p*sh = h + ph - r*dh (in a phase of
-    // its own taps always a multiple; with `all`, the misses give 0)
-    const Phase& f = q.ph;
-    int r, s;
-    if (f.all) {
-      if (tap >= g.R * g.S) return -1;
-      r = g.div_S.div(tap), s = tap - r * g.S;
-    } else {
-      if (tap >= f.taps.n) return -1;
-      r = f.taps.r[tap], s = f.taps.s[tap];
-    }
-    const int th = hb - r * g.dh, tw = wb - s * g.dw;
-    if (th < 0 || tw < 0) return -1;
-    const int p = g.div_sh.div(th), qq = g.div_sw.div(tw);
-    if (p * g.sh != th || qq * g.sw != tw || p >= g.P || qq >= g.Q) return -1;
-    return p * g.Q + qq;
-  }
+  // pixel_tap for this thread's pixel: -1 past the last pixel.
+  __device__ __forceinline__ int tap_at(int tap) const { return img == nullptr ? -1 : pixel_tap(q, hb, wb, tap); }
   __device__ __forceinline__ void fetch(T* s, int kt) {
     const Geom& g = q.g;
     const bool fwd = q.pass == Pass::fwd;
@@ -346,11 +364,12 @@ struct ReductionGather {
 };
 
 // The main loop of all three passes: gemm_core's pipeline with the loaders
-// above (LA / LB), then the pass's epilogue.
-template <class P, bool KC_B, class LA, class LB>
+// above (LA / LB; KC_A / KC_B: their tiles K-contiguous), then the pass's
+// epilogue.
+template <class P, bool KC_A, bool KC_B, class LA, class LB>
 __global__ void __launch_bounds__(kThreads, 2) conv_kernel(const __grid_constant__ ConvArgs<typename P::T> q) {
   using T = typename P::T;
-  using TlA = Tile<T, kBM, true>;
+  using TlA = Tile<T, kBM, KC_A>;
   using TlB = Tile<T, kBN, KC_B>;
   constexpr int BK = TlA::BK;
   TINCT_DYNAMIC_SMEM(smem);
@@ -393,7 +412,7 @@ __global__ void __launch_bounds__(kThreads, 2) conv_kernel(const __grid_constant
     cp_async_commit();
     const T* as = As + (i % kStages) * TlA::kElems;
     const T* bs = Bs + (i % kStages) * TlB::kElems;
-    mma_stage<P, true, KC_B>(as, bs, wm, wn, acc);
+    mma_stage<P, KC_A, KC_B>(as, bs, wm, wn, acc);
     if (more) {  // the gathered registers into the stage freed by this step's barrier
       la.store(As + sn * TlA::kElems);
       lb.store(Bs + sn * TlB::kElems);
@@ -411,14 +430,16 @@ __global__ void __launch_bounds__(kThreads, 2) conv_kernel(const __grid_constant
     for (int i = 0; i < 2; ++i) {
       const int n = n0 + wn + ni * 8 + 2 * t + i;
       if (n >= q.Ncol) continue;
+      // col: where channel 0 of output column n lies (channel m: + m * plane, NHWC + m)
       size_t col;
       if (q.pass == Pass::fwd) {  // image n / plane, pixel n % plane
         const int img = g.div_PQ.div(n);
-        col = size_t(img) * q.M * plane + (n - img * plane);
+        col = q.nhwc ? size_t(n) * q.M : size_t(img) * q.M * plane + (n - img * plane);
       } else if (q.pass == Pass::bwd_data) {  // pixel (hh, ww) of the phase
         const Phase& f = q.ph;
         const int img = f.div_plane.div(n), hw = n - img * f.Hp * f.Wp, hh = f.div_Wp.div(hw), ww = hw - hh * f.Wp;
-        col = size_t(img) * q.M * plane + size_t(hh * f.step_h + f.a) * g.W + ww * f.step_w + f.b;
+        const size_t pix = size_t(hh * f.step_h + f.a) * g.W + ww * f.step_w + f.b;
+        col = q.nhwc ? (size_t(img) * plane + pix) * q.M : size_t(img) * q.M * plane + pix;
       } else {  // tap-major j = tap*C + c back to dw's c*R*S + tap
         const int tap = g.div_C.div(n);
         col = size_t(n - tap * g.C) * g.R * g.S + tap;
@@ -436,7 +457,7 @@ __global__ void __launch_bounds__(kThreads, 2) conv_kernel(const __grid_constant
             else
               part[size_t(m) * q.Ncol + col] = v;
           } else {
-            q.out[col + size_t(m) * plane] = q.bias ? v + q.bias[m] : v;
+            q.out[col + (q.nhwc ? size_t(m) : size_t(m) * plane)] = q.bias ? v + q.bias[m] : v;
           }
         }
     }
@@ -474,23 +495,23 @@ __global__ void reduce_splits(const float* __restrict__ ws, float* __restrict__ 
 
 // ---- host side -----------------------------------------------------------
 
-template <class P, bool KC_B>
+template <class P, bool KC_A, bool KC_B>
 constexpr int conv_smem_bytes() {
   using T = typename P::T;
-  return kStages * (Tile<T, kBM, true>::kBytes + Tile<T, kBN, KC_B>::kBytes);
+  return kStages * (Tile<T, kBM, KC_A>::kBytes + Tile<T, kBN, KC_B>::kBytes);
 }
 
-template <class P, bool KC_B, class LA, class LB>
+template <class P, bool KC_A, bool KC_B, class LA, class LB>
 void launch_conv(const ConvArgs<typename P::T>& q, int splits, cudaStream_t stream) {
-  constexpr int bytes = conv_smem_bytes<P, KC_B>();
+  constexpr int bytes = conv_smem_bytes<P, KC_A, KC_B>();
   static const bool configured = [] {  // once per instantiation: above 48 KB needs the opt-in
-    TINCT_CUDA_CHECK(cudaFuncSetAttribute(reinterpret_cast<const void*>(&conv_kernel<P, KC_B, LA, LB>),
+    TINCT_CUDA_CHECK(cudaFuncSetAttribute(reinterpret_cast<const void*>(&conv_kernel<P, KC_A, KC_B, LA, LB>),
                                           cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
     return true;
   }();
   (void)configured;
   const dim3 grid((q.Ncol + kBN - 1) / kBN, (q.M + kBM - 1) / kBM, splits);
-  conv_kernel<P, KC_B, LA, LB><<<grid, kThreads, bytes, stream>>>(q);
+  conv_kernel<P, KC_A, KC_B, LA, LB><<<grid, kThreads, bytes, stream>>>(q);
   TINCT_CUDA_LAUNCH_CHECK();
 }
 
@@ -527,10 +548,38 @@ void with_gather(F&& f) {
   f(GatherIs<Gather::registers>{});
 }
 
+// The NCHW loaders of each kind of GEMM: the layout policy of conv_fwd,
+// conv_bwd_data and conv_bwd_filter below (conv_core_nhwc.cuh has the
+// channels-last one, with the same members).
+struct Nchw {
+  static constexpr bool kNhwc = false;
+  // forward and backward-data: packed weights (A) times the pixels' gather (B)
+  template <class P>
+  static void pixels(const ConvArgs<typename P::T>& q, cudaStream_t stream) {
+    using T = typename P::T;
+    with_gather<P>([&](auto g) {
+      launch_conv<P, true, false, DenseA<T>, PixelGather<T, decltype(g)::value>>(q, 1, stream);
+    });
+  }
+  // backward-filter: dy (A) times im2col(x)^T (B), both gathered along the pixels
+  template <class P>
+  static void filter(const ConvArgs<typename P::T>& q, int splits, cudaStream_t stream) {
+    using T = typename P::T;
+    with_gather<P>([&](auto g) {
+      constexpr Gather G = decltype(g)::value;
+      launch_conv<P, true, true, ReductionGather<T, true, G>, ReductionGather<T, false, G>>(q, splits, stream);
+    });
+  }
+  static void bias_grad(const Conv2dParams& p, const float* dy, float* db, cudaStream_t stream) {
+    cuda::bias_grad(p.N, p.K, p.P * p.Q, dy, db, stream);
+  }
+};
+
 // Forward (A = W [K][R*S*C]) and backward-data (A = Wt [C][taps*K] per
 // phase): the weights packed into the dense A, then the pixel-gather kernel.
-// A phase without taps still runs: its pixels of dx get zeros.
-template <class P>
+// A phase without taps still runs: its pixels of dx get zeros. L: the
+// activations' layout (Nchw, or conv_core_nhwc.cuh's Nhwc).
+template <class P, class L = Nchw>
 void conv_fwd(const Conv2dParams& p, const float* x, const float* w, const float* b, float* y, cudaStream_t stream) {
   using T = typename P::T;
   check_tc(p, "conv2d_fwd (tensor cores)");
@@ -539,11 +588,11 @@ void conv_fwd(const Conv2dParams& p, const float* x, const float* w, const float
   T* a = static_cast<T*>(ws.get());
   const Phase all{};  // fwd: every tap in order
   pack<T>(w, a, p.K, J, ld, p.C, p.C, p.S, p.R * p.S, false, all, stream);
-  const ConvArgs<T> q{Pass::fwd, Geom(p), p.K, p.N * p.P * p.Q, J, a, ld, x, nullptr, b, y, 1 << 30, 1, all};
-  with_gather<P>([&](auto g) { launch_conv<P, false, DenseA<T>, PixelGather<T, decltype(g)::value>>(q, 1, stream); });
+  const ConvArgs<T> q{Pass::fwd, Geom(p), p.K, p.N * p.P * p.Q, J, a, ld, x, nullptr, b, y, 1 << 30, 1, all, L::kNhwc};
+  L::template pixels<P>(q, stream);
 }
 
-template <class P>
+template <class P, class L = Nchw>
 void conv_bwd_data(const Conv2dParams& p, const float* dy, const float* w, float* dx, cudaStream_t stream) {
   using T = typename P::T;
   check_tc(p, "conv2d_bwd_data (tensor cores)");
@@ -558,8 +607,8 @@ void conv_bwd_data(const Conv2dParams& p, const float* dy, const float* w, float
     const int J = f.tap_count(p) * p.K, ld = pad16(J, sizeof(T));
     pack<T>(w, a, p.C, J, ld, p.C, p.K, p.S, p.R * p.S, true, f, stream);
     const ConvArgs<T> q{Pass::bwd_data, Geom(p), p.C, p.N * f.Hp * f.Wp, J, a, ld, dy, nullptr, nullptr, dx,
-                        1 << 30, 1, f};
-    with_gather<P>([&](auto g) { launch_conv<P, false, DenseA<T>, PixelGather<T, decltype(g)::value>>(q, 1, stream); });
+                        1 << 30, 1, f, L::kNhwc};
+    L::template pixels<P>(q, stream);
   }
 }
 
@@ -581,7 +630,7 @@ size_t bwd_filter_workspace_bytes(const Conv2dParams& p) {
   return s == 1 ? 0 : size_t(s) * p.K * p.C * p.R * p.S * sizeof(float);
 }
 
-template <class P>
+template <class P, class L = Nchw>
 void conv_bwd_filter(const Conv2dParams& p, const float* x, const float* dy, float* dw, float* db,
                      cudaStream_t stream) {
   using T = typename P::T;
@@ -593,17 +642,14 @@ void conv_bwd_filter(const Conv2dParams& p, const float* x, const float* dy, flo
   detail::Scratch ws(bytes, stream);
   float* out = splits == 1 ? dw : static_cast<float*>(ws.get());
   const ConvArgs<T> q{Pass::bwd_filter, Geom(p), p.K, p.C * p.R * p.S, p.N * p.P * p.Q, nullptr, 0, x, dy,
-                      nullptr, out, per, splits, Phase{}};
-  with_gather<P>([&](auto g) {
-    constexpr Gather G = decltype(g)::value;
-    launch_conv<P, true, ReductionGather<T, true, G>, ReductionGather<T, false, G>>(q, splits, stream);
-  });
+                      nullptr, out, per, splits, Phase{}, L::kNhwc};
+  L::template filter<P>(q, splits, stream);
   if (splits > 1) {
     const int n = p.K * p.C * p.R * p.S;
     reduce_splits<><<<std::min((n + 255) / 256, 4096), 256, 0, stream>>>(out, dw, n, splits);
     TINCT_CUDA_LAUNCH_CHECK();
   }
-  if (db) bias_grad(p.N, p.K, p.P * p.Q, dy, db, stream);
+  if (db) L::bias_grad(p, dy, db, stream);
 }
 
 }  // namespace tinct::cuda::tc

@@ -34,4 +34,43 @@ void conv2d_bwd_filter_ref(Precision prec, const Conv2dParams& p, const float* x
   if (db) bias_grad_ref(p.N, p.K, p.P * p.Q, dy, db);
 }
 
+void nchw_to_nhwc(const float* in, float* out, int N, int C, int HW) {
+  for (int n = 0; n < N; ++n)
+    for (int c = 0; c < C; ++c)
+      for (int i = 0; i < HW; ++i) out[(size_t(n) * HW + i) * C + c] = in[(size_t(n) * C + c) * HW + i];
+}
+
+void nhwc_to_nchw(const float* in, float* out, int N, int C, int HW) {
+  for (int n = 0; n < N; ++n)
+    for (int c = 0; c < C; ++c)
+      for (int i = 0; i < HW; ++i) out[(size_t(n) * C + c) * HW + i] = in[(size_t(n) * HW + i) * C + c];
+}
+
+namespace {
+std::vector<float> to_nchw(const float* v, int N, int C, int HW) {
+  std::vector<float> r(size_t(N) * C * HW);
+  nhwc_to_nchw(v, r.data(), N, C, HW);
+  return r;
+}
+}  // namespace
+
+void conv2d_fwd_nhwc_ref(Precision prec, const Conv2dParams& p, const float* x, const float* w, const float* b,
+                         float* y) {
+  std::vector<float> yc(y_size(p));
+  conv2d_fwd_ref(prec, p, to_nchw(x, p.N, p.C, p.H * p.W).data(), w, b, yc.data());
+  nchw_to_nhwc(yc.data(), y, p.N, p.K, p.P * p.Q);
+}
+
+void conv2d_bwd_data_nhwc_ref(Precision prec, const Conv2dParams& p, const float* dy, const float* w, float* dx) {
+  std::vector<float> dxc(x_size(p));
+  conv2d_bwd_data_ref(prec, p, to_nchw(dy, p.N, p.K, p.P * p.Q).data(), w, dxc.data());
+  nchw_to_nhwc(dxc.data(), dx, p.N, p.C, p.H * p.W);
+}
+
+void conv2d_bwd_filter_nhwc_ref(Precision prec, const Conv2dParams& p, const float* x, const float* dy, float* dw,
+                                float* db) {
+  conv2d_bwd_filter_ref(prec, p, to_nchw(x, p.N, p.C, p.H * p.W).data(), to_nchw(dy, p.N, p.K, p.P * p.Q).data(),
+                        dw, db);
+}
+
 }  // namespace tinct::cpu

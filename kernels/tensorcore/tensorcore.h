@@ -58,4 +58,18 @@ void conv2d_bwd_data_ref(Precision prec, const Conv2dParams& p, const float* dy,
 void conv2d_bwd_filter_ref(Precision prec, const Conv2dParams& p, const float* x, const float* dy, float* dw,
                            float* db);
 
+// The same on channels-last activations, the specification of CUDA conv
+// variant 6: x and dx [N][H][W][C], y and dy [N][P][Q][K]; w, dw, b and db as
+// above. Each transposes its activations to NCHW, runs the function above and
+// transposes the result back: the same arithmetic, so variant 6 is held to
+// the same tolerance as variants 4 / 5.
+void conv2d_fwd_nhwc_ref(Precision prec, const Conv2dParams& p, const float* x, const float* w, const float* b,
+                         float* y);
+void conv2d_bwd_data_nhwc_ref(Precision prec, const Conv2dParams& p, const float* dy, const float* w, float* dx);
+void conv2d_bwd_filter_nhwc_ref(Precision prec, const Conv2dParams& p, const float* x, const float* dy, float* dw,
+                                float* db);
+// A tensor [N][C][HW] copied to [N][HW][C] (nchw_to_nhwc) and back.
+void nchw_to_nhwc(const float* in, float* out, int N, int C, int HW);
+void nhwc_to_nchw(const float* in, float* out, int N, int C, int HW);
+
 }  // namespace tinct::cpu
