@@ -34,6 +34,13 @@
 // the stream-ordered pool; the batch runs in chunks of images so that each
 // transformed operand stays under 256 MiB.
 //
+// Not on the tensor cores: at --precision tf32 / bf16 every shape runs the
+// implicit GEMMs of variants 4 / 5 instead. Rounding U and V to TF32 / BF16
+// gives F(4x4, 3x3) 11-12x the direct convolution's RMS error (bf16: 2.4% of
+// the output's RMS, max 0.26 on outputs of RMS 1.3); F(2x2, 3x3) keeps it to
+// 1.7x but saves only 2.25x of the multiplies while its V and M are 4x the
+// size of x and y, traffic that costs more than the tensor cores save
+// (bench/bench_winograd_tc_error.cpp; bench/RESULTS.md, 2026-12-07 third session).
 // Benchmark: build/bench/bench_gpu_kernels --benchmark_filter=conv (the tinct
 // rows run what conv2d_* dispatch; the summary prints conv2d_plan).
 #include <cuda_runtime.h>
