@@ -343,10 +343,11 @@ TEST_CASE("the moving average keeps batch-norm statistics of its own; an older c
   o.resume = true;
   REQUIRE(models::train(o) == models::kTrainDone);
   const auto resumed = tensors(c3);
-  for (auto& [name, t] : resumed) {
+  for (auto& kv : resumed) {  // no binding: INFO's lambda captures it (clang 14)
+    const std::string& name = kv.first;
     if (name.rfind("model.", 0) != 0 || !models::is_bn_statistic(name)) continue;
     INFO(name);
-    const std::vector<float> live2 = old.tensors.at(name).to_vector(), live3 = t.to_vector(),
+    const std::vector<float> live2 = old.tensors.at(name).to_vector(), live3 = kv.second.to_vector(),
                              ema3 = resumed.at("ema." + name).to_vector();
     for (size_t i = 0; i < ema3.size(); ++i) REQUIRE(ema3[i] == doctest::Approx(0.5f * live2[i] + 0.5f * live3[i]));
   }
