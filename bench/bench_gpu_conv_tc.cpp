@@ -220,7 +220,7 @@ int main() {
       uint16_t *y16 = dev_alloc<uint16_t>(ny), *dx16 = dev_alloc<uint16_t>(nx), *dw16 = dev_alloc<uint16_t>(nw);
       const size_t ws_bytes = size_t(1) << 30;
       void* ws = dev_alloc<unsigned char>(ws_bytes);
-      const bool nhwc = env_int("TINCT_BENCH_NHWC", 1) != 0;
+      const int nhwc = env_int("TINCT_BENCH_NHWC", 1) != 0 ? 1 : 0;
 
       for (int bf16 = 0; bf16 < 2; ++bf16) {
         const char* prec = bf16 ? "bf16" : "tf32";
@@ -242,21 +242,29 @@ int main() {
         };
         auto mine_out = [&](int pass, size_t n) { return host(pass == 0 ? y : pass == 1 ? dx : dw, n); };
         const char* passes[] = {"fwd", "bwd_data", "bwd_filter"};
-        {
-          const Vendor v(h, p, bf16, CUDNN_TENSOR_NCHW, bf16 ? (void*)x16 : (void*)x, bf16 ? (void*)w16 : (void*)w,
-                         bf16 ? (void*)dy16 : (void*)dy, vy, vdx, vdw, ws, ws_bytes);
+        for (int cl = 0; cl < 1 + nhwc; ++cl) {  // NCHW: cuDNN, variant 4 / 5 (+ regs, fp32); NHWC: cuDNN, variant 6
+          const Vendor v(h, p, bf16, cl ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW,
+                         cl ? (bf16 ? (void*)x616 : (void*)x6) : (bf16 ? (void*)x16 : (void*)x),
+                         cl ? (bf16 ? (void*)w616 : (void*)w6) : (bf16 ? (void*)w16 : (void*)w),
+                         cl ? (bf16 ? (void*)dy616 : (void*)dy6) : (bf16 ? (void*)dy16 : (void*)dy), vy, vdx, vdw, ws,
+                         ws_bytes);
           for (int pass = 0; pass < 3; ++pass) {
             const size_t n_out = pass == 0 ? ny : pass == 1 ? nx : nw;
             v.run(pass);
-            mine(pass, pr, false);
-            const std::vector<float> ref = vendor_out(pass, n_out);
+            mine(pass, pr, cl);
+            std::vector<float> ref = vendor_out(pass, n_out);
+            if (cl && pass == 2) {  // cuDNN's NHWC dw [K][RS][C] -> [K][C][RS], as variant 6 writes it
+              std::vector<float> t(n_out);
+              tinct::cpu::nhwc_to_nchw(ref.data(), t.data(), p.K, p.C, p.R * p.S);
+              ref.swap(t);
+            }
             const double rel = max_rel_diff(mine_out(pass, n_out), ref);
             const double t0 = time_ms([&] { v.run(pass); }, iters, flush, flush_bytes);
-            const double t1 = time_ms([&] { mine(pass, pr, false); }, iters, flush, flush_bytes);
-            const double t2 = time_ms([&] { mine(pass, tinct::Precision::fp32, false); }, iters, flush, flush_bytes);
-            rows.push_back({prec, s.name, passes[pass], "0 cudnn", t0, flop / t0 * 1e-9, 100.0, 0.0});
-            rows.push_back({prec, s.name, passes[pass], bf16 ? "5 bf16" : "4 tf32", t1, flop / t1 * 1e-9,
-                            t0 / t1 * 100.0, rel});
+            const double t1 = time_ms([&] { mine(pass, pr, cl); }, iters, flush, flush_bytes);
+            rows.push_back({prec, s.name, passes[pass], cl ? "0 nhwc" : "0 cudnn", t0, flop / t0 * 1e-9, 100.0, 0.0});
+            rows.push_back({prec, s.name, passes[pass], cl ? "6 nhwc" : bf16 ? "5 bf16" : "4 tf32", t1,
+                            flop / t1 * 1e-9, t0 / t1 * 100.0, rel});
+            if (cl) continue;
             if (!bf16) {  // the register-staged gather, beside the default cp.async one
               const gpu::TcGather was = gpu::set_tc_gather(gpu::TcGather::registers);
               mine(pass, pr, false);
@@ -265,27 +273,8 @@ int main() {
               gpu::set_tc_gather(was);
               rows.push_back({prec, s.name, passes[pass], "4 regs", t3, flop / t3 * 1e-9, t0 / t3 * 100.0, rel_r});
             }
+            const double t2 = time_ms([&] { mine(pass, tinct::Precision::fp32, false); }, iters, flush, flush_bytes);
             rows.push_back({prec, s.name, passes[pass], "fp32", t2, flop / t2 * 1e-9, t0 / t2 * 100.0, -1.0});
-          }
-        }
-        if (nhwc) {  // channels-last: cuDNN NHWC beside variant 6
-          const Vendor v(h, p, bf16, CUDNN_TENSOR_NHWC, bf16 ? (void*)x616 : (void*)x6, bf16 ? (void*)w616 : (void*)w6,
-                         bf16 ? (void*)dy616 : (void*)dy6, vy, vdx, vdw, ws, ws_bytes);
-          for (int pass = 0; pass < 3; ++pass) {
-            const size_t n_out = pass == 0 ? ny : pass == 1 ? nx : nw;
-            v.run(pass);
-            mine(pass, pr, true);
-            std::vector<float> ref = vendor_out(pass, n_out);
-            if (pass == 2) {  // cuDNN's dw [K][RS][C] -> [K][C][RS], as variant 6 writes it
-              std::vector<float> t(n_out);
-              tinct::cpu::nhwc_to_nchw(ref.data(), t.data(), p.K, p.C, p.R * p.S);
-              ref.swap(t);
-            }
-            const double rel = max_rel_diff(mine_out(pass, n_out), ref);
-            const double t0 = time_ms([&] { v.run(pass); }, iters, flush, flush_bytes);
-            const double t1 = time_ms([&] { mine(pass, pr, true); }, iters, flush, flush_bytes);
-            rows.push_back({prec, s.name, passes[pass], "0 nhwc", t0, flop / t0 * 1e-9, 100.0, 0.0});
-            rows.push_back({prec, s.name, passes[pass], "6 nhwc", t1, flop / t1 * 1e-9, t0 / t1 * 100.0, rel});
           }
         }
       }

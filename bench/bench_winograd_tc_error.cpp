@@ -75,37 +75,35 @@ int main(int argc, char** argv) {
   for (double& v : w) v = float(normal(gen) * std::sqrt(2.0 / (9 * C)));
   auto X = [&](int c, int h, int ww) { return h < 0 || h >= HW || ww < 0 || ww >= HW ? 0.0 : x[(size_t(c) * HW + h) * HW + ww]; };
 
-  // exact and direct-rounded outputs
-  std::vector<double> exact(size_t(K) * HW * HW);
-  std::printf("3x3 conv, pad 1, C %d -> K %d, %dx%d; error RMS relative to the output's RMS, and max |error|\n", C, K,
-              HW, HW);
-  double ss = 0;
-  for (int k = 0; k < K; ++k)
-    for (int p = 0; p < HW; ++p)
-      for (int q = 0; q < HW; ++q) {
-        double y = 0;
-        for (int c = 0; c < C; ++c)
-          for (int r = 0; r < 3; ++r)
-            for (int s = 0; s < 3; ++s) y += X(c, p - 1 + r, q - 1 + s) * w[((size_t(k) * C + c) * 3 + r) * 3 + s];
-        exact[(size_t(k) * HW + p) * HW + q] = y;
-        ss += y * y;
-      }
-  const double rms = std::sqrt(ss / exact.size());
-  for (Precision prec : {Precision::tf32, Precision::bf16}) {
-    const char* pn = prec == Precision::tf32 ? "tf32" : "bf16";
-    Err direct;
+  // The direct convolution with x and w rounded as `prec` rounds them, in
+  // double: at fp32 (no rounding: the inputs are floats) the exact output.
+  auto direct = [&](Precision prec) {
+    std::vector<double> y(size_t(K) * HW * HW);
     for (int k = 0; k < K; ++k)
       for (int p = 0; p < HW; ++p)
         for (int q = 0; q < HW; ++q) {
-          double y = 0;
+          double v = 0;
           for (int c = 0; c < C; ++c)
             for (int r = 0; r < 3; ++r)
               for (int s = 0; s < 3; ++s)
-                y += double(rounded(prec, X(c, p - 1 + r, q - 1 + s))) *
+                v += double(rounded(prec, X(c, p - 1 + r, q - 1 + s))) *
                      rounded(prec, w[((size_t(k) * C + c) * 3 + r) * 3 + s]);
-          direct.add(y, exact[(size_t(k) * HW + p) * HW + q]);
+          y[(size_t(k) * HW + p) * HW + q] = v;
         }
-    std::printf("  %s direct        rms %.3g  max %.3g\n", pn, std::sqrt(direct.se / ss), direct.max);
+    return y;
+  };
+  std::printf("3x3 conv, pad 1, C %d -> K %d, %dx%d; error RMS relative to the output's RMS, and max |error|\n", C, K,
+              HW, HW);
+  const std::vector<double> exact = direct(Precision::fp32);
+  double ss = 0;
+  for (double y : exact) ss += y * y;
+  const double rms = std::sqrt(ss / exact.size());
+  for (Precision prec : {Precision::tf32, Precision::bf16}) {
+    const char* pn = prec == Precision::tf32 ? "tf32" : "bf16";
+    Err direct_err;
+    const std::vector<double> yd = direct(prec);
+    for (size_t i = 0; i < yd.size(); ++i) direct_err.add(yd[i], exact[i]);
+    std::printf("  %s direct        rms %.3g  max %.3g\n", pn, std::sqrt(direct_err.se / ss), direct_err.max);
     for (const Wino* f : {&kF2, &kF4}) {
       const int m = f->m, a = m + 2;
       std::vector<float> U(size_t(K) * C * a * a);
@@ -144,7 +142,7 @@ int main(int argc, char** argv) {
           }
         }
       std::printf("  %s %s  rms %.3g  max %.3g  (%.1fx direct's rms error)\n", pn, f->name, std::sqrt(e.se / ss), e.max,
-                  std::sqrt(e.se / direct.se));
+                  std::sqrt(e.se / direct_err.se));
     }
   }
   std::printf("  output rms %.3g\n", rms);

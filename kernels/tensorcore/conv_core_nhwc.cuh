@@ -38,36 +38,24 @@
 namespace tinct::cuda::tc {
 
 // One 16-byte chunk of a stage held in registers until after the mma: VE
-// elements of the stage's type (tf32: 4 fp32 words; bf16: 8 halves, two a
-// word, element 0 in the low half).
+// elements of the stage's type in conv_core.cuh's Stash (tf32: 4 fp32 words;
+// bf16: 8 halves, two a word, element 0 in the low half), plus whole-chunk
+// loads and stores.
 template <class T>
-struct Chunk {
+struct Chunk : Stash<T, 16 / int(sizeof(T))> {
   static constexpr int VE = 16 / int(sizeof(T));
-  uint32_t w[4];
-  __device__ __forceinline__ void zero() { w[0] = w[1] = w[2] = w[3] = 0u; }
-  // element e, set in the order e = 0, 1, ...
-  __device__ __forceinline__ void set(int e, float v) {
-    if constexpr (sizeof(T) == 4) {
-      w[e] = as_bits(v);
-    } else {
-      const uint32_t b = f32_to_bf16(v);
-      w[e / 2] = (e & 1) ? ((w[e / 2] & 0xffffu) | (b << 16)) : b;
-    }
-  }
+  __device__ __forceinline__ void zero() { this->w[0] = this->w[1] = this->w[2] = this->w[3] = 0u; }
   // VE consecutive fp32 values at a 16-byte aligned src
   __device__ __forceinline__ void load(const float* src) {
     const float4 a = *reinterpret_cast<const float4*>(src);
-    if constexpr (sizeof(T) == 4) {
-      w[0] = as_bits(a.x), w[1] = as_bits(a.y), w[2] = as_bits(a.z), w[3] = as_bits(a.w);
-    } else {
+    this->set(0, a.x), this->set(1, a.y), this->set(2, a.z), this->set(3, a.w);
+    if constexpr (VE == 8) {
       const float4 b = *reinterpret_cast<const float4*>(src + 4);
-      const float v[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
-#pragma unroll
-      for (int e = 0; e < 8; ++e) set(e, v[e]);
+      this->set(4, b.x), this->set(5, b.y), this->set(6, b.z), this->set(7, b.w);
     }
   }
   __device__ __forceinline__ void store(T* dst) const {
-    *reinterpret_cast<uint4*>(dst) = make_uint4(w[0], w[1], w[2], w[3]);
+    *reinterpret_cast<uint4*>(dst) = make_uint4(this->w[0], this->w[1], this->w[2], this->w[3]);
   }
 };
 
