@@ -6,6 +6,7 @@
 
 #include "apps/cli.h"
 #include "engine/checkpoint.h"
+#include "engine/safetensors.h"
 #include "models/ema.h"
 #include "models/inference.h"
 
@@ -47,9 +48,14 @@ int cmd_export(const Args& in) {
     if (src_md.count(key)) md[std::string("train_") + key] = src_md.at(key);
   md["dtype"] = dtype;
   if (ema) md["weights"] = "moving average";
-  save_checkpoint(out, model->state(false), md, dt);
+  const auto state = model->state(false);
+  save_checkpoint(out, state, md, dt);
   std::printf("%s: %s/%s, %lld parameters, %s, %lld bytes\n", out.c_str(), md["kind"].c_str(), md["preset"].c_str(),
               (long long)model->num_parameters(), dtype.c_str(), (long long)std::filesystem::file_size(out));
+  std::string wide;  // tensors f16 cannot hold, stored as f32 (save_safetensors, stored_dtype)
+  for (const auto& [name, t] : state)
+    if (stored_dtype({name, t.shape(), t.to_vector()}, dt) != dt) wide += (wide.empty() ? "" : ", ") + name;
+  if (!wide.empty()) std::printf("  stored as f32, beyond f16's range (|x| > 65504): %s\n", wide.c_str());
   return 0;
 }
 

@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <stdexcept>
 
@@ -157,7 +158,8 @@ template <class Sink>
 void for_each_stored_chunk(const std::vector<const NamedArray*>& order, DType store_as, Sink&& sink) {
   std::vector<uint16_t> buf;
   for (const NamedArray* t : order) {
-    if (store_as == DType::F32) {
+    const DType dt = stored_dtype(*t, store_as);
+    if (dt == DType::F32) {
       sink(t->data.data(), t->data.size() * sizeof(float));
       continue;
     }
@@ -165,7 +167,7 @@ void for_each_stored_chunk(const std::vector<const NamedArray*>& order, DType st
       size_t m = std::min(kChunkElems, t->data.size() - i);
       buf.resize(m);
       for (size_t k = 0; k < m; ++k)
-        buf[k] = store_as == DType::F16 ? float_to_half(t->data[i + k]) : float_to_bf16(t->data[i + k]);
+        buf[k] = dt == DType::F16 ? float_to_half(t->data[i + k]) : float_to_bf16(t->data[i + k]);
       sink(buf.data(), m * 2);
     }
   }
@@ -229,6 +231,13 @@ Entry parse_entry(const std::string& path, const std::string& name, const json::
 
 // --- public API ----------------------------------------------------------------------
 
+DType stored_dtype(const NamedArray& t, DType store_as) {
+  if (store_as != DType::F16) return store_as;
+  for (float v : t.data)
+    if (std::isfinite(v) && std::fabs(v) > 65504.0f) return DType::F32;
+  return DType::F16;
+}
+
 const NamedArray* SafetensorsFile::find(const std::string& name) const {
   auto it = std::lower_bound(tensors.begin(), tensors.end(), name,
                              [](const NamedArray& t, const std::string& n) { return t.name < n; });
@@ -262,14 +271,14 @@ void save_safetensors(const std::string& path, const std::vector<NamedArray>& te
     for (const auto& kv : metadata) meta.emplace_back(kv.first, json::Value(kv.second));
     header.emplace_back("__metadata__", json::Value(std::move(meta)));
   }
-  const uint64_t esize = dtype_size(store_as);
   uint64_t offset = 0;
   for (const NamedArray* t : order) {
     json::Value::Array shape;
     for (int64_t d : t->shape) shape.emplace_back(d);
-    uint64_t end = offset + t->data.size() * esize;  // sums of in-memory sizes: cannot overflow
+    const DType dt = stored_dtype(*t, store_as);
+    uint64_t end = offset + t->data.size() * dtype_size(dt);  // sums of in-memory sizes: cannot overflow
     json::Value::Object entry;
-    entry.emplace_back("dtype", json::Value(dtype_name(store_as)));
+    entry.emplace_back("dtype", json::Value(dtype_name(dt)));
     entry.emplace_back("shape", json::Value(std::move(shape)));
     entry.emplace_back("data_offsets", json::Value(json::Value::Array{json::Value(int64_t(offset)), json::Value(int64_t(end))}));
     header.emplace_back(t->name, json::Value(std::move(entry)));

@@ -42,12 +42,18 @@ struct SafetensorsFile {
 // Tensors are laid out sorted by name, the header is compact JSON with
 // "__metadata__" first (omitted when empty), exactly as the Python package
 // writes it. store_as picks the on-disk dtype (F16/BF16: round to nearest
-// even). Throws std::runtime_error (message starts with PATH) on invalid input
+// even), per tensor as stored_dtype says: a tensor F16 cannot hold stays F32. Throws std::runtime_error (message starts with PATH) on invalid input
 // (duplicate or empty names, "__metadata__" as a name, negative dimensions,
 // data size != product(shape)) or on an I/O error.
 void save_safetensors(const std::string& path, const std::vector<NamedArray>& tensors,
                       const std::map<std::string, std::string>& metadata = {},
                       DType store_as = DType::F32);
+
+// The dtype save_safetensors stores `t` as when asked for store_as: F16
+// becomes F32 for a tensor with a finite value beyond binary16's range
+// (|x| > 65504, which would turn into inf: batch norm's running variances of
+// a long run reach 1.8e5), so that the file still loads; otherwise store_as.
+DType stored_dtype(const NamedArray& t, DType store_as);
 
 // Reads a file with F32, F16 or BF16 tensors (converted to float32). Every
 // inconsistency in the file is reported as std::runtime_error whose message

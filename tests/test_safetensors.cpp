@@ -218,6 +218,29 @@ TEST_CASE("round trip F32 is bit-exact, with metadata, sorted, and find() works"
   CHECK(bytes.size() - 8 - hlen == 4 * (6 + 4 + 6 + 1 + 0));
 }
 
+TEST_CASE("F16: a tensor with values beyond binary16's range is stored as F32, the rest as F16") {
+  // Batch norm's running variances of a long run reach 1.8e5: as F16 they
+  // would become inf, and the file would not load (checkpoint.h refuses it).
+  TempDir tmp;
+  const std::string path = tmp / "wide.safetensors";
+  const std::vector<NamedArray> in = {{"model.bn.running_var", {3}, {1.0f, 65504.0f, 161454.42f}},
+                                      {"model.conv.weight", {2}, {0.1f, -65504.0f}},
+                                      {"model.inf", {2}, {INFINITY, 2.0f}}};
+  CHECK(stored_dtype(in[0], DType::F16) == DType::F32);
+  CHECK(stored_dtype(in[1], DType::F16) == DType::F16);  // 65504 is binary16's largest finite value
+  CHECK(stored_dtype(in[2], DType::F16) == DType::F16);  // an inf stays inf (it is not a value F16 loses)
+  CHECK(stored_dtype(in[0], DType::BF16) == DType::BF16);
+  save_safetensors(path, in, {}, DType::F16);
+  const std::string bytes = read_bytes(path);
+  uint64_t hlen;
+  std::memcpy(&hlen, bytes.data(), 8);
+  CHECK(bytes.size() - 8 - hlen == 4 * 3 + 2 * 2 + 2 * 2);
+  const SafetensorsFile f = load_safetensors(path);
+  CHECK(f.find("model.bn.running_var")->data == in[0].data);  // F32: exact
+  CHECK(f.find("model.conv.weight")->data[0] == half_to_float(float_to_half(0.1f)));
+  CHECK(f.find("model.conv.weight")->data[0] != 0.1f);  // F16: rounded
+}
+
 TEST_CASE("round trip F16 and BF16: exact where representable, within precision otherwise") {
   TempDir tmp;
   for (DType dt : {DType::F16, DType::BF16}) {
