@@ -17,9 +17,11 @@ int cmd_export(const Args& in) {
   if (take_flag(args, "--help") || take_flag(args, "-h") || args.empty()) {
     std::puts("usage: tinct export CHECKPOINT -o FILE [--dtype f32|f16|bf16] [--ema] [--overwrite]\n"
               "Writes the weights of a colorizer checkpoint (no optimizer state) to FILE,\n"
-              "stored as f16 by default: the form tinct colorize loads and the repository ships.\n"
-              "--ema: the moving average of the weights instead (a checkpoint of a run\n"
-              "trained with --ema; batch-norm statistics are the run's own).");
+              "stored as f16 by default: the form tinct colorize loads and the repository ships\n"
+              "(a tensor f16 cannot hold, |x| > 65504, is stored as f32 and named).\n"
+              "--ema: the moving average of the weights and batch-norm statistics instead (a\n"
+              "checkpoint of a run trained with --ema; one written before the statistics were\n"
+              "averaged gives its live ones).");
     return args.empty() ? 2 : 0;
   }
   std::string out, dtype = "f16";
