@@ -42,7 +42,8 @@ struct SafetensorsFile {
 // Tensors are laid out sorted by name, the header is compact JSON with
 // "__metadata__" first (omitted when empty), exactly as the Python package
 // writes it. store_as picks the on-disk dtype (F16/BF16: round to nearest
-// even), per tensor as stored_dtype says: a tensor F16 cannot hold stays F32. Throws std::runtime_error (message starts with PATH) on invalid input
+// even), per tensor as stored_dtype says: a tensor F16 cannot hold stays F32.
+// Throws std::runtime_error (message starts with PATH) on invalid input
 // (duplicate or empty names, "__metadata__" as a name, negative dimensions,
 // data size != product(shape)) or on an I/O error.
 void save_safetensors(const std::string& path, const std::vector<NamedArray>& tensors,
