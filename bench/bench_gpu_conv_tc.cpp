@@ -44,20 +44,13 @@
 #include <string>
 #include <vector>
 
+#include "cudnn_conv.h"
 #include "gpu_bench_util.h"
 #include "kernels/cuda.h"
 #include "kernels/tensorcore/tensorcore.h"
 
 namespace gpu = tinct::cuda;
 using tinct::Conv2dParams;
-
-#define CUDNN_CHECK(call)                                                                              \
-  do {                                                                                                 \
-    const cudnnStatus_t s_ = (call);                                                                   \
-    if (s_ != CUDNN_STATUS_SUCCESS)                                                                    \
-      throw std::runtime_error(std::string(__FILE__) + ":" + std::to_string(__LINE__) + ": " + #call + \
-                               ": " + cudnnGetErrorString(s_));                                        \
-  } while (0)
 
 namespace {
 
@@ -100,9 +93,7 @@ struct Row {
 // (NHWC: the filter [K][R][S][C] too).
 struct Vendor {
   cudnnHandle_t h;
-  cudnnTensorDescriptor_t xd, yd;
-  cudnnFilterDescriptor_t wd;
-  cudnnConvolutionDescriptor_t cd;
+  CudnnConvDesc d;
   cudnnConvolutionFwdAlgo_t fa;
   cudnnConvolutionBwdDataAlgo_t da;
   cudnnConvolutionBwdFilterAlgo_t wa;
@@ -110,43 +101,31 @@ struct Vendor {
   size_t ws_bytes;
   Vendor(cudnnHandle_t h_, const Conv2dParams& p, bool bf16, cudnnTensorFormat_t format, void* x_, void* w_,
          void* dy_, void* y_, void* dx_, void* dw_, void* ws_, size_t ws_bytes_)
-      : h(h_), x(x_), w(w_), dy(dy_), y(y_), dx(dx_), dw(dw_), ws(ws_), ws_bytes(ws_bytes_) {
-    const cudnnDataType_t dt = bf16 ? CUDNN_DATA_BFLOAT16 : CUDNN_DATA_FLOAT;
-    CUDNN_CHECK(cudnnCreateTensorDescriptor(&xd));
-    CUDNN_CHECK(cudnnCreateTensorDescriptor(&yd));
-    CUDNN_CHECK(cudnnCreateFilterDescriptor(&wd));
-    CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&cd));
-    CUDNN_CHECK(cudnnSetTensor4dDescriptor(xd, format, dt, p.N, p.C, p.H, p.W));
-    CUDNN_CHECK(cudnnSetTensor4dDescriptor(yd, format, dt, p.N, p.K, p.P, p.Q));
-    CUDNN_CHECK(cudnnSetFilter4dDescriptor(wd, dt, format, p.K, p.C, p.R, p.S));
-    CUDNN_CHECK(cudnnSetConvolution2dDescriptor(cd, p.pad_h, p.pad_w, p.stride_h, p.stride_w, 1, 1,
-                                                CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
-    CUDNN_CHECK(cudnnSetConvolutionMathType(cd, bf16 ? CUDNN_TENSOR_OP_MATH : CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION));
+      : h(h_),
+        d(p, format, bf16 ? CUDNN_DATA_BFLOAT16 : CUDNN_DATA_FLOAT,
+          bf16 ? CUDNN_TENSOR_OP_MATH : CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION),
+        x(x_), w(w_), dy(dy_), y(y_), dx(dx_), dw(dw_), ws(ws_), ws_bytes(ws_bytes_) {
     cudnnConvolutionFwdAlgoPerf_t fp[16];
     cudnnConvolutionBwdDataAlgoPerf_t dp[16];
     cudnnConvolutionBwdFilterAlgoPerf_t wp[16];
     int n = 0;
-    CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithmEx(h, xd, x, wd, w, cd, yd, y, 16, &n, fp, ws, ws_bytes));
-    CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithmEx(h, wd, w, yd, dy, cd, xd, dx, 16, &n, dp, ws, ws_bytes));
-    CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithmEx(h, xd, x, yd, dy, cd, wd, dw, 16, &n, wp, ws, ws_bytes));
+    CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithmEx(h, d.x, x, d.w, w, d.conv, d.y, y, 16, &n, fp, ws, ws_bytes));
+    CUDNN_CHECK(
+        cudnnFindConvolutionBackwardDataAlgorithmEx(h, d.w, w, d.y, dy, d.conv, d.x, dx, 16, &n, dp, ws, ws_bytes));
+    CUDNN_CHECK(
+        cudnnFindConvolutionBackwardFilterAlgorithmEx(h, d.x, x, d.y, dy, d.conv, d.w, dw, 16, &n, wp, ws, ws_bytes));
     fa = fp[0].algo, da = dp[0].algo, wa = wp[0].algo;
-  }
-  ~Vendor() {
-    cudnnDestroyTensorDescriptor(xd);
-    cudnnDestroyTensorDescriptor(yd);
-    cudnnDestroyFilterDescriptor(wd);
-    cudnnDestroyConvolutionDescriptor(cd);
   }
   Vendor(const Vendor&) = delete;
   Vendor& operator=(const Vendor&) = delete;
   void run(int pass) const {
     const float one = 1.0f, zero = 0.0f;
     if (pass == 0)
-      CUDNN_CHECK(cudnnConvolutionForward(h, &one, xd, x, wd, w, cd, fa, ws, ws_bytes, &zero, yd, y));
+      CUDNN_CHECK(cudnnConvolutionForward(h, &one, d.x, x, d.w, w, d.conv, fa, ws, ws_bytes, &zero, d.y, y));
     else if (pass == 1)
-      CUDNN_CHECK(cudnnConvolutionBackwardData(h, &one, wd, w, yd, dy, cd, da, ws, ws_bytes, &zero, xd, dx));
+      CUDNN_CHECK(cudnnConvolutionBackwardData(h, &one, d.w, w, d.y, dy, d.conv, da, ws, ws_bytes, &zero, d.x, dx));
     else
-      CUDNN_CHECK(cudnnConvolutionBackwardFilter(h, &one, xd, x, yd, dy, cd, wa, ws, ws_bytes, &zero, wd, dw));
+      CUDNN_CHECK(cudnnConvolutionBackwardFilter(h, &one, d.x, x, d.y, dy, d.conv, wa, ws, ws_bytes, &zero, d.w, dw));
   }
 };
 

@@ -46,19 +46,13 @@
 #include <string>
 #include <vector>
 
+#include "cudnn_conv.h"
 #include "kernels/cuda.h"
 #include "kernels/kernels.h"
 
 using tinct::Conv2dParams;
 namespace gpu = tinct::cuda;
 
-#define CUDNN_CHECK(call)                                                                        \
-  do {                                                                                           \
-    const cudnnStatus_t s_ = (call);                                                             \
-    if (s_ != CUDNN_STATUS_SUCCESS)                                                              \
-      throw std::runtime_error(std::string(__FILE__) + ":" + std::to_string(__LINE__) + ": " +  \
-                               #call + ": " + cudnnGetErrorString(s_));                          \
-  } while (0)
 #define CUBLAS_CHECK(call)                                                                       \
   do {                                                                                           \
     const cublasStatus_t s_ = (call);                                                            \
@@ -237,16 +231,15 @@ struct ConvCtx {
   ConvShape s;
   std::unique_ptr<DevMem> x, w, y, dy, dx, dw, dw_vendor, y_vendor, dx_vendor, tinct_ws, igemm_ws;
   size_t tinct_ws_bytes = 0, igemm_ws_bytes = 0;
-  cudnnTensorDescriptor_t xd{}, yd{};
-  cudnnFilterDescriptor_t wd{};
-  cudnnConvolutionDescriptor_t cd{};
+  CudnnConvDesc d;  // FP32 FMA only, no TF32
   cudnnConvolutionFwdAlgo_t fwd_algo{};
   cudnnConvolutionBwdDataAlgo_t bwd_data_algo{};
   cudnnConvolutionBwdFilterAlgo_t bwd_filter_algo{};
   size_t ws_bytes[3] = {0, 0, 0};
   std::string algo_note[3];
 
-  explicit ConvCtx(const ConvShape& shape) : s(shape) {
+  explicit ConvCtx(const ConvShape& shape)
+      : s(shape), d(shape.p, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, CUDNN_FMA_MATH) {
     const Conv2dParams& p = s.p;
     const size_t nx = size_t(p.N) * p.C * p.H * p.W, nw = size_t(p.K) * p.C * p.R * p.S,
                  ny = size_t(p.N) * p.K * p.P * p.Q;
@@ -259,23 +252,7 @@ struct ConvCtx {
     igemm_ws_bytes = gpu::conv2d_bwd_filter_igemm_workspace_bytes(p);
     igemm_ws = std::make_unique<DevMem>(igemm_ws_bytes);
 
-    CUDNN_CHECK(cudnnCreateTensorDescriptor(&xd));
-    CUDNN_CHECK(cudnnCreateTensorDescriptor(&yd));
-    CUDNN_CHECK(cudnnCreateFilterDescriptor(&wd));
-    CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&cd));
-    CUDNN_CHECK(cudnnSetTensor4dDescriptor(xd, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, p.N, p.C, p.H, p.W));
-    CUDNN_CHECK(cudnnSetTensor4dDescriptor(yd, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, p.N, p.K, p.P, p.Q));
-    CUDNN_CHECK(cudnnSetFilter4dDescriptor(wd, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, p.K, p.C, p.R, p.S));
-    CUDNN_CHECK(cudnnSetConvolution2dDescriptor(cd, p.pad_h, p.pad_w, p.stride_h, p.stride_w, p.dil_h,
-                                                p.dil_w, CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
-    CUDNN_CHECK(cudnnSetConvolutionMathType(cd, CUDNN_FMA_MATH));  // FP32 FMA only, no TF32
     find_algos();
-  }
-  ~ConvCtx() {
-    cudnnDestroyTensorDescriptor(xd);
-    cudnnDestroyTensorDescriptor(yd);
-    cudnnDestroyFilterDescriptor(wd);
-    cudnnDestroyConvolutionDescriptor(cd);
   }
 
   // The fastest successful algorithm that does not use tensor cores.
@@ -298,7 +275,7 @@ struct ConvCtx {
     int n = 0;
     {
       cudnnConvolutionFwdAlgoPerf_t perf[16];
-      CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithmEx(h, xd, x->p, wd, w->p, cd, yd, y_vendor->p, 16,
+      CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithmEx(h, d.x, x->p, d.w, w->p, d.conv, d.y, y_vendor->p, 16,
                                                          &n, perf, ws, wsb));
       const int i = pick(perf, n, &algo_note[kFwd]);
       fwd_algo = perf[i].algo;
@@ -306,7 +283,7 @@ struct ConvCtx {
     }
     {
       cudnnConvolutionBwdDataAlgoPerf_t perf[16];
-      CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithmEx(h, wd, w->p, yd, dy->p, cd, xd,
+      CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithmEx(h, d.w, w->p, d.y, dy->p, d.conv, d.x,
                                                               dx_vendor->p, 16, &n, perf, ws, wsb));
       const int i = pick(perf, n, &algo_note[kBwdData]);
       bwd_data_algo = perf[i].algo;
@@ -314,7 +291,7 @@ struct ConvCtx {
     }
     {
       cudnnConvolutionBwdFilterAlgoPerf_t perf[16];
-      CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithmEx(h, xd, x->p, yd, dy->p, cd, wd,
+      CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithmEx(h, d.x, x->p, d.y, dy->p, d.conv, d.w,
                                                                 dw_vendor->p, 16, &n, perf, ws, wsb));
       const int i = pick(perf, n, &algo_note[kBwdFilter]);
       bwd_filter_algo = perf[i].algo;
@@ -328,16 +305,16 @@ struct ConvCtx {
     cudnnHandle_t h = G().cudnn;
     switch (pass) {
       case kFwd:
-        CUDNN_CHECK(cudnnConvolutionForward(h, &one, xd, x->p, wd, w->p, cd, fwd_algo, ws,
-                                            ws_bytes[kFwd], &zero, yd, y_vendor->p));
+        CUDNN_CHECK(cudnnConvolutionForward(h, &one, d.x, x->p, d.w, w->p, d.conv, fwd_algo, ws,
+                                            ws_bytes[kFwd], &zero, d.y, y_vendor->p));
         break;
       case kBwdData:
-        CUDNN_CHECK(cudnnConvolutionBackwardData(h, &one, wd, w->p, yd, dy->p, cd, bwd_data_algo, ws,
-                                                 ws_bytes[kBwdData], &zero, xd, dx_vendor->p));
+        CUDNN_CHECK(cudnnConvolutionBackwardData(h, &one, d.w, w->p, d.y, dy->p, d.conv, bwd_data_algo, ws,
+                                                 ws_bytes[kBwdData], &zero, d.x, dx_vendor->p));
         break;
       case kBwdFilter:
-        CUDNN_CHECK(cudnnConvolutionBackwardFilter(h, &one, xd, x->p, yd, dy->p, cd, bwd_filter_algo, ws,
-                                                   ws_bytes[kBwdFilter], &zero, wd, dw_vendor->p));
+        CUDNN_CHECK(cudnnConvolutionBackwardFilter(h, &one, d.x, x->p, d.y, dy->p, d.conv, bwd_filter_algo, ws,
+                                                   ws_bytes[kBwdFilter], &zero, d.w, dw_vendor->p));
         break;
     }
   }

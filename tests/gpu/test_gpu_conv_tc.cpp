@@ -114,6 +114,15 @@ double compare(const std::string& what, const std::vector<float>& got, const std
   return worst;
 }
 
+// How many elements of a and b (same size) differ in their bits; *first: the first.
+size_t differing(const std::vector<float>& a, const std::vector<float>& b, size_t* first) {
+  size_t n = 0;
+  *first = 0;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (std::memcmp(&a[i], &b[i], 4) != 0 && n++ == 0) *first = i;
+  return n;
+}
+
 // Variant 6 at one precision, in the signatures of variants 4 / 5.
 template <Precision P>
 void fwd_nhwc(const Conv2dParams& p, const float* x, const float* w, const float* b, float* y, cudaStream_t s) {
@@ -308,9 +317,8 @@ TEST_CASE("conv tc: the tf32 gathers by cp.async and by registers give the same 
       cudaFree(y), cudaFree(dx), cudaFree(dw);
     }
     for (int pass = 0; pass < 3; ++pass) {
-      size_t differ = 0, first = 0;
-      for (size_t i = 0; i < got[0][pass].size(); ++i)
-        if (std::memcmp(&got[0][pass][i], &got[1][pass][i], 4) != 0 && differ++ == 0) first = i;
+      size_t first;
+      const size_t differ = differing(got[0][pass], got[1][pass], &first);
       std::printf("  tf32 async vs registers, N%d C%d %dx%d K%d s%d d%d, pass %d: %zu of %zu differ%s\n", p.N, p.C, p.H,
                   p.W, p.K, sh.stride, sh.dil, pass, differ, got[0][pass].size(), differ ? " FAIL" : "");
       CHECK_MESSAGE(differ == 0, "pass " << pass << ": first at " << first << ", " << got[0][pass][first] << " vs "
@@ -356,9 +364,8 @@ TEST_CASE("conv tc: channels-last (variant 6) gives variants 4 / 5's bits, trans
       cpu::nhwc_to_nchw(to_host(y6, ny).data(), got[0].data(), p.N, p.K, PQ);
       cpu::nhwc_to_nchw(to_host(dx6, nx).data(), got[1].data(), p.N, p.C, HW);
       for (int pass = 0; pass < 3; ++pass) {
-        size_t differ = 0, first = 0;
-        for (size_t i = 0; i < want[pass].size(); ++i)
-          if (std::memcmp(&want[pass][i], &got[pass][i], 4) != 0 && differ++ == 0) first = i;
+        size_t first;
+        const size_t differ = differing(want[pass], got[pass], &first);
         std::printf("  %s nhwc vs nchw, N%d C%d %dx%d K%d %dx%d s%d d%d, pass %d: %zu of %zu differ%s\n",
                     tf32 ? "tf32" : "bf16", p.N, p.C, p.H, p.W, p.K, p.R, p.S, sh.stride, sh.dil, pass, differ,
                     want[pass].size(), differ ? " FAIL" : "");
