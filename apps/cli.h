@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/layout.h"
 #include "engine/precision.h"
 #include "models/colorizer.h"
 
@@ -40,6 +41,9 @@ double parse_duration(const std::string& option, const std::string& value);
 // --precision fp32|tf32|bf16 (engine/precision.h): the value given, else
 // fp32; another value throws std::invalid_argument (exit 2).
 Precision take_precision(Args& args);
+// --layout nchw|nhwc (engine/layout.h): the value given, else nchw; another
+// value, or nhwc at fp32, throws std::invalid_argument (exit 2).
+Layout take_layout(Args& args, Precision p);
 
 // --decoding zhang|plausible, --temperature T and --prior-correction B: the
 // classification model's decoding (models::Decoding); each is unset when not

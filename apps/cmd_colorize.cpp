@@ -42,6 +42,8 @@ const char* kColorizeUsage =
     "  --device auto|cpu|cuda                      (default auto)\n"
     "  --precision fp32|tf32|bf16  the convolutions' operands (default fp32): tf32 / bf16\n"
     "                      round them as the tensor cores do, fp32 accumulation\n"
+    "  --layout nchw|nhwc  the activations' memory on the GPU (default nchw): nhwc runs the\n"
+    "                      convolutions channels-last (needs tf32 or bf16; nothing on the CPU)\n"
     "  --size N            short side the model sees (default 256)\n"
     "  --batch N           photos decoded, colorized and encoded together (default 4; memory grows\n"
     "                      with N times the largest photo); the outputs are the same at any N\n"
@@ -176,6 +178,7 @@ int cmd_colorize(const Args& in) {
   take_option(args, "--weights", weights);
   take_option(args, "--device", device);
   const PrecisionScope precision_scope(take_precision(args));
+  const LayoutScope layout_scope(take_layout(args, precision()));
   models::ColorizeOptions co;
   if (take_option(args, "--size", v)) co.size = int(parse_int("--size", v, 32, 4096));
   int batch = 4;

@@ -69,6 +69,9 @@ const char* kEvalUsage =
     "  --device auto|cpu|cuda  where the models run (default auto)\n"
     "  --precision fp32|tf32|bf16  the convolutions' operands (default fp32): tf32 / bf16\n"
     "                          round them as the tensor cores do, fp32 accumulation\n"
+    "  --layout nchw|nhwc      the activations' memory on the GPU (default nchw): nhwc runs\n"
+    "                          the convolutions channels-last (needs tf32 or bf16; nothing\n"
+    "                          on the CPU)\n"
     "  --save-images           save every output image (default: sets of up to 50)\n"
     "  --no-save-images        do not save them\n"
     "  --human                 write the real-vs-fake page instead of the report\n"
@@ -149,6 +152,7 @@ int cmd_eval(const Args& in) {
   take_option(args, "--device", device);
   o.device = parse_device(device);
   const PrecisionScope precision_scope(take_precision(args));
+  const LayoutScope layout_scope(take_layout(args, precision()));
   if (take_flag(args, "--save-images")) o.save_images = 1;
   if (take_flag(args, "--no-save-images")) o.save_images = 0;
   const bool human = take_flag(args, "--human");

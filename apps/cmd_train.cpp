@@ -37,6 +37,10 @@ static const char* kTrainUsage =
     "                          them (tensor cores on a GPU, the same rounding on the CPU),\n"
     "                          fp32 accumulation; weights, optimizer, batch norm and losses\n"
     "                          stay fp32. Part of the recipe: --resume keeps it\n"
+    "  --layout nchw|nhwc      the activations' memory inside the networks on the GPU\n"
+    "                          (default nchw): nhwc (channels-last) runs the convolutions\n"
+    "                          on channels-last tensors (CUDA conv variant 6); needs tf32\n"
+    "                          or bf16, changes nothing on the CPU; a resume may change it\n"
     "  --batch N               images per step (default 32)\n"
     "  --steps N | --epochs E  length of the whole run (default 10 epochs)\n"
     "  --lr X                  peak learning rate (default: regression 1e-3, classification 3e-4, gan 2e-4)\n"
@@ -100,6 +104,7 @@ static void take_train_options(Args& args, models::TrainOptions& o) {
   take_option(args, "--preset", o.model.preset);
   take_option(args, "--device", o.device);
   take_option(args, "--precision", o.precision);
+  take_option(args, "--layout", o.layout);
   if (take_option(args, "--batch", v)) o.batch = int(parse_int("--batch", v, 2, 4096));
   if (take_option(args, "--steps", v)) o.steps = parse_int("--steps", v, 1, 1L << 40);
   if (take_option(args, "--epochs", v)) {

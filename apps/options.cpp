@@ -126,4 +126,12 @@ Precision take_precision(Args& args) {
   return take_option(args, "--precision", v) ? parse_precision(v) : Precision::fp32;
 }
 
+Layout take_layout(Args& args, Precision p) {
+  std::string v;
+  const Layout l = take_option(args, "--layout", v) ? parse_layout(v) : Layout::nchw;
+  const std::string problem = layout_problem(l, p);
+  if (!problem.empty()) throw std::invalid_argument(problem);
+  return l;
+}
+
 }  // namespace tinct::cli

@@ -31,6 +31,7 @@
 #include "engine/autograd.h"
 #include "engine/device.h"
 #include "engine/optim.h"
+#include "engine/layout.h"
 #include "engine/precision.h"
 #include "engine/random.h"
 #include "models/classification.h"
@@ -192,6 +193,7 @@ int main(int argc, char** argv) {
       if (a == "--model") o.model = val();
       else if (a == "--device") o.device = val();
       else if (a == "--precision") set_precision(parse_precision(val()));
+      else if (a == "--layout") set_layout(parse_layout(val()));
       else if (a == "--preset") o.preset = val();
       else if (a == "--batch") o.batch = parse_int("--batch", val());
       else if (a == "--size") o.size = parse_int("--size", val());
@@ -201,7 +203,7 @@ int main(int argc, char** argv) {
       else if (a == "--no-infer") o.infer = false;
       else if (a == "--help" || a == "-h") {
         std::puts("usage: bench_train_step [--model regression|classification|gan|all] [--device auto|cpu|cuda]\n"
-                  "       [--precision fp32|tf32|bf16] [--preset full|compact] [--batch 64] [--size 128] [--warmup 5] [--steps 20] [--blocks 3]\n"
+                  "       [--precision fp32|tf32|bf16] [--layout nchw|nhwc] [--preset full|compact] [--batch 64] [--size 128] [--warmup 5] [--steps 20] [--blocks 3]\n"
                   "       [--no-infer]");
         return 0;
       } else {
@@ -209,10 +211,12 @@ int main(int argc, char** argv) {
       }
     }
     if (o.size % 32) throw std::invalid_argument("--size must be a multiple of 32 (the GAN's U-Net)");
+    const std::string problem = layout_problem(layout(), precision());
+    if (!problem.empty()) throw std::invalid_argument(problem);
     const Device dev = parse_device(o.device);
-    std::printf("tinct train step: %s, preset %s, batch %d of %dx%d, convolutions %s; %d warm-up, median of %d blocks of %d\n",
+    std::printf("tinct train step: %s, preset %s, batch %d of %dx%d, convolutions %s, activations %s; %d warm-up, median of %d blocks of %d\n",
                 describe_device(dev).c_str(), o.preset.c_str(), o.batch, o.size, o.size, precision_name(precision()),
-                o.warmup, o.blocks, o.steps);
+                channels_last_on(dev) ? "nhwc" : "nchw", o.warmup, o.blocks, o.steps);
     std::vector<std::string> kinds;
     if (o.model == "all") kinds = {"regression", "classification", "gan"};
     else kinds = {o.model};

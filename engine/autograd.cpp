@@ -59,10 +59,12 @@ void record(Tensor& out, const char* name, std::vector<Tensor> inputs,
   out.impl()->grad_fn = std::move(node);
 }
 
-void accumulate_grad(const Tensor& t, const Tensor& g) {
-  if (!t.requires_grad() || !g.defined()) return;
-  check_arg(g.numel() == t.numel(), "accumulate_grad",
-            "gradient of shape " + shape_str(g.shape()) + " for a tensor of shape " + shape_str(t.shape()));
+void accumulate_grad(const Tensor& t, const Tensor& g_in) {
+  if (!t.requires_grad() || !g_in.defined()) return;
+  check_arg(g_in.numel() == t.numel(), "accumulate_grad",
+            "gradient of shape " + shape_str(g_in.shape()) + " for a tensor of shape " + shape_str(t.shape()));
+  // A gradient has its tensor's layout (tensor.h).
+  const Tensor g = g_in.channels_last() == t.channels_last() ? g_in : g_in.as_layout(t.channels_last());
   TensorImpl* impl = t.impl();
   if (!impl->grad.defined()) {
     // Take the buffer when only `g` holds it; else copy, so that two tensors
@@ -72,7 +74,7 @@ void accumulate_grad(const Tensor& t, const Tensor& g) {
       view.impl()->shape = t.shape();
       impl->grad = view;
     } else {
-      impl->grad = Tensor::empty(t.shape(), t.device());
+      impl->grad = Tensor::empty_like(t);
       impl->grad.copy_from(g);
     }
     return;

@@ -47,7 +47,8 @@ void record(Tensor& out, const char* name, std::vector<Tensor> inputs,
             std::function<void(const Tensor& grad_out)> backward);
 
 // t.grad += g (takes g's storage when nothing else holds it). No-op when t
-// does not require grad. Shapes must have the same number of elements.
+// does not require grad. Shapes must have the same number of elements; g is
+// put in t's layout first (tensor.h), so a gradient always has its tensor's.
 void accumulate_grad(const Tensor& t, const Tensor& g);
 
 // Runs the backward pass from `root`, seeded with `seed`.

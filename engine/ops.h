@@ -97,8 +97,21 @@ Tensor sigmoid(const Tensor& x);
 // --- pooling, resampling, concat, shape (ops/pool.cpp, ops/upsample.cpp, ...) -
 Tensor max_pool2d(const Tensor& x, int kernel, int stride, int padding = 0);
 Tensor upsample(const Tensor& x, int out_h, int out_w, Upsample mode);
-Tensor concat(const std::vector<Tensor>& xs);  // along channels (dim 1)
-Tensor reshape(const Tensor& x, const Shape& shape);  // shares storage
+Tensor concat(const std::vector<Tensor>& xs);  // along channels (dim 1), in xs[0]'s layout
+Tensor reshape(const Tensor& x, const Shape& shape);  // shares storage (of an NCHW copy if channels-last)
+
+// --- memory layout (ops/layout.cpp; engine/layout.h) -------------------------
+// The same values in channels-last / NCHW memory (4-D CUDA tensors for
+// channels-last); gradients come back in the input's layout. Each returns
+// its input when it is in that layout already.
+Tensor to_channels_last(const Tensor& x);
+Tensor to_nchw(const Tensor& x);
+// A network's edges: layout_in makes a 4-D input channels-last where the
+// engine's layout asks for it (channels_last_on), layout_out returns NCHW.
+Tensor layout_in(const Tensor& x);
+Tensor layout_out(const Tensor& y);
+// t in ref's layout (converted, with its gradient, when they differ).
+Tensor like_layout(const Tensor& t, const Tensor& ref);
 
 // --- elementwise (ops/elementwise.cpp) ---------------------------------------
 // b has a's shape, or holds one value per channel ([C] or [1,C,1,1]) and is

@@ -9,6 +9,9 @@
 
 #include "engine/autograd.h"
 #include "engine/device.h"
+#ifdef TINCT_HAS_CUDA
+#include "kernels/cuda.h"
+#endif
 
 namespace tinct {
 
@@ -52,6 +55,24 @@ Tensor Tensor::empty(const Shape& shape, Device d) { return Tensor(make_impl(sha
 
 Tensor Tensor::zeros(const Shape& shape, Device d) { return full(shape, 0.f, d); }
 
+Tensor Tensor::empty_like(const Tensor& t) {
+  Tensor r = empty(t.shape(), t.device());
+  r.impl_->channels_last = t.channels_last();
+  return r;
+}
+
+Tensor Tensor::empty_like_shape(const Tensor& t, const Shape& shape) {
+  Tensor r = empty(shape, t.device());
+  r.impl_->channels_last = t.channels_last() && shape.size() == 4;
+  return r;
+}
+
+Tensor Tensor::zeros_like(const Tensor& t) {
+  Tensor r = empty_like(t);
+  r.fill_(0.f);
+  return r;
+}
+
 Tensor Tensor::full(const Shape& shape, float value, Device d) {
   Tensor t = empty(shape, d);
   t.fill_(value);
@@ -80,10 +101,12 @@ int64_t Tensor::size(int d) const {
 }
 int64_t Tensor::numel() const { return shape_numel(shape()); }
 Device Tensor::device() const { return need(impl_).storage->device; }
+bool Tensor::channels_last() const { return need(impl_).channels_last; }
 float* Tensor::data() { return need(impl_).storage->ptr + impl_->offset; }
 const float* Tensor::data() const { return need(impl_).storage->ptr + impl_->offset; }
 
 std::vector<float> Tensor::to_vector() const {
+  if (channels_last()) return as_layout(false).to_vector();
   std::vector<float> v(static_cast<size_t>(numel()));
   device::copy(v.data(), Device::CPU, data(), device(), v.size() * sizeof(float));
   return v;
@@ -121,19 +144,37 @@ Tensor Tensor::detach() const {
   impl->storage = need(impl_).storage;
   impl->offset = impl_->offset;
   impl->shape = impl_->shape;
+  impl->channels_last = impl_->channels_last;
   return Tensor(impl);
 }
 
 Tensor Tensor::clone() const {
-  Tensor t = empty(shape(), device());
+  Tensor t = empty_like(*this);
   t.copy_from(*this);
   return t;
 }
 
 Tensor Tensor::to(Device d) const {
   if (device() == d) return *this;
-  Tensor t = empty(shape(), d);
+  Tensor t = empty(shape(), d);  // NCHW: channels-last lives on the GPU only
   t.copy_from(*this);
+  return t;
+}
+
+Tensor Tensor::as_layout(bool cl) const {
+  if (channels_last() == cl) return *this;
+  check_arg(dim() == 4 && device() == Device::CUDA, "as_layout",
+            "channels-last is for 4-D CUDA tensors, got a " + std::string(device_name(device())) + " tensor of shape " +
+                shape_str(shape()));
+  Tensor t = empty(shape(), device());
+  t.impl_->channels_last = cl;
+#ifdef TINCT_HAS_CUDA
+  const int N = int(size(0)), C = int(size(1)), HW = int(size(2) * size(3));
+  if (cl)
+    cuda::nchw_to_nhwc(data(), t.data(), N, C, HW);
+  else
+    cuda::nhwc_to_nchw(data(), t.data(), N, C, HW);
+#endif
   return t;
 }
 
@@ -141,6 +182,7 @@ void Tensor::move_to_(Device d) {
   TensorImpl& impl = need(impl_);
   if (impl.storage->device == d) return;
   check_arg(!impl.grad_fn, "move_to_", "only leaves (parameters, buffers) move in place; use to()");
+  check_arg(!impl.channels_last, "move_to_", "a channels-last tensor stays on the GPU; use to()");
   auto s = std::make_shared<Storage>(size_t(numel()), d);
   device::copy(s->ptr, d, data(), impl.storage->device, size_t(numel()) * sizeof(float));
   impl.storage = std::move(s);
@@ -151,6 +193,14 @@ void Tensor::move_to_(Device d) {
 void Tensor::copy_from(const Tensor& src) {
   check_arg(numel() == src.numel(), "copy_from",
             "shape " + shape_str(src.shape()) + " into " + shape_str(shape()));
+  if (src.channels_last() != channels_last()) {
+    // Into this layout where the channels-last side lives (the GPU).
+    if (device() == Device::CUDA && src.device() == Device::CUDA) return copy_from(src.as_layout(channels_last()));
+    if (src.channels_last()) return copy_from(src.as_layout(false));  // to the CPU
+    Tensor nchw = empty(shape(), device());                          // from the CPU
+    nchw.copy_from(src);
+    return copy_from(nchw);
+  }
   device::copy(data(), device(), src.data(), src.device(), size_t(numel()) * sizeof(float));
 }
 

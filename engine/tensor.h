@@ -1,4 +1,11 @@
-// tensor.h — the Tensor of tinct: float32, contiguous NCHW, shared storage.
+// tensor.h — the Tensor of tinct: float32, contiguous, shared storage.
+//
+// A 4-D tensor's logical shape is always [N, C, H, W]; its memory is NCHW
+// (a plane per channel, the default) or, on the GPU, channels-last ([N][H][W][C],
+// channels_last()), the order the channels-last tensor-core convolutions read
+// (engine/layout.h). Ops accept either and give their output the layout of
+// their input; to_vector(), to(CPU) and copy_from() convert, so only the
+// kernels see the difference.
 //
 // A Tensor is a cheap handle (a shared pointer) to a TensorImpl: copying a
 // Tensor aliases the same data, as in PyTorch. Autograd state lives in the
@@ -47,6 +54,11 @@ class Tensor {
   static Tensor full(const Shape& shape, float value, Device d = Device::CPU);
   static Tensor from_vector(const Shape& shape, const std::vector<float>& values, Device d = Device::CPU);
   static Tensor scalar(float v) { return from_vector({}, {v}); }
+  // Uninitialised / zeros of t's shape, device and layout.
+  static Tensor empty_like(const Tensor& t);
+  static Tensor zeros_like(const Tensor& t);
+  // Uninitialised of this shape, on t's device, in t's layout (a 4-D shape).
+  static Tensor empty_like_shape(const Tensor& t, const Shape& shape);
 
   // --- shape ---
   bool defined() const { return impl_ != nullptr; }
@@ -55,11 +67,13 @@ class Tensor {
   int64_t size(int d) const;  // negative d counts from the end
   int64_t numel() const;
   Device device() const;
+  bool channels_last() const;  // memory [N][H][W][C] (4-D CUDA tensors only)
 
   // --- data (contiguous) ---
   // A pointer on the tensor's device: a device pointer for a CUDA tensor,
-  // for the kernels only. to_vector() and item() read any device (a GPU read
-  // waits for the queued work).
+  // for the kernels only (in the tensor's layout). to_vector() and item()
+  // read any device (a GPU read waits for the queued work); to_vector() gives
+  // NCHW order whatever the layout.
   float* data();
   const float* data() const;
   std::vector<float> to_vector() const;
@@ -79,13 +93,19 @@ class Tensor {
   Tensor detach() const;  // same storage, cut from the graph
   Tensor clone() const;   // new storage, cut from the graph
   // This tensor on device d: itself when it is there already, else a copy
-  // (cut from the graph; data crosses the bus).
+  // (cut from the graph; data crosses the bus). A channels-last tensor comes
+  // to the CPU as NCHW.
   Tensor to(Device d) const;
+  // This tensor's values in the other memory order (channels_last: [N][H][W][C]
+  // on the GPU, else NCHW): itself when already so, else a new tensor cut
+  // from the graph (ops::to_channels_last / ops::to_nchw carry gradients).
+  // Channels-last needs a 4-D CUDA tensor.
+  Tensor as_layout(bool channels_last) const;
   // Moves the storage to device d IN PLACE, so that every handle of this
   // tensor (a module's member and its parameter list) sees the move. For
   // leaves (parameters, buffers); drops an accumulated gradient.
   void move_to_(Device d);
-  void copy_from(const Tensor& src);  // same numel, any devices; no autograd
+  void copy_from(const Tensor& src);  // same numel, any devices and layouts; no autograd
   void fill_(float v);
 
   TensorImpl* impl() const { return impl_.get(); }
@@ -100,6 +120,7 @@ struct TensorImpl {
   std::shared_ptr<Storage> storage;
   size_t offset = 0;  // in floats
   Shape shape;
+  bool channels_last = false;  // tensor.h: 4-D CUDA tensors, memory [N][H][W][C]
   bool requires_grad = false;
   Tensor grad;
   std::shared_ptr<Node> grad_fn;

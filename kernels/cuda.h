@@ -209,8 +209,8 @@ void conv2d_bwd_filter_bf16(const Conv2dParams& p, const float* x, const float* 
 // last activations: x and dx [N][H][W][C], y and dy [N][P][Q][K]; the weights
 // and dw stay [K][C][R][S]. `prec` tf32 or bf16 (fp32: std::invalid_argument).
 // The results are variant 4 / 5's bits, transposed; each tensor < 2^31
-// elements. Not yet used by the engine (its tensors are NCHW): the
-// benchmarks compare it with variants 4 / 5 and cuDNN NHWC.
+// elements. The engine's convolutions of channels-last tensors
+// (engine/layout.h); the benchmarks compare it with variants 4 / 5 and cuDNN NHWC.
 void conv2d_fwd_nhwc(Precision prec, const Conv2dParams& p, const float* x, const float* w, const float* b,
                      float* y, cudaStream_t stream = 0);
 void conv2d_bwd_data_nhwc(Precision prec, const Conv2dParams& p, const float* dy, const float* w, float* dx,
@@ -302,6 +302,11 @@ void maxpool2d_fwd(const Pool2dParams& p, const float* x, float* y, int32_t* arg
                    cudaStream_t stream = 0);
 void maxpool2d_bwd(const Pool2dParams& p, const float* dy, const int32_t* argmax, float* dx,
                    cudaStream_t stream = 0);
+// Channels-last (cpu::maxpool2d_*_nhwc_ref): x, dx [N][H][W][C], y, argmax [N][P][Q][C].
+void maxpool2d_fwd_nhwc(const Pool2dParams& p, const float* x, float* y, int32_t* argmax,
+                        cudaStream_t stream = 0);
+void maxpool2d_bwd_nhwc(const Pool2dParams& p, const float* dy, const int32_t* argmax, float* dx,
+                        cudaStream_t stream = 0);
 
 // --- elementwise (kernels/elementwise/cuda_1_vec4.cu) ----------------------
 void add(size_t n, const float* a, const float* b, float* y, cudaStream_t stream = 0);  // y = a + b
@@ -319,6 +324,12 @@ void channel_copy(int N, int HW, int Csrc, const float* src, int Cdst, int c0, f
                   cudaStream_t stream = 0);
 void channel_slice_add(int N, int HW, int Csrc, const float* src, int c0, int Cdst, float* dst,
                        cudaStream_t stream = 0);
+
+// --- memory layout (kernels/layout/cuda_1_tiled.cu) ------------------------
+// [N][C][HW] -> [N][HW][C] and back: cpu::nchw_to_nhwc's contract and
+// argument order. Not in place.
+void nchw_to_nhwc(const float* in, float* out, int N, int C, int HW, cudaStream_t stream = 0);
+void nhwc_to_nchw(const float* in, float* out, int N, int C, int HW, cudaStream_t stream = 0);
 
 // --- upsampling (kernels/upsample/cuda_1_tables.cu) ------------------------
 void upsample_fwd(Upsample mode, int N, int C, int H, int W, int Ho, int Wo, const float* x, float* y,

@@ -408,6 +408,10 @@ void maxpool2d_bwd_ref(const Pool2dParams& p, const float* dy, const int32_t* ar
 void maxpool2d_fwd(const Pool2dParams& p, const float* x, float* y, int32_t* argmax);
 // Fast backward (pool/cpu.cpp): the reference's, planes split over threads; bit-identical.
 void maxpool2d_bwd(const Pool2dParams& p, const float* dy, const int32_t* argmax, float* dx);
+// Channels-last (x, dx [N][H][W][C]; y, argmax [N][P][Q][C]), the same
+// values and argmax (h*W + w) as the NCHW functions, transposed.
+void maxpool2d_fwd_nhwc_ref(const Pool2dParams& p, const float* x, float* y, int32_t* argmax);
+void maxpool2d_bwd_nhwc_ref(const Pool2dParams& p, const float* dy, const int32_t* argmax, float* dx);
 
 // --- elementwise (kernels/elementwise/) ------------------------------------
 void add_ref(size_t n, const float* a, const float* b, float* y);       // y = a + b
@@ -430,6 +434,11 @@ void channel_slice_add_ref(int N, int HW, int Csrc, const float* src, int c0, in
 // Fast (concat/cpu.cpp): the same, threaded; bit-identical.
 void channel_copy(int N, int HW, int Csrc, const float* src, int Cdst, int c0, float* dst);
 void channel_slice_add(int N, int HW, int Csrc, const float* src, int c0, int Cdst, float* dst);
+
+// --- memory layout (kernels/layout/) --------------------------------------
+// A tensor [N][C][HW] (NCHW) copied to [N][HW][C] (NHWC, channels-last) and back.
+void nchw_to_nhwc(const float* in, float* out, int N, int C, int HW);
+void nhwc_to_nchw(const float* in, float* out, int N, int C, int HW);
 
 // --- upsampling (kernels/upsample/) ----------------------------------------
 // x[N,C,H,W] -> y[N,C,Ho,Wo]. Nearest: src = floor(dst * H / Ho) (PyTorch

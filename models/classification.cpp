@@ -92,11 +92,11 @@ ClassificationNet::ClassificationNet(ClassificationConfig cfg, Rng& rng) : confi
 Tensor ClassificationNet::forward(const Tensor& x) {
   check_arg(x.dim() == 4 && x.size(1) == 1 && x.size(2) % 8 == 0 && x.size(3) % 8 == 0, "classification",
             "input must be [N,1,H,W] with H and W multiples of 8, got " + shape_str(x.shape()));
-  Tensor h = x;
+  Tensor h = ops::layout_in(x);  // channels-last inside when the engine's layout asks (engine/layout.h)
   // nn::Sequential runs each Conv2d and its ReLU as one op (ops::conv2d_act)
   // in training, and fuses each conv with what follows it in eval mode.
   for (auto& b : blocks_) h = (*b)(h);
-  return h;
+  return ops::layout_out(h);
 }
 
 }  // namespace tinct::models

@@ -41,18 +41,19 @@ void Generator::set_phase_equalized(bool on) { deconvs_.set_equalized(on); }
 Tensor Generator::forward(const Tensor& x) {
   check_arg(x.dim() == 4 && x.size(1) == 1 && x.size(2) % 32 == 0 && x.size(3) % 32 == 0, "generator",
             "input must be [N,1,H,W] with H and W multiples of 32, got " + shape_str(x.shape()));
-  std::vector<Tensor> f = encoder_->features(x);  // stem, layer1..layer4
+  // Channels-last inside when the engine's layout asks (engine/layout.h).
+  std::vector<Tensor> f = encoder_->features(ops::layout_in(x));  // stem, layer1..layer4
   Tensor h = f[4];
   for (size_t i = 0; i < up_.size(); ++i) {
     h = (*up_[i])(h);
     h = (*fuse_[i])(ops::concat({h, f[3 - i]}));
   }
   h = (*last_up_)(h);
-  if (is_training()) return ops::tanh((*out_)(h));
+  if (is_training()) return ops::layout_out(ops::tanh((*out_)(h)));
   ops::ConvFusion tanh;
   tanh.has_act = true;
   tanh.act = Act::Tanh;
-  return out_->forward_fused(h, tanh);
+  return ops::layout_out(out_->forward_fused(h, tanh));
 }
 
 Discriminator::Discriminator(int d, Rng& rng) {
@@ -70,7 +71,7 @@ Discriminator::Discriminator(int d, Rng& rng) {
 Tensor Discriminator::forward(const Tensor& x) {
   check_arg(x.dim() == 4 && x.size(1) == 3 && x.size(2) >= 32 && x.size(3) >= 32, "discriminator",
             "input must be concat(L, ab) [N,3,H,W] with H, W >= 32, got " + shape_str(x.shape()));
-  return (*net_)(x);
+  return ops::layout_out((*net_)(ops::layout_in(x)));
 }
 
 }  // namespace tinct::models

@@ -31,7 +31,8 @@ RegressionNet::RegressionNet(RegressionConfig cfg, Rng& rng) : config(cfg) {
 Tensor RegressionNet::forward(const Tensor& x) {
   check_arg(x.dim() == 4 && x.size(1) == 1 && x.size(2) % 8 == 0 && x.size(3) % 8 == 0, "regression",
             "input must be [N,1,H,W] with H and W multiples of 8, got " + shape_str(x.shape()));
-  return (*decoder_)((*encoder_)(x));
+  // Channels-last inside when the engine's layout asks (engine/layout.h).
+  return ops::layout_out((*decoder_)((*encoder_)(ops::layout_in(x))));
 }
 
 }  // namespace tinct::models

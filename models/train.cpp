@@ -25,6 +25,7 @@
 #include "engine/checkpoint.h"
 #include "engine/device.h"
 #include "engine/dist.h"
+#include "engine/layout.h"
 #include "engine/precision.h"
 #include "models/color/lab.h"
 #include "models/data/image.h"
@@ -335,7 +336,8 @@ void check_recipe(const TrainOptions& o) {
   if (o.ema != 0 && !(o.ema > 0 && o.ema < 1))
     throw std::invalid_argument("--ema must be a decay in (0, 1), such as 0.999");
   if (!(o.clip_grad >= 0) || !std::isfinite(o.clip_grad)) throw std::invalid_argument("--clip-grad must be 0 or more");
-  parse_precision(o.precision);  // throws naming --precision
+  const std::string problem = layout_problem(parse_layout(o.layout), parse_precision(o.precision));
+  if (!problem.empty()) throw std::invalid_argument(problem);
 }
 
 int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
@@ -345,6 +347,7 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
   check_recipe(o);
   o.model.device = parse_device(o.device);
   const PrecisionScope precision_scope(parse_precision(o.precision));  // this run's convolutions
+  const LayoutScope layout_scope(parse_layout(o.layout));              // its activations on the GPU
   if (o.batch < 2) throw std::invalid_argument("--batch must be at least 2 (batch norm needs a batch)");
   const fs::path out(o.out);
 
@@ -576,7 +579,8 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
                 ", " +
                 (start ? "resuming at step " + std::to_string(start) + " of " : "") + std::to_string(total) +
                 " steps, on " + describe_device(o.model.device) +
-                (o.precision == "fp32" ? std::string() : ", convolutions at " + o.precision));
+                (o.precision == "fp32" ? std::string() : ", convolutions at " + o.precision) +
+                (channels_last_on(o.model.device) ? ", channels-last activations" : ""));
   if (streaming)
     progress.line("streaming " + std::to_string(pack->size()) + " images from " + std::to_string(pack->shards().size()) +
                   " shard(s): " + std::to_string(pack->decoded_bytes() >> 20) + " MiB decoded, over --cache-mb " +

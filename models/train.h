@@ -44,6 +44,10 @@ struct TrainOptions {
   // weights, optimizer state, batch norm and losses stay fp32). Part of the
   // recipe: a resumed run keeps it.
   std::string precision = "fp32";
+  // nchw | nhwc: the activations' memory inside the networks on the GPU
+  // (engine/layout.h; nhwc needs tf32 or bf16). How, not what: a resumed run
+  // may change it.
+  std::string layout = "nchw";
   int batch = 32;
   int crop = 128;
   int64_t steps = 0;    // total steps of the run; 0: from epochs

@@ -43,6 +43,8 @@ const std::vector<Field>& fields() {
        [](TrainOptions& o, const Value& v) { o.device = v.as_string(); }},
       {"precision", [](const TrainOptions& o) { return Value(o.precision); },
        [](TrainOptions& o, const Value& v) { o.precision = v.as_string(); }},
+      {"layout", [](const TrainOptions& o) { return Value(o.layout); },
+       [](TrainOptions& o, const Value& v) { o.layout = v.as_string(); }},
       number("batch", &TrainOptions::batch),
       number("crop", &TrainOptions::crop),
       number("steps", &TrainOptions::steps),
@@ -94,7 +96,7 @@ constexpr const char* kFormat = "tinct-train-config-1";
 // Keys a resumed run may change (see the header).
 bool may_change_on_resume(const std::string& key) {
   for (const char* k : {"data", "val_data", "device", "steps", "epochs", "eval_every", "ckpt_every", "log_every", "keep",
-                        "threads", "init", "lr", "cache_mb", "shuffle_buffer"})
+                        "threads", "init", "lr", "cache_mb", "shuffle_buffer", "layout"})
     if (key == k) return true;
   return false;
 }

@@ -26,7 +26,8 @@ void write_config(const std::string& path, const TrainOptions& o);
 TrainOptions read_config(const std::string& path);
 
 // A resumed run's options against the recipe its folder's config.json
-// holds. The length of the run, the device, the loader threads, the
+// holds. The length of the run, the device and the activations' layout
+// (engine/layout.h), the loader threads, the
 // evaluation and checkpoint settings and the pack's path (the pack's
 // content is checked by its fingerprint) may change; the learning rate may
 // change too, with a note returned ("" when none). Any other difference (the

@@ -19,7 +19,8 @@
 #      (bench_gpu_conv_tc; bench_gpu_tensorcore: the GEMMs against cuBLAS);
 #   5. times a training step of each model (full presets, batch 64, 128x128)
 #      and the 512x512 forward: tinct (bench_train_step at --precision fp32,
-#      tf32 and bf16; fp32 again with TINCT_CONV_WINOGRAD=0) and PyTorch
+#      tf32 and bf16, the last two also with --layout nhwc; fp32 again with
+#      TINCT_CONV_WINOGRAD=0) and PyTorch
 #      (bench/torch_ref/torch_ref.py --time: FP32 as before, and its strongest
 #      settings, --precision tf32 / bf16 --channels-last, TORCH_COMPILE=1 adds
 #      --compile) in the same run;
@@ -30,7 +31,7 @@
 #      and PyTorch and their ratio, parity, colorize time.
 # Full logs go to OUT_DIR (env.txt, configure.log, build.log, gpu_tests.log,
 # bench_gpu_kernels.log/.json, bench_gpu_tensorcore.log, bench_gpu_conv_tc.log, train_tinct.log,
-# train_tinct_tf32.log, train_tinct_bf16.log, train_tinct_igemm.log, train_torch.log, train_torch_tf32.log,
+# train_tinct_tf32.log, train_tinct_bf16.log, train_tinct_{tf32,bf16}_nhwc.log, train_tinct_igemm.log, train_torch.log, train_torch_tf32.log,
 # train_torch_bf16.log, parity.log,
 # colorize.log, sanitizer.log, summary.txt).
 # Through the device tool (which returns at most 8 files from $OUT):
@@ -163,7 +164,7 @@ if [ $CONF_RC -eq 0 ]; then
   BUILD_RC=$?
   # the tensor-core GEMMs and convolutions (issue 12): ctest -L gpu runs their tests too
   [ $BUILD_RC -ne 0 ] || timeout "$(tmo 200)" cmake --build "$BUILD" -j"$JOBS" --target test_gpu_tensorcore test_nccl \
-    test_gpu_conv_tc bench_gpu_tensorcore >> "$OUT/build.log" 2>&1 || BUILD_RC=$?
+    test_gpu_conv_tc test_gpu_layout bench_gpu_tensorcore >> "$OUT/build.log" 2>&1 || BUILD_RC=$?
   # needs cuDNN; a build without it has no such target (not an error)
   [ $BUILD_RC -ne 0 ] || timeout "$(tmo 100)" cmake --build "$BUILD" -j"$JOBS" --target bench_gpu_conv_tc \
     >> "$OUT/build.log" 2>&1 || echo "bench_gpu_conv_tc not built (no cuDNN?)"
@@ -177,7 +178,7 @@ if [ -x "$BUILD/tests/test_gpu_kernels" ]; then
   if [ "${SKIP_BUILD:-0}" = "1" ]; then
     stamp "gpu tests (direct)"
     worst=0
-    for t in test_gpu_kernels test_gpu_engine test_gpu_color test_gpu_tensorcore test_gpu_conv_tc test_nccl; do
+    for t in test_gpu_kernels test_gpu_engine test_gpu_color test_gpu_tensorcore test_gpu_conv_tc test_gpu_layout test_nccl; do
       [ -x "$BUILD/tests/$t" ] || { echo "=== $t: not in the prebuilt binaries"; continue; }
       echo "=== $t"
       timeout "$(tmo 200)" "$BUILD/tests/$t"
@@ -245,10 +246,14 @@ if [ -x "$BUILD/bench/bench_train_step" ]; then
   TINCT_CONV_WINOGRAD=0 timeout "$(tmo 120)" "$BUILD/bench/bench_train_step" --device cuda --steps 10 \
     > "$OUT/train_tinct_igemm.log" 2>&1
   # the tensor-core convolutions: every conv at TF32 / BF16 (engine/precision.h)
+  # and with channels-last activations (--layout nhwc: CUDA conv variant 6; engine/layout.h)
   for pr in tf32 bf16; do
     stamp "bench_train_step (tinct, cuda, --precision $pr)"
     timeout "$(tmo 120)" "$BUILD/bench/bench_train_step" --device cuda --precision $pr --steps 10 \
       > "$OUT/train_tinct_$pr.log" 2>&1
+    stamp "bench_train_step (tinct, cuda, --precision $pr --layout nhwc)"
+    timeout "$(tmo 120)" "$BUILD/bench/bench_train_step" --device cuda --precision $pr --layout nhwc --steps 10 \
+      > "$OUT/train_tinct_${pr}_nhwc.log" 2>&1
   done
 fi
 if python3 -c "import torch" > /dev/null 2>&1; then
@@ -358,10 +363,12 @@ fi
     }'
   grep -h "GPU memory" "$OUT/train_tinct.log" 2>/dev/null | head -1
   echo "--- training step by precision (images/s; torch tf32 / bf16 = --channels-last, fused Adam$([ -n "${TORCH_COMPILE:-}" ] && echo ', compiled');"
-  echo "    best = the fastest of the three; ratio = tinct best / torch best, issue 12's target >= 1.0x)"
+  echo "    tinct ..cl = --layout nhwc (channels-last activations); best = the fastest of each side;"
+  echo "    ratio = tinct best / torch best, issue 12's target >= 1.0x)"
   for pr in fp32 tf32 bf16; do
     f=train_tinct_$pr.log; [ $pr = fp32 ] && f=train_tinct.log
     sed "s/^RESULT tinct /RESULT tinct_$pr /" "$OUT/$f" 2>/dev/null
+    [ $pr = fp32 ] || sed "s/^RESULT tinct /RESULT tinct_${pr}cl /" "$OUT/train_tinct_${pr}_nhwc.log" 2>/dev/null
     f=train_torch_$pr.log; [ $pr = fp32 ] && f=train_torch.log
     sed "s/^RESULT torch /RESULT torch_$pr /" "$OUT/$f" 2>/dev/null
   done | awk '
@@ -369,21 +376,23 @@ fi
     $1 == "RESULT" && $3 == "infer512" { inf[$2 "," $4] = $5 }
     function v(x) { return x == "" ? "-" : x }
     END {
-      printf "%-15s %9s %9s %9s %9s %9s %9s %7s   %s\n", "model", "tinct32", "tinctTF32", "tinctBF16", "torch32",
-             "torchTF32", "torchBF16", "ratio", "512 fwd ms tinct fp32/tf32/bf16 | torch fp32/tf32/bf16"
+      printf "%-15s %8s %8s %8s %8s %8s %8s %8s %8s %7s   %s\n", "model", "tinct32", "tcTF32", "tcBF16",
+             "tcTF32cl", "tcBF16cl", "torch32", "torchTF32", "torchBF16", "ratio",
+             "512 fwd ms tinct fp32/tf32/bf16/tf32cl/bf16cl | torch fp32/tf32/bf16"
       n = split("regression classification gan", ms, " ")
       for (i = 1; i <= n; i++) {
         m = ms[i]; bt = 0; bp = 0
-        for (j = 1; j <= 3; j++) {
-          pr = (j == 1 ? "fp32" : j == 2 ? "tf32" : "bf16")
+        for (j = 1; j <= 5; j++) {
+          pr = (j == 1 ? "fp32" : j == 2 ? "tf32" : j == 3 ? "bf16" : j == 4 ? "tf32cl" : "bf16cl")
           if (ips["tinct_" pr "," m] + 0 > bt) bt = ips["tinct_" pr "," m] + 0
-          if (ips["torch_" pr "," m] + 0 > bp) bp = ips["torch_" pr "," m] + 0
+          if (j <= 3 && ips["torch_" pr "," m] + 0 > bp) bp = ips["torch_" pr "," m] + 0
         }
         r = (bt > 0 && bp > 0) ? sprintf("%.2fx", bt / bp) : "-"
-        printf "%-15s %9s %9s %9s %9s %9s %9s %7s   %s/%s/%s | %s/%s/%s\n", m, v(ips["tinct_fp32," m]),
-               v(ips["tinct_tf32," m]), v(ips["tinct_bf16," m]), v(ips["torch_fp32," m]), v(ips["torch_tf32," m]),
-               v(ips["torch_bf16," m]), r, v(inf["tinct_fp32," m]), v(inf["tinct_tf32," m]), v(inf["tinct_bf16," m]),
-               v(inf["torch_fp32," m]), v(inf["torch_tf32," m]), v(inf["torch_bf16," m])
+        printf "%-15s %8s %8s %8s %8s %8s %8s %8s %8s %7s   %s/%s/%s/%s/%s | %s/%s/%s\n", m, v(ips["tinct_fp32," m]),
+               v(ips["tinct_tf32," m]), v(ips["tinct_bf16," m]), v(ips["tinct_tf32cl," m]), v(ips["tinct_bf16cl," m]),
+               v(ips["torch_fp32," m]), v(ips["torch_tf32," m]), v(ips["torch_bf16," m]), r,
+               v(inf["tinct_fp32," m]), v(inf["tinct_tf32," m]), v(inf["tinct_bf16," m]), v(inf["tinct_tf32cl," m]),
+               v(inf["tinct_bf16cl," m]), v(inf["torch_fp32," m]), v(inf["torch_tf32," m]), v(inf["torch_bf16," m])
       }
     }'
   if [ -f "$OUT/parity.log" ]; then

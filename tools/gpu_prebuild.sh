@@ -13,7 +13,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 tools/gpu_deps.sh > /dev/null
 rm -rf /tmp/tinct-deps && tools/gpu_deps.sh --unpack /tmp/tinct-deps
-targets="test_gpu_kernels test_gpu_engine test_gpu_color test_gpu_tensorcore test_gpu_conv_tc test_nccl bench_gpu_kernels
+targets="test_gpu_kernels test_gpu_engine test_gpu_color test_gpu_tensorcore test_gpu_conv_tc test_gpu_layout test_nccl bench_gpu_kernels
          bench_gpu_tensorcore bench_gpu_conv_tc bench_train_step bench_model_dump tinct"
 # links left by an older gpu_check dry run would stand in for the binaries
 find build-gpu -type l -delete 2>/dev/null || true

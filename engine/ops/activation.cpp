@@ -7,15 +7,15 @@ namespace tinct::ops {
 static Tensor activation(const Tensor& x, Act a, float slope, const char* op) {
   ProfileRange range(op);
   check_arg(x.defined(), op, "input is undefined");
-  const Device dev = x.device();
+  [[maybe_unused]] const Device dev = x.device();  // TINCT_DISPATCH's (CUDA builds)
   const size_t n = size_t(x.numel());
-  Tensor y = Tensor::empty(x.shape(), dev);
+  Tensor y = Tensor::empty_like(x);
   TINCT_DISPATCH(dev, cuda::act_fwd(a, slope, n, x.data(), y.data()),
                  cpu::act_fwd(a, slope, n, x.data(), y.data()));
   if (needs_grad({&x})) {
     Tensor xs = x.detach(), ys = y.detach();  // detached: y must not own its own node
     record(y, op, {x}, [=](const Tensor& gy) {
-      Tensor gx = Tensor::empty(xs.shape(), dev);
+      Tensor gx = Tensor::empty_like(xs);
       TINCT_DISPATCH(dev, cuda::act_bwd(a, slope, n, xs.data(), ys.data(), gy.data(), gx.data()),
                      cpu::act_bwd(a, slope, n, xs.data(), ys.data(), gy.data(), gx.data()));
       accumulate_grad(x, gx);

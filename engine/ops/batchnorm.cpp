@@ -1,4 +1,4 @@
-// batchnorm.cpp — batch_norm over NCHW, train and eval, CPU or CUDA; and
+// batchnorm.cpp — batch_norm over NCHW or channels-last, train and eval, CPU or CUDA; and
 // batch_norm_act (batch norm + ReLU / leaky ReLU), fused in training.
 #include <cstdlib>
 #include <stdexcept>
@@ -13,8 +13,11 @@ namespace tinct::ops {
 
 namespace {
 
+// N, C, HW as the kernels see them: a channels-last x [N][H][W][C] is the
+// NCHW tensor [N*H*W][C][1][1] in memory (engine/layout.h); `batch` is the
+// real N (for TINCT_BN_GROUPS, whose slices are whole samples either way).
 struct BnDims {
-  int N, C, HW;
+  int N, C, HW, batch;
   Device dev;
 };
 
@@ -22,14 +25,15 @@ struct BnDims {
 BnDims check_bn(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
                 const Tensor& running_var, bool training, const char* op) {
   check_4d(x, op, "input");
-  const int N = i32(x.size(0)), C = i32(x.size(1)), HW = i32(x.size(2) * x.size(3));
+  const ChannelDims k = channel_dims(x);
+  const int N = i32(x.size(0)), C = k.C, HW = i32(x.size(2) * x.size(3));
   for (const Tensor* t : {&gamma, &beta, &running_mean, &running_var})
     check_arg(t->defined() && t->numel() == C, op,
               "gamma, beta and the running statistics must hold " + std::to_string(C) + " values");
   const Device dev = same_device({&x, &gamma, &beta, &running_mean, &running_var}, op);
   check_arg(!training || int64_t(N) * HW > 1, op, "training needs more than one value per channel, input is " +
                                                      shape_str(x.shape()));
-  return {N, C, HW, dev};
+  return {k.N, C, k.HW, N, dev};
 }
 
 // G of TINCT_BN_GROUPS in training (1 without it); N must divide by it.
@@ -58,11 +62,11 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tens
   const BnDims d = check_bn(x, gamma, beta, running_mean, running_var, training, op);
   const int N = d.N, C = d.C, HW = d.HW;  // plain variables: lambdas capture them
   const Device dev = d.dev;
-  Tensor y = Tensor::empty(x.shape(), dev);
+  Tensor y = Tensor::empty_like(x);
   if (training) {
     // G > 1 (ghost batch norm, ops.h): slice g is samples [g n, (g+1) n),
-    // contiguous in NCHW, normalised with its own statistics.
-    const int G = batch_norm_groups_for(N, op), n = N / G;
+    // contiguous in either layout, normalised with its own statistics.
+    const int G = batch_norm_groups_for(d.batch, op), n = N / G;
     const size_t per = size_t(n) * C * HW;
     Tensor save_mean = Tensor::empty({int64_t(G) * C}, dev), save_invstd = Tensor::empty({int64_t(G) * C}, dev);
     auto forward = [&](int g, float* rm, float* rv) {
@@ -93,7 +97,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tens
     if (needs_grad({&x, &gamma, &beta})) {
       Tensor xs = x.detach(), gs = gamma.detach();
       record(y, op, {x, gamma, beta}, [=](const Tensor& gy) {
-        Tensor gx = Tensor::empty(x.shape(), dev);
+        Tensor gx = Tensor::empty_like(x);
         Tensor gg = Tensor::zeros({C}, dev), gb = Tensor::zeros({C}, dev);
         for (int g = 0; g < G; ++g) {
           // Slices after the first get their own sums, added on the host.
@@ -128,7 +132,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tens
       // training step would update the running buffers in place.
       Tensor xs = x.detach(), gs = gamma.detach(), rm = running_mean.clone(), rv = running_var.clone();
       record(y, op, {x, gamma, beta}, [=](const Tensor& gy) {
-        Tensor gx = Tensor::empty(x.shape(), dev);
+        Tensor gx = Tensor::empty_like(x);
         Tensor gg = Tensor::zeros({C}, dev), gb = Tensor::zeros({C}, dev);
         TINCT_DISPATCH(dev,
                        cuda::batchnorm_bwd_eval(N, C, HW, xs.data(), gy.data(), gs.data(), rm.data(), rv.data(),
@@ -172,7 +176,7 @@ Tensor batch_norm_act(const Tensor& x, const Tensor& gamma, const Tensor& beta, 
   const BnDims d = check_bn(x, gamma, beta, running_mean, running_var, training, op);
   [[maybe_unused]] const int N = d.N, C = d.C, HW = d.HW;  // plain variables: lambdas capture them
   const Device dev = d.dev;
-  Tensor y = Tensor::empty(x.shape(), dev);
+  Tensor y = Tensor::empty_like(x);
   Tensor save_mean = Tensor::empty({C}, dev), save_invstd = Tensor::empty({C}, dev);
   TINCT_DISPATCH(dev,
                  cuda::batchnorm_relu_fwd_train(N, C, HW, x.data(), gamma.data(), beta.data(), eps, momentum,
@@ -186,7 +190,7 @@ Tensor batch_norm_act(const Tensor& x, const Tensor& gamma, const Tensor& beta, 
     // the CPU reads it off the output y (detached: y must not own its node).
     Tensor xs = x.detach(), gs = gamma.detach(), bs = beta.detach(), ys = y.detach();
     record(y, op, {x, gamma, beta}, [=](const Tensor& gy) {
-      Tensor gx = Tensor::empty(x.shape(), dev);
+      Tensor gx = Tensor::empty_like(x);
       Tensor gg = Tensor::zeros({C}, dev), gb = Tensor::zeros({C}, dev);
       TINCT_DISPATCH(dev,
                      cuda::batchnorm_relu_bwd_train(N, C, HW, xs.data(), gy.data(), gs.data(), bs.data(),

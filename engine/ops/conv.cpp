@@ -34,7 +34,7 @@ void conv2d_backward(Device dev, Precision prec, const Conv2dParams& p, const Te
     ProfileRange pass("conv2d backward-data");  // the two passes timed apart (TINCT_PROFILE)
     const cpu::WinogradTrainingScope batch(true);
     ConvLayerRange layer(dev, prec, p, false, ConvPass::BwdData);
-    Tensor gx = Tensor::empty(x.shape(), dev);
+    Tensor gx = Tensor::empty_like(x);
     conv2d_bwd_data_at(prec, dev, p, gy, ws, gx.data());
     accumulate_grad(x, gx);
   }
@@ -52,15 +52,16 @@ void conv2d_backward(Device dev, Precision prec, const Conv2dParams& p, const Te
 
 }  // namespace
 
-Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, int stride, int padding, int dilation) {
+Tensor conv2d(const Tensor& x_in, const Tensor& w_in, const Tensor& b, int stride, int padding, int dilation) {
   const char* op = "conv2d";
   ProfileRange range(op);
-  const Device dev = same_device({&x, &w, &b}, op);
-  const Conv2dParams p = conv2d_geometry(x, w, b, stride, padding, dilation, op);
-  Tensor y = Tensor::empty({p.N, p.K, p.P, p.Q}, dev);
+  const Device dev = same_device({&x_in, &w_in, &b}, op);
+  const Conv2dParams p = conv2d_geometry(x_in, w_in, b, stride, padding, dilation, op);
+  const Precision prec = precision();
+  const Tensor x = conv_operand(x_in, prec), w = to_nchw(w_in);  // the kernels read w as [K][C][R][S]
+  Tensor y = Tensor::empty_like_shape(x, {p.N, p.K, p.P, p.Q});
   cpu::Epilogue e;
   e.shift = b.defined() ? b.data() : nullptr;
-  const Precision prec = precision();
   const bool training = needs_grad({&x, &w, &b});
   conv2d_forward(dev, prec, p, x, w, e, training, y.data());
   if (training) {
@@ -102,7 +103,7 @@ Tensor conv2d_act(const Tensor& x, const Tensor& w, const Tensor& b, int stride,
       // (run_backward hands each node its output's gradient and drops it
       // after): no new buffer to fill, one stream less.
       const bool own = gy.impl()->storage.use_count() == 1 && gy.impl()->offset == 0;
-      Tensor gz = own ? gy : Tensor::empty(ys.shape(), dev);
+      Tensor gz = own ? gy : Tensor::empty_like(ys);
       {
         ProfileRange pass("conv2d_act backward-mask");
         cpu::act_bwd(act, slope, size_t(ys.numel()), ys.data(), nullptr, gy.data(), gz.data());

@@ -2,6 +2,9 @@
 // (conv_precision.h).
 #include "engine/ops/conv_precision.h"
 
+#include <stdexcept>
+
+#include "engine/ops.h"
 #include "kernels/tensorcore/tensorcore.h"
 
 namespace tinct::ops {
@@ -10,6 +13,10 @@ namespace {
 // bf16 on the bf16 GEMM, which rounds the operands as it packs them.
 bool bf16_gemm(Precision prec) { return prec == Precision::bf16 && cpu::cpu_bf16_gemm(); }
 }  // namespace
+
+Tensor conv_operand(const Tensor& x, Precision prec) {
+  return x.channels_last() && prec == Precision::fp32 ? to_nchw(x) : x;
+}
 
 const float* cpu_operand(Precision prec, const Tensor& t, std::vector<float>& store) {
   if (prec == Precision::fp32) return t.data();
@@ -21,6 +28,7 @@ const float* cpu_operand(Precision prec, const Tensor& t, std::vector<float>& st
 void conv2d_fwd_at(Precision prec, Device dev, const Conv2dParams& p, const Tensor& x, const Tensor& w,
                    const float* b, float* y) {
 #ifdef TINCT_HAS_CUDA
+  if (dev == Device::CUDA && x.channels_last()) return cuda::conv2d_fwd_nhwc(prec, p, x.data(), w.data(), b, y);
   if (dev == Device::CUDA) return cuda::conv2d_fwd(prec, p, x.data(), w.data(), b, y);
 #endif
   (void)dev;
@@ -32,6 +40,7 @@ void conv2d_fwd_at(Precision prec, Device dev, const Conv2dParams& p, const Tens
 void conv2d_bwd_data_at(Precision prec, Device dev, const Conv2dParams& p, const Tensor& dy, const Tensor& w,
                         float* dx) {
 #ifdef TINCT_HAS_CUDA
+  if (dev == Device::CUDA && dy.channels_last()) return cuda::conv2d_bwd_data_nhwc(prec, p, dy.data(), w.data(), dx);
   if (dev == Device::CUDA) return cuda::conv2d_bwd_data(prec, p, dy.data(), w.data(), dx);
 #endif
   (void)dev;
@@ -44,6 +53,10 @@ void conv2d_bwd_data_at(Precision prec, Device dev, const Conv2dParams& p, const
 void conv2d_bwd_filter_at(Precision prec, Device dev, const Conv2dParams& p, const Tensor& x, const Tensor& dy,
                           float* dw, float* db) {
 #ifdef TINCT_HAS_CUDA
+  if (dev == Device::CUDA && x.channels_last() != dy.channels_last())
+    throw std::logic_error("conv2d backward-filter: x and dy in different layouts");
+  if (dev == Device::CUDA && x.channels_last())
+    return cuda::conv2d_bwd_filter_nhwc(prec, p, x.data(), dy.data(), dw, db);
   if (dev == Device::CUDA) return cuda::conv2d_bwd_filter(prec, p, x.data(), dy.data(), dw, db);
 #endif
   (void)dev;

@@ -18,6 +18,12 @@
 
 namespace tinct::ops {
 
+// The convolution's input as the passes take it: x, or x in NCHW when it is
+// channels-last at fp32 (the channels-last passes, CUDA conv variant 6, are
+// tf32 / bf16 only; engine/layout.h). A channels-last x (on the GPU) makes
+// the passes channels-last: dy, y, dx in x's layout.
+Tensor conv_operand(const Tensor& x, Precision prec);
+
 // The operand as the products read it: t's data at fp32, else a rounded copy
 // held in `store`. CPU tensors only.
 const float* cpu_operand(Precision prec, const Tensor& t, std::vector<float>& store);

@@ -13,15 +13,16 @@
 
 namespace tinct::ops {
 
-Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, int stride, int padding,
+Tensor conv_transpose2d(const Tensor& x_in, const Tensor& w_in, const Tensor& b, int stride, int padding,
                         int output_padding, int dilation) {
   const char* op = "conv_transpose2d";
   ProfileRange range(op);
-  const Device dev = same_device({&x, &w, &b}, op);
-  const Conv2dParams p = conv_transpose2d_geometry(x, w, b, stride, padding, output_padding, dilation, op);
-
-  Tensor y = Tensor::empty({p.N, p.C, p.H, p.W}, dev);
+  const Device dev = same_device({&x_in, &w_in, &b}, op);
+  const Conv2dParams p = conv_transpose2d_geometry(x_in, w_in, b, stride, padding, output_padding, dilation, op);
   const Precision prec = precision();
+  const Tensor x = conv_operand(x_in, prec), w = to_nchw(w_in);  // the kernels read w as [Cin][Cout][R][S]
+  Tensor y = Tensor::empty_like_shape(x, {p.N, p.C, p.H, p.W});
+  const ChannelDims yd = channel_dims(y);  // the bias kernels' view of y
   if (dev == Device::CPU) {  // the bias added as each image's epilogue
     ConvLayerRange layer(dev, prec, p, true, ConvPass::Fwd);  // TINCT_PROFILE=layers
     cpu::Epilogue e;
@@ -29,7 +30,7 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, int s
     cpu_conv_transpose2d_fwd_fused_at(prec, p, x, w, e, y.data());
   } else {
     conv2d_bwd_data_at(prec, dev, p, x, w, y.data());
-    if (b.defined()) TINCT_DISPATCH(dev, cuda::bias_add(p.N, p.C, p.H * p.W, b.data(), y.data()), (void)0);
+    if (b.defined()) TINCT_DISPATCH(dev, cuda::bias_add(yd.N, yd.C, yd.HW, b.data(), y.data()), (void)0);
   }
   if (needs_grad({&x, &w, &b})) {
     Tensor xs = x.detach(), ws = w.detach();
@@ -37,7 +38,7 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, int s
       if (x.requires_grad()) {
         ProfileRange pass("conv_transpose2d backward-data");  // the passes timed apart (TINCT_PROFILE)
         ConvLayerRange layer(dev, prec, p, true, ConvPass::BwdData);
-        Tensor gx = Tensor::empty(x.shape(), dev);
+        Tensor gx = Tensor::empty_like(x);
         conv2d_fwd_at(prec, dev, p, gy, ws, nullptr, gx.data());
         accumulate_grad(x, gx);
       }
@@ -50,8 +51,8 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, int s
       }
       if (b.defined() && b.requires_grad()) {
         Tensor gb = Tensor::zeros(b.shape(), dev);
-        TINCT_DISPATCH(dev, cuda::bias_grad(p.N, p.C, p.H * p.W, gy.data(), gb.data()),
-                       cpu::bias_grad(p.N, p.C, p.H * p.W, gy.data(), gb.data()));
+        TINCT_DISPATCH(dev, cuda::bias_grad(yd.N, yd.C, yd.HW, gy.data(), gb.data()),
+                       cpu::bias_grad(yd.N, yd.C, yd.HW, gy.data(), gb.data()));
         accumulate_grad(b, gb);
       }
     });

@@ -29,11 +29,12 @@ static void pair_cuda(Pair k, size_t n, const float* p, const float* t, float gs
 
 // pred and target of one shape; target may require grad too (its gradient is
 // the negative of pred's for both mse and l1).
-static Tensor pair_loss(const Tensor& pred, const Tensor& target, Pair k, const char* op) {
+static Tensor pair_loss(const Tensor& pred, const Tensor& target_in, Pair k, const char* op) {
   ProfileRange range(op);
-  check_arg(pred.defined() && target.defined(), op, "an input is undefined");
-  const Device dev = same_device({&pred, &target}, op);
-  check_same_shape(pred, target, op);
+  check_arg(pred.defined() && target_in.defined(), op, "an input is undefined");
+  const Device dev = same_device({&pred, &target_in}, op);
+  check_same_shape(pred, target_in, op);
+  const Tensor target = like_layout(target_in, pred);
   check_arg(pred.numel() > 0, op, "empty input");
   const size_t n = size_t(pred.numel());
   Tensor y = Tensor::empty({}, dev);
@@ -45,13 +46,13 @@ static Tensor pair_loss(const Tensor& pred, const Tensor& target, Pair k, const 
   if (needs_grad({&pred, &target})) {
     Tensor ps = pred.detach(), ts = target.detach();
     record(y, op, {pred, target}, [=](const Tensor& gy) {
-      Tensor g = Tensor::empty(pred.shape(), dev);
+      Tensor g = Tensor::empty_like(pred);
       TINCT_DISPATCH(dev,
                      pair_cuda(k, n, ps.data(), ts.data(), 1.f, g.data(), nullptr);
                      cuda::scale_by_scalar(n, gy.data(), 1.f, g.data(), g.data()),
                      pair_cpu(k, n, ps.data(), ts.data(), gy.item(), g.data()));
       if (target.requires_grad()) {
-        Tensor gt = Tensor::empty(target.shape(), dev);
+        Tensor gt = Tensor::empty_like(target);
         TINCT_DISPATCH(dev, cuda::scale(n, -1.f, g.data(), gt.data()), cpu::scale(n, -1.f, g.data(), gt.data()));
         accumulate_grad(target, gt);
       }
@@ -80,7 +81,7 @@ Tensor lsgan_loss(const Tensor& pred, bool real) {
   if (needs_grad({&pred})) {
     Tensor ps = pred.detach();
     record(y, op, {pred}, [=](const Tensor& gy) {
-      Tensor g = Tensor::empty(pred.shape(), dev);
+      Tensor g = Tensor::empty_like(pred);
       TINCT_DISPATCH(dev,
                      cuda::mse_const(n, ps.data(), c, 1.f, g.data(), nullptr);
                      cuda::scale_by_scalar(n, gy.data(), 1.f, g.data(), g.data()),
@@ -91,21 +92,26 @@ Tensor lsgan_loss(const Tensor& pred, bool real) {
   return y;
 }
 
-Tensor soft_cross_entropy(const Tensor& logits, const Tensor& target, const Tensor& weight) {
+Tensor soft_cross_entropy(const Tensor& logits, const Tensor& target_in, const Tensor& weight) {
   const char* op = "soft_cross_entropy";
   ProfileRange range(op);
   check_4d(logits, op, "logits");
-  check_4d(target, op, "target");
-  check_same_shape(logits, target, op);
-  const Device dev = same_device({&logits, &target, &weight}, op);
-  const int N = i32(logits.size(0)), Q = i32(logits.size(1)), HW = i32(logits.size(2) * logits.size(3));
+  check_4d(target_in, op, "target");
+  check_same_shape(logits, target_in, op);
+  const Device dev = same_device({&logits, &target_in, &weight}, op);
+  const int N0 = i32(logits.size(0)), Q = i32(logits.size(1)), HW0 = i32(logits.size(2) * logits.size(3));
   if (weight.defined())
-    check_arg(weight.numel() == int64_t(N) * HW, op,
-              "weights must be [N,1,H,W] = " + std::to_string(N * HW) + " values, got " + shape_str(weight.shape()));
+    check_arg(weight.numel() == int64_t(N0) * HW0, op,
+              "weights must be [N,1,H,W] = " + std::to_string(N0 * HW0) + " values, got " + shape_str(weight.shape()));
+  // Channels-last logits are [N*H*W][Q][1][1] to the kernels (engine/layout.h);
+  // the one-channel weights are the same memory in either layout.
+  const Tensor target = like_layout(target_in, logits);
+  const ChannelDims d = channel_dims(logits);
+  const int N = d.N, HW = d.HW;
   // The forward computes value and gradient in one pass (the softmax is
   // needed for both); the gradient is kept for the backward at gscale 1.
   const bool grad = needs_grad({&logits});
-  Tensor g = grad ? Tensor::empty(logits.shape(), dev) : Tensor();
+  Tensor g = grad ? Tensor::empty_like(logits) : Tensor();
   const float* wp = weight.defined() ? weight.data() : nullptr;
   float* gp = grad ? g.data() : nullptr;
   Tensor y = Tensor::empty({}, dev);
@@ -129,10 +135,10 @@ Tensor soft_cross_entropy(const Tensor& logits, const Tensor& target, const Tens
         const float s = gy.item();
         if (s != 1.f) cpu::scale(n, s, gl.data(), gl.data());
       } else if (dev == Device::CPU) {
-        gl = Tensor::empty(ls.shape(), dev);
+        gl = Tensor::empty_like(ls);
         cpu::soft_ce(N, Q, HW, ls.data(), ts.data(), ws.defined() ? ws.data() : nullptr, gy.item(), gl.data());
       } else {
-        gl = Tensor::empty(ls.shape(), dev);
+        gl = Tensor::empty_like(ls);
         TINCT_DISPATCH(dev, cuda::scale_by_scalar(n, gy.data(), 1.f, held->data(), gl.data()), (void)0);
       }
       accumulate_grad(logits, gl);

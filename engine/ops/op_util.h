@@ -57,6 +57,17 @@ inline void check_same_shape(const Tensor& a, const Tensor& b, const char* op) {
 
 inline int i32(int64_t v) { return int(v); }
 
+// The (N, C, HW) a per-channel kernel (bias, batch norm, concat, the soft
+// cross-entropy) is called with for a 4-D t: its own for NCHW; for a
+// channels-last t, [N*H*W][C][1][1], the same memory (engine/layout.h).
+struct ChannelDims {
+  int N, C, HW;
+};
+inline ChannelDims channel_dims(const Tensor& t) {
+  const int N = i32(t.size(0)), C = i32(t.size(1)), HW = i32(t.size(2) * t.size(3));
+  return t.channels_last() ? ChannelDims{N * HW, C, 1} : ChannelDims{N, C, HW};
+}
+
 // A device double that CUDA reductions and losses write into (kept in a
 // two-float tensor: the allocator's blocks are 256-byte aligned).
 struct DeviceDouble {

@@ -20,7 +20,8 @@ Tensor max_pool2d(const Tensor& x, int kernel, int stride, int padding) {
   check_arg(p.finalize(), op, "window " + std::to_string(kernel) + " with padding " + std::to_string(padding) +
                                   " does not fit input " + shape_str(x.shape()) +
                                   " (padding may be at most half the window)");
-  Tensor y = Tensor::empty({p.N, p.C, p.P, p.Q}, dev);
+  Tensor y = Tensor::empty_like_shape(x, {p.N, p.C, p.P, p.Q});
+  [[maybe_unused]] const bool cl = x.channels_last();  // [N][H][W][C] (engine/layout.h): its own kernels
   // The argmax indices (int32) live in a float tensor of the same size: one
   // allocation path for both devices. Only backward reads them: without a
   // gradient to come, the CPU writes none.
@@ -29,12 +30,16 @@ Tensor max_pool2d(const Tensor& x, int kernel, int stride, int padding) {
   auto idx = [](const Tensor& t) {
     return t.defined() ? reinterpret_cast<int32_t*>(const_cast<float*>(t.data())) : nullptr;
   };
-  TINCT_DISPATCH(dev, cuda::maxpool2d_fwd(p, x.data(), y.data(), idx(argmax)),
+  TINCT_DISPATCH(dev,
+                 cl ? cuda::maxpool2d_fwd_nhwc(p, x.data(), y.data(), idx(argmax))
+                    : cuda::maxpool2d_fwd(p, x.data(), y.data(), idx(argmax)),
                  cpu::maxpool2d_fwd(p, x.data(), y.data(), idx(argmax)));
   if (grad) {
     record(y, op, {x}, [=](const Tensor& gy) {
-      Tensor gx = Tensor::empty(x.shape(), dev);
-      TINCT_DISPATCH(dev, cuda::maxpool2d_bwd(p, gy.data(), idx(argmax), gx.data()),
+      Tensor gx = Tensor::empty_like(x);
+      TINCT_DISPATCH(dev,
+                     cl ? cuda::maxpool2d_bwd_nhwc(p, gy.data(), idx(argmax), gx.data())
+                        : cuda::maxpool2d_bwd(p, gy.data(), idx(argmax), gx.data()),
                      cpu::maxpool2d_bwd(p, gy.data(), idx(argmax), gx.data()));
       accumulate_grad(x, gx);
     });

@@ -18,7 +18,7 @@ static Tensor reduce_all(const Tensor& x, bool average, const char* op) {
                  y.data()[0] = float(cpu::sum_ref(n, x.data()) * scale));
   if (needs_grad({&x}))
     record(y, op, {x}, [=](const Tensor& gy) {
-      Tensor gx = Tensor::empty(x.shape(), dev);
+      Tensor gx = Tensor::empty_like(x);
       TINCT_DISPATCH(dev, cuda::scale_by_scalar(n, gy.data(), scale, nullptr, gx.data()),
                      gx.fill_(gy.item() * scale));
       accumulate_grad(x, gx);

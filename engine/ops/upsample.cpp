@@ -4,10 +4,12 @@
 
 namespace tinct::ops {
 
-Tensor upsample(const Tensor& x, int out_h, int out_w, Upsample mode) {
+Tensor upsample(const Tensor& x_in, int out_h, int out_w, Upsample mode) {
   const char* op = "upsample";
   ProfileRange range(op);
-  check_4d(x, op, "input");
+  check_4d(x_in, op, "input");
+  // NCHW kernels only: a network's output edge, not inside one (engine/layout.h).
+  const Tensor x = to_nchw(x_in);
   check_arg(out_h > 0 && out_w > 0, op, "the output size must be positive");
   const Device dev = x.device();
   const int N = i32(x.size(0)), C = i32(x.size(1)), H = i32(x.size(2)), W = i32(x.size(3));

@@ -9,6 +9,13 @@
 // 16-byte aligned: one float4 per thread per step, coalesced), sums in double
 // per thread, then a fixed block tree. No atomics: the result is identical on
 // every run and on every GPU.
+//
+// HW == 1 is the channels-last case: an NHWC tensor [N][H][W][C] is, in
+// memory, the NCHW tensor [N*H*W][C][1][1], so every per-channel kernel
+// serves both layouts when called with (N*H*W, C, 1). A channel's values are
+// then C floats apart, so instead of one block per channel walking them, a
+// block takes 32 channels side by side (one warp reads 32 consecutive floats
+// of a row) and 8 row lanes, and its rows are again a fixed slice.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -43,9 +50,45 @@ __global__ void __launch_bounds__(kBlock)
   if (threadIdx.x == 0) partial[size_t(c) * G + g] = s;
 }
 
+// HW == 1: rows [N][C]; block (32 channels, 8 row lanes), blockIdx.y the
+// channel group, blockIdx.x the row slice. Each lane sums its rows of the
+// slice in order, then lane 0 adds the 8 lanes in order.
+constexpr int kRowLanes = kBlock / 32;
+template <class Op>
+__global__ void __launch_bounds__(kBlock)
+    channel_reduce_rows_kernel(int N, int C, int G, Op op, double2* __restrict__ partial) {
+  __shared__ double2 lanes[kRowLanes][32];
+  const int tx = threadIdx.x % 32, ty = threadIdx.x / 32;
+  const int c = blockIdx.y * 32 + tx, g = blockIdx.x;
+  const long long begin = 1LL * N * g / G, end = 1LL * N * (g + 1) / G;
+  double2 acc = make_double2(0.0, 0.0);
+  if (c < C)
+    for (long long r = begin + ty; r < end; r += kRowLanes) {
+      const double2 v = op.template apply<1>(c, size_t(r) * C + c);
+      acc.x += v.x;
+      acc.y += v.y;
+    }
+  lanes[ty][tx] = acc;
+  __syncthreads();
+  if (ty == 0 && c < C) {
+    double2 s = lanes[0][tx];
+    for (int l = 1; l < kRowLanes; ++l) {
+      s.x += lanes[l][tx].x;
+      s.y += lanes[l][tx].y;
+    }
+    partial[size_t(c) * G + g] = s;
+  }
+}
+
 // Slices per channel: about 4 blocks per SM of a large GPU in all (~512), at
 // least 2048 floats per block, at most 1024 slices. From the sizes only.
 inline int channel_slices(int N, int C, int HW) {
+  if (HW == 1) {  // rows of C channels: blocks of 32 channels x a slice of >= 256 rows
+    const long long groups = (C + 31) / 32;
+    long long g = (512 + groups - 1) / groups;
+    g = std::min<long long>(g, std::max<long long>(1, N / 256));
+    return int(std::max<long long>(std::min<long long>(g, 1024), 1));
+  }
   const long long per_channel = 1LL * N * HW;
   long long g = (512 + C - 1) / C;
   g = std::min<long long>(g, std::max<long long>(1, per_channel / 2048));
@@ -60,6 +103,12 @@ void launch_channel_reduce(int N, int C, int HW, int G, const Op& op, bool vec_o
                            double2* partial, cudaStream_t stream) {
   if (1LL * N * HW > 0x7fffffffLL || C > 65535)
     throw std::invalid_argument("per-channel reduction: N*HW >= 2^31 or C > 65535");
+  if (HW == 1) {
+    const dim3 rows_grid{unsigned(G), unsigned((C + 31) / 32), 1u};
+    channel_reduce_rows_kernel<Op><<<rows_grid, kBlock, 0, stream>>>(N, C, G, op, partial);
+    TINCT_CUDA_LAUNCH_CHECK();
+    return;
+  }
   const dim3 grid{unsigned(G), unsigned(C), 1u};
   if (vec_ok && HW % 4 == 0) {
     channel_reduce_kernel<4, Op><<<grid, kBlock, 0, stream>>>(N, C, HW, G, FastDiv(HW / 4), op,

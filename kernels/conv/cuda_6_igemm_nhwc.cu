@@ -16,9 +16,10 @@
 // 8 bf16) go element by element here too.
 // Variants of the family: 0 cuDNN (benchmarks only; NHWC descriptors at
 // TF32 / BF16 beside this one), 1 naive, 2 FP32 implicit GEMM, 3 Winograd,
-// 4 / 5 tensor cores on NCHW, 6 this file. The engine's tensors are NCHW,
-// so dispatch.cu does not run it yet: it is here to measure what the layout
-// buys (bench_gpu_conv_tc's "6 nhwc" rows).
+// 4 / 5 tensor cores on NCHW, 6 this file. The engine runs it for every
+// convolution whose input is channels-last (--layout nhwc, engine/layout.h;
+// engine/ops/conv_precision.cpp); bench_gpu_conv_tc's "6 nhwc" rows time it
+// beside cuDNN NHWC.
 // Test: tests/gpu/test_gpu_conv_tc.cpp (on the CPU: tools/cuda_emu/build.sh
 // /tmp/emu_tc '-tc=*conv tc*'). Benchmark: build/bench/bench_gpu_conv_tc.
 #include <cuda_runtime.h>

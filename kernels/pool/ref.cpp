@@ -70,4 +70,52 @@ void maxpool2d_bwd_ref(const Pool2dParams& p, const float* dy, const int32_t* ar
     }
 }
 
+// Channels-last: x[n][h][w][c], y and argmax [n][p][q][c], dx [n][h][w][c];
+// argmax keeps its meaning (h*W + w inside the image, for channel c). The
+// same scan and the same order of additions as above, so the results are
+// the NCHW ones transposed, bit for bit.
+void maxpool2d_fwd_nhwc_ref(const Pool2dParams& p, const float* x, float* y, int32_t* argmax) {
+  const int C = p.C;
+  for (int n = 0; n < p.N; ++n)
+    for (int oh = 0; oh < p.P; ++oh)
+      for (int ow = 0; ow < p.Q; ++ow)
+        for (int c = 0; c < C; ++c) {
+          float best = -std::numeric_limits<float>::infinity();
+          int32_t best_idx = -1;
+          for (int r = 0; r < p.kh; ++r) {
+            const int h = oh * p.stride_h - p.pad_h + r;
+            if (h < 0 || h >= p.H) continue;
+            for (int s = 0; s < p.kw; ++s) {
+              const int w = ow * p.stride_w - p.pad_w + s;
+              if (w < 0 || w >= p.W) continue;
+              const float v = x[((size_t(n) * p.H + h) * p.W + w) * C + c];
+              const bool first = best_idx < 0;
+              const bool larger = v > best;
+              const bool new_nan = std::isnan(v) && !std::isnan(best);
+              if (first || larger || new_nan) {
+                best = v;
+                best_idx = h * p.W + w;
+              }
+            }
+          }
+          const size_t o = ((size_t(n) * p.P + oh) * p.Q + ow) * C + c;
+          y[o] = best;
+          argmax[o] = best_idx;
+        }
+}
+
+void maxpool2d_bwd_nhwc_ref(const Pool2dParams& p, const float* dy, const int32_t* argmax, float* dx) {
+  const int C = p.C;
+  const size_t in_plane = size_t(p.H) * p.W, out_plane = size_t(p.P) * p.Q;
+  for (int n = 0; n < p.N; ++n)
+    for (int c = 0; c < C; ++c) {
+      const size_t in0 = size_t(n) * in_plane * C + c, out0 = size_t(n) * out_plane * C + c;
+      for (size_t i = 0; i < in_plane; ++i) dx[in0 + i * C] = 0.0f;
+      for (size_t o = 0; o < out_plane; ++o) {
+        const int32_t a = argmax[out0 + o * C];
+        if (a >= 0) dx[in0 + size_t(a) * C] += dy[out0 + o * C];
+      }
+    }
+}
+
 }  // namespace tinct::cpu

@@ -34,18 +34,6 @@ void conv2d_bwd_filter_ref(Precision prec, const Conv2dParams& p, const float* x
   if (db) bias_grad_ref(p.N, p.K, p.P * p.Q, dy, db);
 }
 
-void nchw_to_nhwc(const float* in, float* out, int N, int C, int HW) {
-  for (int n = 0; n < N; ++n)
-    for (int c = 0; c < C; ++c)
-      for (int i = 0; i < HW; ++i) out[(size_t(n) * HW + i) * C + c] = in[(size_t(n) * C + c) * HW + i];
-}
-
-void nhwc_to_nchw(const float* in, float* out, int N, int C, int HW) {
-  for (int n = 0; n < N; ++n)
-    for (int c = 0; c < C; ++c)
-      for (int i = 0; i < HW; ++i) out[(size_t(n) * C + c) * HW + i] = in[(size_t(n) * HW + i) * C + c];
-}
-
 namespace {
 std::vector<float> to_nchw(const float* v, int N, int C, int HW) {
   std::vector<float> r(size_t(N) * C * HW);

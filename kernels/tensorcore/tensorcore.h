@@ -68,8 +68,5 @@ void conv2d_fwd_nhwc_ref(Precision prec, const Conv2dParams& p, const float* x, 
 void conv2d_bwd_data_nhwc_ref(Precision prec, const Conv2dParams& p, const float* dy, const float* w, float* dx);
 void conv2d_bwd_filter_nhwc_ref(Precision prec, const Conv2dParams& p, const float* x, const float* dy, float* dw,
                                 float* db);
-// A tensor [N][C][HW] copied to [N][HW][C] (nchw_to_nhwc) and back.
-void nchw_to_nhwc(const float* in, float* out, int N, int C, int HW);
-void nhwc_to_nchw(const float* in, float* out, int N, int C, int HW);
 
 }  // namespace tinct::cpu

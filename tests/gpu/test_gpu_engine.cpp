@@ -37,6 +37,7 @@
 #include "engine/optim.h"
 #include "engine/precision.h"
 #include "gpu/gpu_skip.h"
+#include "gpu/synthetic_batch.h"
 #include "kernel_check.h"
 #include "models/colorizer.h"
 #include "models/resnet.h"
@@ -281,31 +282,6 @@ TEST_CASE("ResNet basic blocks (stride 1 and 2), forward and backward, as module
     compare("resnet block1 grad " + pc[i].first, pg[i].second.grad(), pc[i].second.grad(), of_max(1e-4));
 }
 
-namespace {
-
-// A small synthetic batch: smooth L and ab fields, ab_raw in LAB units.
-data::Batch synthetic_batch(int n, int size) {
-  data::Batch b;
-  b.n = n;
-  b.size = size;
-  const size_t hw = size_t(size) * size;
-  b.L.resize(size_t(n) * hw);
-  b.ab.resize(size_t(n) * 2 * hw);
-  for (int i = 0; i < n; ++i)
-    for (int y = 0; y < size; ++y)
-      for (int x = 0; x < size; ++x) {
-        const size_t p = size_t(y) * size + x;
-        b.L[size_t(i) * hw + p] = std::sin(0.3f * x + 0.2f * y + float(i)) * 0.8f;
-        b.ab[(size_t(i) * 2 + 0) * hw + p] = 0.4f * std::cos(0.17f * x - 0.11f * y + float(i));
-        b.ab[(size_t(i) * 2 + 1) * hw + p] = 0.35f * std::sin(0.07f * x * y / float(size) + 0.5f * float(i));
-      }
-  b.ab_raw.resize(b.ab.size());
-  for (size_t k = 0; k < b.ab.size(); ++k) b.ab_raw[k] = b.ab[k] * 110.f;
-  b.index.assign(size_t(n), 0);
-  return b;
-}
-
-}  // namespace
 
 namespace {
 

@@ -419,7 +419,8 @@ TEST_CASE("bias_add and bias_grad") {
   struct S {
     int N, C, HW;
   };
-  for (const S s : {S{1, 1, 1}, S{2, 3, 35}, S{3, 17, 64}, S{64, 2, 4096}, S{4, 313, 9}}) {
+  // HW = 1 with many rows: the channels-last case (channel_reduce.cuh's rows kernel, several slices).
+  for (const S s : {S{1, 1, 1}, S{2, 3, 35}, S{3, 17, 64}, S{64, 2, 4096}, S{4, 313, 9}, S{2999, 37, 1}}) {
     const size_t n = size_t(s.N) * s.C * s.HW;
     const std::vector<int> dims{s.N, s.C, s.HW};
     const Vec y0 = rnd(n), b = rnd(s.C), dy = rnd(n), db0 = rnd(s.C);
@@ -444,7 +445,8 @@ TEST_CASE("batchnorm (train/eval, forward/backward, fused ReLU) vs reference") {
   const float eps = 1e-5f, momentum = 0.1f;
   for (const BnCase bc : {BnCase{2, 3, 35, 0.0f, true}, BnCase{1, 4, 1, 0.0f, true},
                           BnCase{4, 16, 64, 0.5f, true}, BnCase{3, 5, 17, 0.0f, false},
-                          BnCase{2, 8, 100, 1000.0f, true}, BnCase{64, 2, 256, 0.0f, true}}) {
+                          BnCase{2, 8, 100, 1000.0f, true}, BnCase{64, 2, 256, 0.0f, true},
+                          BnCase{4099, 37, 1, 0.5f, true}}) {  // HW = 1: the channels-last rows
     const int N = bc.N, C = bc.C, HW = bc.HW;
     const size_t n = size_t(N) * C * HW;
     const std::vector<int> dims{N, C, HW}, cd{C};

@@ -269,10 +269,16 @@ void register_norm() {
   }
 
   // --- pool ---------------------------------------------------------------------
+  // NCHW, and channels-last (the _nhwc ops: x [N][H][W][C], engine/layout.h).
   const char* pool_shape = "(--n --c --h --w --kernel --stride --pad)";
-  {
+  using PoolFwd = void (*)(const Pool2dParams&, const float*, float*, int32_t*);
+  using PoolBwd = void (*)(const Pool2dParams&, const float*, const int32_t*, float*);
+  for (const bool nhwc : {false, true}) {
+    const std::string suffix = nhwc ? "_nhwc" : "", layout = nhwc ? ", channels-last " : " ";
+    const PoolFwd fwd_ref = nhwc ? cpu::maxpool2d_fwd_nhwc_ref : cpu::maxpool2d_fwd_ref;
+    const PoolBwd bwd_ref = nhwc ? cpu::maxpool2d_bwd_nhwc_ref : cpu::maxpool2d_bwd_ref;
     Op& op = add_op(
-        "pool", "maxpool2d_fwd", std::string("y = window max, argmax = its h*W + w ") + pool_shape,
+        "pool", "maxpool2d_fwd" + suffix, "y = window max, argmax = its h*W + w" + layout + pool_shape,
         [](const Shape& s) {
           const Pool2dParams q = pool_params(s);
           const size_t nx = size_t(q.N) * q.C * q.H * q.W, ny = size_t(q.N) * q.C * q.P * q.Q;
@@ -280,39 +286,41 @@ void register_norm() {
           pr.bufs = {{"x", nx}, {"y", ny, Buf::Out}, {"argmax", ny, Buf::Out, Type::I32}};
           return pr;
         },
-        [](const Shape& s, const Ptrs& p) { cpu::maxpool2d_fwd_ref(pool_params(s), F(0), F(1), at<int32_t>(p, 2)); });
-    op.variants.push_back({"cpu", "kernels/pool/cpu.cpp", false, [](const Shape& s, const Ptrs& p) {
-                             cpu::maxpool2d_fwd(pool_params(s), F(0), F(1), at<int32_t>(p, 2));
-                           }});
+        [fwd_ref](const Shape& s, const Ptrs& p) { fwd_ref(pool_params(s), F(0), F(1), at<int32_t>(p, 2)); });
+    if (!nhwc)
+      op.variants.push_back({"cpu", "kernels/pool/cpu.cpp", false, [](const Shape& s, const Ptrs& p) {
+                               cpu::maxpool2d_fwd(pool_params(s), F(0), F(1), at<int32_t>(p, 2));
+                             }});
 #ifdef TINCT_HAS_CUDA
-    op.variants.push_back({"1", "kernels/pool/cuda_1_gather.cu", true, [](const Shape& s, const Ptrs& p) {
-                             cuda::maxpool2d_fwd(pool_params(s), F(0), F(1), at<int32_t>(p, 2));
+    op.variants.push_back({"1", "kernels/pool/cuda_1_gather.cu", true, [nhwc](const Shape& s, const Ptrs& p) {
+                             (nhwc ? cuda::maxpool2d_fwd_nhwc : cuda::maxpool2d_fwd)(pool_params(s), F(0), F(1),
+                                                                                    at<int32_t>(p, 2), nullptr);
                            }});
 #endif
-  }
-  {
-    Op& op = add_op(
-        "pool", "maxpool2d_bwd", std::string("dx = the dy whose argmax is each input ") + pool_shape,
-        [](const Shape& s) {
+    Op& op2 = add_op(
+        "pool", "maxpool2d_bwd" + suffix, "dx = the dy whose argmax is each input" + layout + pool_shape,
+        [fwd_ref](const Shape& s) {
           const Pool2dParams q = pool_params(s);
           const size_t nx = size_t(q.N) * q.C * q.H * q.W, ny = size_t(q.N) * q.C * q.P * q.Q;
           Problem pr;
           pr.bufs = {{"dy", ny}, {"argmax", ny, Buf::In, Type::I32}, {"dx", nx, Buf::Out}};
-          pr.init = [q, nx, ny](Host& h) {  // the argmax of a random input
+          pr.init = [q, nx, ny, fwd_ref](Host& h) {  // the argmax of a random input
             std::vector<float> x(nx), y(ny);
             for (size_t i = 0; i < nx; ++i) x[i] = float((i * 2654435761u) % 1000) / 1000.f;
-            cpu::maxpool2d_fwd_ref(q, x.data(), y.data(), reinterpret_cast<int32_t*>(h[1].data()));
+            fwd_ref(q, x.data(), y.data(), reinterpret_cast<int32_t*>(h[1].data()));
           };
           return pr;
         },
-        [](const Shape& s, const Ptrs& p) { cpu::maxpool2d_bwd_ref(pool_params(s), F(0), at<int32_t>(p, 1), F(2)); });
-    op.variants.push_back({"cpu", "kernels/pool/cpu.cpp", false, [](const Shape& s, const Ptrs& p) {
-                             cpu::maxpool2d_bwd(pool_params(s), F(0), at<int32_t>(p, 1), F(2));
-                           }});
+        [bwd_ref](const Shape& s, const Ptrs& p) { bwd_ref(pool_params(s), F(0), at<int32_t>(p, 1), F(2)); });
+    if (!nhwc)
+      op2.variants.push_back({"cpu", "kernels/pool/cpu.cpp", false, [](const Shape& s, const Ptrs& p) {
+                                cpu::maxpool2d_bwd(pool_params(s), F(0), at<int32_t>(p, 1), F(2));
+                              }});
 #ifdef TINCT_HAS_CUDA
-    op.variants.push_back({"1", "kernels/pool/cuda_1_gather.cu", true, [](const Shape& s, const Ptrs& p) {
-                             cuda::maxpool2d_bwd(pool_params(s), F(0), at<int32_t>(p, 1), F(2));
-                           }});
+    op2.variants.push_back({"1", "kernels/pool/cuda_1_gather.cu", true, [nhwc](const Shape& s, const Ptrs& p) {
+                              (nhwc ? cuda::maxpool2d_bwd_nhwc : cuda::maxpool2d_bwd)(pool_params(s), F(0),
+                                                                                     at<int32_t>(p, 1), F(2), nullptr);
+                            }});
 #endif
   }
 }

@@ -202,6 +202,33 @@ void register_pointwise() {
 #endif
   }
 
+  // --- layout -------------------------------------------------------------------------
+  // x [N][C][H][W] -> [N][H][W][C] (nchw_to_nhwc) and back (engine/layout.h).
+  for (const bool to_nhwc : {true, false}) {
+    using Transpose = void (*)(const float*, float*, int, int, int);
+    const Transpose ref = to_nhwc ? cpu::nchw_to_nhwc : cpu::nhwc_to_nchw;
+    auto problem = [](const Shape& s) {
+      const auto d = nchw_of(s);
+      const size_t n = size_t(d[0]) * d[1] * d[2] * d[3];
+      Problem pr;
+      pr.bufs = {{"x", n}, {"y", n, Buf::Out}};
+      return pr;
+    };
+    Op& op = add_op("layout", to_nhwc ? "nchw_to_nhwc" : "nhwc_to_nchw",
+                    to_nhwc ? "y[n, h, w, c] = x[n, c, h, w] (--n --c --h --w)" : "y[n, c, h, w] = x[n, h, w, c] (--n --c --h --w)",
+                    problem, [ref](const Shape& s, const Ptrs& p) {
+                      const auto d = nchw_of(s);
+                      ref(F(0), F(1), d[0], d[1], d[2] * d[3]);
+                    });
+#ifdef TINCT_HAS_CUDA
+    op.variants.push_back({"1", "kernels/layout/cuda_1_tiled.cu", true, [to_nhwc](const Shape& s, const Ptrs& p) {
+                             const auto d = nchw_of(s);
+                             (to_nhwc ? cuda::nchw_to_nhwc : cuda::nhwc_to_nchw)(F(0), F(1), d[0], d[1], d[2] * d[3],
+                                                                                nullptr);
+                           }});
+#endif
+  }
+
   // --- upsample -----------------------------------------------------------------------
   {
     // --ho, --wo default to 2x - 1 (an awkward non-integer ratio).
