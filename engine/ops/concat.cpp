@@ -13,11 +13,11 @@ Tensor concat(const std::vector<Tensor>& xs_in) {
   std::vector<Tensor> xs;
   for (const Tensor& t : xs_in) {
     check_4d(t, op, "each input");
+    same_device({&xs_in[0], &t}, op);
     xs.push_back(like_layout(t, xs_in[0]));
   }
   [[maybe_unused]] const Device dev = xs[0].device();  // TINCT_DISPATCH's (CUDA builds)
   for (const Tensor& t : xs) {
-    same_device({&xs[0], &t}, op);
     check_arg(t.size(0) == xs[0].size(0) && t.size(2) == xs[0].size(2) && t.size(3) == xs[0].size(3), op,
               "inputs must agree in N, H, W: " + shape_str(xs[0].shape()) + " vs " + shape_str(t.shape()));
   }
