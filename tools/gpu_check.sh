@@ -212,6 +212,13 @@ if [ -n "$SAN" ] && [ -x "$BUILD/tests/test_gpu_kernels" ]; then
     echo "=== racecheck"
     timeout "$(tmo 100)" "$SAN" --tool racecheck --print-limit 20 \
       "$BUILD/tests/test_gpu_kernels" -tc="$RACE_CASES" 2>&1 | tail -40
+    # the layout family's shared-memory transposes and channels-last pooling (engine/layout.h)
+    if [ -x "$BUILD/tests/test_gpu_layout" ]; then
+      echo "=== memcheck (layout kernels)"
+      timeout "$(tmo 60)" "$SAN" --tool memcheck --print-limit 20 "$BUILD/tests/test_gpu_layout" -tc="layout kernels*" 2>&1 | tail -20
+      echo "=== racecheck (layout kernels)"
+      timeout "$(tmo 60)" "$SAN" --tool racecheck --print-limit 20 "$BUILD/tests/test_gpu_layout" -tc="layout kernels*" 2>&1 | tail -20
+    fi
   } > "$OUT/sanitizer.log" 2>&1
   SAN_RC=$(grep -c "ERROR SUMMARY: 0 errors\|RACECHECK SUMMARY: 0 hazards" "$OUT/sanitizer.log")
 fi
@@ -320,7 +327,7 @@ fi
     fi
   fi
   if [ -f "$OUT/sanitizer.log" ]; then
-    echo "--- compute-sanitizer (test_gpu_kernels, reduced shapes; $SAN_RC of 2 tools clean)"
+    echo "--- compute-sanitizer (test_gpu_kernels, reduced shapes, and test_gpu_layout's kernels; $SAN_RC of 4 runs clean)"
     grep -E "ERROR SUMMARY|RACECHECK SUMMARY|doctest\] test cases" "$OUT/sanitizer.log"
   else
     echo "--- compute-sanitizer: not run (not found; tools/gpu_deps.sh carries it)"
