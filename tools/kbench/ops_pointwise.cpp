@@ -214,7 +214,7 @@ void register_pointwise() {
       pr.bufs = {{"x", n}, {"y", n, Buf::Out}};
       return pr;
     };
-    Op& op = add_op("layout", to_nhwc ? "nchw_to_nhwc" : "nhwc_to_nchw",
+    [[maybe_unused]] Op& op = add_op("layout", to_nhwc ? "nchw_to_nhwc" : "nhwc_to_nchw",
                     to_nhwc ? "y[n, h, w, c] = x[n, c, h, w] (--n --c --h --w)" : "y[n, c, h, w] = x[n, h, w, c] (--n --c --h --w)",
                     problem, [ref](const Shape& s, const Ptrs& p) {
                       const auto d = nchw_of(s);
