@@ -27,10 +27,13 @@ namespace {
 
 constexpr int kTile = 32, kRows = 8;  // a 32x8 block moves a 32x32 tile
 
+// r_on_x: the R tiles on gridDim.x (up to 2^31 - 1 of them) and the S tiles on
+// gridDim.y (up to 65535), else the reverse: the pixel axis, whichever it
+// is, gets x, so a tensor of any image size fits the grid.
 __global__ void __launch_bounds__(kTile* kRows)
-    transpose_kernel(int B, int R, int S, const float* __restrict__ in, float* __restrict__ out) {
+    transpose_kernel(int B, int R, int S, bool r_on_x, const float* __restrict__ in, float* __restrict__ out) {
   __shared__ float tile[kTile][kTile + 1];
-  const int s0 = blockIdx.x * kTile, r0 = blockIdx.y * kTile;
+  const int s0 = (r_on_x ? blockIdx.y : blockIdx.x) * kTile, r0 = (r_on_x ? blockIdx.x : blockIdx.y) * kTile;
   for (int b = blockIdx.z; b < B; b += gridDim.z) {
     const float* src = in + size_t(b) * R * S;
     float* dst = out + size_t(b) * R * S;
@@ -53,10 +56,12 @@ void transpose(const char* op, int B, int R, int S, const float* in, float* out,
   if (B < 0 || R < 0 || S < 0) throw std::invalid_argument(std::string(op) + ": negative size");
   if (B == 0 || R == 0 || S == 0) return;
   if (in == out) throw std::invalid_argument(std::string(op) + ": in place is not supported");
-  const unsigned gx = unsigned((S + kTile - 1) / kTile), gy = unsigned((R + kTile - 1) / kTile);
-  if (gy > 65535u) throw std::invalid_argument(std::string(op) + ": more than 2^21 rows");
+  const unsigned tiles_r = unsigned((R + kTile - 1) / kTile), tiles_s = unsigned((S + kTile - 1) / kTile);
+  const bool r_on_x = tiles_r > tiles_s;
+  const unsigned gx = r_on_x ? tiles_r : tiles_s, gy = r_on_x ? tiles_s : tiles_r;
+  if (gy > 65535u) throw std::invalid_argument(std::string(op) + ": both sides above 2^21");
   const unsigned gz = unsigned(std::min(B, 65535));
-  transpose_kernel<<<dim3(gx, gy, gz), dim3(kTile, kRows), 0, stream>>>(B, R, S, in, out);
+  transpose_kernel<<<dim3(gx, gy, gz), dim3(kTile, kRows), 0, stream>>>(B, R, S, r_on_x, in, out);
   TINCT_CUDA_LAUNCH_CHECK();
 }
 
