@@ -129,8 +129,7 @@ Precision take_precision(Args& args) {
 Layout take_layout(Args& args, Precision p) {
   std::string v;
   const Layout l = take_option(args, "--layout", v) ? parse_layout(v) : Layout::nchw;
-  const std::string problem = layout_problem(l, p);
-  if (!problem.empty()) throw std::invalid_argument(problem);
+  check_layout(l, p);
   return l;
 }
 

@@ -211,8 +211,7 @@ int main(int argc, char** argv) {
       }
     }
     if (o.size % 32) throw std::invalid_argument("--size must be a multiple of 32 (the GAN's U-Net)");
-    const std::string problem = layout_problem(layout(), precision());
-    if (!problem.empty()) throw std::invalid_argument(problem);
+    check_layout(layout(), precision());
     const Device dev = parse_device(o.device);
     std::printf("tinct train step: %s, preset %s, batch %d of %dx%d, convolutions %s, activations %s; %d warm-up, median of %d blocks of %d\n",
                 describe_device(dev).c_str(), o.preset.c_str(), o.batch, o.size, o.size, precision_name(precision()),

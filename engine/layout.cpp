@@ -21,10 +21,10 @@ Layout parse_layout(const std::string& name, const std::string& option) {
 
 const char* layout_name(Layout l) { return l == Layout::nhwc ? "nhwc" : "nchw"; }
 
-std::string layout_problem(Layout l, Precision p) {
+void check_layout(Layout l, Precision p) {
   if (l == Layout::nhwc && p == Precision::fp32)
-    return "--layout nhwc needs --precision tf32 or bf16 (the channels-last convolutions run on the tensor cores)";
-  return "";
+    throw std::invalid_argument(
+        "--layout nhwc needs --precision tf32 or bf16 (the channels-last convolutions run on the tensor cores)");
 }
 
 bool channels_last_on(Device d) { return layout() == Layout::nhwc && d == Device::CUDA; }

@@ -28,8 +28,9 @@ void set_layout(Layout l);
 // "nchw" | "nhwc"; anything else: std::invalid_argument naming `option`.
 Layout parse_layout(const std::string& name, const std::string& option = "--layout");
 const char* layout_name(Layout l);
-// Empty when layout l can run at precision p, else why not (for a command's error).
-std::string layout_problem(Layout l, Precision p);
+// Throws std::invalid_argument (a command's exit 2) when layout l cannot run
+// at precision p: nhwc needs tf32 or bf16.
+void check_layout(Layout l, Precision p);
 
 // True when a network's input on device d is made channels-last: the
 // setting is nhwc and d is the GPU.

@@ -194,12 +194,10 @@ void Tensor::copy_from(const Tensor& src) {
   check_arg(numel() == src.numel(), "copy_from",
             "shape " + shape_str(src.shape()) + " into " + shape_str(shape()));
   if (src.channels_last() != channels_last()) {
-    // Into this layout where the channels-last side lives (the GPU).
-    if (device() == Device::CUDA && src.device() == Device::CUDA) return copy_from(src.as_layout(channels_last()));
-    if (src.channels_last()) return copy_from(src.as_layout(false));  // to the CPU
-    Tensor nchw = empty(shape(), device());                          // from the CPU
-    nchw.copy_from(src);
-    return copy_from(nchw);
+    // Converted on the GPU, where the channels-last side lives: src there, or
+    // (src on the CPU, so NCHW) after it is moved there.
+    if (src.device() == Device::CUDA) return copy_from(src.as_layout(channels_last()));
+    return copy_from(src.to(Device::CUDA));
   }
   device::copy(data(), device(), src.data(), src.device(), size_t(numel()) * sizeof(float));
 }

@@ -336,8 +336,7 @@ void check_recipe(const TrainOptions& o) {
   if (o.ema != 0 && !(o.ema > 0 && o.ema < 1))
     throw std::invalid_argument("--ema must be a decay in (0, 1), such as 0.999");
   if (!(o.clip_grad >= 0) || !std::isfinite(o.clip_grad)) throw std::invalid_argument("--clip-grad must be 0 or more");
-  const std::string problem = layout_problem(parse_layout(o.layout), parse_precision(o.precision));
-  if (!problem.empty()) throw std::invalid_argument(problem);
+  check_layout(parse_layout(o.layout), parse_precision(o.precision));
 }
 
 int train(const TrainOptions& opts, const std::atomic<bool>* stop) {

@@ -86,9 +86,10 @@ TEST_CASE("the layout setting: names, the precision it needs, and nothing change
   CHECK(parse_layout("nchw") == Layout::nchw);
   CHECK(parse_layout("nhwc") == Layout::nhwc);
   CHECK_THROWS_WITH_AS(parse_layout("NHWC"), "--layout must be nchw or nhwc, got 'NHWC'", std::invalid_argument);
-  CHECK(layout_problem(Layout::nhwc, Precision::fp32).find("needs --precision tf32 or bf16") != std::string::npos);
-  CHECK(layout_problem(Layout::nhwc, Precision::bf16).empty());
-  CHECK(layout_problem(Layout::nchw, Precision::fp32).empty());
+  CHECK_THROWS_WITH_AS(check_layout(Layout::nhwc, Precision::fp32),
+                       doctest::Contains("needs --precision tf32 or bf16"), std::invalid_argument);
+  CHECK_NOTHROW(check_layout(Layout::nhwc, Precision::bf16));
+  CHECK_NOTHROW(check_layout(Layout::nchw, Precision::fp32));
   const LayoutScope nhwc(Layout::nhwc);
   CHECK(!channels_last_on(Device::CPU));
   const Tensor x = Tensor::from_vector({1, 2, 2, 2}, kcheck::random_vec(8, 3));

@@ -4,6 +4,7 @@
 //   kernels  the NCHW <-> NHWC transposes and channels-last max pooling
 //            against their CPU references (kernels/layout/ref.cpp,
 //            kernels/pool/ref.cpp), bit for bit, at awkward sizes;
+//   copies   to(), copy_from() and clone() across layouts and devices;
 //   ops      every op fed channels-last tensors against the same op fed NCHW
 //            ones, forward and backward through the tape: the values must
 //            agree (convolutions: CUDA variant 6 gives variants 4 / 5's bits;
@@ -135,6 +136,26 @@ TEST_CASE("layout kernels: NCHW <-> NHWC transposes and channels-last max poolin
     CHECK(am_got == am);
     CHECK(kcheck::same_bits(gdx.to_vector(), dx));
   }
+}
+
+TEST_CASE("copies between layouts and devices keep the values (to, copy_from, clone)") {
+  const Tensor x = rnd({2, 5, 3, 4});
+  const std::vector<float> want = x.to_vector();
+  const Tensor cl = x.to(Device::CUDA).as_layout(true);
+  REQUIRE(cl.channels_last());
+  CHECK(cl.to(Device::CPU).to_vector() == want);  // to the CPU as NCHW
+  CHECK(!cl.to(Device::CPU).channels_last());
+  CHECK(cl.clone().channels_last());
+  CHECK(cl.clone().to_vector() == want);
+  Tensor from_cpu = Tensor::empty_like(cl);  // CPU NCHW into GPU channels-last
+  from_cpu.copy_from(x);
+  CHECK(kcheck::same_bits(from_cpu.as_layout(false).to_vector(), want));
+  Tensor gpu_nchw = Tensor::empty({2, 5, 3, 4}, Device::CUDA);  // GPU channels-last into GPU NCHW
+  gpu_nchw.copy_from(cl);
+  CHECK(gpu_nchw.to_vector() == want);
+  Tensor host = Tensor::empty({2, 5, 3, 4});  // GPU channels-last into the CPU
+  host.copy_from(cl);
+  CHECK(host.to_vector() == want);
 }
 
 TEST_CASE("ops on channels-last tensors: the NCHW results, in the input's layout") {
