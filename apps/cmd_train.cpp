@@ -57,7 +57,12 @@ static const char* kTrainUsage =
     "  --threads N             loader threads (default 2)\n"
     "  --resume                continue the run in --out, with the recipe of its config.json\n"
     "  --init FILE             start from these weights (same kind; a 262-bin classification\n"
-    "                          head is mapped to 313 bins by nearest centre)\n"
+    "                          head is mapped to 313 bins: each new bin takes its nearest old\n"
+    "                          bin's row, the copies sharing that bin's probability)\n"
+    "  --trainable all|head    which weights train (default all); head: the classification\n"
+    "                          model's conv8 alone, over its trunk frozen with its batch-norm\n"
+    "                          statistics (to fit a new head to --init's trunk: Zhang's 313\n"
+    "                          bins, a new prior)\n"
     "  --quiet                 no progress output\n"
     "\n"
     "The recipe (defaults: constant rate, no decay, no average, no clipping):\n"
@@ -129,6 +134,7 @@ static void take_train_options(Args& args, models::TrainOptions& o) {
   if (take_option(args, "--shuffle-buffer", v))
     o.shuffle_buffer = int(parse_int("--shuffle-buffer", v, 1, 1 << 30));
   take_option(args, "--init", o.init);
+  take_option(args, "--trainable", o.trainable);
   if (take_option(args, "--warmup", v)) o.schedule.warmup = parse_int("--warmup", v, 0, 1L << 40);
   take_option(args, "--schedule", o.schedule.kind);
   if (take_option(args, "--lr-min", v)) o.schedule.lr_min = parse_double("--lr-min", v);

@@ -89,6 +89,19 @@ ClassificationNet::ClassificationNet(ClassificationConfig cfg, Rng& rng) : confi
   blocks_.push_back(register_module("conv8", head));
 }
 
+void ClassificationNet::set_trunk_frozen(bool on) {
+  trunk_frozen_ = on;
+  for (size_t b = 0; b + 1 < blocks_.size(); ++b)  // all but conv8
+    for (Tensor& p : blocks_[b]->parameters()) p.requires_grad_(!on);
+  set_training(is_training());
+}
+
+void ClassificationNet::set_training(bool on) {
+  train(on);
+  if (trunk_frozen_)
+    for (size_t b = 0; b + 1 < blocks_.size(); ++b) blocks_[b]->eval();
+}
+
 Tensor ClassificationNet::forward(const Tensor& x) {
   check_arg(x.dim() == 4 && x.size(1) == 1 && x.size(2) % 8 == 0 && x.size(3) % 8 == 0, "classification",
             "input must be [N,1,H,W] with H and W multiples of 8, got " + shape_str(x.shape()));

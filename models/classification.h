@@ -41,10 +41,20 @@ class ClassificationNet : public nn::Module {
   // (models/deconv_phases.h: the inference fix for the lattice, as in the
   // regression and GAN decoders).
   void set_phase_equalized(bool on) { deconvs_.set_equalized(on); }
+  // Training the head alone (tinct train --trainable head): the trunk,
+  // conv1..conv7, keeps its weights (its parameters leave the tape, so the
+  // backward pass stops at conv8) and its batch-norm statistics (it runs in
+  // eval mode while the net trains); conv8 learns over the features the
+  // trunk was trained to give. For a new head over a trained trunk: another
+  // gamut's bins, another prior.
+  void set_trunk_frozen(bool on);
+  // train(on), with a frozen trunk kept in eval mode.
+  void set_training(bool on);
 
  private:
   std::vector<std::shared_ptr<nn::Sequential>> blocks_;
   DeconvPhases deconvs_;
+  bool trunk_frozen_ = false;
 };
 
 }  // namespace tinct::models

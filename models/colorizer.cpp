@@ -59,6 +59,14 @@ std::map<std::string, std::string> Colorizer::metadata() const {
           {"parameters", std::to_string(num_parameters())}};
 }
 
+void Colorizer::set_trainable(const std::string& part) {
+  if (part == "all") return;
+  if (part == "head")
+    throw std::invalid_argument("--trainable head: only the classification model trains a head alone (conv8 over its "
+                                "frozen trunk); the " + opt_.kind + " model trains all its weights");
+  throw std::invalid_argument("set_trainable: no part '" + part + "' (all, head)");
+}
+
 void check_decoding(const Decoding& d) {
   if (!(d.temperature > 0.0f && d.temperature <= 10.0f))
     throw std::invalid_argument("decoding temperature " + std::to_string(d.temperature) +

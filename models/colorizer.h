@@ -99,6 +99,13 @@ class Colorizer {
   virtual Tensor predict_ab(const Tensor& L) = 0;
   virtual int size_multiple() const = 0;
   virtual int64_t num_parameters() const = 0;
+  // Which weights train_step updates: "all" (the default, every model), or
+  // "head": the classification model's conv8 over a frozen trunk
+  // (ClassificationNet::set_trunk_frozen), to fit a new head (another
+  // gamut's bins, another prior) to a trained trunk. Throws
+  // std::invalid_argument for another value, or "head" for another model.
+  virtual void set_trainable(const std::string& part);
+  virtual int64_t num_trainable_parameters() const { return num_parameters(); }
   // The decoding predict_ab uses; only the classification model has one (the
   // others throw std::invalid_argument).
   virtual void set_decoding(const Decoding& d);

@@ -121,7 +121,7 @@ class ClassificationColorizer : public Colorizer {
   }
 
   Losses train_step(const data::Batch& b) override {
-    net_->train();
+    net_->set_training(true);
     opt_adam_->zero_grad();
     Tensor l = loss(b);
     backward_and_step(l, *opt_adam_, "grad_norm");
@@ -165,6 +165,17 @@ class ClassificationColorizer : public Colorizer {
   std::vector<std::string> loss_names() const override { return {"ce"}; }
   int size_multiple() const override { return 8; }
   int64_t num_parameters() const override { return net_->num_parameters(); }
+
+  void set_trainable(const std::string& part) override {
+    if (part != "head") return Colorizer::set_trainable(part);
+    head_only_ = true;
+    net_->set_trunk_frozen(true);
+  }
+  int64_t num_trainable_parameters() const override {
+    int64_t n = 0;
+    for (const Tensor& p : net_->parameters()) n += p.requires_grad() ? p.numel() : 0;
+    return n;
+  }
 
   std::map<std::string, Tensor> state(bool with_optimizer) const override {
     auto s = with_prefix(net_->state_dict(), "model.");
@@ -235,6 +246,7 @@ class ClassificationColorizer : public Colorizer {
   void commit(Parts parts) {
     gamut_ = parts.gamut;
     net_ = std::move(parts.net);
+    net_->set_trunk_frozen(head_only_);  // a network of another gamut trains as the one it replaces
     opt_adam_ = std::move(parts.opt);
     centres_ = Tensor();
     const size_t Q = size_t(gamut_->size());
@@ -250,6 +262,7 @@ class ClassificationColorizer : public Colorizer {
   std::shared_ptr<std::vector<float>> weights_;
   std::vector<float> p_;
   Decoding decoding_;
+  bool head_only_ = false;  // set_trainable("head")
 };
 
 }  // namespace

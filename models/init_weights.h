@@ -5,9 +5,10 @@
 // the rest keep their fresh initialisation. One exception is mapped instead:
 // a classification model trained in another gamut (262 bins) starting one in
 // Zhang's 313, whose last layer has a row per bin. Each new bin takes the row
-// (weights and bias) of the old gamut's bin nearest its centre, so the head
-// starts out predicting what the old one did. The rebalancing prior is the
-// new run's own (from its pack), never the file's.
+// (weights and bias) of the old gamut's bin nearest its centre, the bias
+// lowered by log(copies of that row), so the copies share the old bin's
+// probability and the head starts out predicting the old one's distribution.
+// The rebalancing prior is the new run's own (from its pack), never the file's.
 #pragma once
 
 #include <string>

@@ -337,6 +337,8 @@ void check_recipe(const TrainOptions& o) {
     throw std::invalid_argument("--ema must be a decay in (0, 1), such as 0.999");
   if (!(o.clip_grad >= 0) || !std::isfinite(o.clip_grad)) throw std::invalid_argument("--clip-grad must be 0 or more");
   check_layout(parse_layout(o.layout), parse_precision(o.precision));
+  if (o.trainable != "all" && o.trainable != "head")
+    throw std::invalid_argument("--trainable must be all or head, got '" + o.trainable + "'");
 }
 
 int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
@@ -364,6 +366,7 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
   const auto pack = open_set(o.data, o.data, o.cache_mb, o.crop);
   const bool streaming = pack->hold() == data::PackSet::Hold::stream;
   auto model = make_colorizer(o.model);
+  model->set_trainable(o.trainable);
   if (o.crop % model->size_multiple() != 0)
     throw std::invalid_argument("--crop must be a multiple of " + std::to_string(model->size_multiple()) + " for " +
                                 o.model.kind);
@@ -568,7 +571,12 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
   if (!resume_note.empty()) progress.line(resume_note);
   if (!lr_note.empty()) progress.line(lr_note);
   if (!init_note.empty()) progress.line(init_note);
-  progress.line(o.model.kind + "/" + o.model.preset + ": " + std::to_string(model->num_parameters()) + " parameters, " +
+  const int64_t trained = model->num_trainable_parameters();
+  progress.line(o.model.kind + "/" + o.model.preset + ": " + std::to_string(model->num_parameters()) + " parameters" +
+                (trained == model->num_parameters() ? std::string()
+                                                    : " (" + std::to_string(trained) + " trained: --trainable " +
+                                                          o.trainable + ")") +
+                ", " +
                 std::to_string(split.train.size()) + " training and " + std::to_string(split.validation.size()) +
                 " validation images" + (o.val_data.empty() ? std::string() : " (of " + o.val_data + ")") +
                 ", batch " + std::to_string(o.batch) +

@@ -74,6 +74,9 @@ struct TrainOptions {
   int shuffle_buffer = 10000;
   bool resume = false;
   std::string init;     // a new run starts from these weights (models/init_weights.h)
+  // all | head: which weights train (Colorizer::set_trainable; head: the
+  // classification model's conv8 over its frozen trunk). Part of the recipe.
+  std::string trainable = "all";
   // The recipe. Defaults: constant rate, no weight decay, no average, no clipping.
   LrSchedule schedule;
   double weight_decay = 0;  // decoupled (AdamW), conv and linear weights only

@@ -66,6 +66,8 @@ const std::vector<Field>& fields() {
       number("shuffle_buffer", &TrainOptions::shuffle_buffer),
       {"init", [](const TrainOptions& o) { return Value(o.init); },
        [](TrainOptions& o, const Value& v) { o.init = v.as_string(); }},
+      {"trainable", [](const TrainOptions& o) { return Value(o.trainable); },
+       [](TrainOptions& o, const Value& v) { o.trainable = v.as_string(); }},
       {"schedule", [](const TrainOptions& o) { return Value(o.schedule.kind); },
        [](TrainOptions& o, const Value& v) { o.schedule.kind = v.as_string(); }},
       {"warmup", [](const TrainOptions& o) { return Value(o.schedule.warmup); },

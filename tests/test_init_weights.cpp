@@ -1,15 +1,19 @@
 // test_init_weights.cpp — `tinct train --init`: a new run starts from a
 // file's weights (models/init_weights.h). Same-shape weights are copied, a
 // 262-bin classification head is mapped row by row to the 313 bins by
-// nearest centre, the run keeps its own prior, and wrong files are refused.
+// nearest centre (the copies sharing their bin's probability), the run keeps
+// its own prior, and wrong files are refused.
 #include <unistd.h>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <stdexcept>
 
 #include "doctest/doctest.h"
 #include "test_support.h"
 #include "engine/checkpoint.h"
+#include "engine/random.h"
 #include "models/color/gamut.h"
 #include "models/colorizer.h"
 #include "models/init_weights.h"
@@ -58,7 +62,7 @@ TEST_CASE("--init copies every weight of the same name and shape") {
   }
 }
 
-TEST_CASE("--init maps a 262-bin classification head to Zhang's 313 bins by nearest centre") {
+TEST_CASE("--init maps a 262-bin classification head to Zhang's 313 bins by nearest centre, sharing each bin's probability") {
   TempDir dir;
   const color::AbGamut& old_g = color::AbGamut::named(color::kGamutSrgb262);
   const color::AbGamut& new_g = color::AbGamut::named(color::kGamutZhang313);
@@ -93,14 +97,47 @@ TEST_CASE("--init maps a 262-bin classification head to Zhang's 313 bins by near
 
   const auto hw = s.at(kHeadW).to_vector(), hb = s.at(kHeadB).to_vector();
   REQUIRE(hw.size() == size_t(313 * C));
+  std::vector<int> copies(262, 0);
+  for (int q = 0; q < 313; ++q) ++copies[size_t(old_g.nearest(new_g.centre(q).a, new_g.centre(q).b))];
+  // Zhang's table holds all 262 old centres: each is its own nearest, and
+  // the 51 others are copies of edge bins.
+  CHECK(std::count(copies.begin(), copies.end(), 0) == 0);
+  CHECK(*std::max_element(copies.begin(), copies.end()) > 1);
   int worst_q = -1;
   for (int q = 0; q < 313; ++q) {
     const int j = old_g.nearest(new_g.centre(q).a, new_g.centre(q).b);
-    bool ok = hb[size_t(q)] == float(j);
+    bool ok = hb[size_t(q)] == float(j) - std::log(float(copies[size_t(j)]));
     for (int64_t c = 0; c < C; ++c) ok = ok && hw[size_t(q * C + c)] == float(j) + 0.5f * float(c);
     if (!ok && worst_q < 0) worst_q = q;
   }
-  CHECK_MESSAGE(worst_q < 0, "head row " << worst_q << " is not its nearest old bin's row");
+  CHECK_MESSAGE(worst_q < 0, "head row " << worst_q << " is not its nearest old bin's row (bias less log copies)");
+
+  // What the bias is for: at any feature vector the new head's softmax,
+  // summed over each old bin's copies, is the old head's softmax.
+  Rng rng(3);
+  std::vector<float> f(static_cast<size_t>(C));
+  for (float& v : f) v = rng.normal() * 0.05f;
+  auto softmax_logits = [&](const std::vector<float>& W, const std::vector<float>& B, int Q) {
+    std::vector<double> z(static_cast<size_t>(Q));
+    double m = -1e300, sum = 0;
+    for (int q = 0; q < Q; ++q) {
+      double v = B[size_t(q)];
+      for (int64_t c = 0; c < C; ++c) v += double(W[size_t(q * C + c)]) * f[size_t(c)];
+      z[size_t(q)] = v, m = std::max(m, v);
+    }
+    for (double& v : z) sum += (v = std::exp(v - m));
+    for (double& v : z) v /= sum;
+    return z;
+  };
+  const auto p_old = softmax_logits(w, bias, 262), p_new = softmax_logits(hw, hb, 313);
+  std::vector<double> summed(262, 0.0);
+  for (int q = 0; q < 313; ++q) summed[size_t(old_g.nearest(new_g.centre(q).a, new_g.centre(q).b))] += p_new[size_t(q)];
+  double worst = 0;
+  int worst_j = -1;
+  for (int j = 0; j < 262; ++j)
+    if (const double d = std::fabs(summed[size_t(j)] - p_old[size_t(j)]); d > worst) worst = d, worst_j = j;
+  INFO("worst |sum of copies - old probability| " << worst << " at old bin " << worst_j);
+  CHECK(worst < 1e-6);
   // Everything but the head is copied as it is.
   for (auto& kv : t)
     if (kv.first.rfind("model.", 0) == 0 && kv.first != kHeadW && kv.first != kHeadB)
