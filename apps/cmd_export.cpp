@@ -48,6 +48,7 @@ int cmd_export(const Args& in) {
   const auto& src_md = file.metadata;
   for (const char* key : {"step", "data"})
     if (src_md.count(key)) md[std::string("train_") + key] = src_md.at(key);
+  if (src_md.count("loss") && !md.count("loss")) md["loss"] = src_md.at("loss");  // what it was trained on
   md["dtype"] = dtype;
   if (ema) md["weights"] = "moving average";
   const auto state = model->state(false);

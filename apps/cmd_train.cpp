@@ -63,6 +63,9 @@ static const char* kTrainUsage =
     "                          model's conv8 alone, over its trunk frozen with its batch-norm\n"
     "                          statistics (to fit a new head to --init's trunk: Zhang's 313\n"
     "                          bins, a new prior)\n"
+    "  --rebalance             regression: weight each pixel's squared error by the rebalancing\n"
+    "                          weight of its true colour (the pack's prior, as the classification\n"
+    "                          loss): more saturated colours, the rebalanced AuC's objective\n"
     "  --quiet                 no progress output\n"
     "\n"
     "The recipe (defaults: constant rate, no decay, no average, no clipping):\n"
@@ -135,6 +138,7 @@ static void take_train_options(Args& args, models::TrainOptions& o) {
     o.shuffle_buffer = int(parse_int("--shuffle-buffer", v, 1, 1 << 30));
   take_option(args, "--init", o.init);
   take_option(args, "--trainable", o.trainable);
+  if (take_flag(args, "--rebalance")) o.rebalance = true;
   if (take_option(args, "--warmup", v)) o.schedule.warmup = parse_int("--warmup", v, 0, 1L << 40);
   take_option(args, "--schedule", o.schedule.kind);
   if (take_option(args, "--lr-min", v)) o.schedule.lr_min = parse_double("--lr-min", v);

@@ -67,6 +67,12 @@ void Colorizer::set_trainable(const std::string& part) {
   throw std::invalid_argument("set_trainable: no part '" + part + "' (all, head)");
 }
 
+void Colorizer::set_rebalance(bool on) {
+  if (on)
+    throw std::invalid_argument("--rebalance is the regression model's (the classification loss is always rebalanced, "
+                                "the gan's is not), not the " + opt_.kind + " model's");
+}
+
 void check_decoding(const Decoding& d) {
   if (!(d.temperature > 0.0f && d.temperature <= 10.0f))
     throw std::invalid_argument("decoding temperature " + std::to_string(d.temperature) +

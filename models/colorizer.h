@@ -106,6 +106,11 @@ class Colorizer {
   // std::invalid_argument for another value, or "head" for another model.
   virtual void set_trainable(const std::string& part);
   virtual int64_t num_trainable_parameters() const { return num_parameters(); }
+  // The regression model's loss weighted per pixel by the training set's
+  // rebalancing prior (models/colorizer_regression.cpp); the classification
+  // loss is always rebalanced and the gan's never: on, they throw
+  // std::invalid_argument. Set before prepare() and batch_transform().
+  virtual void set_rebalance(bool on);
   // The decoding predict_ab uses; only the classification model has one (the
   // others throw std::invalid_argument).
   virtual void set_decoding(const Decoding& d);

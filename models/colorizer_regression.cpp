@@ -1,10 +1,23 @@
 // colorizer_regression.cpp — the regression colorizer: MSE on ab/110, Adam.
+//
+// With set_rebalance(true) (tinct train --rebalance) each pixel's squared
+// error is weighted by the rebalancing weight of its true colour's nearest
+// bin, from the training set's prior, as the classification loss weighs its
+// pixels (color/rebalance.h): the loss's optimum moves from the conditional
+// mean colour, which is desaturated where colours are uncertain, towards the
+// rarer, more saturated ones. The prior is the one `tinct prepare` stored
+// beside the pack (or computed over the training images), kept in the
+// checkpoint ("prior.*") for a resume.
+#include <memory>
 #include <stdexcept>
 
 #include "engine/autograd.h"
 #include "engine/checkpoint.h"
 #include "engine/optim.h"
+#include "models/color/gamut.h"
 #include "models/color/lab.h"
+#include "models/color/prior.h"
+#include "models/color/rebalance.h"
 #include "models/colorizer.h"
 #include "models/regression.h"
 
@@ -23,15 +36,54 @@ class RegressionColorizer : public Colorizer {
   Losses train_step(const data::Batch& b) override {
     net_.train();
     opt_adam_.zero_grad();
-    Tensor loss = ops::mse_loss(net_(batch_L(b, dev())), batch_ab(b, dev()));
+    const Tensor pred = net_(batch_L(b, dev())), target = batch_ab(b, dev());
+    Tensor loss = rebalance_ ? weighted_mse(pred, target, b) : ops::mse_loss(pred, target);
     backward_and_step(loss, opt_adam_, "grad_norm");
-    return {{"mse", loss.item()}};
+    if (!rebalance_) return {{"mse", loss.item()}};
+    NoGrad ng;
+    return {{"wmse", loss.item()}, {"mse", ops::mse_loss(pred, target).item()}};
   }
 
   Losses eval_losses(const data::Batch& b) override {
     NoGrad ng;
     net_.eval();
-    return {{"mse", ops::mse_loss(net_(batch_L(b, dev())), batch_ab(b, dev())).item()}};
+    const Tensor pred = net_(batch_L(b, dev())), target = batch_ab(b, dev());
+    const float mse = ops::mse_loss(pred, target).item();
+    if (!rebalance_) return {{"mse", mse}};
+    return {{"wmse", weighted_mse(pred, target, b).item()}, {"mse", mse}};
+  }
+
+  void set_rebalance(bool on) override { rebalance_ = on; }
+  bool needs_raw_ab() const override { return rebalance_; }
+
+  // The prior stored beside the pack, or computed over the training images
+  // in the default gamut.
+  void prepare(std::shared_ptr<const data::PackSet> pack, const std::vector<uint32_t>& train) override {
+    if (!rebalance_) return;
+    bool stored = false;
+    color::PackPrior prior = color::load_prior_for_pack(*pack, &stored);
+    if (!stored) prior = color::compute_pack_prior(*pack, color::AbGamut::named(color::kDefaultGamut), train);
+    gamut_ = &color::prior_gamut(prior);
+    *weights_ = prior.prior.weights;
+    p_ = prior.prior.p;
+  }
+
+  // "weight": each pixel's rebalancing weight, [N,2,S,S] (the same for a
+  // and b), made on the loader's threads from the raw ab.
+  std::function<void(data::Batch&)> batch_transform() override {
+    if (!rebalance_) return nullptr;
+    const color::AbGamut* gamut = gamut_;
+    auto weights = weights_;  // shared: prepare() or load_state() fill it
+    return [gamut, weights](data::Batch& b) {
+      const size_t hw = size_t(b.size) * b.size;
+      auto& w = b.extra_f["weight"];
+      w.assign(size_t(b.n) * 2 * hw, 0.f);
+      for (int i = 0; i < b.n; ++i) {
+        float* wi = w.data() + size_t(i) * 2 * hw;
+        color::pixel_weights(*gamut, *weights, b.ab_raw.data() + size_t(i) * 2 * hw, hw, wi);
+        std::copy_n(wi, hw, wi + hw);
+      }
+    };
   }
 
   // Phase-equalized transposed convolutions at inference, as the GAN's
@@ -44,26 +96,69 @@ class RegressionColorizer : public Colorizer {
     return ops::mul(net_(L.to(dev())), color::kAbScale).to(Device::CPU);
   }
 
-  std::vector<std::string> loss_names() const override { return {"mse"}; }
+  std::vector<std::string> loss_names() const override {
+    return rebalance_ ? std::vector<std::string>{"wmse", "mse"} : std::vector<std::string>{"mse"};
+  }
   int size_multiple() const override { return 8; }
   int64_t num_parameters() const override { return net_.num_parameters(); }
 
   std::map<std::string, Tensor> state(bool with_optimizer) const override {
     auto s = with_prefix(net_.state_dict(), "model.");
+    if (rebalance_) {
+      s["prior.weights"] = Tensor::from_vector({gamut_->size()}, *weights_);
+      s["prior.p"] = Tensor::from_vector({gamut_->size()}, p_);
+    }
     if (with_optimizer)
       for (auto& [k, v] : with_prefix(opt_adam_.state_dict(), "optim.")) s[k] = v;
     return s;
   }
 
   void load_state(const std::map<std::string, Tensor>& t, bool with_optimizer) override {
+    auto w = t.find("prior.weights"), p = t.find("prior.p");
+    const color::AbGamut* g = nullptr;
+    if (w != t.end() || p != t.end()) {  // a rebalanced run's (colorize ignores it)
+      g = w == t.end() || p == t.end() ? nullptr : color::AbGamut::with_bins(int(w->second.numel()));
+      if (!g || p->second.numel() != w->second.numel())
+        throw std::runtime_error("regression weights: a broken rebalancing prior (prior.weights and prior.p must "
+                                 "both be there, over 313 or 262 bins)");
+    } else if (rebalance_ && with_optimizer) {
+      throw std::runtime_error("regression checkpoint: no rebalancing prior (prior.weights, prior.p); the run was "
+                               "not trained with --rebalance");
+    }
     net_.load_state_dict(strip_prefix(t, "model."));
     if (with_optimizer) opt_adam_.load_state_dict(strip_prefix(t, "optim."));
+    if (g) {
+      gamut_ = g;
+      *weights_ = w->second.to_vector();
+      p_ = p->second.to_vector();
+    }
+  }
+
+  std::map<std::string, std::string> metadata() const override {
+    auto m = Colorizer::metadata();
+    if (rebalance_) m["loss"] = "mse rebalanced (" + std::string(gamut_->name()) + " prior)";
+    return m;
   }
 
  private:
+  // mean(w * (pred - target)^2), w the batch's "weight" [N,2,H,W].
+  Tensor weighted_mse(const Tensor& pred, const Tensor& target, const data::Batch& b) const {
+    auto w = b.extra_f.find("weight");
+    if (w == b.extra_f.end())
+      throw std::logic_error("regression: the batch has no rebalancing weights (the loader needs batch_transform())");
+    const Tensor weight = Tensor::from_vector(pred.shape(), w->second, dev());
+    const Tensor diff = ops::add(pred, ops::mul(target, -1.f));
+    return ops::mean(ops::mul(weight, ops::mul(diff, diff)));
+  }
+
   Rng rng_;
   RegressionNet net_;
   optim::Adam opt_adam_;
+  bool rebalance_ = false;
+  // The prior (uniform until prepare() or load_state() sets it).
+  const color::AbGamut* gamut_ = &color::AbGamut::named(color::kDefaultGamut);
+  std::shared_ptr<std::vector<float>> weights_ = std::make_shared<std::vector<float>>(size_t(gamut_->size()), 1.f);
+  std::vector<float> p_ = std::vector<float>(size_t(gamut_->size()), 1.f / float(gamut_->size()));
 };
 
 }  // namespace

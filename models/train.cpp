@@ -367,6 +367,7 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
   const bool streaming = pack->hold() == data::PackSet::Hold::stream;
   auto model = make_colorizer(o.model);
   model->set_trainable(o.trainable);
+  model->set_rebalance(o.rebalance);
   if (o.crop % model->size_multiple() != 0)
     throw std::invalid_argument("--crop must be a multiple of " + std::to_string(model->size_multiple()) + " for " +
                                 o.model.kind);

@@ -68,6 +68,8 @@ const std::vector<Field>& fields() {
        [](TrainOptions& o, const Value& v) { o.init = v.as_string(); }},
       {"trainable", [](const TrainOptions& o) { return Value(o.trainable); },
        [](TrainOptions& o, const Value& v) { o.trainable = v.as_string(); }},
+      {"rebalance", [](const TrainOptions& o) { return Value(o.rebalance); },
+       [](TrainOptions& o, const Value& v) { o.rebalance = v.as_bool(); }},
       {"schedule", [](const TrainOptions& o) { return Value(o.schedule.kind); },
        [](TrainOptions& o, const Value& v) { o.schedule.kind = v.as_string(); }},
       {"warmup", [](const TrainOptions& o) { return Value(o.schedule.warmup); },
