@@ -66,6 +66,8 @@ static const char* kTrainUsage =
     "  --rebalance             regression: weight each pixel's squared error by the rebalancing\n"
     "                          weight of its true colour (the pack's prior, as the classification\n"
     "                          loss): more saturated colours, the rebalanced AuC's objective\n"
+    "  --rebalance-strength S  the same with the weights raised to the power S in (0, 1]\n"
+    "                          (--rebalance is 1): a milder tilt towards rare colours\n"
     "  --quiet                 no progress output\n"
     "\n"
     "The recipe (defaults: constant rate, no decay, no average, no clipping):\n"
@@ -138,7 +140,12 @@ static void take_train_options(Args& args, models::TrainOptions& o) {
     o.shuffle_buffer = int(parse_int("--shuffle-buffer", v, 1, 1 << 30));
   take_option(args, "--init", o.init);
   take_option(args, "--trainable", o.trainable);
-  if (take_flag(args, "--rebalance")) o.rebalance = true;
+  if (take_flag(args, "--rebalance")) o.rebalance = 1;
+  if (take_option(args, "--rebalance-strength", v)) {
+    o.rebalance = parse_double("--rebalance-strength", v);
+    if (!(o.rebalance > 0 && o.rebalance <= 1))
+      throw std::invalid_argument("--rebalance-strength must be in (0, 1], got " + v);
+  }
   if (take_option(args, "--warmup", v)) o.schedule.warmup = parse_int("--warmup", v, 0, 1L << 40);
   take_option(args, "--schedule", o.schedule.kind);
   if (take_option(args, "--lr-min", v)) o.schedule.lr_min = parse_double("--lr-min", v);

@@ -67,8 +67,8 @@ void Colorizer::set_trainable(const std::string& part) {
   throw std::invalid_argument("set_trainable: no part '" + part + "' (all, head)");
 }
 
-void Colorizer::set_rebalance(bool on) {
-  if (on)
+void Colorizer::set_rebalance(float strength) {
+  if (strength > 0)
     throw std::invalid_argument("--rebalance is the regression model's (the classification loss is always rebalanced, "
                                 "the gan's is not), not the " + opt_.kind + " model's");
 }

@@ -107,10 +107,12 @@ class Colorizer {
   virtual void set_trainable(const std::string& part);
   virtual int64_t num_trainable_parameters() const { return num_parameters(); }
   // The regression model's loss weighted per pixel by the training set's
-  // rebalancing prior (models/colorizer_regression.cpp); the classification
-  // loss is always rebalanced and the gan's never: on, they throw
-  // std::invalid_argument. Set before prepare() and batch_transform().
-  virtual void set_rebalance(bool on);
+  // rebalancing weights raised to the power `strength` (0: off, 1: the
+  // classification loss's; models/colorizer_regression.cpp); the
+  // classification loss is always rebalanced and the gan's never: a strength
+  // above 0 throws std::invalid_argument for them. Set before prepare() and
+  // batch_transform().
+  virtual void set_rebalance(float strength);
   // The decoding predict_ab uses; only the classification model has one (the
   // others throw std::invalid_argument).
   virtual void set_decoding(const Decoding& d);

@@ -1,18 +1,21 @@
 // colorizer_regression.cpp — the regression colorizer: MSE on ab/110, Adam.
 //
-// With set_rebalance(true) (tinct train --rebalance) each pixel's squared
-// error is weighted by the rebalancing weight of its true colour's nearest
-// bin, from the training set's prior, as the classification loss weighs its
-// pixels (color/rebalance.h): the loss's optimum moves from the conditional
-// mean colour, which is desaturated where colours are uncertain, towards the
-// rarer, more saturated ones. The prior is the one `tinct prepare` stored
+// With set_rebalance(s) (tinct train --rebalance, --rebalance-strength s)
+// each pixel's squared error is weighted by the rebalancing weight of its
+// true colour's nearest bin, from the training set's prior, as the
+// classification loss weighs its pixels (color/rebalance.h), raised to the
+// power s: the loss's optimum moves from the conditional mean colour, which
+// is desaturated where colours are uncertain, towards the rarer, more
+// saturated ones, the further the larger s. The prior is the one `tinct prepare` stored
 // beside the pack (or computed over the training images), kept in the
 // checkpoint ("prior.*") for a resume.
+#include <cmath>
 #include <memory>
 #include <stdexcept>
 
 #include "engine/autograd.h"
 #include "engine/checkpoint.h"
+#include "engine/json.h"
 #include "engine/optim.h"
 #include "models/color/gamut.h"
 #include "models/color/lab.h"
@@ -37,9 +40,9 @@ class RegressionColorizer : public Colorizer {
     net_.train();
     opt_adam_.zero_grad();
     const Tensor pred = net_(batch_L(b, dev())), target = batch_ab(b, dev());
-    Tensor loss = rebalance_ ? weighted_mse(pred, target, b) : ops::mse_loss(pred, target);
+    Tensor loss = rebalance_ > 0 ? weighted_mse(pred, target, b) : ops::mse_loss(pred, target);
     backward_and_step(loss, opt_adam_, "grad_norm");
-    if (!rebalance_) return {{"mse", loss.item()}};
+    if (rebalance_ <= 0) return {{"mse", loss.item()}};
     NoGrad ng;
     return {{"wmse", loss.item()}, {"mse", ops::mse_loss(pred, target).item()}};
   }
@@ -49,17 +52,17 @@ class RegressionColorizer : public Colorizer {
     net_.eval();
     const Tensor pred = net_(batch_L(b, dev())), target = batch_ab(b, dev());
     const float mse = ops::mse_loss(pred, target).item();
-    if (!rebalance_) return {{"mse", mse}};
+    if (rebalance_ <= 0) return {{"mse", mse}};
     return {{"wmse", weighted_mse(pred, target, b).item()}, {"mse", mse}};
   }
 
-  void set_rebalance(bool on) override { rebalance_ = on; }
-  bool needs_raw_ab() const override { return rebalance_; }
+  void set_rebalance(float strength) override { rebalance_ = strength; }
+  bool needs_raw_ab() const override { return rebalance_ > 0; }
 
   // The prior stored beside the pack, or computed over the training images
   // in the default gamut.
   void prepare(std::shared_ptr<const data::PackSet> pack, const std::vector<uint32_t>& train) override {
-    if (!rebalance_) return;
+    if (rebalance_ <= 0) return;
     bool stored = false;
     color::PackPrior prior = color::load_prior_for_pack(*pack, &stored);
     if (!stored) prior = color::compute_pack_prior(*pack, color::AbGamut::named(color::kDefaultGamut), train);
@@ -68,19 +71,23 @@ class RegressionColorizer : public Colorizer {
     p_ = prior.prior.p;
   }
 
-  // "weight": each pixel's rebalancing weight, [N,2,S,S] (the same for a
-  // and b), made on the loader's threads from the raw ab.
+  // "weight": each pixel's rebalancing weight to the power rebalance_,
+  // [N,2,S,S] (the same for a and b), made on the loader's threads from the
+  // raw ab.
   std::function<void(data::Batch&)> batch_transform() override {
-    if (!rebalance_) return nullptr;
+    if (rebalance_ <= 0) return nullptr;
     const color::AbGamut* gamut = gamut_;
     auto weights = weights_;  // shared: prepare() or load_state() fill it
-    return [gamut, weights](data::Batch& b) {
+    const float strength = rebalance_;
+    return [gamut, weights, strength](data::Batch& b) {
       const size_t hw = size_t(b.size) * b.size;
       auto& w = b.extra_f["weight"];
       w.assign(size_t(b.n) * 2 * hw, 0.f);
       for (int i = 0; i < b.n; ++i) {
         float* wi = w.data() + size_t(i) * 2 * hw;
         color::pixel_weights(*gamut, *weights, b.ab_raw.data() + size_t(i) * 2 * hw, hw, wi);
+        if (strength != 1.f)
+          for (size_t k = 0; k < hw; ++k) wi[k] = std::pow(wi[k], strength);
         std::copy_n(wi, hw, wi + hw);
       }
     };
@@ -97,14 +104,14 @@ class RegressionColorizer : public Colorizer {
   }
 
   std::vector<std::string> loss_names() const override {
-    return rebalance_ ? std::vector<std::string>{"wmse", "mse"} : std::vector<std::string>{"mse"};
+    return rebalance_ > 0 ? std::vector<std::string>{"wmse", "mse"} : std::vector<std::string>{"mse"};
   }
   int size_multiple() const override { return 8; }
   int64_t num_parameters() const override { return net_.num_parameters(); }
 
   std::map<std::string, Tensor> state(bool with_optimizer) const override {
     auto s = with_prefix(net_.state_dict(), "model.");
-    if (rebalance_) {
+    if (rebalance_ > 0) {
       s["prior.weights"] = Tensor::from_vector({gamut_->size()}, *weights_);
       s["prior.p"] = Tensor::from_vector({gamut_->size()}, p_);
     }
@@ -121,7 +128,7 @@ class RegressionColorizer : public Colorizer {
       if (!g || p->second.numel() != w->second.numel())
         throw std::runtime_error("regression weights: a broken rebalancing prior (prior.weights and prior.p must "
                                  "both be there, over 313 or 262 bins)");
-    } else if (rebalance_ && with_optimizer) {
+    } else if (rebalance_ > 0 && with_optimizer) {
       throw std::runtime_error("regression checkpoint: no rebalancing prior (prior.weights, prior.p); the run was "
                                "not trained with --rebalance");
     }
@@ -136,7 +143,9 @@ class RegressionColorizer : public Colorizer {
 
   std::map<std::string, std::string> metadata() const override {
     auto m = Colorizer::metadata();
-    if (rebalance_) m["loss"] = "mse rebalanced (" + std::string(gamut_->name()) + " prior)";
+    if (rebalance_ > 0)
+      m["loss"] = "mse rebalanced (" + std::string(gamut_->name()) + " prior, weights to the power " +
+                  json::dump(json::Value(double(rebalance_))) + ")";
     return m;
   }
 
@@ -154,7 +163,7 @@ class RegressionColorizer : public Colorizer {
   Rng rng_;
   RegressionNet net_;
   optim::Adam opt_adam_;
-  bool rebalance_ = false;
+  float rebalance_ = 0;  // the weights' power; 0: plain MSE
   // The prior (uniform until prepare() or load_state() sets it).
   const color::AbGamut* gamut_ = &color::AbGamut::named(color::kDefaultGamut);
   std::shared_ptr<std::vector<float>> weights_ = std::make_shared<std::vector<float>>(size_t(gamut_->size()), 1.f);

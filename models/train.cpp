@@ -337,6 +337,8 @@ void check_recipe(const TrainOptions& o) {
     throw std::invalid_argument("--ema must be a decay in (0, 1), such as 0.999");
   if (!(o.clip_grad >= 0) || !std::isfinite(o.clip_grad)) throw std::invalid_argument("--clip-grad must be 0 or more");
   check_layout(parse_layout(o.layout), parse_precision(o.precision));
+  if (!(o.rebalance >= 0 && o.rebalance <= 1))
+    throw std::invalid_argument("--rebalance-strength must be in (0, 1] (1: the classification loss's weights)");
   if (o.trainable != "all" && o.trainable != "head")
     throw std::invalid_argument("--trainable must be all or head, got '" + o.trainable + "'");
 }
@@ -367,7 +369,7 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
   const bool streaming = pack->hold() == data::PackSet::Hold::stream;
   auto model = make_colorizer(o.model);
   model->set_trainable(o.trainable);
-  model->set_rebalance(o.rebalance);
+  model->set_rebalance(float(o.rebalance));
   if (o.crop % model->size_multiple() != 0)
     throw std::invalid_argument("--crop must be a multiple of " + std::to_string(model->size_multiple()) + " for " +
                                 o.model.kind);

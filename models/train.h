@@ -77,9 +77,10 @@ struct TrainOptions {
   // all | head: which weights train (Colorizer::set_trainable; head: the
   // classification model's conv8 over its frozen trunk). Part of the recipe.
   std::string trainable = "all";
-  // The regression loss weighted per pixel by the pack's rebalancing prior
-  // (Colorizer::set_rebalance). Part of the recipe.
-  bool rebalance = false;
+  // The regression loss weighted per pixel by the pack's rebalancing
+  // weights raised to this power (Colorizer::set_rebalance): 0 plain MSE,
+  // 1 the classification loss's weights. Part of the recipe.
+  double rebalance = 0;
   // The recipe. Defaults: constant rate, no weight decay, no average, no clipping.
   LrSchedule schedule;
   double weight_decay = 0;  // decoupled (AdamW), conv and linear weights only

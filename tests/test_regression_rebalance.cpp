@@ -4,6 +4,7 @@
 // batch's weights are the prior's at each pixel's nearest bin, the loss
 // scales with them, the prior goes into checkpoints and a resume, and the
 // option is refused where it has no meaning.
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -51,11 +52,11 @@ data::Batch random_batch(uint64_t seed) {
   return b;
 }
 
-std::unique_ptr<models::Colorizer> regression(bool rebalance) {
+std::unique_ptr<models::Colorizer> regression(float strength) {
   models::ColorizerOptions o;
   o.kind = "regression";
   auto m = models::make_colorizer(o);
-  m->set_rebalance(rebalance);
+  m->set_rebalance(strength);
   return m;
 }
 
@@ -75,7 +76,7 @@ void set_prior(models::Colorizer& m, F w) {
 
 TEST_CASE("--rebalance: each pixel weighs its nearest bin's weight, in a and b; the loss scales with the weights") {
   const color::AbGamut& g = color::AbGamut::named(color::kGamutZhang313);
-  auto m = regression(true);
+  auto m = regression(1.f);
   CHECK(m->loss_names() == std::vector<std::string>{"wmse", "mse"});
   CHECK(m->needs_raw_ab());
   // A prior that tells the bins apart: bin q weighs 0.5 + q / 100.
@@ -96,6 +97,7 @@ TEST_CASE("--rebalance: each pixel weighs its nearest bin's weight, in a and b; 
         if (w[(size_t(n) * 2 + size_t(c)) * hw + i] != want && !wrong++) first = int(size_t(n) * hw + i);
     }
   CHECK_MESSAGE(wrong == 0, wrong << " weights differ from the nearest bin's, the first at pixel " << first);
+  const std::vector<float> tilted_w = w;  // the batch's weights are remade below
 
   // Weights all 1: the weighted loss is the plain one; all 2.5: 2.5 times it.
   // The tilted prior's lies between its smallest and largest weight times it.
@@ -117,8 +119,19 @@ TEST_CASE("--rebalance: each pixel weighs its nearest bin's weight, in a and b; 
   CHECK(tilted[0].second < (0.5f + 3.12f) * mse);
   CHECK(tilted[0].second != doctest::Approx(mse).epsilon(1e-3));
 
+  // --rebalance-strength 0.5: the weights' square roots.
+  auto half = regression(0.5f);
+  set_prior(*half, [](int q) { return 0.5f + float(q) / 100.f; });
+  data::Batch hb = random_batch(4);
+  half->batch_transform()(hb);
+  int wrong_half = 0;
+  for (size_t i = 0; i < hb.extra_f.at("weight").size(); ++i)
+    wrong_half += hb.extra_f.at("weight")[i] != std::pow(tilted_w[i], 0.5f);
+  CHECK(wrong_half == 0);
+  CHECK(half->metadata().at("loss").find("to the power 0.5") != std::string::npos);
+
   // Without --rebalance: one loss, no transform, no prior in the state.
-  auto plain = regression(false);
+  auto plain = regression(0.f);
   CHECK(plain->loss_names() == std::vector<std::string>{"mse"});
   CHECK_FALSE(plain->batch_transform());
   CHECK_FALSE(plain->state(false).count("prior.weights"));
@@ -143,7 +156,7 @@ TEST_CASE("--rebalance through tinct train: the pack's prior in the checkpoint, 
   // The prior is the one stored beside the pack.
   CHECK(c.tensors.at("prior.weights").to_vector() == prior.prior.weights);
   CHECK(c.metadata.at("loss").find("rebalanced") != std::string::npos);
-  CHECK(models::read_config(run + "/config.json").rebalance);
+  CHECK(models::read_config(run + "/config.json").rebalance == 1.0);
   std::ifstream log(run + "/train_log.csv");
   std::string header;
   std::getline(log, header);
@@ -159,7 +172,12 @@ TEST_CASE("--rebalance through tinct train: the pack's prior in the checkpoint, 
   CHECK_FALSE(load_checkpoint(plain + "/ckpt-00000002.safetensors").tensors.count("prior.weights"));
   r = run_tinct("train --resume --out " + quote(plain) + " --steps 4 --rebalance");
   CHECK(r.code == 2);
-  CHECK_MESSAGE(r.output.find("--rebalance true differs from the run's false") != std::string::npos, r.output);
+  CHECK_MESSAGE(r.output.find("--rebalance 1") != std::string::npos, r.output);
+  CHECK_MESSAGE(r.output.find("differs from the run's 0") != std::string::npos, r.output);
+  r = run_tinct("train --model regression --rebalance-strength 1.5 --out " + quote((dir.path / "strong").string()) +
+                common + " --steps 1");
+  CHECK(r.code == 2);
+  CHECK_MESSAGE(r.output.find("--rebalance-strength must be in (0, 1], got 1.5") != std::string::npos, r.output);
 
   for (const char* kind : {"classification", "gan"}) {
     r = run_tinct(std::string("train --model ") + kind + " --rebalance --out " + quote((dir.path / kind).string()) +
