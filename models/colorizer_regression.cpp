@@ -6,9 +6,9 @@
 // classification loss weighs its pixels (color/rebalance.h), raised to the
 // power s: the loss's optimum moves from the conditional mean colour, which
 // is desaturated where colours are uncertain, towards the rarer, more
-// saturated ones, the further the larger s. The prior is the one `tinct prepare` stored
-// beside the pack (or computed over the training images), kept in the
-// checkpoint ("prior.*") for a resume.
+// saturated ones, the further the larger s. The prior is the one `tinct
+// prepare` stored beside the pack (or computed over the training images),
+// kept in the checkpoint ("prior.*") for a resume.
 #include <cmath>
 #include <memory>
 #include <stdexcept>

@@ -5,14 +5,9 @@
 
 #include "engine/autograd.h"
 #include "engine/ops.h"
+#include "models/state_names.h"
 
 namespace tinct::models {
-
-namespace {
-bool ends_with(const std::string& s, const std::string& tail) {
-  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
-}
-}  // namespace
 
 bool is_averaged(const std::string& name) { return name.rfind("model.", 0) == 0; }
 

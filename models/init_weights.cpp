@@ -6,6 +6,7 @@
 
 #include "engine/checkpoint.h"
 #include "models/color/gamut.h"
+#include "models/state_names.h"
 
 namespace tinct::models {
 
@@ -39,10 +40,6 @@ Tensor map_bin_rows(const Tensor& from, const color::AbGamut& old_g, const color
     if (is_bias) dst[size_t(q)] -= std::log(float(copies[size_t(j)]));
   }
   return Tensor::from_vector(shape, dst);
-}
-
-bool ends_with(const std::string& s, const std::string& tail) {
-  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
 }
 
 }  // namespace

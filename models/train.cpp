@@ -506,12 +506,8 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
     if (ema) ema->load(st, "rank 0's state");
     model->set_communicator(comm.get());
     // Batch norm's running statistics, averaged over the ranks after each step.
-    for (auto& kv : model->state(false)) {
-      const std::string& k = kv.first;
-      if (k.size() > 12 && (k.compare(k.size() - 12, 12, "running_mean") == 0 ||
-                            k.compare(k.size() - 11, 11, "running_var") == 0))
-        bn_stats.push_back(kv.second);
-    }
+    for (auto& kv : model->state(false))
+      if (is_bn_statistic(kv.first)) bn_stats.push_back(kv.second);
   }
   // --check-sync: every rank's state hashed and compared with rank 0's.
   auto check_sync = [&](int64_t step) {

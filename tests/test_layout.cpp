@@ -23,7 +23,7 @@ namespace {
 
 using testing::Run;
 std::string quote(const std::string& s) { return testing::shell_quote(s); }
-Run run_tinct(const std::string& args) { return testing::run_shell(quote(testing::tinct_bin()) + " " + args + " 2>&1"); }
+using testing::run_tinct;
 
 // An int32 array as floats' bits, for the transposes (they copy bits).
 std::vector<float> as_floats(const std::vector<int32_t>& v) {

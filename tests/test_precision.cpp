@@ -26,7 +26,7 @@ namespace {
 
 using testing::Run;
 std::string quote(const std::string& s) { return testing::shell_quote(s); }
-Run run_tinct(const std::string& args) { return testing::run_shell(quote(testing::tinct_bin()) + " " + args + " 2>&1"); }
+using testing::run_tinct;
 
 Tensor random_tensor(const Shape& s, std::mt19937& gen, bool grad) {
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);

@@ -32,9 +32,7 @@ struct TempDir : testing::TempDir {
 
 std::string quote(const std::string& s) { return testing::shell_quote(s); }
 
-testing::Run run_tinct(const std::string& args) {
-  return testing::run_shell(quote(testing::tinct_bin()) + " " + args + " 2>&1");
-}
+using testing::run_tinct;
 
 // Two random 16x16 samples: L, ab/110 and ab in LAB units, in gamut's range.
 data::Batch random_batch(uint64_t seed) {

@@ -58,4 +58,7 @@ inline Run run_shell(const std::string& cmd) {
   return r;
 }
 
+// The tinct binary with `args` (already quoted where needed), stdout and stderr together.
+inline Run run_tinct(const std::string& args) { return run_shell(shell_quote(tinct_bin()) + " " + args + " 2>&1"); }
+
 }  // namespace tinct::testing

@@ -89,9 +89,7 @@ using testing::Run;
 std::string quote(const std::string& s) { return testing::shell_quote(s); }
 
 // The tinct binary, stdout and stderr together (tests/test_support.h).
-Run run_tinct(const std::string& args) {
-  return testing::run_shell(quote(testing::tinct_bin()) + " " + args + " 2>&1");
-}
+using testing::run_tinct;
 
 }  // namespace
 

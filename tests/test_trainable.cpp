@@ -28,9 +28,7 @@ struct TempDir : testing::TempDir {
 
 std::string quote(const std::string& s) { return testing::shell_quote(s); }
 
-testing::Run run_tinct(const std::string& args) {
-  return testing::run_shell(quote(testing::tinct_bin()) + " " + args + " 2>&1");
-}
+using testing::run_tinct;
 
 bool in_head(const std::string& name) { return name.rfind("model.conv8.", 0) == 0; }
 
