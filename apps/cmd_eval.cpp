@@ -30,7 +30,8 @@ const char* kEvalUsage =
     "                                                   the report with people's answers\n"
     "       tinct eval --human-results FILE.json [...]         fooling rates of the answers alone\n"
     "\n"
-    "Colorizes every JPEG/PNG/BMP under DIR (recursively) with each model, from the\n"
+    "Colorizes every JPEG/PNG/BMP under DIR (recursively), or the images of a training\n"
+    "set (--holdout: its held-out ones), with each model, from the\n"
     "photo's L alone, and measures the output against the photo beside the gray\n"
     "baseline (a = b = 0): AuC of the cumulative ab-error curve (raw and class-\n"
     "rebalanced, thresholds 0..150, Zhang et al. 2016), PSNR and SSIM on RGB,\n"
@@ -51,7 +52,12 @@ const char* kEvalUsage =
     "photos or other weights are refused.\n"
     "\n"
     "options:\n"
-    "  --data DIR              folder of colour photos (or one image file)\n"
+    "  --data DIR              folder of colour photos (or one image file), or a training set\n"
+    "                          (a pack or sharded set from tinct prepare, as train takes)\n"
+    "  --holdout N             with a training set: only the N photos tinct train --holdout N\n"
+    "                          validates on (by name hash), to choose a run's settings on\n"
+    "                          photos it did not train on instead of on the test set (train\n"
+    "                          holds out at most a fifth of its --data: ask for that many)\n"
     "  -o, --output OUTDIR     where the report (or page) goes (created)\n"
     "  --model LIST            regression, classification, gan, comma-separated, or all\n"
     "                          (default all: every model whose weights exist)\n"
@@ -147,6 +153,7 @@ int cmd_eval(const Args& in) {
   while (take_option(args, "--model", v)) o.models.push_back(v);
   take_option(args, "--weights-dir", o.weights_dir);
   take_option(args, "--rebalance-prior", o.rebalance_prior);
+  if (take_option(args, "--holdout", v)) o.holdout = int(parse_int("--holdout", v, 1, 1 << 30));
   if (take_option(args, "--size", v)) o.size = int(parse_int("--size", v, 8, 4096));
   std::string device = "auto";
   take_option(args, "--device", device);
@@ -198,9 +205,11 @@ int cmd_eval(const Args& in) {
                 "Open it in a browser (it needs no network; copy the file to a friend's computer too):\n"
                 "  %s\n"
                 "Each person saves a results file at the end; then, with the same --data and weights:\n"
-                "  tinct eval --data %s%s%s%s -o REPORTDIR --human-results FILE.json [FILE2.json ...]\n",
+                "  tinct eval --data %s%s%s%s%s -o REPORTDIR --human-results FILE.json [FILE2.json ...]\n",
                 r.path.c_str(), r.pairs, r.images, r.models.size(), double(r.bytes) / 1e6, r.seconds,
-                r.url.c_str(), o.data.c_str(), o.weights_dir.empty() ? "" : " --weights-dir ",
+                r.url.c_str(), o.data.c_str(),
+                o.holdout >= 0 ? (" --holdout " + std::to_string(o.holdout)).c_str() : "",
+                o.weights_dir.empty() ? "" : " --weights-dir ",
                 o.weights_dir.c_str(), o.untrained ? " --untrained" : "");
     if (open) open_in_browser(r.url);
     return r.failures.empty() ? 0 : 1;
@@ -212,13 +221,19 @@ int cmd_eval(const Args& in) {
                  f.reason.c_str());
   if (!r.skipped.empty()) std::fprintf(stderr, "%zu file(s) skipped (listed in the report)\n", r.skipped.size());
   std::printf("%zu of %zu images evaluated in %.1f s\n\n", r.images_evaluated, r.images_listed, r.seconds);
+  // Said on the terminal too: a rebalanced column equal to the raw one is easy to misread.
+  if (r.prior.uniform && !o.untrained)
+    std::printf("note: %s Name a prior with --rebalance-prior FILE (classification weights, or a pack's "
+                "PACK.prior.safetensors).\n\n",
+                r.prior.note.c_str());
   if (r.images_evaluated > 0) {
-    std::printf("%-16s %9s %12s %9s %7s %14s %12s %8s\n", "model", "raw AuC", "rebal. AuC", "PSNR", "SSIM",
-                "colorfulness", "mean-colour", "lattice");
+    std::printf("%-16s %9s %12s %9s %7s %14s %9s %12s %8s\n", "model", "raw AuC", "rebal. AuC", "PSNR", "SSIM",
+                "colorfulness", "its error", "mean-colour", "lattice");
     for (const eval::SetSummary& s : eval::summarize_by_model(r.rows))
-      std::printf("%-16s %8.2f%% %11.2f%% %6.2f dB %7.4f %7.1f / %4.1f %12.2f %3zu of %zu\n", s.model.c_str(),
+      std::printf("%-16s %8.2f%% %11.2f%% %6.2f dB %7.4f %7.1f / %4.1f %9.2f %12.2f %3zu of %zu\n", s.model.c_str(),
                   100 * s.auc_pooled, 100 * s.auc_rebalanced_pooled, s.mean_psnr, s.mean_ssim, s.mean_colorfulness,
-                  s.mean_colorfulness_truth, s.mean_color_error, s.lattice_flagged, s.lattice_measured);
+                  s.mean_colorfulness_truth, s.colorfulness_error, s.mean_color_error, s.lattice_flagged,
+                  s.lattice_measured);
     std::printf("\n");
   }
   if (r.human_answers > 0) std::printf("human test: %zu answers, fooling rates in the report\n", r.human_answers);

@@ -179,8 +179,7 @@ class ClassificationColorizer : public Colorizer {
 
   std::map<std::string, Tensor> state(bool with_optimizer) const override {
     auto s = with_prefix(net_->state_dict(), "model.");
-    s["prior.weights"] = Tensor::from_vector({gamut_->size()}, *weights_);
-    s["prior.p"] = Tensor::from_vector({gamut_->size()}, p_);
+    color::store_prior(s, *gamut_, *weights_, p_);
     if (with_optimizer)
       for (auto& [k, v] : with_prefix(opt_adam_->state_dict(), "optim.")) s[k] = v;
     return s;
@@ -190,15 +189,10 @@ class ClassificationColorizer : public Colorizer {
   // another gamut than the current one loads into a new network of its size,
   // which replaces the current one only once everything has loaded.
   void load_state(const std::map<std::string, Tensor>& t, bool with_optimizer) override {
-    auto w = t.find("prior.weights"), p = t.find("prior.p");
-    if (w == t.end() || p == t.end())
+    std::optional<color::StoredPrior> prior = color::read_stored_prior(t, "classification weights");
+    if (!prior)
       throw std::runtime_error("classification weights: the rebalancing prior (prior.weights, prior.p) is missing");
-    const int Q = int(w->second.numel());
-    const color::AbGamut* g = color::AbGamut::with_bins(Q);
-    if (!g || p->second.numel() != Q)
-      throw std::runtime_error("classification weights: a prior of " + std::to_string(Q) + " and " +
-                               std::to_string(p->second.numel()) + " bins; the gamuts are " +
-                               color::kGamutZhang313 + " (313 bins) and " + color::kGamutSrgb262 + " (262)");
+    const color::AbGamut* g = prior->gamut;
     Parts fresh;
     ClassificationNet* net = net_.get();
     optim::Adam* opt = opt_adam_.get();
@@ -210,8 +204,8 @@ class ClassificationColorizer : public Colorizer {
     net->load_state_dict(strip_prefix(t, "model."));
     if (with_optimizer) opt->load_state_dict(strip_prefix(t, "optim."));
     if (fresh.net) commit(std::move(fresh));
-    *weights_ = w->second.to_vector();
-    p_ = p->second.to_vector();
+    *weights_ = std::move(prior->weights);
+    p_ = std::move(prior->p);
   }
 
   std::map<std::string, std::string> metadata() const override {

@@ -111,33 +111,24 @@ class RegressionColorizer : public Colorizer {
 
   std::map<std::string, Tensor> state(bool with_optimizer) const override {
     auto s = with_prefix(net_.state_dict(), "model.");
-    if (rebalance_ > 0) {
-      s["prior.weights"] = Tensor::from_vector({gamut_->size()}, *weights_);
-      s["prior.p"] = Tensor::from_vector({gamut_->size()}, p_);
-    }
+    if (rebalance_ > 0) color::store_prior(s, *gamut_, *weights_, p_);
     if (with_optimizer)
       for (auto& [k, v] : with_prefix(opt_adam_.state_dict(), "optim.")) s[k] = v;
     return s;
   }
 
   void load_state(const std::map<std::string, Tensor>& t, bool with_optimizer) override {
-    auto w = t.find("prior.weights"), p = t.find("prior.p");
-    const color::AbGamut* g = nullptr;
-    if (w != t.end() || p != t.end()) {  // a rebalanced run's (colorize ignores it)
-      g = w == t.end() || p == t.end() ? nullptr : color::AbGamut::with_bins(int(w->second.numel()));
-      if (!g || p->second.numel() != w->second.numel())
-        throw std::runtime_error("regression weights: a broken rebalancing prior (prior.weights and prior.p must "
-                                 "both be there, over 313 or 262 bins)");
-    } else if (rebalance_ > 0 && with_optimizer) {
+    // A rebalanced run's prior (colorize ignores it).
+    std::optional<color::StoredPrior> prior = color::read_stored_prior(t, "regression weights");
+    if (!prior && rebalance_ > 0 && with_optimizer)
       throw std::runtime_error("regression checkpoint: no rebalancing prior (prior.weights, prior.p); the run was "
                                "not trained with --rebalance");
-    }
     net_.load_state_dict(strip_prefix(t, "model."));
     if (with_optimizer) opt_adam_.load_state_dict(strip_prefix(t, "optim."));
-    if (g) {
-      gamut_ = g;
-      *weights_ = w->second.to_vector();
-      p_ = p->second.to_vector();
+    if (prior) {
+      gamut_ = prior->gamut;
+      *weights_ = std::move(prior->weights);
+      p_ = std::move(prior->p);
     }
   }
 

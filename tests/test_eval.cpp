@@ -1,8 +1,8 @@
 // test_eval.cpp — `tinct eval` (models/eval/report.h, human.h): the report end
 // to end on a folder of small synthetic photos with untrained colorizers whose
-// weights the test writes, bad files, the human real-vs-fake page, and the
-// Wilson interval against values computed by hand.
-#include <unistd.h>
+// weights the test writes, bad files, a training set and its held-out photos,
+// the human real-vs-fake page, and the Wilson interval against values
+// computed by hand.
 
 #include <algorithm>
 #include <cmath>
@@ -21,9 +21,11 @@
 #include "models/color/gamut.h"
 #include "models/colorizer.h"
 #include "models/data/image.h"
+#include "models/data/pack.h"
 #include "models/eval/human.h"
 #include "models/eval/metrics.h"
 #include "models/eval/report.h"
+#include "test_support.h"
 
 using namespace tinct;
 using namespace tinct::eval;
@@ -31,16 +33,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() / ("tinct_eval_" + std::to_string(::getpid()) + "_" + std::to_string(std::rand()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
+struct TempDir : testing::TempDir {
+  TempDir() : testing::TempDir("eval") {}
 };
 
 std::string read_text(const fs::path& p) {
@@ -347,6 +341,101 @@ TEST_CASE("a corrupt or unusable file is reported and skipped, the rest go on") 
   CHECK(r2.images_evaluated == 0);
   CHECK(r2.exit_code() == 1);
   CHECK(fs::exists(t.path / "out2" / "report.md"));
+}
+
+TEST_CASE("a training set as data: all its images, or the ones tinct train --holdout N validates on") {
+  TempDir t;
+  const fs::path w = t.path / "weights";
+  write_weights(w, "regression", 1);
+  // 12 photos in two source folders, stored raw so that the truth is exact.
+  const std::string pack = (t.path / "set.tpk").string();
+  std::vector<std::string> names;
+  {
+    data::PackWriter pw(pack, 48, 48, data::PackEncoding::raw, 0);
+    for (int i = 0; i < 12; ++i) {
+      names.push_back(std::string(i < 7 ? "beach" : "city") + "/p" + std::to_string(i) + ".jpg");
+      pw.add_image(synthetic_photo(48, 48, i), names.back(), 40.f);
+    }
+    pw.finish();
+  }
+  CHECK(is_training_set(pack));
+  CHECK(is_training_set(pack + "," + pack));
+  write_photos(t.path / "photos");
+  CHECK_FALSE(is_training_set((t.path / "photos").string()));
+  CHECK_FALSE(is_training_set((t.path / "photos" / "a.png").string()));
+  CHECK_FALSE(is_training_set((t.path / "nowhere.tpk").string()));
+
+  const auto all = list_images(pack);
+  REQUIRE(all.size() == 12);
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    CHECK(all[i].name == names[i]);
+    CHECK(all[i].set == (i < 7 ? "beach" : "city"));
+    CHECK(all[i].path.empty());
+  }
+  // The held-out ones: the 4 smallest FNV-1a hashes of the names (loader.h's
+  // split, restated here), listed in the set's order.
+  std::vector<std::pair<std::uint64_t, std::string>> by_hash;
+  for (const std::string& n : names) by_hash.push_back({data::fnv1a64(n), n});
+  std::sort(by_hash.begin(), by_hash.end());
+  std::set<std::string> expected;
+  for (int i = 0; i < 4; ++i) expected.insert(by_hash[std::size_t(i)].second);
+  const auto held = list_images(pack, 4);
+  REQUIRE(held.size() == 4);
+  std::set<std::string> got;
+  for (const ImageEntry& e : held) got.insert(e.name);
+  CHECK(got == expected);
+  for (std::size_t i = 1; i < held.size(); ++i) CHECK(held[i - 1].index < held[i].index);
+
+  CHECK_THROWS_WITH_AS(list_images(pack, 13), doctest::Contains("holds 12 images"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(list_images((t.path / "photos").string(), 4), doctest::Contains("training set"),
+                       std::invalid_argument);
+
+  // The report on the held-out 4: the truth is the stored photo.
+  EvalOptions o = options_for(pack, w, t.path / "out", {"regression"});
+  o.holdout = 4;
+  const EvalResult r = run_evaluation(o);
+  CHECK(r.images_listed == 4);
+  CHECK(r.images_evaluated == 4);
+  CHECK(r.exit_code() == 0);
+  int gray_rows = 0;
+  for (const ImageMetrics& row : r.rows) {
+    CHECK(expected.count(row.image) == 1);
+    if (row.model != "gray") continue;
+    ++gray_rows;
+    const int seed = std::stoi(row.image.substr(row.image.find("/p") + 2));
+    const data::Image truth = synthetic_photo(48, 48, seed);
+    const auto gray = gray_baseline(truth.pixels.data(), truth.pixel_count());
+    CHECK(row.auc == doctest::Approx(evaluate_image(truth.pixels.data(), gray.data(), 48, 48).auc).epsilon(1e-9));
+  }
+  CHECK(gray_rows == 4);
+  const std::string report = read_text(t.path / "out" / "report.md");
+  CHECK(report.find("tinct train --holdout 4") != std::string::npos);
+
+  // A damaged image inside the set is skipped and named; the others go on.
+  {
+    std::fstream f(pack, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(64 + 100);  // inside the first image's bytes
+    f.put('\x5a');
+  }
+  o.holdout = -1;
+  o.out = (t.path / "out_all").string();
+  const EvalResult r2 = run_evaluation(o);
+  CHECK(r2.images_listed == 12);
+  CHECK(r2.images_evaluated == 11);
+  REQUIRE(r2.skipped.size() == 1);
+  CHECK(r2.skipped[0].name == names[0]);
+
+  // From the command line: a folder with --holdout is refused with exit 2.
+  const testing::Run bad = testing::run_tinct("eval --data " + testing::shell_quote((t.path / "photos").string()) +
+                                              " --holdout 4 --untrained -o " +
+                                              testing::shell_quote((t.path / "out_cli").string()));
+  CHECK_MESSAGE(bad.code == 2, bad.output);
+  CHECK(bad.output.find("training set") != std::string::npos);
+  const testing::Run ok = testing::run_tinct("eval --data " + testing::shell_quote(pack) +
+                                             " --holdout 4 --untrained --model regression --size 32 -o " +
+                                             testing::shell_quote((t.path / "out_cli2").string()));
+  CHECK_MESSAGE(ok.code == 0, ok.output);
+  CHECK(ok.output.find("4 of 4 images evaluated") != std::string::npos);
 }
 
 TEST_CASE("the rebalanced AuC uses the classification checkpoint's prior") {

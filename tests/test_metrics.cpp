@@ -469,6 +469,8 @@ TEST_CASE("summaries: pooled and per-image means, PSNR cap, ratio of means") {
   CHECK(s.psnr_capped == 1);
   CHECK(s.mean_ssim == doctest::Approx(0.75));
   CHECK(s.colorfulness_ratio == doctest::Approx(1.0));  // (10 + 30) / (20 + 20)
+  // ... while each photo is 10 away from its own truth: what the ratio hides.
+  CHECK(s.colorfulness_error == doctest::Approx(10.0));
   CHECK(s.mean_chroma == doctest::Approx(6.0));
   CHECK(sets[1].images == 1);
   CHECK(sets[1].mean_psnr == 20.0);

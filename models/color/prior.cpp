@@ -414,4 +414,27 @@ std::string describe_prior(const PackPrior& pr) {
   return s;
 }
 
+void store_prior(std::map<std::string, Tensor>& state, const AbGamut& gamut, const std::vector<float>& weights,
+                 const std::vector<float>& p) {
+  state["prior.weights"] = Tensor::from_vector({gamut.size()}, weights);
+  state["prior.p"] = Tensor::from_vector({gamut.size()}, p);
+}
+
+std::optional<StoredPrior> read_stored_prior(const std::map<std::string, Tensor>& state, const std::string& who) {
+  const auto w = state.find("prior.weights"), p = state.find("prior.p");
+  if (w == state.end() && p == state.end()) return std::nullopt;
+  if (w == state.end() || p == state.end())
+    throw std::runtime_error(who + ": a broken rebalancing prior (prior.weights and prior.p must both be there)");
+  const int64_t Q = w->second.numel();
+  StoredPrior out;
+  out.gamut = AbGamut::with_bins(int(Q));
+  if (!out.gamut || p->second.numel() != Q)
+    throw std::runtime_error(who + ": a prior of " + std::to_string(Q) + " and " + std::to_string(p->second.numel()) +
+                             " bins; the gamuts are " + kGamutZhang313 + " (313 bins) and " + kGamutSrgb262 +
+                             " (262)");
+  out.weights = w->second.to_vector();
+  out.p = p->second.to_vector();
+  return out;
+}
+
 }  // namespace tinct::color

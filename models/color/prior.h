@@ -24,8 +24,12 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "engine/tensor.h"
 
 #include "models/color/gamut.h"
 #include "models/color/rebalance.h"
@@ -79,6 +83,22 @@ PackPrior load_prior_for_pack(const data::Pack& pack, bool* found);
 
 // The gamut a prior was computed over (the named one; its centres checked).
 const AbGamut& prior_gamut(const PackPrior& prior);
+
+// The prior a colorizer's checkpoint keeps, tensors "prior.weights" and
+// "prior.p" ([Q] each): the classification loss's (always there) and the
+// rebalanced regression loss's (there when it trained rebalanced), so a
+// resumed run and `tinct eval` weigh colours as the training did.
+struct StoredPrior {
+  const AbGamut* gamut = nullptr;  // the named gamut of Q bins
+  std::vector<float> weights, p;
+};
+// Puts the two tensors into a checkpoint's state.
+void store_prior(std::map<std::string, Tensor>& state, const AbGamut& gamut, const std::vector<float>& weights,
+                 const std::vector<float>& p);
+// nullopt when the state holds neither tensor. Throws std::runtime_error
+// "<who>: ..." when it holds one without the other, their sizes differ, or
+// no gamut has that many bins.
+std::optional<StoredPrior> read_stored_prior(const std::map<std::string, Tensor>& state, const std::string& who);
 
 // The picture: three panels over the ab plane (a across, b up), one square
 // per bin: its colour, log10 p~, and log10 w, with colour bars and a title

@@ -66,6 +66,15 @@ std::vector<std::uint8_t> serialise_index(const std::vector<PackEntry>& entries)
 
 }  // namespace
 
+bool is_pack_file(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return false;
+  char magic[8];
+  const bool ok = std::fread(magic, 1, 8, f) == 8 && std::memcmp(magic, kPackMagic, 8) == 0;
+  std::fclose(f);
+  return ok;
+}
+
 std::uint64_t fnv1a64(const std::string& s) {
   std::uint64_t h = 0xcbf29ce484222325ull;
   for (unsigned char c : s) {

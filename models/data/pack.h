@@ -60,6 +60,10 @@ enum class PackEncoding : std::uint32_t { jpeg = 1, raw = 2 };
 // FNV-1a, 64 bit: a stable hash of a name (the same on every platform).
 std::uint64_t fnv1a64(const std::string& s);
 
+// True when the file at `path` starts with the pack magic (nothing else is
+// checked: Pack::open says what is wrong with a damaged one).
+bool is_pack_file(const std::string& path);
+
 struct PackEntry {
   std::uint64_t offset = 0;
   std::uint32_t length = 0;

@@ -354,7 +354,7 @@ HumanPageResult write_human_page(const EvalOptions& o, const HumanPageOptions& p
   const fs::path path = out / "human_test.html";
   std::error_code ec;
 
-  const std::vector<ImageEntry> entries = list_images(o.data);
+  const std::vector<ImageEntry> entries = list_images(o.data, o.holdout);
   const std::vector<ModelSpec> specs = resolve_models(o.models, o.weights_dir, o.untrained);
   HumanPageResult r;
   std::vector<std::pair<std::string, std::unique_ptr<models::Colorizer>>> loaded;
@@ -378,7 +378,7 @@ HumanPageResult write_human_page(const EvalOptions& o, const HumanPageOptions& p
     const std::string counter = "[" + std::to_string(index) + "/" + std::to_string(entries.size()) + "] ";
     data::Image photo;
     try {
-      photo = data::load_image(e.path);
+      photo = load_entry(e);
     } catch (const std::exception& err) {
       r.skipped.push_back({e.name, err.what()});
       log(counter + e.name + ": skipped (" + err.what() + ")");

@@ -385,6 +385,7 @@ SetSummary summarize(const std::string& model, const std::vector<ImageMetrics>& 
     s.abs_a_error += std::fabs(m.mean_a - m.mean_a_truth);
     s.abs_b_error += std::fabs(m.mean_b - m.mean_b_truth);
     s.mean_color_error += m.mean_color_error;
+    s.colorfulness_error += std::fabs(m.colorfulness - m.colorfulness_truth);
     if (!std::isnan(m.colorfulness_ratio)) ratios.push_back(m.colorfulness_ratio);
     if (!std::isnan(m.lattice_score)) {
       ++s.lattice_measured;
@@ -408,7 +409,7 @@ SetSummary summarize(const std::string& model, const std::vector<ImageMetrics>& 
   s.mean_chroma = chroma / k;
   s.mean_chroma_truth = chroma_truth / k;
   for (double* v : {&s.mean_a, &s.mean_b, &s.mean_a_truth, &s.mean_b_truth, &s.abs_a_error, &s.abs_b_error,
-                    &s.mean_color_error})
+                    &s.mean_color_error, &s.colorfulness_error})
     *v /= k;
   s.cast_a = s.mean_a - s.mean_a_truth;  // the mean of the differences is the difference of the means
   s.cast_b = s.mean_b - s.mean_b_truth;
@@ -480,8 +481,8 @@ void write_summary_csv(std::ostream& out, const std::vector<SetSummary>& sets) {
   out << "model,images,auc,auc_rebalanced,mean_auc,mean_auc_rebalanced,mean_ab_error,"
          "psnr_db,psnr_capped,ssim,colorfulness,colorfulness_truth,colorfulness_ratio,"
          "mean_chroma,mean_chroma_truth,mean_a,mean_b,mean_a_truth,mean_b_truth,cast_a,cast_b,"
-         "abs_a_error,abs_b_error,mean_color_error,median_colorfulness_ratio,lattice_measured,"
-         "lattice_flagged,lattice_flagged_truth\n";
+         "abs_a_error,abs_b_error,mean_color_error,median_colorfulness_ratio,colorfulness_error,"
+         "lattice_measured,lattice_flagged,lattice_flagged_truth\n";
   for (const SetSummary& s : sets) {
     out << csv_field(s.model) << ',' << s.images << ',' << csv_number(s.auc_pooled) << ','
         << csv_number(s.auc_rebalanced_pooled) << ',' << csv_number(s.mean_auc) << ','
@@ -494,6 +495,7 @@ void write_summary_csv(std::ostream& out, const std::vector<SetSummary>& sets) {
         << csv_number(s.mean_b_truth) << ',' << csv_number(s.cast_a) << ',' << csv_number(s.cast_b) << ','
         << csv_number(s.abs_a_error) << ',' << csv_number(s.abs_b_error) << ','
         << csv_number(s.mean_color_error) << ',' << csv_number(s.median_colorfulness_ratio) << ','
+        << csv_number(s.colorfulness_error) << ','
         << s.lattice_measured << ',' << s.lattice_flagged << ',' << s.lattice_flagged_truth << '\n';
   }
 }

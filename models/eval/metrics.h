@@ -283,6 +283,8 @@ struct SetSummary {
   double abs_a_error = 0.0, abs_b_error = 0.0;  // mean of |mean_a - mean_a_truth|, (b)
   double mean_color_error = 0.0;                // mean of ImageMetrics::mean_color_error
   double median_colorfulness_ratio = 0.0;       // median of the per-image ratios (NaN ones left out)
+  double colorfulness_error = 0.0;              // mean of |colorfulness - colorfulness_truth|: how far
+                                                // each photo is from its own colourfulness
   std::size_t lattice_measured = 0;             // images with a lattice score
   std::size_t lattice_flagged = 0;              // ... of them flagged
   std::size_t lattice_flagged_truth = 0;        // ... whose truth is flagged too (the control)

@@ -13,6 +13,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <numeric>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -22,6 +23,8 @@
 #include "models/color/gamut.h"
 #include "models/color/lab.h"
 #include "models/data/image.h"
+#include "models/data/loader.h"
+#include "models/data/pack.h"
 #include "models/eval/artifact.h"
 #include "models/eval/human.h"
 #include "models/eval/plot.h"
@@ -134,15 +137,67 @@ const std::vector<std::string>& colorizer_kinds() {
   return kinds;
 }
 
-std::vector<ImageEntry> list_images(const std::string& data) {
+bool is_training_set(const std::string& data) {
+  if (data.empty()) return false;
+  std::error_code ec;
+  if (fs::is_directory(data, ec)) return false;
+  // A name with commas that is itself a file is that file.
+  const std::vector<std::string> parts =
+      fs::is_regular_file(data, ec) ? std::vector<std::string>{data} : data::PackSet::split_spec(data);
+  for (const std::string& p : parts)
+    if (!fs::is_regular_file(p, ec) || !(data::is_pack_file(p) || data::is_set_manifest(p))) return false;
+  return true;
+}
+
+namespace {
+
+// The images of a training set, or those `tinct train --holdout N` holds out.
+std::vector<ImageEntry> list_set_images(const std::string& data, int holdout) {
+  std::shared_ptr<const data::PackSet> set = data::PackSet::open(data, data::PackSet::Hold::stream);
+  std::vector<std::uint32_t> picked;
+  if (holdout < 0) {
+    picked.resize(set->size());
+    std::iota(picked.begin(), picked.end(), 0u);
+  } else {
+    if (std::size_t(holdout) > set->size())
+      throw std::invalid_argument("--holdout " + std::to_string(holdout) + ": '" + data + "' holds " +
+                                  std::to_string(set->size()) + " images");
+    picked = data::split_holdout(*set, std::size_t(holdout)).validation;
+  }
+  std::vector<ImageEntry> out;
+  std::set<std::string> names;
+  for (const std::uint32_t i : picked) {
+    ImageEntry e;
+    e.name = set->entry(i).name;
+    // Several packs may hold the same name: each output keeps its own.
+    if (!names.insert(e.name).second) e.name += "#" + std::to_string(i);
+    const fs::path rel(e.name);
+    if (!rel.empty() && std::next(rel.begin()) != rel.end()) e.set = rel.begin()->generic_string();
+    e.pack = set;
+    e.index = i;
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<ImageEntry> list_images(const std::string& data, int holdout) {
+  if (is_training_set(data)) return list_set_images(data, holdout);
   std::error_code ec;
   const fs::path root(data);
   const fs::file_status st = fs::status(root, ec);
   if (data.empty() || ec || !fs::exists(st))
     throw std::invalid_argument("data '" + data + "' does not exist");
+  if (holdout >= 0)
+    throw std::invalid_argument("--holdout picks the held-out images of a training set (a pack from tinct prepare); '" +
+                                data + "' is " + (fs::is_directory(st) ? "a folder" : "not a pack"));
   std::vector<ImageEntry> out;
   if (!fs::is_directory(st)) {  // one file named directly: examined whatever its extension
-    out.push_back({root.filename().generic_string(), root.string(), ""});
+    ImageEntry e;
+    e.name = root.filename().generic_string();
+    e.path = root.string();
+    out.push_back(std::move(e));
     return out;
   }
   for (const data::FileUnder& f : data::list_files(data, data::has_decodable_extension)) {
@@ -154,6 +209,13 @@ std::vector<ImageEntry> list_images(const std::string& data) {
     out.push_back(std::move(e));
   }
   return out;
+}
+
+data::Image load_entry(const ImageEntry& e) {
+  if (!e.pack) return data::load_image(e.path);
+  data::Image img = e.pack->decode(e.index);
+  img.source_channels = 3;  // a pack holds colour photos (tinct prepare drops gray ones)
+  return img;
 }
 
 std::vector<ModelSpec> resolve_models(const std::vector<std::string>& requested,
@@ -453,21 +515,23 @@ std::string plausibility_section(const EvalResult& r, const std::vector<SetSumma
                     format_number(s.abs_a_error, 2) + ", " + format_number(s.abs_b_error, 2),
                     static_cast<int>(i) == best ? "**" + err + "**" : err,
                     format_number(s.colorfulness_ratio, 2) + " (" + format_number(s.median_colorfulness_ratio, 2) + ")",
+                    format_number(s.colorfulness_error, 2),
                     s.lattice_measured ? std::to_string(s.lattice_flagged) + " of " + std::to_string(s.lattice_measured)
                                        : std::string("-"),
                     format_number(s.max_lattice_score, 2)});
   }
   md << markdown_table({"Model", "Mean a out / truth", "Mean b out / truth", "Cast a, b (signed)",
                         "Mean-colour error a, b", "Mean-colour error", "Colorfulness ratio (median)",
-                        "Lattice flagged", "Max lattice score"},
+                        "Colorfulness error", "Lattice flagged", "Max lattice score"},
                        rows,
                        {Align::kLeft, Align::kRight, Align::kRight, Align::kRight, Align::kRight, Align::kRight,
-                        Align::kRight, Align::kRight, Align::kRight});
+                        Align::kRight, Align::kRight, Align::kRight, Align::kRight});
   md << "\nMean a, b: the mean over pixels of the output's (and the truth's) a and b, averaged over images; "
         "the cast is their signed difference (a > 0: towards red, b > 0: towards yellow), the mean-colour "
         "errors the mean over images of |mean a - truth's| and |mean b - truth's|, and of the distance "
         "between the two mean colours (lowest in bold). Colorfulness ratio: output over truth, ratio of the "
-        "set means (the median of the per-image ratios in brackets). Lattice: the periodic-artifact proxy "
+        "set means (the median of the per-image ratios in brackets); colorfulness error: the mean over images of "
+        "|output's colorfulness - truth's|, each photo against its own. Lattice: the periodic-artifact proxy "
         "of `models/eval/artifact.h` (log10 of the ab power at the model grid's periods 2 to 32 over its "
         "spectral neighbours, the largest over the image and its tiles); flagged above "
         << format_number(kLatticeThreshold, 2) << ".\n\n";
@@ -621,8 +685,11 @@ std::string build_report(const EvalOptions& o, const EvalResult& r, const std::s
   if (o.untrained)
     md << "> **Untrained models** (`--untrained`): freshly initialised weights, a smoke test of the pipeline. "
           "These numbers say nothing about the colorizers.\n\n";
-  md << "- Data: `" << o.data << "`, " << r.images_evaluated << " of " << r.images_listed
-     << " images evaluated" << (r.skipped.empty() ? "" : " (the others are listed under Skipped files)") << "\n";
+  md << "- Data: `" << o.data << "`"
+     << (o.holdout >= 0 ? ", the " + std::to_string(o.holdout) + " images `tinct train --holdout " +
+                              std::to_string(o.holdout) + "` holds out of it (by name hash)"
+                        : std::string())
+     << ", " << r.images_evaluated << " of " << r.images_listed << " images evaluated" << (r.skipped.empty() ? "" : " (the others are listed under Skipped files)") << "\n";
   md << "- Models see the photo's L at a short side of " << o.size
      << " pixels; the predicted ab is upsampled to full size and joined with the photo's own L. "
         "Every metric compares that full-size output with the original photo.\n";
@@ -707,7 +774,7 @@ EvalResult run_evaluation(const EvalOptions& o) {
   const fs::path out(o.out);
   std::error_code ec;
 
-  const std::vector<ImageEntry> entries = list_images(o.data);
+  const std::vector<ImageEntry> entries = list_images(o.data, o.holdout);
   const std::vector<ModelSpec> specs = resolve_models(o.models, o.weights_dir, o.untrained);
   // The human test's answers, checked against these photos and weights
   // before any work: a wrong file costs nothing.
@@ -791,7 +858,7 @@ EvalResult run_evaluation(const EvalOptions& o) {
     const std::string counter = "[" + std::to_string(index) + "/" + std::to_string(entries.size()) + "] ";
     data::Image truth;
     try {
-      truth = data::load_image(e.path);
+      truth = load_entry(e);
     } catch (const data::ImageError& err) {
       r.skipped.push_back({e.name, std::string(data::to_string(err.kind())) + ": " + err.reason()});
       log(counter + e.name + ": skipped (" + r.skipped.back().reason + ")");

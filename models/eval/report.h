@@ -4,7 +4,12 @@
 //
 // What a run does:
 //   1. lists the images under the data folder (recursively, sorted by path;
-//      .jpg .jpeg .png .bmp; hidden files and folders skipped);
+//      .jpg .jpeg .png .bmp; hidden files and folders skipped), or the images
+//      of a training set (a pack or sharded set, as `tinct train --data`
+//      takes), all of them or, with `holdout`, the ones a training run on
+//      that set validates on: the held-out photos, measured with the same
+//      metrics as Kodak, so a run's settings can be chosen on photos it did
+//      not train on without looking at the test set;
 //   2. resolves the models: each requested kind's weights file is
 //      <weights_dir>/<kind>.safetensors, or models::default_weights_path(kind)
 //      when no weights_dir is given. `all` means every kind whose file exists;
@@ -59,6 +64,8 @@
 #include <vector>
 
 #include "models/colorizer.h"
+#include "models/data/image.h"
+#include "models/data/pack_set.h"
 #include "models/eval/metrics.h"
 
 namespace tinct::eval {
@@ -73,7 +80,11 @@ inline constexpr const char* kGrayModel = "gray";
 inline constexpr std::size_t kSaveImagesUpTo = 50;
 
 struct EvalOptions {
-  std::string data;                 // folder of colour photos (or a single image file)
+  std::string data;                 // folder of colour photos, a single image file, or a training set
+  // With a training set as data: evaluate only the `holdout` images that
+  // `tinct train --holdout N` holds out of it (models/data/loader.h,
+  // split_holdout: the first N by name hash). -1: every image of the set.
+  int holdout = -1;
   std::vector<std::string> models;  // kinds; {"all"} or empty = every kind whose weights exist
   std::string weights_dir;          // empty: models::default_weights_path(kind)
   std::string rebalance_prior;      // the rebalanced AuC's prior; empty: the classification weights'
@@ -94,16 +105,31 @@ struct EvalOptions {
   std::function<void(const std::string&)> log;
 };
 
-// One image file from the listing.
+// One image of the listing: a file, or an image of a training set.
 struct ImageEntry {
-  std::string name;  // path relative to the data folder, '/'-separated ("sub/a.png")
-  std::string path;  // path on disk
+  std::string name;  // path relative to the data folder, '/'-separated ("sub/a.png"); in a set, its stored name
+  std::string path;  // path on disk ("" for an image of a set)
   std::string set;   // the first-level subfolder, or "" at the top level
+  std::shared_ptr<const data::PackSet> pack{};  // the training set it lies in, or null
+  std::size_t index = 0;                      // its number in `pack`
 };
 
+// True when `data` names a training set rather than photos: a pack file, a
+// sharded set's manifest, or several of either separated by commas
+// (models/data/pack_set.h), each an existing file that starts like one.
+bool is_training_set(const std::string& data);
+
 // Images under `data` (a folder, recursively, or one image file), sorted by
-// name. Throws std::invalid_argument if `data` does not exist.
-std::vector<ImageEntry> list_images(const std::string& data);
+// name; or, for a training set, its images in the set's order (`holdout` >= 0:
+// only the images `tinct train --holdout N` validates on). Throws
+// std::invalid_argument if `data` does not exist, when `holdout` is given for
+// photos that are no training set or exceeds the set's size, and
+// std::runtime_error for a set that cannot be opened (damaged, truncated).
+std::vector<ImageEntry> list_images(const std::string& data, int holdout = -1);
+
+// Decodes an entry: its file, or its image in the set. Throws what
+// data::load_image or data::PackSet::decode throw.
+data::Image load_entry(const ImageEntry& e);
 
 // A colorizer to evaluate: its kind and weights file.
 struct ModelSpec {
