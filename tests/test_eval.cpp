@@ -347,13 +347,14 @@ TEST_CASE("a training set as data: all its images, or the ones tinct train --hol
   TempDir t;
   const fs::path w = t.path / "weights";
   write_weights(w, "regression", 1);
-  // 12 photos in two source folders, stored raw so that the truth is exact.
+  // 12 photos in two source folders under one (as `tinct prepare shots/`
+  // names them), stored raw so that the truth is exact.
   const std::string pack = (t.path / "set.tpk").string();
   std::vector<std::string> names;
   {
     data::PackWriter pw(pack, 48, 48, data::PackEncoding::raw, 0);
     for (int i = 0; i < 12; ++i) {
-      names.push_back(std::string(i < 7 ? "beach" : "city") + "/p" + std::to_string(i) + ".jpg");
+      names.push_back(std::string(i < 7 ? "shots/beach" : "shots/city") + "/p" + std::to_string(i) + ".jpg");
       pw.add_image(synthetic_photo(48, 48, i), names.back(), 40.f);
     }
     pw.finish();
@@ -369,7 +370,7 @@ TEST_CASE("a training set as data: all its images, or the ones tinct train --hol
   REQUIRE(all.size() == 12);
   for (std::size_t i = 0; i < all.size(); ++i) {
     CHECK(all[i].name == names[i]);
-    CHECK(all[i].set == (i < 7 ? "beach" : "city"));
+    CHECK(all[i].set == (i < 7 ? "beach" : "city"));  // the sources, below the folder all share
     CHECK(all[i].path.empty());
   }
   // The held-out ones: the 4 smallest FNV-1a hashes of the names (loader.h's

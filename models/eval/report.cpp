@@ -171,11 +171,30 @@ std::vector<ImageEntry> list_set_images(const std::string& data, int holdout) {
     e.name = set->entry(i).name;
     // Several packs may hold the same name: each output keeps its own.
     if (!names.insert(e.name).second) e.name += "#" + std::to_string(i);
-    const fs::path rel(e.name);
-    if (!rel.empty() && std::next(rel.begin()) != rel.end()) e.set = rel.begin()->generic_string();
     e.pack = set;
     e.index = i;
     out.push_back(std::move(e));
+  }
+  // The sets: the folder each name starts with, below the one they all
+  // share ("train256/bsds500_test/a.jpg": bsds500_test), as a folder's
+  // first-level subfolders are.
+  auto parts_of = [](const std::string& name) {
+    std::vector<std::string> v;
+    for (const fs::path& c : fs::path(name)) v.push_back(c.generic_string());
+    return v;
+  };
+  std::size_t skip = 0;
+  for (bool shared = !out.empty(); shared; skip += shared) {
+    const std::vector<std::string> first = parts_of(out.front().name);
+    shared = first.size() > skip + 2;
+    for (std::size_t k = 1; shared && k < out.size(); ++k) {
+      const std::vector<std::string> p = parts_of(out[k].name);
+      shared = p.size() > skip + 2 && p[skip] == first[skip];
+    }
+  }
+  for (ImageEntry& e : out) {
+    const std::vector<std::string> p = parts_of(e.name);
+    if (p.size() > skip + 1) e.set = p[skip];
   }
   return out;
 }

@@ -45,7 +45,9 @@
 // Sets: the whole folder is one set ("all"). When the images sit in more than
 // one first-level subfolder (or in subfolders and at the top level), each
 // subfolder is a set of its own too and gets its own table; files at the top
-// level then form the set "(top level)".
+// level then form the set "(top level)". In a training set the images' stored
+// names play the paths' part, below the folder they all share
+// ("train256/bsds500_test/a.jpg": the set bsds500_test).
 //
 // Which number is "best" in a column: the highest AuC, PSNR and SSIM; for
 // colorfulness and mean chroma the output closest to the ground truth (ratio
