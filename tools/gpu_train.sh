@@ -12,7 +12,8 @@
 # with the lowest validation loss (every EVERY steps, default 250); gan: the
 # last — beside its validation log (val_log.csv) as <model>.csv.
 # Seven files come back through the device tool: three weights, three logs,
-# summary.txt. Budget: 3 x SECONDS_PER_MODEL plus about 30 s.
+# summary.txt, which ends with the exported models' `tinct eval` table on the
+# held-out photos. Budget: 3 x SECONDS_PER_MODEL plus about 30 s.
 # VAL=val.tpk validates on all of that pack (--val-data) instead of 64 photos
 # held out of PACK: photos of other subjects, made with tools/val_split.sh
 # (PACK must then not hold them: tinct refuses a photo in both).
@@ -70,4 +71,13 @@ EVERY=${EVERY:-250}  # validation and checkpoint interval (steps)
       tail -2 "$RUNS/$m/train_log.csv" 2>/dev/null
     fi
   done
+  # The exported models on the photos they did not train on, with Kodak's
+  # metrics (raw / rebalanced AuC, colourfulness and its error per photo):
+  # VAL whole, or the 64 photos held out of PACK, at their own size.
+  if ls "$OUT"/*.safetensors >/dev/null 2>&1; then
+    if [ -n "${VAL:-}" ]; then held=(--data "$VAL"); else held=(--data "$PACK" --holdout 64); fi
+    echo "held-out photos: ${held[*]}"
+    "$TINCT" eval "${held[@]}" --weights-dir "$OUT" --size 144 --device "${DEVICE:-cuda}" --no-save-images \
+      --quiet -o "$RUNS/heldout" --overwrite | grep -v '^$'
+  fi
 } 2>&1 | tee "$OUT/summary.txt"
