@@ -862,6 +862,12 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
     progress.line(buf);
   }
   progress.line("done: " + std::to_string(total) + " steps; weights in " + (out / "model.safetensors").string());
+  if (!split.validation.empty())
+    progress.line("the " + std::to_string(split.validation.size()) + " photos it validated on, with Kodak's measures: " +
+                  "tinct export " + (out / "best.safetensors").string() + " -o DIR/" + o.model.kind +
+                  ".safetensors; tinct eval --data " + (o.val_data.empty() ? o.data : o.val_data) + " --holdout " +
+                  std::to_string(split.validation.size()) + " --weights-dir DIR --size " +
+                  std::to_string(val_pack->width()) + " -o EVALDIR");
   return kTrainDone;
 }
 
