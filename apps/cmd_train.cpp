@@ -63,6 +63,12 @@ static const char* kTrainUsage =
     "                          model's conv8 alone, over its trunk frozen with its batch-norm\n"
     "                          statistics (to fit a new head to --init's trunk: Zhang's 313\n"
     "                          bins, a new prior)\n"
+    "  --phases free|equalized the transposed convolutions' four output phases: free (default)\n"
+    "                          train as they learn, and inference equalizes them afterwards\n"
+    "                          (the lattice fix, docs/quality.md), which moves a long-trained\n"
+    "                          model's colours; equalized keeps them equal while training\n"
+    "                          (projected weights and gradients), so the model learns the\n"
+    "                          function inference runs and paints no lattice\n"
     "  --rebalance             regression: weight each pixel's squared error by the rebalancing\n"
     "                          weight of its true colour (the pack's prior, as the classification\n"
     "                          loss): more saturated colours, the rebalanced AuC's objective\n"
@@ -140,6 +146,7 @@ static void take_train_options(Args& args, models::TrainOptions& o) {
     o.shuffle_buffer = int(parse_int("--shuffle-buffer", v, 1, 1 << 30));
   take_option(args, "--init", o.init);
   take_option(args, "--trainable", o.trainable);
+  take_option(args, "--phases", o.phases);
   if (take_flag(args, "--rebalance")) o.rebalance = 1;
   if (take_option(args, "--rebalance-strength", v)) {
     o.rebalance = parse_double("--rebalance-strength", v);

@@ -41,6 +41,7 @@ class ClassificationNet : public nn::Module {
   // (models/deconv_phases.h: the inference fix for the lattice, as in the
   // regression and GAN decoders).
   void set_phase_equalized(bool on) { deconvs_.set_equalized(on); }
+  DeconvPhases& deconv_phases() { return deconvs_; }  // training them equalized
   // Training the head alone (tinct train --trainable head): the trunk,
   // conv1..conv7, keeps its weights (its parameters leave the tape, so the
   // backward pass stops at conv8) and its batch-norm statistics (it runs in

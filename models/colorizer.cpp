@@ -9,6 +9,7 @@
 #include "engine/autograd.h"
 #include "engine/dist.h"
 #include "engine/optim.h"
+#include "models/deconv_phases.h"
 
 namespace tinct::models {
 
@@ -31,7 +32,8 @@ float default_lr(const std::string& kind) {
   return 1e-3f;
 }
 
-void Colorizer::backward_and_step(const Tensor& loss, optim::Adam& opt, const std::string& norm_name) {
+void Colorizer::backward_and_step(const Tensor& loss, optim::Adam& opt, const std::string& norm_name,
+                                  DeconvPhases* phases) {
   if (comm_ && dist::overlap_enabled()) {
     dist::GradAverager average(*comm_, opt.params(), dist::overlap_bucket_floats());
     {
@@ -43,6 +45,7 @@ void Colorizer::backward_and_step(const Tensor& loss, optim::Adam& opt, const st
     loss.backward();
     if (comm_) dist::allreduce_mean_grads(*comm_, opt.params());
   }
+  if (phases) phases->project_gradients();  // after the average: both are linear, either order is exact
   if (recipe_.clip_grad > 0.f) {
     const float norm = optim::clip_grad_norm(opt.params(), recipe_.clip_grad);
     auto it = std::find_if(grad_norms_.begin(), grad_norms_.end(), [&](auto& kv) { return kv.first == norm_name; });
@@ -52,6 +55,23 @@ void Colorizer::backward_and_step(const Tensor& loss, optim::Adam& opt, const st
   if (recipe_.lr > 0.f) opt.set_lr(recipe_.lr);
   if (recipe_.weight_decay > 0.f) opt.set_decoupled_weight_decay(recipe_.weight_decay);
   opt.step();
+  // Adam scales each weight's step by its own moments, which leaves the
+  // subspace: back onto it.
+  if (phases) phases->project_parameters();
+}
+
+DeconvPhases* Colorizer::equalized_phases() {
+  if (!phases_equalized_) return nullptr;
+  DeconvPhases* d = deconvs();
+  d->project_parameters();
+  return d;
+}
+
+void Colorizer::set_phases(const std::string& mode) {
+  if (mode != "free" && mode != "equalized")
+    throw std::invalid_argument("--phases must be free or equalized, got '" + mode + "'");
+  phases_equalized_ = mode == "equalized";
+  equalized_phases();
 }
 
 std::map<std::string, std::string> Colorizer::metadata() const {

@@ -35,6 +35,8 @@ class Communicator;
 
 namespace tinct::models {
 
+class DeconvPhases;
+
 using Losses = std::vector<std::pair<std::string, float>>;  // the first is the headline
 
 struct ColorizerOptions {
@@ -113,6 +115,16 @@ class Colorizer {
   // above 0 throws std::invalid_argument for them. Set before prepare() and
   // batch_transform().
   virtual void set_rebalance(float strength);
+  // How the transposed convolutions' output phases train: "free" (the
+  // default: as they learn; inference then equalizes them, which moves the
+  // output of a long-trained model away from what it learned), or
+  // "equalized": kept equal while training (models/deconv_phases.h), so the
+  // trained function is the one inference runs and no lattice can form.
+  // Throws std::invalid_argument for another value. Equalized projects the
+  // current weights at once (call it after loading them: a moving average
+  // then starts on the subspace too).
+  void set_phases(const std::string& mode);
+  bool phases_equalized() const { return phases_equalized_; }
   // The decoding predict_ab uses; only the classification model has one (the
   // others throw std::invalid_argument).
   virtual void set_decoding(const Decoding& d);
@@ -152,11 +164,23 @@ class Colorizer {
   // with the backward pass, dist::GradAverager, unless TINCT_DIST_OVERLAP=0),
   // the clip (its norm recorded as `norm_name`), the step's learning rate
   // and weight decay, then opt.step().
-  void backward_and_step(const Tensor& loss, optim::Adam& opt, const std::string& norm_name);
+  // With `phases` (the network's transposed convolutions when they train
+  // equalized): their gradients are projected before the clip and the
+  // update, their weights after it.
+  void backward_and_step(const Tensor& loss, optim::Adam& opt, const std::string& norm_name,
+                         DeconvPhases* phases = nullptr);
+  // At the start of a step: with equalized phases, the network's transposed
+  // convolutions projected (a no-op after the first step; weights loaded
+  // or initialised off the subspace come onto it) and returned for
+  // backward_and_step; else null.
+  DeconvPhases* equalized_phases();
+  // The network's transposed convolutions (the GAN: its generator's).
+  virtual DeconvPhases* deconvs() = 0;
   ColorizerOptions opt_;
   StepRecipe recipe_;
   Losses grad_norms_;
   dist::Communicator* comm_ = nullptr;
+  bool phases_equalized_ = false;
 };
 
 std::unique_ptr<Colorizer> make_colorizer(const ColorizerOptions& o);

@@ -120,11 +120,14 @@ class ClassificationColorizer : public Colorizer {
     return ops::soft_cross_entropy((*net_)(batch_L(b, dev())), target, weight);
   }
 
+  DeconvPhases* deconvs() override { return &net_->deconv_phases(); }
+
   Losses train_step(const data::Batch& b) override {
     net_->set_training(true);
     opt_adam_->zero_grad();
+    DeconvPhases* phases = equalized_phases();
     Tensor l = loss(b);
-    backward_and_step(l, *opt_adam_, "grad_norm");
+    backward_and_step(l, *opt_adam_, "grad_norm", phases);
     return {{"ce", l.item()}};
   }
 

@@ -41,9 +41,12 @@ class GanColorizer : public Colorizer {
     return ops::mul(ops::add(real_loss, fake_loss), 0.5f);
   }
 
+  DeconvPhases* deconvs() override { return &gen_.deconv_phases(); }
+
   Losses train_step(const data::Batch& b) override {
     gen_.train();
     disc_.train();
+    DeconvPhases* phases = equalized_phases();
     Tensor L = batch_L(b, dev()), ab = batch_ab(b, dev());
     Tensor fake = gen_(L);
     opt_d_.zero_grad();
@@ -60,7 +63,7 @@ class GanColorizer : public Colorizer {
       const nn::Module::Frozen frozen = disc_.frozen();
       gan = ops::lsgan_loss(disc_(ops::concat({L, fake})), true);
       lg = ops::add(ops::mul(l1, cfg_.l1_lambda), gan);
-      backward_and_step(lg, opt_g_, "grad_norm_g");
+      backward_and_step(lg, opt_g_, "grad_norm_g", phases);
     }
     return {{"g", lg.item()}, {"g_l1", l1.item()}, {"g_gan", gan.item()}, {"d", ld.item()}};
   }

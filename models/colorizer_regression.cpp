@@ -36,12 +36,15 @@ class RegressionColorizer : public Colorizer {
     net_.to(o.device);
   }
 
+  DeconvPhases* deconvs() override { return &net_.deconv_phases(); }
+
   Losses train_step(const data::Batch& b) override {
     net_.train();
     opt_adam_.zero_grad();
+    DeconvPhases* phases = equalized_phases();
     const Tensor pred = net_(batch_L(b, dev())), target = batch_ab(b, dev());
     Tensor loss = rebalance_ > 0 ? weighted_mse(pred, target, b) : ops::mse_loss(pred, target);
-    backward_and_step(loss, opt_adam_, "grad_norm");
+    backward_and_step(loss, opt_adam_, "grad_norm", phases);
     if (rebalance_ <= 0) return {{"mse", loss.item()}};
     NoGrad ng;
     return {{"wmse", loss.item()}, {"mse", ops::mse_loss(pred, target).item()}};

@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "engine/device.h"
+
 namespace tinct::models {
 
 Tensor equalize_deconv_phases(const Tensor& weight) {
@@ -65,6 +67,28 @@ Tensor DeconvPhases::cached_equalized(size_t i, const Tensor& trained) {
   c.source.assign(values, values + n);
   c.equalized = equalize_deconv_phases(trained);
   return c.equalized;
+}
+
+namespace {
+
+// t's values := equalize_deconv_phases(t)'s, in place on its device.
+void equalize_in_place(Tensor& t) {
+  const Tensor e = equalize_deconv_phases(t);
+  device::copy(t.data(), t.device(), e.data(), e.device(), size_t(t.numel()) * sizeof(float));
+}
+
+}  // namespace
+
+void DeconvPhases::project_parameters() {
+  if (equalized()) throw std::logic_error("DeconvPhases: project_parameters while equalized for inference");
+  for (auto& layer : layers_) equalize_in_place(layer->weight);
+}
+
+void DeconvPhases::project_gradients() {
+  for (auto& layer : layers_) {
+    Tensor g = layer->weight.grad();
+    if (g.defined()) equalize_in_place(g);
+  }
 }
 
 bool equalize_deconv_phases_at_inference() {

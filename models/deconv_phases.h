@@ -36,6 +36,17 @@ class DeconvPhases {
   void set_equalized(bool on);
   bool equalized() const { return !trained_.empty(); }
 
+  // Training with equalized phases (`tinct train --phases equalized`): the
+  // projection is linear, idempotent and symmetric (an orthogonal
+  // projection), so keeping the weights on its subspace and projecting each
+  // gradient onto it trains exactly the function inference runs, which then
+  // changes nothing. project_parameters: every layer's weight values become
+  // their equalized form (in place: the registered parameter, the same
+  // tensor the optimizer holds); project_gradients: every layer's
+  // accumulated weight gradient likewise (layers without one are skipped).
+  void project_parameters();
+  void project_gradients();
+
  private:
   // Layer i's equalized weights for `trained`: the cached ones while
   // `trained` holds the values they were made from, else made anew.

@@ -46,6 +46,7 @@ class Generator : public nn::Module {
   // weights themselves (parameters, state_dict, the optimizer's) are never
   // changed. Off restores them. Inference switches it on around a forward.
   void set_phase_equalized(bool on);
+  DeconvPhases& deconv_phases() { return deconvs_; }  // training them equalized
 
  private:
   std::shared_ptr<ResNetEncoder> encoder_;

@@ -32,6 +32,7 @@ class RegressionNet : public nn::Module {
   // Phase-equalized transposed convolutions while on (models/deconv_phases.h);
   // inference switches it on around a forward, the trained weights stay.
   void set_phase_equalized(bool on) { deconvs_.set_equalized(on); }
+  DeconvPhases& deconv_phases() { return deconvs_; }  // training them equalized
 
  private:
   std::shared_ptr<ResNetEncoder> encoder_;

@@ -341,6 +341,8 @@ void check_recipe(const TrainOptions& o) {
     throw std::invalid_argument("--rebalance-strength must be in (0, 1] (1: the classification loss's weights)");
   if (o.trainable != "all" && o.trainable != "head")
     throw std::invalid_argument("--trainable must be all or head, got '" + o.trainable + "'");
+  if (o.phases != "free" && o.phases != "equalized")
+    throw std::invalid_argument("--phases must be free or equalized, got '" + o.phases + "'");
 }
 
 int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
@@ -476,6 +478,8 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
     if (lead) fs::remove(best_path);  // no run here: a stray best is not this run's
   }
 
+  // Equalized phases: the weights onto the subspace before the average's snapshot.
+  model->set_phases(o.phases);
   // The moving average of the weights: from the start, or the checkpoint's.
   std::unique_ptr<WeightAverage> ema;
   if (o.ema > 0) {

@@ -81,6 +81,9 @@ struct TrainOptions {
   // weights raised to this power (Colorizer::set_rebalance): 0 plain MSE,
   // 1 the classification loss's weights. Part of the recipe.
   double rebalance = 0;
+  // free | equalized: how the transposed convolutions' output phases train
+  // (Colorizer::set_phases; equalized: the function inference runs).
+  std::string phases = "free";
   // The recipe. Defaults: constant rate, no weight decay, no average, no clipping.
   LrSchedule schedule;
   double weight_decay = 0;  // decoupled (AdamW), conv and linear weights only

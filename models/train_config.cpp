@@ -69,6 +69,8 @@ const std::vector<Field>& fields() {
       {"trainable", [](const TrainOptions& o) { return Value(o.trainable); },
        [](TrainOptions& o, const Value& v) { o.trainable = v.as_string(); }},
       number("rebalance", &TrainOptions::rebalance),
+      {"phases", [](const TrainOptions& o) { return Value(o.phases); },
+       [](TrainOptions& o, const Value& v) { o.phases = v.as_string(); }},
       {"schedule", [](const TrainOptions& o) { return Value(o.schedule.kind); },
        [](TrainOptions& o, const Value& v) { o.schedule.kind = v.as_string(); }},
       {"warmup", [](const TrainOptions& o) { return Value(o.schedule.warmup); },
