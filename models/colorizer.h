@@ -124,7 +124,6 @@ class Colorizer {
   // current weights at once (call it after loading them: a moving average
   // then starts on the subspace too).
   void set_phases(const std::string& mode);
-  bool phases_equalized() const { return phases_equalized_; }
   // The decoding predict_ab uses; only the classification model has one (the
   // others throw std::invalid_argument).
   virtual void set_decoding(const Decoding& d);

@@ -183,15 +183,18 @@ std::vector<ImageEntry> list_set_images(const std::string& data, int holdout) {
     for (const fs::path& c : fs::path(name)) v.push_back(c.generic_string());
     return v;
   };
-  std::size_t skip = 0;
-  for (bool shared = !out.empty(); shared; skip += shared) {
+  // skip: how many leading folders every name shares (each name keeping a
+  // folder and its file below them).
+  auto shared_at = [&](std::size_t level) {
     const std::vector<std::string> first = parts_of(out.front().name);
-    shared = first.size() > skip + 2;
-    for (std::size_t k = 1; shared && k < out.size(); ++k) {
-      const std::vector<std::string> p = parts_of(out[k].name);
-      shared = p.size() > skip + 2 && p[skip] == first[skip];
+    for (const ImageEntry& e : out) {
+      const std::vector<std::string> p = parts_of(e.name);
+      if (p.size() <= level + 2 || p[level] != first[level]) return false;
     }
-  }
+    return true;
+  };
+  std::size_t skip = 0;
+  while (!out.empty() && shared_at(skip)) ++skip;
   for (ImageEntry& e : out) {
     const std::vector<std::string> p = parts_of(e.name);
     if (p.size() > skip + 1) e.set = p[skip];
