@@ -144,14 +144,18 @@ TEST_CASE("--phases equalized: every model's transposed convolutions stay equali
     const auto ckpt = load_checkpoint(eq + "/ckpt-00000003.safetensors").tensors;
     const auto weights = deconv_weights(ckpt, "model.");
     REQUIRE(!weights.empty());
-    for (const auto& [name, t] : weights) {
+    for (const auto& entry : weights) {
+      const std::string& name = entry.first;  // not a binding: CAPTURE's lambda cannot take one in C++17
+      const Tensor& t = entry.second;
       CAPTURE(name);
       CHECK(off_subspace(t) < 1e-6);
     }
     // Adam's first moment is an average of the gradients: on the subspace
     // only if each gradient was projected.
     int moments = 0;
-    for (const auto& [name, t] : deconv_weights(ckpt, "optim.")) {
+    for (const auto& entry : deconv_weights(ckpt, "optim.")) {
+      const std::string& name = entry.first;  // not a binding: CAPTURE's lambda cannot take one in C++17
+      const Tensor& t = entry.second;
       if (name.size() < 8 || name.compare(name.size() - 8, 8, ".exp_avg") != 0) continue;
       CAPTURE(name);
       ++moments;
@@ -161,7 +165,9 @@ TEST_CASE("--phases equalized: every model's transposed convolutions stay equali
     // The moving average of weights on the subspace stays on it.
     const auto averaged = deconv_weights(ckpt, "ema.");
     CHECK(averaged.size() == weights.size());
-    for (const auto& [name, t] : averaged) {
+    for (const auto& entry : averaged) {
+      const std::string& name = entry.first;  // not a binding: CAPTURE's lambda cannot take one in C++17
+      const Tensor& t = entry.second;
       CAPTURE(name);
       CHECK(off_subspace(t) < 1e-6);
     }
@@ -194,7 +200,9 @@ TEST_CASE("--phases is part of the recipe; other values are refused") {
   CHECK(r.output.find("--phases") != std::string::npos);
   r = testing::run_tinct("train --resume --out " + quote(out) + " --steps 4 --quiet");
   CHECK_MESSAGE(r.code == 0, r.output);
-  for (const auto& [name, t] : deconv_weights(load_checkpoint(out + "/ckpt-00000004.safetensors").tensors, "model.")) {
+  for (const auto& entry : deconv_weights(load_checkpoint(out + "/ckpt-00000004.safetensors").tensors, "model.")) {
+    const std::string& name = entry.first;  // not a binding: CAPTURE's lambda cannot take one in C++17
+    const Tensor& t = entry.second;
     CAPTURE(name);
     CHECK(off_subspace(t) < 1e-6);
   }
