@@ -71,6 +71,35 @@ std::map<std::string, Tensor> deconv_weights(const std::map<std::string, Tensor>
   return out;
 }
 
+// Adam's first moments ("<param>.exp_avg") among a name map's tensors.
+std::map<std::string, Tensor> first_moments(const std::map<std::string, Tensor>& tensors) {
+  const std::string suffix = ".exp_avg";
+  std::map<std::string, Tensor> out;
+  for (const auto& entry : tensors)
+    if (entry.first.size() >= suffix.size() &&
+        entry.first.compare(entry.first.size() - suffix.size(), suffix.size(), suffix) == 0)
+      out.insert(entry);
+  return out;
+}
+
+// Every tensor of the map, which holds some, is on the subspace; a failure
+// names the tensor.
+void check_on_subspace(const std::map<std::string, Tensor>& tensors) {
+  CHECK(!tensors.empty());
+  for (const auto& entry : tensors) {
+    const std::string& name = entry.first;  // not a binding: CAPTURE's lambda cannot take one in C++17
+    CAPTURE(name);
+    CHECK(off_subspace(entry.second) < 1e-6);
+  }
+}
+
+// The largest distance from the subspace over the map's tensors.
+double worst_off_subspace(const std::map<std::string, Tensor>& tensors) {
+  double worst = 0;
+  for (const auto& entry : tensors) worst = std::max(worst, off_subspace(entry.second));
+  return worst;
+}
+
 }  // namespace
 
 TEST_CASE("the phase projection is idempotent and symmetric: a projected gradient is the reparametrised one") {
@@ -144,44 +173,22 @@ TEST_CASE("--phases equalized: every model's transposed convolutions stay equali
     const auto ckpt = load_checkpoint(eq + "/ckpt-00000003.safetensors").tensors;
     const auto weights = deconv_weights(ckpt, "model.");
     REQUIRE(!weights.empty());
-    for (const auto& entry : weights) {
-      const std::string& name = entry.first;  // not a binding: CAPTURE's lambda cannot take one in C++17
-      const Tensor& t = entry.second;
-      CAPTURE(name);
-      CHECK(off_subspace(t) < 1e-6);
-    }
+    check_on_subspace(weights);
     // Adam's first moment is an average of the gradients: on the subspace
     // only if each gradient was projected.
-    int moments = 0;
-    for (const auto& entry : deconv_weights(ckpt, "optim.")) {
-      const std::string& name = entry.first;  // not a binding: CAPTURE's lambda cannot take one in C++17
-      const Tensor& t = entry.second;
-      if (name.size() < 8 || name.compare(name.size() - 8, 8, ".exp_avg") != 0) continue;
-      CAPTURE(name);
-      ++moments;
-      CHECK(off_subspace(t) < 1e-6);
-    }
-    CHECK(moments == int(weights.size()));
+    const auto moments = first_moments(deconv_weights(ckpt, "optim."));
+    CHECK(moments.size() == weights.size());
+    check_on_subspace(moments);
     // The moving average of weights on the subspace stays on it.
     const auto averaged = deconv_weights(ckpt, "ema.");
     CHECK(averaged.size() == weights.size());
-    for (const auto& entry : averaged) {
-      const std::string& name = entry.first;  // not a binding: CAPTURE's lambda cannot take one in C++17
-      const Tensor& t = entry.second;
-      CAPTURE(name);
-      CHECK(off_subspace(t) < 1e-6);
-    }
+    check_on_subspace(averaged);
     // Free phases: the same run leaves the subspace (a fresh model's random
-    // kernels are off it, and training does not bring them on).
-    double worst_free = 0;
-    for (const auto& [name, t] : deconv_weights(load_checkpoint(fr + "/ckpt-00000003.safetensors").tensors, "model."))
-      worst_free = std::max(worst_free, off_subspace(t));
-    CHECK(worst_free > 1e-3);
-    double worst_free_moment = 0;
-    for (const auto& [name, t] : deconv_weights(load_checkpoint(fr + "/ckpt-00000003.safetensors").tensors, "optim."))
-      if (name.size() >= 8 && name.compare(name.size() - 8, 8, ".exp_avg") == 0)
-        worst_free_moment = std::max(worst_free_moment, off_subspace(t));
-    CHECK(worst_free_moment > 1e-7);
+    // kernels are off it, and training does not bring them on), and so do
+    // its gradients.
+    const auto free_ckpt = load_checkpoint(fr + "/ckpt-00000003.safetensors").tensors;
+    CHECK(worst_off_subspace(deconv_weights(free_ckpt, "model.")) > 1e-3);
+    CHECK(worst_off_subspace(first_moments(deconv_weights(free_ckpt, "optim."))) > 1e-7);
   }
 }
 
@@ -200,12 +207,7 @@ TEST_CASE("--phases is part of the recipe; other values are refused") {
   CHECK(r.output.find("--phases") != std::string::npos);
   r = testing::run_tinct("train --resume --out " + quote(out) + " --steps 4 --quiet");
   CHECK_MESSAGE(r.code == 0, r.output);
-  for (const auto& entry : deconv_weights(load_checkpoint(out + "/ckpt-00000004.safetensors").tensors, "model.")) {
-    const std::string& name = entry.first;  // not a binding: CAPTURE's lambda cannot take one in C++17
-    const Tensor& t = entry.second;
-    CAPTURE(name);
-    CHECK(off_subspace(t) < 1e-6);
-  }
+  check_on_subspace(deconv_weights(load_checkpoint(out + "/ckpt-00000004.safetensors").tensors, "model."));
   r = testing::run_tinct("train" + common + " --out " + quote((dir.path / "bad").string()) +
                          " --steps 1 --phases sometimes");
   CHECK(r.code == 2);
