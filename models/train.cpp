@@ -254,6 +254,34 @@ void check_disjoint(const data::PackSet& train, const data::PackSet& val, const 
                                 "); validate on photos the run does not train on");
 }
 
+// Whether every set of `val` (a --val-data spec) is also one of `data`'s:
+// the same file, however it is spelled.
+bool is_among_sets(const std::string& val, const std::string& data) {
+  auto canonical = [](const std::string& f) {
+    std::error_code ec;
+    const fs::path p = fs::weakly_canonical(f, ec);
+    return ec ? fs::path(f).lexically_normal() : p;
+  };
+  std::vector<fs::path> given;
+  for (const std::string& f : data::PackSet::split_spec(data)) given.push_back(canonical(f));
+  for (const std::string& f : data::PackSet::split_spec(val))
+    if (std::find(given.begin(), given.end(), canonical(f)) == given.end()) return false;
+  return true;
+}
+
+// The images of `train` that are none of the chosen validation images (by
+// their stored bytes, so a copy of a validation photo elsewhere in --data
+// is left out too).
+std::vector<uint32_t> all_but(const data::PackSet& train, const data::PackSet& val,
+                              const std::vector<uint32_t>& chosen) {
+  std::unordered_set<uint32_t> crcs;
+  for (uint32_t i : chosen) crcs.insert(val.entry(i).crc);
+  std::vector<uint32_t> kept;
+  for (uint32_t i = 0; i < uint32_t(train.size()); ++i)
+    if (!crcs.count(train.entry(i).crc)) kept.push_back(i);
+  return kept;
+}
+
 // Tells a loss that has run away from one that is merely noisy. The
 // reference of each loss is its value at the first step of this process
 // (fresh or resumed); a loss that is not finite, or more than kFactor times
@@ -381,9 +409,16 @@ int train(const TrainOptions& opts, const std::atomic<bool>* stop) {
   if (!o.val_data.empty()) {
     val_pack = open_set(o.val_data, "--val-data " + o.val_data, o.cache_mb, o.crop);
     split.validation = data::split_holdout(*val_pack, std::min<size_t>(size_t(o.holdout), val_pack->size())).validation;
-    split.train.resize(pack->size());
-    std::iota(split.train.begin(), split.train.end(), 0u);
-    check_disjoint(*pack, *val_pack, split.validation, o.val_data);
+    if (is_among_sets(o.val_data, o.data)) {
+      // One of --data's own sets: its --holdout images are held out of the
+      // training, the same ones as a run on that set alone holds out, so
+      // runs on larger mixes validate on (and compare on) the same photos.
+      split.train = all_but(*pack, *val_pack, split.validation);
+    } else {
+      split.train.resize(pack->size());
+      std::iota(split.train.begin(), split.train.end(), 0u);
+      check_disjoint(*pack, *val_pack, split.validation, o.val_data);
+    }
   } else {
     const size_t holdout = size_t(std::max(0, std::min<int>(o.holdout, int(pack->size() / 5))));
     split = data::split_holdout(*pack, holdout);

@@ -428,7 +428,7 @@ TEST_CASE("config.json: --config reproduces a run bit for bit; --resume keeps th
   CHECK(bad.output.find("config.json: \"batch\"") != std::string::npos);
 }
 
-TEST_CASE("--val-data: validation on another set, all of --data trains; overlap, small images and a changed set refused") {
+TEST_CASE("--val-data: validation on another set, all of --data trains; one of --data's sets held out of it; overlap, small images and a changed set refused") {
   TempDir dir;
   fs::create_directories(dir.path / "train");
   fs::create_directories(dir.path / "val1");
@@ -480,8 +480,31 @@ TEST_CASE("--val-data: validation on another set, all of --data trains; overlap,
   CHECK(models::train(resume) == models::kTrainDone);
   CHECK(column(dir.path / "a" / "train_log.csv", "mse").size() == 12);
 
-  // A validation set holding training photos is refused, naming one.
-  Run same = run_tinct("train --model regression --data " + quote(pack) + " --val-data " + quote(pack) + " --out " +
+  // --val-data one of --data's sets (spelled another way): its --holdout
+  // images leave the training, the very run that holds them out of --data.
+  {
+    auto o = options("regression", pack, dir.path / "own", 0);
+    o.steps = 0;
+    o.epochs = 1;
+    o.val_data = (dir.path / "train" / ".." / "train" / fs::path(pack).filename()).string();
+    o.holdout = 5;
+    REQUIRE(models::train(o) == models::kTrainDone);
+    CHECK(column(dir.path / "own" / "train_log.csv", "mse").size() == 8);
+    const auto own_val = column(dir.path / "own" / "val_log.csv", "mse");
+    CHECK(!own_val.empty());
+    CHECK(own_val == column(dir.path / "held" / "val_log.csv", "mse"));
+    check_same(tensors(dir.path / "own" / "model.safetensors"), tensors(dir.path / "held" / "model.safetensors"));
+    // Beside another set: 40 + 40 - 5 images train, 18 batches of 4.
+    o.out = (dir.path / "mix").string();
+    o.data = val1 + "," + pack;
+    REQUIRE(models::train(o) == models::kTrainDone);
+    CHECK(column(dir.path / "mix" / "train_log.csv", "mse").size() == 18);
+  }
+  // A validation set holding training photos is refused, naming one: a copy
+  // of the training pack is another set with the same photos.
+  const std::string copy = (dir.path / "copy.tpk").string();
+  fs::copy_file(pack, copy);
+  Run same = run_tinct("train --model regression --data " + quote(pack) + " --val-data " + quote(copy) + " --out " +
                        quote((dir.path / "same").string()) + " --batch 4 --crop 32 --steps 2 --quiet");
   INFO(same.output);
   CHECK(same.code == 2);
