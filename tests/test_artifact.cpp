@@ -1,6 +1,7 @@
 // test_artifact.cpp — the lattice proxy (models/eval/artifact.h) on
-// synthetic lattices and on a real photo, and the GAN's phase-equalized
-// transposed convolutions (models/gan.h) that remove the lattice.
+// synthetic lattices and on a real photo, the GAN's phase-equalized
+// transposed convolutions (models/gan.h) that remove the lattice, and the
+// shipped regression model, trained with its phases equal (no lattice).
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -258,11 +259,35 @@ TEST_CASE("the shipped GAN's lattice on Kodak photo 15: flagged with its trained
   CHECK_MESSAGE(!m.lattice_flagged(), "colorize_image output score ", m.lattice_score);
 }
 
-TEST_CASE("the shipped regression model's decoder is phase-equalized at inference as well") {
+TEST_CASE("the shipped regression model was trained with its phases equalized: no lattice, as trained") {
+  // Since 2026-12-08 the shipped file was trained with --phases equalized:
+  // its transposed convolutions' four phase sums are equal up to fp16
+  // rounding, so the network as trained is the function inference runs
+  // (the file before it, c5f9a43, had phase sums 100% apart and a lattice
+  // on the model's grid that inference's equalization removed).
   const fs::path photo_path = source_dir() / "demo" / "kodim15.png";
   const fs::path weights = source_dir() / "weights" / "regression.safetensors";
   REQUIRE(fs::exists(photo_path));
   REQUIRE(fs::exists(weights));
+  const Checkpoint file = load_checkpoint(weights.string());
+  int deconvs = 0;
+  for (const auto& entry : file.tensors) {
+    const Tensor& w = entry.second;
+    if (entry.first.rfind("model.", 0) != 0 || w.dim() != 4 || w.size(2) != 4 || w.size(3) != 4) continue;
+    ++deconvs;
+    const std::vector<float> a = w.to_vector(), b = models::equalize_deconv_phases(w).to_vector();
+    double off = 0, scale = 0;
+    for (size_t i = 0; i < a.size(); ++i) {
+      off = std::max(off, double(std::fabs(a[i] - b[i])));
+      scale = std::max(scale, double(std::fabs(a[i])));
+    }
+    const std::string& name = entry.first;  // not a binding: CAPTURE's lambda cannot take one in C++17
+    CAPTURE(name);
+    INFO("max |P(w) - w| " << off << " of max |w| " << scale);
+    CHECK(off <= 1e-3 * scale);  // fp16 rounding: 1.2e-4 of the largest tap measured
+  }
+  CHECK(deconvs == 3);  // the compact decoder's three upsamplings
+
   const data::Image photo = data::load_image(photo_path.string());
   auto model = models::load_colorizer(weights.string(), "regression");
   const auto [gw, gh] = models::model_input_size(photo.width, photo.height, 256, model->size_multiple());
@@ -270,10 +295,11 @@ TEST_CASE("the shipped regression model's decoder is phase-equalized at inferenc
   const eval::ImageMetrics m = eval::evaluate_image(photo.pixels.data(), out.pixels.data(), photo.width,
                                                     photo.height, {}, gw, gh);
   CHECK_MESSAGE(!m.lattice_flagged(), "regression output score ", m.lattice_score);
-  // The trained phases, by hand: the network alone, its weights from the file.
+  // The network alone, its weights from the file: the trained phases and
+  // the equalized ones give the same ab, and no lattice on the model's grid.
   Rng rng(1);
   models::RegressionNet net(models::RegressionConfig::preset("compact"), rng);
-  net.load_state_dict(strip_prefix(load_checkpoint(weights.string()).tensors, "model."));
+  net.load_state_dict(strip_prefix(file.tensors, "model."));
   net.eval();
   const data::Image small = data::resize(photo, gw, gh);
   std::vector<float> Ls(small.pixel_count()), abs_(2 * small.pixel_count());
@@ -285,12 +311,13 @@ TEST_CASE("the shipped regression model's decoder is phase-equalized at inferenc
   net.set_phase_equalized(true);
   const Tensor eq = ops::mul(net(L), color::kAbScale);
   net.set_phase_equalized(false);
+  const std::vector<float> r = raw.to_vector(), e = eq.to_vector();
+  double worst = 0;
+  size_t at = 0;
+  for (size_t i = 0; i < r.size(); ++i)
+    if (std::fabs(r[i] - e[i]) > worst) worst = std::fabs(r[i] - e[i]), at = i;
+  INFO("worst |trained - equalized| " << worst << " ab units at element " << at);
+  CHECK(worst < 0.1);  // 0.007 measured
   const eval::LatticeScore s_raw = eval::lattice_score(raw.data(), gw, gh, gw, gh);
-  const eval::LatticeScore s_eq = eval::lattice_score(eq.data(), gw, gh, gw, gh);
-  CHECK_MESSAGE(s_raw.flagged(), "trained-phases score ", s_raw.score);
-  // On the model's grid a weaker period-4 residue stays in the white
-  // background (equalizing removes the phases' response to flat input, not to
-  // texture); the delivered output above, where the gamut leaves near-white
-  // pixels no chroma, is not flagged.
-  CHECK_MESSAGE(s_eq.score < s_raw.score - 0.5, "equalized ", s_eq.score, " trained ", s_raw.score);
+  CHECK_MESSAGE(!s_raw.flagged(), "trained-phases score ", s_raw.score);
 }
