@@ -178,27 +178,20 @@ std::vector<ImageEntry> list_set_images(const std::string& data, int holdout) {
   // The sets: the folder each name starts with, below the one they all
   // share ("train256/bsds500_test/a.jpg": bsds500_test), as a folder's
   // first-level subfolders are.
-  auto parts_of = [](const std::string& name) {
-    std::vector<std::string> v;
-    for (const fs::path& c : fs::path(name)) v.push_back(c.generic_string());
-    return v;
-  };
+  std::vector<std::vector<std::string>> parts(out.size());  // each name's path components, split once
+  for (std::size_t k = 0; k < out.size(); ++k)
+    for (const fs::path& c : fs::path(out[k].name)) parts[k].push_back(c.generic_string());
   // skip: how many leading folders every name shares (each name keeping a
   // folder and its file below them).
   auto shared_at = [&](std::size_t level) {
-    const std::vector<std::string> first = parts_of(out.front().name);
-    for (const ImageEntry& e : out) {
-      const std::vector<std::string> p = parts_of(e.name);
-      if (p.size() <= level + 2 || p[level] != first[level]) return false;
-    }
+    for (const std::vector<std::string>& p : parts)
+      if (p.size() <= level + 2 || p[level] != parts.front()[level]) return false;
     return true;
   };
   std::size_t skip = 0;
   while (!out.empty() && shared_at(skip)) ++skip;
-  for (ImageEntry& e : out) {
-    const std::vector<std::string> p = parts_of(e.name);
-    if (p.size() > skip + 1) e.set = p[skip];
-  }
+  for (std::size_t k = 0; k < out.size(); ++k)
+    if (parts[k].size() > skip + 1) out[k].set = parts[k][skip];
   return out;
 }
 
