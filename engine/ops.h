@@ -13,7 +13,7 @@
 
 namespace tinct::ops {
 
-// --- convolutions (ops/conv.cpp, ops/conv_transpose.cpp) --------------------
+// --- convolutions (ops/conv.cpp, ops/conv_transpose.cpp, ops/deconv_phases.cpp)
 // x[N,C,H,W], w[K,C,R,S], b[K] or undefined.
 Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, int stride = 1, int padding = 0,
               int dilation = 1);
@@ -32,6 +32,14 @@ Tensor conv2d_relu(const Tensor& x, const Tensor& w, const Tensor& b, int stride
 // Output size (H-1)*stride - 2*padding + dilation*(R-1) + output_padding + 1.
 Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, int stride = 1,
                         int padding = 0, int output_padding = 0, int dilation = 1);
+
+// The [Cin, Cout, 4, 4] weights of a stride-2, padding-1 transposed
+// convolution, or their gradient, projected IN PLACE on their device so that
+// each 4x4 kernel's four output phases have the same tap sum
+// (cpu::deconv_phase_equalize_ref; models/deconv_phases.h says why). Not
+// recorded by autograd: it edits parameters and gradients between steps.
+// Another shape, or a channels-last tensor: std::invalid_argument.
+void equalize_deconv_phases_(Tensor& w);
 
 // --- fused inference convolutions (ops/conv_fused.cpp) ----------------------
 // The eval-mode layers that follow a convolution, run as its epilogue while

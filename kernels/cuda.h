@@ -338,6 +338,10 @@ void upsample_fwd(Upsample mode, int N, int C, int H, int W, int Ho, int Wo, con
 void upsample_bwd(Upsample mode, int N, int C, int H, int W, int Ho, int Wo, const float* dy,
                   float* dx, cudaStream_t stream = 0);
 
+// --- transposed-convolution phases (kernels/deconv_phases/cuda_1_per_kernel.cu)
+// cpu::deconv_phase_equalize_ref in place on the device, bit for bit.
+void deconv_phase_equalize(size_t n_kernels, float* w, cudaStream_t stream = 0);
+
 // --- reductions (kernels/reduce/cuda_1_two_stage.cu) -----------------------
 // *out = sum x (device double, overwritten), accumulated in double.
 void sum(size_t n, const float* x, double* out, cudaStream_t stream = 0);

@@ -450,6 +450,15 @@ void upsample_bwd_ref(Upsample mode, int N, int C, int H, int W, int Ho, int Wo,
 void upsample_fwd(Upsample mode, int N, int C, int H, int W, int Ho, int Wo, const float* x, float* y);
 void upsample_bwd(Upsample mode, int N, int C, int H, int W, int Ho, int Wo, const float* dy, float* dx);
 
+// --- transposed-convolution phases (kernels/deconv_phases/) ---------------
+// w: n_kernels 4x4 kernels, 16 floats each (the [Cin, Cout, 4, 4] weights of a
+// stride-2, padding-1 transposed convolution, or their gradient), projected in
+// place so that each kernel's four output phases have the same tap sum: the
+// taps of phase (ky + 1) % 2, (kx + 1) % 2 shifted by a quarter of (mean of the
+// four phase sums - its sum), sums in double (models/deconv_phases.h: why).
+// No fast CPU path: the engine runs the reference (weights are small).
+void deconv_phase_equalize_ref(size_t n_kernels, float* w);
+
 // --- reductions (kernels/reduce/) ------------------------------------------
 double sum_ref(size_t n, const float* x);  // accumulated in double
 

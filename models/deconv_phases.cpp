@@ -6,27 +6,17 @@
 #include <stdexcept>
 #include <string>
 
-#include "engine/device.h"
+#include "engine/ops.h"
 
 namespace tinct::models {
 
+// The projection itself is an engine op (kernels/deconv_phases/: the
+// reference and a CUDA kernel), so that training with equalized phases on
+// the GPU keeps its weights and gradients on the device.
 Tensor equalize_deconv_phases(const Tensor& weight) {
-  check_arg(weight.dim() == 4 && weight.size(2) == 4 && weight.size(3) == 4, "equalize_deconv_phases",
-            "expected [in, out, 4, 4] weights, got " + shape_str(weight.shape()));
-  std::vector<float> w = weight.to(Device::CPU).to_vector();
-  // With stride 2 and padding 1, output row 2m uses kernel rows 1 and 3,
-  // output row 2m + 1 rows 0 and 2 (oy = 2 iy - 1 + ky): the phase of kernel
-  // row ky is (ky + 1) % 2, and the same for columns.
-  for (size_t k = 0; k + 16 <= w.size(); k += 16) {
-    float* t = w.data() + k;
-    double sum[2][2] = {{0, 0}, {0, 0}};
-    for (int ky = 0; ky < 4; ++ky)
-      for (int kx = 0; kx < 4; ++kx) sum[(ky + 1) % 2][(kx + 1) % 2] += t[ky * 4 + kx];
-    const double mean = (sum[0][0] + sum[0][1] + sum[1][0] + sum[1][1]) / 4;
-    for (int ky = 0; ky < 4; ++ky)
-      for (int kx = 0; kx < 4; ++kx) t[ky * 4 + kx] += float((mean - sum[(ky + 1) % 2][(kx + 1) % 2]) / 4);
-  }
-  return Tensor::from_vector(weight.shape(), w).to(weight.device());
+  Tensor e = weight.defined() ? weight.clone() : weight;
+  ops::equalize_deconv_phases_(e);  // checks the shape
+  return e;
 }
 
 void DeconvPhases::add(std::shared_ptr<nn::ConvTranspose2d> layer) {
@@ -69,25 +59,15 @@ Tensor DeconvPhases::cached_equalized(size_t i, const Tensor& trained) {
   return c.equalized;
 }
 
-namespace {
-
-// t's values := equalize_deconv_phases(t)'s, in place on its device.
-void equalize_in_place(Tensor& t) {
-  const Tensor e = equalize_deconv_phases(t);
-  device::copy(t.data(), t.device(), e.data(), e.device(), size_t(t.numel()) * sizeof(float));
-}
-
-}  // namespace
-
 void DeconvPhases::project_parameters() {
   if (equalized()) throw std::logic_error("DeconvPhases: project_parameters while equalized for inference");
-  for (auto& layer : layers_) equalize_in_place(layer->weight);
+  for (auto& layer : layers_) ops::equalize_deconv_phases_(layer->weight);
 }
 
 void DeconvPhases::project_gradients() {
   for (auto& layer : layers_) {
     Tensor g = layer->weight.grad();
-    if (g.defined()) equalize_in_place(g);
+    if (g.defined()) ops::equalize_deconv_phases_(g);
   }
 }
 

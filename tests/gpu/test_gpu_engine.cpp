@@ -2,7 +2,8 @@
 // every differentiable op through the tape (forward and backward), module
 // moves and cross-device copies, the fused Adam step, a stack of ResNet
 // basic blocks, and one training step of each colorizer (loss, gradients,
-// batch-norm statistics, updated weights) plus its prediction.
+// batch-norm statistics, updated weights) plus its prediction, with free and
+// with equalized transposed-convolution phases.
 //
 // The CPU engine is the oracle (its kernels are checked against the
 // references by the CPU tests). Each comparison prints the worst absolute
@@ -27,6 +28,7 @@
 #include <cmath>
 #include <cstdio>
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -295,7 +297,9 @@ struct StepTol {
 // operands as the tensor cores do, engine/precision.h): one prediction with
 // the same initial weights, then one training step; losses, gradients,
 // updated weights and batch-norm statistics compared.
-void one_step_each_colorizer(Precision prec, const StepTol& tol) {
+// phases: the colorizers' --phases ("equalized": the weights and gradients
+// of their transposed convolutions projected on the device every step).
+void one_step_each_colorizer(Precision prec, const StepTol& tol, const std::string& phases = "free") {
   const PrecisionScope scope(prec);
   // The GAN runs at 64x64, batch 4: at 32x32 its generator's bottleneck is
   // 1x1, where batch norm over 2 values (x1 - x2) / |x1 - x2| turns rounding
@@ -308,7 +312,7 @@ void one_step_each_colorizer(Precision prec, const StepTol& tol) {
   for (const Case c : {Case{"regression", 32, 2}, Case{"classification", 32, 2}, Case{"gan", 64, 4}}) {
     INFO(c.kind);
     MESSAGE("model " << std::string(c.kind) << " (compact), batch " << c.batch << ", " << c.size << "x" << c.size
-                     << ", " << std::string(precision_name(prec)));
+                     << ", " << std::string(precision_name(prec)) << ", phases " << phases);
     models::ColorizerOptions o;
     o.kind = c.kind;
     o.preset = "compact";
@@ -317,6 +321,8 @@ void one_step_each_colorizer(Precision prec, const StepTol& tol) {
     auto mc = models::make_colorizer(o);
     o.device = Device::CUDA;
     auto mg = models::make_colorizer(o);
+    mc->set_phases(phases);
+    mg->set_phases(phases);
     data::Batch b = synthetic_batch(c.batch, c.size);
     // Prediction first, with the same initial weights: after a step the
     // weights differ by up to ~lr where a gradient's sign differs.
@@ -366,6 +372,27 @@ void one_step_each_colorizer(Precision prec, const StepTol& tol) {
 
 TEST_CASE("each colorizer: one training step and a prediction, GPU vs CPU") {
   one_step_each_colorizer(Precision::fp32, {1e-4, 1e-4, 0.1, 1e-3});
+}
+
+// --phases equalized on the GPU: the projection runs on the device
+// (kernels/deconv_phases/cuda_1_per_kernel.cu, the reference's bits), on
+// the initial weights and on each step's gradients and weights, so both
+// devices take the same step.
+TEST_CASE("each colorizer with phases equalized: one training step and a prediction, GPU vs CPU") {
+  one_step_each_colorizer(Precision::fp32, {1e-4, 1e-4, 0.1, 1e-3}, "equalized");
+}
+
+TEST_CASE("equalize_deconv_phases_: in place on the GPU, the CPU's values") {
+  const Tensor w = rnd({33, 7, 4, 4}, -3.f, 3.f);
+  Tensor c = w.clone(), g = w.to(Device::CUDA);
+  const float* before = g.data();
+  ops::equalize_deconv_phases_(c);
+  ops::equalize_deconv_phases_(g);
+  CHECK(g.device() == Device::CUDA);
+  CHECK(g.data() == before);  // in place: the parameter the optimizer holds
+  compare("equalize_deconv_phases_ [33, 7, 4, 4]", g, c, of_max(0.0));
+  Tensor bad = Tensor::zeros({2, 2, 3, 3}, Device::CUDA);
+  CHECK_THROWS_AS(ops::equalize_deconv_phases_(bad), std::invalid_argument);
 }
 
 // The tensor-core convolutions (conv variants 4 / 5) inside the models: every

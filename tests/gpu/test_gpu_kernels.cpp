@@ -715,6 +715,33 @@ TEST_CASE("upsample nearest/bilinear forward/backward") {
   }
 }
 
+TEST_CASE("deconv_phase_equalize (in place, bit for bit)") {
+  // Counts of 4x4 kernels around the block size (256) and the models' layers
+  // (313 channels); the last case starts one float past an aligned address.
+  // Values spread over six decades, so the double sums' order shows.
+  for (const size_t n : {size_t(1), size_t(3), size_t(255), size_t(257), size_t(313 * 7), size_t(65537)}) {
+    for (const size_t offset : {size_t(0), size_t(1)}) {
+      if (offset && n != 257) continue;
+      Vec w = rnd(n * 16 + offset);
+      for (size_t i = 0; i < w.size(); ++i) w[i] *= std::pow(10.0f, float(int(i % 7) - 3));
+      Vec ref = w;
+      cpu::deconv_phase_equalize_ref(n, ref.data() + offset);
+      Dev<> d(w);
+      gpu::deconv_phase_equalize(n, d.p() + offset);
+      char what[96];
+      std::snprintf(what, sizeof what, "deconv_phase_equalize %zu kernels%s", n, offset ? " (offset 1 float)" : "");
+      check_rel(what, {int(n * 16 + offset)}, d.get(), ref, 0.0);
+    }
+  }
+  // The untouched neighbours: n kernels change nothing past n * 16 floats.
+  Vec w = rnd(40);
+  Dev<> d(w);
+  gpu::deconv_phase_equalize(2, d.p());
+  const Vec got = d.get();
+  CHECK(std::equal(got.begin() + 32, got.end(), w.begin() + 32));
+  gpu::deconv_phase_equalize(0, d.p());  // nothing to do, no launch
+}
+
 // =============================================================================
 // Reductions, losses
 // =============================================================================

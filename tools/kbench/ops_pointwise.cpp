@@ -1,6 +1,7 @@
 // ops_pointwise.cpp — tinct-kbench's activation, elementwise, concat,
-// upsample and reduce families (kernels/activation/, elementwise/, concat/,
-// upsample/, reduce/): memory-bound ops, timed against the copy bandwidth.
+// upsample, deconv_phases and reduce families (kernels/activation/,
+// elementwise/, concat/, upsample/, deconv_phases/, reduce/): memory-bound
+// ops, timed against the copy bandwidth.
 #include <array>
 #include <stdexcept>
 
@@ -287,6 +288,29 @@ void register_pointwise() {
                             const auto o = out(s);
                             cuda::upsample_bwd(mode_of(s), d[0], d[1], d[2], d[3], o[0], o[1], F(0), F(1));
                           }});
+#endif
+  }
+
+  // --- deconv_phases --------------------------------------------------------------------
+  {
+    // In place (InOut): the projection is idempotent, so every timed run
+    // after the first sees a projected input and does the same work.
+    auto problem = [](const Shape& s) {
+      const size_t n = count_of(s);
+      Problem pr;
+      pr.bufs = {{"w", n * 16, Buf::InOut}};
+      pr.flops = 32.0 * n;
+      pr.tol = 0;  // bit for bit: the same double sums in the same order
+      return pr;
+    };
+    [[maybe_unused]] Op& op = add_op(
+        "deconv_phases", "deconv_phase_equalize",
+        "a 4x4 stride-2 transposed convolution's phases given equal sums, in place (--n 4x4 kernels)", problem,
+        [](const Shape& s, const Ptrs& p) { cpu::deconv_phase_equalize_ref(count_of(s), F(0)); });
+#ifdef TINCT_HAS_CUDA
+    op.variants.push_back({"1", "kernels/deconv_phases/cuda_1_per_kernel.cu", true, [](const Shape& s, const Ptrs& p) {
+                             cuda::deconv_phase_equalize(count_of(s), F(0));
+                           }});
 #endif
   }
 
