@@ -39,19 +39,20 @@ void DeconvPhases::set_equalized(bool on) {
 }
 
 // Every prediction switches the phases on: recomputing them each time was
-// 1.4 ms of serial work per GAN photo (a twentieth of its 2-thread time).
-// The equalized weights are kept with a copy of the weights they came from,
-// and reused while the trained weights hold the same values (training,
-// load_state_dict and an EMA swap all change values, not always the tensor).
+// 1.4 ms of serial work per GAN photo on the CPU (a twentieth of its 2-thread
+// time). There the equalized weights are kept with a copy of the weights they
+// came from, and reused while the trained weights hold the same values
+// (training, load_state_dict and an EMA swap all change values, not always the
+// tensor). On the GPU a copy and the projection kernel take microseconds,
+// while comparing values would bring every weight to the host per photo: no
+// cache there.
 Tensor DeconvPhases::cached_equalized(size_t i, const Tensor& trained) {
+  if (trained.device() != Device::CPU) return equalize_deconv_phases(trained);
   if (cache_.size() < layers_.size()) cache_.resize(layers_.size());
   Cached& c = cache_[i];
-  const bool on_cpu = trained.device() == Device::CPU;
-  std::vector<float> host;
-  if (!on_cpu) host = trained.to_vector();
-  const float* values = on_cpu ? trained.data() : host.data();
+  const float* values = trained.data();
   const size_t n = size_t(trained.numel());
-  if (c.equalized.defined() && c.equalized.shape() == trained.shape() && c.equalized.device() == trained.device() &&
+  if (c.equalized.defined() && c.equalized.shape() == trained.shape() && c.equalized.device() == Device::CPU &&
       c.source.size() == n && std::memcmp(c.source.data(), values, n * sizeof(float)) == 0)
     return c.equalized;
   c.source.assign(values, values + n);

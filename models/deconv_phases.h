@@ -48,8 +48,9 @@ class DeconvPhases {
   void project_gradients();
 
  private:
-  // Layer i's equalized weights for `trained`: the cached ones while
-  // `trained` holds the values they were made from, else made anew.
+  // Layer i's equalized weights for `trained`: on the CPU the cached ones
+  // while `trained` holds the values they were made from, else made anew; on
+  // the GPU always made anew, on the device.
   Tensor cached_equalized(size_t i, const Tensor& trained);
 
   struct Cached {
