@@ -10,10 +10,15 @@
 // GAN: one D update (real + detached fake, LSGAN) and one G update
 // (100 * L1 + LSGAN), Adam 2e-4 (0.5, 0.999). --precision tf32|bf16 runs the
 // convolutions at that precision (engine/precision.h; default fp32).
+// --phases equalized trains as `tinct train --phases equalized` does (each
+// transposed convolution's gradient projected before the update and its
+// weights after it, models/deconv_phases.h) and times the forward as
+// `tinct colorize` runs it (phases equalized for the prediction): beside the
+// default (free), the cost of the projection.
 //
 // usage: bench_train_step [--model regression|classification|gan|all]
 //        [--device auto|cpu|cuda] [--precision fp32|tf32|bf16] [--preset full|compact] [--batch 64]
-//        [--size 128] [--warmup 5] [--steps 20] [--blocks 3] [--no-infer]
+//        [--size 128] [--warmup 5] [--steps 20] [--blocks 3] [--no-infer] [--phases free|equalized]
 // Last lines, for scripts:
 //   RESULT tinct train <model> <images/s> <ms/step>
 //   RESULT tinct infer512 <model> <ms>
@@ -46,6 +51,7 @@ struct Options {
   std::string model = "all", device = "auto", preset = "full";
   int batch = 64, size = 128, warmup = 5, steps = 20, blocks = 3;
   bool infer = true;
+  std::string phases = "free";  // --phases equalized: as tinct train --phases equalized
 };
 
 Tensor uniform(const Shape& s, Rng& rng, float lo, float hi, Device d) { return rand_uniform(s, rng, lo, hi).to(d); }
@@ -87,8 +93,20 @@ struct Result {
   int64_t params = 0;
 };
 
+// The forward as colorize runs it: with --phases equalized, its transposed
+// convolutions equalized for the call (made on the device each time on a GPU).
+template <class Net>
+Tensor predict(Net& net, const Tensor& x, bool equalized) {
+  if (!equalized) return net(x);
+  net.set_phase_equalized(true);
+  Tensor y = net(x);
+  net.set_phase_equalized(false);
+  return y;
+}
+
 Result bench_model(const std::string& kind, const Options& o, Device dev) {
   Rng rng(1);
+  const bool equalized = o.phases == "equalized";
   Result r;
   r.model = kind;
   const int N = o.batch, S = o.size;
@@ -102,13 +120,17 @@ Result bench_model(const std::string& kind, const Options& o, Device dev) {
     auto net = std::make_shared<models::RegressionNet>(models::RegressionConfig::preset(o.preset), rng);
     net->to(dev);
     opt1 = std::make_shared<optim::Adam>(net->parameters(), optim::adam(1e-3f));
+    models::DeconvPhases* ph = equalized ? &net->deconv_phases() : nullptr;
+    if (ph) ph->project_parameters();
     step = [=] {
       net->train();
       opt1->zero_grad();
       ops::mse_loss((*net)(L), ab).backward();
+      if (ph) ph->project_gradients();
       opt1->step();
+      if (ph) ph->project_parameters();
     };
-    infer = [=](const Tensor& x) { return (*net)(x); };
+    infer = [=](const Tensor& x) { return predict(*net, x, equalized); };
     keep1 = net;
     r.params = net->num_parameters();
   } else if (kind == "classification") {
@@ -117,13 +139,17 @@ Result bench_model(const std::string& kind, const Options& o, Device dev) {
     opt1 = std::make_shared<optim::Adam>(net->parameters(), optim::adam(3e-4f));
     Tensor target = soft_targets(N, 313, S / 4, S / 4, rng, dev);
     Tensor weight = uniform({N, 1, S / 4, S / 4}, rng, 0.2f, 3.f, dev);
+    models::DeconvPhases* ph = equalized ? &net->deconv_phases() : nullptr;
+    if (ph) ph->project_parameters();
     step = [=] {
       net->train();
       opt1->zero_grad();
       ops::soft_cross_entropy((*net)(L), target, weight).backward();
+      if (ph) ph->project_gradients();
       opt1->step();
+      if (ph) ph->project_parameters();
     };
-    infer = [=](const Tensor& x) { return (*net)(x); };
+    infer = [=](const Tensor& x) { return predict(*net, x, equalized); };
     keep1 = net;
     r.params = net->num_parameters();
   } else if (kind == "gan") {
@@ -136,6 +162,8 @@ Result bench_model(const std::string& kind, const Options& o, Device dev) {
     a.beta1 = 0.5f;
     opt1 = std::make_shared<optim::Adam>(gen->parameters(), a);
     opt2 = std::make_shared<optim::Adam>(disc->parameters(), a);
+    models::DeconvPhases* ph = equalized ? &gen->deconv_phases() : nullptr;
+    if (ph) ph->project_parameters();
     step = [=] {
       gen->train();
       disc->train();
@@ -153,9 +181,11 @@ Result bench_model(const std::string& kind, const Options& o, Device dev) {
                              ops::lsgan_loss((*disc)(ops::concat({L, fake})), true));
         lg.backward();
       }
+      if (ph) ph->project_gradients();
       opt1->step();
+      if (ph) ph->project_parameters();
     };
-    infer = [=](const Tensor& x) { return (*gen)(x); };
+    infer = [=](const Tensor& x) { return predict(*gen, x, equalized); };
     keep1 = gen;
     keep2 = disc;
     r.params = gen->num_parameters() + disc->num_parameters();
@@ -201,10 +231,15 @@ int main(int argc, char** argv) {
       else if (a == "--steps") o.steps = parse_int("--steps", val());
       else if (a == "--blocks") o.blocks = parse_int("--blocks", val());
       else if (a == "--no-infer") o.infer = false;
+      else if (a == "--phases") {
+        o.phases = val();
+        if (o.phases != "free" && o.phases != "equalized")
+          throw std::invalid_argument("--phases must be free or equalized, got '" + o.phases + "'");
+      }
       else if (a == "--help" || a == "-h") {
         std::puts("usage: bench_train_step [--model regression|classification|gan|all] [--device auto|cpu|cuda]\n"
                   "       [--precision fp32|tf32|bf16] [--layout nchw|nhwc] [--preset full|compact] [--batch 64] [--size 128] [--warmup 5] [--steps 20] [--blocks 3]\n"
-                  "       [--no-infer]");
+                  "       [--no-infer] [--phases free|equalized]");
         return 0;
       } else {
         throw std::invalid_argument("unknown option " + a);
@@ -213,9 +248,9 @@ int main(int argc, char** argv) {
     if (o.size % 32) throw std::invalid_argument("--size must be a multiple of 32 (the GAN's U-Net)");
     check_layout(layout(), precision());
     const Device dev = parse_device(o.device);
-    std::printf("tinct train step: %s, preset %s, batch %d of %dx%d, convolutions %s, activations %s; %d warm-up, median of %d blocks of %d\n",
+    std::printf("tinct train step: %s, preset %s, batch %d of %dx%d, convolutions %s, activations %s, phases %s; %d warm-up, median of %d blocks of %d\n",
                 describe_device(dev).c_str(), o.preset.c_str(), o.batch, o.size, o.size, precision_name(precision()),
-                channels_last_on(dev) ? "nhwc" : "nchw", o.warmup, o.blocks, o.steps);
+                channels_last_on(dev) ? "nhwc" : "nchw", o.phases.c_str(), o.warmup, o.blocks, o.steps);
     std::vector<std::string> kinds;
     if (o.model == "all") kinds = {"regression", "classification", "gan"};
     else kinds = {o.model};

@@ -31,7 +31,7 @@
 #      and PyTorch and their ratio, parity, colorize time.
 # Full logs go to OUT_DIR (env.txt, configure.log, build.log, gpu_tests.log,
 # bench_gpu_kernels.log/.json, bench_gpu_tensorcore.log, bench_gpu_conv_tc.log, train_tinct.log,
-# train_tinct_tf32.log, train_tinct_bf16.log, train_tinct_{tf32,bf16}_nhwc.log, train_tinct_igemm.log, train_torch.log, train_torch_tf32.log,
+# train_tinct_tf32.log, train_tinct_bf16.log, train_tinct_{tf32,bf16}_nhwc.log, train_tinct_igemm.log, train_tinct_phases.log, train_torch.log, train_torch_tf32.log,
 # train_torch_bf16.log, parity.log,
 # colorize.log, sanitizer.log, summary.txt).
 # Through the device tool (which returns at most 8 files from $OUT):
@@ -252,6 +252,12 @@ if [ -x "$BUILD/bench/bench_train_step" ]; then
   stamp "bench_train_step (tinct, cuda, TINCT_CONV_WINOGRAD=0)"
   TINCT_CONV_WINOGRAD=0 timeout "$(tmo 120)" "$BUILD/bench/bench_train_step" --device cuda --steps 10 \
     > "$OUT/train_tinct_igemm.log" 2>&1
+  # --phases equalized (tinct train's recipe): the transposed convolutions'
+  # projection each step, on the device (kernels/deconv_phases/), and the
+  # forward equalized as colorize runs it
+  stamp "bench_train_step (tinct, cuda, --phases equalized)"
+  timeout "$(tmo 120)" "$BUILD/bench/bench_train_step" --device cuda --phases equalized --steps 10 \
+    > "$OUT/train_tinct_phases.log" 2>&1
   # the tensor-core convolutions: every conv at TF32 / BF16 (engine/precision.h)
   # and with channels-last activations (--layout nhwc: CUDA conv variant 6; engine/layout.h)
   for pr in tf32 bf16; do
@@ -369,6 +375,21 @@ fi
       }
     }'
   grep -h "GPU memory" "$OUT/train_tinct.log" 2>/dev/null | head -1
+  echo "--- --phases equalized against free, FP32 (images/s and 512x512 forward ms; ratio = equalized / free images/s)"
+  { cat "$OUT/train_tinct.log" 2>/dev/null
+    sed 's/^RESULT tinct /RESULT phases /' "$OUT/train_tinct_phases.log" 2>/dev/null; } | awk '
+    $1 == "RESULT" && $3 == "train" { ips[$2 "," $4] = $5 }
+    $1 == "RESULT" && $3 == "infer512" { inf[$2 "," $4] = $5 }
+    function v(x) { return x == "" ? "-" : x }
+    END {
+      printf "%-15s %12s %12s %7s   %14s %14s\n", "model", "free img/s", "equal img/s", "ratio", "free 512 ms", "equal 512 ms"
+      n = split("regression classification gan", ms, " ")
+      for (i = 1; i <= n; i++) {
+        m = ms[i]; f = ips["tinct," m]; e = ips["phases," m]
+        r = (f != "" && e != "" && f > 0) ? sprintf("%.2fx", e / f) : "-"
+        printf "%-15s %12s %12s %7s   %14s %14s\n", m, v(f), v(e), r, v(inf["tinct," m]), v(inf["phases," m])
+      }
+    }'
   echo "--- training step by precision (images/s; torch tf32 / bf16 = --channels-last, fused Adam$([ -n "${TORCH_COMPILE:-}" ] && echo ', compiled');"
   echo "    tinct ..cl = --layout nhwc (channels-last activations); best = the fastest of each side;"
   echo "    ratio = tinct best / torch best, issue 12's target >= 1.0x)"
