@@ -12,8 +12,10 @@
 // Variants: this file is variant 1 of the family, the only one: one thread
 // per 4x4 kernel (64 contiguous bytes; a warp reads 2 KiB in one run).
 // Napkin math: memory-bound, 128 bytes moved per kernel; the compact GAN's
-// largest transposed convolution (256 x 128 kernels) is 4 MiB, a few
-// microseconds on an H100 — the launch costs more.
+// largest transposed convolution (256 x 128 kernels) is 2 MiB, its five
+// 2.7 MiB: a few microseconds on an H100 at 3 TB/s, about a launch's cost;
+// the host round trip it replaces moved each byte over PCIe twice and
+// synchronised the stream.
 // Benchmark: tinct-kbench deconv_phase_equalize 1 --n 32768
 #include <cuda_runtime.h>
 
