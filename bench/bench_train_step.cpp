@@ -94,14 +94,13 @@ struct Result {
 };
 
 // The forward as colorize runs it: with --phases equalized, its transposed
-// convolutions equalized for the call (made on the device each time on a GPU).
+// convolutions equalized for the call (made on the device each time on a GPU),
+// through the scope colorize uses.
 template <class Net>
 Tensor predict(Net& net, const Tensor& x, bool equalized) {
   if (!equalized) return net(x);
-  net.set_phase_equalized(true);
-  Tensor y = net(x);
-  net.set_phase_equalized(false);
-  return y;
+  const models::EqualizedForInference<Net> scope(net);
+  return net(x);
 }
 
 Result bench_model(const std::string& kind, const Options& o, Device dev) {
