@@ -357,39 +357,28 @@ fi
     grep -iE "error|no CUDA" "$OUT/bench_gpu_tensorcore.log" | head -3
   fi
   echo "--- training step, full presets, batch 64, 128x128, FP32 (images/s; ratio = tinct / PyTorch;"
-  echo "    no-wino = tinct with TINCT_CONV_WINOGRAD=0, every conv by implicit GEMM)"
+  echo "    no-wino = tinct with TINCT_CONV_WINOGRAD=0, every conv by implicit GEMM;"
+  echo "    eq-phases = tinct with --phases equalized: the transposed convolutions' projection each step"
+  echo "    and the forward equalized as colorize runs it)"
   { cat "$OUT/train_tinct.log" "$OUT/train_torch.log" 2>/dev/null
-    sed 's/^RESULT tinct /RESULT nowino /' "$OUT/train_tinct_igemm.log" 2>/dev/null; } | awk '
-    $1 == "RESULT" && $3 == "train" { ips[$2 "," $4] = $5 }
-    $1 == "RESULT" && $3 == "infer512" { inf[$2 "," $4] = $5 }
-    function v(x) { return x == "" ? "-" : x }
-    END {
-      printf "%-15s %12s %12s %7s   %14s %14s   %14s %14s\n", "model", "tinct img/s", "torch img/s", "ratio",
-             "tinct 512 ms", "torch 512 ms", "no-wino img/s", "no-wino 512 ms"
-      n = split("regression classification gan", ms, " ")
-      for (i = 1; i <= n; i++) {
-        m = ms[i]; t = ips["tinct," m]; p = ips["torch," m]
-        r = (t != "" && p != "" && p > 0) ? sprintf("%.2fx", t / p) : "-"
-        printf "%-15s %12s %12s %7s   %14s %14s   %14s %14s\n", m, v(t), v(p), r, v(inf["tinct," m]),
-               v(inf["torch," m]), v(ips["nowino," m]), v(inf["nowino," m])
-      }
-    }'
-  grep -h "GPU memory" "$OUT/train_tinct.log" 2>/dev/null | head -1
-  echo "--- --phases equalized against free, FP32 (images/s and 512x512 forward ms; ratio = equalized / free images/s)"
-  { cat "$OUT/train_tinct.log" 2>/dev/null
+    sed 's/^RESULT tinct /RESULT nowino /' "$OUT/train_tinct_igemm.log" 2>/dev/null
     sed 's/^RESULT tinct /RESULT phases /' "$OUT/train_tinct_phases.log" 2>/dev/null; } | awk '
     $1 == "RESULT" && $3 == "train" { ips[$2 "," $4] = $5 }
     $1 == "RESULT" && $3 == "infer512" { inf[$2 "," $4] = $5 }
     function v(x) { return x == "" ? "-" : x }
     END {
-      printf "%-15s %12s %12s %7s   %14s %14s\n", "model", "free img/s", "equal img/s", "ratio", "free 512 ms", "equal 512 ms"
+      printf "%-15s %12s %12s %7s   %14s %14s   %14s %14s   %15s %15s\n", "model", "tinct img/s", "torch img/s",
+             "ratio", "tinct 512 ms", "torch 512 ms", "no-wino img/s", "no-wino 512 ms", "eq-phases img/s",
+             "eq-phases 512 ms"
       n = split("regression classification gan", ms, " ")
       for (i = 1; i <= n; i++) {
-        m = ms[i]; f = ips["tinct," m]; e = ips["phases," m]
-        r = (f != "" && e != "" && f > 0) ? sprintf("%.2fx", e / f) : "-"
-        printf "%-15s %12s %12s %7s   %14s %14s\n", m, v(f), v(e), r, v(inf["tinct," m]), v(inf["phases," m])
+        m = ms[i]; t = ips["tinct," m]; p = ips["torch," m]
+        r = (t != "" && p != "" && p > 0) ? sprintf("%.2fx", t / p) : "-"
+        printf "%-15s %12s %12s %7s   %14s %14s   %14s %14s   %15s %15s\n", m, v(t), v(p), r, v(inf["tinct," m]),
+               v(inf["torch," m]), v(ips["nowino," m]), v(inf["nowino," m]), v(ips["phases," m]), v(inf["phases," m])
       }
     }'
+  grep -h "GPU memory" "$OUT/train_tinct.log" 2>/dev/null | head -1
   echo "--- training step by precision (images/s; torch tf32 / bf16 = --channels-last, fused Adam$([ -n "${TORCH_COMPILE:-}" ] && echo ', compiled');"
   echo "    tinct ..cl = --layout nhwc (channels-last activations); best = the fastest of each side;"
   echo "    ratio = tinct best / torch best, issue 12's target >= 1.0x)"
